@@ -1,0 +1,92 @@
+"""kudos: customer-community gamification on an auditable ledger.
+
+The host reports what happened (members join, post, give kudos, accept
+solutions, refer customers, propose ideas); kudos decides what it is worth,
+keeps an append-only ledger, and answers standings, statements, leaderboards
+and payouts.
+
+>>> import kudos
+>>> community = kudos.Community(policy=kudos.policies.stackexchange())
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import events as events
+from . import policies as policies
+from .cache import CacheStats as CacheStats
+from .cache import ReadCache as ReadCache
+from .community import Community as Community
+from .community import RebuildReport as RebuildReport
+from .community import Simulation as Simulation
+from .community import StandingChange as StandingChange
+from .community import open as open  # noqa: A004
+from .errors import Conflict as Conflict
+from .errors import InvalidInput as InvalidInput
+from .errors import InvalidPolicy as InvalidPolicy
+from .errors import KudosError as KudosError
+from .errors import NotAllowed as NotAllowed
+from .errors import RebuildMismatch as RebuildMismatch
+from .errors import StoreError as StoreError
+from .errors import TransientStoreError as TransientStoreError
+from .errors import UnknownMember as UnknownMember
+from .errors import UnknownPost as UnknownPost
+from .errors import UnknownRecord as UnknownRecord
+from .model import LedgerEntry as LedgerEntry
+from .model import Member as Member
+from .model import Notification as Notification
+from .model import Outcome as Outcome
+from .model import Post as Post
+from .model import RankProgress as RankProgress
+from .model import Standing as Standing
+from .model import Statement as Statement
+from .periods import Periods as Periods
+from .policy import Cap as Cap
+from .policy import Policy as Policy
+from .policy import Reward as Reward
+from .stores.memory import MemoryStore as MemoryStore
+from .stores.protocol import Store as Store
+
+try:
+    __version__ = version("kudos-community")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CacheStats",
+    "Cap",
+    "Community",
+    "Conflict",
+    "InvalidInput",
+    "InvalidPolicy",
+    "KudosError",
+    "LedgerEntry",
+    "Member",
+    "MemoryStore",
+    "NotAllowed",
+    "Notification",
+    "Outcome",
+    "Periods",
+    "Policy",
+    "Post",
+    "RankProgress",
+    "ReadCache",
+    "RebuildMismatch",
+    "RebuildReport",
+    "Reward",
+    "Simulation",
+    "Standing",
+    "StandingChange",
+    "Statement",
+    "Store",
+    "StoreError",
+    "TransientStoreError",
+    "UnknownMember",
+    "UnknownPost",
+    "UnknownRecord",
+    "__version__",
+    "events",
+    "open",
+    "policies",
+]

@@ -1,0 +1,533 @@
+"""The engine: applies one event to a store transaction under a policy.
+
+Every capability (posts and kudos, recognition, referrals, ideas, payback)
+lives in its own module and plugs in here through three registries:
+
+* :func:`handles` registers the handler of an event type;
+* :func:`after_event` registers a hook run after every handled event
+  (recognition re-evaluates ranks and badges of the members it touched);
+* :func:`contributes_standing` registers a function adding fields to a
+  :class:`~kudos.model.Standing`.
+
+A handler reads and writes only through its :class:`Context`, which turns
+awards into ledger entries (applying caps and the staff rule), keeps the
+counters that leaderboards and standings read, and queues notifications. Only
+the context's :meth:`Context.flush` writes to the store, so a handler that
+raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from .errors import Conflict, NotAllowed, UnknownMember, UnknownPost
+from .events import Event, event_from_payload
+from .model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
+from .stores.protocol import CounterKey, Transaction
+
+if TYPE_CHECKING:
+    from .policy import Policy
+
+E = TypeVar("E", bound=Event)
+
+Handler = Callable[["Context", Any], None]
+IdDeriver = Callable[[Transaction, Any], str]
+Hook = Callable[["Context"], None]
+StandingPart = Callable[[Transaction, "Policy", Member, datetime], dict[str, Any]]
+
+_HANDLERS: dict[type[Event], tuple[Handler, IdDeriver | None]] = {}
+_AFTER: list[Hook] = []
+_STANDING: list[StandingPart] = []
+_STATEMENT: list[Callable[[Transaction, Policy, str, str | None], dict[str, Any]]] = []
+_SIMULATION: list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]] = []
+_PRIVILEGE_RULES: list[Callable[["Context", Member, str], bool | None]] = []
+
+
+def handles(
+    event_type: type[E], *, derive_id: Callable[[Transaction, E], str] | None = None
+) -> Callable[[Callable[[Context, E], None]], Callable[[Context, E], None]]:
+    """Register the handler of ``event_type`` (and how to derive its id, if not by natural key)."""
+
+    def register(fn: Callable[[Context, E], None]) -> Callable[[Context, E], None]:
+        _HANDLERS[event_type] = (fn, derive_id)
+        return fn
+
+    return register
+
+
+def after_event(fn: Hook) -> Hook:
+    """Register a hook run after every handled event, before the flush."""
+    _AFTER.append(fn)
+    return fn
+
+
+def contributes_standing(fn: StandingPart) -> StandingPart:
+    """Register a function that adds fields to a member's standing."""
+    _STANDING.append(fn)
+    return fn
+
+
+def privilege_rule(
+    fn: Callable[[Context, Member, str], bool | None],
+) -> Callable[[Context, Member, str], bool | None]:
+    """Register a rule deciding privileges: True granted, False withheld, None not its business.
+
+    A rule may raise :class:`NotAllowed` itself to explain what is missing.
+    """
+    _PRIVILEGE_RULES.append(fn)
+    return fn
+
+
+def standing_parts() -> list[StandingPart]:
+    """The registered standing contributors."""
+    return list(_STANDING)
+
+
+def contributes_statement(
+    fn: Callable[[Transaction, Policy, str, str | None], dict[str, Any]],
+) -> Callable[[Transaction, Policy, str, str | None], dict[str, Any]]:
+    """Register ``fn(tx, policy, member, period) -> fields`` adding to a :class:`Statement`."""
+    _STATEMENT.append(fn)
+    return fn
+
+
+def statement_parts() -> list[Callable[[Transaction, Policy, str, str | None], dict[str, Any]]]:
+    """The registered statement contributors."""
+    return list(_STATEMENT)
+
+
+def contributes_simulation(
+    fn: Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]],
+) -> Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]:
+    """Register ``fn(tx, policy, simulated_tx, other_policy) -> extras`` for ``simulate``."""
+    _SIMULATION.append(fn)
+    return fn
+
+
+def simulation_parts() -> list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]]:
+    """The registered simulation contributors."""
+    return list(_SIMULATION)
+
+
+def default_id(event: Event) -> str:
+    """``<type>:<natural key>``: the id of an event whose host gave none."""
+    return f"{event.type}:{event.natural_key()}"
+
+
+def generation_id(base: str, gen: int) -> str:
+    """The id of the ``gen``-th occurrence of a toggled fact (the first has no suffix)."""
+    return base if gen <= 1 else f"{base}#{gen}"
+
+
+# --- documents the core keeps -------------------------------------------------
+
+
+def member_from_doc(doc: Doc) -> Member:
+    """A :class:`Member` from its projection document."""
+    d = doc.data
+    joined = d.get("joined_at")
+    return Member(
+        id=doc.key,
+        role=d.get("role", "member"),
+        joined_at=datetime.fromisoformat(joined) if joined else None,
+        referred_by=d.get("referred_by"),
+    )
+
+
+def post_from_doc(doc: Doc) -> Post:
+    """A :class:`Post` from its projection document."""
+    d = doc.data
+    posted = d.get("posted_at")
+    return Post(
+        id=doc.key,
+        kind=d["kind"],
+        author=d["author"],
+        topic=d.get("topic"),
+        title=d.get("title", ""),
+        tags=tuple(d.get("tags", ())),
+        product=d.get("product"),
+        official=bool(d.get("official")),
+        removed=bool(d.get("removed")),
+        solution=d.get("solution"),
+        posted_at=datetime.fromisoformat(posted) if posted else None,
+    )
+
+
+def get_member(tx: Transaction, member: str) -> Member:
+    """The member, or :class:`UnknownMember` saying to ``join`` them first."""
+    doc = tx.get("member", member)
+    if doc is None:
+        raise UnknownMember(
+            f"unknown member {member!r}; report them with community.join({member!r}) first"
+        )
+    return member_from_doc(doc)
+
+
+def get_post(tx: Transaction, post: str) -> Post:
+    """The post, or :class:`UnknownPost` saying to report it first."""
+    doc = tx.get("post", post)
+    if doc is None:
+        raise UnknownPost(
+            f"unknown post {post!r}; report it with post_topic() or post_reply() first"
+        )
+    return post_from_doc(doc)
+
+
+def staff_ids(tx: Transaction) -> list[str]:
+    """Ids of every staff member and moderator."""
+    return [d.key for role in ("staff", "moderator") for d in tx.find("member", status=role)]
+
+
+# --- the context ----------------------------------------------------------------
+
+
+class Context:
+    """What a handler sees: the event, the policy, and the state through ``tx``.
+
+    Writes (ledger entries, counter changes, notifications) are queued and
+    written by :meth:`flush`; reads of counters include queued changes.
+    """
+
+    def __init__(self, tx: Transaction, policy: Policy, event: Event, *, notify: bool = True):
+        assert event.event_id is not None and event.at is not None
+        self.tx = tx
+        self.policy = policy
+        self.event = event
+        self.event_id: str = event.event_id
+        self.at: datetime = event.at
+        self.entries: list[LedgerEntry] = []
+        self.notes: list[Notification] = []
+        self.deltas: Counter[CounterKey] = Counter()
+        self.touched: set[str] = set()
+        self._notify = notify
+        self._period: str | None = None
+        self._members: dict[str, Member] = {}
+
+    # -- reading ----------------------------------------------------------------
+    def member(self, member: str) -> Member:
+        """The member (cached for this event); :class:`UnknownMember` if never joined."""
+        found = self._members.get(member)
+        if found is None:
+            found = self._members[member] = get_member(self.tx, member)
+        return found
+
+    def post(self, post: str) -> Post:
+        """The post; :class:`UnknownPost` if never reported."""
+        return get_post(self.tx, post)
+
+    def counter(self, metric: str, scope: str, subject: str) -> int:
+        """A counter including this event's queued changes."""
+        key = (metric, scope, subject)
+        return self.tx.counter(metric, scope, subject) + self.deltas.get(key, 0)
+
+    def balance(self, member: str, account: str, scope: str = "all") -> int:
+        """A member's balance in ``account`` (all time, or one period's)."""
+        return self.counter(account, scope, member)
+
+    @property
+    def period(self) -> str:
+        """The payback period this event's awards are booked in.
+
+        The period of the event's time, or, when that period is already
+        closed (a late event), the first open period after it.
+        """
+        if self._period is None:
+            self._period = booking_period(self.tx, self.policy, self.at)
+        return self._period
+
+    def day(self, at: datetime | None = None) -> str:
+        """The calendar day of ``at`` (default: the event's) in the periods' time zone."""
+        local = (at or self.at).astimezone(ZoneInfo(self.policy.periods.timezone))
+        return local.date().isoformat()
+
+    # -- counting -----------------------------------------------------------------
+    def bump(
+        self,
+        metric: str,
+        subject: str,
+        delta: int,
+        *,
+        period: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> None:
+        """Change ``metric`` of ``subject`` all-time, in a period and per tag.
+
+        Scopes: ``all``, the period, ``tag:<t>`` and ``<period>|tag:<t>``.
+        """
+        if not delta:
+            return
+        period = period or self.period
+        d = self.deltas
+        d[(metric, "all", subject)] += delta
+        d[(metric, period, subject)] += delta
+        for tag in tags:
+            d[(metric, f"tag:{tag}", subject)] += delta
+            d[(metric, f"{period}|tag:{tag}", subject)] += delta
+
+    # -- awarding ---------------------------------------------------------------------
+    def award(
+        self,
+        member: str,
+        action: str,
+        *,
+        subject: str | None,
+        reason: str,
+        tags: Iterable[str] = (),
+        times: int = 1,
+    ) -> list[LedgerEntry]:
+        """Credit ``member`` what the policy says ``action`` is worth (``times`` over)."""
+        reward = self.policy.reward(action)
+        made = []
+        for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
+            entry = self.credit(
+                member, account, amount * times, action=action, subject=subject, reason=reason,
+                tags=tags,
+            )
+            if entry is not None:
+                made.append(entry)
+        return made
+
+    def credit(
+        self,
+        member: str,
+        account: str,
+        amount: int,
+        *,
+        action: str,
+        subject: str | None,
+        reason: str,
+        tags: Iterable[str] = (),
+        capped: bool = True,
+        force: bool = False,
+    ) -> LedgerEntry | None:
+        """Write one ledger entry, applying the staff rule and the policy's caps.
+
+        A gain capped down to nothing still leaves a zero entry saying so, so a
+        member's statement explains why an action earned nothing. ``force``
+        (manual adjustments) skips the staff rule and the caps.
+        """
+        if amount == 0:
+            return None
+        if not force and self.member(member).is_staff and not self.policy.staff_earn:
+            return None
+        self.tx.lock([f"member:{member}"])
+        tags = tuple(tags)
+        given = amount
+        caps = (
+            self.policy.caps_for(action, account) if capped and not force and amount > 0 else []
+        )
+        for cap in caps:
+            used = self.counter(*self._cap_key(cap, member, subject, self.at, self.period))
+            given = min(given, max(0, cap.limit - used))
+        if given < amount:
+            limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
+            reason = f"{reason} (capped at {limits})"
+        entry = LedgerEntry(
+            entry_id=f"{self.event_id}/{len(self.entries)}",
+            member=member,
+            account=account,
+            amount=given,
+            action=action,
+            reason=reason,
+            event_id=self.event_id,
+            subject=subject,
+            period=self.period,
+            at=self.at,
+            tags=tags,
+        )
+        self._book(entry)
+        for cap in caps:
+            self.deltas[self._cap_key(cap, member, subject, self.at, self.period)] += given
+        return entry
+
+    def _cap_key(
+        self, cap: Any, member: str, subject: str | None, at: datetime, period: str
+    ) -> CounterKey:
+        day = self.day(at)
+        scope = {"day": f"day:{day}", "month": f"month:{day[:7]}", "post": f"post:{subject}",
+                 "period": period}
+        return (f"cap:{cap.account}", scope[cap.per], member)
+
+    def _book(self, entry: LedgerEntry) -> None:
+        self.entries.append(entry)
+        if entry.amount:
+            self.bump(entry.account, entry.member, entry.amount, period=entry.period,
+                      tags=entry.tags)
+        self.touched.add(entry.member)
+
+    def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
+        """Append the reversal of ``entry`` (taking back exactly what it gave).
+
+        Returns ``None`` when the entry was already reversed (or gave nothing).
+        """
+        if entry.reverses is not None or entry.amount == 0:
+            return None
+        if entry.entry_id in self.tx.reversed_ids([entry.entry_id]) or any(
+            e.reverses == entry.entry_id for e in self.entries
+        ):
+            return None
+        self.tx.lock([f"member:{entry.member}"])
+        reversal = LedgerEntry(
+            entry_id=f"{self.event_id}/{len(self.entries)}",
+            member=entry.member,
+            account=entry.account,
+            amount=-entry.amount,
+            action=entry.action,
+            reason=reason,
+            event_id=self.event_id,
+            subject=entry.subject,
+            period=self.period,
+            at=self.at,
+            reverses=entry.entry_id,
+            tags=entry.tags,
+        )
+        self._book(reversal)
+        if entry.amount > 0:
+            # Give the room back under every cap the original counted against.
+            for cap in self.policy.caps_for(entry.action, entry.account):
+                key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
+                self.deltas[key] -= entry.amount
+        return reversal
+
+    def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
+        """Reverse every live entry ``event_id`` wrote (optionally only ``member``'s)."""
+        done = 0
+        for entry in self.tx.entries(event_id=event_id, member=member):
+            if self.reverse(entry, reason) is not None:
+                done += 1
+        return done
+
+    def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
+        """Entries about ``subject`` (optionally of ``action``) not yet reversed."""
+        found = [
+            e
+            for e in self.tx.entries(subject=subject)
+            if e.reverses is None and e.amount and (action is None or e.action == action)
+        ]
+        gone = self.tx.reversed_ids(e.entry_id for e in found)
+        return [e for e in found if e.entry_id not in gone]
+
+    def count_capped(self, cap_account: str, per: str, member: str, amount: int) -> None:
+        """Count ``amount`` against a cap kept outside the ledger (e.g. referral counts)."""
+        self.deltas[(f"cap:{cap_account}", per, member)] += amount
+
+    # -- notifying -----------------------------------------------------------------------
+    def notify(self, member: str, kind: str, **data: Any) -> None:
+        """Queue a notification to ``member`` (written to the outbox with the event)."""
+        if self._notify:
+            self.notes.append(
+                Notification(seq=0, member=member, kind=kind, data=data,
+                             event_id=self.event_id, at=self.at)
+            )
+
+    # -- writing ------------------------------------------------------------------------
+    def put(self, kind: str, key: str, data: Mapping[str, Any], *, ref: str | None = None,
+            status: str | None = None) -> None:
+        """Write a projection document now (documents are not queued)."""
+        self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
+
+    def privilege(self, member: str, name: str) -> bool | None:
+        """Whether the policy grants ``member`` the privilege ``name`` (None: it has no rule)."""
+        found = self.member(member)
+        for rule in _PRIVILEGE_RULES:
+            decided = rule(self, found, name)
+            if decided is not None:
+                return decided
+        return None
+
+    def require_privilege(self, member: str, name: str, doing: str) -> None:
+        """Raise :class:`NotAllowed` when the policy withholds ``name`` from ``member``."""
+        self.require(
+            self.privilege(member, name) is not False,
+            f"member {member!r} may not {doing} yet: it needs the {name!r} privilege "
+            f"(see the policy's privileges and community.standing({member!r}).privileges)",
+        )
+
+    def require(self, condition: bool, message: str) -> None:
+        """Raise :class:`NotAllowed` with ``message`` unless ``condition`` holds."""
+        if not condition:
+            raise NotAllowed(message)
+
+    def flush(self) -> tuple[tuple[LedgerEntry, ...], tuple[Notification, ...]]:
+        """Write the queued entries, counter changes and notifications."""
+        if self.entries:
+            self.tx.append_entries(self.entries)
+        deltas = {k: v for k, v in self.deltas.items() if v}
+        if deltas:
+            self.tx.add(deltas)
+        notes = self.tx.add_notifications(self.notes) if self.notes else []
+        return tuple(self.entries), tuple(notes)
+
+
+def booking_period(tx: Transaction, policy: Policy, at: datetime) -> str:
+    """The period an award at ``at`` is booked in: its own, or the next open one."""
+    period = policy.periods.period_of(at)
+    while _is_closed(tx, period):
+        period = policy.periods.next(period)
+    return period
+
+
+def _is_closed(tx: Transaction, period: str) -> bool:
+    doc = tx.get("period", period)
+    return doc is not None and doc.status == "closed"
+
+
+# --- applying events -----------------------------------------------------------------
+
+
+def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True) -> Outcome:
+    """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
+
+    Raises:
+        Conflict: the event id is in the log with different content.
+        NotAllowed, UnknownMember, UnknownPost, ...: the fact breaks a rule.
+    """
+    assert event.at is not None
+    try:
+        handler, derive = _HANDLERS[type(event)]
+    except KeyError:
+        raise NotAllowed(f"kudos has no handler for {type(event).__name__}") from None
+    if event.event_id is None:
+        event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
+    assert event.event_id is not None
+    stored = StoredEvent(event_id=event.event_id, type=event.type, payload=event.payload(),
+                         at=event.at)
+    known = tx.append_event(stored)
+    if known is not None:
+        return replayed(tx, known, event)
+    ctx = Context(tx, policy, event, notify=notify)
+    handler(ctx, event)
+    for hook in _AFTER:
+        hook(ctx)
+    entries, notes = ctx.flush()
+    return Outcome(event_id=event.event_id, type=event.type, entries=entries,
+                   notifications=notes)
+
+
+def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
+    """The first outcome of an event recorded again; :class:`Conflict` if it differs."""
+    content = {k: v for k, v in known.payload.items() if k != "at"}
+    if known.type != event.type or content != event.content():
+        raise Conflict(
+            f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
+            f"now as {event.type} {event.content()}. Give each distinct fact its own event_id"
+        )
+    assert event.event_id is not None
+    return Outcome(
+        event_id=known.event_id,
+        type=known.type,
+        entries=tuple(tx.entries(event_id=known.event_id)),
+        notifications=tuple(tx.notifications(event_id=known.event_id)),
+        replayed=True,
+    )
+
+
+def stored_to_event(stored: StoredEvent) -> Event:
+    """The event a stored row holds."""
+    return event_from_payload(stored.type, stored.event_id, dict(stored.payload))

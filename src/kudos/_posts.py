@@ -1,0 +1,428 @@
+"""Handlers for the forum's own facts: members, topics, replies, kudos, down-votes,
+solutions, removals and manual adjustments.
+
+Documents kept here (kind: key -> data):
+
+* ``member``: member id -> role, joined_at, referred_by (status = role);
+* ``post``: post id -> kind, author, topic, title, tags, product, official,
+  removed, solution (ref = topic of a reply; status = ``live``/``removed``);
+* ``kudos`` / ``down_vote``: ``[post, member]`` -> active, gen, event_id,
+  period (ref = post; status = ``active``/``withdrawn``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import _engine as engine
+from ._engine import Context, handles
+from .events import (
+    DownVoted,
+    DownVoteWithdrawn,
+    KudosGiven,
+    KudosWithdrawn,
+    MemberJoined,
+    PointsAdjusted,
+    PostRemoved,
+    ReplyPosted,
+    SolutionAccepted,
+    SolutionUnaccepted,
+    TopicPosted,
+)
+from .model import Post
+from .stores.protocol import Transaction
+
+ABUSE_REASONS = ("spam", "abuse")
+SOLVABLE = ("question", "problem")
+
+
+def vote_key(post: str, member: str) -> str:
+    """The document key of ``member``'s vote on ``post``."""
+    return json.dumps([post, member])
+
+
+def _noun(post: Post) -> str:
+    return "reply" if post.kind == "reply" else post.kind
+
+
+def _tags(post: Post) -> tuple[str, ...]:
+    return post.tags + ((post.product,) if post.product else ())
+
+
+# --- derived ids of toggled facts --------------------------------------------------
+
+
+def _vote_gen(tx: Transaction, kind: str, post: str, member: str) -> tuple[bool, int]:
+    doc = tx.get(kind, vote_key(post, member))
+    return (bool(doc.data["active"]), int(doc.data["gen"])) if doc else (False, 0)
+
+
+def _on_id(kind: str, post_field: str, member_field: str) -> Any:
+    def derive(tx: Transaction, event: Any) -> str:
+        active, gen = _vote_gen(tx, kind, getattr(event, post_field), getattr(event, member_field))
+        return engine.generation_id(engine.default_id(event), gen if active else gen + 1)
+
+    return derive
+
+
+def _off_id(kind: str, post_field: str, member_field: str) -> Any:
+    def derive(tx: Transaction, event: Any) -> str:
+        _, gen = _vote_gen(tx, kind, getattr(event, post_field), getattr(event, member_field))
+        return engine.generation_id(engine.default_id(event), max(gen, 1))
+
+    return derive
+
+
+def _accept_id(tx: Transaction, event: SolutionAccepted) -> str:
+    doc = tx.get("post", event.topic)
+    gen = int(doc.data.get("accept_gen", 0)) if doc else 0
+    same = doc is not None and doc.data.get("solution") == event.reply
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+def _unaccept_id(tx: Transaction, event: SolutionUnaccepted) -> str:
+    doc = tx.get("post", event.topic)
+    gen = int(doc.data.get("accept_gen", 0)) if doc else 0
+    return engine.generation_id(engine.default_id(event), max(gen, 1))
+
+
+# --- members and posts ----------------------------------------------------------------
+
+
+@handles(MemberJoined)
+def _joined(ctx: Context, event: MemberJoined) -> None:
+    ctx.require(
+        ctx.tx.get("member", event.member) is None,
+        f"member {event.member!r} has already joined; report each member once",
+    )
+    ctx.put(
+        "member",
+        event.member,
+        {"role": event.role, "joined_at": ctx.at.isoformat(), "referred_by": event.referred_by},
+        status=event.role,
+    )
+    ctx.touched.add(event.member)
+
+
+def _new_post(ctx: Context, post: str) -> None:
+    ctx.require(
+        ctx.tx.get("post", post) is None,
+        f"post {post!r} was already reported; give each topic and reply its own id",
+    )
+
+
+@handles(TopicPosted)
+def _topic(ctx: Context, event: TopicPosted) -> None:
+    ctx.member(event.author)
+    _new_post(ctx, event.topic)
+    tags = event.tags + ((event.product,) if event.product else ())
+    ctx.put(
+        "post",
+        event.topic,
+        {
+            "kind": event.kind,
+            "author": event.author,
+            "title": event.title,
+            "tags": list(event.tags),
+            "product": event.product,
+            "feeling": event.feeling,
+            "posted_at": ctx.at.isoformat(),
+            "period": ctx.period,
+        },
+        ref=event.author,
+        status="live",
+    )
+    ctx.bump("topics", event.author, 1, tags=tags)
+    ctx.award(event.author, "topic_posted", subject=event.topic,
+              reason=f"posted {event.kind} {event.topic!r}", tags=tags)
+    ctx.touched.add(event.author)
+
+
+@handles(ReplyPosted)
+def _reply(ctx: Context, event: ReplyPosted) -> None:
+    author = ctx.member(event.author)
+    topic = ctx.post(event.topic)
+    ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; reply on a topic instead")
+    ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no replies")
+    _new_post(ctx, event.reply)
+    ctx.put(
+        "post",
+        event.reply,
+        {
+            "kind": "reply",
+            "author": event.author,
+            "topic": event.topic,
+            "tags": list(topic.tags),
+            "product": topic.product,
+            "official": author.is_staff,
+            "posted_at": ctx.at.isoformat(),
+            "period": ctx.period,
+        },
+        ref=event.topic,
+        status="live",
+    )
+    tags = _tags(topic)
+    ctx.bump("replies", event.author, 1, tags=tags)
+    ctx.award(event.author, "reply_posted", subject=event.reply,
+              reason=f"replied on {event.topic!r}", tags=tags)
+    ctx.touched.add(event.author)
+
+
+def _live_post(ctx: Context, post_id: str, what: str) -> Post:
+    post = ctx.post(post_id)
+    ctx.require(not post.removed, f"{_noun(post)} {post_id!r} was removed; it cannot {what}")
+    return post
+
+
+# --- kudos and down-votes --------------------------------------------------------------
+
+
+def _vote_on(ctx: Context, kind: str, post: Post, member: str, event_id: str | None) -> None:
+    key = vote_key(post.id, member)
+    doc = ctx.tx.get(kind, key)
+    gen = int(doc.data["gen"]) if doc else 0
+    ctx.put(
+        kind,
+        key,
+        {"active": True, "gen": gen + 1, "event_id": event_id or ctx.event_id,
+         "period": ctx.period},
+        ref=post.id,
+        status="active",
+    )
+
+
+def _take_back(ctx: Context, kind: str, post: Post, member: str, reason: str) -> bool:
+    """Withdraw ``member``'s vote of ``kind`` on ``post``; False when there is none."""
+    key = vote_key(post.id, member)
+    doc = ctx.tx.get(kind, key)
+    if doc is None or not doc.data["active"]:
+        return False
+    data = dict(doc.data)
+    ctx.reverse_event(data["event_id"], reason)
+    if not post.removed:
+        metric = "kudos_received" if kind == "kudos" else "down_votes_received"
+        ctx.bump(metric, post.author, -1, period=data["period"], tags=_tags(post))
+        if kind == "kudos":
+            ctx.bump("kudos_given", member, -1, period=data["period"])
+    data["active"] = False
+    ctx.put(kind, key, data, ref=post.id, status="withdrawn")
+    ctx.touched.update((post.author, member))
+    return True
+
+
+@handles(KudosGiven, derive_id=_on_id("kudos", "post", "giver"))
+def _kudos_given(ctx: Context, event: KudosGiven) -> None:
+    giver = ctx.member(event.giver)
+    post = _live_post(ctx, event.post, "take kudos")
+    noun = _noun(post)
+    ctx.require(
+        post.author != event.giver,
+        f"member {event.giver!r} cannot give kudos to their own {noun} {event.post!r}",
+    )
+    active, _ = _vote_gen(ctx.tx, "kudos", event.post, event.giver)
+    ctx.require(
+        not active,
+        f"member {event.giver!r} already gave kudos to {noun} {event.post!r}; "
+        "one kudos per member per post",
+    )
+    need = ctx.policy.min_reputation_to_give_kudos
+    if need and not giver.is_staff:
+        have = ctx.balance(event.giver, "reputation")
+        ctx.require(
+            have >= need,
+            f"member {event.giver!r} needs {need} reputation to give kudos and has {have}",
+        )
+    ctx.require_privilege(event.giver, "give_kudos", f"give kudos on {event.post!r}")
+    _take_back(ctx, "down_vote", post, event.giver,
+               f"down-vote on {event.post!r} replaced by kudos")
+    tags = _tags(post)
+    _vote_on(ctx, "kudos", post, event.giver, None)
+    ctx.bump("kudos_received", post.author, 1, tags=tags)
+    ctx.bump("kudos_given", event.giver, 1)
+    action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
+    ctx.award(post.author, action, subject=post.id,
+              reason=f"kudos from {event.giver} on {noun} {post.id!r}", tags=tags)
+    ctx.award(event.giver, "kudos_given", subject=post.id,
+              reason=f"gave kudos on {noun} {post.id!r}", tags=tags)
+    ctx.touched.update((post.author, event.giver))
+
+
+@handles(KudosWithdrawn, derive_id=_off_id("kudos", "post", "giver"))
+def _kudos_withdrawn(ctx: Context, event: KudosWithdrawn) -> None:
+    ctx.member(event.giver)
+    post = _live_post(ctx, event.post, "have kudos withdrawn (they were taken back already)")
+    ctx.require(
+        _take_back(ctx, "kudos", post, event.giver,
+                   f"kudos withdrawn by {event.giver} on {_noun(post)} {post.id!r}"),
+        f"member {event.giver!r} has no kudos on {event.post!r} to withdraw",
+    )
+
+
+@handles(DownVoted, derive_id=_on_id("down_vote", "post", "voter"))
+def _down_voted(ctx: Context, event: DownVoted) -> None:
+    ctx.require(
+        ctx.policy.down_votes,
+        f"policy {ctx.policy.name!r} has no down-votes; enable Policy.down_votes to allow them",
+    )
+    voter = ctx.member(event.voter)
+    post = _live_post(ctx, event.post, "be down-voted")
+    noun = _noun(post)
+    ctx.require(post.author != event.voter,
+                f"member {event.voter!r} cannot down-vote their own {noun} {event.post!r}")
+    active, _ = _vote_gen(ctx.tx, "down_vote", event.post, event.voter)
+    ctx.require(not active, f"member {event.voter!r} already down-voted {noun} {event.post!r}")
+    need = ctx.policy.min_reputation_to_down_vote
+    if need and not voter.is_staff:
+        have = ctx.balance(event.voter, "reputation")
+        ctx.require(have >= need,
+                    f"member {event.voter!r} needs {need} reputation to down-vote and has {have}")
+    ctx.require_privilege(event.voter, "down_vote", f"down-vote {event.post!r}")
+    _take_back(ctx, "kudos", post, event.voter, f"kudos on {event.post!r} replaced by a down-vote")
+    tags = _tags(post)
+    _vote_on(ctx, "down_vote", post, event.voter, None)
+    ctx.bump("down_votes_received", post.author, 1, tags=tags)
+    on_reply = post.kind == "reply"
+    ctx.award(post.author, "down_vote_on_reply" if on_reply else "down_vote_on_topic",
+              subject=post.id, reason=f"down-vote on {noun} {post.id!r}", tags=tags)
+    if on_reply:
+        ctx.award(event.voter, "down_vote_cast", subject=post.id,
+                  reason=f"down-voted reply {post.id!r}", tags=tags)
+    ctx.touched.update((post.author, event.voter))
+
+
+@handles(DownVoteWithdrawn, derive_id=_off_id("down_vote", "post", "voter"))
+def _down_vote_withdrawn(ctx: Context, event: DownVoteWithdrawn) -> None:
+    ctx.member(event.voter)
+    post = _live_post(ctx, event.post, "have a down-vote withdrawn")
+    ctx.require(
+        _take_back(ctx, "down_vote", post, event.voter,
+                   f"down-vote withdrawn by {event.voter} on {post.id!r}"),
+        f"member {event.voter!r} has no down-vote on {event.post!r} to withdraw",
+    )
+
+
+# --- solutions -----------------------------------------------------------------------
+
+
+def _may_accept(ctx: Context, topic: Post, by: str, verb: str) -> None:
+    member = ctx.member(by)
+    ctx.require(
+        member.id == topic.author
+        or member.is_staff
+        or ctx.privilege(by, "accept_solutions") is True,
+        f"only the asker {topic.author!r} or staff may {verb} a solution on {topic.id!r}, "
+        f"not {by!r}",
+    )
+
+
+def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
+    doc = ctx.tx.get("post", topic.id)
+    assert doc is not None
+    data = dict(doc.data)
+    reply = ctx.post(data["solution"])
+    ctx.reverse_event(data["solution_event"], reason)
+    if not reply.removed:
+        ctx.bump("solutions", reply.author, -1, period=data["solution_period"], tags=_tags(reply))
+    data["solution"] = None
+    ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
+    ctx.touched.add(reply.author)
+
+
+@handles(SolutionAccepted, derive_id=_accept_id)
+def _accepted(ctx: Context, event: SolutionAccepted) -> None:
+    topic = _live_post(ctx, event.topic, "have a solution accepted")
+    ctx.require(
+        topic.kind in SOLVABLE,
+        f"{event.topic!r} is a {topic.kind}; only questions and problems take solutions",
+    )
+    reply = _live_post(ctx, event.reply, "be accepted as a solution")
+    ctx.require(
+        reply.kind == "reply" and reply.topic == topic.id,
+        f"{event.reply!r} is not a reply on topic {event.topic!r}; accept one of its replies",
+    )
+    _may_accept(ctx, topic, event.by, "accept")
+    ctx.require(topic.solution != event.reply,
+                f"reply {event.reply!r} is already the solution of {event.topic!r}")
+    if topic.solution is not None:
+        _unaccept(ctx, topic, f"solution of {topic.id!r} changed to {reply.id!r}")
+    doc = ctx.tx.get("post", topic.id)
+    assert doc is not None
+    data = dict(doc.data)
+    data.update(
+        solution=reply.id,
+        solution_event=ctx.event_id,
+        solution_period=ctx.period,
+        accept_gen=int(data.get("accept_gen", 0)) + 1,
+        accepted_by=event.by,
+    )
+    ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
+    tags = _tags(reply)
+    ctx.bump("solutions", reply.author, 1, tags=tags)
+    own = reply.author == topic.author
+    if not own or ctx.policy.self_accept_rewards:
+        ctx.award(reply.author, "solution_accepted", subject=reply.id,
+                  reason=f"reply {reply.id!r} accepted as the solution of {topic.id!r}", tags=tags)
+        if event.by == topic.author and not own:
+            ctx.award(event.by, "solution_accepter", subject=reply.id,
+                      reason=f"accepted a solution on {topic.id!r}", tags=tags)
+    ctx.touched.update((reply.author, event.by))
+
+
+@handles(SolutionUnaccepted, derive_id=_unaccept_id)
+def _unaccepted(ctx: Context, event: SolutionUnaccepted) -> None:
+    topic = _live_post(ctx, event.topic, "have its solution unaccepted")
+    ctx.require(topic.solution is not None, f"topic {event.topic!r} has no accepted solution")
+    _may_accept(ctx, topic, event.by, "unaccept")
+    _unaccept(ctx, topic, f"solution of {topic.id!r} unaccepted by {event.by}")
+
+
+# --- removal and adjustments -------------------------------------------------------------
+
+
+def _must_be_staff(ctx: Context, by: str, what: str) -> None:
+    ctx.require(
+        ctx.member(by).is_staff or ctx.privilege(by, "moderate") is True,
+        f"member {by!r} may not {what}: only staff and moderators can",
+    )
+
+
+@handles(PostRemoved)
+def _removed(ctx: Context, event: PostRemoved) -> None:
+    post = ctx.post(event.post)
+    _must_be_staff(ctx, event.by, f"remove {event.post!r}")
+    ctx.require(not post.removed, f"post {event.post!r} was already removed")
+    tags = _tags(post)
+    why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
+    for entry in ctx.live_entries(subject=post.id):
+        ctx.reverse(entry, why)
+    active = ctx.tx.find("kudos", ref=post.id, status="active")
+    for doc in active:
+        ctx.bump("kudos_received", post.author, -1, period=doc.data["period"], tags=tags)
+    for doc in ctx.tx.find("down_vote", ref=post.id, status="active"):
+        ctx.bump("down_votes_received", post.author, -1, period=doc.data["period"], tags=tags)
+    doc = ctx.tx.get("post", post.id)
+    assert doc is not None
+    data = dict(doc.data)
+    ctx.bump("replies" if post.kind == "reply" else "topics", post.author, -1,
+             period=data.get("period"), tags=tags)
+    if post.kind == "reply" and post.topic:
+        topic_doc = ctx.tx.get("post", post.topic)
+        if topic_doc is not None and topic_doc.data.get("solution") == post.id:
+            ctx.bump("solutions", post.author, -1,
+                     period=topic_doc.data.get("solution_period"), tags=tags)
+    data.update(removed=True, removed_reason=event.reason, removed_by=event.by)
+    ctx.put("post", post.id, data, ref=doc.ref, status="removed")
+    if event.reason in ABUSE_REASONS:
+        ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=tags)
+    ctx.touched.add(post.author)
+
+
+@handles(PointsAdjusted)
+def _adjusted(ctx: Context, event: PointsAdjusted) -> None:
+    ctx.member(event.member)
+    _must_be_staff(ctx, event.by, f"adjust {event.member!r}'s points")
+    for account, amount in (("points", event.points), ("reputation", event.reputation)):
+        ctx.credit(event.member, account, amount, action="adjustment", subject=None,
+                   reason=f"{event.reason} (by {event.by})", force=True)
+    ctx.touched.add(event.member)

@@ -1,0 +1,514 @@
+"""Community: the object a host talks to.
+
+The host reports what happened with the fact methods (``join``,
+``post_topic``, ``give_kudos``, ...), each one event recorded in one store
+transaction, and asks questions with the queries (``standing``,
+``statement``, ``leaderboard``, ...).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from . import _engine as engine
+from . import _posts  # noqa: F401  (registers the forum's handlers)
+from ._base import Clock, CommunityBase, utc_now
+from .cache import ReadCache
+from .errors import InvalidInput, RebuildMismatch
+from .events import (
+    DownVoted,
+    DownVoteWithdrawn,
+    KudosGiven,
+    KudosWithdrawn,
+    MemberJoined,
+    PointsAdjusted,
+    PostRemoved,
+    ReplyPosted,
+    SolutionAccepted,
+    SolutionUnaccepted,
+    TopicPosted,
+)
+from .ideas import IdeasAPI
+from .leaderboards import LeaderboardsAPI
+from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
+from .payback import PaybackAPI
+from .policy import Policy
+from .recognition import RecognitionAPI
+from .referrals import ReferralsAPI
+from .stores.memory import MemoryStore
+from .stores.protocol import Store, Transaction
+
+__all__ = ["Community", "RebuildReport", "Simulation", "StandingChange", "open"]
+
+
+@attrs.frozen(kw_only=True)
+class RebuildReport:
+    """What :meth:`Community.rebuild` replayed."""
+
+    events: int
+    entries: int
+    members: int
+
+
+@attrs.frozen(kw_only=True)
+class StandingChange:
+    """One member's standing now and under another policy."""
+
+    member: str
+    before: Standing
+    after: Standing
+
+    @property
+    def points(self) -> int:
+        """Change in lifetime points."""
+        return self.after.lifetime_points - self.before.lifetime_points
+
+    @property
+    def reputation(self) -> int:
+        """Change in reputation."""
+        return self.after.reputation - self.before.reputation
+
+
+@attrs.frozen(kw_only=True)
+class Simulation:
+    """What :meth:`Community.simulate` found.
+
+    Attributes:
+        policy: the name of the policy simulated.
+        changes: the members whose standing would differ.
+        rejected: ``(event id, reason)`` of events the other policy would refuse.
+        standings: every member's standing under the other policy.
+        extras: further comparisons contributed by capabilities (e.g. payouts).
+    """
+
+    policy: str
+    changes: tuple[StandingChange, ...]
+    rejected: tuple[tuple[str, str], ...]
+    standings: dict[str, Standing]
+    extras: dict[str, Any] = attrs.field(factory=dict)
+
+
+def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datetime) -> Standing:
+    """A member's standing read from ``tx`` (used for the store and for simulations)."""
+    member = engine.get_member(tx, member_id)
+    period = engine.booking_period(tx, policy, now)
+    values = tx.counters_of(member_id, ["all", period])
+    counters = {m: v for (m, scope), v in values.items() if scope == "all"}
+    fields: dict[str, Any] = {
+        "member": member_id,
+        "role": member.role,
+        "period": period,
+        "points": values.get(("points", period), 0),
+        "lifetime_points": counters.pop("points", 0),
+        "reputation": counters.pop("reputation", 0),
+        "counters": counters,
+    }
+    for part in engine.standing_parts():
+        fields.update(part(tx, policy, member, now))
+    return Standing(**fields)
+
+
+class Community(
+    RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, LeaderboardsAPI, CommunityBase
+):
+    """A rewarded community: report facts, ask for standings.
+
+    Args:
+        store: where events, the ledger and projections live
+            (default: a new :class:`~kudos.MemoryStore`).
+        policy: what actions are worth (default: :func:`kudos.policies.giffgaff`).
+        community: the id of this community in a store shared by several.
+        clock: returns the current time (timezone-aware); tests pass
+            :class:`kudos.testing.FakeClock`.
+        cache: the read cache; ``None`` disables caching.
+
+    >>> import kudos
+    >>> c = kudos.Community()
+    >>> _ = c.join("alice"); _ = c.join("bob")
+    >>> _ = c.post_topic("t1", author="bob", title="No data abroad")
+    >>> _ = c.post_reply("r1", topic="t1", author="alice")
+    >>> c.give_kudos("r1", giver="bob").total("alice", "reputation") > 0
+    True
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        policy: Policy | None = None,
+        *,
+        community: str = "default",
+        clock: Clock | None = None,
+        cache: ReadCache | None = ReadCache(),  # noqa: B008  (never mutated)
+    ) -> None:
+        if policy is None:
+            from .policies import giffgaff
+
+            policy = giffgaff()
+        if not isinstance(policy, Policy):
+            raise InvalidInput(f"policy must be a kudos.Policy, got {type(policy).__name__}")
+        if not isinstance(community, str) or not community.strip():
+            raise InvalidInput(f"community must be a non-empty id, got {community!r}")
+        self.store = store if store is not None else MemoryStore()
+        self.policy = policy
+        self.id = community
+        self.clock = clock or utc_now
+        self.cache = ReadCache(
+            maxsize=cache.maxsize, ttl=cache.ttl) if cache is not None else ReadCache(0)
+        self._subscribers = []
+
+    def __repr__(self) -> str:
+        return f"Community({self.id!r}, policy={self.policy.name!r}, store={self.store!r})"
+
+    # -- members and posts ------------------------------------------------------------
+    def join(
+        self,
+        member: str,
+        *,
+        role: str = "member",
+        referred_by: str | None = None,
+        referral_code: str | None = None,
+        fingerprints: Sequence[str] = (),
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Member:
+        """Report a new member; ``referred_by``/``referral_code`` records a pending referral.
+
+        Raises:
+            NotAllowed: the member already joined (under another event id).
+        """
+        self.record(MemberJoined(member=member, role=role, referred_by=referred_by,
+                                 referral_code=referral_code, fingerprints=tuple(fingerprints),
+                                 at=at, event_id=event_id))
+        return self.member(member)
+
+    def member(self, member: str) -> Member:
+        """The member as kudos knows them.
+
+        Raises:
+            UnknownMember: never joined.
+        """
+        return self._read(lambda tx: engine.get_member(tx, member))
+
+    def post(self, post: str) -> Post:
+        """A topic or reply as kudos knows it.
+
+        Raises:
+            UnknownPost: never reported.
+        """
+        return self._read(lambda tx: engine.get_post(tx, post))
+
+    def post_topic(
+        self,
+        topic: str,
+        *,
+        author: str,
+        kind: str = "question",
+        title: str = "",
+        tags: Sequence[str] = (),
+        product: str | None = None,
+        feeling: str | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Report a topic: ``kind`` is ``question``, ``problem``, ``idea`` or ``praise``."""
+        return self.record(TopicPosted(topic=topic, author=author, kind=kind, title=title,
+                                       tags=tuple(tags), product=product, feeling=feeling,
+                                       at=at, event_id=event_id))
+
+    def post_reply(
+        self,
+        reply: str,
+        *,
+        topic: str,
+        author: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Report a reply on ``topic`` (official when staff wrote it)."""
+        return self.record(ReplyPosted(reply=reply, topic=topic, author=author, at=at,
+                                       event_id=event_id))
+
+    def give_kudos(
+        self, post: str, *, giver: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``giver`` gives kudos to a reply or topic.
+
+        Raises:
+            NotAllowed: own post, kudos already given, not enough reputation.
+        """
+        return self.record(KudosGiven(post=post, giver=giver, at=at, event_id=event_id))
+
+    def withdraw_kudos(
+        self, post: str, *, giver: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``giver`` takes back their kudos; exactly what it gave is reversed."""
+        return self.record(KudosWithdrawn(post=post, giver=giver, at=at, event_id=event_id))
+
+    def down_vote(
+        self, post: str, *, voter: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``voter`` down-votes a post (only where ``Policy.down_votes`` is on).
+
+        A down-vote replaces the voter's kudos on the same post, if any.
+        """
+        return self.record(DownVoted(post=post, voter=voter, at=at, event_id=event_id))
+
+    def withdraw_down_vote(
+        self, post: str, *, voter: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``voter`` takes back their down-vote."""
+        return self.record(DownVoteWithdrawn(post=post, voter=voter, at=at, event_id=event_id))
+
+    def accept_solution(
+        self,
+        topic: str,
+        *,
+        reply: str,
+        by: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """``by`` (the asker, or staff) accepts ``reply`` as the solution of ``topic``.
+
+        Accepting another reply first unaccepts the current one.
+        """
+        return self.record(SolutionAccepted(topic=topic, reply=reply, by=by, at=at,
+                                            event_id=event_id))
+
+    def unaccept_solution(
+        self, topic: str, *, by: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``by`` withdraws the accepted solution of ``topic``; its awards are reversed."""
+        return self.record(SolutionUnaccepted(topic=topic, by=by, at=at, event_id=event_id))
+
+    def remove_post(
+        self,
+        post: str,
+        *,
+        by: str,
+        reason: str = "removed",
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """A moderator removes a post: every award it earned is reversed.
+
+        ``reason="spam"`` or ``"abuse"`` also applies the policy's
+        ``removed_as_spam`` penalty and takes back badges the post earned.
+        """
+        return self.record(PostRemoved(post=post, by=by, reason=reason, at=at,
+                                       event_id=event_id))
+
+    def adjust(
+        self,
+        member: str,
+        *,
+        points: int = 0,
+        reputation: int = 0,
+        reason: str,
+        by: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Staff credit (or debit, with a negative amount) a member by hand, saying why.
+
+        Adjustments are exempt from caps. Without an ``event_id`` each call is
+        a new adjustment.
+        """
+        when = at or self.now()
+        return self.record(PointsAdjusted(
+            member=member, points=points, reputation=reputation, reason=reason, by=by, at=when,
+            event_id=event_id or f"points-adjusted:{member}:{by}:{when.isoformat()}",
+        ))
+
+    # -- queries --------------------------------------------------------------------------
+    def standing(self, member: str) -> Standing:
+        """The member's points, reputation, counters, rank, badges and privileges.
+
+        Raises:
+            UnknownMember: never joined.
+        """
+        now = self.now()
+        return self._cached(
+            ("standing", member, self.policy.periods.period_of(now)),
+            lambda tx: compute_standing(tx, self.policy, member, now),
+        )
+
+    def statement(
+        self,
+        member: str,
+        *,
+        period: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        account: str | None = None,
+    ) -> Statement:
+        """The member's ledger lines (what, why, when), optionally for one payback period.
+
+        Raises:
+            UnknownMember: never joined.
+        """
+
+        def read(tx: Transaction) -> Statement:
+            engine.get_member(tx, member)
+            lines = tuple(tx.entries(member=member, period=period, since=since, until=until,
+                                     account=account))
+            totals = {a: sum(e.amount for e in lines if e.account == a)
+                      for a in ("points", "reputation")}
+            fields: dict[str, Any] = {}
+            for part in engine.statement_parts():
+                fields.update(part(tx, self.policy, member, period))
+            return Statement(member=member, lines=lines, totals=totals, period=period,
+                             since=since, until=until, **fields)
+
+        return self._read(read)
+
+    def ledger(self, *, event_id: str | None = None, subject: str | None = None) -> list[
+            LedgerEntry]:
+        """Ledger entries of one event or about one subject (a post, a referral ...)."""
+        if event_id is None and subject is None:
+            raise InvalidInput("ledger() needs event_id= or subject=; use statement() per member")
+        return self._read(lambda tx: tx.entries(event_id=event_id, subject=subject))
+
+    def members(self) -> builtins.list[Member]:
+        """Every member, ordered by id."""
+        return self._read(
+            lambda tx: [engine.member_from_doc(d) for d in tx.find("member")]
+        )
+
+    # -- notifications ----------------------------------------------------------------------
+    def notifications(
+        self,
+        *,
+        since: int = 0,
+        limit: int | None = 100,
+        member: str | None = None,
+        unacked: bool = False,
+    ) -> list[Notification]:
+        """Outbox notifications after the cursor ``since`` (a previous ``seq``), in order.
+
+        A delivery worker polls with the last ``seq`` it handled, delivers, then
+        :meth:`ack` s them; notifications are written in the same transaction
+        as their cause, so none is lost and none is invented.
+        """
+        return self._read(lambda tx: tx.notifications(after=since, limit=limit, member=member,
+                                                      unacked=unacked))
+
+    def ack(self, *seqs: int) -> None:
+        """Mark notifications as delivered (``unacked=True`` polls skip them)."""
+        self._write(lambda tx: tx.ack(seqs))
+
+    # -- replay ----------------------------------------------------------------------------
+    def rebuild(self) -> RebuildReport:
+        """Recompute every projection from the event log under this policy.
+
+        The replayed ledger must equal the stored one (the ledger is
+        append-only); projections are then replaced in one transaction. No
+        notification is sent again.
+
+        Raises:
+            RebuildMismatch: the policy now gives a different ledger; use
+                :meth:`simulate` to see how.
+        """
+
+        def run(tx: Transaction) -> RebuildReport:
+            scratch = MemoryStore()
+            stored = tx.events()
+            with scratch.transaction(self.id) as stx:
+                for row in stored:
+                    engine.apply(stx, self.policy, engine.stored_to_event(row), notify=False)
+                fresh = stx.entries()
+                old = tx.entries()
+                if fresh != old:
+                    first = next((i for i, (a, b) in enumerate(zip(fresh, old, strict=False))
+                                  if a != b), min(len(fresh), len(old)))
+                    raise RebuildMismatch(
+                        f"replaying {len(stored)} events under policy {self.policy.name!r} gives "
+                        f"{len(fresh)} ledger entries, the ledger holds {len(old)}; they first "
+                        f"differ at entry #{first}. Was the policy changed? "
+                        "Preview it with simulate()"
+                    )
+                snapshot = stx.snapshot()
+                tx.replace_projections(snapshot)
+                members = sum(1 for d in snapshot.docs if d.kind == "member")
+            return RebuildReport(events=len(stored), entries=len(fresh), members=members)
+
+        return self._write(run)
+
+    def simulate(self, policy: Policy) -> Simulation:
+        """What every member's standing would be had ``policy`` applied from the start.
+
+        Replays the event log into memory; the store is not touched. Events the
+        other policy refuses are listed in ``rejected``, not applied.
+        """
+        if not isinstance(policy, Policy):
+            raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
+        now = self.now()
+        scratch = MemoryStore()
+
+        def run(tx: Transaction) -> Simulation:
+            rejected = []
+            with scratch.transaction(self.id) as stx:
+                for row in tx.events():
+                    event = engine.stored_to_event(row)
+                    try:
+                        with scratch.transaction(self.id) as one:
+                            engine.apply(one, policy, event, notify=False)
+                    except Exception as exc:  # noqa: BLE001  (the other policy's verdict)
+                        rejected.append((row.event_id, str(exc)))
+                ids = [d.key for d in tx.find("member")]
+                before = {m: compute_standing(tx, self.policy, m, now) for m in ids}
+                after = {m: compute_standing(stx, policy, m, now) for m in ids
+                         if stx.get("member", m) is not None}
+                extras: dict[str, Any] = {}
+                for part in engine.simulation_parts():
+                    extras.update(part(tx, self.policy, stx, policy))
+            changes = tuple(
+                StandingChange(member=m, before=before[m], after=after[m])
+                for m in ids
+                if m in after and _differs(before[m], after[m])
+            )
+            return Simulation(policy=policy.name, changes=changes, rejected=tuple(rejected),
+                              standings=after, extras=extras)
+
+        return self._read(run)
+
+
+def _differs(a: Standing, b: Standing) -> bool:
+    return attrs.evolve(a, role="") != attrs.evolve(b, role="")
+
+
+def open(  # noqa: A001  (kudos.open, like io.open)
+    url: str,
+    *,
+    policy: Policy | None = None,
+    community: str = "default",
+    clock: Clock | None = None,
+    cache: ReadCache | None = ReadCache(),  # noqa: B008
+    create: bool = True,
+    **engine_options: Any,
+) -> Community:
+    """Open a community on a database URL.
+
+    ``"memory://"`` keeps everything in memory; any SQLAlchemy URL
+    (``"sqlite:///community.db"``, ``"postgresql+psycopg://..."``) uses a
+    :class:`~kudos.SqlStore`, creating its tables when ``create`` is true.
+
+    >>> import kudos
+    >>> community = kudos.open("memory://")
+    """
+    if not isinstance(url, str) or not url:
+        raise InvalidInput(f"open() takes a database URL string, got {url!r}")
+    store: Store
+    if url == "memory://":
+        store = MemoryStore()
+    else:
+        from .stores.sql import SqlStore
+
+        store = SqlStore.from_url(url, create=create, **engine_options)
+    return Community(store=store, policy=policy, community=community, clock=clock, cache=cache)
+

@@ -1,0 +1,78 @@
+"""The errors kudos raises.
+
+Every error is a :class:`KudosError`. Each message says what was wrong and
+what to do about it, so a host can show it to a developer as it is.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "InvalidPolicy",
+    "KudosError",
+    "NotAllowed",
+    "PeriodClosed",
+    "RebuildMismatch",
+    "StoreError",
+    "TransientStoreError",
+    "UnknownMember",
+    "UnknownPost",
+    "UnknownRecord",
+]
+
+
+class KudosError(Exception):
+    """The root of every error kudos raises; catch it to catch them all."""
+
+
+class InvalidInput(KudosError, ValueError):
+    """An argument has the wrong type or value (an empty id, a float amount, ...)."""
+
+
+class InvalidPolicy(KudosError, ValueError):
+    """A policy (built in code or loaded from TOML) is malformed; the message names the key."""
+
+
+class NotAllowed(KudosError):
+    """The community's rules forbid the action (self-kudos, a stranger accepting a solution, ...)."""
+
+
+class UnknownMember(KudosError, LookupError):
+    """A member id was never reported with ``join``."""
+
+
+class UnknownPost(KudosError, LookupError):
+    """A topic or reply id was never reported with ``post_topic`` / ``post_reply``."""
+
+
+class UnknownRecord(KudosError, LookupError):
+    """Something else that was looked up by id does not exist (a referral, a payout, a period)."""
+
+
+class Conflict(KudosError):
+    """An event id was reused with different content.
+
+    Recording the same event twice is harmless (the first outcome is returned);
+    recording *different* content under an id already used is a bug in the host.
+    """
+
+
+class PeriodClosed(NotAllowed):
+    """The payback period is closed and takes no more awards or changes."""
+
+
+class RebuildMismatch(KudosError):
+    """Replaying the event log under the current policy gives a different ledger.
+
+    The ledger is append-only, so ``rebuild`` refuses to overwrite projections
+    that would no longer agree with it. Use ``simulate`` to see the difference.
+    """
+
+
+class StoreError(KudosError):
+    """The store failed for a reason that is not the caller's input."""
+
+
+class TransientStoreError(StoreError):
+    """The store hit a transient failure (deadlock, serialization); the call may be retried."""

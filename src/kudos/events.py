@@ -1,0 +1,444 @@
+"""The facts a host reports to kudos.
+
+Each event is a frozen attrs class named for something that happened
+(past tense). ``event_id`` is the idempotency key: pass the host's own id, or
+leave it ``None`` and kudos derives one from the fact's natural key (for
+example ``kudos-given:r1:bob``). ``at`` is when it happened; ``None`` means
+"now" on the community's clock.
+
+Recording an event whose id is already in the log changes nothing and returns
+the first outcome. The *content* of an event is every field except
+``event_id`` and ``at``: a retry of the same fact at a later time is the same
+fact, while different content under a used id raises :class:`kudos.Conflict`.
+
+>>> from kudos.events import KudosGiven
+>>> KudosGiven(post="r1", giver="bob").content()
+{'post': 'r1', 'giver': 'bob'}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from . import _validate as v
+from .errors import InvalidInput
+
+__all__ = [
+    "DownVoteWithdrawn",
+    "DownVoted",
+    "Event",
+    "IdeaStatusSet",
+    "IdeaVoteWithdrawn",
+    "IdeaVoted",
+    "KudosGiven",
+    "KudosWithdrawn",
+    "MemberJoined",
+    "PaybackPeriodClosed",
+    "PayoutFailed",
+    "PayoutMethodChosen",
+    "PayoutPaid",
+    "PointsAdjusted",
+    "PostRemoved",
+    "ReferralMade",
+    "ReferralQualified",
+    "ReferralReviewed",
+    "ReferralRevoked",
+    "ReferralsExpired",
+    "ReplyPosted",
+    "SolutionAccepted",
+    "SolutionUnaccepted",
+    "TopicPosted",
+    "event_from_payload",
+    "event_types",
+]
+
+TOPIC_KINDS = ("question", "problem", "idea", "praise")
+ROLES = ("member", "staff", "moderator")
+
+_REGISTRY: dict[str, type[Event]] = {}
+E = TypeVar("E", bound="Event")
+
+
+def _register(cls: type[E]) -> type[E]:
+    _REGISTRY[cls.type] = cls
+    return cls
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every event type by its stored ``type`` name (a copy)."""
+    return dict(_REGISTRY)
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of every event: an idempotency key and a time.
+
+    Attributes:
+        event_id: the idempotency key; ``None`` lets kudos derive it.
+        at: when it happened (timezone-aware); ``None`` means the clock's now.
+    """
+
+    type: ClassVar[str] = "event"
+
+    event_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    at: datetime | None = attrs.field(
+        default=None, converter=v.to_datetime, validator=v.aware_datetime
+    )
+
+    def natural_key(self) -> str:
+        """The part of a derived event id that identifies this fact."""
+        return ":".join(str(value) for value in self.content().values())
+
+    def content(self) -> dict[str, Any]:
+        """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
+        data = attrs.asdict(self, recurse=False)
+        data.pop("event_id")
+        data.pop("at")
+        return {k: list(val) if isinstance(val, tuple) else val for k, val in data.items()}
+
+    def payload(self) -> dict[str, Any]:
+        """The content plus the time: what a store persists next to the id and type."""
+        data = self.content()
+        data["at"] = self.at.isoformat() if self.at else None
+        return data
+
+
+def event_from_payload(type_name: str, event_id: str, payload: dict[str, Any]) -> Event:
+    """Rebuild an event read back from a store.
+
+    Raises:
+        InvalidInput: the type name is unknown to this version of kudos.
+    """
+    try:
+        cls = _REGISTRY[type_name]
+    except KeyError:
+        raise InvalidInput(
+            f"unknown event type {type_name!r} in the log; is this kudos older than the store?"
+        ) from None
+    return cls(event_id=event_id, **payload)
+
+
+def _member_field() -> Any:
+    return attrs.field(validator=v.identifier)
+
+
+# --- members and posts -------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class MemberJoined(Event):
+    """A member joined the community (or was first reported to kudos).
+
+    ``referred_by`` (a member id) or ``referral_code`` records a pending
+    referral; ``fingerprints`` are opaque hashes (payment, device, address)
+    used only to spot referral fraud.
+    """
+
+    type: ClassVar[str] = "member-joined"
+    member: str = _member_field()
+    role: str = attrs.field(default="member", validator=v.one_of(*ROLES))
+    referred_by: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    referral_code: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    fingerprints: tuple[str, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.identifiers
+    )
+
+    def natural_key(self) -> str:
+        return self.member
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicPosted(Event):
+    """A member posted a topic: a ``question``, ``problem``, ``idea`` or ``praise``."""
+
+    type: ClassVar[str] = "topic-posted"
+    topic: str = attrs.field(validator=v.identifier)
+    author: str = _member_field()
+    kind: str = attrs.field(default="question", validator=v.one_of(*TOPIC_KINDS))
+    title: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
+    product: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+    def natural_key(self) -> str:
+        return self.topic
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyPosted(Event):
+    """A member replied on a topic; the reply is *official* when staff wrote it."""
+
+    type: ClassVar[str] = "reply-posted"
+    reply: str = attrs.field(validator=v.identifier)
+    topic: str = attrs.field(validator=v.identifier)
+    author: str = _member_field()
+
+    def natural_key(self) -> str:
+        return self.reply
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class KudosGiven(Event):
+    """``giver`` gave kudos to a reply or topic."""
+
+    type: ClassVar[str] = "kudos-given"
+    post: str = attrs.field(validator=v.identifier)
+    giver: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class KudosWithdrawn(Event):
+    """``giver`` took back the kudos they gave to ``post``."""
+
+    type: ClassVar[str] = "kudos-withdrawn"
+    post: str = attrs.field(validator=v.identifier)
+    giver: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class DownVoted(Event):
+    """``voter`` down-voted ``post`` (only where the policy enables down-votes)."""
+
+    type: ClassVar[str] = "down-voted"
+    post: str = attrs.field(validator=v.identifier)
+    voter: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class DownVoteWithdrawn(Event):
+    """``voter`` took back their down-vote on ``post``."""
+
+    type: ClassVar[str] = "down-vote-withdrawn"
+    post: str = attrs.field(validator=v.identifier)
+    voter: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SolutionAccepted(Event):
+    """``by`` accepted ``reply`` as the solution of ``topic``."""
+
+    type: ClassVar[str] = "solution-accepted"
+    topic: str = attrs.field(validator=v.identifier)
+    reply: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+    def natural_key(self) -> str:
+        return f"{self.topic}:{self.reply}"
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SolutionUnaccepted(Event):
+    """``by`` withdrew the accepted solution of ``topic``."""
+
+    type: ClassVar[str] = "solution-unaccepted"
+    topic: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+    def natural_key(self) -> str:
+        return self.topic
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PostRemoved(Event):
+    """A moderator removed a post; every award it earned is clawed back by reversal.
+
+    ``reason`` ``"spam"`` or ``"abuse"`` also takes back badges the post earned.
+    """
+
+    type: ClassVar[str] = "post-removed"
+    post: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+    reason: str = attrs.field(default="removed", validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return self.post
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PointsAdjusted(Event):
+    """Staff adjusted a member's points and/or reputation by hand, saying why."""
+
+    type: ClassVar[str] = "points-adjusted"
+    member: str = _member_field()
+    points: int = attrs.field(default=0, validator=v.integer)
+    reputation: int = attrs.field(default=0, validator=v.integer)
+    reason: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+    def __attrs_post_init__(self) -> None:
+        if self.points == 0 and self.reputation == 0:
+            raise InvalidInput("an adjustment needs a non-zero points= or reputation=")
+
+
+# --- referrals ---------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralMade(Event):
+    """``referrer`` brought in ``member``; the referral is pending until qualified."""
+
+    type: ClassVar[str] = "referral-made"
+    referrer: str = _member_field()
+    member: str = _member_field()
+    code: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    fingerprints: tuple[str, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.identifiers
+    )
+
+    def natural_key(self) -> str:
+        return self.member
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralQualified(Event):
+    """The referred ``member`` became a real customer (e.g. activated their SIM)."""
+
+    type: ClassVar[str] = "referral-qualified"
+    member: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralRevoked(Event):
+    """The referred ``member`` left or charged back; the referral's rewards are reversed."""
+
+    type: ClassVar[str] = "referral-revoked"
+    member: str = _member_field()
+    reason: str = attrs.field(default="revoked", validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return self.member
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralReviewed(Event):
+    """Staff approved or rejected a referral held for review."""
+
+    type: ClassVar[str] = "referral-reviewed"
+    member: str = _member_field()
+    approve: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    by: str = _member_field()
+
+    def natural_key(self) -> str:
+        return self.member
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralsExpired(Event):
+    """A sweep: every referral still pending past the policy's window at ``as_of`` expires."""
+
+    type: ClassVar[str] = "referrals-expired"
+    as_of: datetime = attrs.field(converter=v.to_datetime, validator=v.aware_datetime)
+
+    def content(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat()}
+
+
+# --- ideas -------------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class IdeaVoted(Event):
+    """``voter`` voted for the idea topic ``idea``."""
+
+    type: ClassVar[str] = "idea-voted"
+    idea: str = attrs.field(validator=v.identifier)
+    voter: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class IdeaVoteWithdrawn(Event):
+    """``voter`` took back their vote on ``idea``."""
+
+    type: ClassVar[str] = "idea-vote-withdrawn"
+    idea: str = attrs.field(validator=v.identifier)
+    voter: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class IdeaStatusSet(Event):
+    """Staff moved ``idea`` to ``status`` (``duplicate_of`` names the canonical idea)."""
+
+    type: ClassVar[str] = "idea-status-set"
+    idea: str = attrs.field(validator=v.identifier)
+    status: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+    note: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    duplicate_of: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+    def natural_key(self) -> str:
+        return f"{self.idea}:{self.status}"
+
+
+# --- payback -----------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PayoutMethodChosen(Event):
+    """``member`` chose how to be paid: ``credit``, ``cash`` or ``charity``."""
+
+    type: ClassVar[str] = "payout-method-chosen"
+    member: str = _member_field()
+    method: str = attrs.field(validator=v.identifier)
+    charity: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PaybackPeriodClosed(Event):
+    """The payback ``period`` was closed: its points are converted and paid out."""
+
+    type: ClassVar[str] = "period-closed"
+    period: str = attrs.field(validator=v.identifier)
+    by: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+    def natural_key(self) -> str:
+        return self.period
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PayoutPaid(Event):
+    """The host paid ``payout``; ``reference`` is its own (PayPal id, credit note ...)."""
+
+    type: ClassVar[str] = "payout-paid"
+    payout: str = attrs.field(validator=v.identifier)
+    reference: str = attrs.field(validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return self.payout
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PayoutFailed(Event):
+    """Paying ``payout`` failed; its points return to the member by reversal."""
+
+    type: ClassVar[str] = "payout-failed"
+    payout: str = attrs.field(validator=v.identifier)
+    reason: str = attrs.field(default="failed", validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return self.payout

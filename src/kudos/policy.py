@@ -1,0 +1,309 @@
+"""Policy: what each action is worth, as data.
+
+A :class:`Policy` is a tree of frozen attrs classes: the rewards per action,
+caps, who may do what, and one section per capability (recognition, referrals,
+ideas, payback, leaderboards). It holds no code and does no I/O, so the same
+policy gives the same awards for the same facts, in a host, in a test or in
+:meth:`kudos.Community.simulate`.
+
+Load one from TOML with :meth:`Policy.from_toml`; every key is checked and a
+bad one raises :class:`kudos.InvalidPolicy` naming its path::
+
+    name = "my forum"
+    staff_earn = false
+
+    [rewards]
+    kudos_on_reply = { points = 10, reputation = 10 }
+    solution_accepted = { points = 50, reputation = 15 }
+
+    [[caps]]
+    account = "reputation"
+    per = "day"
+    limit = 200
+    actions = ["kudos_on_reply", "kudos_on_topic"]
+
+Actions (keys of ``rewards``), and who earns them:
+
+==========================  ==================================================
+``topic_posted``            the author of a new topic
+``reply_posted``            the author of a new reply
+``kudos_on_reply``          the author of a reply that got kudos
+``kudos_on_topic``          the author of a topic that got kudos
+``kudos_given``             the member who gave kudos
+``down_vote_on_reply``      the author of a down-voted reply (negative)
+``down_vote_on_topic``      the author of a down-voted topic (negative)
+``down_vote_cast``          the member who down-voted a reply (negative)
+``solution_accepted``       the author of the reply accepted as a solution
+``solution_accepter``       the asker who accepted someone else's reply
+``removed_as_spam``         the author of a post removed as spam (negative)
+``referral_qualified``      the referrer, when their referral qualifies
+``referral_welcome``        the new member, when their referral qualifies
+``idea_vote_received``      the author of an idea that got a vote
+``idea_milestone``          the author of an idea reaching its vote milestone
+``idea_planned``            the author of an idea set to ``planned``
+``idea_implemented``        the author of an idea set to ``implemented``
+==========================  ==================================================
+"""
+
+from __future__ import annotations
+
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+
+from . import ideas, leaderboards, payback, recognition, referrals
+from .errors import InvalidPolicy
+from .ideas import IdeaRules
+from .leaderboards import LeaderboardRules
+from .payback import PaybackRules
+from .periods import Periods
+from .recognition import Recognition
+from .referrals import ReferralRules
+
+__all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "Policy", "Reward"]
+
+CORE_ACTIONS = (
+    "topic_posted",
+    "reply_posted",
+    "kudos_on_reply",
+    "kudos_on_topic",
+    "kudos_given",
+    "down_vote_on_reply",
+    "down_vote_on_topic",
+    "down_vote_cast",
+    "solution_accepted",
+    "solution_accepter",
+    "removed_as_spam",
+)
+ACTIONS: tuple[str, ...] = (
+    CORE_ACTIONS
+    + recognition.ACTIONS
+    + referrals.ACTIONS
+    + ideas.ACTIONS
+    + payback.ACTIONS
+    + leaderboards.ACTIONS
+)
+"""Every action a policy may reward: the forum's own, then each capability's."""
+
+T = TypeVar("T")
+CAP_SPANS = ("day", "month", "post", "period")
+
+
+def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPolicy(f"{attr.name} must be a whole number, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Reward:
+    """Points and reputation for one action (either may be negative)."""
+
+    points: int = attrs.field(default=0, validator=_int)
+    reputation: int = attrs.field(default=0, validator=_int)
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.reputation)
+
+
+@attrs.frozen(kw_only=True)
+class Cap:
+    """A ceiling on what ``actions`` may earn in one account.
+
+    ``per = "day"`` caps what a member earns per day and ``"month"`` per
+    calendar month (both in the periods' time zone); ``"post"`` caps what one post earns its author; ``"period"`` caps
+    a payback period. ``actions`` empty means every action. Reversals give
+    back room under the cap, and never take back more than was given.
+    """
+
+    account: str = attrs.field(default="reputation")
+    per: str = attrs.field(default="day")
+    limit: int = attrs.field(validator=_int)
+    actions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @account.validator
+    def _check_account(self, attr: attrs.Attribute[str], value: str) -> None:
+        if value not in ("points", "reputation"):
+            raise InvalidPolicy(f"caps.account must be 'points' or 'reputation', got {value!r}")
+
+    @per.validator
+    def _check_per(self, attr: attrs.Attribute[str], value: str) -> None:
+        if value not in CAP_SPANS:
+            raise InvalidPolicy(
+                f"caps.per must be one of {', '.join(CAP_SPANS)}, got {value!r}"
+            )
+
+    def __attrs_post_init__(self) -> None:
+        if self.limit < 0:
+            raise InvalidPolicy(f"caps.limit must be zero or more, got {self.limit}")
+        _check_actions(self.actions, "caps.actions")
+
+    def covers(self, action: str) -> bool:
+        """Whether awards for ``action`` count towards this cap."""
+        return not self.actions or action in self.actions
+
+
+def _check_actions(names: typing.Iterable[str], where: str) -> None:
+    for name in names:
+        if name not in ACTIONS:
+            raise InvalidPolicy(
+                f"{where}: unknown action {name!r}; known actions: {', '.join(ACTIONS)}"
+            )
+
+
+def _rewards(value: Mapping[str, Any]) -> dict[str, Reward]:
+    out: dict[str, Reward] = {}
+    for action, reward in dict(value).items():
+        out[action] = reward if isinstance(reward, Reward) else _structure(
+            Reward, reward, f"rewards.{action}"
+        )
+    _check_actions(out, "rewards")
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """Everything a community's rules say, as data.
+
+    Attributes:
+        name: a label shown in reports.
+        rewards: action -> :class:`Reward` (see the module docs for the actions).
+        caps: ceilings on earnings (:class:`Cap`).
+        staff_earn: whether staff and moderators earn points and reputation.
+        down_votes: whether members may down-vote (Stack Exchange yes, giffgaff no).
+        min_reputation_to_give_kudos: reputation needed to give kudos.
+        min_reputation_to_down_vote: reputation needed to down-vote.
+        self_accept_rewards: whether accepting your own reply earns anything.
+        periods: how time is cut into payback periods.
+        recognition: ranks, badges and privileges.
+        referrals: the referral programme.
+        ideas: the ideas board.
+        payback: converting period points into money.
+        leaderboards: leaderboard and read-cache settings.
+
+    >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
+    Reward(points=5, reputation=0)
+    """
+
+    name: str = "custom"
+    rewards: Mapping[str, Reward] = attrs.field(factory=dict, converter=_rewards)
+    caps: tuple[Cap, ...] = attrs.field(default=(), converter=tuple)
+    staff_earn: bool = False
+    down_votes: bool = False
+    min_reputation_to_give_kudos: int = attrs.field(default=0, validator=_int)
+    min_reputation_to_down_vote: int = attrs.field(default=0, validator=_int)
+    self_accept_rewards: bool = False
+    periods: Periods = attrs.field(factory=Periods)
+    recognition: Recognition = attrs.field(factory=Recognition)
+    referrals: ReferralRules = attrs.field(factory=ReferralRules)
+    ideas: IdeaRules = attrs.field(factory=IdeaRules)
+    payback: PaybackRules = attrs.field(factory=PaybackRules)
+    leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
+
+    def reward(self, action: str) -> Reward:
+        """What ``action`` earns (nothing when the policy does not reward it)."""
+        return self.rewards.get(action, _NOTHING)
+
+    def caps_for(self, action: str, account: str) -> list[Cap]:
+        """The caps that apply to ``action`` in ``account``."""
+        return [c for c in self.caps if c.account == account and c.covers(action)]
+
+    def evolve(self, **changes: Any) -> Policy:
+        """A copy with ``changes`` applied (``attrs.evolve``), e.g. to preview a change.
+
+        >>> Policy().evolve(staff_earn=True).staff_earn
+        True
+        """
+        return attrs.evolve(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """Build a policy from plain data (what TOML or JSON gives).
+
+        Raises:
+            InvalidPolicy: a key is unknown or a value has the wrong type.
+        """
+        return _structure(cls, data, "")
+
+    @classmethod
+    def from_toml(cls, source: str | Path) -> Policy:
+        """Load a policy from a TOML file path or TOML text.
+
+        Raises:
+            InvalidPolicy: the TOML does not parse, or a key is unknown or wrong.
+        """
+        text = source.read_text() if isinstance(source, Path) else source
+        if isinstance(source, str) and "\n" not in source and source.endswith(".toml"):
+            path = Path(source)
+            if not path.exists():
+                raise InvalidPolicy(f"no policy file at {source!r}")
+            text = path.read_text()
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidPolicy(f"policy TOML does not parse: {exc}") from None
+        return cls.from_dict(data)
+
+
+_NOTHING = Reward()
+
+
+def _structure(cls: type[T], data: Any, path: str) -> T:
+    """Build attrs class ``cls`` from plain ``data``, naming the path of any bad key."""
+    if isinstance(data, cls):
+        return data
+    where = path or "policy"
+    if not isinstance(data, Mapping):
+        raise InvalidPolicy(f"{where} must be a table, got {data!r}")
+    fields = {f.name: f for f in attrs.fields(cls)}  # type: ignore[misc]
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise InvalidPolicy(
+                f"unknown key {_join(path, key)!r}; {where} takes: {', '.join(sorted(fields))}"
+            )
+        kwargs[key] = _value(hints[key], value, _join(path, key))
+    try:
+        return cls(**kwargs)
+    except InvalidPolicy:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidPolicy(f"{where}: {exc}") from None
+
+
+def _value(hint: Any, value: Any, path: str) -> Any:
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _value(inner[0], value, path) if len(inner) == 1 else value
+    if attrs.has(hint):
+        return _structure(hint, value, path)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise InvalidPolicy(f"{path} must be a list, got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_value(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin in (Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise InvalidPolicy(f"{path} must be a table, got {value!r}")
+        item = args[1] if len(args) == 2 else Any
+        return {k: _value(item, v, _join(path, k)) for k, v in value.items()}
+    if hint is bool and not isinstance(value, bool):
+        raise InvalidPolicy(f"{path} must be true or false, got {value!r}")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidPolicy(f"{path} must be a whole number, got {value!r}")
+    if hint is str and not isinstance(value, str):
+        raise InvalidPolicy(f"{path} must be a string, got {value!r}")
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

@@ -1,0 +1,365 @@
+"""MemoryStore: everything in Python dicts, for tests, demos and simulations.
+
+Transactions are serialized by one lock and made atomic by an undo log: each
+write records how to take itself back, and an exception replays the log
+backwards. Nothing is copied up front, so a transaction costs what it writes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ..errors import Conflict
+from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from .protocol import CounterKey
+
+__all__ = ["MemoryStore", "MemorySnapshot"]
+
+
+@attrs.define
+class MemorySnapshot:
+    """Documents and counters of one community (see :meth:`Transaction.snapshot`)."""
+
+    docs: list[Doc] = attrs.Factory(list)
+    counters: dict[CounterKey, int] = attrs.Factory(dict)
+
+
+class _Data:
+    """One community's data."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, StoredEvent] = {}
+        self.log: list[StoredEvent] = []
+        self.entries: list[LedgerEntry] = []
+        self.entry_ids: set[str] = set()
+        self.by_member: defaultdict[str, list[LedgerEntry]] = defaultdict(list)
+        self.by_subject: defaultdict[str, list[LedgerEntry]] = defaultdict(list)
+        self.by_event: defaultdict[str, list[LedgerEntry]] = defaultdict(list)
+        self.reversed: set[str] = set()
+        self.docs: dict[tuple[str, str], Doc] = {}
+        self.boards: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self.outbox: list[Notification] = []
+
+
+class MemoryStore:
+    """A store that keeps everything in memory (lost when the process ends).
+
+    Safe to share between threads: transactions run one at a time.
+
+    >>> import kudos
+    >>> community = kudos.Community(store=kudos.MemoryStore())
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, _Data] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(communities={sorted(self._data)!r})"
+
+    @contextmanager
+    def transaction(self, community: str) -> Iterator[MemoryTransaction]:
+        """A unit of work on ``community``; an exception undoes every write in it."""
+        with self._lock:
+            data = self._data.get(community)
+            if data is None:
+                data = self._data[community] = _Data()
+            tx = MemoryTransaction(community, data)
+            try:
+                yield tx
+            except BaseException:
+                tx._rollback()
+                raise
+
+    def communities(self) -> Iterator[str]:
+        """Communities with at least one event."""
+        with self._lock:
+            return iter(sorted(c for c, d in self._data.items() if d.log))
+
+
+class MemoryTransaction:
+    """A :class:`~kudos.stores.protocol.Transaction` on a :class:`MemoryStore`."""
+
+    def __init__(self, community: str, data: _Data) -> None:
+        self.community = community
+        self._d = data
+        self._undo: list[Callable[[], Any]] = []
+
+    def _rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def lock(self, keys: Iterable[str]) -> None:
+        """Nothing to do: memory transactions already run one at a time."""
+
+    # -- events ---------------------------------------------------------------
+    def append_event(self, event: StoredEvent) -> StoredEvent | None:
+        """Append unless the id is known; returns the known event otherwise."""
+        known = self._d.events.get(event.event_id)
+        if known is not None:
+            return known
+        stored = attrs.evolve(event, seq=len(self._d.log) + 1)
+        self._d.events[event.event_id] = stored
+        self._d.log.append(stored)
+
+        def undo() -> None:
+            del self._d.events[event.event_id]
+            self._d.log.pop()
+
+        self._undo.append(undo)
+        return None
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """The stored event or ``None``."""
+        return self._d.events.get(event_id)
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events after ``seq`` ``after`` (seq is the 1-based position)."""
+        stop = None if limit is None else after + limit
+        return self._d.log[after:stop]
+
+    # -- ledger ---------------------------------------------------------------
+    def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append entries; a repeated entry id is a bug in the caller."""
+        d = self._d
+        for entry in entries:
+            if entry.entry_id in d.entry_ids:
+                raise Conflict(f"ledger entry {entry.entry_id!r} already exists")
+            d.entries.append(entry)
+            d.entry_ids.add(entry.entry_id)
+            d.by_member[entry.member].append(entry)
+            d.by_event[entry.event_id].append(entry)
+            if entry.subject is not None:
+                d.by_subject[entry.subject].append(entry)
+            if entry.reverses is not None:
+                d.reversed.add(entry.reverses)
+            self._undo.append(lambda e=entry: self._unappend(e))
+
+    def _unappend(self, entry: LedgerEntry) -> None:
+        d = self._d
+        d.entries.pop()
+        d.entry_ids.discard(entry.entry_id)
+        d.by_member[entry.member].pop()
+        d.by_event[entry.event_id].pop()
+        if entry.subject is not None:
+            d.by_subject[entry.subject].pop()
+        if entry.reverses is not None:
+            d.reversed.discard(entry.reverses)
+
+    def entries(
+        self,
+        *,
+        member: str | None = None,
+        subject: str | None = None,
+        event_id: str | None = None,
+        account: str | None = None,
+        period: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        """Entries matching every given filter, in append order."""
+        d = self._d
+        if event_id is not None:
+            rows: Iterable[LedgerEntry] = d.by_event.get(event_id, ())
+        elif member is not None:
+            rows = d.by_member.get(member, ())
+        elif subject is not None:
+            rows = d.by_subject.get(subject, ())
+        else:
+            rows = d.entries
+        return [
+            e
+            for e in rows
+            if (member is None or e.member == member)
+            and (subject is None or e.subject == subject)
+            and (event_id is None or e.event_id == event_id)
+            and (account is None or e.account == account)
+            and (period is None or e.period == period)
+            and (since is None or e.at >= since)
+            and (until is None or e.at < until)
+        ]
+
+    def reversed_ids(self, entry_ids: Iterable[str]) -> set[str]:
+        """Which of ``entry_ids`` have been reversed."""
+        return {i for i in entry_ids if i in self._d.reversed}
+
+    # -- documents --------------------------------------------------------------
+    def get(self, kind: str, key: str) -> Doc | None:
+        """The document or ``None``."""
+        return self._d.docs.get((kind, key))
+
+    def put(self, doc: Doc) -> None:
+        """Insert or replace a document."""
+        docs = self._d.docs
+        k = (doc.kind, doc.key)
+        old = docs.get(k)
+        docs[k] = doc
+
+        def undo() -> None:
+            if old is None:
+                del docs[k]
+            else:
+                docs[k] = old
+
+        self._undo.append(undo)
+
+    def find(
+        self,
+        kind: str,
+        *,
+        ref: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Documents of ``kind`` matching ``ref`` and ``status``, ordered by key."""
+        found = sorted(
+            (
+                doc
+                for (k, _), doc in self._d.docs.items()
+                if k == kind
+                and (ref is None or doc.ref == ref)
+                and (status is None or doc.status == status)
+            ),
+            key=lambda doc: doc.key,
+        )
+        return found if limit is None else found[:limit]
+
+    # -- counters -----------------------------------------------------------------
+    def add(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Add each delta to its counter."""
+        boards = self._d.boards
+        for (metric, scope, subject), delta in deltas.items():
+            if not delta:
+                continue
+            board = boards[(metric, scope)]
+            board[subject] = board.get(subject, 0) + delta
+
+            def undo(board: dict[str, int] = board, subject: str = subject, d: int = delta) -> None:
+                board[subject] -= d
+
+            self._undo.append(undo)
+
+    def counter(self, metric: str, scope: str, subject: str) -> int:
+        """One counter (0 when missing)."""
+        board = self._d.boards.get((metric, scope))
+        return board.get(subject, 0) if board else 0
+
+    def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
+        """Non-zero counters of ``subject`` in ``scopes``."""
+        wanted = set(scopes)
+        out: dict[tuple[str, str], int] = {}
+        for (metric, scope), board in self._d.boards.items():
+            if scope in wanted:
+                value = board.get(subject, 0)
+                if value:
+                    out[(metric, scope)] = value
+        return out
+
+    def _ordered(self, metric: str, scope: str, exclude: Sequence[str]) -> list[tuple[str, int]]:
+        board = self._d.boards.get((metric, scope), {})
+        skip = set(exclude)
+        return [(s, v) for s, v in board.items() if v and s not in skip]
+
+    def top(
+        self,
+        metric: str,
+        scope: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+    ) -> list[tuple[str, int]]:
+        """Subjects by value descending, then subject ascending."""
+        rows = heapq.nsmallest(
+            offset + limit, self._ordered(metric, scope, exclude), key=lambda r: (-r[1], r[0])
+        )
+        return rows[offset:]
+
+    def position(
+        self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
+    ) -> tuple[int | None, int]:
+        """1-based position of ``subject`` and the board's size."""
+        rows = self._ordered(metric, scope, exclude)
+        mine = self.counter(metric, scope, subject)
+        if not mine or subject in exclude:
+            return None, len(rows)
+        ahead = sum(1 for s, val in rows if val > mine or (val == mine and s < subject))
+        return ahead + 1, len(rows)
+
+    # -- outbox --------------------------------------------------------------------
+    def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:
+        """Append to the outbox, numbering from 1."""
+        outbox = self._d.outbox
+        added = []
+        for note in notes:
+            stored = attrs.evolve(note, seq=len(outbox) + 1)
+            outbox.append(stored)
+            self._undo.append(outbox.pop)
+            added.append(stored)
+        return added
+
+    def notifications(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        member: str | None = None,
+        event_id: str | None = None,
+        unacked: bool = False,
+    ) -> list[Notification]:
+        """Outbox entries after ``after``."""
+        found = [
+            n
+            for n in self._d.outbox[after:]
+            if (member is None or n.member == member)
+            and (event_id is None or n.event_id == event_id)
+            and not (unacked and n.acked)
+        ]
+        return found if limit is None else found[:limit]
+
+    def ack(self, seqs: Iterable[int]) -> None:
+        """Mark outbox entries as delivered."""
+        outbox = self._d.outbox
+        for seq in seqs:
+            if 1 <= seq <= len(outbox) and not outbox[seq - 1].acked:
+                old = outbox[seq - 1]
+                outbox[seq - 1] = attrs.evolve(old, acked=True)
+
+                def undo(i: int = seq - 1, n: Notification = old) -> None:
+                    outbox[i] = n
+
+                self._undo.append(undo)
+
+    # -- rebuild ---------------------------------------------------------------------
+    def snapshot(self) -> MemorySnapshot:
+        """Every document and non-zero counter."""
+        counters = {
+            (metric, scope, subject): value
+            for (metric, scope), board in self._d.boards.items()
+            for subject, value in board.items()
+            if value
+        }
+        return MemorySnapshot(docs=list(self._d.docs.values()), counters=counters)
+
+    def replace_projections(self, snapshot: Any) -> None:
+        """Replace every document and counter with ``snapshot``'s."""
+        d = self._d
+        old_docs, old_boards = d.docs, d.boards
+        d.docs = {(doc.kind, doc.key): doc for doc in snapshot.docs}
+        d.boards = defaultdict(dict)
+        for (metric, scope, subject), value in snapshot.counters.items():
+            if value:
+                d.boards[(metric, scope)][subject] = value
+
+        def undo() -> None:
+            d.docs, d.boards = old_docs, old_boards
+
+        self._undo.append(undo)

@@ -1,0 +1,187 @@
+"""The storage contract: what a store must do for kudos.
+
+A store keeps five things per community, and never interprets them:
+
+* the **event log** (append-only, unique event id, read back in order);
+* the **ledger** (append-only entries; reversals are new entries);
+* **documents**: projection records by ``(kind, key)`` with JSON data and two
+  indexed columns, ``ref`` and ``status`` (members, posts, votes, referrals,
+  ideas, payouts, ...);
+* **counters**: integers by ``(metric, scope, subject)`` (balances, counts,
+  per-period and per-tag totals), with ordered reads for leaderboards;
+* the **outbox** of notifications, with a cursor and acknowledgement.
+
+All writes happen inside :meth:`Store.transaction`; everything written in one
+transaction commits together or not at all. The engine (``Community``) does
+all the thinking; a store only persists. The conformance suite in
+:mod:`kudos.testing` proves a store meets this contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from ..model import Doc, LedgerEntry, Notification, StoredEvent
+
+__all__ = ["CounterKey", "Snapshot", "Store", "Transaction"]
+
+CounterKey = tuple[str, str, str]
+"""``(metric, scope, subject)``: e.g. ``("reputation", "all", "alice")``."""
+
+
+class Snapshot(Protocol):
+    """Every projection of one community: what :meth:`Transaction.replace_projections` takes."""
+
+    docs: Iterable[Doc]
+    counters: Mapping[CounterKey, int]
+
+
+@runtime_checkable
+class Transaction(Protocol):
+    """One unit of work on one community's data.
+
+    **Protocol**: reads see the transaction's own earlier writes. Nothing is
+    visible to other transactions before the store's context manager exits
+    without an exception; an exception rolls everything back.
+    """
+
+    community: str
+
+    # -- locking ------------------------------------------------------------
+    def lock(self, keys: Iterable[str]) -> None:
+        """Serialize with other transactions touching any of ``keys`` until commit.
+
+        Stores that serialize every write transaction may do nothing. Locks are
+        taken in sorted order so two transactions cannot deadlock on them.
+        """
+
+    # -- event log ----------------------------------------------------------
+    def append_event(self, event: StoredEvent) -> StoredEvent | None:
+        """Append ``event`` unless its id is in the log.
+
+        Returns ``None`` when appended, or the stored event when the id was
+        already there (appending nothing). Two concurrent appends of one id
+        must end with one row and neither raising.
+        """
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """The stored event with ``event_id``, or ``None``."""
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events with ``seq > after`` in append order (at most ``limit``)."""
+
+    # -- ledger -------------------------------------------------------------
+    def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append ledger entries; entry ids are unique."""
+
+    def entries(
+        self,
+        *,
+        member: str | None = None,
+        subject: str | None = None,
+        event_id: str | None = None,
+        account: str | None = None,
+        period: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        """Ledger entries matching every given filter, in append order.
+
+        ``since`` is inclusive and ``until`` exclusive, on the entries' ``at``.
+        """
+
+    def reversed_ids(self, entry_ids: Iterable[str]) -> set[str]:
+        """Which of ``entry_ids`` already have a reversal entry."""
+
+    # -- documents ----------------------------------------------------------
+    def get(self, kind: str, key: str) -> Doc | None:
+        """The document ``(kind, key)`` or ``None``."""
+
+    def put(self, doc: Doc) -> None:
+        """Insert or replace the document ``(doc.kind, doc.key)``."""
+
+    def find(
+        self,
+        kind: str,
+        *,
+        ref: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
+
+    # -- counters -----------------------------------------------------------
+    def add(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Add each delta to its counter (a missing counter starts at 0).
+
+        Must be an in-database increment (never read-modify-write) so that
+        concurrent transactions lose no update.
+        """
+
+    def counter(self, metric: str, scope: str, subject: str) -> int:
+        """One counter's value (0 when missing)."""
+
+    def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
+        """Every counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
+
+    def top(
+        self,
+        metric: str,
+        scope: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+    ) -> list[tuple[str, int]]:
+        """Subjects by value descending, ties by subject ascending; zeros are left out."""
+
+    def position(
+        self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
+    ) -> tuple[int | None, int]:
+        """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
+
+    # -- outbox -------------------------------------------------------------
+    def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:
+        """Append to the outbox; returns them with their assigned ``seq``."""
+
+    def notifications(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        member: str | None = None,
+        event_id: str | None = None,
+        unacked: bool = False,
+    ) -> list[Notification]:
+        """Outbox entries with ``seq > after`` in order."""
+
+    def ack(self, seqs: Iterable[int]) -> None:
+        """Mark outbox entries as delivered."""
+
+    # -- rebuild --------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Every document and counter of the community."""
+
+    def replace_projections(self, snapshot: Snapshot) -> None:
+        """Drop every document and counter of the community and write ``snapshot``'s."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistence for one or many communities.
+
+    **Protocol**: :meth:`transaction` yields a :class:`Transaction` for one
+    community; leaving the block without an exception commits, an exception
+    rolls back and propagates. Driver errors are raised as
+    :class:`kudos.StoreError` (or :class:`kudos.TransientStoreError` when a
+    retry may succeed), never as the driver's own exception types.
+    """
+
+    def transaction(self, community: str) -> AbstractContextManager[Transaction]:
+        """A unit of work on ``community``'s data."""
+
+    def communities(self) -> Iterator[str]:
+        """The ids of the communities with any event in this store."""

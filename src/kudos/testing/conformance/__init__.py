@@ -1,0 +1,45 @@
+"""The store conformance suite: subclass :class:`StoreConformance` to prove a store.
+
+::
+
+    import pytest
+    from kudos.testing.conformance import StoreConformance
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def kudos_store(self):
+            return MyStore(...)   # a fresh, empty store
+
+The classes are named without a ``Test`` prefix so pytest collects only your
+subclass. Each capability has its own class, should you want to prove a part.
+"""
+
+from __future__ import annotations
+
+from .core import CoreConformance
+from .ideas import IdeaConformance
+from .leaderboards import LeaderboardConformance
+from .payback import PaybackConformance
+from .recognition import RecognitionConformance
+from .referrals import ReferralConformance
+
+__all__ = [
+    "CoreConformance",
+    "IdeaConformance",
+    "LeaderboardConformance",
+    "PaybackConformance",
+    "RecognitionConformance",
+    "ReferralConformance",
+    "StoreConformance",
+]
+
+
+class StoreConformance(
+    CoreConformance,
+    RecognitionConformance,
+    ReferralConformance,
+    IdeaConformance,
+    PaybackConformance,
+    LeaderboardConformance,
+):
+    """Every behaviour a kudos store must have."""
