@@ -305,12 +305,15 @@ class Context:
         tags: Iterable[str] = (),
         capped: bool = True,
         force: bool = False,
+        period: str | None = None,
     ) -> LedgerEntry | None:
         """Write one ledger entry, applying the staff rule and the policy's caps.
 
         A gain capped down to nothing still leaves a zero entry saying so, so a
         member's statement explains why an action earned nothing. ``force``
-        (manual adjustments) skips the staff rule and the caps.
+        (manual adjustments) skips the staff rule and the caps. ``period``
+        books the entry in that payback period instead of the event's
+        (payouts, carry-over).
         """
         if amount == 0:
             return None
@@ -323,7 +326,8 @@ class Context:
             self.policy.caps_for(action, account) if capped and not force and amount > 0 else []
         )
         for cap in caps:
-            used = self.counter(*self._cap_key(cap, member, subject, self.at, self.period))
+            used = self.counter(*self._cap_key(cap, member, subject, self.at,
+                                               period or self.period))
             given = min(given, max(0, cap.limit - used))
         if given < amount:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
@@ -337,13 +341,13 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=subject,
-            period=self.period,
+            period=period or self.period,
             at=self.at,
             tags=tags,
         )
         self._book(entry)
         for cap in caps:
-            self.deltas[self._cap_key(cap, member, subject, self.at, self.period)] += given
+            self.deltas[self._cap_key(cap, member, subject, self.at, entry.period)] += given
         return entry
 
     def _cap_key(
