@@ -73,8 +73,7 @@ class CommunityBase:
         if not isinstance(event, Event):
             raise InvalidInput(f"record() takes a kudos event, got {type(event).__name__}")
         stamped = self._stamp(event)
-        outcome = self._write(lambda tx: engine.apply(tx, self.policy, stamped))
-        return outcome
+        return self._write(lambda tx: engine.apply(tx, self.policy, stamped))
 
     def record_many(self, events: Iterable[Event]) -> list[Outcome]:
         """Record a batch of events in one transaction: all of them or none.
@@ -104,8 +103,7 @@ class CommunityBase:
                     ) from exc
             return outcomes
 
-        outcomes = self._write(run)
-        return outcomes
+        return self._write(run)
 
     def _write(self, work: Callable[[Transaction], T]) -> T:
         for attempt in range(_RETRIES):

@@ -46,7 +46,7 @@ _AFTER: list[Hook] = []
 _STANDING: list[StandingPart] = []
 _STATEMENT: list[Callable[[Transaction, Policy, str, str | None], dict[str, Any]]] = []
 _SIMULATION: list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]] = []
-_PRIVILEGE_RULES: list[Callable[["Context", Member, str], bool | None]] = []
+_PRIVILEGE_RULES: list[Callable[[Context, Member, str], bool | None]] = []
 
 
 def handles(
@@ -110,7 +110,9 @@ def contributes_simulation(
     return fn
 
 
-def simulation_parts() -> list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]]:
+def simulation_parts() -> list[
+    Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]
+]:
     """The registered simulation contributors."""
     return list(_SIMULATION)
 
@@ -501,7 +503,7 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
         event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
     stored = StoredEvent(event_id=event.event_id, type=event.type, payload=event.payload(),
-                         at=event.at)
+                         at=event.at or _never_here())
     known = tx.append_event(stored)
     if known is not None:
         return replayed(tx, known, event)
@@ -512,6 +514,10 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     entries, notes = ctx.flush()
     return Outcome(event_id=event.event_id, type=event.type, entries=entries,
                    notifications=notes)
+
+
+def _never_here() -> datetime:
+    raise AssertionError("events reach the engine with their time set")
 
 
 def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:

@@ -396,11 +396,10 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
     for entry in ctx.live_entries(subject=post.id):
         ctx.reverse(entry, why)
-    active = ctx.tx.find("kudos", ref=post.id, status="active")
-    for doc in active:
-        ctx.bump("kudos_received", post.author, -1, period=doc.data["period"], tags=tags)
-    for doc in ctx.tx.find("down_vote", ref=post.id, status="active"):
-        ctx.bump("down_votes_received", post.author, -1, period=doc.data["period"], tags=tags)
+    for vote in ctx.tx.find("kudos", ref=post.id, status="active"):
+        ctx.bump("kudos_received", post.author, -1, period=vote.data["period"], tags=tags)
+    for vote in ctx.tx.find("down_vote", ref=post.id, status="active"):
+        ctx.bump("down_votes_received", post.author, -1, period=vote.data["period"], tags=tags)
     doc = ctx.tx.get("post", post.id)
     assert doc is not None
     data = dict(doc.data)

@@ -9,7 +9,7 @@ transaction, and asks questions with the queries (``standing``,
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -153,7 +153,7 @@ class Community(
             raise InvalidInput(f"policy must be a kudos.Policy, got {type(policy).__name__}")
         if not isinstance(community, str) or not community.strip():
             raise InvalidInput(f"community must be a non-empty id, got {community!r}")
-        self.store = store if store is not None else MemoryStore()
+        self.store: Store = store if store is not None else MemoryStore()
         self.policy = policy
         self.id = community
         self.clock = clock or utc_now
@@ -458,7 +458,7 @@ class Community(
                     try:
                         with scratch.transaction(self.id) as one:
                             engine.apply(one, policy, event, notify=False)
-                    except Exception as exc:  # noqa: BLE001  (the other policy's verdict)
+                    except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
                 ids = [d.key for d in tx.find("member")]
                 before = {m: compute_standing(tx, self.policy, m, now) for m in ids}
@@ -482,7 +482,7 @@ def _differs(a: Standing, b: Standing) -> bool:
     return attrs.evolve(a, role="") != attrs.evolve(b, role="")
 
 
-def open(  # noqa: A001  (kudos.open, like io.open)
+def open(  # kudos.open, like io.open
     url: str,
     *,
     policy: Policy | None = None,

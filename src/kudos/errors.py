@@ -35,7 +35,7 @@ class InvalidPolicy(KudosError, ValueError):
 
 
 class NotAllowed(KudosError):
-    """The community's rules forbid the action (self-kudos, a stranger accepting a solution, ...)."""
+    """The community's rules forbid it (self-kudos, a stranger accepting a solution, ...)."""
 
 
 class UnknownMember(KudosError, LookupError):
@@ -43,7 +43,7 @@ class UnknownMember(KudosError, LookupError):
 
 
 class UnknownPost(KudosError, LookupError):
-    """A topic or reply id was never reported with ``post_topic`` / ``post_reply``."""
+    """A topic or reply id was never reported with ``post_topic``/``post_reply``."""
 
 
 class UnknownRecord(KudosError, LookupError):

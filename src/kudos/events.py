@@ -106,8 +106,8 @@ class Event:
         return data
 
 
-def event_from_payload(type_name: str, event_id: str, payload: dict[str, Any]) -> Event:
-    """Rebuild an event read back from a store.
+def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, Any]) -> Event:
+    """Rebuild an event from its type name, id and payload (as a store or a JSON import has it).
 
     Raises:
         InvalidInput: the type name is unknown to this version of kudos.

@@ -99,6 +99,14 @@ def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         raise InvalidPolicy(f"{attr.name} must be a whole number, got {value!r}")
 
 
+def _strings(value: typing.Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _caps(value: typing.Iterable[Cap]) -> tuple[Cap, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Reward:
     """Points and reputation for one action (either may be negative)."""
@@ -115,7 +123,8 @@ class Cap:
     """A ceiling on what ``actions`` may earn in one account.
 
     ``per = "day"`` caps what a member earns per day and ``"month"`` per
-    calendar month (both in the periods' time zone); ``"post"`` caps what one post earns its author; ``"period"`` caps
+    calendar month (both in the periods' time zone); ``"post"`` caps what
+    one post earns its author; ``"period"`` caps
     a payback period. ``actions`` empty means every action. Reversals give
     back room under the cap, and never take back more than was given.
     """
@@ -123,7 +132,7 @@ class Cap:
     account: str = attrs.field(default="reputation")
     per: str = attrs.field(default="day")
     limit: int = attrs.field(validator=_int)
-    actions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    actions: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @account.validator
     def _check_account(self, attr: attrs.Attribute[str], value: str) -> None:
@@ -191,7 +200,7 @@ class Policy:
 
     name: str = "custom"
     rewards: Mapping[str, Reward] = attrs.field(factory=dict, converter=_rewards)
-    caps: tuple[Cap, ...] = attrs.field(default=(), converter=tuple)
+    caps: tuple[Cap, ...] = attrs.field(default=(), converter=_caps)
     staff_earn: bool = False
     down_votes: bool = False
     min_reputation_to_give_kudos: int = attrs.field(default=0, validator=_int)
@@ -259,7 +268,7 @@ def _structure(cls: type[T], data: Any, path: str) -> T:
     where = path or "policy"
     if not isinstance(data, Mapping):
         raise InvalidPolicy(f"{where} must be a table, got {data!r}")
-    fields = {f.name: f for f in attrs.fields(cls)}  # type: ignore[misc]
+    fields = {f.name: f for f in attrs.fields(cls)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():

@@ -7,6 +7,7 @@ backwards. Nothing is copied up front, so a transaction costs what it writes.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import threading
 from collections import defaultdict
@@ -19,17 +20,9 @@ import attrs
 
 from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
-from .protocol import CounterKey
+from .protocol import CounterKey, Snapshot
 
-__all__ = ["MemoryStore", "MemorySnapshot"]
-
-
-@attrs.define
-class MemorySnapshot:
-    """Documents and counters of one community (see :meth:`Transaction.snapshot`)."""
-
-    docs: list[Doc] = attrs.Factory(list)
-    counters: dict[CounterKey, int] = attrs.Factory(dict)
+__all__ = ["MemoryStore", "MemoryTransaction"]
 
 
 class _Data:
@@ -141,7 +134,7 @@ class MemoryTransaction:
                 d.by_subject[entry.subject].append(entry)
             if entry.reverses is not None:
                 d.reversed.add(entry.reverses)
-            self._undo.append(lambda e=entry: self._unappend(e))
+            self._undo.append(functools.partial(self._unappend, entry))
 
     def _unappend(self, entry: LedgerEntry) -> None:
         d = self._d
@@ -339,7 +332,7 @@ class MemoryTransaction:
                 self._undo.append(undo)
 
     # -- rebuild ---------------------------------------------------------------------
-    def snapshot(self) -> MemorySnapshot:
+    def snapshot(self) -> Snapshot:
         """Every document and non-zero counter."""
         counters = {
             (metric, scope, subject): value
@@ -347,9 +340,9 @@ class MemoryTransaction:
             for subject, value in board.items()
             if value
         }
-        return MemorySnapshot(docs=list(self._d.docs.values()), counters=counters)
+        return Snapshot(docs=tuple(self._d.docs.values()), counters=counters)
 
-    def replace_projections(self, snapshot: Any) -> None:
+    def replace_projections(self, snapshot: Snapshot) -> None:
         """Replace every document and counter with ``snapshot``'s."""
         d = self._d
         old_docs, old_boards = d.docs, d.boards

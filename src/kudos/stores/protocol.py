@@ -24,6 +24,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
 
 __all__ = ["CounterKey", "Snapshot", "Store", "Transaction"]
@@ -32,10 +34,11 @@ CounterKey = tuple[str, str, str]
 """``(metric, scope, subject)``: e.g. ``("reputation", "all", "alice")``."""
 
 
-class Snapshot(Protocol):
+@attrs.frozen(kw_only=True)
+class Snapshot:
     """Every projection of one community: what :meth:`Transaction.replace_projections` takes."""
 
-    docs: Iterable[Doc]
+    docs: tuple[Doc, ...]
     counters: Mapping[CounterKey, int]
 
 
