@@ -6,13 +6,12 @@ Documents kept here (kind: key -> data):
 * ``member``: member id -> role, joined_at, referred_by (status = role);
 * ``post``: post id -> kind, author, topic, title, tags, product, official,
   removed, solution (ref = topic of a reply; status = ``live``/``removed``);
-* ``kudos`` / ``down_vote``: ``[post, member]`` -> active, gen, event_id,
+* ``kudos`` / ``down_vote``: :func:`vote_key` -> active, gen, event_id,
   period (ref = post; status = ``active``/``withdrawn``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from . import _engine as engine
@@ -38,8 +37,11 @@ SOLVABLE = ("question", "problem")
 
 
 def vote_key(post: str, member: str) -> str:
-    """The document key of ``member``'s vote on ``post``."""
-    return json.dumps([post, member])
+    """The document key of ``member``'s vote on ``post``.
+
+    Length-prefixed, so no choice of ids can make two votes share a key.
+    """
+    return f"{len(post)}:{post}:{member}"
 
 
 def _noun(post: Post) -> str:

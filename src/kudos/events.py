@@ -18,6 +18,7 @@ fact, while different content under a used id raises :class:`kudos.Conflict`.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -67,6 +68,11 @@ def _register(cls: type[E]) -> type[E]:
     return cls
 
 
+@functools.cache
+def _content_fields(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at"))
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every event type by its stored ``type`` name (a copy)."""
     return dict(_REGISTRY)
@@ -94,10 +100,11 @@ class Event:
 
     def content(self) -> dict[str, Any]:
         """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
-        data = attrs.asdict(self, recurse=False)
-        data.pop("event_id")
-        data.pop("at")
-        return {k: list(val) if isinstance(val, tuple) else val for k, val in data.items()}
+        out = {}
+        for name in _content_fields(type(self)):
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
 
     def payload(self) -> dict[str, Any]:
         """The content plus the time: what a store persists next to the id and type."""
