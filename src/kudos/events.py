@@ -43,6 +43,7 @@ __all__ = [
     "PayoutPaid",
     "PointsAdjusted",
     "PostRemoved",
+    "ReferralCodeIssued",
     "ReferralMade",
     "ReferralQualified",
     "ReferralReviewed",
@@ -314,10 +315,20 @@ class ReferralMade(Event):
 @_register
 @attrs.frozen(kw_only=True)
 class ReferralQualified(Event):
-    """The referred ``member`` became a real customer (e.g. activated their SIM)."""
+    """The referred ``member`` became a real customer (e.g. activated their SIM).
+
+    ``fingerprints`` are opaque hashes known only now (e.g. of the card that
+    paid the first top-up), checked by the fraud rules with the others.
+    """
 
     type: ClassVar[str] = "referral-qualified"
     member: str = _member_field()
+    fingerprints: tuple[str, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.identifiers
+    )
+
+    def natural_key(self) -> str:
+        return self.member
 
 
 @_register
@@ -357,6 +368,23 @@ class ReferralsExpired(Event):
 
     def content(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat()}
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReferralCodeIssued(Event):
+    """``member`` was given the referral ``code`` a host puts in their invitation link.
+
+    The code is part of the fact, so replaying the log gives every member the
+    same code again; one code per member (the derived id is the member's).
+    """
+
+    type: ClassVar[str] = "referral-code-issued"
+    member: str = _member_field()
+    code: str = attrs.field(validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return self.member
 
 
 # --- ideas -------------------------------------------------------------------
