@@ -221,7 +221,9 @@ class Statement:
     """A member's ledger lines over a span or a payback period, with totals.
 
     ``totals`` maps each account to the sum of ``lines``. For a closed
-    payback period, ``payout`` is the payout it produced (``None`` otherwise).
+    payback period, ``payout`` is the payout it produced (``None`` otherwise)
+    and ``conversion`` how the period's points were converted: paid, carried
+    over or lapsed (a :class:`kudos.payback.Conversion`).
     """
 
     member: str
@@ -231,3 +233,4 @@ class Statement:
     since: datetime | None = None
     until: datetime | None = None
     payout: Any = None
+    conversion: Any = None
