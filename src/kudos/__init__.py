@@ -14,7 +14,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from . import events as events
+from . import ideas as ideas
+from . import leaderboards as leaderboards
+from . import payback as payback
 from . import policies as policies
+from . import recognition as recognition
+from . import referrals as referrals
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .community import Community as Community
@@ -87,6 +92,11 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "events",
+    "ideas",
+    "leaderboards",
     "open",
+    "payback",
     "policies",
+    "recognition",
+    "referrals",
 ]
