@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TextIO
 
 from . import policies
@@ -61,6 +61,23 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     community.remove_post("spam1", by="mod1", reason="spam")
     community.adjust("carol", points=250, reason="ran the community meet-up", by="staff1")
 
+    # Recruiting: a link with dave's code, and the new customer's SIM activates.
+    community.join("newbie", referral_code=community.referral_code("dave"))
+    clock.advance(days=3)
+    community.qualify_referral("newbie")
+
+    # An idea goes from proposal to implemented.
+    community.post_topic("i1", author="erin", kind="idea", title="eSIM support", tags=["esim"])
+    for voter in ("alice", "bob", "carol", "frank"):
+        community.vote_idea("i1", voter=voter)
+    for status in ("under_review", "planned", "in_progress", "implemented"):
+        clock.advance(days=7)
+        community.set_idea_status("i1", status, by="staff1")
+
+    for name, method in zip(MEMBERS, ["cash", "credit", "charity"] * 3, strict=False):
+        community.set_payout_method(name, method, charity="Macmillan" if method == "charity"
+                                    else None)
+
     print(f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies "
           f"up to {clock().date()}.\n", file=out)
     print("Standings", file=out)
@@ -74,4 +91,25 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         sign = "+" if line.amount >= 0 else ""
         print(f"  {line.at:%Y-%m-%d} {sign}{line.amount} {line.account:<10} {line.reason}"
               + (f" (reverses {line.reverses})" if line.reverses else ""), file=out)
-    clock.set(clock() + timedelta(days=1))
+
+    # The season ends on 30 November; payback is paid out from December.
+    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    payouts = community.close_period("2026-H2", by="staff1")
+    money = community.policy.payback
+    print("\nPayback for 2026-H2", file=out)
+    for p in sorted(payouts, key=lambda p: (p.method, p.member)):
+        print(f"  {p.member:<8} {p.method:<8} {p.points:>6} points -> {money.format(p.amount)}",
+              file=out)
+    paid = {p.member for p in payouts}
+    for name in MEMBERS:
+        carried = community.standing(name).points
+        if name not in paid and carried:
+            print(f"  {name:<8} carries {carried} points into {community.current_period()} "
+                  "(below the £10 cash minimum)", file=out)
+    for method in sorted({p.method for p in payouts}):
+        total = sum(p.amount for p in payouts if p.method == method)
+        print(f"  total {method:<8} {money.format(total)}", file=out)
+    figures = community.referral_figures()
+    print(f"\nReferrals: {figures.qualified} qualified of {figures.made} made", file=out)
+    print(f"Outbox: {len(community.notifications(limit=None))} notifications for a worker "
+          "to deliver", file=out)
