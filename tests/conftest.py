@@ -1,3 +1,89 @@
-"""Shared fixtures: the stores every conformance and feature test runs on."""
+"""Shared fixtures: the stores every conformance and feature test runs on.
+
+PostgreSQL tests need a server: ``eval "$(bash .ci/postgres.sh | tail -n 1)"``
+starts one and exports ``KUDOS_TEST_POSTGRES_URL``. Without that variable they
+are skipped, unless ``KUDOS_REQUIRE_POSTGRES=1`` (CI sets it) makes them fail.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, MetaData, create_engine, delete
+
+from kudos import MemoryStore
+from kudos.stores.sql import SqlStore, make_metadata
+
+POSTGRES_URL_VAR = "KUDOS_TEST_POSTGRES_URL"
+REQUIRE_POSTGRES_VAR = "KUDOS_REQUIRE_POSTGRES"
+
+
+def postgres_url() -> str:
+    """The test server's URL; skips (or, when PostgreSQL is required, fails) without one."""
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if url:
+        return url
+    message = (
+        f"{POSTGRES_URL_VAR} is not set; to run the PostgreSQL tests, run as root "
+        f"'eval \"$(bash .ci/postgres.sh | tail -n 1)\"' (it starts a local server and "
+        "prints the export)"
+    )
+    if os.environ.get(REQUIRE_POSTGRES_VAR) == "1":
+        pytest.fail(f"{REQUIRE_POSTGRES_VAR}=1 but {message}")
+    pytest.skip(message)
+
+
+def process_prefix() -> str:
+    """A table prefix of this test process, so parallel test runs never share tables."""
+    return f"kudos_t{os.getpid()}_"
+
+
+@pytest.fixture
+def memory_store() -> MemoryStore:
+    """A fresh MemoryStore."""
+    return MemoryStore()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqlStore]:
+    """A SqlStore on a new SQLite file (WAL mode) in the test's temporary directory."""
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'kudos.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """An engine on the test PostgreSQL database (one per test process)."""
+    engine = create_engine(postgres_url())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_metadata(postgres_engine: Engine) -> Iterator[MetaData]:
+    """This test process's kudos tables, created once and dropped at the end."""
+    md = make_metadata(prefix=process_prefix())
+    md.drop_all(postgres_engine)
+    SqlStore(postgres_engine, metadata=md).create_all()
+    yield md
+    md.drop_all(postgres_engine)
+
+
+@pytest.fixture
+def postgres_store(postgres_engine: Engine, postgres_metadata: MetaData) -> SqlStore:
+    """A SqlStore on PostgreSQL whose tables are emptied before the test."""
+    store = SqlStore(postgres_engine, metadata=postgres_metadata)
+    with postgres_engine.begin() as conn:
+        for table in (
+            store.tables.events,
+            store.tables.ledger,
+            store.tables.docs,
+            store.tables.counters,
+            store.tables.outbox,
+        ):
+            conn.execute(delete(table))
+    return store

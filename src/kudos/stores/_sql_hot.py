@@ -1,0 +1,351 @@
+"""The statements on kudos's write path, and the two ways they are run.
+
+Recording one event runs a handful of tiny statements (append the event, read
+a few documents and counters) and, at commit, a few batches. On PostgreSQL the
+network round trip dominates, and SQLAlchemy runs them (:class:`CoreRunner`).
+On SQLite a statement costs a couple of microseconds and SQLAlchemy's own
+per-execution work twenty times that, so :class:`SqliteRunner` sends the very
+same SQL, compiled once by SQLAlchemy for the engine's dialect, straight to
+the driver's cursor inside SQLAlchemy's transaction, and converts the values
+itself exactly as the column types do (JSON text, UTC timestamp text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
+
+from ..errors import StoreError
+from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ._sql_schema import Tables, utc_text
+from .protocol import CounterKey
+
+__all__ = ["CoreRunner", "SqliteRunner", "Statements"]
+
+_EVENT_KEYS = ("community", "event_id", "type", "payload", "at")
+_DOC_KEYS = ("community", "kind", "key", "ref", "status", "data")
+_COUNTER_KEYS = ("community", "metric", "scope", "subject", "value")
+_ENTRY_KEYS = (
+    "community",
+    "entry_id",
+    "member",
+    "account",
+    "amount",
+    "action",
+    "reason",
+    "event_id",
+    "subject",
+    "period",
+    "at",
+    "reverses",
+    "tags",
+)
+_NOTE_KEYS = ("community", "member", "kind", "data", "event_id", "at", "acked")
+
+
+class Statements:
+    """SQLAlchemy Core statements of one set of tables, built once per store."""
+
+    def __init__(self, t: Tables, dialect: str) -> None:
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        ev, led, docs, cnt, out = t.events, t.ledger, t.docs, t.counters, t.outbox
+        c: BindParameter[str] = bindparam("c")
+        self.tables = t
+
+        self.insert_event = (
+            insert(ev)
+            .on_conflict_do_nothing(index_elements=[ev.c.community, ev.c.event_id])
+            .returning(ev.c.seq)
+        )
+        self.get_event = select(ev.c.seq, ev.c.type, ev.c.payload, ev.c.at).where(
+            ev.c.community == c, ev.c.event_id == bindparam("event_id")
+        )
+        self.insert_entries = led.insert()
+        self.get_doc = select(docs.c.ref, docs.c.status, docs.c.data).where(
+            docs.c.community == c, docs.c.kind == bindparam("k"), docs.c.key == bindparam("id")
+        )
+        upsert_doc = insert(docs)
+        self.upsert_docs = upsert_doc.on_conflict_do_update(
+            index_elements=[docs.c.community, docs.c.kind, docs.c.key],
+            set_={
+                "ref": upsert_doc.excluded.ref,
+                "status": upsert_doc.excluded.status,
+                "data": upsert_doc.excluded.data,
+            },
+        )
+        self.get_counter = select(cnt.c.value).where(
+            cnt.c.community == c,
+            cnt.c.metric == bindparam("m"),
+            cnt.c.scope == bindparam("s"),
+            cnt.c.subject == bindparam("subj"),
+        )
+        upsert_counter = insert(cnt)
+        self.add_counters = upsert_counter.on_conflict_do_update(
+            index_elements=[cnt.c.community, cnt.c.metric, cnt.c.scope, cnt.c.subject],
+            set_={"value": cnt.c.value + upsert_counter.excluded.value},
+        )
+        self.insert_notes = out.insert().returning(out.c.seq, sort_by_parameter_order=True)
+        self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+
+
+def _rows(community: str, docs: Sequence[Doc]) -> list[dict[str, Any]]:
+    return [
+        {
+            "community": community,
+            "kind": d.kind,
+            "key": d.key,
+            "ref": d.ref,
+            "status": d.status,
+            "data": d.data,
+        }
+        for d in docs
+    ]
+
+
+@contextmanager
+def _json_only() -> Iterator[None]:
+    """Say what to do when a driver (or kudos itself) cannot turn data into JSON."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"a value could not be stored ({exc}); document, payload and notification data "
+            "must be JSON (str, int, bool, None, lists, dicts)"
+        ) from exc
+
+
+class CoreRunner:
+    """Runs the write path's statements through SQLAlchemy (any dialect)."""
+
+    def __init__(self, conn: Connection, sql: Statements) -> None:
+        self._conn = conn
+        self._sql = sql
+
+    def insert_event(self, community: str, event: StoredEvent) -> bool:
+        """Insert ``event`` unless its id is logged; whether it was inserted."""
+        params = {
+            "community": community,
+            "event_id": event.event_id,
+            "type": event.type,
+            "payload": event.payload,
+            "at": event.at,
+        }
+        with _json_only():
+            return self._conn.execute(self._sql.insert_event, params).first() is not None
+
+    def get_event(self, community: str, event_id: str) -> StoredEvent | None:
+        """The logged event ``event_id`` or ``None``."""
+        row = self._conn.execute(
+            self._sql.get_event, {"c": community, "event_id": event_id}
+        ).first()
+        if row is None:
+            return None
+        return StoredEvent(
+            event_id=event_id, type=row.type, payload=row.payload, at=row.at, seq=row.seq
+        )
+
+    def get_doc(self, community: str, kind: str, key: str) -> Doc | None:
+        """The document or ``None``."""
+        row = self._conn.execute(self._sql.get_doc, {"c": community, "k": kind, "id": key}).first()
+        if row is None:
+            return None
+        return Doc(kind=kind, key=key, data=row.data, ref=row.ref, status=row.status)
+
+    def get_counter(self, community: str, key: CounterKey) -> int:
+        """One counter as stored (0 when missing)."""
+        metric, scope, subject = key
+        params = {"c": community, "m": metric, "s": scope, "subj": subject}
+        value = self._conn.execute(self._sql.get_counter, params).scalar()
+        return int(value or 0)
+
+    def upsert_docs(self, community: str, docs: Sequence[Doc]) -> None:
+        """Insert or replace documents."""
+        with _json_only():
+            self._conn.execute(self._sql.upsert_docs, _rows(community, docs))
+
+    def insert_entries(self, community: str, entries: Sequence[LedgerEntry]) -> None:
+        """Append ledger entries, in order."""
+        rows = [
+            {
+                "community": community,
+                "entry_id": e.entry_id,
+                "member": e.member,
+                "account": e.account,
+                "amount": e.amount,
+                "action": e.action,
+                "reason": e.reason,
+                "event_id": e.event_id,
+                "subject": e.subject,
+                "period": e.period,
+                "at": e.at,
+                "reverses": e.reverses,
+                "tags": list(e.tags),
+            }
+            for e in entries
+        ]
+        self._conn.execute(self._sql.insert_entries, rows)
+
+    def add_counters(self, community: str, deltas: Sequence[tuple[CounterKey, int]]) -> None:
+        """Add each delta to its counter, in the database."""
+        rows = [
+            {"community": community, "metric": m, "scope": s, "subject": subj, "value": d}
+            for (m, s, subj), d in deltas
+        ]
+        self._conn.execute(self._sql.add_counters, rows)
+
+    def insert_notes(self, community: str, notes: Sequence[Notification]) -> list[int]:
+        """Append to the outbox; the seq of each, in order."""
+        rows = [
+            {
+                "community": community,
+                "member": n.member,
+                "kind": n.kind,
+                "data": n.data,
+                "event_id": n.event_id,
+                "at": n.at,
+                "acked": n.acked,
+            }
+            for n in notes
+        ]
+        with _json_only():
+            result = self._conn.execute(self._sql.insert_notes, rows)
+        return [int(s) for s in result.scalars()]
+
+
+def _compiled(stmt: Any, dialect: Dialect, keys: Sequence[str]) -> str:
+    """``stmt``'s SQL for ``dialect``, checking its parameters come in the order ``keys``."""
+    compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+    order = tuple(compiled.positiontup or ())
+    if order != tuple(keys):
+        raise AssertionError(f"unexpected parameter order {order} (wanted {tuple(keys)})")
+    return str(compiled)
+
+
+class SqliteSql:
+    """The write path's SQL compiled for one SQLite engine (see :class:`SqliteRunner`)."""
+
+    def __init__(self, sql: Statements, dialect: Dialect) -> None:
+        self.insert_event = _compiled(sql.insert_event, dialect, _EVENT_KEYS)
+        self.get_event = _compiled(sql.get_event, dialect, ("c", "event_id"))
+        self.get_doc = _compiled(sql.get_doc, dialect, ("c", "k", "id"))
+        self.upsert_docs = _compiled(sql.upsert_docs, dialect, _DOC_KEYS)
+        self.get_counter = _compiled(sql.get_counter, dialect, ("c", "m", "s", "subj"))
+        self.add_counters = _compiled(sql.add_counters, dialect, _COUNTER_KEYS)
+        self.insert_entries = _compiled(sql.insert_entries, dialect, _ENTRY_KEYS)
+        # One row at a time: the driver's executemany cannot return each row's seq.
+        self.insert_note = _compiled(
+            sql.tables.outbox.insert().returning(sql.tables.outbox.c.seq), dialect, _NOTE_KEYS
+        )
+
+
+_loads = json.loads
+
+
+def _dumps(value: Any) -> str:
+    with _json_only():
+        return json.dumps(value)
+
+
+_from_text = datetime.fromisoformat
+
+
+class SqliteRunner:
+    """Runs the write path's statements on the SQLite driver's own cursor.
+
+    The SQL is SQLAlchemy's (:class:`SqliteSql`); values are converted as the
+    column types convert them, so rows read either way are the same.
+    """
+
+    def __init__(self, conn: Connection, sql: SqliteSql) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._cur = driver.cursor()
+        self._sql = sql
+
+    def insert_event(self, community: str, event: StoredEvent) -> bool:
+        """Insert ``event`` unless its id is logged; whether it was inserted."""
+        params = (community, event.event_id, event.type, _dumps(event.payload), utc_text(event.at))
+        return self._cur.execute(self._sql.insert_event, params).fetchone() is not None
+
+    def get_event(self, community: str, event_id: str) -> StoredEvent | None:
+        """The logged event ``event_id`` or ``None``."""
+        row = self._cur.execute(self._sql.get_event, (community, event_id)).fetchone()
+        if row is None:
+            return None
+        seq, type_, payload, at = row
+        return StoredEvent(
+            event_id=event_id, type=type_, payload=_loads(payload), at=_from_text(at), seq=seq
+        )
+
+    def get_doc(self, community: str, kind: str, key: str) -> Doc | None:
+        """The document or ``None``."""
+        row = self._cur.execute(self._sql.get_doc, (community, kind, key)).fetchone()
+        if row is None:
+            return None
+        ref, status, data = row
+        return Doc(kind=kind, key=key, data=_loads(data), ref=ref, status=status)
+
+    def get_counter(self, community: str, key: CounterKey) -> int:
+        """One counter as stored (0 when missing)."""
+        row = self._cur.execute(self._sql.get_counter, (community, *key)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def upsert_docs(self, community: str, docs: Sequence[Doc]) -> None:
+        """Insert or replace documents."""
+        self._cur.executemany(
+            self._sql.upsert_docs,
+            [(community, d.kind, d.key, d.ref, d.status, _dumps(d.data)) for d in docs],
+        )
+
+    def insert_entries(self, community: str, entries: Sequence[LedgerEntry]) -> None:
+        """Append ledger entries, in order."""
+        self._cur.executemany(
+            self._sql.insert_entries,
+            [
+                (
+                    community,
+                    e.entry_id,
+                    e.member,
+                    e.account,
+                    e.amount,
+                    e.action,
+                    e.reason,
+                    e.event_id,
+                    e.subject,
+                    e.period,
+                    utc_text(e.at),
+                    e.reverses,
+                    _dumps(list(e.tags)),
+                )
+                for e in entries
+            ],
+        )
+
+    def add_counters(self, community: str, deltas: Sequence[tuple[CounterKey, int]]) -> None:
+        """Add each delta to its counter, in the database."""
+        self._cur.executemany(
+            self._sql.add_counters, [(community, *key, delta) for key, delta in deltas]
+        )
+
+    def insert_notes(self, community: str, notes: Sequence[Notification]) -> list[int]:
+        """Append to the outbox; the seq of each, in order."""
+        seqs = []
+        for n in notes:
+            params = (
+                community,
+                n.member,
+                n.kind,
+                _dumps(n.data),
+                n.event_id,
+                utc_text(n.at),
+                int(n.acked),
+            )
+            seqs.append(int(self._cur.execute(self._sql.insert_note, params).fetchone()[0]))
+        return seqs

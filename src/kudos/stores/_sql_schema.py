@@ -1,0 +1,272 @@
+"""The tables of :class:`~kudos.stores.sql.SqlStore`, built by :func:`make_metadata`.
+
+Every row carries its ``community``. Constraint and index names are given
+explicitly (and short enough for PostgreSQL's 63-character limit with any
+accepted prefix), so a host's Alembic autogenerate sees stable names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from ..errors import InvalidInput
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "SCHEMA_VERSION",
+    "Tables",
+    "UtcTimestamp",
+    "make_metadata",
+    "utc_text",
+]
+
+SCHEMA_VERSION = 1
+"""The version of the tables this kudos reads and writes (kept in ``<prefix>schema``)."""
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""The naming convention of kudos's ``MetaData``.
+
+Every kudos constraint and index is named explicitly (``pk_kudos_events``,
+``ix_kudos_ledger_member``, ...); the convention names whatever a host adds to
+the same ``MetaData`` in the same style.
+"""
+
+_PREFIX = re.compile(r"^([a-z][a-z0-9_]{0,29})?$")
+_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def utc_text(value: datetime) -> str:
+    """``value`` as fixed-width UTC ISO-8601 text (a naive datetime is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A timezone-aware datetime kept as UTC ISO-8601 text (SQLite has no timestamp type).
+
+    The text has a fixed width (always microseconds, always ``+00:00``), so
+    comparing the text compares the instants. Values come back as aware UTC
+    datetimes equal to the ones written.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        """Aware datetime -> fixed-width UTC text (a naive one is taken as UTC)."""
+        return None if value is None else utc_text(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        """UTC text -> aware datetime."""
+        return None if value is None else datetime.fromisoformat(value)
+
+
+def _timestamp() -> TypeEngine[datetime]:
+    return DateTime(timezone=True).with_variant(UtcTimestamp(), "sqlite")
+
+
+def _json() -> TypeEngine[Any]:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _seq() -> TypeEngine[int]:
+    # SQLite numbers rows itself only for a column declared exactly INTEGER PRIMARY KEY.
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+@attrs.frozen
+class Tables:
+    """The kudos tables of one ``MetaData`` (see :func:`make_metadata`)."""
+
+    schema: Table
+    events: Table
+    ledger: Table
+    docs: Table
+    counters: Table
+    outbox: Table
+
+    @classmethod
+    def of(cls, metadata: MetaData) -> Tables:
+        """Find the kudos tables in ``metadata``, made by :func:`make_metadata`.
+
+        Raises:
+            InvalidInput: ``metadata`` was not made by :func:`make_metadata`.
+        """
+        info = metadata.info.get("kudos")
+        if not isinstance(info, dict):
+            raise InvalidInput(
+                "this MetaData holds no kudos tables; pass one made by "
+                "kudos.stores.sql.make_metadata(schema=..., prefix=...)"
+            )
+        prefix, schema = info["prefix"], info["schema"]
+
+        def table(name: str) -> Table:
+            key = f"{schema}.{prefix}{name}" if schema else f"{prefix}{name}"
+            return metadata.tables[key]
+
+        return cls(
+            schema=table("schema"),
+            events=table("events"),
+            ledger=table("ledger"),
+            docs=table("docs"),
+            counters=table("counters"),
+            outbox=table("outbox"),
+        )
+
+
+def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaData:
+    """A new ``MetaData`` holding kudos's tables, named ``<prefix>events`` and so on.
+
+    Each call builds fresh ``Table`` objects, so several stores (or a host's
+    Alembic environment) can use different prefixes and schemas side by side.
+
+    Args:
+        schema: the database schema (PostgreSQL) to put the tables in; ``None``
+            for the connection's default.
+        prefix: prepended to every table, constraint and index name: lower-case
+            letters, digits and ``_``, starting with a letter, at most 30
+            characters (``""`` for none).
+
+    Raises:
+        InvalidInput: the prefix or schema is not a plain identifier.
+
+    >>> sorted(make_metadata(prefix="forum_").tables)  # doctest: +NORMALIZE_WHITESPACE
+    ['forum_counters', 'forum_docs', 'forum_events', 'forum_ledger', 'forum_outbox',
+     'forum_schema']
+    """
+    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+        raise InvalidInput(
+            f"table prefix {prefix!r} is not usable: use lower-case letters, digits and '_', "
+            "starting with a letter, at most 30 characters (e.g. 'kudos_')"
+        )
+    if schema is not None and (not isinstance(schema, str) or not _SCHEMA.match(schema)):
+        raise InvalidInput(
+            f"schema {schema!r} is not a plain identifier; use letters, digits and '_'"
+        )
+    p = prefix
+    md = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+    md.info["kudos"] = {"prefix": prefix, "schema": schema}
+
+    Table(
+        f"{p}schema",
+        md,
+        Column("id", Integer, nullable=False, autoincrement=False),
+        Column("version", Integer, nullable=False),
+        PrimaryKeyConstraint("id", name=f"pk_{p}schema"),
+        CheckConstraint("id = 1", name="one_row"),
+        comment="The version of the kudos tables (one row).",
+    )
+    Table(
+        f"{p}events",
+        md,
+        Column("seq", _seq(), nullable=False, autoincrement=True),
+        Column("community", String, nullable=False),
+        Column("event_id", String, nullable=False),
+        Column("type", String, nullable=False),
+        Column("payload", _json(), nullable=False),
+        Column("at", _timestamp(), nullable=False),
+        PrimaryKeyConstraint("seq", name=f"pk_{p}events"),
+        UniqueConstraint("community", "event_id", name=f"uq_{p}events_event_id"),
+        Index(f"ix_{p}events_seq", "community", "seq"),
+        comment="The event log: every fact reported, once (the source of truth).",
+    )
+    Table(
+        f"{p}ledger",
+        md,
+        Column("seq", _seq(), nullable=False, autoincrement=True),
+        Column("community", String, nullable=False),
+        Column("entry_id", String, nullable=False),
+        Column("member", String, nullable=False),
+        Column("account", String, nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("action", String, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("event_id", String, nullable=False),
+        Column("subject", String, nullable=True),
+        Column("period", String, nullable=False),
+        Column("at", _timestamp(), nullable=False),
+        Column("reverses", String, nullable=True),
+        Column("tags", _json(), nullable=False),
+        PrimaryKeyConstraint("seq", name=f"pk_{p}ledger"),
+        UniqueConstraint("community", "entry_id", name=f"uq_{p}ledger_entry_id"),
+        Index(f"ix_{p}ledger_member", "community", "member", "seq"),
+        Index(f"ix_{p}ledger_subject", "community", "subject", "seq"),
+        Index(f"ix_{p}ledger_event", "community", "event_id", "seq"),
+        Index(f"ix_{p}ledger_reverses", "community", "reverses"),
+        comment="The append-only ledger of points and reputation; reversals are new rows.",
+    )
+    Table(
+        f"{p}docs",
+        md,
+        Column("community", String, nullable=False),
+        Column("kind", String, nullable=False),
+        Column("key", String, nullable=False),
+        Column("ref", String, nullable=True),
+        Column("status", String, nullable=True),
+        Column("data", _json(), nullable=False),
+        PrimaryKeyConstraint("community", "kind", "key", name=f"pk_{p}docs"),
+        Index(f"ix_{p}docs_ref", "community", "kind", "ref", "key"),
+        Index(f"ix_{p}docs_status", "community", "kind", "status", "key"),
+        comment="Projection documents (members, posts, votes, badges, ...), rebuildable.",
+    )
+    Table(
+        f"{p}counters",
+        md,
+        Column("community", String, nullable=False),
+        Column("metric", String, nullable=False),
+        Column("scope", String, nullable=False),
+        Column("subject", String, nullable=False),
+        Column("value", BigInteger, nullable=False),
+        PrimaryKeyConstraint("community", "metric", "scope", "subject", name=f"pk_{p}counters"),
+        Index(f"ix_{p}counters_board", "community", "metric", "scope", "value", "subject"),
+        Index(f"ix_{p}counters_subject", "community", "subject", "scope"),
+        comment="Counters and balances by (metric, scope, subject), rebuildable.",
+    )
+    Table(
+        f"{p}outbox",
+        md,
+        Column("seq", _seq(), nullable=False, autoincrement=True),
+        Column("community", String, nullable=False),
+        Column("member", String, nullable=False),
+        Column("kind", String, nullable=False),
+        Column("data", _json(), nullable=False),
+        Column("event_id", String, nullable=False),
+        Column("at", _timestamp(), nullable=False),
+        Column("acked", Boolean, nullable=False),
+        PrimaryKeyConstraint("seq", name=f"pk_{p}outbox"),
+        Index(f"ix_{p}outbox_seq", "community", "seq"),
+        Index(f"ix_{p}outbox_event", "community", "event_id"),
+        Index(f"ix_{p}outbox_member", "community", "member", "seq"),
+        comment="Notifications to deliver, written with their cause.",
+    )
+    return md

@@ -1,0 +1,580 @@
+"""SqlTransaction: one unit of work of :class:`~kudos.stores.sql.SqlStore`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.sql.elements import BindParameter
+
+from ..errors import TransientStoreError
+from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ._sql_hot import CoreRunner, SqliteRunner, Statements
+from ._sql_schema import Tables
+from .protocol import CounterKey, Snapshot
+
+__all__ = [
+    "SHARED_CACHE_LIMIT",
+    "WRITE_LOCK",
+    "Queries",
+    "SharedCache",
+    "SqlTransaction",
+    "lock_id",
+]
+
+SHARED_CACHE_LIMIT = 100_000
+"""Documents and counters a :class:`SharedCache` keeps per community before starting over."""
+
+WRITE_LOCK = "kudos:write"
+"""The key of a community's write lock (see :meth:`SqlTransaction._writing`)."""
+
+
+def lock_id(community: str, key: str) -> int:
+    """A stable signed 64-bit number for ``(community, key)``: a PostgreSQL advisory lock id."""
+    digest = hashlib.blake2b(f"{community}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Queries:
+    """The read and maintenance statements of one set of tables, built once per store."""
+
+    def __init__(self, t: Tables) -> None:
+        ev, led, docs, cnt, out = t.events, t.ledger, t.docs, t.counters, t.outbox
+        c: BindParameter[str] = bindparam("c")
+        self.tables = t
+
+        self.events = (
+            select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.payload, ev.c.at)
+            .where(ev.c.community == c, ev.c.seq > bindparam("after"))
+            .order_by(ev.c.seq)
+        )
+        self.events_limited = self.events.limit(bindparam("limit"))
+        self.entry_columns = (
+            led.c.entry_id,
+            led.c.member,
+            led.c.account,
+            led.c.amount,
+            led.c.action,
+            led.c.reason,
+            led.c.event_id,
+            led.c.subject,
+            led.c.period,
+            led.c.at,
+            led.c.reverses,
+            led.c.tags,
+        )
+        self.reversed_ids = select(led.c.reverses).where(
+            led.c.community == c, led.c.reverses.in_(bindparam("ids", expanding=True))
+        )
+        self.doc_columns = (docs.c.kind, docs.c.key, docs.c.ref, docs.c.status, docs.c.data)
+        self.all_docs = (
+            select(*self.doc_columns).where(docs.c.community == c).order_by(docs.c.kind, docs.c.key)
+        )
+        self.insert_docs = docs.insert()
+        self.delete_docs = delete(docs).where(docs.c.community == c)
+
+        self.insert_counters = cnt.insert()
+        self.delete_counters = delete(cnt).where(cnt.c.community == c)
+        self.counters_of = select(cnt.c.metric, cnt.c.scope, cnt.c.value).where(
+            cnt.c.community == c,
+            cnt.c.subject == bindparam("subj"),
+            cnt.c.scope.in_(bindparam("scopes", expanding=True)),
+            cnt.c.value != 0,
+        )
+        board = (
+            cnt.c.community == c,
+            cnt.c.metric == bindparam("m"),
+            cnt.c.scope == bindparam("s"),
+            cnt.c.value != 0,
+            cnt.c.subject.not_in(bindparam("exclude", expanding=True)),
+        )
+        self.top = (
+            select(cnt.c.subject, cnt.c.value)
+            .where(*board)
+            .order_by(cnt.c.value.desc(), cnt.c.subject.asc())
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
+        self.board_size = select(func.count()).select_from(cnt).where(*board)
+        mine: BindParameter[int] = bindparam("mine")
+        subject: BindParameter[str] = bindparam("subj")
+        self.ahead = (
+            select(func.count())
+            .select_from(cnt)
+            .where(*board)
+            .where((cnt.c.value > mine) | ((cnt.c.value == mine) & (cnt.c.subject < subject)))
+        )
+        self.all_counters = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
+            cnt.c.community == c, cnt.c.value != 0
+        )
+        self.note_columns = (
+            out.c.seq,
+            out.c.member,
+            out.c.kind,
+            out.c.data,
+            out.c.event_id,
+            out.c.at,
+            out.c.acked,
+        )
+        self.ack = (
+            update(out)
+            .where(out.c.community == c, out.c.seq.in_(bindparam("seqs", expanding=True)))
+            .values(acked=True)
+        )
+
+
+class SharedCache:
+    """Documents and counters as committed, kept between transactions on one SQLite connection.
+
+    Only the transactions kudos commits itself add to it, after their commit.
+    It is valid while nobody else changes the database: ``stamp`` is SQLite's
+    ``PRAGMA data_version`` (it moves when any other connection, of this
+    process or another, commits) and the connection's ``total_changes`` after
+    kudos's last commit; when either differs the store starts a new cache.
+    So consecutive ``record`` calls read a member's state once, not once per
+    event.
+    """
+
+    def __init__(self, stamp: tuple[int, int]) -> None:
+        self.stamp = stamp
+        self.docs: dict[str, dict[tuple[str, str], Doc | None]] = {}
+        self.values: dict[str, dict[CounterKey, int]] = {}
+
+
+class SqlTransaction:
+    """A :class:`~kudos.stores.protocol.Transaction` on a :class:`~kudos.stores.sql.SqlStore`.
+
+    Writes are buffered and sent in batches (``executemany``): documents,
+    ledger entries and counter changes (summed per counter) go to the
+    database right before a read that could see them, and at commit. Documents
+    and counters read are remembered for the rest of the transaction, so a
+    batch of events (``record_many``) reads each member's state once; on
+    SQLite a :class:`SharedCache` carries them on to the next transaction.
+    Events are written at once (the database's unique key decides whether an
+    id is new), and so are notifications (the caller gets their ``seq``).
+    """
+
+    def __init__(
+        self,
+        community: str,
+        conn: Connection,
+        runner: CoreRunner | SqliteRunner,
+        sql: Statements,
+        queries: Queries,
+        *,
+        postgres: bool,
+        write_lock: bool = True,
+        shared: SharedCache | None = None,
+    ) -> None:
+        self.community = community
+        self._conn = conn
+        self._run = runner
+        self._sql = sql
+        self._q = queries
+        self._postgres = postgres
+        self._c = {"c": community}
+        self._locked: set[str] = set()
+        self._write_locked = not write_lock
+        self._docs: dict[tuple[str, str], Doc | None] = {}
+        self._dirty: dict[str, dict[str, Doc]] = {}
+        self._values: dict[CounterKey, int] = {}
+        self._deltas: dict[CounterKey, int] = {}
+        self._entries: list[LedgerEntry] = []
+        self._shared = shared
+        self._shared_docs = shared.docs.get(community) if shared is not None else None
+        self._shared_values = shared.values.get(community) if shared is not None else None
+        self._replaced = False
+
+    # -- buffering ------------------------------------------------------------------
+    def flush(self) -> None:
+        """Send every buffered write to the database (documents, ledger, counters)."""
+        self._flush_docs()
+        self._flush_entries()
+        self._flush_counters()
+
+    def _flush_docs(self, kind: str | None = None) -> None:
+        if not self._dirty:
+            return
+        if kind is None:
+            dirty, self._dirty = self._dirty, {}
+        elif kind in self._dirty:
+            dirty = {kind: self._dirty.pop(kind)}
+        else:
+            return
+        # Sorted, so two transactions writing the same documents cannot deadlock.
+        docs = [dirty[k][key] for k in sorted(dirty) for key in sorted(dirty[k])]
+        self._run.upsert_docs(self.community, docs)
+
+    def _flush_entries(self) -> None:
+        if self._entries:
+            entries, self._entries = self._entries, []
+            self._run.insert_entries(self.community, entries)
+
+    def _flush_counters(self) -> None:
+        if not self._deltas:
+            return
+        deltas, self._deltas = self._deltas, {}
+        values, shared = self._values, self._shared_values
+        changes = []
+        for key in sorted(deltas):  # sorted against deadlocks, as documents
+            delta = deltas[key]
+            if delta:
+                if key in values:
+                    values[key] += delta
+                elif shared is not None and key in shared:
+                    values[key] = shared[key] + delta
+                changes.append((key, delta))
+        if changes:
+            self._run.add_counters(self.community, changes)
+
+    def committed(self) -> None:
+        """Called by the store after this transaction committed: share what it knows."""
+        shared = self._shared
+        if shared is None:
+            return
+        c = self.community
+        if self._replaced:
+            shared.docs.pop(c, None)
+            shared.values.pop(c, None)
+        docs = shared.docs.setdefault(c, {})
+        values = shared.values.setdefault(c, {})
+        docs.update(self._docs)
+        values.update(self._values)
+        if len(docs) + len(values) > SHARED_CACHE_LIMIT:
+            del shared.docs[c], shared.values[c]
+
+    def _forget_reads(self) -> None:
+        """Drop what was read: another transaction may have changed it before our lock."""
+        self._docs = {
+            (kind, key): doc for kind, docs in self._dirty.items() for key, doc in docs.items()
+        }
+        self._values.clear()
+
+    # -- locking --------------------------------------------------------------------
+    def _writing(self) -> None:
+        """Take the community's write lock before the first write (PostgreSQL).
+
+        Recording an event reads state (members, posts, counters, badges) and
+        writes what follows from it; two app servers doing that at once for
+        overlapping members would each miss the other's changes. Holding one
+        lock per community from the first write to commit makes recordings
+        of a community take turns, while reads never wait. What was read
+        before the lock may be stale, so it is read again.
+        """
+        if self._write_locked or not self._postgres:
+            return
+        self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
+        self._write_locked = True
+        self._forget_reads()
+
+    def lock(self, keys: Iterable[str]) -> None:
+        """On PostgreSQL, take a transaction-level advisory lock per key (sorted, once each).
+
+        A transaction that writes already holds the community's write lock,
+        which covers every key; on SQLite every transaction holds the
+        database's write lock (``BEGIN IMMEDIATE``). Then there is nothing
+        more to take.
+        """
+        if not self._postgres or self._write_locked:
+            return
+        new = {key for key in keys if key not in self._locked}
+        if not new:
+            return
+        for lock in sorted(lock_id(self.community, key) for key in new):
+            self._conn.execute(self._sql.lock, {"lock": lock})
+        self._locked |= new
+        self._forget_reads()
+
+    # -- events -----------------------------------------------------------------------
+    def append_event(self, event: StoredEvent) -> StoredEvent | None:
+        """Append ``event`` unless its id is in the log; returns the logged one if it is.
+
+        The database's unique ``(community, event_id)`` decides: of two
+        transactions appending one id at once, the second waits for the first
+        and then finds its row.
+        """
+        self._writing()
+        if self._run.insert_event(self.community, event):
+            return None
+        known = self._run.get_event(self.community, event.event_id)
+        if known is None:
+            raise TransientStoreError(
+                f"event {event.event_id!r} was being written by another transaction that "
+                "rolled back; record it again"
+            )
+        return known
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """The logged event with ``event_id``, or ``None``."""
+        return self._run.get_event(self.community, event_id)
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events with ``seq > after`` in append order (at most ``limit``)."""
+        params: dict[str, Any] = {"c": self.community, "after": after}
+        stmt = self._q.events
+        if limit is not None:
+            stmt, params["limit"] = self._q.events_limited, limit
+        return [
+            StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
+            for r in self._conn.execute(stmt, params)
+        ]
+
+    # -- ledger ---------------------------------------------------------------------
+    def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """Queue ledger entries (written before the next ledger read, or at commit)."""
+        self._writing()
+        self._entries.extend(entries)
+
+    def entries(
+        self,
+        *,
+        member: str | None = None,
+        subject: str | None = None,
+        event_id: str | None = None,
+        account: str | None = None,
+        period: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        """Ledger entries matching every given filter, in append order."""
+        self._flush_entries()
+        t = self._q.tables.ledger
+        stmt = select(*self._q.entry_columns).where(t.c.community == self.community)
+        for column, value in (
+            ("member", member),
+            ("subject", subject),
+            ("event_id", event_id),
+            ("account", account),
+            ("period", period),
+        ):
+            if value is not None:
+                stmt = stmt.where(t.c[column] == value)
+        if since is not None:
+            stmt = stmt.where(t.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(t.c.at < until)
+        return [
+            LedgerEntry(
+                entry_id=r.entry_id,
+                member=r.member,
+                account=r.account,
+                amount=r.amount,
+                action=r.action,
+                reason=r.reason,
+                event_id=r.event_id,
+                subject=r.subject,
+                period=r.period,
+                at=r.at,
+                reverses=r.reverses,
+                tags=tuple(r.tags),
+            )
+            for r in self._conn.execute(stmt.order_by(t.c.seq))
+        ]
+
+    def reversed_ids(self, entry_ids: Iterable[str]) -> set[str]:
+        """Which of ``entry_ids`` already have a reversal entry."""
+        ids = list(entry_ids)
+        if not ids:
+            return set()
+        self._flush_entries()
+        rows = self._conn.execute(self._q.reversed_ids, {"c": self.community, "ids": ids})
+        return set(rows.scalars())
+
+    # -- documents ------------------------------------------------------------------
+    def get(self, kind: str, key: str) -> Doc | None:
+        """The document ``(kind, key)`` or ``None`` (read once per transaction)."""
+        k = (kind, key)
+        docs = self._docs
+        if k in docs:
+            return docs[k]
+        shared = self._shared_docs
+        if shared is not None and k in shared:
+            return shared[k]
+        doc = docs[k] = self._run.get_doc(self.community, kind, key)
+        return doc
+
+    def put(self, doc: Doc) -> None:
+        """Insert or replace the document (written before the next ``find``, or at commit)."""
+        self._writing()
+        self._docs[(doc.kind, doc.key)] = doc
+        dirty = self._dirty.get(doc.kind)
+        if dirty is None:
+            dirty = self._dirty[doc.kind] = {}
+        dirty[doc.key] = doc
+
+    def find(
+        self,
+        kind: str,
+        *,
+        ref: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
+        self._flush_docs(kind)
+        t = self._q.tables.docs
+        stmt = select(*self._q.doc_columns).where(t.c.community == self.community, t.c.kind == kind)
+        if ref is not None:
+            stmt = stmt.where(t.c.ref == ref)
+        if status is not None:
+            stmt = stmt.where(t.c.status == status)
+        stmt = stmt.order_by(t.c.key)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [
+            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
+            for r in self._conn.execute(stmt)
+        ]
+
+    # -- counters -----------------------------------------------------------------------
+    def add(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Queue counter changes; they are summed per counter and sent as one upsert each."""
+        self._writing()
+        pending = self._deltas
+        for key, delta in deltas.items():
+            if delta:
+                pending[key] = pending.get(key, 0) + delta
+
+    def counter(self, metric: str, scope: str, subject: str) -> int:
+        """One counter's value, including this transaction's queued changes (0 when missing)."""
+        key = (metric, scope, subject)
+        value = self._values.get(key)
+        if value is None:
+            shared = self._shared_values
+            if shared is not None:
+                value = shared.get(key)
+            if value is None:
+                value = self._run.get_counter(self.community, key)
+            self._values[key] = value
+        return value + self._deltas.get(key, 0)
+
+    def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
+        """Every non-zero counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
+        self._flush_counters()
+        rows = self._conn.execute(
+            self._q.counters_of, {"c": self.community, "subj": subject, "scopes": list(scopes)}
+        )
+        return {(r.metric, r.scope): r.value for r in rows}
+
+    def top(
+        self,
+        metric: str,
+        scope: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+    ) -> list[tuple[str, int]]:
+        """Subjects by value descending, ties by subject ascending; zeros are left out."""
+        self._flush_counters()
+        params = {
+            "c": self.community,
+            "m": metric,
+            "s": scope,
+            "exclude": list(exclude),
+            "limit": limit,
+            "offset": offset,
+        }
+        return [(r.subject, r.value) for r in self._conn.execute(self._q.top, params)]
+
+    def position(
+        self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
+    ) -> tuple[int | None, int]:
+        """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
+        self._flush_counters()
+        params: dict[str, Any] = {
+            "c": self.community,
+            "m": metric,
+            "s": scope,
+            "exclude": list(exclude),
+        }
+        size = int(self._conn.execute(self._q.board_size, params).scalar_one())
+        mine = self.counter(metric, scope, subject)
+        if not mine or subject in exclude:
+            return None, size
+        params.update(mine=mine, subj=subject)
+        return int(self._conn.execute(self._q.ahead, params).scalar_one()) + 1, size
+
+    # -- outbox ---------------------------------------------------------------------------
+    def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:
+        """Append to the outbox; returns them with their assigned ``seq``."""
+        if not notes:
+            return []
+        self._writing()
+        seqs = self._run.insert_notes(self.community, notes)
+        return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
+
+    def notifications(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        member: str | None = None,
+        event_id: str | None = None,
+        unacked: bool = False,
+    ) -> list[Notification]:
+        """Outbox entries with ``seq > after`` in order."""
+        t = self._q.tables.outbox
+        stmt = select(*self._q.note_columns).where(t.c.community == self.community, t.c.seq > after)
+        if member is not None:
+            stmt = stmt.where(t.c.member == member)
+        if event_id is not None:
+            stmt = stmt.where(t.c.event_id == event_id)
+        if unacked:
+            stmt = stmt.where(t.c.acked.is_(False))
+        stmt = stmt.order_by(t.c.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [
+            Notification(
+                seq=r.seq,
+                member=r.member,
+                kind=r.kind,
+                data=r.data,
+                event_id=r.event_id,
+                at=r.at,
+                acked=r.acked,
+            )
+            for r in self._conn.execute(stmt)
+        ]
+
+    def ack(self, seqs: Iterable[int]) -> None:
+        """Mark outbox entries as delivered."""
+        wanted = list(seqs)
+        if wanted:
+            self._conn.execute(self._q.ack, {"c": self.community, "seqs": wanted})
+
+    # -- rebuild ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Every document and non-zero counter of the community."""
+        self.flush()
+        docs = tuple(
+            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
+            for r in self._conn.execute(self._q.all_docs, self._c)
+        )
+        counters = {
+            (r.metric, r.scope, r.subject): r.value
+            for r in self._conn.execute(self._q.all_counters, self._c)
+        }
+        return Snapshot(docs=docs, counters=counters)
+
+    def replace_projections(self, snapshot: Snapshot) -> None:
+        """Drop every document and counter of the community and write ``snapshot``'s."""
+        self._writing()
+        self._dirty.clear()
+        self._docs.clear()
+        self._deltas.clear()
+        self._values.clear()
+        self._shared_docs = self._shared_values = None
+        self._replaced = True
+        self._conn.execute(self._q.delete_docs, self._c)
+        self._conn.execute(self._q.delete_counters, self._c)
+        if snapshot.docs:
+            self._run.upsert_docs(self.community, snapshot.docs)
+        counters = [(key, value) for key, value in sorted(snapshot.counters.items()) if value]
+        if counters:
+            self._run.add_counters(self.community, counters)

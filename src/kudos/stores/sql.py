@@ -1,0 +1,433 @@
+"""SqlStore: kudos in a SQL database (SQLite or PostgreSQL) through SQLAlchemy 2.0 Core.
+
+Three ways to plug it in:
+
+* ``SqlStore.from_url("sqlite:///community.db")``: kudos makes and owns the
+  engine and creates its tables (``kudos.open(url)`` does this);
+* ``SqlStore(engine)``: your engine; kudos begins and commits one transaction
+  per :meth:`~SqlStore.transaction`;
+* ``SqlStore(connection)``: your connection, inside your transaction; kudos
+  works in a SAVEPOINT and never commits, so your write and its award commit
+  (or roll back) together.
+
+The tables live on :data:`metadata` (prefix ``kudos_``); :func:`make_metadata`
+builds them afresh under another prefix or schema. Add either to your Alembic
+``target_metadata``, or call :meth:`SqlStore.create_all` once.
+
+>>> import kudos
+>>> store = SqlStore.from_url("sqlite://")          # in memory, for the example
+>>> community = kudos.Community(store=store)
+>>> community.join("alice").id
+'alice'
+>>> list(store.communities())
+['default']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.schema import CreateSchema
+
+from ..errors import InvalidInput, StoreError
+from ._sql_errors import translate_errors
+from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
+from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
+from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "SCHEMA_VERSION",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SqlStore",
+    "SqlTransaction",
+    "Tables",
+    "make_metadata",
+    "metadata",
+]
+
+metadata: MetaData = make_metadata()
+"""kudos's tables with the default prefix ``kudos_`` and no schema.
+
+For Alembic: ``target_metadata = [app_metadata, kudos.stores.sql.metadata]``.
+"""
+_DEFAULT_METADATA = metadata
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a kudos SQLite connection waits for another writer before giving up."""
+
+_DIALECTS = ("sqlite", "postgresql")
+
+
+def _serialize_sqlite_writes(engine: Engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for every transaction on ``engine``.
+
+    pysqlite would otherwise begin transactions lazily (after the first read),
+    so two processes could both read and then fail to upgrade to writing.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # kudos emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # Straight to the driver: this runs once per transaction, on the write path.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def _sqlite_file_url(url: URL) -> URL:
+    """``url`` with a relative SQLite path made absolute (from the current directory).
+
+    Raises:
+        StoreError: the database file's directory does not exist.
+    """
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    path = Path(database).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"cannot open SQLite database {str(path)!r}: directory {str(path.parent)!r} "
+            "does not exist; create it first or give another path"
+        )
+    return url.set(database=str(path))
+
+
+class SqlStore:
+    """A :class:`~kudos.Store` in SQLite or PostgreSQL, via SQLAlchemy 2.0 Core.
+
+    Args:
+        bind: an ``Engine`` (kudos begins and commits a transaction per unit of
+            work) or a ``Connection`` (kudos joins the transaction in progress
+            through a SAVEPOINT and never commits it: you do).
+        prefix: table name prefix (default ``"kudos_"``).
+        schema: database schema of the tables (PostgreSQL), default none.
+        metadata: tables made by :func:`make_metadata`, instead of ``prefix``/``schema``.
+
+    kudos never creates tables behind your back: call :meth:`create_all` once
+    (or migrate with Alembic), and it never disposes of your engine.
+
+    Attributes:
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+        metadata: the ``MetaData`` holding this store's tables.
+        tables: this store's ``Table`` objects (``tables.events``, ``tables.ledger``, ...).
+
+    Raises:
+        InvalidInput: ``bind`` is neither an engine nor a connection, its
+            database is not SQLite or PostgreSQL, or options clash.
+
+    >>> from sqlalchemy import create_engine
+    >>> store = SqlStore(create_engine("sqlite://"), prefix="forum_kudos_")
+    >>> store.create_all()
+    >>> store.tables.events.name
+    'forum_kudos_events'
+    """
+
+    def __init__(
+        self,
+        bind: Engine | Connection,
+        *,
+        prefix: str | None = None,
+        schema: str | None = None,
+        metadata: MetaData | None = None,
+    ) -> None:
+        if isinstance(bind, Engine):
+            self._engine: Engine | None = bind
+            self._connection: Connection | None = None
+        elif isinstance(bind, Connection):
+            self._engine, self._connection = None, bind
+        else:
+            raise InvalidInput(
+                f"SqlStore takes a SQLAlchemy Engine or Connection, got {type(bind).__name__}; "
+                "for a URL use SqlStore.from_url(url)"
+            )
+        self.dialect: str = bind.dialect.name
+        if self.dialect not in _DIALECTS:
+            raise InvalidInput(
+                f"SqlStore supports SQLite and PostgreSQL, not {self.dialect!r}; "
+                "write your own store for it (see kudos.testing.conformance)"
+            )
+        if metadata is not None:
+            if prefix is not None or schema is not None:
+                raise InvalidInput("pass either metadata= or prefix=/schema=, not both")
+        elif prefix is None and schema is None:
+            metadata = _DEFAULT_METADATA
+        else:
+            metadata = make_metadata(schema=schema, prefix="kudos_" if prefix is None else prefix)
+        assert metadata is not None
+        self.metadata: MetaData = metadata
+        self.tables: Tables = Tables.of(metadata)
+        self._sql = Statements(self.tables, self.dialect)
+        self._queries = Queries(self.tables)
+        self._sqlite_sql = SqliteSql(self._sql, bind.dialect) if self.dialect == "sqlite" else None
+        self._owns_engine = False
+        self._schema_checked = False
+        # Off only to show, in kudos's own tests, what the community write lock prevents.
+        self._write_lock = True
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | URL,
+        *,
+        create: bool = True,
+        prefix: str | None = None,
+        schema: str | None = None,
+        metadata: MetaData | None = None,
+        **engine_options: Any,
+    ) -> SqlStore:
+        """A store on a new engine for ``url``, which the store owns (see :meth:`close`).
+
+        SQLite files are opened in WAL mode with a busy timeout, and every
+        transaction begins with ``BEGIN IMMEDIATE`` so writers queue instead of
+        failing. A relative SQLite path is taken from the current directory.
+        ``postgresql://`` URLs use the psycopg 3 driver.
+
+        Args:
+            url: ``"sqlite:///community.db"``, ``"sqlite://"`` (memory),
+                ``"postgresql+psycopg://user:password@host/db"``.
+            create: create the tables (if missing) now.
+            prefix, schema, metadata: as for :class:`SqlStore`.
+            engine_options: passed to ``sqlalchemy.create_engine``.
+
+        Raises:
+            InvalidInput: not a database URL.
+            StoreError: the driver is missing or the database cannot be reached.
+        """
+        try:
+            parsed = make_url(url)
+        except sa_exc.ArgumentError as exc:
+            raise InvalidInput(
+                f"{url!r} is not a database URL; use e.g. 'sqlite:///community.db' or "
+                "'postgresql+psycopg://user:password@host/db'"
+            ) from exc
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            parsed = _sqlite_file_url(parsed)
+        elif parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            engine = create_engine(parsed, **engine_options)
+        except ImportError as exc:
+            raise StoreError(
+                f"the database driver for {parsed.drivername!r} is not installed ({exc}); "
+                "for PostgreSQL: pip install 'kudos-community[postgres]'"
+            ) from exc
+        except sa_exc.SQLAlchemyError as exc:
+            raise InvalidInput(f"cannot use database URL {url!r}: {exc}") from exc
+        except TypeError as exc:
+            raise InvalidInput(f"bad engine option for {url!r}: {exc}") from exc
+        if backend == "sqlite":
+            _serialize_sqlite_writes(engine)
+        try:
+            store = cls(engine, prefix=prefix, schema=schema, metadata=metadata)
+            store._owns_engine = True
+            if create:
+                store.create_all()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def __repr__(self) -> str:
+        bind = self._engine if self._engine is not None else self._connection
+        assert bind is not None
+        url = (bind.engine if isinstance(bind, Connection) else bind).url
+        how = "connection" if self._connection is not None else "engine"
+        tables = self.tables.events.fullname.removesuffix("events")
+        return f"SqlStore({url.render_as_string(hide_password=True)!r}, {how}, tables={tables!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The engine under this store (your connection's, for a joined connection)."""
+        if self._engine is not None:
+            return self._engine
+        assert self._connection is not None
+        return self._connection.engine
+
+    def close(self) -> None:
+        """Dispose of the engine if :meth:`from_url` made it; otherwise do nothing."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------
+    def create_all(self) -> None:
+        """Create the kudos tables that are missing and record their version.
+
+        For hosts without migrations; safe to call on every start. With a joined
+        connection the tables are created in your transaction (commit it).
+        Alembic users add :attr:`metadata` to ``target_metadata`` instead.
+        """
+        with translate_errors("creating the kudos tables"), self._unit() as conn:
+            if self.dialect == "postgresql":
+                # Two app servers starting at once must not both create the tables.
+                conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
+                schema = self.tables.events.schema
+                if schema is not None:
+                    conn.execute(CreateSchema(schema, if_not_exists=True))
+            self.metadata.create_all(conn)
+            self._schema_checked = False
+            self._check_schema(conn)
+
+    def _check_schema(self, conn: Connection) -> None:
+        """Check (once per store) that the tables exist and are of this kudos's version."""
+        if self._schema_checked:
+            return
+        t = self.tables.schema
+        if not inspect(conn).has_table(t.name, schema=t.schema):
+            raise StoreError(
+                f"the kudos tables are missing (no table {t.fullname!r}); call "
+                "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
+                "target_metadata and run your migrations"
+            )
+        version = conn.execute(select(t.c.version).where(t.c.id == 1)).scalar()
+        if version is None:
+            # Tables made by the host's migrations: stamp them with this version.
+            insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+            conn.execute(insert(t).values(id=1, version=SCHEMA_VERSION).on_conflict_do_nothing())
+            version = conn.execute(select(t.c.version).where(t.c.id == 1)).scalar_one()
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"the kudos tables are at version {version}, older than this kudos "
+                f"(version {SCHEMA_VERSION}); migrate them (see the CHANGELOG for the "
+                "changes) before starting this version"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the kudos tables are at version {version}, made by a newer kudos than this "
+                f"one (version {SCHEMA_VERSION}); upgrade kudos on this server"
+            )
+        self._schema_checked = True
+
+    # -- transactions -------------------------------------------------------------------
+    @contextmanager
+    def _unit(self, after_commit: list[Callable[[], None]] | None = None) -> Iterator[Connection]:
+        """A connection in a unit of work: committed at the end, or a SAVEPOINT released.
+
+        ``after_commit`` functions run once kudos's own transaction committed,
+        while the connection is still checked out (never for a joined connection,
+        whose transaction its owner commits).
+        """
+        if self._connection is not None:
+            conn = self._connection
+            self._begin_sqlite(conn)
+            nested = conn.begin_nested()
+            try:
+                yield conn
+            except BaseException:
+                if nested.is_active:
+                    nested.rollback()
+                raise
+            nested.commit()
+        else:
+            assert self._engine is not None
+            with self._engine.connect() as conn:
+                with conn.begin():
+                    self._begin_sqlite(conn)
+                    yield conn
+                for done in after_commit or ():
+                    done()
+
+    def _begin_sqlite(self, conn: Connection) -> None:
+        """Make sure an SQLite connection has really begun, and begun as a writer.
+
+        pysqlite begins a transaction only at the first write; a SAVEPOINT before
+        that would become the outermost transaction, and releasing it would commit.
+        """
+        if self.dialect != "sqlite":
+            return
+        if not conn.in_transaction():
+            conn.begin()
+        if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def transaction(self, community: str) -> Iterator[SqlTransaction]:
+        """A unit of work on ``community``'s data.
+
+        With an engine: one database transaction, committed when the block ends.
+        With a joined connection: a SAVEPOINT in your transaction, released when
+        the block ends (you commit). An exception rolls kudos's part back.
+
+        Raises:
+            StoreError: the database failed (TransientStoreError when retrying may help).
+        """
+        after_commit: list[Callable[[], None]] = []
+        with translate_errors(f"writing community {community!r}"), self._unit(after_commit) as conn:
+            self._check_schema(conn)
+            runner: CoreRunner | SqliteRunner = (
+                CoreRunner(conn, self._sql)
+                if self._sqlite_sql is None
+                else SqliteRunner(conn, self._sqlite_sql)
+            )
+            tx = SqlTransaction(
+                community,
+                conn,
+                runner,
+                self._sql,
+                self._queries,
+                postgres=self.dialect == "postgresql",
+                write_lock=self._write_lock,
+                shared=self._shared_cache(conn, after_commit),
+            )
+            after_commit.insert(0, tx.committed)
+            yield tx
+            tx.flush()
+
+    def _shared_cache(
+        self, conn: Connection, after_commit: list[Callable[[], None]]
+    ) -> SharedCache | None:
+        """The cache of committed state on this SQLite connection, if still valid.
+
+        Only where kudos commits (not in a joined connection, whose owner may
+        still roll back) and only on SQLite, which says cheaply whether anything
+        changed since: ``PRAGMA data_version`` moves when another connection
+        commits, ``total_changes`` when this one wrote outside kudos. (We hold
+        the write lock, so nobody can change anything until we commit.)
+        """
+        if self._connection is not None or self._sqlite_sql is None:
+            return None
+        pooled = conn.connection
+        driver = pooled.driver_connection
+        assert driver is not None
+        stamp = (driver.execute("PRAGMA data_version").fetchone()[0], driver.total_changes)
+        caches = pooled.info.setdefault("kudos_shared_cache", {})
+        key = self.tables.events.fullname
+        cache = caches.get(key)
+        if not isinstance(cache, SharedCache) or cache.stamp != stamp:
+            cache = caches[key] = SharedCache(stamp)
+
+        def restamp() -> None:  # our own commit changed nothing the cache does not know
+            cache.stamp = (stamp[0], driver.total_changes)
+
+        after_commit.append(restamp)
+        return cache
+
+    def communities(self) -> Iterator[str]:
+        """The ids of the communities with at least one event, sorted."""
+        t = self.tables.events
+        stmt = select(t.c.community).distinct().order_by(t.c.community)
+        with translate_errors("listing communities"), self._unit() as conn:
+            self._check_schema(conn)
+            found = list(conn.execute(stmt).scalars())
+        return iter(found)
