@@ -245,8 +245,7 @@ class Context:
 
     def day(self, at: datetime | None = None) -> str:
         """The calendar day of ``at`` (default: the event's) in the periods' time zone."""
-        local = (at or self.at).astimezone(ZoneInfo(self.policy.periods.timezone))
-        return local.date().isoformat()
+        return day_of(self.policy, at or self.at)
 
     # -- counting -----------------------------------------------------------------
     def bump(
@@ -257,10 +256,16 @@ class Context:
         *,
         period: str | None = None,
         tags: Iterable[str] = (),
+        at: datetime | None = None,
     ) -> None:
         """Change ``metric`` of ``subject`` all-time, in a period and per tag.
 
-        Scopes: ``all``, the period, ``tag:<t>`` and ``<period>|tag:<t>``.
+        Scopes: ``all``, the period, ``tag:<t>`` and ``<period>|tag:<t>``; for
+        the policy's ``leaderboards.window_metrics`` also ``day:<YYYY-MM-DD>``
+        (rolling-window leaderboards), the day of ``at``: when the counted fact
+        happened. ``at`` defaults to the event's time; a handler undoing an
+        earlier fact passes that fact's ``period`` and ``at``, so the fact
+        leaves the period and the day it was counted in.
         """
         if not delta:
             return
@@ -268,6 +273,8 @@ class Context:
         d = self.deltas
         d[(metric, "all", subject)] += delta
         d[(metric, period, subject)] += delta
+        if metric in self.policy.leaderboards.window_metrics:
+            d[(metric, f"day:{self.day(at)}", subject)] += delta
         for tag in tags:
             d[(metric, f"tag:{tag}", subject)] += delta
             d[(metric, f"{period}|tag:{tag}", subject)] += delta
@@ -288,7 +295,12 @@ class Context:
         made = []
         for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
             entry = self.credit(
-                member, account, amount * times, action=action, subject=subject, reason=reason,
+                member,
+                account,
+                amount * times,
+                action=action,
+                subject=subject,
+                reason=reason,
                 tags=tags,
             )
             if entry is not None:
@@ -324,12 +336,11 @@ class Context:
         self.tx.lock([f"member:{member}"])
         tags = tuple(tags)
         given = amount
-        caps = (
-            self.policy.caps_for(action, account) if capped and not force and amount > 0 else []
-        )
+        caps = self.policy.caps_for(action, account) if capped and not force and amount > 0 else []
         for cap in caps:
-            used = self.counter(*self._cap_key(cap, member, subject, self.at,
-                                               period or self.period))
+            used = self.counter(
+                *self._cap_key(cap, member, subject, self.at, period or self.period)
+            )
             given = min(given, max(0, cap.limit - used))
         if given < amount:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
@@ -356,15 +367,20 @@ class Context:
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
         day = self.day(at)
-        scope = {"day": f"day:{day}", "month": f"month:{day[:7]}", "post": f"post:{subject}",
-                 "period": period}
+        scope = {
+            "day": f"day:{day}",
+            "month": f"month:{day[:7]}",
+            "post": f"post:{subject}",
+            "period": period,
+        }
         return (f"cap:{cap.account}", scope[cap.per], member)
 
     def _book(self, entry: LedgerEntry) -> None:
         self.entries.append(entry)
         if entry.amount:
-            self.bump(entry.account, entry.member, entry.amount, period=entry.period,
-                      tags=entry.tags)
+            self.bump(
+                entry.account, entry.member, entry.amount, period=entry.period, tags=entry.tags
+            )
         self.touched.add(entry.member)
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
@@ -428,13 +444,21 @@ class Context:
         """Queue a notification to ``member`` (written to the outbox with the event)."""
         if self._notify:
             self.notes.append(
-                Notification(seq=0, member=member, kind=kind, data=data,
-                             event_id=self.event_id, at=self.at)
+                Notification(
+                    seq=0, member=member, kind=kind, data=data, event_id=self.event_id, at=self.at
+                )
             )
 
     # -- writing ------------------------------------------------------------------------
-    def put(self, kind: str, key: str, data: Mapping[str, Any], *, ref: str | None = None,
-            status: str | None = None) -> None:
+    def put(
+        self,
+        kind: str,
+        key: str,
+        data: Mapping[str, Any],
+        *,
+        ref: str | None = None,
+        status: str | None = None,
+    ) -> None:
         """Write a projection document now (documents are not queued)."""
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
@@ -471,6 +495,11 @@ class Context:
         return tuple(self.entries), tuple(notes)
 
 
+def day_of(policy: Policy, at: datetime) -> str:
+    """The calendar day (``YYYY-MM-DD``) of ``at`` in the policy's periods' time zone."""
+    return at.astimezone(ZoneInfo(policy.periods.timezone)).date().isoformat()
+
+
 def booking_period(tx: Transaction, policy: Policy, at: datetime) -> str:
     """The period an award at ``at`` is booked in: its own, or the next open one."""
     period = policy.periods.period_of(at)
@@ -502,8 +531,12 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     if event.event_id is None:
         event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
-    stored = StoredEvent(event_id=event.event_id, type=event.type, payload=event.payload(),
-                         at=event.at or _never_here())
+    stored = StoredEvent(
+        event_id=event.event_id,
+        type=event.type,
+        payload=event.payload(),
+        at=event.at or _never_here(),
+    )
     known = tx.append_event(stored)
     if known is not None:
         return replayed(tx, known, event)
@@ -512,8 +545,7 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     for hook in _AFTER:
         hook(ctx)
     entries, notes = ctx.flush()
-    return Outcome(event_id=event.event_id, type=event.type, entries=entries,
-                   notifications=notes)
+    return Outcome(event_id=event.event_id, type=event.type, entries=entries, notifications=notes)
 
 
 def _never_here() -> datetime:

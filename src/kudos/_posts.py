@@ -12,6 +12,7 @@ Documents kept here (kind: key -> data):
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from . import _engine as engine
@@ -50,6 +51,12 @@ def _noun(post: Post) -> str:
 
 def _tags(post: Post) -> tuple[str, ...]:
     return post.tags + ((post.product,) if post.product else ())
+
+
+def _fact_at(ctx: Context, event_id: str | None) -> datetime | None:
+    """When event ``event_id`` happened: undoing a fact un-counts it on its own day."""
+    stored = ctx.tx.get_event(event_id) if event_id else None
+    return stored.at if stored is not None else None
 
 
 # --- derived ids of toggled facts --------------------------------------------------
@@ -136,8 +143,13 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
         status="live",
     )
     ctx.bump("topics", event.author, 1, tags=tags)
-    ctx.award(event.author, "topic_posted", subject=event.topic,
-              reason=f"posted {event.kind} {event.topic!r}", tags=tags)
+    ctx.award(
+        event.author,
+        "topic_posted",
+        subject=event.topic,
+        reason=f"posted {event.kind} {event.topic!r}",
+        tags=tags,
+    )
     ctx.touched.add(event.author)
 
 
@@ -166,8 +178,13 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
     )
     tags = _tags(topic)
     ctx.bump("replies", event.author, 1, tags=tags)
-    ctx.award(event.author, "reply_posted", subject=event.reply,
-              reason=f"replied on {event.topic!r}", tags=tags)
+    ctx.award(
+        event.author,
+        "reply_posted",
+        subject=event.reply,
+        reason=f"replied on {event.topic!r}",
+        tags=tags,
+    )
     ctx.touched.add(event.author)
 
 
@@ -187,8 +204,12 @@ def _vote_on(ctx: Context, kind: str, post: Post, member: str, event_id: str | N
     ctx.put(
         kind,
         key,
-        {"active": True, "gen": gen + 1, "event_id": event_id or ctx.event_id,
-         "period": ctx.period},
+        {
+            "active": True,
+            "gen": gen + 1,
+            "event_id": event_id or ctx.event_id,
+            "period": ctx.period,
+        },
         ref=post.id,
         status="active",
     )
@@ -204,9 +225,10 @@ def _take_back(ctx: Context, kind: str, post: Post, member: str, reason: str) ->
     ctx.reverse_event(data["event_id"], reason)
     if not post.removed:
         metric = "kudos_received" if kind == "kudos" else "down_votes_received"
-        ctx.bump(metric, post.author, -1, period=data["period"], tags=_tags(post))
+        at = _fact_at(ctx, data["event_id"])
+        ctx.bump(metric, post.author, -1, period=data["period"], tags=_tags(post), at=at)
         if kind == "kudos":
-            ctx.bump("kudos_given", member, -1, period=data["period"])
+            ctx.bump("kudos_given", member, -1, period=data["period"], at=at)
     data["active"] = False
     ctx.put(kind, key, data, ref=post.id, status="withdrawn")
     ctx.touched.update((post.author, member))
@@ -236,17 +258,28 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
             f"member {event.giver!r} needs {need} reputation to give kudos and has {have}",
         )
     ctx.require_privilege(event.giver, "give_kudos", f"give kudos on {event.post!r}")
-    _take_back(ctx, "down_vote", post, event.giver,
-               f"down-vote on {event.post!r} replaced by kudos")
+    _take_back(
+        ctx, "down_vote", post, event.giver, f"down-vote on {event.post!r} replaced by kudos"
+    )
     tags = _tags(post)
     _vote_on(ctx, "kudos", post, event.giver, None)
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
-    ctx.award(post.author, action, subject=post.id,
-              reason=f"kudos from {event.giver} on {noun} {post.id!r}", tags=tags)
-    ctx.award(event.giver, "kudos_given", subject=post.id,
-              reason=f"gave kudos on {noun} {post.id!r}", tags=tags)
+    ctx.award(
+        post.author,
+        action,
+        subject=post.id,
+        reason=f"kudos from {event.giver} on {noun} {post.id!r}",
+        tags=tags,
+    )
+    ctx.award(
+        event.giver,
+        "kudos_given",
+        subject=post.id,
+        reason=f"gave kudos on {noun} {post.id!r}",
+        tags=tags,
+    )
     ctx.touched.update((post.author, event.giver))
 
 
@@ -255,8 +288,13 @@ def _kudos_withdrawn(ctx: Context, event: KudosWithdrawn) -> None:
     ctx.member(event.giver)
     post = _live_post(ctx, event.post, "have kudos withdrawn (they were taken back already)")
     ctx.require(
-        _take_back(ctx, "kudos", post, event.giver,
-                   f"kudos withdrawn by {event.giver} on {_noun(post)} {post.id!r}"),
+        _take_back(
+            ctx,
+            "kudos",
+            post,
+            event.giver,
+            f"kudos withdrawn by {event.giver} on {_noun(post)} {post.id!r}",
+        ),
         f"member {event.giver!r} has no kudos on {event.post!r} to withdraw",
     )
 
@@ -270,26 +308,40 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     voter = ctx.member(event.voter)
     post = _live_post(ctx, event.post, "be down-voted")
     noun = _noun(post)
-    ctx.require(post.author != event.voter,
-                f"member {event.voter!r} cannot down-vote their own {noun} {event.post!r}")
+    ctx.require(
+        post.author != event.voter,
+        f"member {event.voter!r} cannot down-vote their own {noun} {event.post!r}",
+    )
     active, _ = _vote_gen(ctx.tx, "down_vote", event.post, event.voter)
     ctx.require(not active, f"member {event.voter!r} already down-voted {noun} {event.post!r}")
     need = ctx.policy.min_reputation_to_down_vote
     if need and not voter.is_staff:
         have = ctx.balance(event.voter, "reputation")
-        ctx.require(have >= need,
-                    f"member {event.voter!r} needs {need} reputation to down-vote and has {have}")
+        ctx.require(
+            have >= need,
+            f"member {event.voter!r} needs {need} reputation to down-vote and has {have}",
+        )
     ctx.require_privilege(event.voter, "down_vote", f"down-vote {event.post!r}")
     _take_back(ctx, "kudos", post, event.voter, f"kudos on {event.post!r} replaced by a down-vote")
     tags = _tags(post)
     _vote_on(ctx, "down_vote", post, event.voter, None)
     ctx.bump("down_votes_received", post.author, 1, tags=tags)
     on_reply = post.kind == "reply"
-    ctx.award(post.author, "down_vote_on_reply" if on_reply else "down_vote_on_topic",
-              subject=post.id, reason=f"down-vote on {noun} {post.id!r}", tags=tags)
+    ctx.award(
+        post.author,
+        "down_vote_on_reply" if on_reply else "down_vote_on_topic",
+        subject=post.id,
+        reason=f"down-vote on {noun} {post.id!r}",
+        tags=tags,
+    )
     if on_reply:
-        ctx.award(event.voter, "down_vote_cast", subject=post.id,
-                  reason=f"down-voted reply {post.id!r}", tags=tags)
+        ctx.award(
+            event.voter,
+            "down_vote_cast",
+            subject=post.id,
+            reason=f"down-voted reply {post.id!r}",
+            tags=tags,
+        )
     ctx.touched.update((post.author, event.voter))
 
 
@@ -298,8 +350,13 @@ def _down_vote_withdrawn(ctx: Context, event: DownVoteWithdrawn) -> None:
     ctx.member(event.voter)
     post = _live_post(ctx, event.post, "have a down-vote withdrawn")
     ctx.require(
-        _take_back(ctx, "down_vote", post, event.voter,
-                   f"down-vote withdrawn by {event.voter} on {post.id!r}"),
+        _take_back(
+            ctx,
+            "down_vote",
+            post,
+            event.voter,
+            f"down-vote withdrawn by {event.voter} on {post.id!r}",
+        ),
         f"member {event.voter!r} has no down-vote on {event.post!r} to withdraw",
     )
 
@@ -325,7 +382,14 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
     reply = ctx.post(data["solution"])
     ctx.reverse_event(data["solution_event"], reason)
     if not reply.removed:
-        ctx.bump("solutions", reply.author, -1, period=data["solution_period"], tags=_tags(reply))
+        ctx.bump(
+            "solutions",
+            reply.author,
+            -1,
+            period=data["solution_period"],
+            tags=_tags(reply),
+            at=_fact_at(ctx, data["solution_event"]),
+        )
     data["solution"] = None
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     ctx.touched.add(reply.author)
@@ -344,8 +408,10 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
         f"{event.reply!r} is not a reply on topic {event.topic!r}; accept one of its replies",
     )
     _may_accept(ctx, topic, event.by, "accept")
-    ctx.require(topic.solution != event.reply,
-                f"reply {event.reply!r} is already the solution of {event.topic!r}")
+    ctx.require(
+        topic.solution != event.reply,
+        f"reply {event.reply!r} is already the solution of {event.topic!r}",
+    )
     if topic.solution is not None:
         _unaccept(ctx, topic, f"solution of {topic.id!r} changed to {reply.id!r}")
     doc = ctx.tx.get("post", topic.id)
@@ -363,11 +429,21 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     ctx.bump("solutions", reply.author, 1, tags=tags)
     own = reply.author == topic.author
     if not own or ctx.policy.self_accept_rewards:
-        ctx.award(reply.author, "solution_accepted", subject=reply.id,
-                  reason=f"reply {reply.id!r} accepted as the solution of {topic.id!r}", tags=tags)
+        ctx.award(
+            reply.author,
+            "solution_accepted",
+            subject=reply.id,
+            reason=f"reply {reply.id!r} accepted as the solution of {topic.id!r}",
+            tags=tags,
+        )
         if event.by == topic.author and not own:
-            ctx.award(event.by, "solution_accepter", subject=reply.id,
-                      reason=f"accepted a solution on {topic.id!r}", tags=tags)
+            ctx.award(
+                event.by,
+                "solution_accepter",
+                subject=reply.id,
+                reason=f"accepted a solution on {topic.id!r}",
+                tags=tags,
+            )
     ctx.touched.update((reply.author, event.by))
 
 
@@ -399,19 +475,43 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     for entry in ctx.live_entries(subject=post.id):
         ctx.reverse(entry, why)
     for vote in ctx.tx.find("kudos", ref=post.id, status="active"):
-        ctx.bump("kudos_received", post.author, -1, period=vote.data["period"], tags=tags)
+        given = ctx.tx.get_event(vote.data["event_id"])
+        at = given.at if given is not None else None
+        ctx.bump("kudos_received", post.author, -1, period=vote.data["period"], tags=tags, at=at)
+        if given is not None:
+            # The giver's award is clawed back with the post, so is their count of it.
+            ctx.bump("kudos_given", given.payload["giver"], -1, period=vote.data["period"], at=at)
     for vote in ctx.tx.find("down_vote", ref=post.id, status="active"):
-        ctx.bump("down_votes_received", post.author, -1, period=vote.data["period"], tags=tags)
+        ctx.bump(
+            "down_votes_received",
+            post.author,
+            -1,
+            period=vote.data["period"],
+            tags=tags,
+            at=_fact_at(ctx, vote.data["event_id"]),
+        )
     doc = ctx.tx.get("post", post.id)
     assert doc is not None
     data = dict(doc.data)
-    ctx.bump("replies" if post.kind == "reply" else "topics", post.author, -1,
-             period=data.get("period"), tags=tags)
+    ctx.bump(
+        "replies" if post.kind == "reply" else "topics",
+        post.author,
+        -1,
+        period=data.get("period"),
+        tags=tags,
+        at=post.posted_at,
+    )
     if post.kind == "reply" and post.topic:
         topic_doc = ctx.tx.get("post", post.topic)
         if topic_doc is not None and topic_doc.data.get("solution") == post.id:
-            ctx.bump("solutions", post.author, -1,
-                     period=topic_doc.data.get("solution_period"), tags=tags)
+            ctx.bump(
+                "solutions",
+                post.author,
+                -1,
+                period=topic_doc.data.get("solution_period"),
+                tags=tags,
+                at=_fact_at(ctx, topic_doc.data.get("solution_event")),
+            )
     data.update(removed=True, removed_reason=event.reason, removed_by=event.by)
     ctx.put("post", post.id, data, ref=doc.ref, status="removed")
     if event.reason in ABUSE_REASONS:
@@ -424,6 +524,13 @@ def _adjusted(ctx: Context, event: PointsAdjusted) -> None:
     ctx.member(event.member)
     _must_be_staff(ctx, event.by, f"adjust {event.member!r}'s points")
     for account, amount in (("points", event.points), ("reputation", event.reputation)):
-        ctx.credit(event.member, account, amount, action="adjustment", subject=None,
-                   reason=f"{event.reason} (by {event.by})", force=True)
+        ctx.credit(
+            event.member,
+            account,
+            amount,
+            action="adjustment",
+            subject=None,
+            reason=f"{event.reason} (by {event.by})",
+            force=True,
+        )
     ctx.touched.add(event.member)

@@ -17,6 +17,7 @@ import attrs
 
 from . import _engine as engine
 from . import _posts  # noqa: F401  (registers the forum's handlers)
+from . import _validate as v
 from ._base import Clock, CommunityBase, utc_now
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
@@ -113,9 +114,7 @@ def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datet
     return Standing(**fields)
 
 
-class Community(
-    RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, LeaderboardsAPI, CommunityBase
-):
+class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, LeaderboardsAPI, CommunityBase):
     """A rewarded community: report facts, ask for standings.
 
     Args:
@@ -157,8 +156,7 @@ class Community(
         self.policy = policy
         self.id = community
         self.clock = clock or utc_now
-        self.cache = ReadCache(
-            maxsize=cache.maxsize, ttl=cache.ttl) if cache is not None else ReadCache(0)
+        self.cache = cache.fresh() if cache is not None else ReadCache(0)
         self._subscribers = []
 
     def __repr__(self) -> str:
@@ -181,9 +179,17 @@ class Community(
         Raises:
             NotAllowed: the member already joined (under another event id).
         """
-        self.record(MemberJoined(member=member, role=role, referred_by=referred_by,
-                                 referral_code=referral_code, fingerprints=tuple(fingerprints),
-                                 at=at, event_id=event_id))
+        self.record(
+            MemberJoined(
+                member=member,
+                role=role,
+                referred_by=referred_by,
+                referral_code=referral_code,
+                fingerprints=fingerprints,
+                at=at,
+                event_id=event_id,
+            )
+        )
         return self.member(member)
 
     def member(self, member: str) -> Member:
@@ -192,6 +198,7 @@ class Community(
         Raises:
             UnknownMember: never joined.
         """
+        v.require_id("member", member)
         return self._read(lambda tx: engine.get_member(tx, member))
 
     def post(self, post: str) -> Post:
@@ -200,6 +207,7 @@ class Community(
         Raises:
             UnknownPost: never reported.
         """
+        v.require_id("post", post)
         return self._read(lambda tx: engine.get_post(tx, post))
 
     def post_topic(
@@ -216,9 +224,19 @@ class Community(
         event_id: str | None = None,
     ) -> Outcome:
         """Report a topic: ``kind`` is ``question``, ``problem``, ``idea`` or ``praise``."""
-        return self.record(TopicPosted(topic=topic, author=author, kind=kind, title=title,
-                                       tags=tuple(tags), product=product, feeling=feeling,
-                                       at=at, event_id=event_id))
+        return self.record(
+            TopicPosted(
+                topic=topic,
+                author=author,
+                kind=kind,
+                title=title,
+                tags=tags,
+                product=product,
+                feeling=feeling,
+                at=at,
+                event_id=event_id,
+            )
+        )
 
     def post_reply(
         self,
@@ -230,8 +248,9 @@ class Community(
         event_id: str | None = None,
     ) -> Outcome:
         """Report a reply on ``topic`` (official when staff wrote it)."""
-        return self.record(ReplyPosted(reply=reply, topic=topic, author=author, at=at,
-                                       event_id=event_id))
+        return self.record(
+            ReplyPosted(reply=reply, topic=topic, author=author, at=at, event_id=event_id)
+        )
 
     def give_kudos(
         self, post: str, *, giver: str, at: datetime | None = None, event_id: str | None = None
@@ -277,8 +296,9 @@ class Community(
 
         Accepting another reply first unaccepts the current one.
         """
-        return self.record(SolutionAccepted(topic=topic, reply=reply, by=by, at=at,
-                                            event_id=event_id))
+        return self.record(
+            SolutionAccepted(topic=topic, reply=reply, by=by, at=at, event_id=event_id)
+        )
 
     def unaccept_solution(
         self, topic: str, *, by: str, at: datetime | None = None, event_id: str | None = None
@@ -300,8 +320,7 @@ class Community(
         ``reason="spam"`` or ``"abuse"`` also applies the policy's
         ``removed_as_spam`` penalty and takes back badges the post earned.
         """
-        return self.record(PostRemoved(post=post, by=by, reason=reason, at=at,
-                                       event_id=event_id))
+        return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
 
     def adjust(
         self,
@@ -316,14 +335,23 @@ class Community(
     ) -> Outcome:
         """Staff credit (or debit, with a negative amount) a member by hand, saying why.
 
-        Adjustments are exempt from caps. Without an ``event_id`` each call is
-        a new adjustment.
+        Adjustments are exempt from caps. Without an ``event_id`` the id is
+        derived from the member, ``by`` and the time, so a retry at the same
+        ``at`` is one adjustment; give each distinct adjustment its own
+        ``event_id`` when several may share an instant (a stopped test clock).
         """
         when = at or self.now()
-        return self.record(PointsAdjusted(
-            member=member, points=points, reputation=reputation, reason=reason, by=by, at=when,
-            event_id=event_id or f"points-adjusted:{member}:{by}:{when.isoformat()}",
-        ))
+        return self.record(
+            PointsAdjusted(
+                member=member,
+                points=points,
+                reputation=reputation,
+                reason=reason,
+                by=by,
+                at=when,
+                event_id=event_id or f"points-adjusted:{member}:{by}:{when.isoformat()}",
+            )
+        )
 
     # -- queries --------------------------------------------------------------------------
     def standing(self, member: str) -> Standing:
@@ -332,6 +360,7 @@ class Community(
         Raises:
             UnknownMember: never joined.
         """
+        v.require_id("member", member)
         now = self.now()
         return self._cached(
             ("standing", member, self.policy.periods.period_of(now)),
@@ -351,24 +380,43 @@ class Community(
 
         Raises:
             UnknownMember: never joined.
+            UnknownRecord: ``period`` is not a period of the policy.
+            InvalidInput: a naive ``since``/``until``, or an unknown ``account``.
         """
+        v.require_id("member", member)
+        v.require_aware("since", since)
+        v.require_aware("until", until)
+        if account not in (None, "points", "reputation"):
+            raise InvalidInput(f"account must be 'points' or 'reputation', got {account!r}")
+        if period is not None:
+            self.policy.periods.bounds(period)
 
         def read(tx: Transaction) -> Statement:
             engine.get_member(tx, member)
-            lines = tuple(tx.entries(member=member, period=period, since=since, until=until,
-                                     account=account))
-            totals = {a: sum(e.amount for e in lines if e.account == a)
-                      for a in ("points", "reputation")}
+            lines = tuple(
+                tx.entries(member=member, period=period, since=since, until=until, account=account)
+            )
+            totals = {
+                a: sum(e.amount for e in lines if e.account == a) for a in ("points", "reputation")
+            }
             fields: dict[str, Any] = {}
             for part in engine.statement_parts():
                 fields.update(part(tx, self.policy, member, period))
-            return Statement(member=member, lines=lines, totals=totals, period=period,
-                             since=since, until=until, **fields)
+            return Statement(
+                member=member,
+                lines=lines,
+                totals=totals,
+                period=period,
+                since=since,
+                until=until,
+                **fields,
+            )
 
         return self._read(read)
 
-    def ledger(self, *, event_id: str | None = None, subject: str | None = None) -> list[
-            LedgerEntry]:
+    def ledger(
+        self, *, event_id: str | None = None, subject: str | None = None
+    ) -> list[LedgerEntry]:
         """Ledger entries of one event or about one subject (a post, a referral ...)."""
         if event_id is None and subject is None:
             raise InvalidInput("ledger() needs event_id= or subject=; use statement() per member")
@@ -376,9 +424,7 @@ class Community(
 
     def members(self) -> builtins.list[Member]:
         """Every member, ordered by id."""
-        return self._read(
-            lambda tx: [engine.member_from_doc(d) for d in tx.find("member")]
-        )
+        return self._read(lambda tx: [engine.member_from_doc(d) for d in tx.find("member")])
 
     # -- notifications ----------------------------------------------------------------------
     def notifications(
@@ -395,11 +441,20 @@ class Community(
         :meth:`ack` s them; notifications are written in the same transaction
         as their cause, so none is lost and none is invented.
         """
-        return self._read(lambda tx: tx.notifications(after=since, limit=limit, member=member,
-                                                      unacked=unacked))
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise InvalidInput(f"since must be a seq (an int, 0 or more), got {since!r}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise InvalidInput(f"limit must be None or an int, 0 or more, got {limit!r}")
+        return self._read(
+            lambda tx: tx.notifications(after=since, limit=limit, member=member, unacked=unacked)
+        )
 
     def ack(self, *seqs: int) -> None:
         """Mark notifications as delivered (``unacked=True`` polls skip them)."""
+        if any(isinstance(s, bool) or not isinstance(s, int) for s in seqs):
+            raise InvalidInput(f"ack() takes notification seqs (ints), got {seqs!r}")
         self._write(lambda tx: tx.ack(seqs))
 
     # -- replay ----------------------------------------------------------------------------
@@ -424,8 +479,10 @@ class Community(
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:
-                    first = next((i for i, (a, b) in enumerate(zip(fresh, old, strict=False))
-                                  if a != b), min(len(fresh), len(old)))
+                    first = next(
+                        (i for i, (a, b) in enumerate(zip(fresh, old, strict=False)) if a != b),
+                        min(len(fresh), len(old)),
+                    )
                     raise RebuildMismatch(
                         f"replaying {len(stored)} events under policy {self.policy.name!r} gives "
                         f"{len(fresh)} ledger entries, the ledger holds {len(old)}; they first "
@@ -462,8 +519,11 @@ class Community(
                         rejected.append((row.event_id, str(exc)))
                 ids = [d.key for d in tx.find("member")]
                 before = {m: compute_standing(tx, self.policy, m, now) for m in ids}
-                after = {m: compute_standing(stx, policy, m, now) for m in ids
-                         if stx.get("member", m) is not None}
+                after = {
+                    m: compute_standing(stx, policy, m, now)
+                    for m in ids
+                    if stx.get("member", m) is not None
+                }
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
                     extras.update(part(tx, self.policy, stx, policy))
@@ -472,8 +532,13 @@ class Community(
                 for m in ids
                 if m in after and _differs(before[m], after[m])
             )
-            return Simulation(policy=policy.name, changes=changes, rejected=tuple(rejected),
-                              standings=after, extras=extras)
+            return Simulation(
+                policy=policy.name,
+                changes=changes,
+                rejected=tuple(rejected),
+                standings=after,
+                extras=extras,
+            )
 
         return self._read(run)
 
@@ -511,4 +576,3 @@ def open(  # kudos.open, like io.open
 
         store = SqlStore.from_url(url, create=create, **engine_options)
     return Community(store=store, policy=policy, community=community, clock=clock, cache=cache)
-

@@ -10,20 +10,22 @@ This module's import path is public API and will not move.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from datetime import UTC, datetime, timedelta
-
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from .. import _engine as engine
 from ..errors import InvalidInput
+from ..model import LedgerEntry
 from ..stores.memory import MemoryStore
 
 if TYPE_CHECKING:
     from ..community import Community
 
-__all__ = ["FakeClock", "assert_consistent"]
+__all__ = ["FakeClock", "assert_consistent", "assert_unchanged"]
 
 
 class FakeClock:
@@ -68,8 +70,9 @@ class FakeClock:
 def assert_consistent(community: Community, *, replay: bool = True) -> None:
     """Assert the invariants every community must keep; for hosts' tests and kudos's own.
 
-    * every balance counter (points and reputation, all-time and per period)
-      equals the sum of the member's ledger entries;
+    * every balance counter (points and reputation, all-time, per period and,
+      where leaderboards keep them, per day) equals the sum of the member's
+      ledger entries;
     * every reversal references an earlier, non-reversal entry of the same
       member and account, negates it exactly, and no entry is reversed twice;
     * replaying the event log into a fresh store gives the same ledger and the
@@ -82,11 +85,13 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
         snapshot = tx.snapshot()
     counters = {k: v for k, v in snapshot.counters.items() if v}
     sums: Counter[tuple[str, str, str]] = Counter()
-    by_id = {}
+    by_id: dict[str, LedgerEntry] = {}
     reversed_ids: set[str] = set()
     for e in entries:
         sums[(e.account, "all", e.member)] += e.amount
         sums[(e.account, e.period, e.member)] += e.amount
+        if e.account in community.policy.leaderboards.window_metrics:
+            sums[(e.account, f"day:{engine.day_of(community.policy, e.at)}", e.member)] += e.amount
         if e.reverses is not None:
             original = by_id.get(e.reverses)
             assert original is not None, f"{e.entry_id} reverses unknown {e.reverses}"
@@ -96,8 +101,11 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
             assert e.reverses not in reversed_ids, f"{e.reverses} reversed twice"
             reversed_ids.add(e.reverses)
         by_id[e.entry_id] = e
-    balances = {k: v for k, v in counters.items() if k[0] in ("points", "reputation")
-                and "|" not in k[1] and not k[1].startswith("tag:")}
+    balances = {
+        k: v
+        for k, v in counters.items()
+        if k[0] in ("points", "reputation") and "|" not in k[1] and not k[1].startswith("tag:")
+    }
     expected = {k: v for k, v in sums.items() if v}
     assert balances == expected, f"balances differ from the ledger: {balances} != {expected}"
 
@@ -121,3 +129,36 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
         with community.store.transaction(community.id) as tx:
             assert tx.entries() == entries, "recording events again changed the ledger"
             assert len(tx.events()) == len(rows), "recording events again grew the log"
+
+
+def _stored_state(community: Community) -> dict[str, Any]:
+    """Everything ``community`` keeps in its store, in comparable form."""
+    with community.store.transaction(community.id) as tx:
+        snapshot = tx.snapshot()
+        return {
+            "events": [(r.event_id, r.type, dict(r.payload), r.at) for r in tx.events()],
+            "ledger entries": tx.entries(),
+            "documents": {(d.kind, d.key): (dict(d.data), d.ref, d.status) for d in snapshot.docs},
+            "counters": {k: v for k, v in snapshot.counters.items() if v},
+            "notifications": [
+                (n.seq, n.member, n.kind, dict(n.data), n.acked) for n in tx.notifications()
+            ],
+        }
+
+
+@contextlib.contextmanager
+def assert_unchanged(community: Community) -> Iterator[None]:
+    """Assert that the ``with`` block writes nothing to ``community``'s store.
+
+    Compares the event log, the ledger, every document, counter and
+    notification before and after the block; use it around a fact the rules
+    must refuse, to prove the refusal left nothing behind::
+
+        with assert_unchanged(community), pytest.raises(kudos.NotAllowed):
+            community.give_kudos("r1", giver="alice")   # alice wrote r1
+    """
+    before = _stored_state(community)
+    yield
+    after = _stored_state(community)
+    changed = [part for part in before if before[part] != after[part]]
+    assert not changed, f"the block changed the store's {' and '.join(changed)}"
