@@ -14,8 +14,7 @@ community.join("alice")
 community.join("bob")
 community.join("mod1", role="moderator")
 
-community.post_topic("t1", author="bob", kind="question", title="No data abroad",
-                     tags=["roaming"])
+community.post_topic("t1", author="bob", kind="question", title="No data abroad", tags=["roaming"])
 community.post_reply("r1", topic="t1", author="alice")
 community.give_kudos("r1", giver="bob")
 outcome = community.accept_solution("t1", reply="r1", by="bob")
@@ -28,11 +27,15 @@ assert community.give_kudos("r1", giver="bob").replayed
 community.withdraw_kudos("r1", giver="bob")
 
 standing = community.standing("alice")
-print(f"alice: {standing.points} points in {standing.period}, "
-      f"{standing.reputation} reputation, {standing.counters['solutions']} solution(s)")
+print(
+    f"alice: {standing.points} points in {standing.period}, "
+    f"{standing.reputation} reputation, {standing.counters['solutions']} solution(s)"
+)
 for line in community.statement("alice").lines:
-    print(f"  {line.amount:+d} {line.account:<10} {line.reason}"
-          + (f"  [reverses {line.reverses}]" if line.reverses else ""))
+    print(
+        f"  {line.amount:+d} {line.account:<10} {line.reason}"
+        + (f"  [reverses {line.reverses}]" if line.reverses else "")
+    )
 
 try:
     community.give_kudos("r1", giver="alice")

@@ -38,4 +38,4 @@ def test_page_examples_run_in_order(page: str) -> None:
     assert blocks, f"{page} has no python examples"
     namespace: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, f"{page}", "exec"), namespace)  # noqa: S102
+        exec(compile(block, f"{page}", "exec"), namespace)

@@ -26,7 +26,7 @@ from .community import Community as Community
 from .community import RebuildReport as RebuildReport
 from .community import Simulation as Simulation
 from .community import StandingChange as StandingChange
-from .community import open as open  # noqa: A004
+from .community import open as open
 from .errors import Conflict as Conflict
 from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
@@ -52,6 +52,7 @@ from .policy import Policy as Policy
 from .policy import Reward as Reward
 from .stores.memory import MemoryStore as MemoryStore
 from .stores.protocol import Store as Store
+from .stores.sql import SqlStore as SqlStore
 
 try:
     __version__ = version("kudos-community")
@@ -81,6 +82,7 @@ __all__ = [
     "RebuildReport",
     "Reward",
     "Simulation",
+    "SqlStore",
     "Standing",
     "StandingChange",
     "Statement",

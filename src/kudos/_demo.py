@@ -34,8 +34,13 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     for n in range(1, 41):
         asker = rng.choice(MEMBERS)
         topic = f"t{n}"
-        community.post_topic(topic, author=asker, kind=rng.choice(["question", "problem"]),
-                             title=f"Question {n}", tags=[rng.choice(TAGS)])
+        community.post_topic(
+            topic,
+            author=asker,
+            kind=rng.choice(["question", "problem"]),
+            title=f"Question {n}",
+            tags=[rng.choice(TAGS)],
+        )
         helpers = rng.sample([m for m in MEMBERS if m != asker], k=rng.randint(1, 3))
         replies = []
         for i, helper in enumerate(helpers):
@@ -75,11 +80,15 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         community.set_idea_status("i1", status, by="staff1")
 
     for name, method in zip(MEMBERS, ["cash", "credit", "charity"] * 3, strict=False):
-        community.set_payout_method(name, method, charity="Macmillan" if method == "charity"
-                                    else None)
+        community.set_payout_method(
+            name, method, charity="Macmillan" if method == "charity" else None
+        )
 
-    print(f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies "
-          f"up to {clock().date()}.\n", file=out)
+    print(
+        f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies "
+        f"up to {clock().date()}.\n",
+        file=out,
+    )
     print("Standings", file=out)
     for name in MEMBERS:
         _print_standing(community, name, out)
@@ -89,8 +98,11 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     print("\nStatement for carol (last 5 lines)", file=out)
     for line in community.statement("carol").lines[-5:]:
         sign = "+" if line.amount >= 0 else ""
-        print(f"  {line.at:%Y-%m-%d} {sign}{line.amount} {line.account:<10} {line.reason}"
-              + (f" (reverses {line.reverses})" if line.reverses else ""), file=out)
+        print(
+            f"  {line.at:%Y-%m-%d} {sign}{line.amount} {line.account:<10} {line.reason}"
+            + (f" (reverses {line.reverses})" if line.reverses else ""),
+            file=out,
+        )
 
     # The season ends on 30 November; payback is paid out from December.
     clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
@@ -98,18 +110,25 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     money = community.policy.payback
     print("\nPayback for 2026-H2", file=out)
     for p in sorted(payouts, key=lambda p: (p.method, p.member)):
-        print(f"  {p.member:<8} {p.method:<8} {p.points:>6} points -> {money.format(p.amount)}",
-              file=out)
+        print(
+            f"  {p.member:<8} {p.method:<8} {p.points:>6} points -> {money.format(p.amount)}",
+            file=out,
+        )
     paid = {p.member for p in payouts}
     for name in MEMBERS:
         carried = community.standing(name).points
         if name not in paid and carried:
-            print(f"  {name:<8} carries {carried} points into {community.current_period()} "
-                  "(below the £10 cash minimum)", file=out)
+            print(
+                f"  {name:<8} carries {carried} points into {community.current_period()} "
+                "(below the £10 cash minimum)",
+                file=out,
+            )
     for method in sorted({p.method for p in payouts}):
         total = sum(p.amount for p in payouts if p.method == method)
         print(f"  total {method:<8} {money.format(total)}", file=out)
     figures = community.referral_figures()
     print(f"\nReferrals: {figures.qualified} qualified of {figures.made} made", file=out)
-    print(f"Outbox: {len(community.notifications(limit=None))} notifications for a worker "
-          "to deliver", file=out)
+    print(
+        f"Outbox: {len(community.notifications(limit=None))} notifications for a worker to deliver",
+        file=out,
+    )

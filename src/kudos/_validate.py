@@ -56,9 +56,7 @@ def aware_datetime(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, datetime):
-        raise InvalidInput(
-            f"{attr.name} must be a datetime, got {type(value).__name__} {value!r}"
-        )
+        raise InvalidInput(f"{attr.name} must be a datetime, got {type(value).__name__} {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(
             f"{attr.name} must be timezone-aware, got naive {value.isoformat()}; "
@@ -106,3 +104,34 @@ def one_of(*choices: str) -> Any:
             )
 
     return check
+
+
+def text(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """Require a ``str`` (free text such as a title; it may be empty)."""
+    if not isinstance(value, str):
+        got = f"{type(value).__name__} {value!r}"
+        raise InvalidInput(f"{attr.name} must be text (a str), got {got}")
+
+
+def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """Require ``True`` or ``False`` (not a truthy value of another type)."""
+    if not isinstance(value, bool):
+        got = f"{type(value).__name__} {value!r}"
+        raise InvalidInput(f"{attr.name} must be True or False, got {got}")
+
+
+def require_id(name: str, value: Any) -> None:
+    """Raise :class:`InvalidInput` unless ``value`` is an id (for query arguments)."""
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise InvalidInput(
+            f"{name} must be a non-empty str id without surrounding spaces, got {value!r}"
+        )
+
+
+def require_aware(name: str, value: Any) -> None:
+    """Raise :class:`InvalidInput` unless ``value`` is ``None`` or a timezone-aware datetime."""
+    if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+        raise InvalidInput(
+            f"{name} must be a timezone-aware datetime, got {value!r}; "
+            "pass e.g. datetime(2026, 6, 1, tzinfo=UTC)"
+        )

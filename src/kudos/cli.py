@@ -59,7 +59,7 @@ def _events(lines: Iterator[str]) -> Iterator[Event]:
             kind = data.pop("type")
         except (ValueError, KeyError, AttributeError) as exc:
             raise InvalidInput(
-                f"line {number}: expected a JSON object with a \"type\" ({exc})"
+                f'line {number}: expected a JSON object with a "type" ({exc})'
             ) from None
         event_id = data.pop("event_id", None)
         yield event_from_payload(kind, event_id, data)
@@ -68,8 +68,11 @@ def _events(lines: Iterator[str]) -> Iterator[Event]:
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     community = _open(args)
     with contextlib.ExitStack() as stack:
-        source = (sys.stdin if args.file == "-"
-                  else stack.enter_context(Path(args.file).open(encoding="utf-8")))
+        source = (
+            sys.stdin
+            if args.file == "-"
+            else stack.enter_context(Path(args.file).open(encoding="utf-8"))
+        )
         batch: list[Event] = []
         total = replayed = 0
         for event in _events(iter(source)):
@@ -95,8 +98,11 @@ def _cmd_standing(args: argparse.Namespace, out: TextIO) -> int:
 
 def _print_standing(community: Community, member: str, out: TextIO) -> None:
     s = community.standing(member)
-    print(f"{member}: {s.points} points this period ({s.period}), {s.lifetime_points} lifetime, "
-          f"{s.reputation} reputation", file=out)
+    print(
+        f"{member}: {s.points} points this period ({s.period}), {s.lifetime_points} lifetime, "
+        f"{s.reputation} reputation",
+        file=out,
+    )
     if s.rank:
         print(f"  rank {s.rank}" + (f"; {s.next_rank}" if s.next_rank else ""), file=out)
     if s.badges:
@@ -126,8 +132,10 @@ def _cmd_close(args: argparse.Namespace, out: TextIO) -> int:
     community = _open(args)
     payouts = community.close_period(args.period, by=args.by)
     for p in payouts:
-        print(f"  {p.member:<12} {p.points:>7} points -> {p.amount:>7} {p.currency} "
-              f"({p.method})", file=out)
+        print(
+            f"  {p.member:<12} {p.points:>7} points -> {p.amount:>7} {p.currency} ({p.method})",
+            file=out,
+        )
     print(f"closed {args.period}: {len(payouts)} payouts", file=out)
     return 0
 
@@ -165,10 +173,16 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, help: str, *, db: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         if db:
-            p.add_argument("--url", default="sqlite:///kudos.db",
-                           help="database URL (default: sqlite:///kudos.db)")
-            p.add_argument("--policy", default="giffgaff",
-                           help="preset name or policy TOML file (default: giffgaff)")
+            p.add_argument(
+                "--url",
+                default="sqlite:///kudos.db",
+                help="database URL (default: sqlite:///kudos.db)",
+            )
+            p.add_argument(
+                "--policy",
+                default="giffgaff",
+                help="preset name or policy TOML file (default: giffgaff)",
+            )
             p.add_argument("--community", default="default", help="community id")
         return p
 
@@ -176,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--url", default=None, help="database URL (default: a temporary SQLite)")
     demo.set_defaults(run=_cmd_demo)
 
-    imp = command("import", "record events from JSON lines ({\"type\": ..., fields})")
+    imp = command("import", 'record events from JSON lines ({"type": ..., fields})')
     imp.add_argument("file", help="a .jsonl file, or - for standard input")
     imp.add_argument("--batch", type=int, default=10_000, help="events per transaction")
     imp.set_defaults(run=_cmd_import)

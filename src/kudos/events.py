@@ -18,7 +18,6 @@ fact, while different content under a used id raises :class:`kudos.Conflict`.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -69,9 +68,16 @@ def _register(cls: type[E]) -> type[E]:
     return cls
 
 
-@functools.cache
+_CONTENT_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
 def _content_fields(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at"))
+    names = _CONTENT_FIELDS.get(cls)
+    if names is None:
+        names = _CONTENT_FIELDS[cls] = tuple(
+            f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at")
+        )
+    return names
 
 
 def event_types() -> dict[str, type[Event]]:
@@ -168,7 +174,7 @@ class TopicPosted(Event):
     topic: str = attrs.field(validator=v.identifier)
     author: str = _member_field()
     kind: str = attrs.field(default="question", validator=v.one_of(*TOPIC_KINDS))
-    title: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    title: str = attrs.field(default="", validator=v.text)
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
@@ -351,7 +357,7 @@ class ReferralReviewed(Event):
 
     type: ClassVar[str] = "referral-reviewed"
     member: str = _member_field()
-    approve: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    approve: bool = attrs.field(validator=v.boolean)
     by: str = _member_field()
 
     def natural_key(self) -> str:
@@ -419,7 +425,7 @@ class IdeaStatusSet(Event):
     idea: str = attrs.field(validator=v.identifier)
     status: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
-    note: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    note: str = attrs.field(default="", validator=v.text)
     duplicate_of: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:

@@ -79,9 +79,7 @@ class Periods:
     @kind.validator
     def _check_kind(self, attr: attrs.Attribute[str], value: str) -> None:
         if value not in _KINDS:
-            raise InvalidPolicy(
-                f"periods.kind must be one of {', '.join(_KINDS)}, got {value!r}"
-            )
+            raise InvalidPolicy(f"periods.kind must be one of {', '.join(_KINDS)}, got {value!r}")
 
     @start_month.validator
     def _check_start(self, attr: attrs.Attribute[int], value: int) -> None:
@@ -134,13 +132,16 @@ class Periods:
             for r in self.ranges:
                 if r.id == period:
                     return r.start.astimezone(UTC), r.end.astimezone(UTC)
-            raise UnknownRecord(f"no period {period!r}; the policy's ranges are "
-                                f"{', '.join(r.id for r in self.ranges)}")
+            raise UnknownRecord(
+                f"no period {period!r}; the policy's ranges are "
+                f"{', '.join(r.id for r in self.ranges)}"
+            )
         months = _KINDS[self.kind]
         match = re.fullmatch(r"(\d{4})-(?:(H|Q)(\d)|(\d{2}))", period)
         if not match:
-            raise UnknownRecord(f"{period!r} is not a period id like '2026-H2', '2026-Q3' or "
-                                "'2026-11'")
+            raise UnknownRecord(
+                f"{period!r} is not a period id like '2026-H2', '2026-Q3' or '2026-11'"
+            )
         year = int(match[1])
         if months == 1:
             if match[4] is None:

@@ -142,9 +142,7 @@ class Cap:
     @per.validator
     def _check_per(self, attr: attrs.Attribute[str], value: str) -> None:
         if value not in CAP_SPANS:
-            raise InvalidPolicy(
-                f"caps.per must be one of {', '.join(CAP_SPANS)}, got {value!r}"
-            )
+            raise InvalidPolicy(f"caps.per must be one of {', '.join(CAP_SPANS)}, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
         if self.limit < 0:
@@ -167,8 +165,10 @@ def _check_actions(names: typing.Iterable[str], where: str) -> None:
 def _rewards(value: Mapping[str, Any]) -> dict[str, Reward]:
     out: dict[str, Reward] = {}
     for action, reward in dict(value).items():
-        out[action] = reward if isinstance(reward, Reward) else _structure(
-            Reward, reward, f"rewards.{action}"
+        out[action] = (
+            reward
+            if isinstance(reward, Reward)
+            else _structure(Reward, reward, f"rewards.{action}")
         )
     _check_actions(out, "rewards")
     return out
@@ -226,7 +226,16 @@ class Policy:
 
         >>> Policy().evolve(staff_earn=True).staff_earn
         True
+
+        Raises:
+            InvalidPolicy: a change names no field of Policy, or has a bad value.
         """
+        fields = {f.name for f in attrs.fields(Policy)}
+        unknown = sorted(set(changes) - fields)
+        if unknown:
+            raise InvalidPolicy(
+                f"evolve(): unknown key {unknown[0]!r}; policy takes: {', '.join(sorted(fields))}"
+            )
         return attrs.evolve(self, **changes)
 
     @classmethod
@@ -289,8 +298,8 @@ def _value(hint: Any, value: Any, path: str) -> Any:
     origin = get_origin(hint)
     args = get_args(hint)
     if origin in (Union, types.UnionType):
-        if value is None:
-            return None
+        if value is None or (value == "" and type(None) in args):
+            return None  # TOML has no null: "" leaves an optional setting unset
         inner = [a for a in args if a is not type(None)]
         return _value(inner[0], value, path) if len(inner) == 1 else value
     if attrs.has(hint):

@@ -1,0 +1,271 @@
+"""Bad input at the public boundary: the right error, a message that says what to pass
+instead, and nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from kudos import (
+    Community,
+    InvalidInput,
+    InvalidPolicy,
+    KudosError,
+    NotAllowed,
+    Policy,
+    UnknownMember,
+    UnknownPost,
+    UnknownRecord,
+)
+from kudos.events import MemberJoined, event_from_payload
+from kudos.testing import FakeClock, assert_unchanged
+
+NAIVE = datetime(2026, 11, 23, 12)
+
+
+@pytest.fixture
+def forum(kudos_community: Community) -> Community:
+    """alice asks ``t1``, bob answers ``r1``; mod moderates."""
+    c = kudos_community
+    for member in ("alice", "bob"):
+        c.join(member)
+    c.join("mod", role="moderator")
+    c.post_topic("t1", author="alice", title="No data abroad")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("r1", giver="alice")
+    return c
+
+
+Call = Callable[[Community], Any]
+
+
+def refused(c: Community, call: Call, error: type[KudosError], *says: str) -> str:
+    """Run ``call``: it must raise exactly ``error``, saying ``says``, and write nothing."""
+    with assert_unchanged(c), pytest.raises(KudosError) as caught:
+        call(c)
+    assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
+    message = str(caught.value)
+    for part in says:
+        assert part in message, f"{part!r} not in {message!r}"
+    return message
+
+
+# --- ids -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.join(123), ("member must be a str id", "got int 123")),
+        (lambda c: c.join(None), ("member must be a str id",)),
+        (lambda c: c.join(""), ("member must be a non-empty id",)),
+        (lambda c: c.join(" carol"), ("without surrounding spaces", "' carol'")),
+        (lambda c: c.join("carol\n"), ("without surrounding spaces",)),
+        (lambda c: c.post_topic("", author="alice"), ("topic must be a non-empty id",)),
+        (lambda c: c.post_topic("t2", author=b"alice"), ("author must be a str id",)),
+        (lambda c: c.post_reply("r2 ", topic="t1", author="bob"), ("reply must be",)),
+        (lambda c: c.give_kudos("r1", giver=["alice"]), ("giver must be a str id",)),
+        (lambda c: c.withdraw_kudos(7, giver="alice"), ("post must be a str id",)),
+        (lambda c: c.accept_solution("t1", reply="", by="alice"), ("reply must be",)),
+        (lambda c: c.remove_post("r1", by="mod", reason=""), ("reason must be",)),
+        (lambda c: c.give_kudos("r1", giver="mod", event_id=""), ("event_id must be",)),
+        (lambda c: c.give_kudos("r1", giver="mod", event_id=" v1"), ("event_id must be",)),
+        (lambda c: c.join("carol", referred_by=""), ("referred_by must be",)),
+        (lambda c: c.post_topic("t2", author="alice", tags=["ok", ""]), ("tags must hold",)),
+        (lambda c: c.post_topic("t2", author="alice", tags=[1]), ("tags must hold",)),
+        (lambda c: c.post_topic("t2", author="alice", title=5), ("title must be text",)),
+        (lambda c: c.member(5), ("member must be a non-empty str id",)),
+        (lambda c: c.member(""), ("member must be",)),
+        (lambda c: c.post(" t1"), ("post must be",)),
+        (lambda c: c.standing(None), ("member must be",)),
+        (lambda c: c.statement(""), ("member must be",)),
+    ],
+)
+def test_malformed_ids_and_text_are_invalid_input(forum: Community, call: Call, says: Any) -> None:
+    refused(forum, call, InvalidInput, *says)
+
+
+def test_a_lone_string_of_tags_is_one_tag(forum: Community) -> None:
+    forum.post_topic("t2", author="alice", tags="roaming")
+    assert forum.post("t2").tags == ("roaming",)
+
+
+def test_reporting_a_fact_again_is_harmless(forum: Community) -> None:
+    with assert_unchanged(forum):
+        assert forum.join("bob").id == "bob"
+        assert forum.give_kudos("r1", giver="alice").replayed
+
+
+# --- unknown members and posts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "says"),
+    [
+        (lambda c: c.post_topic("t2", author="zoe"), UnknownMember, "community.join('zoe')"),
+        (lambda c: c.post_reply("r2", topic="t1", author="zoe"), UnknownMember, "'zoe'"),
+        (lambda c: c.post_reply("r2", topic="t9", author="bob"), UnknownPost, "post_topic()"),
+        (lambda c: c.give_kudos("r9", giver="alice"), UnknownPost, "'r9'"),
+        (lambda c: c.give_kudos("r1", giver="zoe"), UnknownMember, "'zoe'"),
+        (lambda c: c.withdraw_kudos("r9", giver="alice"), UnknownPost, "'r9'"),
+        (lambda c: c.accept_solution("t9", reply="r1", by="alice"), UnknownPost, "'t9'"),
+        (lambda c: c.accept_solution("t1", reply="r9", by="alice"), UnknownPost, "'r9'"),
+        (lambda c: c.accept_solution("t1", reply="r1", by="zoe"), UnknownMember, "'zoe'"),
+        (lambda c: c.unaccept_solution("t9", by="alice"), UnknownPost, "'t9'"),
+        (lambda c: c.remove_post("r9", by="mod"), UnknownPost, "'r9'"),
+        (lambda c: c.remove_post("r1", by="zoe"), UnknownMember, "'zoe'"),
+        (lambda c: c.adjust("zoe", points=5, reason="x", by="mod"), UnknownMember, "'zoe'"),
+        (lambda c: c.adjust("bob", points=5, reason="x", by="zoe"), UnknownMember, "'zoe'"),
+        (lambda c: c.member("zoe"), UnknownMember, "join"),
+        (lambda c: c.post("t9"), UnknownPost, "post_reply()"),
+        (lambda c: c.standing("zoe"), UnknownMember, "join"),
+        (lambda c: c.statement("zoe"), UnknownMember, "join"),
+    ],
+)
+def test_unknown_members_and_posts_say_to_report_them_first(
+    forum: Community, call: Call, error: type[KudosError], says: str
+) -> None:
+    refused(forum, call, error, says)
+
+
+# --- amounts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amounts", "says"),
+    [
+        ({"points": 1.5}, ("points must be a whole number", "float 1.5", "never floats")),
+        ({"reputation": 2.0}, ("reputation must be a whole number",)),
+        ({"points": True}, ("points must be a whole number", "bool")),
+        ({"points": "10"}, ("points must be a whole number", "str")),
+        ({"points": 0, "reputation": 0}, ("non-zero points= or reputation=",)),
+        ({}, ("non-zero",)),
+    ],
+)
+def test_adjustments_take_whole_non_zero_amounts(
+    forum: Community, amounts: dict[str, Any], says: tuple[str, ...]
+) -> None:
+    refused(forum, lambda c: c.adjust("bob", reason="x", by="mod", **amounts), InvalidInput, *says)
+
+
+def test_a_negative_adjustment_is_a_debit(forum: Community) -> None:
+    (entry,) = forum.adjust("bob", points=-3, reason="refund", by="mod").entries
+    assert (entry.account, entry.amount) == ("points", -3)
+    assert forum.standing("bob").lifetime_points == 5 - 3
+
+
+# --- times -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.give_kudos("t1", giver="bob", at=NAIVE), ("at must be timezone-aware",)),
+        (lambda c: c.join("carol", at=NAIVE), ("timezone-aware", "naive")),
+        (lambda c: c.join("carol", at="last tuesday"), ("not an ISO 8601 date-time",)),
+        (lambda c: c.join("carol", at=20261123), ("at must be a datetime",)),
+        (lambda c: c.statement("bob", since=NAIVE), ("since must be a timezone-aware",)),
+        (lambda c: c.statement("bob", until="2026-11-23"), ("until must be",)),
+    ],
+)
+def test_times_must_be_timezone_aware(forum: Community, call: Call, says: Any) -> None:
+    refused(forum, call, InvalidInput, *says)
+
+
+def test_an_iso_time_with_an_offset_is_taken(forum: Community) -> None:
+    forum.join("carol", at="2026-11-23T09:00:00+01:00")
+    assert forum.member("carol").joined_at == datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+
+def test_a_clock_returning_naive_times_is_refused(kudos_store: Any) -> None:
+    c = Community(store=kudos_store, clock=lambda: NAIVE)
+    refused(c, lambda c: c.join("carol"), InvalidInput, "clock returned a naive datetime")
+
+
+def test_the_fake_clock_takes_only_aware_times_and_moves_forward() -> None:
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        FakeClock(NAIVE)
+    clock = FakeClock()
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        clock.set(NAIVE)
+    with pytest.raises(InvalidInput, match="only moves forward"):
+        clock.advance(hours=-1)
+    assert clock.advance(minutes=90) == datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
+
+
+# --- choices -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.post_topic("t2", author="alice", kind="rant"), ("'question'", "'rant'")),
+        (lambda c: c.post_topic("t2", author="alice", kind=None), ("kind must be one of",)),
+        (lambda c: c.join("carol", role="admin"), ("'member', 'staff', 'moderator'",)),
+        (lambda c: c.join("carol", role="Staff"), ("role must be one of",)),
+        (lambda c: c.statement("bob", account="money"), ("'points' or 'reputation'",)),
+        (lambda c: c.notifications(since=-1), ("since must be a seq",)),
+        (lambda c: c.notifications(limit=-1), ("limit must be",)),
+        (lambda c: c.ack("1"), ("ack() takes notification seqs",)),
+        (lambda c: c.ledger(), ("event_id= or subject=",)),
+        (lambda c: c.simulate("stackexchange"), ("simulate() takes a kudos.Policy",)),
+        (lambda c: c.record({"type": "kudos-given"}), ("record() takes a kudos event",)),
+        (
+            lambda c: c.record_many([MemberJoined(member="carol"), "dave"]),
+            ("item #1 is str, not an event",),
+        ),
+    ],
+)
+def test_unknown_choices_and_wrong_types_are_invalid_input(
+    forum: Community, call: Call, says: Any
+) -> None:
+    refused(forum, call, InvalidInput, *says)
+
+
+def test_a_period_the_policy_does_not_have_is_an_unknown_record(forum: Community) -> None:
+    refused(forum, lambda c: c.statement("bob", period="2026-Q4"), UnknownRecord, "2026-Q4")
+    refused(forum, lambda c: c.statement("bob", period="autumn"), UnknownRecord, "'2026-H2'")
+
+
+def test_a_community_needs_a_policy_and_an_id() -> None:
+    with pytest.raises(InvalidInput, match=r"policy must be a kudos\.Policy"):
+        Community(policy="giffgaff")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="non-empty id"):
+        Community(community=" ")
+
+
+def test_an_unknown_event_type_in_a_log_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="unknown event type 'kudos-gifted'"):
+        event_from_payload("kudos-gifted", "e1", {"post": "r1"})
+
+
+def test_a_malformed_policy_is_an_invalid_policy() -> None:
+    with pytest.raises(InvalidPolicy, match="unknown action 'kudos_recieved'"):
+        Policy.from_dict({"rewards": {"kudos_recieved": {"points": 5}}})
+
+
+# --- the rules, refused with nothing written ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.join("bob", event_id="again"), ("already joined",)),
+        (lambda c: c.post_topic("t1", author="bob", event_id="again"), ("already reported",)),
+        (lambda c: c.post_reply("r2", topic="r1", author="alice"), ("is a reply",)),
+        (lambda c: c.give_kudos("r1", giver="bob"), ("their own reply 'r1'",)),
+        (lambda c: c.give_kudos("r1", giver="alice", event_id="v2"), ("one kudos per",)),
+        (lambda c: c.down_vote("r1", voter="alice"), ("no down-votes",)),
+        (lambda c: c.withdraw_down_vote("r1", voter="alice"), ("no down-vote on 'r1'",)),
+        (lambda c: c.unaccept_solution("t1", by="alice"), ("no accepted solution",)),
+        (lambda c: c.remove_post("r1", by="alice"), ("only staff and moderators",)),
+        (lambda c: c.adjust("bob", points=1, reason="x", by="bob"), ("only staff",)),
+    ],
+)
+def test_what_the_rules_forbid_is_not_allowed_and_leaves_nothing(
+    forum: Community, call: Call, says: Any
+) -> None:
+    refused(forum, call, NotAllowed, *says)

@@ -1,0 +1,230 @@
+"""The pytest plugin, tested the way a host uses it: in a throwaway project run by pytester."""
+
+from __future__ import annotations
+
+import pytest
+
+from kudos import Community, MemoryStore
+from kudos.testing import FakeClock
+
+# The inner runs need neither hypothesis's plugin (it would import hypothesis afresh in
+# each one, as pytester forgets the modules a run imported) nor a cache.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
+
+
+def test_fixtures_give_a_fresh_giffgaff_community_on_a_fake_clock(
+    kudos_community: Community, kudos_clock: FakeClock, kudos_store: MemoryStore
+) -> None:
+    assert kudos_community.policy.name == "giffgaff"
+    assert kudos_community.store is kudos_store and isinstance(kudos_store, MemoryStore)
+    assert kudos_community.now() == kudos_clock() and kudos_community.id == "default"
+    assert kudos_community.members() == []
+
+
+@pytest.mark.kudos(policy="stackexchange", community="uk")
+def test_the_marker_picks_the_preset_and_the_community(kudos_community: Community) -> None:
+    assert (kudos_community.policy.name, kudos_community.id) == ("stackexchange", "uk")
+
+
+def test_a_host_test_uses_the_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from datetime import UTC, datetime
+
+        import pytest
+
+        import kudos
+        from kudos.testing import assert_consistent
+
+
+        def test_an_accepted_answer_pays(kudos_community, kudos_clock):
+            c = kudos_community
+            c.join("asker")
+            c.join("alice")
+            c.post_topic("t1", author="asker")
+            kudos_clock.advance(minutes=3)
+            c.post_reply("r1", topic="t1", author="alice")
+            c.accept_solution("t1", reply="r1", by="asker")
+            assert c.standing("alice").lifetime_points == 50
+            assert c.post("r1").posted_at == datetime(2026, 11, 23, 12, 3, tzinfo=UTC)
+            assert_consistent(c)
+
+
+        def test_each_test_starts_empty(kudos_community):
+            assert kudos_community.members() == []
+
+
+        @pytest.mark.kudos(policy=kudos.policies.giffgaff().evolve(name="ours"),
+                           now=datetime(2026, 6, 1, tzinfo=UTC))
+        def test_the_marker_takes_a_policy_object_and_a_start(kudos_community, kudos_policy):
+            assert kudos_community.policy is kudos_policy
+            assert kudos_policy.name == "ours"
+            assert kudos_community.now() == datetime(2026, 6, 1, tzinfo=UTC)
+        """
+    )
+    result = pytester.runpytest_inprocess("--strict-markers", *QUIET)
+    result.assert_outcomes(passed=3)
+
+
+def test_a_bad_marker_fails_the_test_with_what_it_takes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.kudos(policy="lithium")
+        def test_unknown_preset(kudos_community):
+            pass
+
+        @pytest.mark.kudos(polcy="giffgaff")
+        def test_misspelt_option(kudos_community):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        ["*policy='lithium'*not a kudos.Policy nor a preset*", "*unknown option(s) polcy*"]
+    )
+
+
+def test_the_hosts_conftest_overrides_the_store_and_the_policy(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        import kudos
+
+
+        class HostStore(kudos.MemoryStore):
+            transactions = 0
+
+            def transaction(self, community):
+                HostStore.transactions += 1
+                return super().transaction(community)
+
+
+        @pytest.fixture
+        def kudos_store():
+            return HostStore()
+
+
+        @pytest.fixture
+        def kudos_policy():
+            return kudos.policies.stackexchange()
+        """
+    )
+    pytester.makepyfile(
+        """
+        from conftest import HostStore
+
+
+        def test_the_community_runs_on_the_hosts_store(kudos_community, kudos_store):
+            assert type(kudos_store) is HostStore
+            assert kudos_community.store is kudos_store
+            assert kudos_community.policy.name == "stackexchange"
+            kudos_community.join("alice")
+            assert HostStore.transactions > 0
+        """
+    )
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_fixtures_are_listed_with_their_documentation(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest_inprocess("--fixtures", *QUIET)
+    for name, says in [
+        ("kudos_clock", "*FakeClock*"),
+        ("kudos_store", "*MemoryStore*override it*"),
+        ("kudos_policy", "*giffgaff preset*"),
+        ("kudos_community", "*Community*kudos_store*"),
+    ]:
+        result.stdout.fnmatch_lines([f"{name} -- *", says])
+
+
+HOST_STORE_TESTS = """
+import pathlib
+from contextlib import contextmanager
+
+import pytest
+
+from kudos import MemoryStore
+from kudos.stores.memory import MemoryTransaction
+from kudos.testing.conformance import StoreConformance
+
+
+class HostStore(MemoryStore):
+    \"\"\"A host's store; it leaves a mark so the test can tell it ran.\"\"\"
+
+    def transaction(self, community):
+        pathlib.Path("host-store-used").touch()
+        return super().transaction(community)
+
+
+class ForgetfulStore(MemoryStore):
+    \"\"\"Commits what a failed transaction wrote: the suite must catch it.\"\"\"
+
+    @contextmanager
+    def transaction(self, community):
+        with super().transaction(community) as tx:
+            try:
+                yield tx
+            except Exception:
+                tx._undo.clear()
+                raise
+
+
+class TestHostStore(StoreConformance):
+    @pytest.fixture
+    def kudos_store(self):
+        return HostStore()
+
+
+class TestForgetfulStore(StoreConformance):
+    @pytest.fixture
+    def kudos_store(self):
+        return ForgetfulStore()
+
+
+class TestForgotTheFixture(StoreConformance):
+    pass
+"""
+
+
+def test_a_host_proves_its_store_by_subclassing_the_conformance_suite(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_host_store=HOST_STORE_TESTS)
+    chosen = {
+        "TestHostStore": "rolls_back_everything or same_event_id_twice or withdrawn_kudos_takes",
+        "TestForgetfulStore": "rolls_back_everything or refused_fact_leaves",
+        "TestForgotTheFixture": "append_event_returns",
+    }
+    selection = " or ".join(f"({cls} and ({tests}))" for cls, tests in chosen.items())
+    recorder = pytester.inline_run("-k", selection, *QUIET)
+    outcomes: dict[str, list[str]] = {cls: [] for cls in chosen}
+    for report in recorder.getreports("pytest_runtest_logreport"):
+        if report.when == "call" or report.outcome != "passed":
+            outcomes[report.nodeid.split("::")[1]].append(f"{report.when} {report.outcome}")
+    assert outcomes == {
+        "TestHostStore": ["call passed"] * 3,
+        # A store that keeps what a failed transaction wrote fails the suite.
+        "TestForgetfulStore": ["call failed"] * 2,
+        "TestForgotTheFixture": ["setup failed"],
+    }
+    assert (pytester.path / "host-store-used").exists()
+    (forgot,) = [
+        r
+        for r in recorder.getreports("pytest_runtest_logreport")
+        if "TestForgotTheFixture" in r.nodeid and r.when == "setup"
+    ]
+    assert "override the kudos_store fixture" in str(forgot.longrepr)
+    # Only the host's subclasses were collected: the base classes have no Test prefix.
+    collected = {
+        item.nodeid.split("::")[1]
+        for call in recorder.getcalls("pytest_deselected")
+        for item in call.items
+    } | set(chosen)
+    assert collected == set(chosen)
