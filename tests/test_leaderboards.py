@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import kudos
 from kudos import leaderboards
+from kudos._engine import EARNED_POINTS
 from kudos.errors import InvalidInput, InvalidPolicy
 from kudos.leaderboards import (
     METRICS,
@@ -189,7 +190,7 @@ def test_day_counters_are_kept_only_for_window_metrics(community: kudos.Communit
         scopes = {(m, s) for m, s, _ in tx.snapshot().counters if s.startswith("day:")}
     assert scopes == {
         ("kudos_received", "day:2026-11-23"),
-        ("points", "day:2026-11-23"),
+        (EARNED_POINTS, "day:2026-11-23"),
         ("reputation", "day:2026-11-23"),
     }
 

@@ -577,8 +577,11 @@ class CoreMachine(RuleBasedStateMachine):
             scopes += [s for t in e.tags for s in (f"tag:{t}", f"{e.period}|tag:{t}")]
             if e.account in daily:
                 scopes.append(f"day:{engine.day_of(self.policy, e.at)}")
+            if e.account == "points":  # the balance; boards rank points earned (no payouts here)
+                sums[("points", "all", e.member)] += e.amount
+                sums[("points", e.period, e.member)] += e.amount
             for scope in scopes:
-                sums[(e.account, scope, e.member)] += e.amount
+                sums[(engine.counter_for(e.account), scope, e.member)] += e.amount
             if e.reverses is not None:
                 original = seen[e.reverses]
                 assert original.reverses is None and e.reverses not in reversed_ids
@@ -589,7 +592,8 @@ class CoreMachine(RuleBasedStateMachine):
                 )
                 reversed_ids.add(e.reverses)
             seen[e.entry_id] = e
-        balances = {k: v for k, v in counters.items() if k[0] in ("points", "reputation")}
+        accounts = ("points", engine.EARNED_POINTS, "reputation")
+        balances = {k: v for k, v in counters.items() if k[0] in accounts}
         assert balances == {k: v for k, v in sums.items() if v}
 
     @invariant()

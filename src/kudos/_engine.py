@@ -47,6 +47,25 @@ _STANDING: list[StandingPart] = []
 _STATEMENT: list[Callable[[Transaction, Policy, str, str | None], dict[str, Any]]] = []
 _SIMULATION: list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]] = []
 _PRIVILEGE_RULES: list[Callable[[Context, Member, str], bool | None]] = []
+_SETTLEMENTS: set[str] = set()
+
+EARNED_POINTS = "points_earned"
+"""The counter of points earned (every points entry but settlements): what boards rank.
+
+The ``points`` counter is the balance (all-time and per period, what a payout
+settles); paying points out, carrying them over or letting them lapse moves
+the balance but earns nothing, so it leaves this counter alone.
+"""
+
+
+def settlements(*actions: str) -> None:
+    """Declare ledger actions that move the points balance without earning (payouts)."""
+    _SETTLEMENTS.update(actions)
+
+
+def counter_for(metric: str) -> str:
+    """The counter a leaderboard metric reads: ``points`` ranks points earned."""
+    return EARNED_POINTS if metric == "points" else metric
 
 
 def handles(
@@ -257,6 +276,7 @@ class Context:
         period: str | None = None,
         tags: Iterable[str] = (),
         at: datetime | None = None,
+        boards: bool = True,
     ) -> None:
         """Change ``metric`` of ``subject`` all-time, in a period and per tag.
 
@@ -265,7 +285,8 @@ class Context:
         (rolling-window leaderboards), the day of ``at``: when the counted fact
         happened. ``at`` defaults to the event's time; a handler undoing an
         earlier fact passes that fact's ``period`` and ``at``, so the fact
-        leaves the period and the day it was counted in.
+        leaves the period and the day it was counted in. Without ``boards`` only
+        the all-time and period scopes change (a balance no board ranks).
         """
         if not delta:
             return
@@ -273,7 +294,11 @@ class Context:
         d = self.deltas
         d[(metric, "all", subject)] += delta
         d[(metric, period, subject)] += delta
-        if metric in self.policy.leaderboards.window_metrics:
+        if not boards:
+            return
+        if (
+            "points" if metric == EARNED_POINTS else metric
+        ) in self.policy.leaderboards.window_metrics:
             d[(metric, f"day:{self.day(at)}", subject)] += delta
         for tag in tags:
             d[(metric, f"tag:{tag}", subject)] += delta
@@ -377,11 +402,16 @@ class Context:
 
     def _book(self, entry: LedgerEntry) -> None:
         self.entries.append(entry)
-        if entry.amount:
-            self.bump(
-                entry.account, entry.member, entry.amount, period=entry.period, tags=entry.tags
-            )
         self.touched.add(entry.member)
+        if not entry.amount:
+            return
+        member, amount, period = entry.member, entry.amount, entry.period
+        if entry.account == "points":
+            self.bump("points", member, amount, period=period, boards=False)
+            if entry.action in _SETTLEMENTS:
+                return
+        metric = EARNED_POINTS if entry.account == "points" else entry.account
+        self.bump(metric, member, amount, period=period, tags=entry.tags)
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).

@@ -31,15 +31,14 @@ from . import _engine as engine
 from ._engine import (
     Context,
     contributes_simulation,
-    contributes_standing,
     contributes_statement,
     handles,
 )
 from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
 from .events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
-from .model import Member
 from .payback import (
     PROGRAMME,
+    SETTLEMENT_ACTIONS,
     Conversion,
     PaybackRules,
     Payout,
@@ -53,6 +52,9 @@ if TYPE_CHECKING:
 
 # Rows read at a time when listing a period's balances.
 _PAGE = 5_000
+
+# Paying points out, carrying them over or letting them lapse earns nothing.
+engine.settlements(*SETTLEMENT_ACTIONS)
 
 
 def _require_enabled(ctx: Context, doing: str) -> PaybackRules:
@@ -489,17 +491,6 @@ def _payout_failed(ctx: Context, event: PayoutFailed) -> None:
 
 
 # --- what standings, statements and simulations read -------------------------------------
-
-
-@contributes_standing
-def _standing(tx: Transaction, policy: Policy, member: Member, now: datetime) -> dict[str, Any]:
-    # Payouts and lapses debit the points account; the points were earned all the same.
-    earned = (
-        tx.counter("points", "all", member.id)
-        + tx.counter("points_paid", "all", member.id)
-        + tx.counter("points_lapsed", "all", member.id)
-    )
-    return {"lifetime_points": earned}
 
 
 @contributes_statement

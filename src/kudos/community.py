@@ -100,12 +100,13 @@ def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datet
     period = engine.booking_period(tx, policy, now)
     values = tx.counters_of(member_id, ["all", period])
     counters = {m: v for (m, scope), v in values.items() if scope == "all"}
+    counters.pop("points", None)  # the balance: what this period's ``points`` shows
     fields: dict[str, Any] = {
         "member": member_id,
         "role": member.role,
         "period": period,
         "points": values.get(("points", period), 0),
-        "lifetime_points": counters.pop("points", 0),
+        "lifetime_points": counters.pop(engine.EARNED_POINTS, 0),
         "reputation": counters.pop("reputation", 0),
         "counters": counters,
     }

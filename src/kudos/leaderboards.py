@@ -43,7 +43,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -51,6 +51,9 @@ from . import _engine as engine
 from ._base import CommunityBase
 from .errors import InvalidInput, InvalidPolicy
 from .stores.protocol import Transaction
+
+if TYPE_CHECKING:
+    from .policy import Policy
 
 ACTIONS: tuple[str, ...] = ()
 """The policy actions this capability rewards (see :mod:`kudos.policy`): none."""
@@ -248,6 +251,11 @@ class _Board:
     days: tuple[str, ...] = ()
 
     @property
+    def counter(self) -> str:
+        """The counter the board reads (``points`` boards read points earned)."""
+        return engine.counter_for(self.metric)
+
+    @property
     def key(self) -> tuple[Any, ...]:
         if self.days:
             return (self.metric, "window", self.days[0], len(self.days))
@@ -278,6 +286,12 @@ def _window_days(window: object, longest: int) -> int:
     return days
 
 
+def _tie_counter(policy: Policy) -> str | None:
+    """The counter that breaks ties on every board of ``policy``, if any."""
+    tie = policy.leaderboards.tie_break
+    return engine.counter_for(tie) if tie else None
+
+
 def _check_page(limit: object, offset: object) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidInput(f"limit must be a whole number from 1 to 1000, got {limit!r}")
@@ -292,7 +306,7 @@ def _page_tied(
     tx: Transaction, board: _Board, tie: str, limit: int, offset: int, exclude: Sequence[str]
 ) -> list[tuple[str, int]]:
     """A page when ties are broken by ``tie``: every tie group the page touches is read whole."""
-    metric, scope = board.metric, board.scope
+    metric, scope = board.counter, board.scope
     assert scope is not None
     end = offset + limit
     rows = tx.top(metric, scope, limit=end, exclude=exclude)
@@ -321,7 +335,7 @@ def _position_tied(
     exclude: Sequence[str],
 ) -> int:
     """``member``'s position when ties are broken by ``tie``: reads its tie group."""
-    metric, scope = board.metric, board.scope
+    metric, scope = board.counter, board.scope
     assert scope is not None
 
     def read(offset: int, limit: int) -> list[tuple[str, int]]:
@@ -373,10 +387,11 @@ def _window_top(
 
     Reads the ``depth`` best rows of every day. A member absent from a day's
     rows has no row there or at most the last value read (zero when the day was
-    read to its end, or when that value is negative), which bounds every member's total from above. The
-    members whose bound could reach the ``n``-th place have their exact total
-    read (one query each, :meth:`Transaction.counters_of`); when the ``n``-th
-    exact total beats the bound of everyone unseen, the page is exact.
+    read to its end, or when that value is negative), which bounds every
+    member's total from above. The members whose bound could reach the
+    ``n``-th place have their exact total read (one query each,
+    :meth:`Transaction.counters_of`); when the ``n``-th exact total beats the
+    bound of everyone unseen, the page is exact.
     Otherwise the depth grows fourfold and it tries again.
     """
     scopes = [f"day:{d}" for d in days]
@@ -514,18 +529,18 @@ class LeaderboardsAPI(CommunityBase):
                 rows = self._ranking(tx, board, include_staff).rows[offset : offset + limit]
             elif board.days:
                 exclude = self._excluded(tx, include_staff)
-                tie = self.policy.leaderboards.tie_break
-                rows = _window_top(tx, board.metric, board.days, offset + limit, exclude, tie)
+                tie = _tie_counter(self.policy)
+                rows = _window_top(tx, board.counter, board.days, offset + limit, exclude, tie)
                 rows = rows[offset:]
             else:
                 assert board.scope is not None
                 exclude = self._excluded(tx, include_staff)
-                tie = self.policy.leaderboards.tie_break
+                tie = _tie_counter(self.policy)
                 rows = (
                     _page_tied(tx, board, tie, limit, offset, exclude)
                     if tie
                     else tx.top(
-                        board.metric, board.scope, limit=limit, offset=offset, exclude=exclude
+                        board.counter, board.scope, limit=limit, offset=offset, exclude=exclude
                     )
                 )
             return tuple(
@@ -578,9 +593,9 @@ class LeaderboardsAPI(CommunityBase):
                 )
             assert board.scope is not None
             exclude = self._excluded(tx, include_staff)
-            value = tx.counter(board.metric, board.scope, member)
-            place, of = tx.position(board.metric, board.scope, member, exclude=exclude)
-            tie = self.policy.leaderboards.tie_break
+            value = tx.counter(board.counter, board.scope, member)
+            place, of = tx.position(board.counter, board.scope, member, exclude=exclude)
+            tie = _tie_counter(self.policy)
             if place is not None and tie:
                 place = _position_tied(tx, board, tie, member, place, value, exclude)
             return LeaderboardPosition(
@@ -651,8 +666,8 @@ class LeaderboardsAPI(CommunityBase):
 
     def _ranking(self, tx: Transaction, board: _Board, include_staff: bool) -> _Ranking:
         def totals() -> tuple[dict[str, int], dict[str, int]]:
-            tie = self.policy.leaderboards.tie_break
-            values = _window_totals(tx, board.metric, board.days)
+            tie = _tie_counter(self.policy)
+            values = _window_totals(tx, board.counter, board.days)
             ties = _window_totals(tx, tie, board.days) if tie else {}
             return values, ties
 

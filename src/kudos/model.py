@@ -189,9 +189,11 @@ class Standing:
         member: the member id.
         role: member, staff or moderator.
         period: the current payback period.
-        points: points earned in the current period (what the next payout converts).
+        points: the points balance of the current period: earned in it, plus any
+            carried over into it (what the next payout converts).
         pending_points: points promised but not yet earned (e.g. pending referrals).
-        lifetime_points: points ever earned, net of reversals.
+        lifetime_points: points ever earned, net of reversals; paying points out,
+            carrying them over or letting them lapse does not lower it.
         reputation: lifetime standing.
         counters: everything counted for the member (``solutions``, ``kudos_received``, ...).
         rank: the current rank, if the policy has a ladder.

@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import _engine as engine
+from .._engine import EARNED_POINTS
 from ..errors import InvalidInput
 from ..model import LedgerEntry
+from ..payback import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -70,9 +72,10 @@ class FakeClock:
 def assert_consistent(community: Community, *, replay: bool = True) -> None:
     """Assert the invariants every community must keep; for hosts' tests and kudos's own.
 
-    * every balance counter (points and reputation, all-time, per period and,
-      where leaderboards keep them, per day) equals the sum of the member's
-      ledger entries;
+    * every balance counter (points and reputation, all-time and per period)
+      equals the sum of the member's ledger entries, and the points-earned
+      counter (and, where leaderboards keep them, the per-day counters) the
+      sum of those that are not payback settlements;
     * every reversal references an earlier, non-reversal entry of the same
       member and account, negates it exactly, and no entry is reversed twice;
     * replaying the event log into a fresh store gives the same ledger and the
@@ -87,11 +90,18 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
     sums: Counter[tuple[str, str, str]] = Counter()
     by_id: dict[str, LedgerEntry] = {}
     reversed_ids: set[str] = set()
+    windows = community.policy.leaderboards.window_metrics
     for e in entries:
         sums[(e.account, "all", e.member)] += e.amount
         sums[(e.account, e.period, e.member)] += e.amount
-        if e.account in community.policy.leaderboards.window_metrics:
-            sums[(e.account, f"day:{engine.day_of(community.policy, e.at)}", e.member)] += e.amount
+        if e.action in SETTLEMENT_ACTIONS:
+            pass  # moves the points balance, earns nothing
+        elif e.account == "points":
+            sums[(EARNED_POINTS, "all", e.member)] += e.amount
+            sums[(EARNED_POINTS, e.period, e.member)] += e.amount
+        if e.account in windows and e.action not in SETTLEMENT_ACTIONS:
+            day = f"day:{engine.day_of(community.policy, e.at)}"
+            sums[(engine.counter_for(e.account), day, e.member)] += e.amount
         if e.reverses is not None:
             original = by_id.get(e.reverses)
             assert original is not None, f"{e.entry_id} reverses unknown {e.reverses}"
@@ -104,7 +114,9 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
     balances = {
         k: v
         for k, v in counters.items()
-        if k[0] in ("points", "reputation") and "|" not in k[1] and not k[1].startswith("tag:")
+        if k[0] in ("points", EARNED_POINTS, "reputation")
+        and "|" not in k[1]
+        and not k[1].startswith("tag:")
     }
     expected = {k: v for k, v in sums.items() if v}
     assert balances == expected, f"balances differ from the ledger: {balances} != {expected}"

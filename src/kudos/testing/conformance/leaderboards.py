@@ -24,6 +24,7 @@ from ... import _engine as engine
 from ...community import Community
 from ...errors import InvalidInput, KudosError, UnknownMember, UnknownRecord
 from ...leaderboards import STAFF_METRIC, LeaderboardPosition, LeaderboardRow, LeaderboardRules
+from ...payback import SETTLEMENT_ACTIONS
 from ...policies import giffgaff
 from ...policy import Policy
 from .. import FakeClock, assert_consistent
@@ -239,6 +240,8 @@ def expected_values(community: Community, facts: Facts, metric: str, span: Span)
         with community.store.transaction(community.id) as tx:
             entries = tx.entries(account=metric)
         for e in entries:
+            if e.action in SETTLEMENT_ACTIONS:
+                continue  # payouts, carry-over and lapses move the balance, earn nothing
             if _in_span(facts, span, e.period, e.at, e.tags):
                 values[e.member] += e.amount
     else:
@@ -380,6 +383,35 @@ class LeaderboardConformance(ConformanceBase):
             (1, "bob", 2)
         ]
         assert _rows(community.leaderboard(by="kudos_received")) == [(1, "bob", 2), (2, "alice", 1)]
+
+    def test_paying_points_out_leaves_points_boards_alone(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        community.join("staff1", role="staff")
+        _forum(community, "alice", "bob", tags=["roaming"])
+        for giver in ("bob", "asker"):
+            community.give_kudos("t1-alice", giver=giver)
+        community.give_kudos("t1-bob", giver="alice")
+        spans: list[dict[str, Any]] = [
+            {},
+            {"period": "2026-H2"},
+            {"tag": "roaming"},
+            {"period": "2026-H2", "tag": "roaming"},
+            {"window": "30d"},
+        ]
+        before = [_rows(community.leaderboard(by="points", **span)) for span in spans]
+        assert before[0] == [(1, "alice", 10), (2, "bob", 5)]
+        community.set_payout_method("alice", "credit")  # bob chose nothing: carried over
+        clock.set(datetime(2026, 12, 10, 12, tzinfo=UTC))
+        payouts = community.close_period("2026-H2", by="staff1")
+        assert [(p.member, p.points) for p in payouts] == [("alice", 10)]
+        assert [_rows(community.leaderboard(by="points", **span)) for span in spans] == before
+        assert community.leaderboard(by="points", period="current") == []
+        alice, bob = community.standing("alice"), community.standing("bob")
+        assert (alice.points, alice.lifetime_points) == (0, 10)
+        assert (bob.points, bob.lifetime_points) == (5, 5)
+        assert community.position("alice", by="points", period="2026-H2").position == 1
+        assert_consistent(community)
 
     def test_unknown_period_is_refused(self, community: Community) -> None:
         with pytest.raises(UnknownRecord, match="2026-Q3"):
