@@ -14,6 +14,10 @@ are exact and complete, caps are never exceeded, counters agree with the
 model); at the end the whole log replays to the same state (``rebuild`` and
 :func:`kudos.testing.assert_consistent`).
 
+:class:`WholeCommunityMachine` interleaves referrals and idea voting with the core
+facts (their own models live in tests/test_referrals.py and tests/test_ideas.py), so the
+invariants are checked across capabilities.
+
 To cover a new capability: add its facts to a subclass of :class:`Forum`
 (``derived_id`` for toggled facts, a ``refuse_<event type>`` and an
 ``apply_<event type>`` method) and its rules to a subclass of
@@ -23,7 +27,7 @@ To cover a new capability: add its facts to a subclass of :class:`Forum`
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,11 +66,12 @@ from kudos.events import (
 )
 from kudos.model import LedgerEntry, Outcome
 from kudos.policies import giffgaff, stackexchange
-from kudos.policy import Cap
-from kudos.testing import FakeClock, assert_consistent, assert_unchanged
+from kudos.policy import CORE_ACTIONS, Cap, Reward
+from kudos.testing import FakeClock, _stored_state, assert_consistent, assert_unchanged
 
 MEMBERS = ("ann", "ben", "cat", "dan", "mo")
 POSTS = ("p1", "p2", "p3", "p4", "p5")
+IDEAS = ("i1", "i2")
 ROLES = ("member", "member", "member", "staff", "moderator")
 KINDS = ("question", "question", "problem", "idea", "praise")
 REASONS = ("removed", "spam", "off-topic")
@@ -701,6 +706,118 @@ class StackExchangeMachine(CoreMachine):
     )
 
 
+def _whole_community() -> Policy:
+    """giffgaff's tight machine policy with idea votes that pay and a milestone in reach."""
+    base = GiffgaffMachine.policy
+    return base.evolve(
+        rewards={
+            **base.rewards,
+            "idea_vote_received": Reward(points=1, reputation=1),
+            "idea_milestone": Reward(points=5, reputation=2),
+        },
+        ideas=attrs.evolve(base.ideas, milestones=(2,), max_rewarded_votes=3, vote_budget=2),
+    )
+
+
+class WholeCommunityMachine(GiffgaffMachine):
+    """The core facts interleaved with referrals and idea voting.
+
+    The model predicts only the core facts; referrals and ideas have their own
+    machines (tests/test_referrals.py, tests/test_ideas.py) with their models.
+    Here they are attempted blind: a refusal must leave the store untouched,
+    and every invariant (balances equal the ledger, caps, reversals, replay
+    equals incremental state) must hold across the capabilities.
+    """
+
+    policy = _whole_community()
+
+    def attempt(self, what: str, call: Callable[[], object]) -> None:
+        """Run ``call``; a refusal (a :class:`KudosError`) must write nothing."""
+        before = _stored_state(self.community)
+        try:
+            outcome = call()
+        except KudosError as exc:
+            note(f"{what}: {type(exc).__name__}: {str(exc)[:40]}")
+            assert _stored_state(self.community) == before, f"a refused {what} wrote something"
+            return
+        note(f"{what}: recorded")
+        if isinstance(outcome, Outcome) and not outcome.replayed:
+            self.forum.outcomes[outcome.event_id] = outcome  # what a replay must return
+        self._read_at = -1  # the model's log did not grow: read the ledger again
+
+    def idea(self, data: st.DataObject) -> str:
+        ideas = [p for p, m in self.forum.posts.items() if m.kind == "idea"]
+        return self.pick(data, "idea", ideas, IDEAS)
+
+    def referred(self, data: st.DataObject) -> str:
+        referred = [r.member for r in self.community.referrals()]
+        return self.pick(data, "referred", referred, MEMBERS)
+
+    @initialize()
+    def a_forum_with_a_question_and_an_answer(self) -> None:
+        super().a_forum_with_a_question_and_an_answer()
+        self.report(TopicPosted(topic="i1", author="cat", kind="idea", title="eSIM support"))
+
+    @rule(data=st.data(), idea=st.sampled_from(IDEAS))
+    def post_idea(self, data: st.DataObject, idea: str) -> None:
+        self.report(TopicPosted(topic=idea, author=self.member(data, "author"), kind="idea"))
+
+    @rule(data=st.data())
+    def vote_idea(self, data: st.DataObject) -> None:
+        idea, voter = self.idea(data), self.member(data, "voter")
+        self.attempt("vote", lambda: self.community.vote_idea(idea, voter=voter))
+
+    @rule(data=st.data())
+    def withdraw_vote(self, data: st.DataObject) -> None:
+        voter = self.member(data, "voter")
+        cast = (
+            [v.idea for v in self.community.member_votes(voter)]
+            if voter in self.forum.members
+            else []
+        )
+        idea = self.pick(data, "idea", cast, IDEAS)
+        self.attempt("withdraw", lambda: self.community.withdraw_vote(idea, voter=voter))
+
+    @rule(data=st.data(), status=st.sampled_from(giffgaff().ideas.statuses))
+    def set_idea_status(self, data: st.DataObject, status: str) -> None:
+        idea, by = self.idea(data), self.staff(data, "by")
+        self.attempt("status", lambda: self.community.set_idea_status(idea, status, by=by))
+
+    @rule(data=st.data())
+    def refer(self, data: st.DataObject) -> None:
+        referrer, member = self.member(data, "referrer"), self.member(data, "referred")
+        self.attempt("refer", lambda: self.community.refer(referrer, member))
+
+    @rule(data=st.data())
+    def qualify_referral(self, data: st.DataObject) -> None:
+        member = self.referred(data)
+        self.attempt("qualify", lambda: self.community.qualify_referral(member))
+
+    @rule(data=st.data())
+    def revoke_referral(self, data: st.DataObject) -> None:
+        member = self.referred(data)
+        self.attempt("revoke", lambda: self.community.revoke_referral(member, reason="left"))
+
+    @invariant()
+    def exactly_what_was_undone_is_reversed(self) -> None:
+        """The core rule for core awards; any award on a removed post is taken back."""
+        entries, _ = self._ledger()
+        gone = {e.reverses for e in entries if e.reverses}
+        posts = self.forum.posts
+        core = [e for e in entries if e.action in CORE_ACTIONS or e.action == "adjustment"]
+        for e in core:
+            if e.reverses:
+                original = next(o for o in entries if o.entry_id == e.reverses)
+                removed = original.subject in posts and posts[original.subject].removed
+                assert original.event_id in self.forum.undone or removed, e
+            elif e.amount and e.event_id in self.forum.undone:
+                assert e.entry_id in gone, f"{e.entry_id} outlived what earned it"
+        for e in entries:
+            removed = e.subject in posts and posts[e.subject].removed
+            if e.amount and not e.reverses and removed and e.action != "removed_as_spam":
+                assert e.entry_id in gone, f"{e.entry_id} kept an award of a removed post"
+
+
 RUNS = settings(
     max_examples=200,
     stateful_step_count=30,
@@ -712,3 +829,6 @@ TestGiffgaff = GiffgaffMachine.TestCase
 TestGiffgaff.settings = RUNS
 TestStackExchange = StackExchangeMachine.TestCase
 TestStackExchange.settings = RUNS
+
+TestWholeCommunity = WholeCommunityMachine.TestCase
+TestWholeCommunity.settings = RUNS
