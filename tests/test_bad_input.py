@@ -76,6 +76,7 @@ def refused(c: Community, call: Call, error: type[KudosError], *says: str) -> st
         (lambda c: c.join("carol", referred_by=""), ("referred_by must be",)),
         (lambda c: c.post_topic("t2", author="alice", tags=["ok", ""]), ("tags must hold",)),
         (lambda c: c.post_topic("t2", author="alice", tags=[1]), ("tags must hold",)),
+        (lambda c: c.post_topic("t2", author="alice", tags=[" roaming"]), ("tags must hold",)),
         (lambda c: c.post_topic("t2", author="alice", title=5), ("title must be text",)),
         (lambda c: c.member(5), ("member must be a non-empty str id",)),
         (lambda c: c.member(""), ("member must be",)),

@@ -86,12 +86,18 @@ def to_tuple(value: Any) -> Any:
 
 
 def identifiers(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require a tuple of non-empty ``str`` ids."""
+    """Require a tuple of non-empty ``str`` ids without surrounding blanks.
+
+    ``" roaming"`` is refused rather than counted apart from ``"roaming"``.
+    """
     if not isinstance(value, tuple):
         raise InvalidInput(f"{attr.name} must be a list of strings, got {value!r}")
     for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise InvalidInput(f"{attr.name} must hold non-empty strings, got {item!r}")
+        if not isinstance(item, str) or not item or item != item.strip():
+            raise InvalidInput(
+                f"{attr.name} must hold non-empty strings without surrounding spaces, "
+                f"got {item!r}"
+            )
 
 
 def one_of(*choices: str) -> Any:

@@ -54,6 +54,7 @@ __all__ = [
     "TopicPosted",
     "event_from_payload",
     "event_types",
+    "key_of",
 ]
 
 TOPIC_KINDS = ("question", "problem", "idea", "praise")
@@ -85,6 +86,26 @@ def event_types() -> dict[str, type[Event]]:
     return dict(_REGISTRY)
 
 
+_PART_ESCAPES = str.maketrans({"%": "%25", "#": "%23"})
+_JOINED_ESCAPES = str.maketrans({"%": "%25", "#": "%23", ":": "%3A"})
+
+
+def key_of(*parts: object) -> str:
+    """Join ``parts`` into a natural key, escaped so that distinct facts get distinct keys.
+
+    ``%`` and ``#`` are percent-escaped (no id can pass for another fact's
+    generation suffix, ``#2``), and so is ``:`` when there are several parts,
+    which ``:`` then separates: ``("a:b", "c")`` and ``("a", "b:c")`` differ.
+
+    >>> key_of("r1", "bob"), key_of("2026-06-01T00:00:00+00:00")
+    ('r1:bob', '2026-06-01T00:00:00+00:00')
+    >>> key_of("a:b", "c"), key_of("a", "b:c"), key_of("bob#2")
+    ('a%3Ab:c', 'a:b%3Ac', 'bob%232')
+    """
+    table = _PART_ESCAPES if len(parts) == 1 else _JOINED_ESCAPES
+    return ":".join(str(part).translate(table) for part in parts)
+
+
 @attrs.frozen(kw_only=True)
 class Event:
     """Base of every event: an idempotency key and a time.
@@ -102,8 +123,12 @@ class Event:
     )
 
     def natural_key(self) -> str:
-        """The part of a derived event id that identifies this fact."""
-        return ":".join(str(value) for value in self.content().values())
+        """The part of a derived event id that identifies this fact.
+
+        Each part is escaped (:func:`key_of`), so no choice of ids makes two
+        facts share a key.
+        """
+        return key_of(*self.content().values())
 
     def content(self) -> dict[str, Any]:
         """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
@@ -124,7 +149,8 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
     """Rebuild an event from its type name, id and payload (as a store or a JSON import has it).
 
     Raises:
-        InvalidInput: the type name is unknown to this version of kudos.
+        InvalidInput: the type name is unknown to this version of kudos, the payload
+            lacks a field the type needs or has one it does not take, or a value is bad.
     """
     try:
         cls = _REGISTRY[type_name]
@@ -132,11 +158,33 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         raise InvalidInput(
             f"unknown event type {type_name!r} in the log; is this kudos older than the store?"
         ) from None
-    return cls(event_id=event_id, **payload)
+    try:
+        return cls(event_id=event_id, **payload)
+    except TypeError as exc:
+        # attrs says a keyword is missing or unexpected; say it in the payload's terms.
+        takes = [*_content_fields(cls), "at"]
+        missing = [
+            f.name
+            for f in attrs.fields(cls)
+            if f.name in takes and f.default is attrs.NOTHING and f.name not in payload
+        ]
+        unknown = sorted(set(payload) - set(takes))
+        problems = [f"lacks {', '.join(missing)}"] if missing else []
+        problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
+        raise InvalidInput(
+            f"a {type_name!r} event payload {' and '.join(problems) or f'is malformed ({exc})'}; "
+            f"it takes {', '.join(takes)}"
+        ) from None
 
 
 def _member_field() -> Any:
     return attrs.field(validator=v.identifier)
+
+
+def _required_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        raise InvalidInput(f"{attr.name} must be a datetime, got None; pass e.g. datetime.now(UTC)")
+    v.aware_datetime(inst, attr, value)
 
 
 # --- members and posts -------------------------------------------------------
@@ -162,7 +210,7 @@ class MemberJoined(Event):
     )
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 @_register
@@ -180,7 +228,7 @@ class TopicPosted(Event):
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
-        return self.topic
+        return key_of(self.topic)
 
 
 @_register
@@ -194,7 +242,7 @@ class ReplyPosted(Event):
     author: str = _member_field()
 
     def natural_key(self) -> str:
-        return self.reply
+        return key_of(self.reply)
 
 
 @_register
@@ -248,7 +296,7 @@ class SolutionAccepted(Event):
     by: str = _member_field()
 
     def natural_key(self) -> str:
-        return f"{self.topic}:{self.reply}"
+        return key_of(self.topic, self.reply)
 
 
 @_register
@@ -261,7 +309,7 @@ class SolutionUnaccepted(Event):
     by: str = _member_field()
 
     def natural_key(self) -> str:
-        return self.topic
+        return key_of(self.topic)
 
 
 @_register
@@ -278,7 +326,7 @@ class PostRemoved(Event):
     reason: str = attrs.field(default="removed", validator=v.identifier)
 
     def natural_key(self) -> str:
-        return self.post
+        return key_of(self.post)
 
 
 @_register
@@ -315,7 +363,7 @@ class ReferralMade(Event):
     )
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 @_register
@@ -334,7 +382,7 @@ class ReferralQualified(Event):
     )
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 @_register
@@ -347,7 +395,7 @@ class ReferralRevoked(Event):
     reason: str = attrs.field(default="revoked", validator=v.identifier)
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 @_register
@@ -361,7 +409,7 @@ class ReferralReviewed(Event):
     by: str = _member_field()
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 @_register
@@ -370,7 +418,7 @@ class ReferralsExpired(Event):
     """A sweep: every referral still pending past the policy's window at ``as_of`` expires."""
 
     type: ClassVar[str] = "referrals-expired"
-    as_of: datetime = attrs.field(converter=v.to_datetime, validator=v.aware_datetime)
+    as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
 
     def content(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat()}
@@ -390,7 +438,7 @@ class ReferralCodeIssued(Event):
     code: str = attrs.field(validator=v.identifier)
 
     def natural_key(self) -> str:
-        return self.member
+        return key_of(self.member)
 
 
 # --- ideas -------------------------------------------------------------------
@@ -429,7 +477,7 @@ class IdeaStatusSet(Event):
     duplicate_of: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
-        return f"{self.idea}:{self.status}"
+        return key_of(self.idea, self.status)
 
 
 # --- payback -----------------------------------------------------------------
@@ -456,7 +504,7 @@ class PaybackPeriodClosed(Event):
     by: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
-        return self.period
+        return key_of(self.period)
 
 
 @_register
@@ -469,7 +517,7 @@ class PayoutPaid(Event):
     reference: str = attrs.field(validator=v.identifier)
 
     def natural_key(self) -> str:
-        return self.payout
+        return key_of(self.payout)
 
 
 @_register
@@ -482,4 +530,4 @@ class PayoutFailed(Event):
     reason: str = attrs.field(default="failed", validator=v.identifier)
 
     def natural_key(self) -> str:
-        return self.payout
+        return key_of(self.payout)

@@ -48,7 +48,12 @@ def _check_zone(inst: Any, attr: attrs.Attribute[Any], value: str) -> None:
 
 def _to_aware(value: Any) -> datetime:
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidPolicy(
+                f"a period range bound must be an ISO 8601 date-time, got {value!r}"
+            ) from None
     if not isinstance(value, datetime):
         raise InvalidPolicy(f"a period range bound must be a date-time, got {value!r}")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -56,11 +61,23 @@ def _to_aware(value: Any) -> datetime:
 
 @attrs.frozen(kw_only=True)
 class PeriodRange:
-    """An explicitly named period ``[start, end)``."""
+    """An explicitly named period ``[start, end)``.
 
-    id: str
+    A bound written without a UTC offset is read as UTC, not in the schedule's
+    time zone: write the offset (``2026-06-01T00:00:00+01:00``) for local midnight.
+    """
+
+    id: str = attrs.field()
     start: datetime = attrs.field(converter=_to_aware)
     end: datetime = attrs.field(converter=_to_aware)
+
+    @id.validator
+    def _check_id(self, attr: attrs.Attribute[str], value: str) -> None:
+        if not isinstance(value, str) or not value or value != value.strip():
+            raise InvalidPolicy(
+                f"a period range id must be a non-empty string without surrounding spaces, "
+                f"got {value!r}"
+            )
 
     def __attrs_post_init__(self) -> None:
         if self.end <= self.start:
@@ -83,12 +100,32 @@ class Periods:
 
     @start_month.validator
     def _check_start(self, attr: attrs.Attribute[int], value: int) -> None:
-        if not isinstance(value, int) or not 1 <= value <= 12:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
             raise InvalidPolicy(f"periods.start_month must be 1-12, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
         if self.kind == "explicit" and not self.ranges:
             raise InvalidPolicy("periods.kind 'explicit' needs at least one entry in ranges")
+        if self.kind != "explicit" and self.ranges:
+            raise InvalidPolicy(
+                f"periods.ranges apply only with kind = 'explicit' (kind is {self.kind!r}); "
+                "remove them or set kind = 'explicit'"
+            )
+        # Each instant must fall in one period only, or a statement and a payout of the
+        # same period would disagree about what it holds.
+        ids = [r.id for r in self.ranges]
+        for id_ in ids:
+            if ids.count(id_) > 1:
+                raise InvalidPolicy(f"periods.ranges name {id_!r} twice; give each its own id")
+        latest: PeriodRange | None = None
+        for r in sorted(self.ranges, key=lambda r: r.start):
+            if latest is not None and r.start < latest.end:
+                raise InvalidPolicy(
+                    f"periods.ranges {latest.id!r} and {r.id!r} overlap; "
+                    f"start {r.id!r} at or after {latest.end.isoformat()}"
+                )
+            if latest is None or r.end > latest.end:
+                latest = r
 
     @property
     def _zone(self) -> ZoneInfo:
@@ -143,18 +180,22 @@ class Periods:
                 f"{period!r} is not a period id like '2026-H2', '2026-Q3' or '2026-11'"
             )
         year = int(match[1])
-        if months == 1:
-            if match[4] is None:
-                raise UnknownRecord(f"{period!r} is not a month id like '2026-11'")
-            start = datetime(year, int(match[4]), 1, tzinfo=self._zone)
-        else:
-            if match[2] != _PREFIX[months] or not 1 <= int(match[3]) <= 12 // months:
-                raise UnknownRecord(f"{period!r} is not a {self.kind} id of this policy")
-            start = self._start_of(year, int(match[3]), months)
-        end = _add_months(start, months)
-        if self.period_of(start) != period:
-            raise UnknownRecord(f"{period!r} is not a period of this policy")
-        return start.astimezone(UTC), end.astimezone(UTC)
+        try:
+            if months == 1:
+                if match[4] is None:
+                    raise UnknownRecord(f"{period!r} is not a month id like '2026-11'")
+                start = datetime(year, int(match[4]), 1, tzinfo=self._zone)
+            else:
+                if match[2] != _PREFIX[months] or not 1 <= int(match[3]) <= 12 // months:
+                    raise UnknownRecord(f"{period!r} is not a {self.kind} id of this policy")
+                start = self._start_of(year, int(match[3]), months)
+            end = _add_months(start, months)
+            if self.period_of(start) == period:
+                return start.astimezone(UTC), end.astimezone(UTC)
+        except (ValueError, OverflowError):
+            # A month 13, or a year before 1 or past 9999: no such calendar period.
+            pass
+        raise UnknownRecord(f"{period!r} is not a period of this policy")
 
     def _start_of(self, end_year: int, number: int, months: int) -> datetime:
         for candidate_year in (end_year - 1, end_year):
@@ -166,13 +207,28 @@ class Periods:
         raise UnknownRecord(f"no {self.kind} number {number} ends in {end_year}")
 
     def next(self, period: str) -> str:
-        """The id of the period right after ``period``."""
+        """The id of the period right after ``period``.
+
+        Raises:
+            UnknownRecord: ``period`` is not an id this schedule produces.
+            InvalidInput: (explicit ranges) no range starts where ``period`` ends.
+        """
         return self.period_of(self.bounds(period)[1])
 
     def previous(self, period: str) -> str:
-        """The id of the period right before ``period``."""
+        """The id of the period right before ``period``.
+
+        Raises:
+            UnknownRecord: ``period`` is not an id this schedule produces, or the first
+                the calendar has.
+            InvalidInput: (explicit ranges) no range ends where ``period`` starts.
+        """
         start = self.bounds(period)[0]
-        return self.period_of(start.replace(microsecond=0) - _ONE_SECOND)
+        try:
+            before = start.replace(microsecond=0) - _ONE_SECOND
+        except OverflowError:
+            raise UnknownRecord(f"no period comes before {period!r}") from None
+        return self.period_of(before)
 
 
 _ONE_SECOND = datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1)
