@@ -8,6 +8,7 @@ cache and the subscribers, and turns an event into one store transaction.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -79,6 +80,10 @@ class CommunityBase:
         """Record a batch of events in one transaction: all of them or none.
 
         For bulk imports and backfills; much faster than one ``record`` each.
+        Python's cyclic garbage collector is paused while the batch runs (and
+        restored however it ends): a batch allocates many objects that outlive
+        it and form no cycles, and the collector would otherwise walk the
+        whole, growing heap again and again.
 
         Raises:
             KudosError: the first event that breaks a rule, its position and id
@@ -103,7 +108,14 @@ class CommunityBase:
                     ) from exc
             return outcomes
 
-        return self._write(run)
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._write(run)
+        finally:
+            if paused:
+                gc.enable()
 
     def _write(self, work: Callable[[Transaction], T]) -> T:
         for attempt in range(_RETRIES):

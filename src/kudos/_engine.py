@@ -18,6 +18,7 @@ raises leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -32,7 +33,7 @@ from .model import Doc, LedgerEntry, Member, Notification, Outcome, Post, Stored
 from .stores.protocol import CounterKey, Transaction
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from .policy import Cap, Policy
 
 E = TypeVar("E", bound=Event)
 
@@ -149,8 +150,30 @@ def generation_id(base: str, gen: int) -> str:
 # --- documents the core keeps -------------------------------------------------
 
 
+# Documents are immutable values and stores hand the same Doc object back until it is
+# replaced, so what was parsed from one is kept with it (with the Doc itself, so its id
+# cannot be reused while the entry lives); the cache starts over when it fills up.
+_PARSED: dict[int, tuple[Doc, Any]] = {}
+_PARSED_LIMIT = 50_000
+
+
 def member_from_doc(doc: Doc) -> Member:
     """A :class:`Member` from its projection document."""
+    known = _PARSED.get(id(doc))
+    if known is not None and known[0] is doc:
+        return known[1]  # type: ignore[no-any-return]
+    found = _member_from_doc(doc)
+    _remember(doc, found)
+    return found
+
+
+def _remember(doc: Doc, parsed: Any) -> None:
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[id(doc)] = (doc, parsed)
+
+
+def _member_from_doc(doc: Doc) -> Member:
     d = doc.data
     joined = d.get("joined_at")
     return Member(
@@ -163,6 +186,15 @@ def member_from_doc(doc: Doc) -> Member:
 
 def post_from_doc(doc: Doc) -> Post:
     """A :class:`Post` from its projection document."""
+    known = _PARSED.get(id(doc))
+    if known is not None and known[0] is doc:
+        return known[1]  # type: ignore[no-any-return]
+    found = _post_from_doc(doc)
+    _remember(doc, found)
+    return found
+
+
+def _post_from_doc(doc: Doc) -> Post:
     d = doc.data
     posted = d.get("posted_at")
     return Post(
@@ -229,6 +261,8 @@ class Context:
         self._notify = notify
         self._period: str | None = None
         self._members: dict[str, Member] = {}
+        self._locked: set[str] = set()
+        self._windowed = policy.leaderboards.window_metrics
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -244,8 +278,9 @@ class Context:
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""
-        key = (metric, scope, subject)
-        return self.tx.counter(metric, scope, subject) + self.deltas.get(key, 0)
+        return self.tx.counter(metric, scope, subject) + self.deltas.get(
+            (metric, scope, subject), 0
+        )
 
     def balance(self, member: str, account: str, scope: str = "all") -> int:
         """A member's balance in ``account`` (all time, or one period's)."""
@@ -296,10 +331,8 @@ class Context:
         d[(metric, period, subject)] += delta
         if not boards:
             return
-        if (
-            "points" if metric == EARNED_POINTS else metric
-        ) in self.policy.leaderboards.window_metrics:
-            d[(metric, f"day:{self.day(at)}", subject)] += delta
+        if ("points" if metric == EARNED_POINTS else metric) in self._windowed:
+            d[(metric, f"day:{day_of(self.policy, at or self.at)}", subject)] += delta
         for tag in tags:
             d[(metric, f"tag:{tag}", subject)] += delta
             d[(metric, f"{period}|tag:{tag}", subject)] += delta
@@ -358,10 +391,10 @@ class Context:
             return None
         if not force and self.member(member).is_staff and not self.policy.staff_earn:
             return None
-        self.tx.lock([f"member:{member}"])
+        self._lock(member)
         tags = tuple(tags)
         given = amount
-        caps = self.policy.caps_for(action, account) if capped and not force and amount > 0 else []
+        caps = caps_for(self.policy, action, account) if capped and not force and amount > 0 else ()
         for cap in caps:
             used = self.counter(
                 *self._cap_key(cap, member, subject, self.at, period or self.period)
@@ -387,6 +420,11 @@ class Context:
         for cap in caps:
             self.deltas[self._cap_key(cap, member, subject, self.at, entry.period)] += given
         return entry
+
+    def _lock(self, member: str) -> None:
+        if member not in self._locked:
+            self.tx.lock([f"member:{member}"])
+            self._locked.add(member)
 
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
@@ -424,7 +462,7 @@ class Context:
             e.reverses == entry.entry_id for e in self.entries
         ):
             return None
-        self.tx.lock([f"member:{entry.member}"])
+        self._lock(entry.member)
         reversal = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",
             member=entry.member,
@@ -442,7 +480,7 @@ class Context:
         self._book(reversal)
         if entry.amount > 0:
             # Give the room back under every cap the original counted against.
-            for cap in self.policy.caps_for(entry.action, entry.account):
+            for cap in caps_for(self.policy, entry.action, entry.account):
                 key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
                 self.deltas[key] -= entry.amount
         return reversal
@@ -527,7 +565,28 @@ class Context:
 
 def day_of(policy: Policy, at: datetime) -> str:
     """The calendar day (``YYYY-MM-DD``) of ``at`` in the policy's periods' time zone."""
-    return at.astimezone(ZoneInfo(policy.periods.timezone)).date().isoformat()
+    return _day_in(policy.periods.timezone, at)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_in(timezone: str, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+_CAPS: dict[int, tuple[Policy, dict[tuple[str, str], tuple[Cap, ...]]]] = {}
+
+
+def caps_for(policy: Policy, action: str, account: str) -> tuple[Cap, ...]:
+    """:meth:`Policy.caps_for`, worked out once per policy, action and account."""
+    known = _CAPS.get(id(policy))
+    if known is None or known[0] is not policy:
+        if len(_CAPS) >= 64:
+            _CAPS.clear()
+        known = _CAPS[id(policy)] = (policy, {})
+    caps = known[1].get((action, account))
+    if caps is None:
+        caps = known[1][(action, account)] = tuple(policy.caps_for(action, account))
+    return caps
 
 
 def booking_period(tx: Transaction, policy: Policy, at: datetime) -> str:

@@ -26,6 +26,7 @@ from .recognition import (
     Badge,
     BadgeAward,
     BadgeFacts,
+    Rank,
     Recognition,
     badge_key,
 )
@@ -52,35 +53,127 @@ _FLOORS = {
 # --- metrics ------------------------------------------------------------------------
 
 
-class _Metrics(Mapping[str, int]):
-    """A member's metrics, read on demand (counters all-time, plus ``tenure_days``)."""
+class _Metrics(dict[str, int]):
+    """A member's metrics, read on demand (counters all-time, plus ``tenure_days``).
+
+    A dict of the metrics read so far, so reading one again costs a dict lookup;
+    any other metric is read on first use, by indexing, ``get`` or ``in`` alike
+    (a missing counter reads 0), so it never falls back to a default.
+    """
+
+    __slots__ = ("_at", "_member", "_read")
 
     def __init__(self, read: Callable[[str], int], member: Member, at: datetime) -> None:
+        super().__init__()
         self._read = read
         self._member = member
         self._at = at
-        self._seen: dict[str, int] = {}
 
-    def __getitem__(self, metric: str) -> int:
-        found = self._seen.get(metric)
-        if found is None:
-            if metric == "tenure_days":
-                joined = self._member.joined_at
-                found = max(0, (self._at - joined).days) if joined else 0
-            else:
-                found = self._read(metric)
-            self._seen[metric] = found
+    def __missing__(self, metric: str) -> int:
+        if metric == "tenure_days":
+            joined = self._member.joined_at
+            found = max(0, (self._at - joined).days) if joined else 0
+        else:
+            found = self._read(metric)
+        self[metric] = found
         return found
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict(self._seen))
+    def get(self, metric: str, default: Any = None) -> Any:
+        return self[metric]
 
-    def __len__(self) -> int:
-        return len(self._seen)
+    def __contains__(self, metric: object) -> bool:
+        return isinstance(metric, str)
+
+    def __iter__(self) -> Iterator[str]:
+        # The metrics read so far, as a list: reading another while iterating is fine.
+        return iter(list(super().__iter__()))
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
-    return _Metrics(lambda m: ctx.counter(m, "all", member.id), member, ctx.at)
+    # Context.counter, inlined: recognition reads several metrics of every touched member.
+    counter, queued, mid = ctx.tx.counter, ctx.deltas, member.id
+    return _Metrics(
+        lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0), member, ctx.at
+    )
+
+
+class _Plan:
+    """An effective recognition section prepared for the checks after every event.
+
+    It answers as :meth:`Recognition.rank_for` and :meth:`Recognition.privileges_of`
+    do, with the requirements laid out as tuples and rank positions in a dict,
+    so a member's re-evaluation is a few comparisons.
+    """
+
+    def __init__(self, rec: Recognition) -> None:
+        self.rec = rec
+        self.ranks = [(r, tuple((m, n) for m, n in r.requires.items() if n)) for r in rec.ranks]
+        entry = rec.rank_for({})
+        self.entry_rank = entry.name if entry else None
+        self.rank_at = {r.name: i for i, r in reversed(list(enumerate(rec.ranks)))}
+        self.privileges = [
+            (
+                p.name,
+                tuple((m, n) for m, n in p.requires.items() if n),
+                None if p.rank is None else self.rank_at[p.rank],
+            )
+            for p in rec.privileges
+        ]
+        self.every_privilege = frozenset(p.name for p in rec.privileges)
+        self._start: dict[str, frozenset[str]] = {}
+
+    def rank_for(self, metrics: _Metrics) -> Rank | None:
+        """:meth:`Recognition.rank_for`."""
+        for rank, requires in self.ranks:
+            for metric, need in requires:
+                if metrics[metric] < need:
+                    break
+            else:
+                return rank
+        return None
+
+    def privileges_of(self, role: str, metrics: _Metrics, current: Rank | None) -> frozenset[str]:
+        """:meth:`Recognition.privileges_of`, given the rank ``metrics`` earn."""
+        names = self.rec.role_privileges.get(role, ())
+        if "*" in names:
+            held = set(self.every_privilege)
+        else:
+            have = self.rank_at.get(current.name) if current is not None else None
+            held = set()
+            for name, requires, need in self.privileges:
+                if name not in names:
+                    if need is not None and (have is None or have > need):
+                        continue
+                    if any(metrics[m] < n for m, n in requires):
+                        continue
+                held.add(name)
+        held.update(n for n in names if n != "*")
+        return frozenset(held)
+
+    def start_privileges(self, role: str) -> frozenset[str]:
+        """What a member of ``role`` holds from the start (no metrics)."""
+        found = self._start.get(role)
+        if found is None:
+            found = self._start[role] = self.rec.privileges_of(role, {})
+        return found
+
+
+# Policies are immutable, so each one's effective section is worked out once (kept with
+# the policy itself, so an id is never reused while its entry lives).
+_EFFECTIVE: dict[int, tuple[Any, _Plan]] = {}
+_EFFECTIVE_LIMIT = 64
+
+
+def _plan(policy: Any) -> _Plan:
+    """The :class:`_Plan` of the policy's effective recognition section (see :func:`_effective`)."""
+    known = _EFFECTIVE.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    if len(_EFFECTIVE) >= _EFFECTIVE_LIMIT:
+        _EFFECTIVE.clear()
+    plan = _Plan(_fold_gates(policy))
+    _EFFECTIVE[id(policy)] = (policy, plan)
+    return plan
 
 
 def _effective(policy: Any) -> Recognition:
@@ -89,6 +182,10 @@ def _effective(policy: Any) -> Recognition:
     A privilege never asks less than ``min_reputation_to_give_kudos`` /
     ``_to_down_vote``, and ``down_vote`` is nobody's without down-votes.
     """
+    return _plan(policy).rec
+
+
+def _fold_gates(policy: Any) -> Recognition:
     rec: Recognition = policy.recognition
     changed = []
     for p in rec.privileges:
@@ -118,7 +215,8 @@ def _recognise(ctx: Context) -> None:
     if actor is not None and ctx.tx.get("member", actor) is not None:
         _count_active_day(ctx, actor)
         ctx.touched.add(actor)
-    rec = _effective(ctx.policy)
+    plan = _plan(ctx.policy)
+    rec = plan.rec
     if not rec.active:
         return
     event = ctx.event
@@ -129,37 +227,39 @@ def _recognise(ctx: Context) -> None:
             continue
         member = ctx.member(member_id)
         metrics = _ctx_metrics(ctx, member)
-        _update_rank(ctx, rec, member, metrics)
+        rank = _update_rank(ctx, plan, member, metrics)
         _award_badges(ctx, rec, member, metrics, actor)
-        _update_privileges(ctx, rec, member, metrics)
+        _update_privileges(ctx, plan, member, metrics, rank)
 
 
 def _count_active_day(ctx: Context, member: str) -> None:
     day = ctx.day()
     key = f"{len(member)}:{member}:{day[:7]}"
     doc = ctx.tx.get("active_days", key)
-    days = list(doc.data["days"]) if doc is not None else []
-    at = bisect.bisect_left(days, day)
-    if at < len(days) and days[at] == day:
+    known: list[str] = doc.data["days"] if doc is not None else []
+    at = bisect.bisect_left(known, day)
+    if at < len(known) and known[at] == day:
         return
+    days = list(known)
     days.insert(at, day)
     ctx.put("active_days", key, {"member": member, "month": day[:7], "days": days}, ref=member)
     ctx.bump("days_active", member, 1)
 
 
-def _update_rank(ctx: Context, rec: Recognition, member: Member, metrics: _Metrics) -> None:
+def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -> Rank | None:
+    """Store (and notify) the rank ``metrics`` earn; returns it."""
+    rec = plan.rec
     if not rec.ranks:
-        return
-    rank = rec.rank_for(metrics)
+        return None
+    rank = plan.rank_for(metrics)
     new = rank.name if rank else None
     doc = ctx.tx.get("rank", member.id)
     if doc is not None and doc.data.get("rank") == new:
-        return
+        return rank
     ctx.put("rank", member.id, {"rank": new, "since": ctx.at.isoformat()}, status=new)
     if doc is None:
-        entry = rec.rank_for({})
-        if new == (entry.name if entry else None):
-            return
+        if new == plan.entry_rank:
+            return rank
         old = None
     else:
         old = doc.data.get("rank")
@@ -168,6 +268,7 @@ def _update_rank(ctx: Context, rec: Recognition, member: Member, metrics: _Metri
     ctx.notify(
         member.id, "rank_changed", **{"from": old, "to": new, "direction": "up" if up else "down"}
     )
+    return rank
 
 
 def _earning_post(ctx: Context, member: str) -> Post | None:
@@ -217,8 +318,15 @@ def _award_badges(
     post: Post | None = None
     looked = False
     for badge in rec.badges:
-        value = _badge_value(ctx, badge, member, metrics, actor)
-        for level in badge.reached(value) if value > 0 else ():
+        metric = badge.metric
+        value = (
+            metrics[metric]
+            if metric is not None
+            else _badge_value(ctx, badge, member, metrics, actor)
+        )
+        if value <= 0:
+            continue
+        for level in badge.reached(value):
             key = badge_key(member.id, badge.name, level)
             doc = ctx.tx.get("badge", key)
             if doc is not None and doc.status == "earned":
@@ -285,13 +393,18 @@ def _revoke_badges_of(ctx: Context, rec: Recognition, post_id: str, reason: str)
         )
 
 
-def _update_privileges(ctx: Context, rec: Recognition, member: Member, metrics: _Metrics) -> None:
+def _update_privileges(
+    ctx: Context, plan: _Plan, member: Member, metrics: _Metrics, rank: Rank | None
+) -> None:
+    rec = plan.rec
     if not rec.privileges:
         return
-    held = rec.privileges_of(member.role, metrics)
+    if rec.ranks and rank is None:
+        rank = plan.rank_for(metrics)
+    held = plan.privileges_of(member.role, metrics, rank)
     doc = ctx.tx.get("privileges", member.id)
     old = (
-        frozenset(doc.data["privileges"]) if doc is not None else rec.privileges_of(member.role, {})
+        frozenset(doc.data["privileges"]) if doc is not None else plan.start_privileges(member.role)
     )
     if doc is not None and old == held:
         return

@@ -95,8 +95,7 @@ def identifiers(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     for item in value:
         if not isinstance(item, str) or not item or item != item.strip():
             raise InvalidInput(
-                f"{attr.name} must hold non-empty strings without surrounding spaces, "
-                f"got {item!r}"
+                f"{attr.name} must hold non-empty strings without surrounding spaces, got {item!r}"
             )
 
 

@@ -171,6 +171,12 @@ def _describe(requires: Mapping[str, int]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
+def _meets(requires: Mapping[str, int], metrics: Mapping[str, int]) -> bool:
+    """Whether :func:`_missing` is empty, without building it."""
+    get = metrics.get
+    return not any(need and get(metric, 0) < need for metric, need in requires.items())
+
+
 def _missing(requires: Mapping[str, int], metrics: Mapping[str, int]) -> dict[str, int]:
     out = {}
     for metric, need in requires.items():
@@ -433,7 +439,10 @@ class Recognition:
         >>> ladder.rank_for({"reputation": 12}).name, ladder.rank_for({}).name
         ('Star', 'Member')
         """
-        return next((r for r in self.ranks if not r.missing(metrics)), None)
+        for rank in self.ranks:
+            if _meets(rank.requires, metrics):
+                return rank
+        return None
 
     def next_rank(self, metrics: Mapping[str, int]) -> RankProgress | None:
         """The rank above the one ``metrics`` earn and what is missing (``None`` at the top)."""
@@ -506,13 +515,28 @@ class Recognition:
         names = self.role_privileges.get(role, ())
         ranked = any(p.rank is not None for p in self.privileges)
         current = self.rank_for(metrics) if ranked and "*" not in names else None
-        held = {
-            p.name
-            for p in self.privileges
-            if "*" in names or p.name in names or not self._lacks(p, metrics, current)
-        }
+        if "*" in names:
+            held = {p.name for p in self.privileges}
+        else:
+            held = {
+                p.name
+                for p in self.privileges
+                if p.name in names or self._holds(p, metrics, current)
+            }
         held.update(n for n in names if n != "*")
         return frozenset(held)
+
+    def _holds(
+        self, privilege: Privilege, metrics: Mapping[str, int], current: Rank | None
+    ) -> bool:
+        """Whether :meth:`_lacks` is empty, without phrasing what is missing."""
+        if not _meets(privilege.requires, metrics):
+            return False
+        if privilege.rank is None:
+            return True
+        have = self.rank_index(current.name) if current else None
+        need = self.rank_index(privilege.rank)
+        return have is not None and need is not None and have <= need
 
 
 def preset(name: str) -> Recognition:

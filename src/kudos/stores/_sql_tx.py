@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -18,16 +19,29 @@ from ._sql_schema import Tables
 from .protocol import CounterKey, Snapshot
 
 __all__ = [
+    "RANK_BOARDS",
+    "RANK_STEP",
     "SHARED_CACHE_LIMIT",
     "WRITE_LOCK",
+    "BoardRanks",
     "Queries",
     "SharedCache",
     "SqlTransaction",
     "lock_id",
 ]
 
-SHARED_CACHE_LIMIT = 100_000
-"""Documents and counters a :class:`SharedCache` keeps per community before starting over."""
+SHARED_CACHE_LIMIT = 500_000
+"""Documents and counters a :class:`SharedCache` keeps per community before starting over.
+
+Large enough for the state a batch of events reads in a community of tens of thousands of
+members (tens of MB), so consecutive batches do not read it all again."""
+
+RANK_STEP = 1024
+"""Members between two bookmarks of a :class:`BoardRanks` tie group: a position reads at most this
+many index entries."""
+
+RANK_BOARDS = 256
+"""Boards per community a :class:`SharedCache` keeps :class:`BoardRanks` of, then starts over."""
 
 WRITE_LOCK = "kudos:write"
 """The key of a community's write lock (see :meth:`SqlTransaction._writing`)."""
@@ -108,6 +122,30 @@ class Queries:
             .where(*board)
             .where((cnt.c.value > mine) | ((cnt.c.value == mine) & (cnt.c.subject < subject)))
         )
+        where = (
+            cnt.c.community == c,
+            cnt.c.metric == bindparam("m"),
+            cnt.c.scope == bindparam("s"),
+        )
+        self.value_counts = (
+            select(cnt.c.value, func.count())
+            .where(*where, cnt.c.value != 0)
+            .group_by(cnt.c.value)
+            .order_by(cnt.c.value.desc())
+        )
+        tied = (*where, cnt.c.value == mine)
+        self.tie_bookmark = (
+            select(cnt.c.subject)
+            .where(*tied, cnt.c.subject >= bindparam("low"))
+            .order_by(cnt.c.subject)
+            .limit(1)
+            .offset(bindparam("skip"))
+        )
+        self.tied_before = (
+            select(func.count())
+            .select_from(cnt)
+            .where(*tied, cnt.c.subject >= bindparam("low"), cnt.c.subject < subject)
+        )
         self.all_counters = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
             cnt.c.community == c, cnt.c.value != 0
         )
@@ -136,13 +174,96 @@ class SharedCache:
     process or another, commits) and the connection's ``total_changes`` after
     kudos's last commit; when either differs the store starts a new cache.
     So consecutive ``record`` calls read a member's state once, not once per
-    event.
+    event, and positions read the :class:`BoardRanks` of their boards.
     """
 
     def __init__(self, stamp: tuple[int, int]) -> None:
         self.stamp = stamp
         self.docs: dict[str, dict[tuple[str, str], Doc | None]] = {}
         self.values: dict[str, dict[CounterKey, int]] = {}
+        self.boards: dict[str, dict[tuple[str, str], BoardRanks]] = {}
+
+
+class BoardRanks:
+    """How many members hold each value of one board, as committed: positions in a few reads.
+
+    A store counting who is ahead of a member reads every index entry ahead
+    of it, linear in the board's size. This keeps, per board, the number of
+    members at each value (one ``GROUP BY`` over the board's index) and,
+    for each tie group larger than :data:`RANK_STEP`, every
+    :data:`RANK_STEP`-th member id of the group in id order with its place
+    in the group (its bookmarks, read when a position first falls in the
+    group). A position is then the members at higher values (a binary
+    search) plus those before the member in its tie group after the nearest
+    bookmark: about :data:`RANK_STEP` index entries at most, whatever the
+    size. It lives in the :class:`SharedCache`: the changes kudos commits
+    through the same connection are applied to it (:meth:`update`), and it is
+    dropped when anything else changes the database.
+    """
+
+    __slots__ = ("above", "bookmarks", "counts", "excluded", "size", "stale", "tally", "values")
+
+    def __init__(self, counts: Iterable[tuple[int, int]]) -> None:
+        self.tally = dict(counts)
+        self.bookmarks: dict[int, tuple[list[str], list[int]]] = {}
+        self.excluded: tuple[tuple[str, ...], dict[str, int]] = ((), {})
+        self.values: list[int] = []
+        self.counts: list[int] = []
+        self.above: list[int] = []
+        self.size = 0
+        self.stale = True
+
+    def fresh(self) -> BoardRanks:
+        """Itself, with the per-value lists rebuilt if :meth:`update` changed the tally."""
+        if self.stale:
+            ordered = sorted(self.tally.items(), reverse=True)
+            # Negated values, ascending, so bisect finds a value's place.
+            self.values = [-v for v, _ in ordered]
+            self.counts = [n for _, n in ordered]
+            self.above = []
+            total = 0
+            for n in self.counts:
+                self.above.append(total)
+                total += n
+            self.size = total
+            self.stale = False
+        return self
+
+    def group(self, value: int) -> int | None:
+        """The index of ``value``'s tie group, or ``None`` when no member holds it."""
+        i = bisect.bisect_left(self.values, -value)
+        return i if i < len(self.values) and self.values[i] == -value else None
+
+    def update(self, moves: Iterable[tuple[str, int, int]]) -> None:
+        """Apply committed changes: each ``(member, old value, new value)``."""
+        for subject, old, new in moves:
+            if old == new:
+                continue
+            if old:
+                self._move(subject, old, -1)
+            if new:
+                self._move(subject, new, 1)
+            self.stale = True
+        self.excluded = ((), {})  # the values of the members left out may have moved too
+
+    def _move(self, subject: str, value: int, step: int) -> None:
+        left = self.tally.get(value, 0) + step
+        if left:
+            self.tally[value] = left
+        else:
+            self.tally.pop(value, None)
+            self.bookmarks.pop(value, None)
+            return
+        marks = self.bookmarks.get(value)
+        if marks is None:
+            return
+        subjects, places = marks
+        k = bisect.bisect_right(subjects, subject)
+        if step < 0 and k > 1 and subjects[k - 1] == subject:  # a bookmark leaves its group
+            del subjects[k - 1], places[k - 1]
+            k -= 1
+        for j in range(k, len(places)):
+            places[j] += step
 
 
 class SqlTransaction:
@@ -188,6 +309,11 @@ class SqlTransaction:
         self._shared_docs = shared.docs.get(community) if shared is not None else None
         self._shared_values = shared.values.get(community) if shared is not None else None
         self._replaced = False
+        self._counted = False
+        # Counter changes on boards with a BoardRanks: sums not yet read back, then
+        # (value before the transaction, value after) per member.
+        self._moved: dict[tuple[str, str], dict[str, int]] = {}
+        self._moves: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -195,6 +321,27 @@ class SqlTransaction:
         self._flush_docs()
         self._flush_entries()
         self._flush_counters()
+        self._read_moves()
+
+    def _note_moves(
+        self,
+        boards: Mapping[tuple[str, str], BoardRanks],
+        changes: Sequence[tuple[CounterKey, int]],
+    ) -> None:
+        """Remember the changes to summarised boards, to apply to their :class:`BoardRanks`."""
+        for (metric, scope, subject), delta in changes:
+            if (metric, scope) in boards:
+                moved = self._moved.setdefault((metric, scope), {})
+                moved[subject] = moved.get(subject, 0) + delta
+
+    def _read_moves(self) -> None:
+        """Read the new values of the counters moved on summarised boards (before commit)."""
+        for (metric, scope), moved in self._moved.items():
+            seen = self._moves.setdefault((metric, scope), {})
+            for subject, delta in moved.items():
+                new = self.counter(metric, scope, subject)
+                seen[subject] = (seen[subject][0] if subject in seen else new - delta, new)
+        self._moved.clear()
 
     def _flush_docs(self, kind: str | None = None) -> None:
         if not self._dirty:
@@ -230,6 +377,9 @@ class SqlTransaction:
                 changes.append((key, delta))
         if changes:
             self._run.add_counters(self.community, changes)
+            boards = self._shared.boards.get(self.community) if self._shared is not None else None
+            if boards:
+                self._note_moves(boards, changes)
 
     def committed(self) -> None:
         """Called by the store after this transaction committed: share what it knows."""
@@ -240,6 +390,12 @@ class SqlTransaction:
         if self._replaced:
             shared.docs.pop(c, None)
             shared.values.pop(c, None)
+        if self._replaced:
+            shared.boards.pop(c, None)
+        elif self._moves and (boards := shared.boards.get(c)):
+            for board, moves in self._moves.items():
+                if board in boards:
+                    boards[board].update((m, old, new) for m, (old, new) in moves.items())
         docs = shared.docs.setdefault(c, {})
         values = shared.values.setdefault(c, {})
         docs.update(self._docs)
@@ -434,6 +590,7 @@ class SqlTransaction:
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue counter changes; they are summed per counter and sent as one upsert each."""
         self._writing()
+        self._counted = True
         pending = self._deltas
         for key, delta in deltas.items():
             if delta:
@@ -486,6 +643,12 @@ class SqlTransaction:
     ) -> tuple[int | None, int]:
         """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
         self._flush_counters()
+        ranks = self._board_ranks(metric, scope)
+        if (
+            ranks is not None
+            and (found := self._ranked(ranks, metric, scope, subject, exclude)) is not None
+        ):
+            return found
         params: dict[str, Any] = {
             "c": self.community,
             "m": metric,
@@ -498,6 +661,67 @@ class SqlTransaction:
             return None, size
         params.update(mine=mine, subj=subject)
         return int(self._conn.execute(self._q.ahead, params).scalar_one()) + 1, size
+
+    def _board_ranks(self, metric: str, scope: str) -> BoardRanks | None:
+        """The board's :class:`BoardRanks`, where one can be kept (SQLite, nothing written yet)."""
+        shared = self._shared
+        if shared is None or self._counted or self._replaced:
+            return None
+        boards = shared.boards.setdefault(self.community, {})
+        ranks = boards.get((metric, scope))
+        if ranks is None:
+            if len(boards) >= RANK_BOARDS:
+                boards.clear()
+            params = {"c": self.community, "m": metric, "s": scope}
+            counts = [(int(v), int(n)) for v, n in self._conn.execute(self._q.value_counts, params)]
+            ranks = boards[(metric, scope)] = BoardRanks(counts)
+        return ranks.fresh()
+
+    def _ranked(
+        self, ranks: BoardRanks, metric: str, scope: str, subject: str, exclude: Sequence[str]
+    ) -> tuple[int | None, int] | None:
+        """The position read from ``ranks``; ``None`` when they do not hold the member's value."""
+        params: dict[str, Any] = {"c": self.community, "m": metric, "s": scope}
+        key = tuple(exclude)
+        if ranks.excluded[0] != key:
+            # One lookup each by the primary key (then from the shared cache): an IN
+            # list would tempt SQLite's planner into scanning the whole board index.
+            values = {m: self.counter(metric, scope, m) for m in key}
+            found = {m: v for m, v in values.items() if v}
+            ranks.excluded = (key, found)
+        excluded = ranks.excluded[1]
+        size = ranks.size - len(excluded)
+        mine = self.counter(metric, scope, subject)
+        if not mine or subject in exclude:
+            return None, size
+        i = ranks.group(mine)
+        if i is None:  # cannot happen while nothing changed; count instead of trusting it
+            return None
+        params["mine"] = mine
+        ahead, low = ranks.above[i], ""
+        marks = ranks.bookmarks.get(mine)
+        if marks is None and ranks.counts[i] > RANK_STEP:
+            marks = ranks.bookmarks[mine] = self._bookmarks(params, ranks.counts[i])
+        if marks is not None:
+            k = bisect.bisect_right(marks[0], subject) - 1
+            if k > 0:
+                ahead, low = ahead + marks[1][k], marks[0][k]
+        params.update(low=low, subj=subject)
+        ahead += int(self._conn.execute(self._q.tied_before, params).scalar_one())
+        ahead -= sum(1 for m, v in excluded.items() if v > mine or (v == mine and m < subject))
+        return ahead + 1, size
+
+    def _bookmarks(self, params: dict[str, Any], count: int) -> tuple[list[str], list[int]]:
+        """Every :data:`RANK_STEP`-th member id of a tie group (``""`` stands for its first)."""
+        marks, places = [""], [0]
+        for place in range(RANK_STEP, count, RANK_STEP):
+            params.update(low=marks[-1], skip=RANK_STEP)
+            found = self._conn.execute(self._q.tie_bookmark, params).scalar_one_or_none()
+            if found is None:
+                break
+            marks.append(found)
+            places.append(place)
+        return marks, places
 
     # -- outbox ---------------------------------------------------------------------------
     def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:

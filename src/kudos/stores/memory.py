@@ -1,20 +1,21 @@
 """MemoryStore: everything in Python dicts, for tests, demos and simulations.
 
-Transactions are serialized by one lock and made atomic by an undo log: each
-write records how to take itself back, and an exception replays the log
-backwards. Nothing is copied up front, so a transaction costs what it writes.
+Transactions are serialized by one lock and made atomic by remembering, for
+each document and counter, its value before the transaction first wrote it,
+and how long each append-only list (events, ledger, outbox) was when it
+began; an exception puts those back. Nothing is copied up front, and a
+counter or document written by a thousand events of a batch is remembered
+once, so a transaction costs what it writes.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -84,11 +85,43 @@ class MemoryTransaction:
     def __init__(self, community: str, data: _Data) -> None:
         self.community = community
         self._d = data
-        self._undo: list[Callable[[], Any]] = []
+        # What to put back on rollback: list lengths at the start, and each document's
+        # and counter's value before its first write here (None: it did not exist).
+        self._log_len = len(data.log)
+        self._entries_len = len(data.entries)
+        self._outbox_len = len(data.outbox)
+        self._docs0 = data.docs
+        self._boards0 = data.boards
+        self._old_docs: dict[tuple[str, str], Doc | None] = {}
+        self._old_counters: dict[CounterKey, int | None] = {}
+        self._old_notes: dict[int, Notification] = {}
+        self._replaced = False
 
     def _rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        d = self._d
+        for seq, note in self._old_notes.items():
+            d.outbox[seq - 1] = note
+        del d.outbox[self._outbox_len :]
+        while len(d.entries) > self._entries_len:
+            self._unappend(d.entries[-1])
+        for stored in d.log[self._log_len :]:
+            del d.events[stored.event_id]
+        del d.log[self._log_len :]
+        if self._replaced:
+            d.docs, d.boards = self._docs0, self._boards0
+        docs = self._docs0
+        for k, doc in self._old_docs.items():
+            if doc is None:
+                docs.pop(k, None)
+            else:
+                docs[k] = doc
+        boards = self._boards0
+        for (metric, scope, subject), value in self._old_counters.items():
+            board = boards[(metric, scope)]
+            if value is None:
+                board.pop(subject, None)
+            else:
+                board[subject] = value
 
     def lock(self, keys: Iterable[str]) -> None:
         """Nothing to do: memory transactions already run one at a time."""
@@ -99,15 +132,16 @@ class MemoryTransaction:
         known = self._d.events.get(event.event_id)
         if known is not None:
             return known
-        stored = attrs.evolve(event, seq=len(self._d.log) + 1)
+        log = self._d.log
+        stored = StoredEvent(
+            event_id=event.event_id,
+            type=event.type,
+            payload=event.payload,
+            at=event.at,
+            seq=len(log) + 1,
+        )
         self._d.events[event.event_id] = stored
-        self._d.log.append(stored)
-
-        def undo() -> None:
-            del self._d.events[event.event_id]
-            self._d.log.pop()
-
-        self._undo.append(undo)
+        log.append(stored)
         return None
 
     def get_event(self, event_id: str) -> StoredEvent | None:
@@ -134,7 +168,6 @@ class MemoryTransaction:
                 d.by_subject[entry.subject].append(entry)
             if entry.reverses is not None:
                 d.reversed.add(entry.reverses)
-            self._undo.append(functools.partial(self._unappend, entry))
 
     def _unappend(self, entry: LedgerEntry) -> None:
         d = self._d
@@ -193,16 +226,9 @@ class MemoryTransaction:
         """Insert or replace a document."""
         docs = self._d.docs
         k = (doc.kind, doc.key)
-        old = docs.get(k)
+        if not self._replaced and k not in self._old_docs:
+            self._old_docs[k] = docs.get(k)
         docs[k] = doc
-
-        def undo() -> None:
-            if old is None:
-                del docs[k]
-            else:
-                docs[k] = old
-
-        self._undo.append(undo)
 
     def find(
         self,
@@ -229,16 +255,16 @@ class MemoryTransaction:
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add each delta to its counter."""
         boards = self._d.boards
-        for (metric, scope, subject), delta in deltas.items():
+        old = None if self._replaced else self._old_counters
+        for key, delta in deltas.items():
             if not delta:
                 continue
+            metric, scope, subject = key
             board = boards[(metric, scope)]
-            board[subject] = board.get(subject, 0) + delta
-
-            def undo(board: dict[str, int] = board, subject: str = subject, d: int = delta) -> None:
-                board[subject] -= d
-
-            self._undo.append(undo)
+            value = board.get(subject)
+            if old is not None and key not in old:
+                old[key] = value
+            board[subject] = delta if value is None else value + delta
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter (0 when missing)."""
@@ -293,9 +319,16 @@ class MemoryTransaction:
         outbox = self._d.outbox
         added = []
         for note in notes:
-            stored = attrs.evolve(note, seq=len(outbox) + 1)
+            stored = Notification(
+                seq=len(outbox) + 1,
+                member=note.member,
+                kind=note.kind,
+                data=note.data,
+                event_id=note.event_id,
+                at=note.at,
+                acked=note.acked,
+            )
             outbox.append(stored)
-            self._undo.append(outbox.pop)
             added.append(stored)
         return added
 
@@ -324,12 +357,9 @@ class MemoryTransaction:
         for seq in seqs:
             if 1 <= seq <= len(outbox) and not outbox[seq - 1].acked:
                 old = outbox[seq - 1]
+                if seq <= self._outbox_len:
+                    self._old_notes.setdefault(seq, old)
                 outbox[seq - 1] = attrs.evolve(old, acked=True)
-
-                def undo(i: int = seq - 1, n: Notification = old) -> None:
-                    outbox[i] = n
-
-                self._undo.append(undo)
 
     # -- rebuild ---------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -345,14 +375,11 @@ class MemoryTransaction:
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Replace every document and counter with ``snapshot``'s."""
         d = self._d
-        old_docs, old_boards = d.docs, d.boards
+        # Rollback puts the dicts of the transaction's start back, so writes to the new
+        # ones need no remembering.
+        self._replaced = True
         d.docs = {(doc.kind, doc.key): doc for doc in snapshot.docs}
         d.boards = defaultdict(dict)
         for (metric, scope, subject), value in snapshot.counters.items():
             if value:
                 d.boards[(metric, scope)][subject] = value
-
-        def undo() -> None:
-            d.docs, d.boards = old_docs, old_boards
-
-        self._undo.append(undo)
