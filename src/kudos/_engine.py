@@ -69,6 +69,12 @@ def counter_for(metric: str) -> str:
     return EARNED_POINTS if metric == "points" else metric
 
 
+@functools.lru_cache(maxsize=64)
+def window_counters(window_metrics: tuple[str, ...]) -> frozenset[str]:
+    """The counters kept per day for the leaderboard metrics ``window_metrics``."""
+    return frozenset(counter_for(metric) for metric in window_metrics)
+
+
 def handles(
     event_type: type[E], *, derive_id: Callable[[Transaction, E], str] | None = None
 ) -> Callable[[Callable[[Context, E], None]], Callable[[Context, E], None]]:
@@ -262,7 +268,7 @@ class Context:
         self._period: str | None = None
         self._members: dict[str, Member] = {}
         self._locked: set[str] = set()
-        self._windowed = policy.leaderboards.window_metrics
+        self._windowed = window_counters(policy.leaderboards.window_metrics)
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -331,7 +337,7 @@ class Context:
         d[(metric, period, subject)] += delta
         if not boards:
             return
-        if ("points" if metric == EARNED_POINTS else metric) in self._windowed:
+        if metric in self._windowed:
             d[(metric, f"day:{day_of(self.policy, at or self.at)}", subject)] += delta
         for tag in tags:
             d[(metric, f"tag:{tag}", subject)] += delta
@@ -448,8 +454,7 @@ class Context:
             self.bump("points", member, amount, period=period, boards=False)
             if entry.action in _SETTLEMENTS:
                 return
-        metric = EARNED_POINTS if entry.account == "points" else entry.account
-        self.bump(metric, member, amount, period=period, tags=entry.tags)
+        self.bump(counter_for(entry.account), member, amount, period=period, tags=entry.tags)
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).

@@ -90,18 +90,18 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
     sums: Counter[tuple[str, str, str]] = Counter()
     by_id: dict[str, LedgerEntry] = {}
     reversed_ids: set[str] = set()
-    windows = community.policy.leaderboards.window_metrics
+    windows = engine.window_counters(community.policy.leaderboards.window_metrics)
     for e in entries:
         sums[(e.account, "all", e.member)] += e.amount
         sums[(e.account, e.period, e.member)] += e.amount
-        if e.action in SETTLEMENT_ACTIONS:
-            pass  # moves the points balance, earns nothing
-        elif e.account == "points":
-            sums[(EARNED_POINTS, "all", e.member)] += e.amount
-            sums[(EARNED_POINTS, e.period, e.member)] += e.amount
-        if e.account in windows and e.action not in SETTLEMENT_ACTIONS:
-            day = f"day:{engine.day_of(community.policy, e.at)}"
-            sums[(engine.counter_for(e.account), day, e.member)] += e.amount
+        counter = engine.counter_for(e.account)
+        if e.action not in SETTLEMENT_ACTIONS:  # a settlement moves the balance, earns nothing
+            if counter != e.account:  # points earned, beside the points balance
+                sums[(counter, "all", e.member)] += e.amount
+                sums[(counter, e.period, e.member)] += e.amount
+            if counter in windows:
+                day = f"day:{engine.day_of(community.policy, e.at)}"
+                sums[(counter, day, e.member)] += e.amount
         if e.reverses is not None:
             original = by_id.get(e.reverses)
             assert original is not None, f"{e.entry_id} reverses unknown {e.reverses}"
