@@ -423,6 +423,7 @@ def test_the_same_kudos_recorded_by_two_servers_at_once_awards_once(db: Db) -> N
     second: dict[str, Any] = {}
 
     with db.engine.connect() as conn:
+        conn.begin()  # kudos joins a transaction the host began; it never begins one itself
         first = clocked(SqlStore(conn, metadata=store.metadata)).record(fact)
 
         def other_server() -> None:

@@ -9,14 +9,16 @@ cache and the subscribers, and turns an event into one store transaction.
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from . import _engine as engine
-from .cache import ReadCache
+from .cache import ReadCache, local_version
 from .errors import InvalidInput, KudosError, TransientStoreError
 from .events import Event
 from .model import Notification, Outcome
@@ -31,6 +33,12 @@ Clock = Callable[[], datetime]
 """A callable returning the current time, timezone-aware."""
 
 _RETRIES = 5
+
+log = logging.getLogger("kudos")
+
+# The stamp of the cached read in progress in this thread (nested lookups reuse it).
+_reading: ContextVar[Hashable] = ContextVar("kudos_reading", default=None)
+_UNCACHED = object()
 
 
 def utc_now() -> datetime:
@@ -47,6 +55,7 @@ class CommunityBase:
     clock: Clock
     cache: ReadCache
     _subscribers: list[Callable[[Notification], object]]
+    _namespace: Hashable
 
     # -- time -----------------------------------------------------------------
     def now(self) -> datetime:
@@ -118,31 +127,88 @@ class CommunityBase:
                 gc.enable()
 
     def _write(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in one transaction (retried when transient); then tell the world.
+
+        What follows a commit (cached reads of the community outdated, the
+        subscribers told) runs once the work really committed: right after
+        kudos's own transaction, or, when kudos joined the host's transaction,
+        after the host commits it, and never for work rolled back.
+        """
         for attempt in range(_RETRIES):
             try:
                 with self.store.transaction(self.id) as tx:
                     result = work(tx)
+                    on_commit = getattr(tx, "on_commit", None)
+                    if on_commit is not None:
+                        on_commit(lambda result=result: self._committed(result))
                 break
             except TransientStoreError:
                 if attempt == _RETRIES - 1:
                     raise
-        self.cache.clear()
-        for outcome in result if isinstance(result, list) else [result]:
-            if isinstance(outcome, Outcome):
-                self._publish(outcome.notifications if not outcome.replayed else ())
+        if on_commit is None:  # a store that cannot say when: its block's end is the commit
+            self._committed(result)
         return result
+
+    def _committed(self, result: object) -> None:
+        self.cache.note_write(self._namespace)
+        for outcome in result if isinstance(result, list) else [result]:
+            if isinstance(outcome, Outcome) and not outcome.replayed:
+                self._publish(outcome.notifications)
 
     # -- reading ------------------------------------------------------------------
     def _read(self, work: Callable[[Transaction], T]) -> T:
         with self.store.transaction(self.id) as tx:
             return work(tx)
 
+    def _stamp_now(self) -> Hashable:
+        """The versions a cached result of this community is valid for, or ``_UNCACHED``.
+
+        This process's own writes (any ``Community``) and, unless the cache
+        trusts its TTL, the store's data version (writes of any process).
+        """
+        data_version = getattr(self.store, "data_version", None)
+        if data_version is None:
+            store_version = None
+        else:
+            store_version = data_version(self.id, check=self.cache.freshness == "checked")
+            if store_version is None:  # uncommitted kudos writes in the host's transaction
+                return _UNCACHED
+        return (local_version(self._namespace), store_version)
+
     def _cached(self, key: Hashable, work: Callable[[Transaction], T]) -> T:
-        return self.cache.get_or_compute((self.id, *_as_tuple(key)), lambda: self._read(work))
+        if not self.cache.enabled:
+            return self.cache.get_or_compute(None, lambda: self._read(work))
+        stamp = self._stamp_now()
+        if stamp is _UNCACHED:
+            return self._read(work)
+        token = _reading.set(stamp)
+        try:
+            return self.cache.get_or_compute(
+                (self._namespace, *_as_tuple(key)), lambda: self._read(work), stamp=stamp
+            )
+        finally:
+            _reading.reset(token)
+
+    def _cache_get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A cached value inside a read (see :meth:`_cached`), under the read's stamp."""
+        stamp = _reading.get()
+        if stamp is None:
+            return compute()
+        return self.cache.get_or_compute((self._namespace, *_as_tuple(key)), compute, stamp=stamp)
 
     # -- subscribers ----------------------------------------------------------------
     def subscribe(self, callback: Callable[[Notification], object]) -> Callable[[], None]:
-        """Call ``callback`` with each notification after its transaction commits.
+        """Call ``callback`` with each notification once its transaction committed.
+
+        When kudos owns the transaction (a store on an engine, or
+        :class:`~kudos.MemoryStore`), right after its commit. When kudos joined
+        your transaction (``SqlStore(connection)``), after *you* commit it;
+        never for work rolled back, a rolled-back SAVEPOINT included. So the
+        subscribers and the outbox (:meth:`notifications`) always agree.
+
+        A callback that raises is logged (logger ``"kudos"``) and skipped: the
+        other subscribers still run, and the write, already committed, does
+        not raise because of it.
 
         In-process only; for delivery that survives crashes, poll
         :meth:`notifications` and :meth:`ack` them. Returns a function that
@@ -159,7 +225,16 @@ class CommunityBase:
     def _publish(self, notes: Sequence[Notification]) -> None:
         for note in notes:
             for callback in list(self._subscribers):
-                callback(note)
+                try:
+                    callback(note)
+                except Exception:
+                    log.exception(
+                        "a kudos subscriber (%r) failed on notification %s %r; "
+                        "the write had committed, the other subscribers still ran",
+                        callback,
+                        note.kind,
+                        note.member,
+                    )
 
 
 def _as_tuple(key: Hashable) -> tuple[Hashable, ...]:

@@ -622,7 +622,8 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
         handler, derive = _HANDLERS[type(event)]
     except KeyError:
         raise NotAllowed(f"kudos has no handler for {type(event).__name__}") from None
-    if event.event_id is None:
+    derived = event.event_id is None
+    if derived:
         event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
     stored = StoredEvent(
@@ -633,6 +634,12 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     )
     known = tx.append_event(stored)
     if known is not None:
+        if derived and _same_fact(known, event, but="by") and not _same_fact(known, event):
+            # A derived id names the state an action leads to (a topic's solution, a
+            # post's removal), not who acted: another moderator taking the same action
+            # is the action repeated, not an id reused. The rules say what is already
+            # the case (NotAllowed); should they accept it, the clash is a Conflict.
+            handler(Context(tx, policy, event, notify=False), event)
         return replayed(tx, known, event)
     ctx = Context(tx, policy, event, notify=notify)
     handler(ctx, event)
@@ -646,10 +653,17 @@ def _never_here() -> datetime:
     raise AssertionError("events reach the engine with their time set")
 
 
+def _same_fact(known: StoredEvent, event: Event, *, but: str = "at") -> bool:
+    """Whether ``known`` records ``event``'s fact (comparing every field but ``at``/``but``)."""
+    content = {k: v for k, v in known.payload.items() if k not in ("at", but)}
+    mine = {k: v for k, v in event.content().items() if k != but}
+    return known.type == event.type and content == mine
+
+
 def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
     """The first outcome of an event recorded again; :class:`Conflict` if it differs."""
     content = {k: v for k, v in known.payload.items() if k != "at"}
-    if known.type != event.type or content != event.content():
+    if not _same_fact(known, event):
         raise Conflict(
             f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
             f"now as {event.type} {event.content()}. Give each distinct fact its own event_id"

@@ -9,9 +9,9 @@ transaction, and asks questions with the queries (``standing``,
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -19,6 +19,7 @@ from . import _engine as engine
 from . import _posts  # noqa: F401  (registers the forum's handlers)
 from . import _validate as v
 from ._base import Clock, CommunityBase, utc_now
+from ._bulk import Preloaded
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
@@ -44,7 +45,10 @@ from .referrals import ReferralsAPI
 from .stores.memory import MemoryStore
 from .stores.protocol import Store, Transaction
 
-__all__ = ["Community", "RebuildReport", "Simulation", "StandingChange", "open"]
+__all__ = ["SHARED_CACHE", "Community", "RebuildReport", "Simulation", "StandingChange", "open"]
+
+SHARED_CACHE = ReadCache()
+"""The read cache of every :class:`Community` built without ``cache=`` (freshness ``"checked"``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +129,10 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         community: the id of this community in a store shared by several.
         clock: returns the current time (timezone-aware); tests pass
             :class:`kudos.testing.FakeClock`.
-        cache: the read cache; ``None`` disables caching.
+        cache: the read cache (default: one shared by every ``Community`` of
+            the process built without ``cache=``, so a ``Community`` built per
+            request still finds cached results); ``None`` disables caching.
+            See :mod:`kudos.cache` for what a cached read guarantees.
 
     >>> import kudos
     >>> c = kudos.Community()
@@ -143,7 +150,7 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         *,
         community: str = "default",
         clock: Clock | None = None,
-        cache: ReadCache | None = ReadCache(),  # noqa: B008  (never mutated)
+        cache: ReadCache | None = SHARED_CACHE,
     ) -> None:
         if policy is None:
             from .policies import giffgaff
@@ -157,7 +164,14 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         self.policy = policy
         self.id = community
         self.clock = clock or utc_now
-        self.cache = cache.fresh() if cache is not None else ReadCache(0)
+        identity = getattr(self.store, "identity", None)
+        if cache is None:
+            cache = ReadCache(0)
+        elif identity is None:
+            # A store that cannot say which database it is: results stay with this object.
+            cache, identity = cache.fresh(), ("store", id(self.store))
+        self.cache = cache
+        self._namespace = (identity, community)
         self._subscribers = []
 
     def __repr__(self) -> str:
@@ -427,6 +441,32 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         """Every member, ordered by id."""
         return self._read(lambda tx: [engine.member_from_doc(d) for d in tx.find("member")])
 
+    def standings(self) -> Iterator[Standing]:
+        """Every member's :meth:`standing`, ordered by member id: for exports and bulk reads.
+
+        Staff and members with nothing yet are included (leaderboards leave
+        them out). Everything is read in one transaction, so the standings
+        agree with each other, and in bulk: each kind of document once and
+        the counters of the current period and all time in one read, rather
+        than a round of queries per member; each standing is then computed
+        in memory, as :meth:`standing` computes it. Returns an iterator over
+        a list made up front (about 100 microseconds a member).
+
+        >>> import kudos
+        >>> c = kudos.Community()
+        >>> _ = c.join("bob"); _ = c.join("alice")
+        >>> [(s.member, s.points) for s in c.standings()]
+        [('alice', 0), ('bob', 0)]
+        """
+        now = self.now()
+
+        def read(tx: Transaction) -> builtins.list[Standing]:
+            period = engine.booking_period(tx, self.policy, now)
+            view = cast(Transaction, Preloaded(tx, ["all", period]))
+            return [compute_standing(view, self.policy, d.key, now) for d in view.find("member")]
+
+        return iter(self._read(read))
+
     # -- notifications ----------------------------------------------------------------------
     def notifications(
         self,
@@ -554,7 +594,7 @@ def open(  # kudos.open, like io.open
     policy: Policy | None = None,
     community: str = "default",
     clock: Clock | None = None,
-    cache: ReadCache | None = ReadCache(),  # noqa: B008
+    cache: ReadCache | None = SHARED_CACHE,
     create: bool = True,
     **engine_options: Any,
 ) -> Community:

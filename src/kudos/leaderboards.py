@@ -659,8 +659,8 @@ class LeaderboardsAPI(CommunityBase):
     def _excluded(self, tx: Transaction, include_staff: bool) -> tuple[str, ...]:
         if include_staff:
             return ()
-        return self.cache.get_or_compute(
-            (self.id, "staff"),
+        return self._cache_get(
+            "staff",
             lambda: tuple(m for m, _ in tx.top(STAFF_METRIC, "all", limit=_ALL)),
         )
 
@@ -672,7 +672,7 @@ class LeaderboardsAPI(CommunityBase):
             return values, ties
 
         def rank() -> _Ranking:
-            values, ties = self.cache.get_or_compute((self.id, "window", *board.key), totals)
+            values, ties = self._cache_get(("window", *board.key), totals)
             skip = set(self._excluded(tx, include_staff))
             rows = sorted(
                 ((m, v) for m, v in values.items() if m not in skip),
@@ -680,4 +680,4 @@ class LeaderboardsAPI(CommunityBase):
             )
             return _Ranking(rows, values)
 
-        return self.cache.get_or_compute((self.id, "ranking", *board.key, include_staff), rank)
+        return self._cache_get(("ranking", *board.key, include_staff), rank)

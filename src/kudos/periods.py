@@ -163,8 +163,14 @@ class Periods:
         """``(start, end)`` of ``period`` in UTC, end exclusive.
 
         Raises:
+            InvalidInput: ``period`` is not a string.
             UnknownRecord: ``period`` is not an id this schedule produces.
         """
+        if not isinstance(period, str):
+            raise InvalidInput(
+                f"period must be a period id string like '2026-H2', got "
+                f"{type(period).__name__} {period!r}"
+            )
         if self.kind == "explicit":
             for r in self.ranges:
                 if r.id == period:

@@ -92,6 +92,12 @@ class Statements:
             set_={"value": cnt.c.value + upsert_counter.excluded.value},
         )
         self.insert_notes = out.insert().returning(out.c.seq, sort_by_parameter_order=True)
+        cm = t.communities
+        upsert_version = insert(cm).values(community=c, version=1)
+        self.bump_version = upsert_version.on_conflict_do_update(
+            index_elements=[cm.c.community], set_={"version": cm.c.version + 1}
+        )
+        self.get_version = select(cm.c.version).where(cm.c.community == c)
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
 
 
@@ -239,6 +245,7 @@ class SqliteSql:
         self.get_counter = _compiled(sql.get_counter, dialect, ("c", "m", "s", "subj"))
         self.add_counters = _compiled(sql.add_counters, dialect, _COUNTER_KEYS)
         self.insert_entries = _compiled(sql.insert_entries, dialect, _ENTRY_KEYS)
+        self.get_version = _compiled(sql.get_version, dialect, ("c",))
         # One row at a time: the driver's executemany cannot return each row's seq.
         self.insert_note = _compiled(
             sql.tables.outbox.insert().returning(sql.tables.outbox.c.seq), dialect, _NOTE_KEYS

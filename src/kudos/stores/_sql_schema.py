@@ -43,8 +43,12 @@ __all__ = [
     "utc_text",
 ]
 
-SCHEMA_VERSION = 1
-"""The version of the tables this kudos reads and writes (kept in ``<prefix>schema``)."""
+SCHEMA_VERSION = 2
+"""The version of the tables this kudos reads and writes (kept in ``<prefix>schema``).
+
+2 added ``<prefix>communities`` (each community's data version); tables at
+version 1 are brought to 2 by :meth:`~kudos.stores.sql.SqlStore.create_all` or
+by a migration that adds that table (see the CHANGELOG)."""
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -109,6 +113,7 @@ class Tables:
     """The kudos tables of one ``MetaData`` (see :func:`make_metadata`)."""
 
     schema: Table
+    communities: Table
     events: Table
     ledger: Table
     docs: Table
@@ -136,6 +141,7 @@ class Tables:
 
         return cls(
             schema=table("schema"),
+            communities=table("communities"),
             events=table("events"),
             ledger=table("ledger"),
             docs=table("docs"),
@@ -161,8 +167,8 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         InvalidInput: the prefix or schema is not a plain identifier.
 
     >>> sorted(make_metadata(prefix="forum_").tables)  # doctest: +NORMALIZE_WHITESPACE
-    ['forum_counters', 'forum_docs', 'forum_events', 'forum_ledger', 'forum_outbox',
-     'forum_schema']
+    ['forum_communities', 'forum_counters', 'forum_docs', 'forum_events', 'forum_ledger',
+     'forum_outbox', 'forum_schema']
     """
     if not isinstance(prefix, str) or not _PREFIX.match(prefix):
         raise InvalidInput(
@@ -185,6 +191,14 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         PrimaryKeyConstraint("id", name=f"pk_{p}schema"),
         CheckConstraint("id = 1", name="one_row"),
         comment="The version of the kudos tables (one row).",
+    )
+    Table(
+        f"{p}communities",
+        md,
+        Column("community", String, nullable=False),
+        Column("version", BigInteger, nullable=False),
+        PrimaryKeyConstraint("community", name=f"pk_{p}communities"),
+        comment="Each community's data version: moved by every transaction that writes.",
     )
     Table(
         f"{p}events",

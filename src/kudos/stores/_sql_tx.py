@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +89,20 @@ class Queries:
         self.all_docs = (
             select(*self.doc_columns).where(docs.c.community == c).order_by(docs.c.kind, docs.c.key)
         )
+        # find(): one statement per combination of filters, built once.
+        self.find: dict[tuple[bool, bool, bool], Any] = {}
+        for by_ref, by_status, limited in itertools.product((False, True), repeat=3):
+            stmt = select(*self.doc_columns).where(
+                docs.c.community == c, docs.c.kind == bindparam("kind")
+            )
+            if by_ref:
+                stmt = stmt.where(docs.c.ref == bindparam("ref"))
+            if by_status:
+                stmt = stmt.where(docs.c.status == bindparam("status"))
+            stmt = stmt.order_by(docs.c.key)
+            if limited:
+                stmt = stmt.limit(bindparam("limit"))
+            self.find[(by_ref, by_status, limited)] = stmt
         self.insert_docs = docs.insert()
         self.delete_docs = delete(docs).where(docs.c.community == c)
 
@@ -96,6 +111,11 @@ class Queries:
         self.counters_of = select(cnt.c.metric, cnt.c.scope, cnt.c.value).where(
             cnt.c.community == c,
             cnt.c.subject == bindparam("subj"),
+            cnt.c.scope.in_(bindparam("scopes", expanding=True)),
+            cnt.c.value != 0,
+        )
+        self.counters_in = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
+            cnt.c.community == c,
             cnt.c.scope.in_(bindparam("scopes", expanding=True)),
             cnt.c.value != 0,
         )
@@ -290,8 +310,13 @@ class SqlTransaction:
         postgres: bool,
         write_lock: bool = True,
         shared: SharedCache | None = None,
+        on_commit: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
         self.community = community
+        self._on_commit = on_commit
+        self._wrote = False
+        self.appended = 0
+        """Events appended in this transaction."""
         self._conn = conn
         self._run = runner
         self._sql = sql
@@ -314,6 +339,22 @@ class SqlTransaction:
         # (value before the transaction, value after) per member.
         self._moved: dict[tuple[str, str], dict[str, int]] = {}
         self._moves: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+
+    def on_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once this work committed: kudos's commit, or the host's.
+
+        Never called when the work, or the host transaction it joined, rolls
+        back (a rolled-back SAVEPOINT it ran in included).
+        """
+        if self._on_commit is None:
+            raise TypeError("this transaction was made without an on_commit hook")
+        self._on_commit(callback)
+
+    def finish(self) -> None:
+        """Send what is buffered and move the community's data version if anything was written."""
+        self.flush()
+        if self._wrote:
+            self._conn.execute(self._sql.bump_version, self._c)
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -421,6 +462,7 @@ class SqlTransaction:
         of a community take turns, while reads never wait. What was read
         before the lock may be stale, so it is read again.
         """
+        self._wrote = True
         if self._write_locked or not self._postgres:
             return
         self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
@@ -455,6 +497,7 @@ class SqlTransaction:
         """
         self._writing()
         if self._run.insert_event(self.community, event):
+            self.appended += 1
             return None
         known = self._run.get_event(self.community, event.event_id)
         if known is None:
@@ -572,18 +615,11 @@ class SqlTransaction:
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
         self._flush_docs(kind)
-        t = self._q.tables.docs
-        stmt = select(*self._q.doc_columns).where(t.c.community == self.community, t.c.kind == kind)
-        if ref is not None:
-            stmt = stmt.where(t.c.ref == ref)
-        if status is not None:
-            stmt = stmt.where(t.c.status == status)
-        stmt = stmt.order_by(t.c.key)
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        stmt = self._q.find[(ref is not None, status is not None, limit is not None)]
+        params = {"c": self.community, "kind": kind, "ref": ref, "status": status, "limit": limit}
         return [
             Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
-            for r in self._conn.execute(stmt)
+            for r in self._conn.execute(stmt, params)
         ]
 
     # -- counters -----------------------------------------------------------------------
@@ -616,6 +652,14 @@ class SqlTransaction:
             self._q.counters_of, {"c": self.community, "subj": subject, "scopes": list(scopes)}
         )
         return {(r.metric, r.scope): r.value for r in rows}
+
+    def counters_in(self, scopes: Sequence[str]) -> dict[CounterKey, int]:
+        """Every non-zero counter in ``scopes`` (for reading many members at once)."""
+        self._flush_counters()
+        rows = self._conn.execute(
+            self._q.counters_in, {"c": self.community, "scopes": list(scopes)}
+        )
+        return {(r.metric, r.scope, r.subject): r.value for r in rows}
 
     def top(
         self,

@@ -11,9 +11,10 @@ once, so a transaction costs what it writes.
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -23,7 +24,9 @@ from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
 from .protocol import CounterKey, Snapshot
 
-__all__ = ["MemoryStore", "MemoryTransaction"]
+__all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
+
+_STORES = itertools.count(1)
 
 
 class _Data:
@@ -38,9 +41,69 @@ class _Data:
         self.by_subject: defaultdict[str, list[LedgerEntry]] = defaultdict(list)
         self.by_event: defaultdict[str, list[LedgerEntry]] = defaultdict(list)
         self.reversed: set[str] = set()
-        self.docs: dict[tuple[str, str], Doc] = {}
+        self.docs = DocIndex()
         self.boards: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        # The boards each subject has (or had) a counter on: a standing reads its own.
+        self.boards_of: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
         self.outbox: list[Notification] = []
+        self.version = 0
+
+
+class DocIndex:
+    """Documents by ``(kind, key)``, indexed by kind, ``(kind, ref)`` and ``(kind, status)``.
+
+    What :class:`MemoryStore` keeps documents in (and bulk reads load them into).
+
+    A lookup by ``ref`` or ``status`` (a member's badges, a post's votes) reads
+    the matching documents only, not every document of the community.
+    """
+
+    def __init__(self, docs: Iterable[Doc] = ()) -> None:
+        self._all: dict[tuple[str, str], Doc] = {}
+        self._kinds: defaultdict[str, set[str]] = defaultdict(set)
+        self._refs: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
+        self._statuses: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
+        for doc in docs:
+            self.put(doc)
+
+    def get(self, k: tuple[str, str]) -> Doc | None:
+        return self._all.get(k)
+
+    def values(self) -> Iterable[Doc]:
+        return self._all.values()
+
+    def put(self, doc: Doc) -> None:
+        kind, key = doc.kind, doc.key
+        old = self._all.get((kind, key))
+        if old is not None:
+            if old.ref != doc.ref:
+                self._refs[(kind, old.ref)].discard(key)
+            if old.status != doc.status:
+                self._statuses[(kind, old.status)].discard(key)
+        self._all[(kind, key)] = doc
+        self._kinds[kind].add(key)
+        self._refs[(kind, doc.ref)].add(key)
+        self._statuses[(kind, doc.status)].add(key)
+
+    def pop(self, k: tuple[str, str]) -> None:
+        old = self._all.pop(k, None)
+        if old is not None:
+            kind, key = k
+            self._kinds[kind].discard(key)
+            self._refs[(kind, old.ref)].discard(key)
+            self._statuses[(kind, old.status)].discard(key)
+
+    def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
+        if ref is not None:
+            keys = self._refs.get((kind, ref), set())
+            if status is not None:
+                keys = keys & self._statuses.get((kind, status), set())
+        elif status is not None:
+            keys = self._statuses.get((kind, status), set())
+        else:
+            keys = self._kinds.get(kind, set())
+        docs = self._all
+        return [docs[(kind, key)] for key in sorted(keys)]
 
 
 class MemoryStore:
@@ -55,6 +118,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self._data: dict[str, _Data] = {}
         self._lock = threading.RLock()
+        self.identity: tuple[str, int] = ("memory", next(_STORES))
+        """Tells this store apart from every other one made in the process."""
 
     def __repr__(self) -> str:
         return f"MemoryStore(communities={sorted(self._data)!r})"
@@ -72,6 +137,18 @@ class MemoryStore:
             except BaseException:
                 tx._rollback()
                 raise
+            if tx._wrote:
+                data.version += 1
+        for done in tx._after_commit:
+            done()
+
+    def data_version(self, community: str, *, check: bool = True) -> int:
+        """A number that moves with every transaction that wrote to ``community``.
+
+        :class:`~kudos.Community` stamps cached reads with it (see :mod:`kudos.cache`).
+        """
+        data = self._data.get(community)
+        return data.version if data is not None else 0
 
     def communities(self) -> Iterator[str]:
         """Communities with at least one event."""
@@ -96,6 +173,12 @@ class MemoryTransaction:
         self._old_counters: dict[CounterKey, int | None] = {}
         self._old_notes: dict[int, Notification] = {}
         self._replaced = False
+        self._wrote = False
+        self._after_commit: list[Callable[[], object]] = []
+
+    def on_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once this transaction committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     def _rollback(self) -> None:
         d = self._d
@@ -112,9 +195,9 @@ class MemoryTransaction:
         docs = self._docs0
         for k, doc in self._old_docs.items():
             if doc is None:
-                docs.pop(k, None)
+                docs.pop(k)
             else:
-                docs[k] = doc
+                docs.put(doc)
         boards = self._boards0
         for (metric, scope, subject), value in self._old_counters.items():
             board = boards[(metric, scope)]
@@ -129,6 +212,7 @@ class MemoryTransaction:
     # -- events ---------------------------------------------------------------
     def append_event(self, event: StoredEvent) -> StoredEvent | None:
         """Append unless the id is known; returns the known event otherwise."""
+        self._wrote = True
         known = self._d.events.get(event.event_id)
         if known is not None:
             return known
@@ -156,6 +240,7 @@ class MemoryTransaction:
     # -- ledger ---------------------------------------------------------------
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Append entries; a repeated entry id is a bug in the caller."""
+        self._wrote = True
         d = self._d
         for entry in entries:
             if entry.entry_id in d.entry_ids:
@@ -224,11 +309,12 @@ class MemoryTransaction:
 
     def put(self, doc: Doc) -> None:
         """Insert or replace a document."""
+        self._wrote = True
         docs = self._d.docs
         k = (doc.kind, doc.key)
         if not self._replaced and k not in self._old_docs:
             self._old_docs[k] = docs.get(k)
-        docs[k] = doc
+        docs.put(doc)
 
     def find(
         self,
@@ -239,22 +325,14 @@ class MemoryTransaction:
         limit: int | None = None,
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref`` and ``status``, ordered by key."""
-        found = sorted(
-            (
-                doc
-                for (k, _), doc in self._d.docs.items()
-                if k == kind
-                and (ref is None or doc.ref == ref)
-                and (status is None or doc.status == status)
-            ),
-            key=lambda doc: doc.key,
-        )
+        found = self._d.docs.find(kind, ref, status)
         return found if limit is None else found[:limit]
 
     # -- counters -----------------------------------------------------------------
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add each delta to its counter."""
-        boards = self._d.boards
+        self._wrote = True
+        boards, boards_of = self._d.boards, self._d.boards_of
         old = None if self._replaced else self._old_counters
         for key, delta in deltas.items():
             if not delta:
@@ -264,7 +342,11 @@ class MemoryTransaction:
             value = board.get(subject)
             if old is not None and key not in old:
                 old[key] = value
-            board[subject] = delta if value is None else value + delta
+            if value is None:
+                board[subject] = delta
+                boards_of[subject].add((metric, scope))
+            else:
+                board[subject] = value + delta
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter (0 when missing)."""
@@ -274,13 +356,26 @@ class MemoryTransaction:
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Non-zero counters of ``subject`` in ``scopes``."""
         wanted = set(scopes)
+        boards = self._d.boards
         out: dict[tuple[str, str], int] = {}
-        for (metric, scope), board in self._d.boards.items():
-            if scope in wanted:
+        for metric, scope in self._d.boards_of.get(subject, ()):
+            board = boards.get((metric, scope)) if scope in wanted else None
+            if board:
                 value = board.get(subject, 0)
                 if value:
                     out[(metric, scope)] = value
         return out
+
+    def counters_in(self, scopes: Sequence[str]) -> dict[CounterKey, int]:
+        """Every non-zero counter in ``scopes`` (for reading many members at once)."""
+        wanted = set(scopes)
+        return {
+            (metric, scope, subject): value
+            for (metric, scope), board in self._d.boards.items()
+            if scope in wanted
+            for subject, value in board.items()
+            if value
+        }
 
     def _ordered(self, metric: str, scope: str, exclude: Sequence[str]) -> list[tuple[str, int]]:
         board = self._d.boards.get((metric, scope), {})
@@ -316,6 +411,7 @@ class MemoryTransaction:
     # -- outbox --------------------------------------------------------------------
     def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:
         """Append to the outbox, numbering from 1."""
+        self._wrote = True
         outbox = self._d.outbox
         added = []
         for note in notes:
@@ -374,12 +470,14 @@ class MemoryTransaction:
 
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Replace every document and counter with ``snapshot``'s."""
+        self._wrote = True
         d = self._d
         # Rollback puts the dicts of the transaction's start back, so writes to the new
         # ones need no remembering.
         self._replaced = True
-        d.docs = {(doc.kind, doc.key): doc for doc in snapshot.docs}
+        d.docs = DocIndex(snapshot.docs)
         d.boards = defaultdict(dict)
         for (metric, scope, subject), value in snapshot.counters.items():
             if value:
                 d.boards[(metric, scope)][subject] = value
+                d.boards_of[subject].add((metric, scope))

@@ -25,12 +25,14 @@ builds them afresh under another prefix or schema. Add either to your Alembic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+import weakref
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -38,6 +40,8 @@ from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
 from ._sql_errors import translate_errors
+from ._sql_host import after_commit as after_commit_of
+from ._sql_host import has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
@@ -63,7 +67,73 @@ _DEFAULT_METADATA = metadata
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a kudos SQLite connection waits for another writer before giving up."""
 
+SQLITE_ANALYZE_EVERY = 5_000
+"""Events a process appends to an SQLite store between two refreshes of its statistics.
+
+SQLite's query planner needs statistics (``ANALYZE``) to tell a member's
+counters from a whole board; without them a ``standing()`` reads every
+counter of the community. :meth:`SqlStore.optimize` gathers them (sampling at
+most ``PRAGMA analysis_limit`` rows per index, a few milliseconds); a store
+on an engine runs it when it first finds the tables without statistics and
+after every this many events it appended."""
+
+_ANALYSIS_LIMIT = 1000
+
 _DIALECTS = ("sqlite", "postgresql")
+
+# Built once per process and shared by every store on the same tables: a SqlStore made
+# per request costs a few dictionary lookups, not a compilation of its statements.
+_Prepared = tuple[Statements, Queries, SqliteSql | None]
+_prepared: weakref.WeakKeyDictionary[MetaData, dict[tuple[str, str, str], _Prepared]] = (
+    weakref.WeakKeyDictionary()
+)
+_metadatas: dict[tuple[str | None, str], MetaData] = {}
+_engine_ids: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+# Per SQLite engine and tables: events appended since the statistics were last gathered
+# (None: not looked at yet in this process).
+_unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+_next_engine_id = itertools.count(1)
+
+
+def _prepare(metadata: MetaData, dialect: Any) -> _Prepared:
+    """The statements of ``metadata``'s tables for ``dialect`` (built on first use)."""
+    by_dialect = _prepared.get(metadata)
+    if by_dialect is None:
+        by_dialect = _prepared[metadata] = {}
+    key = (dialect.name, str(dialect.driver), str(dialect.paramstyle))
+    found = by_dialect.get(key)
+    if found is None:
+        tables = Tables.of(metadata)
+        sql = Statements(tables, dialect.name)
+        sqlite_sql = SqliteSql(sql, dialect) if dialect.name == "sqlite" else None
+        found = by_dialect[key] = (sql, Queries(tables), sqlite_sql)
+    return found
+
+
+def _metadata_for(schema: str | None, prefix: str) -> MetaData:
+    """One :func:`make_metadata` per (schema, prefix) for the stores that name no metadata."""
+    key = (schema, prefix)
+    found = _metadatas.get(key)
+    if found is None:
+        found = _metadatas[key] = make_metadata(schema=schema, prefix=prefix)
+    return found
+
+
+def _identity(engine: Engine, tables: Tables) -> Hashable:
+    """Which database and tables a store is on: equal for stores that share data."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+    ):
+        # Each in-memory database is its engine's own: tell engines apart.
+        number = _engine_ids.get(engine)
+        if number is None:
+            number = _engine_ids[engine] = next(_next_engine_id)
+        where = f"sqlite-memory#{number}"
+    else:
+        where = url.render_as_string(hide_password=True)
+    return ("sql", where, tables.events.fullname)
 
 
 def _serialize_sqlite_writes(engine: Engine) -> None:
@@ -85,6 +155,20 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         # Straight to the driver: this runs once per transaction, on the write path.
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def _require_transaction(conn: Connection) -> None:
+    """Refuse a joined connection with no transaction: kudos would begin one nobody commits.
+
+    Raises:
+        InvalidInput: ``conn`` is not in a transaction.
+    """
+    if not conn.in_transaction():
+        raise InvalidInput(
+            "this SqlStore joins your Connection, which has no transaction begun: kudos "
+            "never begins (or commits) one for you; open it with 'with engine.begin() as "
+            "conn:' (or call conn.begin() first), or give SqlStore the Engine instead"
+        )
 
 
 def _sqlite_file_url(url: URL) -> URL:
@@ -167,13 +251,13 @@ class SqlStore:
         elif prefix is None and schema is None:
             metadata = _DEFAULT_METADATA
         else:
-            metadata = make_metadata(schema=schema, prefix="kudos_" if prefix is None else prefix)
+            metadata = _metadata_for(schema, "kudos_" if prefix is None else prefix)
         assert metadata is not None
         self.metadata: MetaData = metadata
-        self.tables: Tables = Tables.of(metadata)
-        self._sql = Statements(self.tables, self.dialect)
-        self._queries = Queries(self.tables)
-        self._sqlite_sql = SqliteSql(self._sql, bind.dialect) if self.dialect == "sqlite" else None
+        self._sql, self._queries, self._sqlite_sql = _prepare(metadata, bind.dialect)
+        self.tables: Tables = self._sql.tables
+        self.identity: Hashable = _identity(bind.engine, self.tables)
+        """Equal for the stores on the same database and tables (the read cache's key)."""
         self._owns_engine = False
         self._schema_checked = False
         # Off only to show, in kudos's own tests, what the community write lock prevents.
@@ -274,7 +358,9 @@ class SqlStore:
     def create_all(self) -> None:
         """Create the kudos tables that are missing and record their version.
 
-        For hosts without migrations; safe to call on every start. With a joined
+        For hosts without migrations; safe to call on every start. Tables of an
+        older kudos are brought to this version (so far every upgrade only adds
+        tables). With a joined
         connection the tables are created in your transaction (commit it).
         Alembic users add :attr:`metadata` to ``target_metadata`` instead.
         """
@@ -286,6 +372,11 @@ class SqlStore:
                 if schema is not None:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
+            # Every upgrade so far only adds tables: once they exist, the tables are current.
+            t = self.tables.schema
+            conn.execute(
+                t.update().where(t.c.version < SCHEMA_VERSION).values(version=SCHEMA_VERSION)
+            )
             self._schema_checked = False
             self._check_schema(conn)
 
@@ -294,7 +385,7 @@ class SqlStore:
         if self._schema_checked:
             return
         t = self.tables.schema
-        if not inspect(conn).has_table(t.name, schema=t.schema):
+        if not self._has_schema_table(conn):
             raise StoreError(
                 f"the kudos tables are missing (no table {t.fullname!r}); call "
                 "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
@@ -309,8 +400,9 @@ class SqlStore:
         if version < SCHEMA_VERSION:
             raise StoreError(
                 f"the kudos tables are at version {version}, older than this kudos "
-                f"(version {SCHEMA_VERSION}); migrate them (see the CHANGELOG for the "
-                "changes) before starting this version"
+                f"(version {SCHEMA_VERSION}); migrate them before starting this version: "
+                "store.create_all() adds what is missing and records the version, or see the "
+                "CHANGELOG for the changes to make with your migrations"
             )
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -319,9 +411,20 @@ class SqlStore:
             )
         self._schema_checked = True
 
+    def _has_schema_table(self, conn: Connection) -> bool:
+        """Whether ``<prefix>schema`` exists: one cheap query, never an error in the transaction."""
+        t = self.tables.schema
+        if self.dialect == "postgresql":
+            name = f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"'
+            return conn.execute(select(func.to_regclass(name))).scalar() is not None
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (t.name,)
+        )
+        return found.first() is not None
+
     # -- transactions -------------------------------------------------------------------
     @contextmanager
-    def _unit(self, after_commit: list[Callable[[], None]] | None = None) -> Iterator[Connection]:
+    def _unit(self, after_commit: list[Callable[[], object]] | None = None) -> Iterator[Connection]:
         """A connection in a unit of work: committed at the end, or a SAVEPOINT released.
 
         ``after_commit`` functions run once kudos's own transaction committed,
@@ -330,6 +433,7 @@ class SqlStore:
         """
         if self._connection is not None:
             conn = self._connection
+            _require_transaction(conn)
             self._begin_sqlite(conn)
             nested = conn.begin_nested()
             try:
@@ -356,8 +460,6 @@ class SqlStore:
         """
         if self.dialect != "sqlite":
             return
-        if not conn.in_transaction():
-            conn.begin()
         if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -368,11 +470,14 @@ class SqlStore:
         With an engine: one database transaction, committed when the block ends.
         With a joined connection: a SAVEPOINT in your transaction, released when
         the block ends (you commit). An exception rolls kudos's part back.
+        :meth:`SqlTransaction.on_commit` callbacks run once the work committed:
+        after kudos's commit, or after yours.
 
         Raises:
+            InvalidInput: a joined connection has no transaction begun.
             StoreError: the database failed (TransientStoreError when retrying may help).
         """
-        after_commit: list[Callable[[], None]] = []
+        after_commit: list[Callable[[], object]] = []
         with translate_errors(f"writing community {community!r}"), self._unit(after_commit) as conn:
             self._check_schema(conn)
             runner: CoreRunner | SqliteRunner = (
@@ -389,13 +494,66 @@ class SqlStore:
                 postgres=self.dialect == "postgresql",
                 write_lock=self._write_lock,
                 shared=self._shared_cache(conn, after_commit),
+                on_commit=after_commit.append
+                if self._connection is None
+                else lambda callback: after_commit_of(conn, callback),
             )
             after_commit.insert(0, tx.committed)
+            if self._sqlite_sql is not None and self._connection is None:
+                after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
             yield tx
-            tx.flush()
+            tx.finish()
+
+    # -- statistics -------------------------------------------------------------------
+    def optimize(self) -> None:
+        """Gather the query planner's statistics on the kudos tables (SQLite ``ANALYZE``).
+
+        A store on an engine does this by itself (see :data:`SQLITE_ANALYZE_EVERY`);
+        call it after loading data by other means, or with a joined connection
+        (then inside your transaction). On PostgreSQL, autovacuum keeps the
+        statistics; this runs ``ANALYZE`` on the kudos tables at once.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        with translate_errors("gathering statistics"), self._unit() as conn:
+            self._analyze(conn)
+
+    def _analyze(self, conn: Connection) -> None:
+        quote = conn.dialect.identifier_preparer.format_table
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={_ANALYSIS_LIMIT}")
+        for table in (self.tables.counters, self.tables.docs, self.tables.ledger):
+            conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+
+    def _count_for_statistics(self, conn: Connection, appended: int) -> None:
+        """After a commit on SQLite: gather statistics when missing or due (see ``optimize``)."""
+        key = self.tables.events.fullname
+        counts = _unanalyzed.setdefault(self.engine, {})
+        due = counts.get(key)
+        if due is None and not appended:
+            return  # a transaction that recorded nothing: look at the next one
+        if due is None:  # first commit of this process on these tables: are there any?
+            stats = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).scalar()
+            found = (
+                stats
+                and conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_stat1 WHERE tbl = ?", (self.tables.counters.name,)
+                ).scalar()
+            )
+            due = 0 if found else SQLITE_ANALYZE_EVERY
+        due += appended
+        if due >= SQLITE_ANALYZE_EVERY:
+            with translate_errors("gathering statistics"):
+                self._analyze(conn)
+            due = 0
+        conn.commit()  # what the look-ups above began
+        counts[key] = due
 
     def _shared_cache(
-        self, conn: Connection, after_commit: list[Callable[[], None]]
+        self, conn: Connection, after_commit: list[Callable[[], object]]
     ) -> SharedCache | None:
         """The cache of committed state on this SQLite connection, if still valid.
 
@@ -422,6 +580,51 @@ class SqlStore:
 
         after_commit.append(restamp)
         return cache
+
+    def data_version(self, community: str, *, check: bool = True) -> int | None:
+        """A number that moves with every committed transaction that wrote to ``community``.
+
+        :class:`~kudos.Community` stamps its cached reads with it, so a read
+        reflects every write committed before it began, from any process (see
+        :mod:`kudos.cache`). One primary-key read of ``<prefix>communities``;
+        on SQLite outside any transaction, so it never waits for a writer.
+
+        Args:
+            community: the community id.
+            check: ``False`` answers without reading the database (``0``).
+
+        Returns:
+            The version, or ``None`` while a joined connection's transaction
+            holds kudos writes not committed yet (a cached read must not be
+            used then, nor kept).
+
+        Raises:
+            InvalidInput: a joined connection has no transaction begun.
+            StoreError: the database failed.
+        """
+        if self._connection is not None:
+            conn = self._connection
+            _require_transaction(conn)
+            if has_uncommitted_work(conn):
+                return None
+            if not check:
+                return 0
+            with translate_errors(f"reading community {community!r}"):
+                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+        if not check:
+            return 0
+        assert self._engine is not None
+        with translate_errors(f"reading community {community!r}"):
+            if self._sqlite_sql is not None:
+                raw = self._engine.raw_connection()
+                try:
+                    driver: Any = raw.driver_connection
+                    row = driver.execute(self._sqlite_sql.get_version, (community,)).fetchone()
+                finally:
+                    raw.close()
+                return int(row[0]) if row is not None else 0
+            with self._engine.connect() as conn:
+                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
 
     def communities(self) -> Iterator[str]:
         """The ids of the communities with at least one event, sorted."""

@@ -1,0 +1,148 @@
+"""Work kudos did inside the host's transaction, held until the host commits it.
+
+When a :class:`~kudos.stores.sql.SqlStore` joins the host's ``Connection``,
+kudos's writes are the host's to commit or roll back. What must follow a
+commit (subscribers told, cached reads outdated) is registered here with
+:func:`after_commit` and runs only once the host's transaction committed;
+a rollback, of the whole transaction or of a SAVEPOINT the work was done
+in, drops it.
+
+SQLAlchemy's ``commit`` event fires *before* the database commits, so a
+callback is only marked there and runs at the next sign that the commit
+went through: the connection beginning its next transaction, or returning
+to the pool. A commit that fails reaches ``handle_error`` first, which drops
+the marked callbacks.
+
+The state lives in the pooled connection's ``info`` dictionary (one per
+database connection, whatever ``Connection`` object wraps it); the
+listeners are installed once per engine and cost a dictionary lookup on
+connections kudos never joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import ExceptionContext
+
+__all__ = ["after_commit", "has_uncommitted_work"]
+
+log = logging.getLogger("kudos")
+
+_KEY = "kudos_host_transaction"
+_UNKNOWN = "?"  # a SAVEPOINT whose name SQLAlchemy did not tell: any rollback drops the work
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+class _HostTransaction:
+    """Callbacks waiting for the host's commit on one database connection."""
+
+    __slots__ = ("committing", "pending")
+
+    def __init__(self) -> None:
+        # (the SAVEPOINTs open when the work was done, innermost first; the callback)
+        self.pending: list[tuple[tuple[str, ...], Callable[[], object]]] = []
+        self.committing: list[Callable[[], object]] = []
+
+    def run_committed(self) -> None:
+        done, self.committing = self.committing, []
+        for callback in done:
+            try:
+                callback()
+            except Exception:  # the host's commit stands whatever a listener does
+                log.exception("a kudos after-commit callback failed")
+
+
+def after_commit(conn: Connection, callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the host's transaction on ``conn`` committed (never on rollback)."""
+    _listen(conn.engine)
+    state = conn.info.get(_KEY)
+    if state is None:
+        state = conn.info[_KEY] = _HostTransaction()
+    state.run_committed()  # an earlier commit went through: we are past it
+    state.pending.append((_savepoints(conn), callback))
+
+
+def has_uncommitted_work(conn: Connection) -> bool:
+    """Whether kudos wrote in the host's transaction on ``conn`` and it has not committed yet."""
+    state = conn.info.get(_KEY)
+    return state is not None and bool(state.pending)
+
+
+def _savepoints(conn: Connection) -> tuple[str, ...]:
+    names: list[str] = []
+    nested: Any = conn.get_nested_transaction()
+    while nested is not None:
+        name = getattr(nested, "_savepoint", None)
+        names.append(name if isinstance(name, str) else _UNKNOWN)
+        nested = getattr(nested, "_previous_nested", None)
+    return tuple(names)
+
+
+def _state(conn: Connection) -> _HostTransaction | None:
+    try:
+        state = conn.info.get(_KEY)
+    except Exception:  # a closed or invalidated connection has no state to act on
+        return None
+    return state if isinstance(state, _HostTransaction) else None
+
+
+def _listen(engine: Engine) -> None:
+    if engine in _engines:
+        return
+    _engines.add(engine)
+    event.listen(engine, "commit", _on_commit)
+    event.listen(engine, "rollback", _on_rollback)
+    event.listen(engine, "rollback_savepoint", _on_rollback_savepoint)
+    event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "handle_error", _on_error)
+    event.listen(engine, "checkin", _on_checkin)
+
+
+def _on_commit(conn: Connection) -> None:
+    state = _state(conn)
+    if state is not None and state.pending:
+        state.committing.extend(callback for _, callback in state.pending)
+        state.pending.clear()
+
+
+def _on_rollback(conn: Connection) -> None:
+    state = _state(conn)
+    if state is not None:
+        state.pending.clear()
+        state.committing.clear()
+
+
+def _on_rollback_savepoint(conn: Connection, name: str, _context: object) -> None:
+    state = _state(conn)
+    if state is not None and state.pending:
+        state.pending = [
+            (chain, callback)
+            for chain, callback in state.pending
+            if name not in chain and _UNKNOWN not in chain
+        ]
+
+
+def _on_begin(conn: Connection) -> None:
+    state = _state(conn)
+    if state is not None and state.committing:
+        state.run_committed()
+
+
+def _on_error(context: ExceptionContext) -> None:
+    conn = context.connection
+    state = _state(conn) if conn is not None else None
+    if state is not None:  # only a failed COMMIT can come between the mark and the next begin
+        state.committing.clear()
+
+
+def _on_checkin(_dbapi_connection: object, record: Any) -> None:
+    state = record.info.get(_KEY) if record is not None else None
+    if isinstance(state, _HostTransaction):
+        state.pending.clear()  # returned to the pool uncommitted: rolled back
+        state.run_committed()
