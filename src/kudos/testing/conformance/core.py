@@ -17,7 +17,7 @@ from ... import _engine as engine
 from ...community import Community
 from ...errors import Conflict, NotAllowed, RebuildMismatch, UnknownMember
 from ...events import KudosGiven, MemberJoined, ReplyPosted, TopicPosted
-from ...model import Doc
+from ...model import Doc, Notification
 from ...periods import Periods
 from ...policies import giffgaff, stackexchange
 from ...policy import Cap, Policy, Reward
@@ -642,3 +642,47 @@ class CoreConformance(StoreContractConformance):
             ("network", "4g"),
             True,
         )
+
+    def test_standings_lists_every_member_as_standing_reads_them(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        self._busy(community, clock)
+        community.join("zed")  # nothing yet: on no board, but in the standings
+        listed = list(community.standings())
+        members = [m.id for m in community.members()]
+        assert [s.member for s in listed] == members
+        assert listed == [community.standing(m) for m in members]
+        assert {s.role for s in listed} >= {"member", "moderator"}
+
+    # -- several Community objects on one store ---------------------------------------------
+    def test_a_reader_sees_at_once_what_another_community_object_wrote(
+        self, make_community: MakeCommunity
+    ) -> None:
+        reader = make_community()  # long-lived, caching
+        _forum(reader, "alice", "carol")
+        assert reader.standing("alice").points == 0
+        assert reader.leaderboard(by="kudos_received") == []
+        writer = make_community()  # one per request
+        writer.give_kudos("r-alice", giver="carol")
+        assert reader.standing("alice").points == 5
+        assert [r.member for r in reader.leaderboard(by="kudos_received")] == ["alice"]
+
+    def test_subscribers_hear_after_the_commit_and_a_failing_one_is_skipped(
+        self, community: Community, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        heard: list[tuple[str, int]] = []
+
+        def broken(note: Notification) -> None:
+            raise RuntimeError("the listener's own bug")
+
+        def listener(note: Notification) -> None:
+            outbox = community.notifications(member=note.member, limit=None)
+            heard.append((note.kind, note.seq in [n.seq for n in outbox]))  # committed already
+
+        _forum(community, "alice")
+        community.subscribe(broken)
+        community.subscribe(listener)
+        given = community.give_kudos("r-alice", giver="asker")  # the giver's first badge
+        assert given.notifications
+        assert heard == [(n.kind, True) for n in given.notifications]
+        assert "the listener's own bug" in caplog.text

@@ -1,0 +1,400 @@
+"""kudos inside a host's application: fresh reads, commit-bound notifications, joined transactions.
+
+Each test here is something a host saw go wrong when it embedded kudos in a
+small forum on SQLite and PostgreSQL: stale reads from a long-lived
+``Community``, subscribers told of work the host rolled back, awards lost
+from a connection nobody committed, repeated moderator actions answered as
+event-id conflicts, and a ``standing()`` slowed by SQLite's planner.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import Connection, Engine, MetaData, create_engine, select, text
+
+import kudos
+from kudos import Community, InvalidInput, NotAllowed, ReadCache
+from kudos.events import KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos.model import Notification
+from kudos.stores.sql import SqlStore, make_metadata
+from kudos.testing import FakeClock, assert_consistent
+
+_names = itertools.count()
+
+
+@attrs.define
+class Db:
+    """A database with kudos tables of this test's own (a fresh prefix)."""
+
+    dialect: str
+    engine: Engine
+    url: str
+    metadata: MetaData
+
+    def store(self, bind: Engine | Connection | None = None) -> SqlStore:
+        return SqlStore(bind if bind is not None else self.engine, metadata=self.metadata)
+
+    def community(self, bind: Engine | Connection | None = None, **options: Any) -> Community:
+        options.setdefault("clock", FakeClock())
+        return Community(store=self.store(bind), **options)
+
+    def rows(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(text("count(*)")).select_from(self.metadata.tables[self.prefix + table])
+                ).scalar_one()
+            )
+
+    @property
+    def prefix(self) -> str:
+        return str(self.metadata.info["kudos"]["prefix"])
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """A SQLite file (a host-made engine) or the test PostgreSQL, with fresh kudos tables."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'forum.db'}"
+        engine = create_engine(url)
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        url = engine.url.render_as_string(hide_password=False)
+    md = make_metadata(prefix=f"h{os.getpid()}_{next(_names)}_")
+    SqlStore(engine, metadata=md).create_all()
+    yield Db(engine.dialect.name, engine, url, md)
+    md.drop_all(engine)
+    if request.param == "sqlite":
+        engine.dispose()
+
+
+def forum(c: Community) -> None:
+    c.record_many(
+        [
+            MemberJoined(member="alice"),
+            MemberJoined(member="bob"),
+            MemberJoined(member="carol"),
+            MemberJoined(member="staff1", role="staff"),
+            MemberJoined(member="staff2", role="staff"),
+            TopicPosted(topic="t1", author="bob", title="No data abroad", tags=("roaming",)),
+            ReplyPosted(reply="r1", topic="t1", author="alice"),
+        ]
+    )
+
+
+# --- 1. fresh reads across Community objects and processes ---------------------------------
+
+
+def test_a_long_lived_reader_sees_at_once_what_a_per_request_community_wrote(db: Db) -> None:
+    forum(db.community())
+    reader = db.community()  # long-lived, default (shared, checked) cache
+    assert reader.standing("alice").points == 0
+    with db.engine.begin() as conn:  # a request: its own Community on the request's connection
+        db.community(conn).give_kudos("r1", giver="carol")
+    assert reader.standing("alice").points == 5
+    assert [r.member for r in reader.leaderboard(by="kudos_received")] == ["alice"]
+
+
+def test_a_reader_with_its_own_ttl_cache_still_sees_this_processes_writes(db: Db) -> None:
+    forum(db.community())
+    reader = db.community(cache=ReadCache(ttl=3600, freshness="ttl"))
+    assert reader.standing("alice").points == 0
+    db.community().give_kudos("r1", giver="carol")  # another object, the default cache
+    assert reader.standing("alice").points == 5
+
+
+_OTHER_SERVER = """
+import sys
+from sqlalchemy import create_engine
+import kudos
+from kudos.stores.sql import SqlStore, make_metadata
+engine = create_engine(sys.argv[1])
+store = SqlStore(engine, metadata=make_metadata(prefix=sys.argv[2]))
+kudos.Community(store=store).give_kudos("r1", giver=sys.argv[3])
+"""
+
+
+def _other_process_gives_kudos(db: Db, giver: str) -> None:
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_OTHER_SERVER), db.url, db.prefix, giver],
+        check=True,
+        timeout=120,
+    )
+
+
+def test_a_write_by_another_process_is_read_at_once(db: Db) -> None:
+    forum(db.community())
+    reader = db.community()
+    assert reader.standing("alice").points == 0
+    _other_process_gives_kudos(db, "carol")
+    assert reader.standing("alice").points == 5
+
+
+def test_ttl_freshness_is_stale_for_other_processes_by_at_most_the_ttl(db: Db) -> None:
+    now = [0.0]
+    forum(db.community())
+    reader = db.community(cache=ReadCache(ttl=30, timer=lambda: now[0], freshness="ttl"))
+    assert reader.standing("alice").points == 0
+    _other_process_gives_kudos(db, "carol")
+    assert reader.standing("alice").points == 0  # the documented bound: up to ttl seconds
+    now[0] = 31
+    assert reader.standing("alice").points == 5
+
+
+# --- 2. notifications only for committed work --------------------------------------------
+
+
+def _outbox(db: Db) -> list[Notification]:
+    """What the outbox holds beyond the forum's own start (a badge for the quick reply)."""
+    return [n for n in db.community().notifications(limit=None) if n.event_id != "reply-posted:r1"]
+
+
+def _listening(c: Community) -> list[Notification]:
+    heard: list[Notification] = []
+    c.subscribe(heard.append)
+    return heard
+
+
+def test_subscribers_hear_nothing_of_work_the_host_rolled_back(db: Db) -> None:
+    forum(db.community())
+    with db.engine.connect() as conn, conn.begin() as tx:
+        joined = db.community(conn)
+        heard = _listening(joined)
+        outcome = joined.give_kudos("r1", giver="carol")
+        joined.accept_solution("t1", reply="r1", by="bob")
+        assert outcome.notifications and heard == []  # not committed: nobody told yet
+        tx.rollback()
+    assert heard == []
+    assert _outbox(db) == []
+
+
+def test_subscribers_hear_of_joined_work_once_the_host_commits(db: Db) -> None:
+    forum(db.community())
+    with db.engine.begin() as conn:
+        joined = db.community(conn)
+        heard = _listening(joined)
+        kudos_ = joined.give_kudos("r1", giver="carol")
+        solved = joined.accept_solution("t1", reply="r1", by="bob")
+        assert heard == []
+    told = [*kudos_.notifications, *solved.notifications]
+    assert told and heard == told
+    assert _outbox(db) == told  # the outbox agrees
+
+
+def test_work_in_a_rolled_back_savepoint_is_never_announced(db: Db) -> None:
+    forum(db.community())
+    with db.engine.begin() as conn:
+        joined = db.community(conn)
+        heard = _listening(joined)
+        kept = joined.give_kudos("r1", giver="carol")
+        savepoint = conn.begin_nested()
+        joined.accept_solution("t1", reply="r1", by="bob")
+        savepoint.rollback()
+    assert kept.notifications and heard == list(kept.notifications)
+    assert _outbox(db) == list(kept.notifications)
+    assert db.community().post("t1").solution is None
+
+
+@pytest.mark.postgres
+def test_a_commit_that_fails_announces_nothing(
+    postgres_engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    md = make_metadata(prefix=f"h{os.getpid()}_{next(_names)}_")
+    SqlStore(postgres_engine, metadata=md).create_all()
+    request.addfinalizer(lambda: md.drop_all(postgres_engine))
+    c = Community(store=SqlStore(postgres_engine, metadata=md), clock=FakeClock())
+    forum(c)
+    with postgres_engine.connect() as conn:
+        conn.begin()
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE host_orders (n int UNIQUE DEFERRABLE INITIALLY DEFERRED) "
+                "ON COMMIT DROP"
+            )
+        )
+        conn.execute(text("INSERT INTO host_orders VALUES (1), (1)"))  # checked at COMMIT
+        joined = Community(store=SqlStore(conn, metadata=md), clock=FakeClock())
+        heard = _listening(joined)
+        assert joined.give_kudos("r1", giver="carol").notifications
+        with pytest.raises(Exception, match="duplicate key"):
+            conn.commit()
+    assert heard == []
+    assert [n for n in c.notifications(limit=None) if n.event_id != "reply-posted:r1"] == []
+
+
+def test_engine_mode_subscribers_run_after_the_commit(db: Db) -> None:
+    forum(db.community())
+    writer = db.community()
+    seen: list[int] = []
+
+    def listener(note: Notification) -> None:
+        with db.engine.connect() as other:  # another connection: only committed rows show
+            table = db.metadata.tables[db.prefix + "outbox"]
+            seen.append(len(other.execute(select(table.c.seq)).all()))
+
+    before = len(writer.notifications(limit=None))
+    writer.subscribe(listener)
+    told = writer.give_kudos("r1", giver="carol").notifications
+    assert told and seen == [before + len(told)] * len(told)
+
+
+# --- 3. a connection with no transaction ------------------------------------------------------
+
+
+def test_a_connection_without_a_transaction_is_refused_and_nothing_is_written(db: Db) -> None:
+    with db.engine.connect() as conn:
+        community = db.community(conn)
+        with pytest.raises(InvalidInput, match=r"engine\.begin\(\)"):
+            community.join("alice")
+        with pytest.raises(InvalidInput, match="no transaction begun"):
+            community.standing("alice")
+        assert not conn.in_transaction()
+    assert db.rows("events") == 0
+
+
+# --- 4. cheap per-request stores --------------------------------------------------------------
+
+
+def test_stores_on_the_same_tables_share_what_they_prepared(db: Db) -> None:
+    with db.engine.begin() as one, db.engine.connect() as two, two.begin():
+        a, b = db.store(one), db.store(two)
+        assert a._sql is b._sql and a._queries is b._queries
+        assert a.identity == b.identity == db.store().identity
+    default_a = SqlStore(db.engine, prefix="shared_")
+    assert default_a.metadata is SqlStore(db.engine, prefix="shared_").metadata
+
+
+def test_in_memory_sqlite_engines_are_told_apart() -> None:
+    one, two = create_engine("sqlite://"), create_engine("sqlite://")
+    assert SqlStore(one).identity != SqlStore(two).identity
+    assert SqlStore(one).identity == SqlStore(one).identity
+
+
+# --- 7. reads on real shapes ------------------------------------------------------------------
+
+
+def test_an_sqlite_store_gathers_the_planner_statistics_a_standing_needs(tmp_path: Path) -> None:
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'forum.db'}")
+    c = Community(store=store, clock=FakeClock())
+    members = [f"m{i:03d}" for i in range(120)]
+    events: list[Any] = [MemberJoined(member=m) for m in members]
+    events.append(TopicPosted(topic="t1", author="m000", title="No data abroad", tags=("x",)))
+    events += [ReplyPosted(reply=f"r-{m}", topic="t1", author=m) for m in members]
+    events += [KudosGiven(post=f"r-{m}", giver=g) for m in members for g in members[:3] if g != m]
+    c.record_many(events)
+    counters = store.tables.counters
+    with store.engine.connect() as conn:
+        assert conn.execute(
+            text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = :t"), {"t": counters.name}
+        ).scalar_one()
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT metric, scope, value FROM {counters.name} "
+                "WHERE community = 'default' AND subject = 'm007' "
+                "AND scope IN ('all', '2026-H2') AND value != 0"
+            )
+        )
+    assert f"ix_{counters.name}_subject" in plan, plan
+    store.close()
+
+
+def test_standings_match_standing_for_every_member_on_a_joined_connection(db: Db) -> None:
+    forum(db.community())
+    with db.engine.begin() as conn:
+        c = db.community(conn)
+        c.give_kudos("r1", giver="carol")
+        listed = list(c.standings())
+        assert [s.member for s in listed] == ["alice", "bob", "carol", "staff1", "staff2"]
+        assert listed == [c.standing(s.member) for s in listed]
+
+
+# --- 8. errors ----------------------------------------------------------------------------------
+
+
+def test_statement_refuses_a_period_that_is_not_a_period_id() -> None:
+    c = Community(clock=FakeClock())
+    c.join("alice")
+    with pytest.raises(InvalidInput, match="period id"):
+        c.statement("alice", period=202101)  # type: ignore[arg-type]
+
+
+def _moderated(c: Community) -> None:
+    forum(c)
+    c.post_topic("i1", author="carol", kind="idea", title="eSIM")
+    c.accept_solution("t1", reply="r1", by="bob")
+
+
+@pytest.mark.parametrize(
+    ("repeat", "already"),
+    [
+        (lambda c, by: c.accept_solution("t1", reply="r1", by=by), "already the solution"),
+        (
+            lambda c, by: (c.unaccept_solution("t1", by="bob"), c.unaccept_solution("t1", by=by)),
+            "has no accepted solution",
+        ),
+        (
+            lambda c, by: (
+                c.remove_post("r1", by="staff1", reason="spam"),
+                c.remove_post("r1", by=by, reason="spam"),
+            ),
+            "already removed",
+        ),
+        (
+            lambda c, by: (
+                c.set_idea_status("i1", "under_review", by="staff1"),
+                c.set_idea_status("i1", "under_review", by=by),
+            ),
+            "already under_review",
+        ),
+    ],
+    ids=["accept", "unaccept", "remove", "idea-status"],
+)
+def test_a_moderator_repeating_what_another_did_is_told_it_is_already_so(
+    repeat: Any, already: str
+) -> None:
+    c = Community(clock=FakeClock())
+    _moderated(c)
+    with pytest.raises(NotAllowed, match=already):
+        repeat(c, "staff2")
+    assert_consistent(c)
+
+
+def test_the_same_moderator_repeating_the_same_call_is_a_replay() -> None:
+    c = Community(clock=FakeClock())
+    _moderated(c)
+    assert c.accept_solution("t1", reply="r1", by="bob").replayed
+    c.remove_post("r1", by="staff1", reason="spam")
+    assert c.remove_post("r1", by="staff1", reason="spam").replayed
+    c.set_idea_status("i1", "under_review", by="staff1")
+    assert c.set_idea_status("i1", "under_review", by="staff1").replayed
+
+
+def test_a_failing_subscriber_never_makes_a_committed_write_raise(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    c = Community(clock=FakeClock())
+    forum(c)
+    heard: list[str] = []
+
+    def broken(note: Notification) -> None:
+        raise ValueError("boom")
+
+    c.subscribe(broken)
+    c.subscribe(lambda note: heard.append(note.kind))
+    with caplog.at_level(logging.ERROR, logger="kudos"):
+        outcome = c.give_kudos("r1", giver="carol")
+    assert heard == [n.kind for n in outcome.notifications] != []
+    assert "boom" in caplog.text
+    assert kudos.Community(store=c.store).standing("alice").points == 5
