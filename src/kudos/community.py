@@ -9,6 +9,7 @@ transaction, and asks questions with the queries (``standing``,
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -153,9 +154,7 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         cache: ReadCache | None = SHARED_CACHE,
     ) -> None:
         if policy is None:
-            from .policies import giffgaff
-
-            policy = giffgaff()
+            policy = _default_policy()
         if not isinstance(policy, Policy):
             raise InvalidInput(f"policy must be a kudos.Policy, got {type(policy).__name__}")
         if not isinstance(community, str) or not community.strip():
@@ -582,6 +581,14 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
             )
 
         return self._read(run)
+
+
+@functools.cache
+def _default_policy() -> Policy:
+    """The giffgaff preset, built once: policies are frozen values, safe to share."""
+    from .policies import giffgaff
+
+    return giffgaff()
 
 
 def _differs(a: Standing, b: Standing) -> bool:

@@ -17,7 +17,7 @@ exactly. Order: value descending, then the policy's tie-break metric
 (:attr:`LeaderboardRules.tie_break`, more first) if it has one, then member id
 ascending, so equal values always list in the same order. Staff and
 moderators are left out unless ``include_staff=True``. Results are cached
-(see :mod:`kudos.cache`) and every write in the process clears them.
+(see :mod:`kudos.cache`), never served once a write committed after them.
 
 >>> import kudos
 >>> from kudos.testing import FakeClock

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -89,6 +89,7 @@ _prepared: weakref.WeakKeyDictionary[MetaData, dict[tuple[str, str, str], _Prepa
 )
 _metadatas: dict[tuple[str | None, str], MetaData] = {}
 _engine_ids: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_identities: weakref.WeakKeyDictionary[Engine, dict[str, Hashable]] = weakref.WeakKeyDictionary()
 # Per SQLite engine and tables: events appended since the statistics were last gathered
 # (None: not looked at yet in this process).
 _unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -121,6 +122,14 @@ def _metadata_for(schema: str | None, prefix: str) -> MetaData:
 
 def _identity(engine: Engine, tables: Tables) -> Hashable:
     """Which database and tables a store is on: equal for stores that share data."""
+    known = _identities.setdefault(engine, {})
+    found = known.get(tables.events.fullname)
+    if found is None:
+        found = known[tables.events.fullname] = _identify(engine, tables)
+    return found
+
+
+def _identify(engine: Engine, tables: Tables) -> Hashable:
     url = engine.url
     database = url.database or ""
     if url.get_backend_name() == "sqlite" and (
@@ -155,6 +164,11 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         # Straight to the driver: this runs once per transaction, on the write path.
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def _missing_table(exc: sa_exc.DBAPIError) -> bool:
+    """Whether the database said a table does not exist (SQLite or PostgreSQL)."""
+    return getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
 
 
 def _require_transaction(conn: Connection) -> None:
@@ -385,13 +399,18 @@ class SqlStore:
         if self._schema_checked:
             return
         t = self.tables.schema
-        if not self._has_schema_table(conn):
+        try:
+            version = conn.execute(select(t.c.version).where(t.c.id == 1)).scalar()
+        except sa_exc.DBAPIError as exc:
+            # One statement, no catalogue look-up first: this runs once per store, and a
+            # store may be made per request. (An error here rolls back only kudos's work.)
+            if not _missing_table(exc):
+                raise
             raise StoreError(
                 f"the kudos tables are missing (no table {t.fullname!r}); call "
                 "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
                 "target_metadata and run your migrations"
-            )
-        version = conn.execute(select(t.c.version).where(t.c.id == 1)).scalar()
+            ) from None
         if version is None:
             # Tables made by the host's migrations: stamp them with this version.
             insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
@@ -410,17 +429,6 @@ class SqlStore:
                 f"one (version {SCHEMA_VERSION}); upgrade kudos on this server"
             )
         self._schema_checked = True
-
-    def _has_schema_table(self, conn: Connection) -> bool:
-        """Whether ``<prefix>schema`` exists: one cheap query, never an error in the transaction."""
-        t = self.tables.schema
-        if self.dialect == "postgresql":
-            name = f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"'
-            return conn.execute(select(func.to_regclass(name))).scalar() is not None
-        found = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (t.name,)
-        )
-        return found.first() is not None
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
