@@ -43,8 +43,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, MetaData, create_engine, event, select, text
 
 import kudos
 from kudos import Community, ReadCache
@@ -61,6 +62,7 @@ from kudos.testing import FakeClock
 
 POLICY = kudos.policies.giffgaff()
 START = datetime(2024, 11, 1, tzinfo=UTC)
+_prefixes = itertools.count(1)
 TAGS = ["roaming", "billing", "data", "signal", "esim", "top-up", "porting", "5g"] + [
     f"topic-{i}" for i in range(22)
 ]
@@ -215,45 +217,63 @@ def forum(community: Community, members: int = 50) -> list[str]:
     return ids
 
 
-def per_request(name: str, engine: Engine, runs: int) -> None:
-    print(f"\n{name}: per-request use")
-    md = make_metadata(prefix=f"bench{int(time.time()) % 100000}_")
+def _tables(engine: Engine) -> tuple[MetaData, Community, list[str], FakeClock]:
+    md = make_metadata(prefix=f"bench{next(_prefixes)}_")
     setup = SqlStore(engine, metadata=md)
     setup.create_all()
     clock = FakeClock(datetime(2026, 11, 23, 12, tzinfo=UTC))
-    long_lived = Community(store=setup, policy=POLICY, clock=clock, cache=None)
-    ids = forum(long_lived, members=runs // 10 + 2)
+    community = Community(store=setup, policy=POLICY, clock=clock, cache=None)
+    return md, community, forum(community, members=60), clock
+
+
+def per_request(name: str, make_engine: Callable[[str], Engine], runs: int) -> None:
+    """Per-request costs; engine and connection mode each on a database of its own.
+
+    Two databases, so that one mode's commits never make the other start its
+    per-connection state over (a host uses one mode); the same seeded awards in
+    both, timed in alternating blocks so the machine's noise hits both alike.
+    """
+    print(f"\n{name}: per-request use")
+    engines = {mode: make_engine(mode) for mode in ("engine", "connection")}
+    md, long_lived, ids, clock = _tables(engines["engine"])
+    joined_md, _, _, _ = _tables(engines["connection"])
+    engine = engines["connection"]
 
     with engine.begin() as conn:
-        built = timed(lambda: Community(store=SqlStore(conn, metadata=md), policy=POLICY), runs)
-        bare = timed(lambda: select(setup.tables.events.c.seq), runs)
+        built = timed(
+            lambda: Community(store=SqlStore(conn, metadata=joined_md), policy=POLICY), runs
+        )
+        bare = timed(lambda: select(long_lived.store.tables.events.c.seq), runs)  # type: ignore[attr-defined]
     print(f"  SqlStore(conn) + Community(...)     {summary(built)}")
     print(f"  (a bare select() object, to compare {summary(bare)})")
 
     pairs = [(f"r{i}", g) for i in range(len(ids)) for g in ids if g != ids[i]]
-    rng = random.Random(5)
-    rng.shuffle(pairs)
-    work = iter(pairs)
+    random.Random(5).shuffle(pairs)
+    work = {"engine": iter(pairs), "connection": iter(pairs)}
 
     def engine_mode() -> None:
-        reply, giver = next(work)
+        reply, giver = next(work["engine"])
         long_lived.give_kudos(reply, giver=giver)
 
     def connection_mode() -> None:
-        reply, giver = next(work)
+        reply, giver = next(work["connection"])
         with engine.begin() as conn:
             Community(
-                store=SqlStore(conn, metadata=md), policy=POLICY, clock=clock, cache=None
+                store=SqlStore(conn, metadata=joined_md), policy=POLICY, clock=clock, cache=None
             ).give_kudos(reply, giver=giver)
 
     def bare_transaction() -> None:
         with engine.begin() as conn:
             conn.execute(text("SELECT 1"))
 
-    rounds = [(engine_mode, []), (connection_mode, []), (bare_transaction, [])]
-    for _ in range(runs // 20):
+    rounds: list[tuple[Callable[[], None], list[float]]] = [
+        (engine_mode, []),
+        (connection_mode, []),
+        (bare_transaction, []),
+    ]
+    for _ in range(max(1, runs // 50)):
         for fn, samples in rounds:
-            samples.extend(timed(fn, 10))  # interleaved: the machine's noise hits both alike
+            samples.extend(timed(fn, 25))
     engine_s, conn_s, bare_s = (samples for _, samples in rounds)
     print(f"  award, engine mode (kudos commits)  {summary(engine_s)}")
     print(f"  award, connection mode (host's tx)  {summary(conn_s)}")
@@ -263,17 +283,19 @@ def per_request(name: str, engine: Engine, runs: int) -> None:
     for freshness in ("checked", "ttl"):
         cache = ReadCache(maxsize=10_000, ttl=3600, freshness=freshness)
         reader = Community(
-            store=SqlStore(engine, metadata=md), policy=POLICY, clock=clock, cache=cache
+            store=SqlStore(engines["engine"], metadata=md), policy=POLICY, clock=clock, cache=cache
         )
         reader.standing(ids[1])
         hits = timed(lambda reader=reader: reader.standing(ids[1]), runs)
         print(f"  cached standing(), {freshness:<8}        {summary(hits)}")
     uncached = Community(
-        store=SqlStore(engine, metadata=md), policy=POLICY, clock=clock, cache=None
+        store=SqlStore(engines["engine"], metadata=md), policy=POLICY, clock=clock, cache=None
     )
     cold = timed(lambda: uncached.standing(ids[1]), runs)
     print(f"  uncached standing()                 {summary(cold)}")
-    md.drop_all(engine)
+    for mode, bound in engines.items():
+        (md if mode == "engine" else joined_md).drop_all(bound)
+        bound.dispose()
 
 
 def memory_cached(runs: int) -> None:
@@ -305,13 +327,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"kudos in a host: Python {sys.version.split()[0]}, databases in {workdir}")
     if args.only in (None, "requests"):
-        engine = create_engine(f"sqlite:///{workdir / 'requests.db'}")
-        per_request("SQLite", engine, args.runs)
-        engine.dispose()
+
+        def sqlite_file(journal: str) -> Callable[[str], Engine]:
+            def make(mode: str) -> Engine:
+                path = workdir / f"requests-{journal}-{mode}.db"
+                path.unlink(missing_ok=True)
+                engine = create_engine(f"sqlite:///{path}")
+                if journal == "wal":
+
+                    @event.listens_for(engine, "connect")
+                    def _wal(dbapi_connection: Any, _record: Any) -> None:
+                        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+                return engine
+
+            return make
+
+        per_request(
+            "SQLite, default journal (a host's plain engine)", sqlite_file("default"), args.runs
+        )
+        per_request("SQLite, WAL and synchronous=NORMAL", sqlite_file("wal"), args.runs)
         if args.postgres:
-            engine = create_engine(args.postgres)
-            per_request("PostgreSQL", engine, args.runs)
-            engine.dispose()
+            per_request("PostgreSQL", lambda mode: create_engine(args.postgres), args.runs)
         memory_cached(args.runs)
     if args.only in (None, "real"):
         real_shape(workdir, args.members, args.events)

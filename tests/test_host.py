@@ -284,7 +284,10 @@ def test_in_memory_sqlite_engines_are_told_apart() -> None:
 # --- 7. reads on real shapes ------------------------------------------------------------------
 
 
-def test_an_sqlite_store_gathers_the_planner_statistics_a_standing_needs(tmp_path: Path) -> None:
+def test_an_sqlite_store_gathers_the_planner_statistics_a_standing_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kudos.stores.sql.SQLITE_ANALYZE_EVERY", 500)  # 5,000 by default
     store = SqlStore.from_url(f"sqlite:///{tmp_path / 'forum.db'}")
     c = Community(store=store, clock=FakeClock())
     members = [f"m{i:03d}" for i in range(120)]

@@ -197,8 +197,8 @@ class SharedCache:
     event, and positions read the :class:`BoardRanks` of their boards.
     """
 
-    def __init__(self, stamp: tuple[int, int]) -> None:
-        self.stamp = stamp
+    def __init__(self, stamp: tuple[int, int | str]) -> None:
+        self.stamp: tuple[int, int | str] = stamp
         self.docs: dict[str, dict[tuple[str, str], Doc | None]] = {}
         self.values: dict[str, dict[CounterKey, int]] = {}
         self.boards: dict[str, dict[tuple[str, str], BoardRanks]] = {}
@@ -314,7 +314,8 @@ class SqlTransaction:
     ) -> None:
         self.community = community
         self._on_commit = on_commit
-        self._wrote = False
+        self.wrote = False
+        """Whether this transaction wrote anything."""
         self.appended = 0
         """Events appended in this transaction."""
         self._conn = conn
@@ -331,6 +332,8 @@ class SqlTransaction:
         self._deltas: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
+        self.shared = shared is not None
+        """Whether this transaction reads through a :class:`SharedCache`."""
         self._shared_docs = shared.docs.get(community) if shared is not None else None
         self._shared_values = shared.values.get(community) if shared is not None else None
         self._replaced = False
@@ -353,7 +356,7 @@ class SqlTransaction:
     def finish(self) -> None:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
-        if self._wrote:
+        if self.wrote:
             self._conn.execute(self._sql.bump_version, self._c)
 
     # -- buffering ------------------------------------------------------------------
@@ -462,7 +465,7 @@ class SqlTransaction:
         of a community take turns, while reads never wait. What was read
         before the lock may be stale, so it is read again.
         """
-        self._wrote = True
+        self.wrote = True
         if self._write_locked or not self._postgres:
             return
         self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})

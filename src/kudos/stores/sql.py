@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -74,8 +74,8 @@ SQLite's query planner needs statistics (``ANALYZE``) to tell a member's
 counters from a whole board; without them a ``standing()`` reads every
 counter of the community. :meth:`SqlStore.optimize` gathers them (sampling at
 most ``PRAGMA analysis_limit`` rows per index, a few milliseconds); a store
-on an engine runs it when it first finds the tables without statistics and
-after every this many events it appended."""
+on an engine runs it after every this many events it appended, counting the
+events already there when it first finds the tables without statistics."""
 
 _ANALYSIS_LIMIT = 1000
 
@@ -506,11 +506,14 @@ class SqlStore:
                 if self._connection is None
                 else lambda callback: after_commit_of(conn, callback),
             )
-            after_commit.insert(0, tx.committed)
-            if self._sqlite_sql is not None and self._connection is None:
-                after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
+            if self._connection is None:
+                after_commit.insert(0, tx.committed)
+                if self._sqlite_sql is not None:
+                    after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
             yield tx
             tx.finish()
+            if self._connection is not None and self._sqlite_sql is not None:
+                after_commit_of(conn, tx.committed if tx.shared else self._forgetter(conn, tx))
 
     # -- statistics -------------------------------------------------------------------
     def optimize(self) -> None:
@@ -541,7 +544,7 @@ class SqlStore:
         due = counts.get(key)
         if due is None and not appended:
             return  # a transaction that recorded nothing: look at the next one
-        if due is None:  # first commit of this process on these tables: are there any?
+        if due is None:  # first commit of this process on these tables: any statistics?
             stats = conn.exec_driver_sql(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
             ).scalar()
@@ -551,7 +554,10 @@ class SqlStore:
                     "SELECT count(*) FROM sqlite_stat1 WHERE tbl = ?", (self.tables.counters.name,)
                 ).scalar()
             )
-            due = 0 if found else SQLITE_ANALYZE_EVERY
+            # None: count the rows already there as not analysed. (A handful of rows is not
+            # worth it: statistics of a tiny table even tell the planner to scan it.)
+            events = select(func.count()).select_from(self.tables.events)
+            due = 0 if found else int(conn.execute(events).scalar_one()) - appended
         due += appended
         if due >= SQLITE_ANALYZE_EVERY:
             with translate_errors("gathering statistics"):
@@ -565,18 +571,28 @@ class SqlStore:
     ) -> SharedCache | None:
         """The cache of committed state on this SQLite connection, if still valid.
 
-        Only where kudos commits (not in a joined connection, whose owner may
-        still roll back) and only on SQLite, which says cheaply whether anything
-        changed since: ``PRAGMA data_version`` moves when another connection
-        commits, ``total_changes`` when this one wrote outside kudos. (We hold
-        the write lock, so nobody can change anything until we commit.)
+        Only on SQLite, which says cheaply whether anything changed since:
+        ``PRAGMA data_version`` moves when another connection commits. What
+        kudos itself writes is added to the cache once it committed. With an
+        engine, ``total_changes`` also tells when this connection wrote outside
+        kudos (the host may use the same engine). In a joined connection the
+        host writes its own tables through it, so that count says nothing:
+        there the cache is used only while kudos has no uncommitted work in the
+        host's transaction, what a transaction wrote joins it at the host's
+        commit, and a second transaction writing before that commit makes the
+        cache start over then. (kudos holds SQLite's write lock while it works,
+        so nobody else changes anything until the commit.)
         """
-        if self._connection is not None or self._sqlite_sql is None:
+        if self._sqlite_sql is None:
+            return None
+        joined = self._connection is not None
+        if joined and has_uncommitted_work(conn):
             return None
         pooled = conn.connection
         driver = pooled.driver_connection
         assert driver is not None
-        stamp = (driver.execute("PRAGMA data_version").fetchone()[0], driver.total_changes)
+        version = driver.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (version, "joined" if joined else driver.total_changes)
         caches = pooled.info.setdefault("kudos_shared_cache", {})
         key = self.tables.events.fullname
         cache = caches.get(key)
@@ -584,10 +600,21 @@ class SqlStore:
             cache = caches[key] = SharedCache(stamp)
 
         def restamp() -> None:  # our own commit changed nothing the cache does not know
-            cache.stamp = (stamp[0], driver.total_changes)
+            cache.stamp = (version, driver.total_changes)
 
-        after_commit.append(restamp)
+        if not joined:
+            after_commit.append(restamp)
         return cache
+
+    def _forgetter(self, conn: Connection, tx: SqlTransaction) -> Callable[[], None]:
+        """After the host's commit: drop the shared cache if ``tx`` wrote without it."""
+        pooled = conn.connection
+
+        def forget() -> None:
+            if tx.wrote:
+                pooled.info.get("kudos_shared_cache", {}).pop(self.tables.events.fullname, None)
+
+        return forget
 
     def data_version(self, community: str, *, check: bool = True) -> int | None:
         """A number that moves with every committed transaction that wrote to ``community``.
