@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, MetaData, create_engine, select, text
 
 import kudos
@@ -401,3 +404,92 @@ def test_a_failing_subscriber_never_makes_a_committed_write_raise(
     assert heard == [n.kind for n in outcome.notifications] != []
     assert "boom" in caplog.text
     assert kudos.Community(store=c.store).standing("alice").points == 5
+
+
+# --- joined connections reuse what was committed, and only that ------------------------------
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["give", "withdraw", "accept", "unaccept", "read"]),
+        st.sampled_from(["alice", "bob", "carol"]),
+        st.sampled_from(["r1", "r2", "r3"]),
+        st.sampled_from(["commit", "rollback", "twice", "other-server"]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _state(c: Community) -> tuple[object, ...]:
+    """Standings, and what the engine reads one by one (documents, counters) as ``c`` sees them."""
+
+    def read(tx: Any) -> tuple[object, ...]:
+        docs = [tx.get(d.kind, d.key) for kind in ("kudos", "post") for d in tx.find(kind)]
+        counters = [
+            tx.counter(metric, "all", m)
+            for metric in ("reputation", "points_earned", "kudos_received", "solutions")
+            for m in ("alice", "bob", "carol")
+        ]
+        return tuple(docs), tuple(counters)
+
+    return tuple(c.standing(m) for m in ("alice", "bob", "carol")), c._read(read)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=OPS)
+def test_requests_on_joined_connections_agree_with_the_ledger_whatever_commits(
+    ops: list[tuple[str, str, str, str]],
+) -> None:
+    """Per-request communities on the host's connections, some rolled back, some doing two
+    facts in one transaction, with another app server writing in between: whatever each
+    request read from state kept between requests, the ledger replays into the projections."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'forum.db'}"
+        host, other = create_engine(url), create_engine(url)
+        SqlStore(host).create_all()
+        clock = FakeClock()
+        setup = Community(store=SqlStore(host), clock=clock)
+        forum(setup)
+        setup.post_reply("r2", topic="t1", author="carol")
+        setup.post_reply("r3", topic="t1", author="bob")
+
+        def act(c: Community, op: str, member: str, post: str) -> None:
+            try:
+                if op == "give":
+                    c.give_kudos(post, giver=member)
+                elif op == "withdraw":
+                    c.withdraw_kudos(post, giver=member)
+                elif op == "accept":
+                    c.accept_solution("t1", reply=post, by="bob")
+                elif op == "unaccept":
+                    c.unaccept_solution("t1", by="bob")
+                else:
+                    c.standing(member)
+            except kudos.KudosError:
+                pass
+
+        for op, member, post, how in ops:
+            clock.advance(minutes=1)
+            if how == "other-server":
+                act(Community(store=SqlStore(other), clock=clock), op, member, post)
+            else:
+                with host.connect() as conn, conn.begin() as tx:
+                    c = Community(store=SqlStore(conn), clock=clock)
+                    act(c, op, member, post)
+                    if how == "twice":
+                        act(c, "give" if op != "give" else "withdraw", member, post)
+                    if how == "rollback":
+                        tx.rollback()
+            truth = Community(store=SqlStore(other), clock=clock, cache=None)
+            expected = _state(truth)
+            with host.connect() as conn, conn.begin():  # the next request, reading
+                found = _state(Community(store=SqlStore(conn), clock=clock, cache=None))
+            assert found == expected, (op, member, post, how)
+        assert_consistent(Community(store=SqlStore(other), clock=clock, cache=None))
+        for member in ("alice", "bob", "carol"):
+            assert truth.standing(member) == Community(store=SqlStore(host), clock=clock).standing(
+                member
+            )
+        host.dispose()
+        other.dispose()
