@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
+from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
@@ -51,6 +52,7 @@ __all__ = [
     "Tables",
     "make_metadata",
     "metadata",
+    "render_item",
 ]
 
 metadata: MetaData = make_metadata()
