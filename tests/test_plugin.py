@@ -249,6 +249,16 @@ def _sql_host(pytester: pytest.Pytester, backend: str, monkeypatch: pytest.Monke
         monkeypatch.delenv("KUDOS_TEST_POSTGRES_URL", raising=False)
 
 
+# Reports five facts, the last one ``last(c)``: the inner tests' common start.
+FIVE_FACTS = """
+def five_facts(c, last):
+    c.join("asker")
+    c.join("alice")
+    c.post_topic("t1", author="asker")
+    c.post_reply("r1", topic="t1", author="alice")
+    last(c)
+"""
+
 TWO_HOST_TESTS = """
 import pytest
 
@@ -258,19 +268,18 @@ from kudos.testing import assert_consistent
 seen = {}
 
 
+FIVE_FACTS
+
+
 def test_first_writes(kudos_community, kudos_store, STORE_FIXTURE):
     assert kudos_store is STORE_FIXTURE and isinstance(kudos_store, kudos.SqlStore)
     assert kudos_store.dialect == DIALECT
     seen["engine"] = kudos_store.engine
-    c = kudos_community
-    assert c.members() == []
-    c.join("asker")
-    c.join("alice")
-    c.post_topic("t1", author="asker")
-    c.post_reply("r1", topic="t1", author="alice")
-    c.accept_solution("t1", reply="r1", by="asker")
-    assert c.standing("alice").points == 50
-    assert_consistent(c)
+    assert kudos_community.members() == []
+    five_facts(kudos_community, lambda c: c.accept_solution("t1", reply="r1", by="asker"))
+    assert kudos_community.standing("alice").points == 50
+    assert {r.member: r.value for r in kudos_community.leaderboard(by="points")}["alice"] == 50
+    assert_consistent(kudos_community)
 
 
 def test_second_starts_empty_on_the_same_tables(kudos_community, kudos_store):
@@ -279,8 +288,10 @@ def test_second_starts_empty_on_the_same_tables(kudos_community, kudos_store):
     with pytest.raises(kudos.UnknownMember):
         kudos_community.standing("alice")
     assert kudos_community.leaderboard(by="points") == []
-    kudos_community.join("alice")
-    assert [m.id for m in kudos_community.members()] == ["alice"]
+    # As many facts as the first test, with another outcome: nothing it read is served.
+    five_facts(kudos_community, lambda c: c.give_kudos("r1", giver="asker"))
+    assert kudos_community.standing("alice").points == 5
+    assert {r.member: r.value for r in kudos_community.leaderboard(by="points")} == {"alice": 5}
 """
 
 
@@ -301,7 +312,11 @@ def test_a_host_runs_its_tests_on_a_sql_store_each_starting_empty(
         """
     )
     dialect = "sqlite" if backend == "sqlite" else "postgresql"
-    tests = TWO_HOST_TESTS.replace("STORE_FIXTURE", fixture).replace("DIALECT", repr(dialect))
+    tests = (
+        TWO_HOST_TESTS.replace("FIVE_FACTS", FIVE_FACTS)
+        .replace("STORE_FIXTURE", fixture)
+        .replace("DIALECT", repr(dialect))
+    )
     pytester.makepyfile(tests)
     result = pytester.runpytest_inprocess(*QUIET)
     result.assert_outcomes(passed=2)
@@ -315,15 +330,13 @@ import kudos
 from kudos.stores.sql import metadata
 
 
-def test_kudos_writes_in_the_tests_transaction(kudos_community, kudos_connection, kudos_store):
+FIVE_FACTS
+
+
+def test_kudos_writes_in_the_tests_transaction(kudos_community, kudos_connection):
     assert kudos_connection.in_transaction()
-    c = kudos_community
-    c.join("asker")
-    c.join("alice")
-    c.post_topic("t1", author="asker")
-    c.post_reply("r1", topic="t1", author="alice")
-    c.give_kudos("r1", giver="asker")
-    assert c.standing("alice").points == 5
+    five_facts(kudos_community, lambda c: c.accept_solution("t1", reply="r1", by="asker"))
+    assert kudos_community.standing("alice").points == 50
     # The test's own connection sees kudos's rows: one transaction for both.
     events = metadata.tables["kudos_events"]
     assert kudos_connection.execute(select(func.count()).select_from(events)).scalar() == 5
@@ -339,6 +352,11 @@ def test_the_rolled_back_transaction_left_nothing(kudos_engine):
     assert community.members() == []
     with pytest.raises(kudos.UnknownMember):
         community.standing("alice")
+
+
+def test_the_next_transaction_starts_from_nothing(kudos_community):
+    five_facts(kudos_community, lambda c: c.give_kudos("r1", giver="asker"))
+    assert kudos_community.standing("alice").points == 5
 """
 
 
@@ -368,9 +386,9 @@ def test_a_hosts_test_and_kudos_share_a_transaction_that_is_rolled_back(
         {engine_override}
         """
     )
-    pytester.makepyfile(ROLLED_BACK_TESTS)
+    pytester.makepyfile(ROLLED_BACK_TESTS.replace("FIVE_FACTS", FIVE_FACTS))
     result = pytester.runpytest_inprocess(*QUIET)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_the_postgres_fixtures_say_how_to_enable_them(
