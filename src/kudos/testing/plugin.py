@@ -178,13 +178,23 @@ def kudos_sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[En
     """(session) An engine on a SQLite file of this test session, holding kudos's tables.
 
     Made as :meth:`~kudos.SqlStore.from_url` makes one (WAL, a busy timeout, writers
-    queue), with the tables of :data:`kudos.stores.sql.metadata` (``kudos_events``, ...)
-    created once; disposed of at the end of the session.
+    queue) but with ``PRAGMA synchronous=OFF`` (commits do not wait for the disk: a
+    test database needs no durability), holding the tables of
+    :data:`kudos.stores.sql.metadata` (``kudos_events``, ...) created once; disposed of
+    at the end of the session.
     """
+    from sqlalchemy import event
+
     from ..stores.sql import SqlStore
 
     path = tmp_path_factory.mktemp("kudos") / "kudos.db"
-    store = SqlStore.from_url(f"sqlite:///{path}")
+    store = SqlStore.from_url(f"sqlite:///{path}", create=False)
+
+    @event.listens_for(store.engine, "connect")
+    def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA synchronous=OFF")  # a test database: speed, not durability
+
+    store.create_all()
     yield store.engine
     store.close()
 
@@ -196,8 +206,8 @@ def kudos_postgres_engine() -> Iterator[Engine]:
     Its connections work in a schema of this test process, ``kudos_test_<pid>``
     (their ``search_path``), so parallel test runs on one database never meet; the
     tables are created there once and the schema is dropped at the end of the
-    session. Skips the test when the variable is not set (fails when
-    ``KUDOS_REQUIRE_POSTGRES=1``).
+    session. Commits do not wait for the disk (``synchronous_commit=off``). Skips
+    the test when the variable is not set (fails when ``KUDOS_REQUIRE_POSTGRES=1``).
     """
     from sqlalchemy import text
 
@@ -214,9 +224,9 @@ def kudos_postgres_engine() -> Iterator[Engine]:
             pytest.fail(f"{REQUIRE_POSTGRES_VAR}=1 but {message}")
         pytest.skip(message)
     schema = f"kudos_test_{os.getpid()}"
-    store = SqlStore.from_url(
-        url, create=False, connect_args={"options": f"-c search_path={schema}"}
-    )
+    # A test database: commits need not wait for the disk.
+    options = f"-c search_path={schema} -c synchronous_commit=off"
+    store = SqlStore.from_url(url, create=False, connect_args={"options": options})
     engine = store.engine
 
     def drop_schema() -> None:
