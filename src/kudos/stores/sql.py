@@ -12,7 +12,8 @@ Three ways to plug it in:
 
 The tables live on :data:`metadata` (prefix ``kudos_``); :func:`make_metadata`
 builds them afresh under another prefix or schema. Add either to your Alembic
-``target_metadata``, or call :meth:`SqlStore.create_all` once.
+``target_metadata`` (with :func:`render_item` as its ``render_item``, so that
+generated migrations run as they are), or call :meth:`SqlStore.create_all` once.
 
 >>> import kudos
 >>> store = SqlStore.from_url("sqlite://")          # in memory, for the example
