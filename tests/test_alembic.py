@@ -97,11 +97,14 @@ def _project(root: Path, url: str, *, own_render_item: bool) -> Config:
     env = root / "migrations" / "env.py"
     source = env.read_text()
     assert source.count("target_metadata = None") == 1
+    assert source.count("fileConfig(config.config_file_name)") == 1
     assert source.count("target_metadata=target_metadata") == 2  # offline and online
     hook = "render_item=render_item" if own_render_item else ENV_CONFIGURE
     source = source.replace("target_metadata = None", ENV_IMPORTS).replace(
         "target_metadata=target_metadata", f"target_metadata=target_metadata, {hook}"
     )
+    # Leave the test process's logging to pytest (fileConfig would disable its loggers).
+    source = source.replace("fileConfig(config.config_file_name)", "pass")
     if own_render_item:
         source = source.replace(ENV_IMPORTS, ENV_IMPORTS + "from myapp.models import render_item\n")
     env.write_text(source)
