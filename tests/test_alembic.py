@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 import kudos
 from conftest import postgres_url, process_prefix
 from kudos.stores.sql import SqlStore, make_metadata, render_item
+from kudos.testing import assert_consistent
 
 DOCS = Path(__file__).parent.parent / "docs" / "stores.md"
 
@@ -143,7 +144,7 @@ def _community_works(engine: sa.Engine) -> None:
     community.give_kudos("r1", giver="asker")
     community.accept_solution("t1", reply="r1", by="asker")
     assert community.standing("alice").points == 55
-    kudos.testing.assert_consistent(community)
+    assert_consistent(community)
 
 
 def test_a_generated_migration_runs_on_sqlite_and_leaves_nothing_to_generate(
