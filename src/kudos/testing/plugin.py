@@ -312,6 +312,8 @@ def kudos_sql_store(kudos_connection: Connection) -> SqlStore:
 
     kudos writes in SAVEPOINTs of that transaction and never commits; the
     transaction is rolled back after the test, leaving the database as it was.
+    As nothing commits, ``subscribe`` callbacks are not called: read
+    ``community.notifications()`` (the outbox, in the same transaction) instead.
     """
     from ..stores.sql import SqlStore
 
