@@ -123,12 +123,21 @@ def _autogenerate(config: Config, message: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith(("#", '"""')))
 
 
-def _round_trip(root: Path, url: str, monkeypatch: pytest.MonkeyPatch, **options: bool) -> str:
-    """Autogenerate, upgrade and autogenerate again; the first migration's upgrade()."""
+def _round_trip(
+    root: Path,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    own_render_item: bool,
+    generated_on: str | None = None,
+) -> str:
+    """Autogenerate (against ``generated_on``, default ``url``), upgrade ``url`` and
+    autogenerate again; the first migration's upgrade()."""
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.chdir(root)
-    config = _project(root, url, **options)
+    config = _project(root, generated_on or url, own_render_item=own_render_item)
     first = _autogenerate(config, "kudos tables")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
     second = _autogenerate(config, "nothing to do")
     assert second == "pass", f"the second autogenerate still found changes:\n{second}"
@@ -196,6 +205,27 @@ def test_a_generated_migration_runs_on_postgresql_and_leaves_nothing_to_generate
         columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("kudos_events")}
         assert isinstance(columns["payload"], postgresql.JSONB)
         assert isinstance(columns["at"], sa.DateTime) and columns["at"].timezone
+        _community_works(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_migration_generated_on_sqlite_runs_on_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_schema_url: str
+) -> None:
+    sqlite_url = f"sqlite:///{tmp_path / 'dev.db'}"
+    migration = _round_trip(
+        tmp_path,
+        postgres_schema_url,
+        monkeypatch,
+        own_render_item=False,
+        generated_on=sqlite_url,
+    )
+    # Generated on SQLite, where Alembic would write JSONB(astext_type=Text()) bare.
+    assert "postgresql.JSONB(astext_type=sa.Text())" in migration
+    engine = sa.create_engine(postgres_schema_url)
+    try:
         _community_works(engine)
     finally:
         engine.dispose()
