@@ -410,3 +410,72 @@ def test_the_postgres_fixtures_say_how_to_enable_them(
     required = pytester.runpytest_inprocess(*QUIET)
     required.assert_outcomes(errors=1)
     required.stdout.fnmatch_lines(["*KUDOS_REQUIRE_POSTGRES=1 but KUDOS_TEST_POSTGRES_URL*"])
+
+
+def test_kudos_joins_the_hosts_own_rolled_back_connection(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from sqlalchemy import Column, MetaData, String, Table, create_engine
+
+        import kudos
+
+        host = MetaData()
+        topics = Table("topics", host, Column("id", String, primary_key=True))
+
+
+        @pytest.fixture(scope="session")
+        def engine(tmp_path_factory):
+            engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('forum') / 'forum.db'}")
+            host.create_all(engine)
+            kudos.SqlStore(engine).create_all()
+            yield engine
+            engine.dispose()
+
+
+        @pytest.fixture
+        def db_connection(engine):
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                yield conn
+                transaction.rollback()
+
+
+        @pytest.fixture
+        def kudos_connection(db_connection):
+            return db_connection
+
+
+        @pytest.fixture
+        def kudos_store(kudos_sql_store):
+            return kudos_sql_store
+        """
+    )
+    pytester.makepyfile(
+        """
+        from sqlalchemy import func, select
+
+        from conftest import topics
+        from kudos.stores.sql import metadata
+
+
+        def count(conn, table):
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+        def test_the_host_and_kudos_write_in_one_transaction(db_connection, kudos_community):
+            db_connection.execute(topics.insert().values(id="t1"))
+            kudos_community.join("asker")
+            kudos_community.post_topic("t1", author="asker")
+            assert count(db_connection, topics) == 1
+            assert count(db_connection, metadata.tables["kudos_events"]) == 2
+
+
+        def test_neither_is_left_afterwards(engine):
+            with engine.connect() as conn:
+                assert count(conn, topics) == 0
+                assert count(conn, metadata.tables["kudos_events"]) == 0
+        """
+    )
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(passed=2)
