@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import postgres_url
 from kudos import Community, MemoryStore
 from kudos.testing import FakeClock
 
@@ -140,6 +141,11 @@ def test_the_fixtures_are_listed_with_their_documentation(pytester: pytest.Pytes
         ("kudos_store", "*MemoryStore*override it*"),
         ("kudos_policy", "*giffgaff preset*"),
         ("kudos_community", "*Community*kudos_store*"),
+        ("kudos_sqlite_store", "*SqlStore*kudos_sqlite_engine*emptied*"),
+        ("kudos_postgres_store", "*SqlStore*kudos_postgres_engine*emptied*"),
+        ("kudos_connection", "*transaction begun, rolled back after the test*"),
+        ("kudos_sql_store", "*SqlStore*joined to*kudos_connection*"),
+        ("kudos_engine [[]session scope[]]", "*kudos_sqlite_engine*"),
     ]:
         result.stdout.fnmatch_lines([f"{name} -- *", says])
 
@@ -228,3 +234,248 @@ def test_a_host_proves_its_store_by_subclassing_the_conformance_suite(
         for item in call.items
     } | set(chosen)
     assert collected == set(chosen)
+
+
+# -- the SQL fixtures ------------------------------------------------------------------------
+
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _sql_host(pytester: pytest.Pytester, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the inner runs at the test server (or at none, for SQLite)."""
+    if backend == "postgres":
+        monkeypatch.setenv("KUDOS_TEST_POSTGRES_URL", postgres_url())
+    else:
+        monkeypatch.delenv("KUDOS_TEST_POSTGRES_URL", raising=False)
+
+
+# Reports five facts, the last one ``last(c)``: the inner tests' common start.
+FIVE_FACTS = """
+def five_facts(c, last):
+    c.join("asker")
+    c.join("alice")
+    c.post_topic("t1", author="asker")
+    c.post_reply("r1", topic="t1", author="alice")
+    last(c)
+"""
+
+TWO_HOST_TESTS = """
+import pytest
+
+import kudos
+from kudos.testing import assert_consistent
+
+seen = {}
+
+
+FIVE_FACTS
+
+
+def test_first_writes(kudos_community, kudos_store, STORE_FIXTURE):
+    assert kudos_store is STORE_FIXTURE and isinstance(kudos_store, kudos.SqlStore)
+    assert kudos_store.dialect == DIALECT
+    seen["engine"] = kudos_store.engine
+    assert kudos_community.members() == []
+    five_facts(kudos_community, lambda c: c.accept_solution("t1", reply="r1", by="asker"))
+    assert kudos_community.standing("alice").points == 50
+    assert {r.member: r.value for r in kudos_community.leaderboard(by="points")}["alice"] == 50
+    assert_consistent(kudos_community)
+
+
+def test_second_starts_empty_on_the_same_tables(kudos_community, kudos_store):
+    assert kudos_store.engine is seen["engine"]  # one engine and its tables per session
+    assert kudos_community.members() == []
+    with pytest.raises(kudos.UnknownMember):
+        kudos_community.standing("alice")
+    assert kudos_community.leaderboard(by="points") == []
+    # As many facts as the first test, with another outcome: nothing it read is served.
+    five_facts(kudos_community, lambda c: c.give_kudos("r1", giver="asker"))
+    assert kudos_community.standing("alice").points == 5
+    assert {r.member: r.value for r in kudos_community.leaderboard(by="points")} == {"alice": 5}
+"""
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_a_host_runs_its_tests_on_a_sql_store_each_starting_empty(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    _sql_host(pytester, backend, monkeypatch)
+    fixture = f"kudos_{backend}_store"
+    pytester.makeconftest(
+        f"""
+        import pytest
+
+
+        @pytest.fixture
+        def kudos_store({fixture}):
+            return {fixture}
+        """
+    )
+    dialect = "sqlite" if backend == "sqlite" else "postgresql"
+    tests = (
+        TWO_HOST_TESTS.replace("FIVE_FACTS", FIVE_FACTS)
+        .replace("STORE_FIXTURE", fixture)
+        .replace("DIALECT", repr(dialect))
+    )
+    pytester.makepyfile(tests)
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(passed=2)
+
+
+ROLLED_BACK_TESTS = """
+import pytest
+from sqlalchemy import func, select
+
+import kudos
+from kudos.stores.sql import metadata
+
+
+FIVE_FACTS
+
+
+def test_kudos_writes_in_the_tests_transaction(kudos_community, kudos_connection):
+    assert kudos_connection.in_transaction()
+    five_facts(kudos_community, lambda c: c.accept_solution("t1", reply="r1", by="asker"))
+    assert kudos_community.standing("alice").points == 50
+    # The test's own connection sees kudos's rows: one transaction for both.
+    events = metadata.tables["kudos_events"]
+    assert kudos_connection.execute(select(func.count()).select_from(events)).scalar() == 5
+
+
+def test_the_rolled_back_transaction_left_nothing(kudos_engine):
+    with kudos_engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name != "kudos_schema":
+                rows = conn.execute(select(func.count()).select_from(table)).scalar()
+                assert rows == 0, table.name
+    community = kudos.Community(kudos.SqlStore(kudos_engine))
+    assert community.members() == []
+    with pytest.raises(kudos.UnknownMember):
+        community.standing("alice")
+
+
+def test_the_next_transaction_starts_from_nothing(kudos_community):
+    five_facts(kudos_community, lambda c: c.give_kudos("r1", giver="asker"))
+    assert kudos_community.standing("alice").points == 5
+"""
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_a_hosts_test_and_kudos_share_a_transaction_that_is_rolled_back(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    _sql_host(pytester, backend, monkeypatch)
+    engine_override = (
+        """
+        @pytest.fixture(scope="session")
+        def kudos_engine(kudos_postgres_engine):
+            return kudos_postgres_engine
+        """
+        if backend == "postgres"
+        else ""
+    )
+    pytester.makeconftest(
+        f"""
+        import pytest
+
+
+        @pytest.fixture
+        def kudos_store(kudos_sql_store):
+            return kudos_sql_store
+
+        {engine_override}
+        """
+    )
+    pytester.makepyfile(ROLLED_BACK_TESTS.replace("FIVE_FACTS", FIVE_FACTS))
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(passed=3)
+
+
+def test_the_postgres_fixtures_say_how_to_enable_them(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUDOS_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("KUDOS_REQUIRE_POSTGRES", raising=False)
+    pytester.makepyfile(
+        """
+        def test_on_postgres(kudos_postgres_store):
+            pass
+        """
+    )
+    skipped = pytester.runpytest_inprocess("-rs", *QUIET)
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*KUDOS_TEST_POSTGRES_URL is not set; to run*set it to*"])
+
+    monkeypatch.setenv("KUDOS_REQUIRE_POSTGRES", "1")
+    required = pytester.runpytest_inprocess(*QUIET)
+    required.assert_outcomes(errors=1)
+    required.stdout.fnmatch_lines(["*KUDOS_REQUIRE_POSTGRES=1 but KUDOS_TEST_POSTGRES_URL*"])
+
+
+def test_kudos_joins_the_hosts_own_rolled_back_connection(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from sqlalchemy import Column, MetaData, String, Table, create_engine
+
+        import kudos
+
+        host = MetaData()
+        topics = Table("topics", host, Column("id", String, primary_key=True))
+
+
+        @pytest.fixture(scope="session")
+        def engine(tmp_path_factory):
+            engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('forum') / 'forum.db'}")
+            host.create_all(engine)
+            kudos.SqlStore(engine).create_all()
+            yield engine
+            engine.dispose()
+
+
+        @pytest.fixture
+        def db_connection(engine):
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                yield conn
+                transaction.rollback()
+
+
+        @pytest.fixture
+        def kudos_connection(db_connection):
+            return db_connection
+
+
+        @pytest.fixture
+        def kudos_store(kudos_sql_store):
+            return kudos_sql_store
+        """
+    )
+    pytester.makepyfile(
+        """
+        from sqlalchemy import func, select
+
+        from conftest import topics
+        from kudos.stores.sql import metadata
+
+
+        def count(conn, table):
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+        def test_the_host_and_kudos_write_in_one_transaction(db_connection, kudos_community):
+            db_connection.execute(topics.insert().values(id="t1"))
+            kudos_community.join("asker")
+            kudos_community.post_topic("t1", author="asker")
+            assert count(db_connection, topics) == 1
+            assert count(db_connection, metadata.tables["kudos_events"]) == 2
+
+
+        def test_neither_is_left_afterwards(engine):
+            with engine.connect() as conn:
+                assert count(conn, topics) == 0
+                assert count(conn, metadata.tables["kudos_events"]) == 0
+        """
+    )
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(passed=2)

@@ -12,7 +12,8 @@ Three ways to plug it in:
 
 The tables live on :data:`metadata` (prefix ``kudos_``); :func:`make_metadata`
 builds them afresh under another prefix or schema. Add either to your Alembic
-``target_metadata``, or call :meth:`SqlStore.create_all` once.
+``target_metadata`` (with :func:`render_item` as its ``render_item``, so that
+generated migrations run as they are), or call :meth:`SqlStore.create_all` once.
 
 >>> import kudos
 >>> store = SqlStore.from_url("sqlite://")          # in memory, for the example
@@ -39,6 +40,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
+from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import has_uncommitted_work
@@ -55,6 +57,7 @@ __all__ = [
     "Tables",
     "make_metadata",
     "metadata",
+    "render_item",
 ]
 
 metadata: MetaData = make_metadata()
