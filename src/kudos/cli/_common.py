@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
@@ -13,7 +15,8 @@ from .. import policies
 from ..community import Community
 from ..community import open as open_community
 from ..policy import Policy
-from ..stores.sql import SqlStore
+from ..stores.sql import SqlStore, Tables
+from ..stores.sql import metadata as default_metadata
 
 __all__ = ["PRESETS", "CliError", "load_policy", "open_existing", "open_or_create", "sqlite_path"]
 
@@ -74,8 +77,11 @@ def open_existing(args: argparse.Namespace, *, need_events: bool = False) -> Com
     policy = load_policy(args.policy)
     path = sqlite_path(args.url)
     hint = "record some events first with `kudos import FILE --url URL`"
-    if path is not None and not path.is_file():
-        raise CliError(f"no database at {path} ({args.url}); {hint}")
+    if path is not None:
+        if not path.is_file():
+            raise CliError(f"no database at {path} ({args.url}); {hint}")
+        if not _sqlite_has_kudos_tables(path):
+            raise CliError(f"{args.url} is not a kudos database (no kudos tables); {hint}")
     community = open_community(args.url, policy=policy, community=args.community, create=False)
     store = community.store
     if isinstance(store, SqlStore):
@@ -91,3 +97,21 @@ def open_existing(args: argparse.Namespace, *, need_events: bool = False) -> Com
             "is the --url or --community mistyped?"
         )
     return community
+
+
+def _sqlite_has_kudos_tables(path: Path) -> bool:
+    """Whether the SQLite file has kudos's tables, read without writing a byte to it.
+
+    (Opening it as a store would switch it to WAL mode, which writes.)
+    """
+    name = Tables.of(default_metadata).schema.name
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    return found is not None
