@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,7 @@ from sqlalchemy import create_engine, func, select
 
 import kudos
 from conftest import postgres_url, process_prefix
-from forum_app import load_forum
+from forum_app import APP, load_forum
 from kudos.stores.sql import SqlStore, make_metadata
 from kudos.testing import FakeClock, assert_consistent
 
@@ -136,3 +140,33 @@ def _forum_members(app: Any) -> Any:
     from sqlalchemy import MetaData, Table
 
     return Table("forum_members", MetaData(), autoload_with=app.config["ENGINE"])
+
+
+def test_the_forum_starts_with_the_command_readme_gives(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    command = "python examples/forum/app.py"
+    assert f".venv/bin/{command}" in readme
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(APP), "--port", str(port), "--url", f"sqlite:///{tmp_path / 'f.db'}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        said = []
+        for line in server.stderr:  # the development server says when it listens
+            said.append(line)
+            if f"Running on http://127.0.0.1:{port}" in line:
+                break
+        else:
+            pytest.fail("the forum exited: " + "".join(said))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200
+            assert "Nothing yet: ask the first question." in page.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -21,6 +21,8 @@ Exit status: 0 done, 1 the data disagrees or was refused (``verify``,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -104,6 +106,11 @@ def main(
     except (CliError, KudosError) as exc:
         print(f"kudos: {exc}", file=err)
         return 2
+    except BrokenPipeError:
+        # The reader went away (``kudos ... | head``): stop quietly, as other tools do.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"kudos: {exc.strerror or exc}{where}", file=err)
