@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -24,13 +25,35 @@ H1 = datetime(2026, 1, 5, 9, tzinfo=UTC)  # 2026-H1 has ended, whatever the date
 
 
 def run(*argv: str, plain: bool = True) -> tuple[int, str, str]:
-    """Run ``kudos argv`` in-process; returns (exit status, stdout, stderr)."""
+    """Run ``kudos argv`` in-process; returns (exit status, stdout, stderr).
+
+    ``plain`` runs it as where rich is not installed (plain text, stable to compare).
+    """
     out, err = io.StringIO(), io.StringIO()
-    args = [*argv, "--plain"] if plain and argv and argv[0] != "policy" else list(argv)
-    if plain and argv[:2] == ("policy", "show"):
-        args.append("--plain")
-    status = main(args, out, err)
+    with without_rich() if plain else contextlib.nullcontext(), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(argv), out)
+        except SystemExit as stop:  # argparse: --help, --version, a usage error
+            status = int(stop.code or 0)
     return status, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def without_rich() -> Iterator[None]:
+    """``import rich`` fails inside: as where the ``cli`` extra is not installed.
+
+    Only that one entry of ``sys.modules`` is touched (restoring the whole dict would drop
+    the modules imported meanwhile, and a later import would make second copies).
+    """
+    before = sys.modules.get("rich")
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if before is None:
+            del sys.modules["rich"]
+        else:
+            sys.modules["rich"] = before
 
 
 @pytest.fixture(autouse=True)
@@ -457,13 +480,19 @@ def test_rich_tables_and_progress_when_rich_is_installed(in_tmp: Path) -> None:
     assert "┃" in out  # rich's table
 
 
-def test_plain_output_when_rich_is_not_installed(
-    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "rich", None)  # import rich -> ImportError
+def test_plain_output_when_rich_is_not_installed(in_tmp: Path) -> None:
     source = imported(in_tmp, members=3, topics=3)
-    status, out, err = run("import", str(source), plain=False)
-    assert status == 0 and "━" not in err and "importing" in err
-    status, out, _ = run("leaderboard", plain=False)
+    with without_rich():
+        status, out, err = run("import", str(source), plain=False)
+        assert status == 0 and "━" not in err and "importing" in err
+        status, out, _ = run("leaderboard", plain=False)
+    assert status == 0
+    assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]
+
+
+def test_plain_asks_for_plain_text_even_with_rich(in_tmp: Path) -> None:
+    pytest.importorskip("rich", reason="the [cli] extra (rich) is part of [test]")
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("leaderboard", "--plain", plain=False)
     assert status == 0
     assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]
