@@ -177,10 +177,8 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
     from ..testing import assert_consistent
 
     community = open_existing(args, need_events=True)
-    with community.store.transaction(community.id) as tx:
-        events = len(tx.events())
     started = time.monotonic()
-    ui.note(f"verifying {events:,} events of community {community.id!r} at {args.url}")
+    ui.note(f"verifying community {community.id!r} at {args.url}")
     problem = None
     with ui.status("checking balances, reversals, and that a rebuild gives the same state"):
         try:
@@ -188,15 +186,12 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
         except AssertionError as exc:
             problem = str(exc) or "an invariant does not hold"
     elapsed = time.monotonic() - started
-    ui.emit({"consistent": problem is None, "events": events, "problem": problem})
+    ui.emit({"consistent": problem is None, "problem": problem, "seconds": round(elapsed, 3)})
     if problem is not None:
         ui.line(f"NOT consistent: {problem}")
         ui.line("the store disagrees with its event log; `kudos verify` checks again after a fix")
         return 1
-    ui.line(
-        f"ledger, balances and projections agree with the event log "
-        f"({events:,} events, {elapsed:.1f} s)"
-    )
+    ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
     return 0
 
 
