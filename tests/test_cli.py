@@ -215,6 +215,7 @@ def test_import_shows_progress_and_a_summary(in_tmp: Path) -> None:
     status, out, err = run("import", str(source), "--batch", "100")
     assert status == 0
     assert out == f"{source}: {len(records):,} recorded, 0 already known, 0 refused\n"
+    assert err.startswith(f"importing {source}: 0 of {len(records):,} (starting)\n")
     assert f"importing {source}: {len(records):,} of {len(records):,} (" in err
     assert "/s, about 0 s left)" in err
     status, out, _ = run("import", str(source), "--json")

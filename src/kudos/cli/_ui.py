@@ -202,6 +202,7 @@ class Ui:
                 shown.finish()
             return
         plain = _PlainProgress(self.err, what, total, every=self.every, clock=self.clock)
+        plain.report(plain.start)
         yield plain
         plain.report(self.clock())
 
