@@ -63,7 +63,7 @@ def test_page_examples_run_each_on_its_own(
     namespace: dict[str, object] = {}
     for number, block in enumerate(_blocks(page), 1):
         if not block.startswith(CONTINUED):
-            namespace = {"__name__": f"{page.stem}_block_{number}"}
+            namespace = {}
         exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
 
 
