@@ -278,3 +278,26 @@ def test_a_question_answered_rewarded_and_paid_out_in_the_browser(
         assert forum.text("#points") == "0"
         assert "2026-H2 credit 1,655 £16.55 issued" in forum.text("#member-payouts")
         forum.shot("alice-paid")
+
+
+def test_without_chromium_the_browser_test_skips_saying_how_to_enable_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KUDOS_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("KUDOS_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        _browser_paths()
+
+
+@pytest.mark.parametrize("variable", ["CI=true", "KUDOS_REQUIRE_BROWSER=1"])
+def test_where_the_browser_is_required_its_absence_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    monkeypatch.setenv("KUDOS_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("KUDOS_REQUIRE_BROWSER", raising=False)
+    name, value = variable.split("=")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(pytest.fail.Exception, match="needs chromium"):
+        _browser_paths()
