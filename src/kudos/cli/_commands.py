@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..community import Community
+from ..errors import UnknownMember
 from ..leaderboards import METRICS
 from ..payback import Conversion
 from ._common import CliError, load_policy, open_existing
@@ -24,9 +27,21 @@ from ._ui import Ui
 __all__ = ["add_parsers"]
 
 
+@contextmanager
+def _member_known(args: argparse.Namespace) -> Iterator[None]:
+    """An unknown member, said in the command's terms rather than the library's."""
+    try:
+        yield
+    except UnknownMember:
+        raise CliError(
+            f"no member {args.member!r} in community {args.community!r} at {args.url}"
+        ) from None
+
+
 def _standing(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args)
-    standing = community.standing(args.member)
+    with _member_known(args):
+        standing = community.standing(args.member)
     ui.emit(jsonable(standing))
     for line in standing_lines(standing):
         ui.line(line)
@@ -35,7 +50,8 @@ def _standing(args: argparse.Namespace, ui: Ui) -> int:
 
 def _statement(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args)
-    statement = community.statement(args.member, period=args.period, account=args.account)
+    with _member_known(args):
+        statement = community.statement(args.member, period=args.period, account=args.account)
     ui.emit(jsonable(statement))
     span = f" for {args.period}" if args.period else ""
     ui.table(
