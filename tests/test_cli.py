@@ -66,30 +66,21 @@ def season(members: int = 6, topics: int = 40) -> Iterator[dict[str, object]]:
     """A forum's history as import records: joins, questions, answers, kudos, solutions."""
     at = START
     names = [f"m{i}" for i in range(members)]
+
+    def record(kind: str, **fields: object) -> dict[str, object]:
+        return {"type": kind, **fields, "at": at.isoformat()}
+
     for name in names:
-        yield {"type": "member-joined", "member": name, "at": at.isoformat()}
+        yield record("member-joined", member=name)
     for t in range(topics):
         at += timedelta(hours=3)
-        when = at.isoformat()
         asker, helper = names[t % members], names[(t + 1) % members]
-        yield {"type": "topic-posted", "topic": f"t{t}", "author": asker, "at": when}
-        yield {
-            "type": "reply-posted",
-            "reply": f"r{t}",
-            "topic": f"t{t}",
-            "author": helper,
-            "at": when,
-        }
+        yield record("topic-posted", topic=f"t{t}", author=asker)
+        yield record("reply-posted", reply=f"r{t}", topic=f"t{t}", author=helper)
         for giver in names:
             if giver != helper:
-                yield {"type": "kudos-given", "post": f"r{t}", "giver": giver, "at": when}
-        yield {
-            "type": "solution-accepted",
-            "topic": f"t{t}",
-            "reply": f"r{t}",
-            "by": asker,
-            "at": when,
-        }
+                yield record("kudos-given", post=f"r{t}", giver=giver)
+        yield record("solution-accepted", topic=f"t{t}", reply=f"r{t}", by=asker)
 
 
 def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:

@@ -73,16 +73,13 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
 
 def _conversion_words(community: Community, c: Conversion) -> str:
     money = community.policy.payback
-    parts = []
-    if c.paid_points:
-        parts.append(f"{c.paid_points:,} points paid as {money.format(c.amount)} by {c.method}")
-    if c.carried_over:
-        parts.append(f"{c.carried_over:,} points carried over to {c.carried_to}")
-    if c.lapsed:
-        parts.append(f"{c.lapsed:,} points lapsed")
-    if c.debt:
-        parts.append(f"{c.debt:,} points owed, carried to {c.carried_to}")
-    text = "; ".join(parts) or "nothing to convert"
+    said = (
+        (c.paid_points, f"{c.paid_points:,} points paid as {money.format(c.amount)} by {c.method}"),
+        (c.carried_over, f"{c.carried_over:,} points carried over to {c.carried_to}"),
+        (c.lapsed, f"{c.lapsed:,} points lapsed"),
+        (c.debt, f"{c.debt:,} points owed, carried to {c.carried_to}"),
+    )
+    text = "; ".join(words for amount, words in said if amount) or "nothing to convert"
     return text + (f" ({c.reason})" if c.reason else "")
 
 
