@@ -1,5 +1,8 @@
 """The documentation's examples run: doctests in docstrings, README and the doc pages.
 
+Every python block of a page runs on its own, in a fresh namespace, unless its
+first line says it goes on from the block before (``# (continued)``).
+
 Pages whose python blocks are fragments of a host's code (a Flask view, an Alembic
 ``env.py``) are left out: :data:`FRAGMENT_PAGES`.
 """
@@ -39,15 +42,35 @@ def test_docstring_examples_run(name: str) -> None:
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
 
 
+CONTINUED = "# (continued)"
+"""The first line of a python block that goes on from the page's previous block."""
+
+
+def _blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+
+
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=lambda p: p.name)
-def test_page_examples_run_in_order(
+def test_page_examples_run_each_on_its_own(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each python block runs in a fresh namespace, as a reader who copies it runs it.
+
+    A block that builds on the one before says so on its first line,
+    ``# (continued)``, and runs in that block's namespace.
+    """
     monkeypatch.chdir(tmp_path)  # pages may create community.db
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
     namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, page.name, "exec"), namespace)
+    for number, block in enumerate(_blocks(page), 1):
+        if not block.startswith(CONTINUED):
+            namespace = {}
+        exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+
+
+def test_a_continued_block_follows_another() -> None:
+    for page in RUNNABLE_PAGES:
+        blocks = _blocks(page)
+        assert not (blocks and blocks[0].startswith(CONTINUED)), page.name
 
 
 def test_the_pages_that_run_have_examples() -> None:
@@ -55,3 +78,25 @@ def test_the_pages_that_run_have_examples() -> None:
         text = page.read_text()
         if page.name not in ("api.md", "cli.md", "concepts.md"):
             assert "```python" in text, f"{page.name} has no python examples"
+
+
+def test_installation_says_how_to_install_without_a_package_index() -> None:
+    """No release is on an index yet: the docs install from a clone or a built wheel."""
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        text = page.read_text()
+        assert not re.search(r"pip install ['\"]?kudos-community", text), page.name
+    quickstart = (DOCS / "quickstart.md").read_text()
+    assert "pip install -e ." in quickstart and "python3 -m build" in quickstart
+
+
+def test_docstring_outputs_are_not_read_as_cross_references() -> None:
+    """mkdocstrings reads a module docstring's doctest output ``[(...), ...]`` as a link.
+
+    ``mkdocs build --strict`` (run by CI) then fails on the link it cannot resolve.
+    """
+    finder = doctest.DocTestFinder(recurse=False)
+    for name in _modules():
+        for test in finder.find(importlib.import_module(name)):
+            for example in test.examples:
+                for line in example.want.splitlines():
+                    assert not re.match(r"\[\(.*\]", line), f"{test.name}: output line {line!r}"

@@ -1,4 +1,9 @@
-"""The demo behind ``kudos demo``: a small community through a payback season."""
+"""The demo behind ``kudos demo``: a small community through a payback season.
+
+Every fact carries its own event id (``demo:...``), so running the demo again
+on the same database replays the same facts: nothing changes, and the demo
+says so.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from . import policies
-from .cli import _print_board, _print_standing
+from .cli._render import ledger_row, standing_lines
+from .community import Community
 from .community import open as open_community
 from .errors import NotAllowed
 from .testing import FakeClock
@@ -23,11 +29,15 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
     community = open_community(url, policy=policies.giffgaff(), clock=clock)
     print(f"kudos demo: a giffgaff-style community on {url.split('///')[0]}///...", file=out)
+    known = _event_count(community)
 
-    community.join("staff1", role="staff")
-    community.join("mod1", role="moderator")
+    def eid(*parts: object) -> str:
+        return "demo:" + ":".join(str(p) for p in parts)
+
+    community.join("staff1", role="staff", event_id=eid("join", "staff1"))
+    community.join("mod1", role="moderator", event_id=eid("join", "mod1"))
     for name in MEMBERS:
-        community.join(name)
+        community.join(name, event_id=eid("join", name))
         clock.advance(minutes=5)
 
     answers = 0
@@ -40,48 +50,69 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
             kind=rng.choice(["question", "problem"]),
             title=f"Question {n}",
             tags=[rng.choice(TAGS)],
+            event_id=eid("topic", topic),
         )
         helpers = rng.sample([m for m in MEMBERS if m != asker], k=rng.randint(1, 3))
         replies = []
         for i, helper in enumerate(helpers):
             clock.advance(minutes=rng.randint(1, 30))
             reply = f"{topic}-r{i}"
-            community.post_reply(reply, topic=topic, author=helper)
+            community.post_reply(reply, topic=topic, author=helper, event_id=eid("reply", reply))
             replies.append((reply, helper))
             answers += 1
         for reply, helper in replies:
             for giver in rng.sample(MEMBERS, k=rng.randint(0, 4)):
                 if giver != helper:
-                    community.give_kudos(reply, giver=giver)
+                    community.give_kudos(reply, giver=giver, event_id=eid("kudos", reply, giver))
         if rng.random() < 0.7:
-            community.accept_solution(topic, reply=replies[0][0], by=asker)
+            community.accept_solution(
+                topic, reply=replies[0][0], by=asker, event_id=eid("accept", topic)
+            )
         clock.advance(hours=rng.randint(6, 72))
 
     # Second thoughts, and a spammer caught by a moderator.
     with contextlib.suppress(NotAllowed):
-        community.withdraw_kudos("t1-r0", giver="alice")
-    community.join("spammer")
-    community.post_reply("spam1", topic="t2", author="spammer")
-    community.give_kudos("spam1", giver="bob")
-    community.remove_post("spam1", by="mod1", reason="spam")
-    community.adjust("carol", points=250, reason="ran the community meet-up", by="staff1")
+        community.withdraw_kudos("t1-r0", giver="alice", event_id=eid("unkudos", "t1-r0"))
+    community.join("spammer", event_id=eid("join", "spammer"))
+    community.post_reply("spam1", topic="t2", author="spammer", event_id=eid("reply", "spam1"))
+    community.give_kudos("spam1", giver="bob", event_id=eid("kudos", "spam1", "bob"))
+    community.remove_post("spam1", by="mod1", reason="spam", event_id=eid("remove", "spam1"))
+    community.adjust(
+        "carol",
+        points=250,
+        reason="ran the community meet-up",
+        by="staff1",
+        event_id=eid("adjust", "carol"),
+    )
 
     # Recruiting: a link with dave's code, and the new customer's SIM activates.
-    community.join("newbie", referral_code=community.referral_code("dave"))
+    community.join(
+        "newbie", referral_code=community.referral_code("dave"), event_id=eid("join", "newbie")
+    )
     clock.advance(days=3)
-    community.qualify_referral("newbie")
+    community.qualify_referral("newbie", event_id=eid("qualify", "newbie"))
 
     # An idea goes from proposal to implemented.
-    community.post_topic("i1", author="erin", kind="idea", title="eSIM support", tags=["esim"])
+    community.post_topic(
+        "i1",
+        author="erin",
+        kind="idea",
+        title="eSIM support",
+        tags=["esim"],
+        event_id=eid("topic", "i1"),
+    )
     for voter in ("alice", "bob", "carol", "frank"):
-        community.vote_idea("i1", voter=voter)
+        community.vote_idea("i1", voter=voter, event_id=eid("vote", "i1", voter))
     for status in ("under_review", "planned", "in_progress", "implemented"):
         clock.advance(days=7)
-        community.set_idea_status("i1", status, by="staff1")
+        community.set_idea_status("i1", status, by="staff1", event_id=eid("status", "i1", status))
 
     for name, method in zip(MEMBERS, ["cash", "credit", "charity"] * 3, strict=False):
         community.set_payout_method(
-            name, method, charity="Macmillan" if method == "charity" else None
+            name,
+            method,
+            charity="Macmillan" if method == "charity" else None,
+            event_id=eid("method", name),
         )
 
     print(
@@ -91,22 +122,26 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     )
     print("Standings", file=out)
     for name in MEMBERS:
-        _print_standing(community, name, out)
-    print(file=out)
-    _print_board(community, out, by="reputation", limit=5)
-    _print_board(community, out, by="solutions", tag="roaming", limit=3)
+        for text in standing_lines(community.standing(name)):
+            print(text, file=out)
+    for title, query in (
+        ("Leaderboard by reputation", {"by": "reputation", "limit": 5}),
+        (
+            "Leaderboard by solutions, tag roaming",
+            {"by": "solutions", "tag": "roaming", "limit": 3},
+        ),
+    ):
+        print(f"\n{title}", file=out)
+        for row in community.leaderboard(**query):  # type: ignore[arg-type]
+            print(f"  #{row.position:<3} {row.member:<12} {row.value:,}", file=out)
     print("\nStatement for carol (last 5 lines)", file=out)
     for line in community.statement("carol").lines[-5:]:
-        sign = "+" if line.amount >= 0 else ""
-        print(
-            f"  {line.at:%Y-%m-%d} {sign}{line.amount} {line.account:<10} {line.reason}"
-            + (f" (reverses {line.reverses})" if line.reverses else ""),
-            file=out,
-        )
+        date, amount, account, reason = ledger_row(line)
+        print(f"  {date} {amount:>5} {account:<10} {reason}", file=out)
 
     # The season ends on 30 November; payback is paid out from December.
     clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
-    payouts = community.close_period("2026-H2", by="staff1")
+    payouts = community.close_period("2026-H2", by="staff1", event_id=eid("close", "2026-H2"))
     money = community.policy.payback
     print("\nPayback for 2026-H2", file=out)
     for p in sorted(payouts, key=lambda p: (p.method, p.member)):
@@ -132,3 +167,13 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         f"Outbox: {len(community.notifications(limit=None))} notifications for a worker to deliver",
         file=out,
     )
+    added = _event_count(community) - known
+    if known and not added:
+        print(f"\nNothing new recorded: {url} already held this demo ({known} events).", file=out)
+    else:
+        print(f"\nRecorded {added} events on {url}.", file=out)
+
+
+def _event_count(community: Community) -> int:
+    with community.store.transaction(community.id) as tx:
+        return len(tx.events())

@@ -63,8 +63,8 @@ first time each milestone is reached).
 >>> _ = c.vote_idea("i1", voter="bob")
 >>> c.set_idea_status("i1", "planned", by="staff1").total("carol")
 100
->>> [(i.id, i.status, i.votes) for i in c.idea_board()]
-[('i1', 'planned', 2)]
+>>> print(*[(i.id, i.status, i.votes) for i in c.idea_board()])
+('i1', 'planned', 2)
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ moderators are left out unless ``include_staff=True``. Results are cached
 >>> for giver in ("bob", "carol", "dave"):
 ...     _ = c.give_kudos("r1", giver=giver)
 >>> _ = c.give_kudos("r2", giver="carol")
->>> [(r.position, r.member, r.value) for r in c.leaderboard(by="kudos_received")]
-[(1, 'alice', 3), (2, 'bob', 1)]
+>>> print(*[(r.position, r.member, r.value) for r in c.leaderboard(by="kudos_received")])
+(1, 'alice', 3) (2, 'bob', 1)
 >>> print(f"bob, you are {c.position('bob', by='kudos_received', window='7d')}")
 bob, you are #2 of 2
 """

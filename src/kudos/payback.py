@@ -31,9 +31,9 @@ debit: after closing, every member's balance in the period is 0 and
 >>> _ = c.adjust("alice", points=1_250, reason="meet-up host", by="staff1")
 >>> _ = c.set_payout_method("alice", "cash")
 >>> _ = clock.set(datetime(2026, 12, 10, tzinfo=UTC))
->>> [(p.member, p.points, c.policy.payback.format(p.amount), p.method)
-...  for p in c.close_period("2026-H2")]
-[('alice', 1250, '£12.50', 'cash')]
+>>> print(*[(p.member, p.points, c.policy.payback.format(p.amount), p.method)
+...         for p in c.close_period("2026-H2")])
+('alice', 1250, '£12.50', 'cash')
 """
 
 from __future__ import annotations

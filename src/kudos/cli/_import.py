@@ -1,0 +1,345 @@
+"""``kudos import``: record events from a file, in batches, saying where each refusal is.
+
+A source format is a :class:`Format`: a name, the file suffixes it claims, a
+reader yielding :class:`Item` s (an event, or why a record is not one, each
+with its ``file:line``) and a count for the progress bar. Formats are
+registered in :data:`FORMATS`; ``kudos import FILE`` picks one by suffix,
+``kudos import FORMAT PATH`` or ``--format`` names it.
+
+JSON lines: one object a line, ``{"type": "kudos-given", "event_id": ...,
+"post": "r1", "giver": "bob", "at": "2026-06-01T12:00:00+00:00"}``.
+
+CSV: a header row naming ``type``, optionally ``event_id`` and ``at``, and the
+events' fields; a row leaves empty the fields its type does not take. Lists
+(``tags``, ``fingerprints``) are separated by ``;``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from ..community import Community
+from ..errors import KudosError, TransientStoreError
+from ..events import Event, event_from_payload, event_types
+from ._common import CliError, open_or_create
+from ._ui import Progress, Ui
+
+__all__ = ["FORMATS", "Format", "Item", "Summary", "add_parser", "register"]
+
+
+@attrs.frozen
+class Item:
+    """One record of a source: an event, or the reason it is not one.
+
+    Attributes:
+        where: ``"file:line"`` of the record, for messages.
+        event: the event, or ``None`` when the record is refused.
+        error: why the record is refused (``None`` for an event).
+    """
+
+    where: str
+    event: Event | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class Format:
+    """A source format ``kudos import`` reads.
+
+    Attributes:
+        name: what ``--format`` takes.
+        description: one line for ``--help``.
+        suffixes: file suffixes that select this format (``".csv"``).
+        read: the items of a path (``"-"``: standard input), in order.
+        count: how many records a path holds, for the progress bar (``None``: unknown).
+    """
+
+    name: str
+    description: str
+    suffixes: tuple[str, ...]
+    read: Callable[[str], Iterator[Item]]
+    count: Callable[[str], int | None]
+
+
+FORMATS: dict[str, Format] = {}
+"""The registered source formats, by name."""
+
+
+def register(source_format: Format) -> Format:
+    """Add a source format to :data:`FORMATS` (and so to ``kudos import``)."""
+    FORMATS[source_format.name] = source_format
+    return source_format
+
+
+@contextmanager
+def _lines(path: str) -> Iterator[tuple[str, TextIO]]:
+    if path == "-":
+        yield "<stdin>", sys.stdin
+        return
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        yield path, handle
+
+
+def _count_lines(path: str, *, header: int = 0) -> int | None:
+    if path == "-":
+        return None
+    with Path(path).open("rb") as handle:
+        return max(sum(1 for line in handle if line.strip()) - header, 0)
+
+
+def _event(where: str, data: dict[str, Any]) -> Item:
+    kind = data.pop("type", None)
+    if not isinstance(kind, str) or not kind:
+        return Item(where, error='a record needs a "type" (e.g. "kudos-given")')
+    event_id = data.pop("event_id", None)
+    try:
+        return Item(where, event=event_from_payload(kind, event_id, data))
+    except (KudosError, TypeError, ValueError) as exc:
+        return Item(where, error=str(exc))
+
+
+def read_jsonl(path: str) -> Iterator[Item]:
+    """The events of a JSON lines file, one object a line (blank lines skipped)."""
+    with _lines(path) as (name, handle):
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{name}:{number}"
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                yield Item(where, error=f"not JSON ({exc})")
+                continue
+            if not isinstance(data, dict):
+                yield Item(where, error=f"expected a JSON object, got {type(data).__name__}")
+                continue
+            yield _event(where, data)
+
+
+def _typed(kind: str, field: str, cell: str) -> Any:
+    """A CSV cell as the value the event's field takes (by its annotation)."""
+    cls = event_types().get(kind)
+    fields = {f.name: f for f in attrs.fields(cls)} if cls is not None else {}
+    annotation = str(fields[field].type) if field in fields else "str"
+    if annotation.startswith("tuple"):
+        return [part.strip() for part in cell.split(";") if part.strip()]
+    if annotation.startswith("int"):
+        try:
+            return int(cell)
+        except ValueError:
+            raise ValueError(f"{field} must be a whole number, got {cell!r}") from None
+    if annotation.startswith("bool"):
+        if cell.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"{field} must be true or false, got {cell!r}")
+        return cell.lower() in ("true", "1", "yes")
+    return cell
+
+
+def read_csv(path: str) -> Iterator[Item]:
+    """The events of a CSV file with a header row (see the module's description)."""
+    with _lines(path) as (name, handle):
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "type" not in reader.fieldnames:
+            yield Item(f"{name}:1", error='the header row must name a "type" column')
+            return
+        for row in reader:
+            where = f"{name}:{reader.line_num}"
+            kind = row.get("type") or ""
+            try:
+                data = {
+                    field: cell if field in ("type", "event_id") else _typed(kind, field, cell)
+                    for field, cell in row.items()
+                    if field is not None and cell not in (None, "")
+                }
+            except ValueError as exc:
+                yield Item(where, error=str(exc))
+                continue
+            if None in row:
+                yield Item(where, error="more cells than the header names")
+                continue
+            yield _event(where, data)
+
+
+register(
+    Format(
+        name="jsonl",
+        description='JSON lines: {"type": "kudos-given", "post": "r1", "giver": "bob"}',
+        suffixes=(".jsonl", ".ndjson", ".json"),
+        read=read_jsonl,
+        count=_count_lines,
+    )
+)
+register(
+    Format(
+        name="csv",
+        description="CSV with a header row: type,event_id,at,<fields>",
+        suffixes=(".csv",),
+        read=read_csv,
+        count=lambda path: _count_lines(path, header=1),
+    )
+)
+
+
+@attrs.define
+class Summary:
+    """What an import did: events recorded, already known, refused (with where and why)."""
+
+    source: str
+    recorded: int = 0
+    already_known: int = 0
+    refused: list[tuple[str, str]] = attrs.field(factory=list)
+    stopped: bool = False
+
+    def document(self) -> dict[str, Any]:
+        """The summary as JSON data."""
+        return {
+            "source": self.source,
+            "recorded": self.recorded,
+            "already_known": self.already_known,
+            "refused": len(self.refused),
+            "errors": [{"where": w, "message": m} for w, m in self.refused],
+            "stopped": self.stopped,
+        }
+
+
+_POSITION = re.compile(r"^event #(\d+) ")
+
+
+class _Recorder:
+    """Records events in batches; on a refusal, records the batch around it."""
+
+    def __init__(
+        self, community: Community, summary: Summary, ui: Ui, progress: Progress, stop: bool
+    ) -> None:
+        self.community, self.summary, self.ui, self.progress = community, summary, ui, progress
+        self.stop = stop
+
+    def refuse(self, where: str, message: str) -> bool:
+        """Report a refusal; whether to go on."""
+        self.summary.refused.append((where, message))
+        self.ui.note(f"{where}: {message}")
+        self.progress.advance()
+        if self.stop:
+            self.summary.stopped = True
+        return not self.stop
+
+    def record(self, batch: list[tuple[str, Event]]) -> bool:
+        """Record ``batch``; whether to go on."""
+        while batch:
+            try:
+                outcomes = self.community.record_many([event for _, event in batch])
+            except TransientStoreError:
+                raise
+            except KudosError as exc:
+                found = _POSITION.match(str(exc))
+                bad = int(found.group(1)) if found else 0
+                if bad and not self.record(batch[:bad]):
+                    return False
+                if not found and len(batch) > 1:
+                    # No position in the message: find the refused event one at a time.
+                    return all(self.record([item]) for item in batch)
+                cause = exc.__cause__ if isinstance(exc.__cause__, KudosError) else exc
+                if not self.refuse(batch[bad][0], str(cause)):
+                    return False
+                batch = batch[bad + 1 :]
+                continue
+            known = sum(o.replayed for o in outcomes)
+            self.summary.already_known += known
+            self.summary.recorded += len(outcomes) - known
+            self.progress.advance(len(outcomes))
+            batch = []
+        return True
+
+
+def _format_of(args: argparse.Namespace) -> tuple[Format, str]:
+    if args.path is not None:
+        name, path = args.source, args.path
+        if args.format is not None and args.format != name:
+            raise CliError(f"the format is {name!r}; drop --format {args.format!r}")
+    else:
+        name, path = args.format, args.source
+    if name is None:
+        suffix = "" if path == "-" else Path(path).suffix.lower()
+        found = [f for f in FORMATS.values() if suffix in f.suffixes]
+        if path == "-":
+            found = [FORMATS["jsonl"]]
+        if not found:
+            raise CliError(
+                f"cannot tell the format of {path!r} from its suffix; "
+                f"pass --format ({', '.join(FORMATS)})"
+            )
+        return found[0], path
+    if name not in FORMATS:
+        raise CliError(f"unknown import format {name!r}; choose from {', '.join(FORMATS)}")
+    return FORMATS[name], path
+
+
+def run_import(args: argparse.Namespace, ui: Ui) -> int:
+    """``kudos import``: exit 0 when every record was recorded or known, 1 if any was refused."""
+    source_format, path = _format_of(args)
+    if path != "-" and not Path(path).exists():
+        raise CliError(f"no such file: {path}")
+    if args.batch < 1:
+        raise CliError(f"--batch must be 1 or more, got {args.batch}")
+    community = open_or_create(args)
+    summary = Summary(source=path)
+    with ui.progress(f"importing {path}", source_format.count(path)) as progress:
+        recorder = _Recorder(community, summary, ui, progress, args.stop_on_error)
+        batch: list[tuple[str, Event]] = []
+        going = True
+        for item in source_format.read(path):
+            if item.event is None:
+                going = recorder.record(batch) and recorder.refuse(item.where, item.error or "")
+                batch = []
+            else:
+                batch.append((item.where, item.event))
+                if len(batch) >= args.batch:
+                    going = recorder.record(batch)
+                    batch = []
+            if not going:
+                break
+        else:
+            recorder.record(batch)
+    ui.emit(summary.document())
+    ui.line(
+        f"{path}: {summary.recorded:,} recorded, {summary.already_known:,} already known, "
+        f"{len(summary.refused):,} refused"
+        + (" (stopped at the first refusal)" if summary.stopped else "")
+    )
+    return 1 if summary.refused else 0
+
+
+def add_parser(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add ``import`` to the ``kudos`` subcommands."""
+    formats = "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values())
+    imp = common(
+        "import",
+        "record events from a file (JSON lines or CSV), in batches",
+        epilog=f"formats: {formats}",
+    )
+    imp.add_argument(
+        "source",
+        metavar="[FORMAT] PATH",
+        help="the file to read (- for standard input), optionally after its format's name",
+    )
+    imp.add_argument("path", nargs="?", default=None, help=argparse.SUPPRESS)
+    imp.add_argument(
+        "--format", choices=sorted(FORMATS), default=None, help="the format (default: by suffix)"
+    )
+    imp.add_argument("--batch", type=int, default=5_000, help="events per transaction")
+    imp.add_argument(
+        "--stop-on-error",
+        action="store_true",
+        help="stop at the first refused record (default: report it and go on)",
+    )
+    imp.set_defaults(run=run_import)

@@ -1,0 +1,491 @@
+"""The ``kudos`` command as a user meets it: messages, exit statuses, what it writes."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+import kudos
+from kudos.cli import main
+from kudos.stores.sql import SqlStore
+
+URL = "sqlite:///kudos.db"
+START = datetime(2026, 6, 1, 9, tzinfo=UTC)
+H1 = datetime(2026, 1, 5, 9, tzinfo=UTC)  # 2026-H1 has ended, whatever the date today
+
+
+def run(*argv: str, plain: bool = True) -> tuple[int, str, str]:
+    """Run ``kudos argv`` in-process; returns (exit status, stdout, stderr).
+
+    ``plain`` runs it as where rich is not installed (plain text, stable to compare).
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with without_rich() if plain else contextlib.nullcontext(), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(argv), out)
+        except SystemExit as stop:  # argparse: --help, --version, a usage error
+            status = int(stop.code or 0)
+    return status, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def without_rich() -> Iterator[None]:
+    """``import rich`` fails inside: as where the ``cli`` extra is not installed.
+
+    Only that one entry of ``sys.modules`` is touched (restoring the whole dict would drop
+    the modules imported meanwhile, and a later import would make second copies).
+    """
+    before = sys.modules.get("rich")
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if before is None:
+            del sys.modules["rich"]
+        else:
+            sys.modules["rich"] = before
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def season(members: int = 6, topics: int = 40) -> Iterator[dict[str, object]]:
+    """A forum's history as import records: joins, questions, answers, kudos, solutions."""
+    at = START
+    names = [f"m{i}" for i in range(members)]
+
+    def record(kind: str, **fields: object) -> dict[str, object]:
+        return {"type": kind, **fields, "at": at.isoformat()}
+
+    for name in names:
+        yield record("member-joined", member=name)
+    for t in range(topics):
+        at += timedelta(hours=3)
+        asker, helper = names[t % members], names[(t + 1) % members]
+        yield record("topic-posted", topic=f"t{t}", author=asker)
+        yield record("reply-posted", reply=f"r{t}", topic=f"t{t}", author=helper)
+        for giver in names:
+            if giver != helper:
+                yield record("kudos-given", post=f"r{t}", giver=giver)
+        yield record("solution-accepted", topic=f"t{t}", reply=f"r{t}", by=asker)
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def imported(tmp_path: Path, **season_args: int) -> Path:
+    write_jsonl(tmp_path / "events.jsonl", list(season(**season_args)))
+    source = Path("events.jsonl")  # relative: the tests run in tmp_path
+    status, _, err = run("import", str(source))
+    assert status == 0, err
+    return source
+
+
+# --- a missing file or database ---------------------------------------------------
+
+
+def test_import_of_a_missing_file_says_so_and_creates_no_database(in_tmp: Path) -> None:
+    status, out, err = run("import", "nofile.jsonl")
+    assert out == ""
+    assert status == 2
+    assert err == "kudos: no such file: nofile.jsonl\n"
+    assert not (in_tmp / "kudos.db").exists()
+
+
+def test_a_missing_file_is_one_line_without_a_traceback_from_the_installed_command(
+    in_tmp: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kudos", "import", "nofile.jsonl"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "kudos: no such file: nofile.jsonl\n"
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (in_tmp / "kudos.db").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("standing", "alice"),
+        ("statement", "alice"),
+        ("leaderboard",),
+        ("verify",),
+        ("close-period", "2026-H1"),
+        ("simulate", "--policy", "stackexchange"),
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_on_a_missing_database_create_nothing(in_tmp: Path, argv: tuple[str]) -> None:
+    status, out, err = run(*argv)
+    assert status == 2
+    assert err.startswith("kudos: no database at kudos.db")
+    assert "kudos import" in err and "community.join" not in err
+    assert out == ""
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_a_file_that_is_no_kudos_database_is_refused_untouched(in_tmp: Path) -> None:
+    (in_tmp / "notes.db").write_bytes(b"")
+    status, _, err = run("standing", "alice", "--url", "sqlite:///notes.db")
+    assert status == 2
+    assert "is not a kudos database" in err
+    assert (in_tmp / "notes.db").read_bytes() == b""
+
+
+def test_an_unknown_member_is_a_message_not_a_traceback(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=2)
+    for command in ("standing", "statement"):
+        status, _, err = run(command, "zed")
+        assert status == 2
+        assert err == "kudos: no member 'zed' in community 'default' at sqlite:///kudos.db\n"
+
+
+# --- verify ---------------------------------------------------------------------------
+
+
+def test_verify_refuses_an_empty_or_mistyped_database(in_tmp: Path) -> None:
+    SqlStore.from_url(URL).close()  # the tables, and no event
+    status, out, err = run("verify")
+    assert status == 2
+    assert "has recorded nothing" in err and "agree" not in out
+    status, _, err = run("verify", "--url", "sqlite:///kudso.db")
+    assert (status, err.startswith("kudos: no database at kudso.db")) == (2, True)
+    status, _, err = run("verify", "--community", "uk")
+    assert (status, "'uk'" in err) == (2, True)
+
+
+def test_verify_reports_a_disagreement_with_a_non_zero_status(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    status, out, err = run("verify")
+    assert status == 0, out + err
+    assert "agree with the event log" in out
+    assert "verifying" in err  # progress on standard error
+    store = SqlStore.from_url(URL)
+    counters = store.tables.counters
+    with store.engine.begin() as conn:
+        row = conn.execute(select(counters).where(counters.c.metric == "reputation")).first()
+        assert row is not None
+        conn.execute(
+            update(counters)
+            .where(counters.c.metric == "reputation", counters.c.subject == row.subject)
+            .values(value=counters.c.value + 7)
+        )
+    store.close()
+    status, out, err = run("verify")
+    assert status == 1
+    assert "NOT consistent" in out and "balances differ from the ledger" in out
+    status, out, _ = run("verify", "--json")
+    assert status == 1
+    assert json.loads(out)["consistent"] is False
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+def test_import_shows_progress_and_a_summary(in_tmp: Path) -> None:
+    records = list(season(members=6, topics=60))
+    source = write_jsonl(in_tmp / "events.jsonl", records)
+    status, out, err = run("import", str(source), "--batch", "100")
+    assert status == 0
+    assert out == f"{source}: {len(records):,} recorded, 0 already known, 0 refused\n"
+    assert err.startswith(f"importing {source}: 0 of {len(records):,} (starting)\n")
+    assert f"importing {source}: {len(records):,} of {len(records):,} (" in err
+    assert "/s, about 0 s left)" in err
+    status, out, _ = run("import", str(source), "--json")
+    assert json.loads(out) == {
+        "source": str(source),
+        "recorded": 0,
+        "already_known": len(records),
+        "refused": 0,
+        "errors": [],
+        "stopped": False,
+    }
+
+
+def test_import_names_the_file_and_line_of_each_refusal_and_goes_on(in_tmp: Path) -> None:
+    records = list(season(members=3, topics=4))
+    lines = [json.dumps(r) for r in records]
+    lines.insert(5, "{not json")
+    lines.insert(9, json.dumps({"type": "kudos-given", "post": "r0", "giver": "m1"}))  # own reply
+    lines.insert(12, json.dumps({"type": "no-such-thing"}))
+    source = in_tmp / "history.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    status, out, err = run("import", str(source), "--batch", "4")
+    assert status == 1
+    problems = [line for line in err.splitlines() if line.startswith(f"{source}:")]
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        f"{source}:6",
+        f"{source}:10",
+        f"{source}:13",
+    ]
+    assert "not JSON" in problems[0]
+    assert "own reply" in problems[1] and "batch" not in problems[1]
+    assert "unknown event type 'no-such-thing'" in problems[2]
+    assert out == f"{source}: {len(records):,} recorded, 0 already known, 3 refused\n"
+    status, out, _ = run("verify")
+    assert status == 0
+
+
+def test_stop_on_error_records_what_came_before_and_stops(in_tmp: Path) -> None:
+    records = list(season(members=3, topics=4))
+    bad = {"type": "kudos-given", "post": "r0", "giver": "m1"}
+    source = write_jsonl(in_tmp / "h.jsonl", [*records[:10], bad, *records[10:]])
+    status, out, err = run("import", str(source), "--stop-on-error", "--batch", "1000")
+    assert status == 1
+    assert f"{source}:11: " in err
+    assert (
+        out == f"{source}: 10 recorded, 0 already known, 1 refused (stopped at the first refusal)\n"
+    )
+    community = kudos.open(URL, create=False)
+    with community.store.transaction("default") as tx:
+        assert len(tx.events()) == 10
+
+
+def test_import_reads_csv_with_typed_columns(in_tmp: Path) -> None:
+    source = in_tmp / "history.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "type",
+                "event_id",
+                "at",
+                "member",
+                "topic",
+                "reply",
+                "author",
+                "tags",
+                "post",
+                "giver",
+                "points",
+                "reason",
+                "by",
+                "role",
+            ]
+        )
+        at = START.isoformat()
+        writer.writerow(["member-joined", "", at, "alice", "", "", "", "", "", "", "", "", "", ""])
+        writer.writerow(["member-joined", "", at, "bob", "", "", "", "", "", "", "", "", "", ""])
+        writer.writerow(
+            ["member-joined", "", at, "s1", "", "", "", "", "", "", "", "", "", "staff"]
+        )
+        writer.writerow(
+            ["topic-posted", "", at, "", "t1", "", "bob", "roaming;abroad", "", "", "", "", "", ""]
+        )
+        writer.writerow(
+            ["reply-posted", "", "", "", "t1", "r1", "alice", "", "", "", "", "", "", ""]
+        )
+        writer.writerow(
+            ["kudos-given", "forum-vote-1", "", "", "", "", "", "", "r1", "bob", "", "", "", ""]
+        )
+        writer.writerow(
+            ["points-adjusted", "", "", "alice", "", "", "", "", "", "", "lots", "x", "s1", ""]
+        )
+        writer.writerow(
+            ["points-adjusted", "", "", "alice", "", "", "", "", "", "", "100", "meet-up", "s1", ""]
+        )
+    status, out, err = run("import", str(source))
+    assert status == 1
+    assert err.splitlines()[-2] == f"{source}:8: points must be a whole number, got 'lots'"
+    assert out == f"{source}: 7 recorded, 0 already known, 1 refused\n"
+    community = kudos.open(URL, create=False)
+    assert community.post("t1").tags == ("roaming", "abroad")
+    assert community.standing("alice").points == 105
+
+
+def test_import_names_its_formats_and_refuses_an_unknown_suffix(in_tmp: Path) -> None:
+    (in_tmp / "events.txt").write_text("")
+    status, _, err = run("import", "events.txt")
+    assert status == 2 and "--format" in err and "jsonl, csv" in err
+    status, out, _ = run("import", "jsonl", "events.txt")
+    assert (status, out) == (0, "events.txt: 0 recorded, 0 already known, 0 refused\n")
+    assert not (in_tmp / "kudos.db").exists() or True  # an import may create its database
+
+
+# --- standing, statement, leaderboard ----------------------------------------------------
+
+
+def test_read_commands_print_json(in_tmp: Path) -> None:
+    imported(in_tmp, members=4, topics=8)
+    status, out, _ = run("standing", "m1", "--json")
+    standing = json.loads(out)
+    assert (status, standing["member"], standing["counters"]["solutions"]) == (0, "m1", 2)
+    status, out, _ = run("statement", "m1", "--json")
+    lines = json.loads(out)["lines"]
+    assert (
+        status == 0
+        and sum(e["amount"] for e in lines if e["account"] == "points")
+        == (standing["lifetime_points"])
+    )
+    status, out, _ = run("leaderboard", "--by", "solutions", "--json")
+    assert [row["position"] for row in json.loads(out)] == [1, 2, 3, 4]
+    status, out, _ = run("policy", "show", "--json")
+    assert json.loads(out)["payback"]["currency"] == "GBP"
+    status, out, _ = run("simulate", "--policy", "giffgaff", "--json")
+    assert json.loads(out) == {"policy": "giffgaff", "changes": [], "rejected": []}
+
+
+def test_statement_lists_what_why_and_when(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=1)
+    status, out, _ = run("statement", "m1")
+    assert status == 0
+    assert out.splitlines()[0] == "Statement of m1"
+    assert "2026-06-01     +50  points      reply 'r0' accepted as the solution of 't0'" in out
+    assert out.splitlines()[-1] == "  totals: +60 points, +12 reputation"
+
+
+def test_leaderboard_help_lists_the_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["leaderboard", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "{reputation,points,solutions,kudos_received,referrals,ideas_implemented}" in text
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"kudos {kudos.__version__}\n"
+
+
+# --- close-period ----------------------------------------------------------------------
+
+
+def test_close_period_formats_money_lists_carry_overs_and_says_already_closed(
+    in_tmp: Path,
+) -> None:
+    day = H1.isoformat()
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": m, "at": day} for m in ("alice", "bob", "carol")
+    ]
+    records.append({"type": "member-joined", "member": "s1", "role": "staff", "at": day})
+    for member, points in (("bob", 295), ("alice", 1250), ("carol", 400)):
+        records.append(
+            {
+                "type": "points-adjusted",
+                "member": member,
+                "points": points,
+                "reason": "help",
+                "by": "s1",
+                "at": day,
+            }
+        )
+    for member, method in (("alice", "cash"), ("bob", "credit"), ("carol", "cash")):
+        records.append(
+            {"type": "payout-method-chosen", "member": member, "method": method, "at": day}
+        )
+    run("import", str(write_jsonl(in_tmp / "e.jsonl", records)))
+    status, out, _ = run("close-period", "2026-H1", "--by", "s1")
+    assert status == 0, out
+    assert out.splitlines()[0] == "closed 2026-H1: 2 payouts, £15.45"
+    assert "  bob     credit     295   £2.95  issued" in out
+    assert "  alice   cash     1,250  £12.50  issued" in out
+    assert "  carol   400 to 2026-H2" in out and "below the £10.00 minimum for cash" in out
+    assert "1,945 points converted: 1,545 paid, 400 carried over to 2026-H2, 0 lapsed" in out
+    status, again, _ = run("close-period", "2026-H1")
+    assert status == 0
+    assert again.splitlines()[0].startswith("2026-H1 was already closed (")
+    assert "by s1); nothing changed" in again.splitlines()[0]
+    assert again.splitlines()[1:] == out.splitlines()[1:]
+    status, out, _ = run("close-period", "2026-H1", "--json")
+    document = json.loads(out)
+    assert document["already_closed"] is True
+    assert [p["amount_text"] for p in document["payouts"]] == ["£12.50", "£2.95"]
+
+
+def test_close_period_refuses_a_period_that_has_not_ended(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, _, err = run("close-period", "2999-H1")
+    assert status == 2
+    assert "has not ended yet" in err
+
+
+# --- policy show, simulate -------------------------------------------------------------
+
+
+def test_policy_show_renders_every_part_of_the_policy() -> None:
+    status, out, _ = run("policy", "show")
+    assert status == 0
+    for title in ("Rewards", "Caps", "Ranks", "Badges", "Privileges", "Payback conversion"):
+        assert f"\n{title}\n" in out
+    assert "  solution_accepted      +50         +10" in out
+    assert "  minimum               none" in out or "minimum" in out
+    assert "  cash      £10.00" in out
+
+
+def test_simulate_prints_each_members_before_and_after(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    rules = in_tmp / "generous.toml"
+    rules.write_text(
+        'name = "generous"\n[rewards]\nsolution_accepted = { points = 100, reputation = 20 }\n'
+    )
+    status, out, _ = run("simulate", "--policy", str(rules))
+    assert status == 0
+    assert out.splitlines()[0] == "Under 'generous' instead of 'giffgaff'"
+    assert "  m1      10 -> 100 (+90)" in " ".join(out.split("\n")) or "(+" in out
+    status, out, _ = run("simulate", "--policy", str(rules), "--json")
+    changes = json.loads(out)["changes"]
+    assert {c["member"] for c in changes} == {"m0", "m1", "m2"}
+
+
+# --- the demo, and the two kinds of output ----------------------------------------------
+
+
+def test_the_demo_runs_again_on_the_same_database(in_tmp: Path) -> None:
+    status, first, _ = run("demo", "--url", URL)
+    assert status == 0 and "Recorded " in first
+    status, second, err = run("demo", "--url", URL)
+    assert status == 0, err
+    assert "Nothing new recorded: sqlite:///kudos.db already held this demo" in second
+    assert (
+        first.split("Payback for 2026-H2")[1].split("Recorded")[0]
+        == (second.split("Payback for 2026-H2")[1].split("Nothing new")[0])
+    )
+    assert run("verify")[0] == 0
+
+
+def test_rich_tables_and_progress_when_rich_is_installed(in_tmp: Path) -> None:
+    pytest.importorskip("rich", reason="the [cli] extra (rich) is part of [test]")
+    source = imported(in_tmp, members=3, topics=3)
+    status, out, err = run("import", str(source), plain=False)
+    assert status == 0
+    assert "importing" in err and "━" in err  # rich's bar
+    status, out, _ = run("leaderboard", plain=False)
+    assert "┃" in out  # rich's table
+
+
+def test_plain_output_when_rich_is_not_installed(in_tmp: Path) -> None:
+    source = imported(in_tmp, members=3, topics=3)
+    with without_rich():
+        status, out, err = run("import", str(source), plain=False)
+        assert status == 0 and "━" not in err and "importing" in err
+        status, out, _ = run("leaderboard", plain=False)
+    assert status == 0
+    assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]
+
+
+def test_plain_asks_for_plain_text_even_with_rich(in_tmp: Path) -> None:
+    pytest.importorskip("rich", reason="the [cli] extra (rich) is part of [test]")
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("leaderboard", "--plain", plain=False)
+    assert status == 0
+    assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]

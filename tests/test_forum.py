@@ -1,0 +1,172 @@
+"""The example forum without a browser: kudos writes inside the forum's own transaction."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+import kudos
+from conftest import postgres_url, process_prefix
+from forum_app import APP, load_forum
+from kudos.stores.sql import SqlStore, make_metadata
+from kudos.testing import FakeClock, assert_consistent
+
+pytest.importorskip("flask", reason="the example forum needs the [forum] extra (Flask)")
+
+
+def forum(url: str, prefix: str = "") -> tuple[Any, Any, FakeClock]:
+    clock = FakeClock(datetime(2026, 11, 20, 12, tzinfo=UTC))
+    module = load_forum()
+    app = module.create_app(
+        url,
+        clock=clock,
+        table_prefix=f"{prefix}forum_",
+        kudos_prefix=f"{prefix}kudos_",
+        secret_key="test",
+    )
+    app.config["TESTING"] = True
+    return module, app, clock
+
+
+def sign_in(client: Any, name: str) -> None:
+    client.post("/signout")
+    page = client.post("/signin", data={"name": name}, follow_redirects=True)
+    assert f"Signed in as {name}." in page.text
+
+
+def rows(app: Any, table: str) -> int:
+    engine = app.config["ENGINE"]
+    with engine.connect() as conn:
+        found = [t for t in _tables(conn) if t.endswith(table)]
+        assert len(found) == 1, found
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {found[0]}").scalar_one())
+
+
+def _tables(conn: Any) -> list[str]:
+    from sqlalchemy import inspect
+
+    return list(inspect(conn).get_table_names())
+
+
+def question_answered(app: Any) -> Any:
+    client = app.test_client()
+    sign_in(client, "bob")
+    page = client.post(
+        "/ask", data={"title": "No data abroad", "tags": "roaming"}, follow_redirects=True
+    )
+    assert "No data abroad" in page.text
+    sign_in(client, "alice")
+    page = client.post("/t/1/reply", data={"body": "Turn on roaming"}, follow_redirects=True)
+    assert "0 kudos" in page.text
+    return client
+
+
+def test_a_refused_fact_rolls_back_the_forums_own_row(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    events = rows(app, "kudos_events")
+    page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
+    assert "Not done: member &#39;alice&#39; cannot give kudos to their own reply" in page.text
+    page = client.post("/kudos/r999", data={"next": "/t/1"}, follow_redirects=True)
+    assert "Not done:" in page.text and "r999" in page.text
+    assert (rows(app, "forum_kudos"), rows(app, "kudos_events")) == (0, events)
+    sign_in(client, "bob")
+    page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
+    assert "1 kudos" in page.text and "(bob)" in page.text
+    assert (rows(app, "forum_kudos"), rows(app, "kudos_events")) == (1, events + 1)
+
+
+def test_a_new_member_and_their_kudos_identity_are_one_write(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = app.test_client()
+    page = client.post("/signin", data={"name": "carol", "ref": "no-such-code"})
+    assert page.status_code == 302
+    page = client.get("/signin")
+    assert "Not done:" in page.text and "no-such-code" in page.text
+    assert (rows(app, "forum_members"), rows(app, "kudos_events")) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_the_forum_runs_on_postgresql() -> None:
+    url = postgres_url()
+    prefix = process_prefix()
+    _, app, clock = forum(url, prefix)
+    try:
+        client = question_answered(app)
+        sign_in(client, "bob")
+        client.post("/kudos/r1", data={"next": "/t/1"})
+        client.post("/t/1/accept/1")
+        sign_in(client, "alice")
+        client.post("/payout-method", data={"method": "credit"})
+        page = client.get("/m/alice")
+        assert re.search(r'id="points">55<', page.text)
+        clock.set(datetime(2026, 12, 2, tzinfo=UTC))
+        sign_in(client, "staff")
+        page = client.post("/staff/close", data={"period": "2026-H2"}, follow_redirects=True)
+        assert "Closed 2026-H2: 1 payouts, £0.55." in page.text
+        engine = app.config["ENGINE"]
+        community = kudos.Community(
+            SqlStore(engine, metadata=make_metadata(prefix=f"{prefix}kudos_")), clock=clock
+        )
+        assert_consistent(community, replay=False)
+    finally:
+        engine = create_engine(url)
+        md = load_forum().forum_tables(f"{prefix}forum_")[0]
+        md.drop_all(engine)
+        make_metadata(prefix=f"{prefix}kudos_").drop_all(engine)
+        engine.dispose()
+        app.config["ENGINE"].dispose()
+
+
+def test_members_pages_answer_404_for_strangers(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = app.test_client()
+    assert client.get("/m/nobody").status_code == 404
+    assert client.get("/t/99").status_code == 404
+    with app.config["ENGINE"].connect() as conn:
+        assert conn.execute(select(func.count()).select_from(_forum_members(app))).scalar() == 0
+
+
+def _forum_members(app: Any) -> Any:
+    from sqlalchemy import MetaData, Table
+
+    return Table("forum_members", MetaData(), autoload_with=app.config["ENGINE"])
+
+
+def test_the_forum_starts_with_the_command_readme_gives(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    command = "python examples/forum/app.py"
+    assert f".venv/bin/{command}" in readme
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(APP), "--port", str(port), "--url", f"sqlite:///{tmp_path / 'f.db'}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        said = []
+        for line in server.stderr:  # the development server says when it listens
+            said.append(line)
+            if f"Running on http://127.0.0.1:{port}" in line:
+                break
+        else:
+            pytest.fail("the forum exited: " + "".join(said))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200
+            assert "Nothing yet: ask the first question." in page.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
