@@ -454,8 +454,8 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         >>> import kudos
         >>> c = kudos.Community()
         >>> _ = c.join("bob"); _ = c.join("alice")
-        >>> [(s.member, s.points) for s in c.standings()]
-        [('alice', 0), ('bob', 0)]
+        >>> ", ".join(f"{s.member}: {s.points} points" for s in c.standings())
+        'alice: 0 points, bob: 0 points'
         """
         now = self.now()
 
