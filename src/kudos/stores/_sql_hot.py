@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, select
+from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter
 
@@ -93,11 +93,13 @@ class Statements:
         )
         self.insert_notes = out.insert().returning(out.c.seq, sort_by_parameter_order=True)
         cm = t.communities
-        upsert_version = insert(cm).values(community=c, version=1)
+        one = literal_column("1")
+        upsert_version = insert(cm).values(community=c, version=one)
         self.bump_version = upsert_version.on_conflict_do_update(
-            index_elements=[cm.c.community], set_={"version": cm.c.version + 1}
+            index_elements=[cm.c.community], set_={"version": cm.c.version + one}
         )
         self.get_version = select(cm.c.version).where(cm.c.community == c)
+        self.schema_version = select(t.schema.c.version).where(t.schema.c.id == literal_column("1"))
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
 
 
@@ -163,6 +165,14 @@ class CoreRunner:
         if row is None:
             return None
         return Doc(kind=kind, key=key, data=row.data, ref=row.ref, status=row.status)
+
+    def bump_version(self, community: str) -> None:
+        """Move ``community``'s data version by one."""
+        self._conn.execute(self._sql.bump_version, {"c": community})
+
+    def schema_version(self) -> int | None:
+        """The version in the schema table (``None``: no row)."""
+        return self._conn.execute(self._sql.schema_version).scalar()
 
     def get_counter(self, community: str, key: CounterKey) -> int:
         """One counter as stored (0 when missing)."""
@@ -246,6 +256,8 @@ class SqliteSql:
         self.add_counters = _compiled(sql.add_counters, dialect, _COUNTER_KEYS)
         self.insert_entries = _compiled(sql.insert_entries, dialect, _ENTRY_KEYS)
         self.get_version = _compiled(sql.get_version, dialect, ("c",))
+        self.bump_version = _compiled(sql.bump_version, dialect, ("c",))
+        self.schema_version = _compiled(sql.schema_version, dialect, ())
         # One row at a time: the driver's executemany cannot return each row's seq.
         self.insert_note = _compiled(
             sql.tables.outbox.insert().returning(sql.tables.outbox.c.seq), dialect, _NOTE_KEYS
@@ -298,6 +310,15 @@ class SqliteRunner:
             return None
         ref, status, data = row
         return Doc(kind=kind, key=key, data=_loads(data), ref=ref, status=status)
+
+    def bump_version(self, community: str) -> None:
+        """Move ``community``'s data version by one."""
+        self._cur.execute(self._sql.bump_version, (community,))
+
+    def schema_version(self) -> int | None:
+        """The version in the schema table (``None``: no row)."""
+        row = self._cur.execute(self._sql.schema_version).fetchone()
+        return None if row is None else int(row[0])
 
     def get_counter(self, community: str, key: CounterKey) -> int:
         """One counter as stored (0 when missing)."""

@@ -357,7 +357,7 @@ class SqlTransaction:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
         if self.wrote:
-            self._conn.execute(self._sql.bump_version, self._c)
+            self._run.bump_version(self.community)
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
