@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from ..errors import StoreError
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
@@ -93,7 +93,7 @@ class Statements:
         )
         self.insert_notes = out.insert().returning(out.c.seq, sort_by_parameter_order=True)
         cm = t.communities
-        one = literal_column("1")
+        one: ColumnElement[int] = literal_column("1")
         upsert_version = insert(cm).values(community=c, version=one)
         self.bump_version = upsert_version.on_conflict_do_update(
             index_elements=[cm.c.community], set_={"version": cm.c.version + one}
