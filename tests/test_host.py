@@ -30,7 +30,7 @@ import kudos
 from kudos import Community, InvalidInput, NotAllowed, ReadCache
 from kudos.events import KudosGiven, MemberJoined, ReplyPosted, TopicPosted
 from kudos.model import Notification
-from kudos.stores.sql import SqlStore, make_metadata
+from kudos.stores.sql import SqlStore, configure_sqlite, make_metadata
 from kudos.testing import FakeClock, assert_consistent
 
 _names = itertools.count()
@@ -121,7 +121,7 @@ _OTHER_SERVER = """
 import sys
 from sqlalchemy import create_engine
 import kudos
-from kudos.stores.sql import SqlStore, make_metadata
+from kudos.stores.sql import SqlStore, configure_sqlite, make_metadata
 engine = create_engine(sys.argv[1])
 store = SqlStore(engine, metadata=make_metadata(prefix=sys.argv[2]))
 kudos.Community(store=store).give_kudos("r1", giver=sys.argv[3])
@@ -493,3 +493,86 @@ def test_requests_on_joined_connections_agree_with_the_ledger_whatever_commits(
             )
         host.dispose()
         other.dispose()
+
+
+# --- what a newcomer ran into -------------------------------------------------------------------
+
+
+def test_a_configured_sqlite_engine_rolls_back_work_under_a_savepoint_begun_first(
+    tmp_path: Path,
+) -> None:
+    """pysqlite left alone makes a first ``begin_nested()`` the outermost transaction, and
+    releasing it commits; ``configure_sqlite`` makes SQLAlchemy's transactions real."""
+    engine = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'forum.db'}"))
+    SqlStore(engine).create_all()
+    heard: list[Notification] = []
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), engine.begin() as conn:
+        with conn.begin_nested():
+            c = Community(store=SqlStore(conn), clock=FakeClock())
+            c.subscribe(heard.append)
+            forum(c)
+        raise Boom
+    truth = Community(store=SqlStore(engine), clock=FakeClock(), cache=None)
+    assert truth.members() == [] and heard == []
+    assert truth.notifications(limit=None) == []
+
+
+def test_a_subscriber_of_a_long_lived_community_hears_per_request_writes(db: Db) -> None:
+    forum(db.community())
+    app = db.community()
+    heard = _listening(app)  # once, at start-up
+    with db.engine.begin() as conn:
+        told = db.community(conn).give_kudos("r1", giver="carol").notifications
+    assert told and heard == list(told)
+    other_community = db.community(community="uk")
+    other_community.join("zoe")
+    assert heard == list(told)  # another community's facts are not this one's
+
+
+def test_an_uncached_sqlite_read_never_waits_for_a_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kudos.stores.sql.SQLITE_BUSY_TIMEOUT_MS", 100)  # fail fast if it waits
+    url = f"sqlite:///{tmp_path / 'forum.db'}"
+    reader = kudos.open(url, clock=FakeClock(), cache=None)
+    forum(reader)
+    writer_store = SqlStore.from_url(url)
+    with writer_store.engine.begin() as conn:  # a request holding SQLite's write lock
+        Community(store=SqlStore(conn), clock=FakeClock()).give_kudos("r1", giver="carol")
+        assert reader.standing("alice").points == 0  # the last committed state, at once
+        assert kudos.open(url, clock=FakeClock()).member("alice").id == "alice"  # opening too
+    assert reader.standing("alice").points == 5
+    writer_store.close()
+
+
+def test_standings_is_a_list() -> None:
+    c = Community(clock=FakeClock())
+    forum(c)
+    listed = c.standings()
+    assert len(listed) == 5 and listed == c.standings()
+
+
+def test_a_closed_connection_or_a_session_is_refused_with_the_fix(db: Db) -> None:
+    with db.engine.begin() as conn:
+        late = db.community(conn)
+    with pytest.raises(InvalidInput, match="closed"):
+        late.join("alice")
+
+    class Session:  # what an ORM session looks like to SqlStore
+        def connection(self) -> None: ...
+
+    with pytest.raises(InvalidInput, match=r"session\.connection\(\)"):
+        SqlStore(Session())  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_an_autocommit_connection_is_refused(postgres_engine: Engine) -> None:
+    auto = postgres_engine.execution_options(isolation_level="AUTOCOMMIT")
+    with auto.connect() as conn:
+        conn.begin()
+        with pytest.raises(InvalidInput, match="AUTOCOMMIT"):
+            Community(store=SqlStore(conn), clock=FakeClock()).join("alice")

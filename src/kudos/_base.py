@@ -9,7 +9,10 @@ cache and the subscribers, and turns an event into one store transaction.
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -54,7 +57,7 @@ class CommunityBase:
     id: str
     clock: Clock
     cache: ReadCache
-    _subscribers: list[Callable[[Notification], object]]
+    _subscribers: Subscribers
     _namespace: Hashable
 
     # -- time -----------------------------------------------------------------
@@ -157,6 +160,9 @@ class CommunityBase:
 
     # -- reading ------------------------------------------------------------------
     def _read(self, work: Callable[[Transaction], T]) -> T:
+        if _takes_read_only(self.store):
+            with self.store.transaction(self.id, read_only=True) as tx:  # type: ignore[call-arg]
+                return work(tx)
         with self.store.transaction(self.id) as tx:
             return work(tx)
 
@@ -210,6 +216,11 @@ class CommunityBase:
         other subscribers still run, and the write, already committed, does
         not raise because of it.
 
+        Subscribers belong to the community on its store, not to this object:
+        every ``Community`` of the process on the same store and community
+        (a long-lived one, or one built per request) tells the same
+        subscribers. Subscribe once, at start-up.
+
         In-process only; for delivery that survives crashes, poll
         :meth:`notifications` and :meth:`ack` them. Returns a function that
         unsubscribes.
@@ -235,6 +246,43 @@ class CommunityBase:
                         note.kind,
                         note.member,
                     )
+
+
+class Subscribers(list[Callable[[Notification], object]]):
+    """The in-process subscribers of one community on one store, shared by its Community objects.
+
+    A host subscribing once, on a long-lived ``Community``, hears what the
+    ``Community`` objects it builds per request write.
+    """
+
+
+_subscribers: weakref.WeakValueDictionary[Hashable, Subscribers] = weakref.WeakValueDictionary()
+_subscribers_lock = threading.Lock()
+
+
+def subscribers_of(namespace: Hashable) -> Subscribers:
+    """The subscribers of ``namespace`` (store identity, community), kept while a holder lives."""
+    with _subscribers_lock:
+        found = _subscribers.get(namespace)
+        if found is None:
+            found = _subscribers[namespace] = Subscribers()
+        return found
+
+
+_READ_ONLY: dict[type, bool] = {}
+
+
+def _takes_read_only(store: Store) -> bool:
+    """Whether ``store.transaction`` takes ``read_only=`` (an optional part of the protocol)."""
+    kind = type(store)
+    found = _READ_ONLY.get(kind)
+    if found is None:
+        try:
+            parameters = inspect.signature(store.transaction).parameters
+        except (TypeError, ValueError):
+            parameters = {}  # type: ignore[assignment]
+        found = _READ_ONLY[kind] = "read_only" in parameters
+    return found
 
 
 def _as_tuple(key: Hashable) -> tuple[Hashable, ...]:

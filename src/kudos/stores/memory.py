@@ -125,8 +125,13 @@ class MemoryStore:
         return f"MemoryStore(communities={sorted(self._data)!r})"
 
     @contextmanager
-    def transaction(self, community: str) -> Iterator[MemoryTransaction]:
-        """A unit of work on ``community``; an exception undoes every write in it."""
+    def transaction(
+        self, community: str, *, read_only: bool = False
+    ) -> Iterator[MemoryTransaction]:
+        """A unit of work on ``community``; an exception undoes every write in it.
+
+        ``read_only`` changes nothing here: memory transactions run one at a time.
+        """
         with self._lock:
             data = self._data.get(community)
             if data is None:

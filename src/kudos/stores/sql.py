@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, inspect, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -52,10 +52,12 @@ from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 __all__ = [
     "NAMING_CONVENTION",
     "SCHEMA_VERSION",
+    "SQLITE_ANALYZE_EVERY",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SqlStore",
     "SqlTransaction",
     "Tables",
+    "configure_sqlite",
     "make_metadata",
     "metadata",
     "render_item",
@@ -149,28 +151,61 @@ def _identify(engine: Engine, tables: Tables) -> Hashable:
     return ("sql", where, tables.events.fullname)
 
 
-def _serialize_sqlite_writes(engine: Engine) -> None:
-    """WAL, a busy timeout, temporary storage in memory, BEGIN IMMEDIATE for every transaction.
+READ_ONLY = "kudos_read_only"
+"""The execution option a kudos read sets on its connection: begin a deferred transaction."""
 
-    pysqlite would otherwise begin transactions lazily (after the first read),
-    so two processes could both read and then fail to upgrade to writing.
+
+def configure_sqlite(engine: Engine, *, immediate: bool = False) -> Engine:
+    """Make a SQLite engine begin transactions when SQLAlchemy does, as kudos needs.
+
+    Python's ``sqlite3`` driver, left to itself, begins a transaction only at a
+    connection's first write. Then a ``conn.begin_nested()`` that comes first
+    becomes the outermost transaction, and releasing that SAVEPOINT commits:
+    a rollback of your transaction afterwards takes nothing back, kudos's
+    awards included. This applies SQLAlchemy's documented cure, once per
+    engine, before it connects: the driver leaves transactions alone and each
+    one begins with a ``BEGIN`` of its own. It also sets WAL (readers and a
+    writer do not block each other), a busy timeout of
+    :data:`SQLITE_BUSY_TIMEOUT_MS`, and temporary storage in memory (where
+    SQLite keeps a SAVEPOINT's journal: half the cost of kudos's work in your
+    transaction).
+
+    Args:
+        engine: a SQLite engine that has not connected yet (new connections
+            get the settings; ``engine.dispose()`` first if it has).
+        immediate: begin every transaction with ``BEGIN IMMEDIATE`` (take
+            the write lock at once, as kudos's own engines do) rather than a
+            deferred ``BEGIN``. kudos's read-only work begins deferred anyway.
+
+    Returns:
+        The same engine.
+
+    Raises:
+        InvalidInput: ``engine`` is not a SQLite engine.
+
+    >>> from sqlalchemy import create_engine
+    >>> engine = configure_sqlite(create_engine("sqlite://"))
     """
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        raise InvalidInput(f"configure_sqlite() takes a SQLite engine, got {engine!r}")
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # kudos emits BEGIN itself, below
+        dbapi_connection.isolation_level = None  # transactions begin below, not in the driver
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # SAVEPOINTs (kudos's work in a joined transaction) keep their journal in memory
-        # rather than in a temporary file: half the cost of a joined write.
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # Straight to the driver: this runs once per transaction, on the write path.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        reading = connection.get_execution_options().get(READ_ONLY)
+        connection.connection.driver_connection.execute("BEGIN" if reading else begin)  # type: ignore[union-attr]
+
+    return engine
 
 
 def _missing_table(exc: Exception) -> bool:
@@ -185,11 +220,24 @@ def _require_transaction(conn: Connection) -> None:
     Raises:
         InvalidInput: ``conn`` is not in a transaction.
     """
+    if conn.closed:
+        raise InvalidInput(
+            "this SqlStore joins a Connection that is closed (its 'with' block ended?); "
+            "build the SqlStore and the Community per request, inside the block"
+        )
     if not conn.in_transaction():
         raise InvalidInput(
             "this SqlStore joins your Connection, which has no transaction begun: kudos "
             "never begins (or commits) one for you; open it with 'with engine.begin() as "
             "conn:' (or call conn.begin() first), or give SqlStore the Engine instead"
+        )
+    if conn.dialect.name == "postgresql" and getattr(
+        conn.connection.driver_connection, "autocommit", False
+    ):
+        raise InvalidInput(
+            "this SqlStore joins a Connection in AUTOCOMMIT mode, where there is no "
+            "transaction to join: use a connection with the default isolation level (drop "
+            "isolation_level='AUTOCOMMIT'), or give SqlStore the Engine instead"
         )
 
 
@@ -257,9 +305,14 @@ class SqlStore:
         elif isinstance(bind, Connection):
             self._engine, self._connection = None, bind
         else:
+            hint = (
+                "for an ORM Session pass session.connection()"
+                if callable(getattr(bind, "connection", None))
+                else "for a URL use SqlStore.from_url(url)"
+            )
             raise InvalidInput(
                 f"SqlStore takes a SQLAlchemy Engine or Connection, got {type(bind).__name__}; "
-                "for a URL use SqlStore.from_url(url)"
+                f"{hint}"
             )
         self.dialect: str = bind.dialect.name
         if self.dialect not in _DIALECTS:
@@ -338,7 +391,7 @@ class SqlStore:
         except TypeError as exc:
             raise InvalidInput(f"bad engine option for {url!r}: {exc}") from exc
         if backend == "sqlite":
-            _serialize_sqlite_writes(engine)
+            configure_sqlite(engine, immediate=True)
         try:
             store = cls(engine, prefix=prefix, schema=schema, metadata=metadata)
             store._owns_engine = True
@@ -385,7 +438,11 @@ class SqlStore:
         tables). With a joined
         connection the tables are created in your transaction (commit it).
         Alembic users add :attr:`metadata` to ``target_metadata`` instead.
+        Tables already there and current are only read (no write lock is taken,
+        so opening a store never waits for a writer).
         """
+        if self._connection is None and self._tables_current():
+            return
         with translate_errors("creating the kudos tables"), self._unit() as conn:
             if self.dialect == "postgresql":
                 # Two app servers starting at once must not both create the tables.
@@ -401,6 +458,18 @@ class SqlStore:
             )
             self._schema_checked = False
             self._check_schema(conn)
+
+    def _tables_current(self) -> bool:
+        """Whether every kudos table exists at this version (read without a write lock)."""
+        with translate_errors("reading the kudos tables"), self._unit(read_only=True) as conn:
+            schema = self.tables.events.schema
+            present = set(inspect(conn).get_table_names(schema=schema))
+            if not all(t.name in present for t in self.metadata.sorted_tables):
+                return False
+            current = self._runner(conn).schema_version() == SCHEMA_VERSION
+        if current:
+            self._schema_checked = True
+        return current
 
     def _check_schema(
         self, conn: Connection, runner: CoreRunner | SqliteRunner | None = None
@@ -444,16 +513,23 @@ class SqlStore:
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
-    def _unit(self, after_commit: list[Callable[[], object]] | None = None) -> Iterator[Connection]:
+    def _unit(
+        self, after_commit: list[Callable[[], object]] | None = None, *, read_only: bool = False
+    ) -> Iterator[Connection]:
         """A connection in a unit of work: committed at the end, or a SAVEPOINT released.
 
         ``after_commit`` functions run once kudos's own transaction committed,
         while the connection is still checked out (never for a joined connection,
-        whose transaction its owner commits).
+        whose transaction its owner commits). ``read_only`` work begins a
+        deferred transaction on SQLite (so it never waits for a writer, in WAL
+        mode) and needs no SAVEPOINT in a joined connection.
         """
         if self._connection is not None:
             conn = self._connection
             _require_transaction(conn)
+            if read_only:
+                yield conn
+                return
             self._begin_sqlite(conn)
             nested = conn.begin_nested()
             try:
@@ -466,14 +542,16 @@ class SqlStore:
         else:
             assert self._engine is not None
             with self._engine.connect() as conn:
+                if read_only:
+                    conn.execution_options(**{READ_ONLY: True})
                 with conn.begin():
-                    self._begin_sqlite(conn)
+                    self._begin_sqlite(conn, read_only=read_only)
                     yield conn
                 for done in after_commit or ():
                     done()
 
-    def _begin_sqlite(self, conn: Connection) -> None:
-        """Make sure an SQLite connection has really begun, and begun as a writer.
+    def _begin_sqlite(self, conn: Connection, *, read_only: bool = False) -> None:
+        """Make sure an SQLite connection has really begun: as a writer, unless only reading.
 
         pysqlite begins a transaction only at the first write; a SAVEPOINT before
         that would become the outermost transaction, and releasing it would commit.
@@ -481,24 +559,29 @@ class SqlStore:
         if self.dialect != "sqlite":
             return
         if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @contextmanager
-    def transaction(self, community: str) -> Iterator[SqlTransaction]:
+    def transaction(self, community: str, *, read_only: bool = False) -> Iterator[SqlTransaction]:
         """A unit of work on ``community``'s data.
 
         With an engine: one database transaction, committed when the block ends.
         With a joined connection: a SAVEPOINT in your transaction, released when
         the block ends (you commit). An exception rolls kudos's part back.
         :meth:`SqlTransaction.on_commit` callbacks run once the work committed:
-        after kudos's commit, or after yours.
+        after kudos's commit, or after yours. ``read_only=True`` (what
+        :class:`~kudos.Community` asks for its queries) begins a deferred
+        transaction on SQLite, which in WAL mode never waits for a writer and
+        reads the last committed state; writing in it is refused by SQLite
+        only if another connection writes meanwhile, so do not.
 
         Raises:
             InvalidInput: a joined connection has no transaction begun.
             StoreError: the database failed (TransientStoreError when retrying may help).
         """
         after_commit: list[Callable[[], object]] = []
-        with translate_errors(f"writing community {community!r}"), self._unit(after_commit) as conn:
+        doing = f"{'reading' if read_only else 'writing'} community {community!r}"
+        with translate_errors(doing), self._unit(after_commit, read_only=read_only) as conn:
             runner = self._runner(conn)
             self._check_schema(conn, runner)
             tx = SqlTransaction(
@@ -521,7 +604,10 @@ class SqlStore:
             yield tx
             tx.finish()
             if self._connection is not None and self._sqlite_sql is not None:
-                after_commit_of(conn, tx.committed if tx.shared else self._forgetter(conn, tx))
+                if tx.wrote:  # what follows waits for the host's commit
+                    after_commit_of(conn, tx.committed if tx.shared else self._forgetter(conn, tx))
+                elif tx.shared:  # it read committed state only: share it now
+                    tx.committed()
 
     def _runner(self, conn: Connection) -> CoreRunner | SqliteRunner:
         if self._sqlite_sql is None:
@@ -620,12 +706,11 @@ class SqlStore:
         return cache
 
     def _forgetter(self, conn: Connection, tx: SqlTransaction) -> Callable[[], None]:
-        """After the host's commit: drop the shared cache if ``tx`` wrote without it."""
+        """After the host's commit: drop the shared cache, which ``tx`` wrote without."""
         pooled = conn.connection
 
         def forget() -> None:
-            if tx.wrote:
-                pooled.info.get("kudos_shared_cache", {}).pop(self.tables.events.fullname, None)
+            pooled.info.get("kudos_shared_cache", {}).pop(self.tables.events.fullname, None)
 
         return forget
 
