@@ -88,6 +88,18 @@ def _snake(event: Event) -> str:
     return event.type.replace("-", "_")
 
 
+def _same_but_by(known: tuple[str, dict[str, Any]], event: Event) -> bool:
+    """Whether ``known`` is ``event``'s fact but for who took it (its ``by``)."""
+    kind, content = known
+    mine = event.content()
+    return (
+        kind == event.type
+        and "by" in mine
+        and {k: v for k, v in content.items() if k != "by"}
+        == {k: v for k, v in mine.items() if k != "by"}
+    )
+
+
 @attrs.define
 class PostModel:
     """What the model knows of a topic or reply."""
@@ -360,6 +372,14 @@ class CoreMachine(RuleBasedStateMachine):
             if known == (event.type, event.content()):
                 note(f"{event.type}: replayed")
                 return self._replay(event)
+            if event.event_id is None and _same_but_by(known, event):
+                # Another actor repeating an action already taken: the rules say what is
+                # already the case; only an action they would accept is an id conflict.
+                refused = self.forum.refusal(event, self._reputation()) or Conflict
+                note(f"{event.type}: repeated by another actor, {refused.__name__}")
+                with assert_unchanged(self.community), pytest.raises(refused):
+                    self.community.record(event)
+                return None
             note(f"{event.type}: conflict")
             with assert_unchanged(self.community), pytest.raises(Conflict, match=event_id):
                 self.community.record(event)
