@@ -412,6 +412,33 @@ def test_the_postgres_fixtures_say_how_to_enable_them(
     required.stdout.fnmatch_lines(["*KUDOS_REQUIRE_POSTGRES=1 but KUDOS_TEST_POSTGRES_URL*"])
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:///x.db", "*is not a PostgreSQL URL; set it to e.g.*"),
+        ("not a url", "*is not a PostgreSQL URL*"),
+        (
+            "postgresql+psycopg://kudos:wrong@127.0.0.1:1/none",
+            "*cannot use the PostgreSQL database at KUDOS_TEST_POSTGRES_URL*kudos:[*][*][*]@*",
+        ),
+    ],
+)
+def test_a_bad_postgres_url_fails_saying_what_is_wrong(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    monkeypatch.setenv("KUDOS_TEST_POSTGRES_URL", url)
+    pytester.makepyfile(
+        """
+        def test_on_postgres(kudos_postgres_store):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess(*QUIET)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([says])
+    assert "Traceback" not in result.stdout.str().split("Failed:")[-1]
+
+
 def test_kudos_joins_the_hosts_own_rolled_back_connection(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

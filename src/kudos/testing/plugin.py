@@ -223,6 +223,19 @@ def kudos_postgres_engine() -> Iterator[Engine]:
         if os.environ.get(REQUIRE_POSTGRES_VAR) == "1":
             pytest.fail(f"{REQUIRE_POSTGRES_VAR}=1 but {message}")
         pytest.skip(message)
+    from sqlalchemy.engine import make_url
+
+    from ..errors import KudosError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:  # SQLAlchemy's ArgumentError; any unparsable value says the same
+        backend = None
+    if backend != "postgresql":
+        pytest.fail(
+            f"{POSTGRES_URL_VAR}={url!r} is not a PostgreSQL URL; set it to e.g. "
+            "postgresql+psycopg://forum:secret@localhost/forum_test"
+        )
     schema = f"kudos_test_{os.getpid()}"
     # A test database: commits need not wait for the disk.
     options = f"-c search_path={schema} -c synchronous_commit=off"
@@ -233,7 +246,14 @@ def kudos_postgres_engine() -> Iterator[Engine]:
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
-    drop_schema()  # left behind by a run of the same process id that was killed
+    try:
+        drop_schema()  # left behind by a run of the same process id that was killed
+    except Exception as exc:  # the server, the password or the database is wrong
+        detail = str(exc).splitlines()[0] if not isinstance(exc, KudosError) else str(exc)
+        pytest.fail(
+            f"cannot use the PostgreSQL database at {POSTGRES_URL_VAR} "
+            f"({make_url(url).render_as_string(hide_password=True)}): {detail}"
+        )
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
