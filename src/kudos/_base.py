@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from .cache import ReadCache
 from .errors import InvalidInput, KudosError, TransientStoreError
 from .events import Event
@@ -50,14 +51,34 @@ class CommunityBase:
 
     # -- time -----------------------------------------------------------------
     def now(self) -> datetime:
-        """The community clock's current time."""
-        now = self.clock()
-        if now.tzinfo is None:
-            raise InvalidInput("the community clock returned a naive datetime; return aware ones")
-        return now
+        """The community clock's current time.
 
-    def _stamp(self, event: Event) -> Event:
-        return event if event.at is not None else attrs.evolve(event, at=self.now())
+        Raises:
+            InvalidInput: the clock returned something other than a
+                timezone-aware datetime kudos takes (see :mod:`kudos` input rules).
+        """
+        now = self.clock()
+        if isinstance(now, datetime) and now.tzinfo is None:
+            raise InvalidInput("the community clock returned a naive datetime; return aware ones")
+        return v.check_time("the community clock's time", now)
+
+    def _stamp(self, event: Event, now: datetime | None = None) -> Event:
+        """``event`` with its time set (the clock's now when it has none).
+
+        Raises:
+            InvalidInput: the event is dated more than :data:`CLOCK_SKEW` after the
+                clock's now: a fact cannot have happened in the future.
+        """
+        now = now or self.now()
+        if event.at is None:
+            return attrs.evolve(event, at=now)
+        if event.at > now + v.CLOCK_SKEW:
+            raise InvalidInput(
+                f"{event.type} is dated {event.at.isoformat()}, after the community clock's "
+                f"now ({now.isoformat()}) plus the allowed skew of {v.CLOCK_SKEW}; "
+                "report facts when they have happened"
+            )
+        return event
 
     # -- writing ----------------------------------------------------------------
     def record(self, event: Event) -> Outcome:
@@ -89,10 +110,19 @@ class CommunityBase:
             KudosError: the first event that breaks a rule, its position and id
                 named in the message; nothing of the batch was written.
         """
-        batch = [self._stamp(e) if isinstance(e, Event) else e for e in events]
-        for i, e in enumerate(batch):
+        if not isinstance(events, Iterable) or isinstance(events, str | bytes | Event):
+            raise InvalidInput(
+                f"record_many() takes an iterable of kudos events, got {type(events).__name__}"
+            )
+        now = self.now()
+        batch = []
+        for i, e in enumerate(events):
             if not isinstance(e, Event):
                 raise InvalidInput(f"record_many(): item #{i} is {type(e).__name__}, not an event")
+            try:
+                batch.append(self._stamp(e, now))
+            except InvalidInput as exc:
+                raise InvalidInput(f"record_many(): item #{i}: {exc}") from None
 
         def run(tx: Transaction) -> list[Outcome]:
             outcomes = []

@@ -337,11 +337,18 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         """Staff credit (or debit, with a negative amount) a member by hand, saying why.
 
         Adjustments are exempt from caps. Without an ``event_id`` the id is
-        derived from the member, ``by`` and the time, so a retry at the same
-        ``at`` is one adjustment; give each distinct adjustment its own
-        ``event_id`` when several may share an instant (a stopped test clock).
+        derived from the adjustment's content and its time (see
+        :meth:`kudos.events.PointsAdjusted.natural_key`), exactly as
+        ``record(PointsAdjusted(...))`` derives it: a retry of the same
+        adjustment at the same ``at`` is one adjustment, the same adjustment at
+        another time is another. Give each distinct adjustment its own
+        ``event_id`` when two identical ones may share an instant.
+
+        Raises:
+            InvalidInput: a zero, non-int or out-of-bound amount, a bad id, an
+                empty ``event_id`` or an ``at`` that is not a time kudos takes.
+            UnknownMember: ``member`` or ``by`` never joined.
         """
-        when = at or self.now()
         return self.record(
             PointsAdjusted(
                 member=member,
@@ -349,8 +356,8 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
                 reputation=reputation,
                 reason=reason,
                 by=by,
-                at=when,
-                event_id=event_id or f"points-adjusted:{member}:{by}:{when.isoformat()}",
+                at=at,
+                event_id=event_id,
             )
         )
 

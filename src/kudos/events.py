@@ -18,7 +18,7 @@ fact, while different content under a used id raises :class:`kudos.Conflict`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -344,6 +344,16 @@ class PointsAdjusted(Event):
     def __attrs_post_init__(self) -> None:
         if self.points == 0 and self.reputation == 0:
             raise InvalidInput("an adjustment needs a non-zero points= or reputation=")
+
+    def natural_key(self) -> str:
+        """The content *and the time* (in UTC): the same adjustment a day later is another one.
+
+        ``Community.adjust`` and ``record(PointsAdjusted(...))`` derive the same
+        id from this, so mixing them never credits one adjustment twice.
+        """
+        if self.at is None:  # not dated yet: the engine dates every fact before deriving its id
+            return key_of(*self.content().values())
+        return key_of(*self.content().values(), self.at.astimezone(UTC).isoformat())
 
 
 # --- referrals ---------------------------------------------------------------

@@ -122,6 +122,8 @@ def play(community: Community, clock: FakeClock, ops: Iterable[Op]) -> Facts:
     at = START
     for i, (kind, a, b, c, hours) in enumerate(ops):
         at += timedelta(hours=hours, minutes=7)
+        if at > clock():
+            clock.set(at)  # facts are reported when they happen, never ahead of the clock
         member = MEMBERS[b % len(MEMBERS)]
         posts = list(facts.posts)
         live = [t for t in topics if not facts.posts[t]["removed"]]
