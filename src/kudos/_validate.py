@@ -143,13 +143,17 @@ def check_amount(name: str, value: Any) -> int:
     return value
 
 
-def check_count(name: str, value: Any, *, optional: bool = False) -> int | None:
+def check_count(
+    name: str, value: Any, *, optional: bool = False, what: str = "an int"
+) -> int | None:
     """Return ``value`` if it is an ``int`` from 0 to :data:`MAX_BALANCE` (a limit, a cursor)."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BALANCE:
         allowed = "None or " if optional else ""
-        raise InvalidInput(f"{name} must be {allowed}an int, 0 or more, got {_typed(value)}")
+        raise InvalidInput(
+            f"{name} must be {allowed}{what} (an int, 0 to {MAX_BALANCE}), got {_typed(value)}"
+        )
     return value
 
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import InvalidInput, InvalidPolicy
 from .stores.protocol import Transaction
@@ -86,7 +87,7 @@ _ALL = 2**31 - 1
 _CHUNK = 64
 # Window pages ending deeper than this rank the whole window once instead.
 _WINDOW_TOP = 1000
-_WINDOW = re.compile(r"\s*(\d+)\s*d\s*")
+_WINDOW = re.compile(r"\s*(\d{1,6})\s*d\s*")
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -577,6 +578,7 @@ class LeaderboardsAPI(CommunityBase):
         >>> str(c.position("alice"))
         'unranked (0 ranked)'
         """
+        v.check_id("member", member)
         board = self._board(by, period, tag, window, include_staff)
 
         def read(tx: Transaction) -> LeaderboardPosition:
@@ -608,15 +610,12 @@ class LeaderboardsAPI(CommunityBase):
     def _board(
         self, by: object, period: object, tag: object, window: object, include_staff: object
     ) -> _Board:
-        if by not in METRICS:
+        if not isinstance(by, str) or by not in METRICS:
             raise InvalidInput(
-                f"cannot rank by {by!r}; leaderboards rank by one of {', '.join(METRICS)}"
+                f"cannot rank by {v.shown(by)}; leaderboards rank by one of {', '.join(METRICS)}"
             )
-        assert isinstance(by, str)
-        if not isinstance(include_staff, bool):
-            raise InvalidInput(f"include_staff must be True or False, got {include_staff!r}")
-        if tag is not None and (not isinstance(tag, str) or not tag or tag != tag.strip()):
-            raise InvalidInput(f"tag must be a non-empty tag or product name, got {tag!r}")
+        v.check_flag("include_staff", include_staff)
+        v.check_optional_id("tag", tag)
         rules = self.policy.leaderboards
         if window is not None:
             if period is not None:
@@ -644,7 +643,7 @@ class LeaderboardsAPI(CommunityBase):
         if period is not None:
             if not isinstance(period, str):
                 raise InvalidInput(
-                    f"period must be a period id like '2026-H2' or 'current', got {period!r}"
+                    f"period must be a period id like '2026-H2' or 'current', got {v.shown(period)}"
                 )
             if period == "current":
                 period = self.policy.periods.period_of(self.now())
