@@ -25,8 +25,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import attrs
-
 from ._validate import MAX_AMOUNT, MAX_BALANCE
 from .errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from .events import Event, event_from_payload
@@ -657,7 +655,7 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     except KeyError:
         raise NotAllowed(f"kudos has no handler for {type(event).__name__}") from None
     if event.event_id is None:
-        event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
+        event = event.with_id(derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
     stored = StoredEvent(
         event_id=event.event_id,
@@ -700,4 +698,5 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
 
 def stored_to_event(stored: StoredEvent) -> Event:
     """The event a stored row holds."""
-    return event_from_payload(stored.type, stored.event_id, dict(stored.payload))
+    # The stored id was checked when it came in, or derived by kudos (and may be longer).
+    return event_from_payload(stored.type, None, dict(stored.payload)).with_id(stored.event_id)

@@ -34,8 +34,13 @@ import attrs
 
 from .errors import InvalidInput
 
-MAX_ID_LENGTH = 200
-"""The longest id, in characters."""
+MAX_ID_LENGTH = 100
+"""The longest id, in characters.
+
+Ids are index keys on every store (PostgreSQL's btree takes about 2,700 bytes a
+row), and several meet in one key (a community, a member and a tag's scope), so
+an id is kept to what any UTF-8 text of this length fits into four times over.
+"""
 
 MAX_TEXT_LENGTH = 10_000
 """The longest free text (a title, a note), in characters."""

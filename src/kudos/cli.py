@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import policies
+from ._validate import shown
 from .community import Community
 from .community import open as open_community
 from .errors import InvalidInput, KudosError
@@ -51,18 +52,32 @@ def _open(args: argparse.Namespace) -> Community:
 
 
 def _events(lines: Iterator[str]) -> Iterator[Event]:
-    for number, line in enumerate(lines, 1):
+    """The events of JSON lines; any line that is not one is an :class:`InvalidInput`."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"line {number}: not UTF-8 text ({exc.reason})") from None
         if not line.strip():
             continue
         try:
-            data: dict[str, Any] = json.loads(line)
-            kind = data.pop("type")
-        except (ValueError, KeyError, AttributeError) as exc:
+            data: Any = json.loads(line)
+        except ValueError as exc:
+            raise InvalidInput(f"line {number}: not JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise InvalidInput(
-                f'line {number}: expected a JSON object with a "type" ({exc})'
-            ) from None
+                f'line {number}: expected a JSON object with a "type" string, got {shown(data)}'
+            )
+        kind = data.pop("type")
         event_id = data.pop("event_id", None)
-        yield event_from_payload(kind, event_id, data)
+        try:
+            yield event_from_payload(kind, event_id, data)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}") from None
 
 
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:

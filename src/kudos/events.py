@@ -122,6 +122,16 @@ class Event:
         default=None, converter=v.to_datetime, validator=v.aware_datetime
     )
 
+    def with_id(self, event_id: str) -> Event:
+        """A copy with the id kudos derived for it.
+
+        Derived ids join several ids (each within the input rules) and may be
+        longer than an id a host passes, so they are not checked again.
+        """
+        copy = attrs.evolve(self)
+        object.__setattr__(copy, "event_id", event_id)
+        return copy
+
     def natural_key(self) -> str:
         """The part of a derived event id that identifies this fact.
 
@@ -152,12 +162,16 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         InvalidInput: the type name is unknown to this version of kudos, the payload
             lacks a field the type needs or has one it does not take, or a value is bad.
     """
-    try:
-        cls = _REGISTRY[type_name]
-    except KeyError:
+    cls = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    if cls is None:
         raise InvalidInput(
-            f"unknown event type {type_name!r} in the log; is this kudos older than the store?"
-        ) from None
+            f"unknown event type {v.shown(type_name)} in the log; "
+            "is this kudos older than the store?"
+        )
+    if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
+        raise InvalidInput(
+            f"a {type_name!r} event payload must be a JSON object, got {v.shown(payload)}"
+        )
     try:
         return cls(event_id=event_id, **payload)
     except TypeError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .core import CoreConformance
 from .ideas import IdeaConformance
+from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
@@ -26,6 +27,7 @@ from .referrals import ReferralConformance
 __all__ = [
     "CoreConformance",
     "IdeaConformance",
+    "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
     "RecognitionConformance",
@@ -36,6 +38,7 @@ __all__ = [
 
 class StoreConformance(
     CoreConformance,
+    InputConformance,
     RecognitionConformance,
     ReferralConformance,
     IdeaConformance,
