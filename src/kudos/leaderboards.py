@@ -420,16 +420,16 @@ def _window_top(
         else:
             bound = {m: v + unseen_bound - counted[m] for m, v in seen.items()}
             exact = {}
-            best: list[int] = []  # exact non-zero totals, kept sorted descending
+            best: list[int] = []  # exact positive totals, kept sorted descending
             for member in sorted(bound, key=bound.__getitem__, reverse=True):
                 if len(best) >= n and bound[member] < best[n - 1]:
                     break
                 exact[member] = _window_total(tx, metric, scopes, member, tie)
-                if exact[member][0]:
+                if exact[member][0] > 0:
                     best.append(exact[member][0])
                     best.sort(reverse=True)
         ranked = sorted(
-            ((m, v, t) for m, (v, t) in exact.items() if v),
+            ((m, v, t) for m, (v, t) in exact.items() if v > 0),
             key=lambda r: (-r[1], -r[2], r[0]),
         )
         if all(complete) or (len(ranked) >= n and ranked[n - 1][1] > unseen_bound):
@@ -544,9 +544,11 @@ class LeaderboardsAPI(CommunityBase):
                         board.counter, board.scope, limit=limit, offset=offset, exclude=exclude
                     )
                 )
+            # Only positive values are ranked; the rest sort last, so this keeps a prefix.
             return tuple(
                 LeaderboardRow(position=offset + i + 1, member=m, value=v)
                 for i, (m, v) in enumerate(rows)
+                if v > 0
             )
 
         key = ("leaderboard", *board.key, limit, offset, include_staff)
@@ -674,7 +676,7 @@ class LeaderboardsAPI(CommunityBase):
             values, ties = self.cache.get_or_compute((self.id, "window", *board.key), totals)
             skip = set(self._excluded(tx, include_staff))
             rows = sorted(
-                ((m, v) for m, v in values.items() if m not in skip),
+                ((m, v) for m, v in values.items() if v > 0 and m not in skip),
                 key=lambda r: (-r[1], -ties.get(r[0], 0), r[0]),
             )
             return _Ranking(rows, values)

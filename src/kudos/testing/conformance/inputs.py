@@ -53,6 +53,9 @@ class _NoOffset(tzinfo):
     def dst(self, dt: datetime | None) -> timedelta | None:
         return None
 
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
 
 class InputConformance(ConformanceBase):
     """Amounts, text, times and tags: one rule on every store, checked before writing."""
@@ -63,11 +66,11 @@ class InputConformance(ConformanceBase):
     ) -> None:
         c = _forum(community)
         for points in (2**62 + 1, MAX_AMOUNT + 1, -(MAX_AMOUNT + 1)):
-            _refused(
-                c,
-                lambda p=points: c.adjust("alice", points=p, reason="bonus", by="staff1"),
-                "points must be between",
-            )
+
+            def big(p: int = points) -> None:
+                c.adjust("alice", points=p, reason="bonus", by="staff1")
+
+            _refused(c, big, "points must be between")
         assert c.standing("alice").points == 0
 
     def test_balances_stay_exact_integers_up_to_the_bound_and_no_further(
@@ -96,13 +99,11 @@ class InputConformance(ConformanceBase):
             MAX_BALANCE
         )
         for points, reputation in ((1, 0), (0, -1)):
-            _refused(
-                c,
-                lambda p=points, r=reputation: c.adjust(
-                    "alice", points=p, reputation=r, reason="one more", by="staff1"
-                ),
-                "past kudos's bound",
-            )
+
+            def one_more(p: int = points, r: int = reputation) -> None:
+                c.adjust("alice", points=p, reputation=r, reason="one more", by="staff1")
+
+            _refused(c, one_more, "past kudos's bound")
         # Taking some back is fine: the bound is on the size, not the direction.
         c.adjust("alice", points=-1, reason="correction", by="staff1")
         assert c.standing("alice").points == MAX_BALANCE - 1
@@ -117,8 +118,8 @@ class InputConformance(ConformanceBase):
         assert c.post("t1").tags == ("roaming",)
         period = c.current_period()
         for by, value in (("kudos_received", 1), ("points", 5), ("reputation", 1)):
-            for span in ({}, {"period": period}):
-                rows = c.leaderboard(by=by, tag="roaming", **span)
+            for span in (None, period):
+                rows = c.leaderboard(by=by, tag="roaming", period=span)
                 assert [(r.member, r.value) for r in rows] == [("bob", value)], (by, span)
         (entry,) = [e for e in c.statement("bob").lines if e.account == "points"]
         assert entry.tags == ("roaming",)
@@ -293,6 +294,35 @@ class InputConformance(ConformanceBase):
         assert c.post("t1").title == "Line one\nline two\ttabbed: ünïcode ✓"
 
     def test_a_community_id_follows_the_id_rule(self, kudos_store: Any) -> None:
+        bad: Any
         for bad in (" uk", "uk ", "", "u\x00k", 5):
             with pytest.raises(InvalidInput, match="community"):
                 Community(store=kudos_store, community=bad)
+
+    # -- boards rank positive values only ----------------------------------------------------
+    def test_only_positive_values_are_ranked_on_every_board(self, community: Community) -> None:
+        c = _forum(community)
+        c.join("carol")
+        c.join("dave")  # never earns anything: zero
+        c.join("mod1", role="moderator")
+        c.post_topic("t1", author="carol", tags=["roaming"])
+        c.post_reply("r1", topic="t1", author="alice")
+        c.give_kudos("r1", giver="carol")  # alice: +1 reputation, tagged roaming
+        c.post_topic("t2", author="bob", tags=["roaming"])
+        c.remove_post("t2", by="mod1", reason="spam")  # bob: -50 reputation, tagged roaming
+        assert c.standing("bob").reputation < 0
+        boards: list[dict[str, Any]] = [
+            {},
+            {"period": "current"},
+            {"tag": "roaming"},
+            {"period": "current", "tag": "roaming"},
+            {"window": "7d"},
+        ]
+        for board in boards:
+            rows = c.leaderboard(by="reputation", limit=100, **board)
+            assert [(r.member, r.value) for r in rows] == [("alice", 1)], board
+            for member in ("bob", "dave"):
+                place = c.position(member, by="reputation", **board)
+                assert place.position is None and place.of == 1, (member, board, place)
+            assert c.position("alice", by="reputation", **board).position == 1
+        assert c.leaderboard(by="reputation", offset=1) == []
