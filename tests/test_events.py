@@ -24,6 +24,7 @@ from kudos.events import (
     DownVoted,
     DownVoteWithdrawn,
     Event,
+    EventRefused,
     IdeaStatusSet,
     IdeaVoted,
     IdeaVoteWithdrawn,
@@ -83,6 +84,16 @@ EXAMPLES: list[tuple[Event, str]] = [
     (PaybackPeriodClosed(period="2026-H2", by="staff1"), "2026-H2"),
     (PayoutPaid(payout="p1", reference="PAYPAL-77"), "p1"),
     (PayoutFailed(payout="p1"), "p1"),
+    (
+        EventRefused(
+            refused_id="vote-7",
+            refused_type="kudos-given",
+            refused_content={"post": "r1", "giver": "bob"},
+            error="UnknownPost",
+            message="unknown post 'r1'",
+        ),
+        "vote-7",
+    ),
 ]
 
 
@@ -349,6 +360,8 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.booleans()
     if hint is int:  # an adjustment needs a non-zero amount
         return st.integers(-(10**9), 10**9).filter(bool)
+    if hint == dict[str, Any]:
+        return st.dictionaries(ids, ids | st.integers() | st.none(), max_size=3)
     if hint is datetime:
         return times(zones)
     if hint == datetime | None:

@@ -8,6 +8,7 @@ cache and the subscribers, and turns an event into one store transaction.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from . import _engine as engine
+from . import _refusals as refusals
 from . import _validate as v
 from .cache import ReadCache
 from .errors import InvalidInput, KudosError, TransientStoreError
@@ -81,26 +83,59 @@ class CommunityBase:
         return event
 
     # -- writing ----------------------------------------------------------------
-    def record(self, event: Event) -> Outcome:
+    def record(self, event: Event, *, retry: bool = False) -> Outcome:
         """Record one event (see :mod:`kudos.events`) in one transaction.
 
         Recording an event id already in the log changes nothing and returns
-        the first outcome (``outcome.replayed`` is true).
+        the first outcome (``outcome.replayed`` is true). A refusal is an
+        outcome too: when a fact with a host ``event_id`` breaks a rule, the
+        refusal is remembered, and recording that id again raises the same
+        error, even if the state changed in between (a re-delivery gets the
+        same answer). Pass ``retry=True``, or a new ``event_id``, to really
+        try again.
 
         Raises:
-            Conflict: the id was used before for different content.
+            Conflict: the id was used (or refused) before for different content.
             NotAllowed, UnknownMember, UnknownPost, InvalidInput: the fact breaks a rule;
-                nothing was written.
+                nothing but the refusal was written.
         """
         if not isinstance(event, Event):
             raise InvalidInput(f"record() takes a kudos event, got {type(event).__name__}")
+        v.check_flag("retry", retry)
         stamped = self._stamp(event)
-        return self._write(lambda tx: engine.apply(tx, self.policy, stamped))
 
-    def record_many(self, events: Iterable[Event]) -> list[Outcome]:
+        refused: list[KudosError] = []  # what the rules said, when they refused
+
+        def work(tx: Transaction) -> Outcome:
+            if not retry:
+                refusals.check(tx, stamped)
+            try:
+                return engine.apply(tx, self.policy, stamped)
+            except KudosError as exc:
+                refused.append(exc)
+                raise
+
+        try:
+            return self._write(work)
+        except KudosError:
+            if refused:
+                self._remember(stamped, refused[-1])
+            raise
+
+    def _remember(self, event: Event, error: KudosError) -> None:
+        """Keep the rules' refusal of a host's event id, in a transaction of its own."""
+        if event.event_id is not None and refusals.remembered(error):
+            with contextlib.suppress(KudosError):  # the refusal stands even if this fails
+                self._write(lambda tx: refusals.remember(tx, event, error))
+
+    def record_many(self, events: Iterable[Event], *, retry: bool = False) -> list[Outcome]:
         """Record a batch of events in one transaction: all of them or none.
 
         For bulk imports and backfills; much faster than one ``record`` each.
+        Refusals are remembered as by :meth:`record`: the event that breaks a
+        rule has its refusal kept (when the host gave its id), and an event
+        whose host id was refused before fails the batch with that refusal
+        unless ``retry`` is true.
         Python's cyclic garbage collector is paused while the batch runs (and
         restored however it ends): a batch allocates many objects that outlive
         it and form no cycles, and the collector would otherwise walk the
@@ -124,11 +159,20 @@ class CommunityBase:
             except InvalidInput as exc:
                 raise InvalidInput(f"record_many(): item #{i}: {exc}") from None
 
+        v.check_flag("retry", retry)
+        refused: list[tuple[Event, KudosError]] = []
+
         def run(tx: Transaction) -> list[Outcome]:
             outcomes = []
             for i, event in enumerate(batch):
                 try:
-                    outcomes.append(engine.apply(tx, self.policy, event))
+                    if not retry and event.event_id is not None:
+                        refusals.check(tx, event)
+                    try:
+                        outcomes.append(engine.apply(tx, self.policy, event))
+                    except KudosError as exc:
+                        refused.append((event, exc))
+                        raise
                 except KudosError as exc:
                     if isinstance(exc, TransientStoreError):
                         raise
@@ -143,6 +187,10 @@ class CommunityBase:
             gc.disable()
         try:
             return self._write(run)
+        except KudosError:
+            if refused:
+                self._remember(*refused[-1])
+            raise
         finally:
             if paused:
                 gc.enable()

@@ -30,6 +30,7 @@ __all__ = [
     "DownVoteWithdrawn",
     "DownVoted",
     "Event",
+    "EventRefused",
     "IdeaStatusSet",
     "IdeaVoteWithdrawn",
     "IdeaVoted",
@@ -555,3 +556,26 @@ class PayoutFailed(Event):
 
     def natural_key(self) -> str:
         return key_of(self.payout)
+
+
+# --- refusals ----------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class EventRefused(Event):
+    """kudos refused the fact recorded under the host's ``refused_id``; kept so a
+    re-delivery of that id gets the same answer (see ``Community.record``).
+
+    kudos writes these itself; they change no balance, and replaying the log skips them.
+    """
+
+    type: ClassVar[str] = "event-refused"
+    refused_id: str = attrs.field(validator=v.identifier)
+    refused_type: str = attrs.field(validator=v.identifier)
+    refused_content: dict[str, Any] = attrs.field(factory=dict)
+    error: str = attrs.field(validator=v.identifier)
+    message: str = attrs.field(validator=v.text)
+
+    def natural_key(self) -> str:
+        return key_of(self.refused_id)

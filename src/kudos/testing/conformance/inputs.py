@@ -19,8 +19,8 @@ import pytest
 
 from ..._validate import CLOCK_SKEW, MAX_AMOUNT, MAX_BALANCE, MAX_ID_LENGTH, SHOWN
 from ...community import Community
-from ...errors import InvalidInput, KudosError
-from ...events import PointsAdjusted
+from ...errors import Conflict, InvalidInput, KudosError, UnknownMember, UnknownPost
+from ...events import KudosGiven, PointsAdjusted
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
@@ -326,3 +326,64 @@ class InputConformance(ConformanceBase):
                 assert place.position is None and place.of == 1, (member, board, place)
             assert c.position("alice", by="reputation", **board).position == 1
         assert c.leaderboard(by="reputation", offset=1) == []
+
+    # -- refusals are remembered ------------------------------------------------------------
+    def test_a_redelivered_event_id_gets_its_first_refusal_until_retried(
+        self, community: Community
+    ) -> None:
+        c = _forum(community)
+        c.post_topic("t1", author="alice")
+        kudos = KudosGiven(post="r1", giver="alice", event_id="vote-7")
+        with assert_unchanged(c), pytest.raises(UnknownPost):
+            c.record(kudos)  # r1 is not reported yet
+        c.post_reply("r1", topic="t1", author="bob")
+        # At-least-once delivery sends vote-7 again: one fact, one answer.
+        with assert_unchanged(c), pytest.raises(UnknownPost, match="retry=True"):
+            c.record(kudos)
+        with pytest.raises(Conflict, match="refused"):
+            c.record(KudosGiven(post="r1", giver="bob", event_id="vote-7"))
+        assert c.standing("bob").reputation == 0
+        outcome = c.record(kudos, retry=True)  # the host really means to try again
+        assert not outcome.replayed and c.standing("bob").reputation == 1
+        assert c.record(kudos).replayed  # accepted now: a replay, not the old refusal
+        assert_consistent(c)
+        c.rebuild()
+        assert c.standing("bob").reputation == 1
+
+    def test_a_retry_refused_again_is_remembered_after_the_first(
+        self, community: Community
+    ) -> None:
+        c = _forum(community)
+        adjust = PointsAdjusted(member="carol", points=5, reason="x", by="staff1", event_id="adj-1")
+        with pytest.raises(UnknownMember):
+            c.record(adjust)
+        c.join("dave")
+        with pytest.raises(UnknownMember, match="carol"):
+            c.record(adjust, retry=True)
+        c.join("carol")
+        with pytest.raises(UnknownMember, match="retry=True"):
+            c.record(adjust)
+        assert c.record(adjust, retry=True).entries[0].amount == 5
+        assert_consistent(c)
+
+    def test_a_refusal_in_a_batch_is_remembered_for_its_event(self, community: Community) -> None:
+        c = _forum(community)
+        batch = [
+            PointsAdjusted(member="alice", points=5, reason="x", by="staff1", event_id="a-1"),
+            PointsAdjusted(member="carol", points=5, reason="x", by="staff1", event_id="a-2"),
+        ]
+        with pytest.raises(UnknownMember):
+            c.record_many(batch)
+        c.join("carol")
+        with pytest.raises(UnknownMember, match="retry=True"):
+            c.record_many(batch)
+        assert len(c.record_many(batch, retry=True)) == 2
+        assert c.standing("carol").points == 5
+
+    def test_facts_without_a_host_id_are_asked_anew(self, community: Community) -> None:
+        c = _forum(community)
+        c.post_topic("t1", author="alice")
+        with pytest.raises(UnknownPost):
+            c.give_kudos("r1", giver="alice")
+        c.post_reply("r1", topic="t1", author="bob")
+        assert not c.give_kudos("r1", giver="alice").replayed
