@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import typing
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,7 @@ from kudos.events import (
     ReferralRevoked,
     ReferralsExpired,
     ReplyPosted,
+    SerialVotesReversed,
     SolutionAccepted,
     SolutionUnaccepted,
     TopicPosted,
@@ -84,6 +85,7 @@ EXAMPLES: list[tuple[Event, str]] = [
     (PaybackPeriodClosed(period="2026-H2", by="staff1"), "2026-H2"),
     (PayoutPaid(payout="p1", reference="PAYPAL-77"), "p1"),
     (PayoutFailed(payout="p1"), "p1"),
+    (SerialVotesReversed(day="2026-11-23"), "2026-11-23"),
     (
         EventRefused(
             refused_id="vote-7",
@@ -350,6 +352,8 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.sampled_from(ROLES)
     if field.name == "kind":
         return st.sampled_from(TOPIC_KINDS)
+    if field.name == "day":
+        return st.dates(date(1970, 1, 1), date(2999, 12, 31)).map(date.isoformat)
     if hint is str:
         return texts if field.validator is v.text else ids
     if hint == str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -106,6 +106,7 @@ BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "window": st.sampled_from(["7d", "30d", timedelta(days=3)]),
     "privilege": st.sampled_from(["vote_ideas", "give_kudos", "comment"]),
     "payout_id": st.sampled_from(["2026-H1:alice", "2026-H2:bob"]),
+    "day": st.sampled_from(["2026-11-22", "2026-11-23", "2026-11-24", date(2026, 11, 20)]),
 }
 
 

@@ -27,7 +27,7 @@ Messages name the field, say what to pass instead, and show at most
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -270,6 +270,16 @@ def identifiers(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
                 f"got {shown(item)}"
             )
         check_id(attr.name, item)
+
+
+def iso_day(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: a calendar day ``YYYY-MM-DD`` within kudos's time range."""
+    try:
+        day = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        day = None
+    if day is None or len(value) != 10 or not EARLIEST.date() <= day < LATEST.date():
+        raise InvalidInput(f"{attr.name} must be a day like '2026-11-23', got {shown(value)}")
 
 
 def one_of(*choices: str) -> Any:

@@ -19,6 +19,7 @@ from . import _engine as engine
 from . import _posts  # noqa: F401  (registers the forum's handlers)
 from . import _validate as v
 from ._base import Clock, CommunityBase, utc_now
+from .abuse import AbuseAPI
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
@@ -115,7 +116,15 @@ def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datet
     return Standing(**fields)
 
 
-class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, LeaderboardsAPI, CommunityBase):
+class Community(
+    RecognitionAPI,
+    ReferralsAPI,
+    IdeasAPI,
+    PaybackAPI,
+    LeaderboardsAPI,
+    AbuseAPI,
+    CommunityBase,
+):
     """A rewarded community: report facts, ask for standings.
 
     Args:

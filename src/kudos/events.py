@@ -50,6 +50,7 @@ __all__ = [
     "ReferralRevoked",
     "ReferralsExpired",
     "ReplyPosted",
+    "SerialVotesReversed",
     "SolutionAccepted",
     "SolutionUnaccepted",
     "TopicPosted",
@@ -579,3 +580,18 @@ class EventRefused(Event):
 
     def natural_key(self) -> str:
         return key_of(self.refused_id)
+
+
+# --- abuse ---------------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SerialVotesReversed(Event):
+    """A daily sweep: every award of the serial kudos of ``day`` (``YYYY-MM-DD``) is reversed."""
+
+    type: ClassVar[str] = "serial-votes-reversed"
+    day: str = attrs.field(validator=[v.identifier, v.iso_day])
+
+    def natural_key(self) -> str:
+        return key_of(self.day)

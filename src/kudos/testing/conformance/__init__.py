@@ -16,6 +16,7 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
+from .abuse import AbuseConformance
 from .core import CoreConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
@@ -25,6 +26,7 @@ from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
 
 __all__ = [
+    "AbuseConformance",
     "CoreConformance",
     "IdeaConformance",
     "InputConformance",
@@ -44,5 +46,6 @@ class StoreConformance(
     IdeaConformance,
     PaybackConformance,
     LeaderboardConformance,
+    AbuseConformance,
 ):
     """Every behaviour a kudos store must have."""
