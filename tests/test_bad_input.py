@@ -22,7 +22,7 @@ from kudos import (
     UnknownRecord,
 )
 from kudos.cli import main
-from kudos.events import MemberJoined, event_from_payload
+from kudos.events import EventRefused, MemberJoined, event_from_payload
 from kudos.stores.sql import make_metadata
 from kudos.testing import FakeClock, assert_unchanged
 
@@ -360,3 +360,22 @@ def test_import_reports_a_line_that_is_no_event_without_a_traceback(
     err = capsys.readouterr().err
     assert status != 0
     assert "Traceback" not in err and "InvalidInput" in err and says in err, err
+
+
+@pytest.mark.parametrize("content", [{"a": object()}, 5, {"a": float("nan")}, {1: "x"}])
+def test_a_refusal_row_holds_only_json_objects(forum: Community, content: Any) -> None:
+    refused(
+        forum,
+        lambda c: c.record(
+            EventRefused(
+                refused_id="x",
+                refused_type="kudos-given",
+                refused_content=content,
+                error="NotAllowed",
+                message="no",
+                event_id="r-x",
+            )
+        ),
+        InvalidInput,
+        "must be a JSON object",
+    )

@@ -26,6 +26,7 @@ Messages name the field, say what to pass instead, and show at most
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -280,6 +281,20 @@ def iso_day(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         day = None
     if day is None or len(value) != 10 or not EARLIEST.date() <= day < LATEST.date():
         raise InvalidInput(f"{attr.name} must be a day like '2026-11-23', got {shown(value)}")
+
+
+def json_object(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: a ``dict`` every store keeps as JSON (str keys, finite numbers)."""
+    try:
+        ok = (
+            isinstance(value, dict)
+            and all(isinstance(k, str) for k in value)
+            and bool(json.dumps(value, allow_nan=False))
+        )
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidInput(f"{attr.name} must be a JSON object, got {shown(value)}")
 
 
 def one_of(*choices: str) -> Any:

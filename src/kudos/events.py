@@ -574,7 +574,7 @@ class EventRefused(Event):
     type: ClassVar[str] = "event-refused"
     refused_id: str = attrs.field(validator=v.identifier)
     refused_type: str = attrs.field(validator=v.identifier)
-    refused_content: dict[str, Any] = attrs.field(factory=dict)
+    refused_content: dict[str, Any] = attrs.field(factory=dict, validator=v.json_object)
     error: str = attrs.field(validator=v.identifier)
     message: str = attrs.field(validator=v.text)
 
