@@ -4,7 +4,8 @@ instead, and nothing written."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,9 @@ from kudos import (
     UnknownPost,
     UnknownRecord,
 )
-from kudos.events import MemberJoined, event_from_payload
+from kudos.cli import main
+from kudos.events import EventRefused, MemberJoined, event_from_payload
+from kudos.stores.sql import make_metadata
 from kudos.testing import FakeClock, assert_unchanged
 
 NAIVE = datetime(2026, 11, 23, 12)
@@ -78,7 +81,7 @@ def refused(c: Community, call: Call, error: type[KudosError], *says: str) -> st
         (lambda c: c.post_topic("t2", author="alice", tags=[1]), ("tags must hold",)),
         (lambda c: c.post_topic("t2", author="alice", tags=[" roaming"]), ("tags must hold",)),
         (lambda c: c.post_topic("t2", author="alice", title=5), ("title must be text",)),
-        (lambda c: c.member(5), ("member must be a non-empty str id",)),
+        (lambda c: c.member(5), ("member must be a str id",)),
         (lambda c: c.member(""), ("member must be",)),
         (lambda c: c.post(" t1"), ("post must be",)),
         (lambda c: c.standing(None), ("member must be",)),
@@ -168,7 +171,7 @@ def test_a_negative_adjustment_is_a_debit(forum: Community) -> None:
         (lambda c: c.join("carol", at=NAIVE), ("timezone-aware", "naive")),
         (lambda c: c.join("carol", at="last tuesday"), ("not an ISO 8601 date-time",)),
         (lambda c: c.join("carol", at=20261123), ("at must be a datetime",)),
-        (lambda c: c.statement("bob", since=NAIVE), ("since must be a timezone-aware",)),
+        (lambda c: c.statement("bob", since=NAIVE), ("since must be timezone-aware",)),
         (lambda c: c.statement("bob", until="2026-11-23"), ("until must be",)),
     ],
 )
@@ -270,3 +273,109 @@ def test_what_the_rules_forbid_is_not_allowed_and_leaves_nothing(
     forum: Community, call: Call, says: Any
 ) -> None:
     refused(forum, call, NotAllowed, *says)
+
+
+# --- every query argument, as the adversarial run passed them --------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.statement("bob", period=202101),
+        lambda c: c.payback_period(None),
+        lambda c: c.payouts(period=5),
+        lambda c: c.referral_figures(period=True),
+        lambda c: c.export_payouts(5),
+        lambda c: c.referral_code([]),
+        lambda c: c.can([], "vote_ideas"),
+        lambda c: c.why_not({}, "vote_ideas"),
+        lambda c: c.badges(bytearray(b"x")),
+        lambda c: c.idea([]),
+        lambda c: c.idea_board(tag={}),
+        lambda c: c.idea_board(status=5),
+        lambda c: c.refer("alice", "bob", fingerprints=5),
+        lambda c: c.qualify_referral("bob", fingerprints=5),
+        lambda c: c.record_many(None),
+        lambda c: c.ledger(event_id=float("nan")),
+        lambda c: c.notifications(member=1.5),
+        lambda c: c.badges("bob", revoked="yes"),
+        lambda c: c.position([], by="reputation"),
+        lambda c: c.leaderboard(by=["reputation"]),
+        lambda c: c.period_of(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))),
+        lambda c: c.expire_referrals(as_of="soon"),
+        lambda c: c.payout([]),
+        lambda c: c.referral({}),
+        lambda c: c.notifications(since=2**70),
+    ],
+)
+def test_a_query_argument_of_the_wrong_type_is_invalid_input(forum: Community, call: Call) -> None:
+    refused(forum, call, InvalidInput)
+
+
+def test_a_community_id_with_surrounding_spaces_is_refused_like_a_member_id() -> None:
+    for bad in (" uk", "uk\n", "\tuk"):
+        with pytest.raises(InvalidInput, match="without surrounding spaces"):
+            Community(community=bad)
+
+
+@pytest.mark.parametrize("prefix", ["kudos_\n", "kudos\n", "\n"])
+def test_a_table_prefix_with_a_trailing_newline_is_refused(prefix: str) -> None:
+    with pytest.raises(InvalidInput, match="prefix"):
+        make_metadata(prefix=prefix)
+
+
+@pytest.mark.parametrize("schema", ["kudos\n", "public\n"])
+def test_a_schema_with_a_trailing_newline_is_refused(schema: str) -> None:
+    with pytest.raises(InvalidInput, match="schema"):
+        make_metadata(schema=schema)
+
+
+# --- kudos import ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b'{"type": ["x"]}\n', 'a JSON object with a "type" string'),
+        (b"[1, 2]\n", 'a JSON object with a "type" string'),
+        (b"not json\n", "not JSON"),
+        (b'{"type": "member-joined", "member": "\\ud800"}\n', "lone surrogate"),
+        (b'{"type": "member-joined", "member": "a", "at": "0001-01-01T00:00:00+00:00"}\n', "at"),
+        (b'{"type": "member-joined", "member": "a", "at": [1]}\n', "at must be"),
+        (b'{"type": "member-joined", "member": "a", "tags": 5}\n', "unknown tags"),
+        (
+            b'{"type": "points-adjusted", "member": "a", "points": 1.5, "reason": "x", "by": "s"}'
+            b"\n",
+            "whole number",
+        ),
+        (b'{"type": "member-joined", "member": "a"}\n\xff\xfe\n', "not UTF-8"),
+    ],
+)
+def test_import_reports_a_line_that_is_no_event_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(content)
+    status = main(["import", "--url", "memory://", str(source)])
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "Traceback" not in err and "InvalidInput" in err and says in err, err
+
+
+@pytest.mark.parametrize("content", [{"a": object()}, 5, {"a": float("nan")}, {1: "x"}])
+def test_a_refusal_row_holds_only_json_objects(forum: Community, content: Any) -> None:
+    refused(
+        forum,
+        lambda c: c.record(
+            EventRefused(
+                refused_id="x",
+                refused_type="kudos-given",
+                refused_content=content,
+                error="NotAllowed",
+                message="no",
+                event_id="r-x",
+            )
+        ),
+        InvalidInput,
+        "must be a JSON object",
+    )

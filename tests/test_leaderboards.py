@@ -285,7 +285,7 @@ def test_a_window_page_equals_ranking_every_member(
         if p not in excluded:
             totals.setdefault(p, [0, 0])[metric == "t"] += v
     want = sorted(
-        ((p, m, t if tie else 0) for p, (m, t) in totals.items() if m),
+        ((p, m, t if tie else 0) for p, (m, t) in totals.items() if m > 0),
         key=lambda r: (-r[1], -r[2], r[0]),
     )
     with mock.patch.object(leaderboards, "_CHUNK", chunk), store.transaction("c") as tx:

@@ -30,7 +30,8 @@ def _value(i: int) -> int:
 
 def _expected(store: SqlStore, exclude: tuple[str, ...]) -> dict[str, tuple[int | None, int]]:
     with store.transaction("default") as tx:
-        board = tx.top(*BOARD, limit=2**31 - 1, exclude=exclude)
+        listed = tx.top(*BOARD, limit=2**31 - 1, exclude=exclude)
+    board = [(m, v) for m, v in listed if v > 0]  # positions rank positive values only
     return {m: (i + 1, len(board)) for i, (m, _) in enumerate(board)}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import abuse as abuse
 from . import events as events
 from . import ideas as ideas
 from . import leaderboards as leaderboards
@@ -93,6 +94,7 @@ __all__ = [
     "UnknownPost",
     "UnknownRecord",
     "__version__",
+    "abuse",
     "events",
     "ideas",
     "leaderboards",

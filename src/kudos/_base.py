@@ -8,6 +8,7 @@ cache and the subscribers, and turns an event into one store transaction.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import logging
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from . import _engine as engine
+from . import _refusals as refusals
+from . import _validate as v
 from .cache import ReadCache, local_version
 from .errors import InvalidInput, KudosError, TransientStoreError
 from .events import Event
@@ -62,36 +65,89 @@ class CommunityBase:
 
     # -- time -----------------------------------------------------------------
     def now(self) -> datetime:
-        """The community clock's current time."""
-        now = self.clock()
-        if now.tzinfo is None:
-            raise InvalidInput("the community clock returned a naive datetime; return aware ones")
-        return now
+        """The community clock's current time.
 
-    def _stamp(self, event: Event) -> Event:
-        return event if event.at is not None else attrs.evolve(event, at=self.now())
+        Raises:
+            InvalidInput: the clock returned something other than a
+                timezone-aware datetime kudos takes (see :mod:`kudos` input rules).
+        """
+        now = self.clock()
+        if isinstance(now, datetime) and now.tzinfo is None:
+            raise InvalidInput("the community clock returned a naive datetime; return aware ones")
+        return v.check_time("the community clock's time", now)
+
+    def _stamp(self, event: Event, now: datetime | None = None) -> Event:
+        """``event`` with its time set (the clock's now when it has none).
+
+        Raises:
+            InvalidInput: the event is dated more than :data:`CLOCK_SKEW` after the
+                clock's now: a fact cannot have happened in the future.
+        """
+        now = now or self.now()
+        if event.at is None:
+            return attrs.evolve(event, at=now)
+        if event.at > now + v.CLOCK_SKEW:
+            raise InvalidInput(
+                f"{event.type} is dated {event.at.isoformat()}, after the community clock's "
+                f"now ({now.isoformat()}) plus the allowed skew of {v.CLOCK_SKEW}; "
+                "report facts when they have happened"
+            )
+        return event
 
     # -- writing ----------------------------------------------------------------
-    def record(self, event: Event) -> Outcome:
+    def record(self, event: Event, *, retry: bool = False) -> Outcome:
         """Record one event (see :mod:`kudos.events`) in one transaction.
 
         Recording an event id already in the log changes nothing and returns
-        the first outcome (``outcome.replayed`` is true).
+        the first outcome (``outcome.replayed`` is true). A refusal is an
+        outcome too: when a fact with a host ``event_id`` breaks a rule, the
+        refusal is remembered, and recording that id again raises the same
+        error, even if the state changed in between (a re-delivery gets the
+        same answer). Pass ``retry=True``, or a new ``event_id``, to really
+        try again.
 
         Raises:
-            Conflict: the id was used before for different content.
+            Conflict: the id was used (or refused) before for different content.
             NotAllowed, UnknownMember, UnknownPost, InvalidInput: the fact breaks a rule;
-                nothing was written.
+                nothing but the refusal was written.
         """
         if not isinstance(event, Event):
             raise InvalidInput(f"record() takes a kudos event, got {type(event).__name__}")
+        v.check_flag("retry", retry)
         stamped = self._stamp(event)
-        return self._write(lambda tx: engine.apply(tx, self.policy, stamped))
 
-    def record_many(self, events: Iterable[Event]) -> list[Outcome]:
+        refused: list[KudosError] = []  # what the rules said, when they refused
+
+        def work(tx: Transaction) -> Outcome:
+            if not retry:
+                refusals.check(tx, stamped)
+            try:
+                return engine.apply(tx, self.policy, stamped)
+            except KudosError as exc:
+                refused.append(exc)
+                raise
+
+        try:
+            return self._write(work)
+        except KudosError:
+            if refused:
+                self._remember(stamped, refused[-1])
+            raise
+
+    def _remember(self, event: Event, error: KudosError) -> None:
+        """Keep the rules' refusal of a host's event id, in a transaction of its own."""
+        if event.event_id is not None and refusals.remembered(error):
+            with contextlib.suppress(KudosError):  # the refusal stands even if this fails
+                self._write(lambda tx: refusals.remember(tx, event, error))
+
+    def record_many(self, events: Iterable[Event], *, retry: bool = False) -> list[Outcome]:
         """Record a batch of events in one transaction: all of them or none.
 
         For bulk imports and backfills; much faster than one ``record`` each.
+        Refusals are remembered as by :meth:`record`: the event that breaks a
+        rule has its refusal kept (when the host gave its id), and an event
+        whose host id was refused before fails the batch with that refusal
+        unless ``retry`` is true.
         Python's cyclic garbage collector is paused while the batch runs (and
         restored however it ends): a batch allocates many objects that outlive
         it and form no cycles, and the collector would otherwise walk the
@@ -101,16 +157,34 @@ class CommunityBase:
             KudosError: the first event that breaks a rule, its position and id
                 named in the message; nothing of the batch was written.
         """
-        batch = [self._stamp(e) if isinstance(e, Event) else e for e in events]
-        for i, e in enumerate(batch):
+        if not isinstance(events, Iterable) or isinstance(events, str | bytes | Event):
+            raise InvalidInput(
+                f"record_many() takes an iterable of kudos events, got {type(events).__name__}"
+            )
+        now = self.now()
+        batch = []
+        for i, e in enumerate(events):
             if not isinstance(e, Event):
                 raise InvalidInput(f"record_many(): item #{i} is {type(e).__name__}, not an event")
+            try:
+                batch.append(self._stamp(e, now))
+            except InvalidInput as exc:
+                raise InvalidInput(f"record_many(): item #{i}: {exc}") from None
+
+        v.check_flag("retry", retry)
+        refused: list[tuple[Event, KudosError]] = []
 
         def run(tx: Transaction) -> list[Outcome]:
             outcomes = []
             for i, event in enumerate(batch):
                 try:
-                    outcomes.append(engine.apply(tx, self.policy, event))
+                    if not retry and event.event_id is not None:
+                        refusals.check(tx, event)
+                    try:
+                        outcomes.append(engine.apply(tx, self.policy, event))
+                    except KudosError as exc:
+                        refused.append((event, exc))
+                        raise
                 except KudosError as exc:
                     if isinstance(exc, TransientStoreError):
                         raise
@@ -125,6 +199,10 @@ class CommunityBase:
             gc.disable()
         try:
             return self._write(run)
+        except KudosError:
+            if refused:
+                self._remember(*refused[-1])
+            raise
         finally:
             if paused:
                 gc.enable()

@@ -25,9 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import attrs
-
-from .errors import Conflict, NotAllowed, UnknownMember, UnknownPost
+from ._validate import MAX_AMOUNT, MAX_BALANCE
+from .errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from .events import Event, event_from_payload
 from .model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from .stores.protocol import CounterKey, Transaction
@@ -57,6 +56,9 @@ The ``points`` counter is the balance (all-time and per period, what a payout
 settles); paying points out, carrying them over or letting them lapse moves
 the balance but earns nothing, so it leaves this counter alone.
 """
+
+
+_BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
 
 
 def settlements(*actions: str) -> None:
@@ -339,7 +341,7 @@ class Context:
             return
         if metric in self._windowed:
             d[(metric, f"day:{day_of(self.policy, at or self.at)}", subject)] += delta
-        for tag in tags:
+        for tag in dict.fromkeys(tags):  # a tag named twice (or a product as a tag) counts once
             d[(metric, f"tag:{tag}", subject)] += delta
             d[(metric, f"{period}|tag:{tag}", subject)] += delta
 
@@ -395,10 +397,15 @@ class Context:
         """
         if amount == 0:
             return None
+        if abs(amount) > MAX_AMOUNT:
+            raise InvalidInput(
+                f"{action} would credit {member!r} {amount} {account}, past kudos's bound of "
+                f"{MAX_AMOUNT} units on one amount"
+            )
         if not force and self.member(member).is_staff and not self.policy.staff_earn:
             return None
         self._lock(member)
-        tags = tuple(tags)
+        tags = tuple(dict.fromkeys(tags))
         given = amount
         caps = caps_for(self.policy, action, account) if capped and not force and amount > 0 else ()
         for cap in caps:
@@ -426,6 +433,25 @@ class Context:
         for cap in caps:
             self.deltas[self._cap_key(cap, member, subject, self.at, entry.period)] += given
         return entry
+
+    def _check_balances(self) -> None:
+        """Refuse the event if a balance it changes would leave ``[-MAX_BALANCE, MAX_BALANCE]``.
+
+        Every counter of an account (points, points earned, reputation) is a sum
+        of ledger amounts; checking the all-time and the booked periods' sums
+        keeps every stored value exact on every store (SQLite turns integers past
+        2**63 into floats, PostgreSQL's bigint overflows).
+        """
+        for (metric, scope, subject), delta in self.deltas.items():
+            # Day and tag scopes (their keys hold a ':') count subsets of these sums.
+            if not delta or metric not in _BALANCES or ":" in scope:
+                continue
+            value = self.counter(metric, scope, subject)
+            if abs(value) > MAX_BALANCE:
+                raise InvalidInput(
+                    f"this would take the {metric} of member {subject!r} ({scope}) to {value}, "
+                    f"past kudos's bound of {MAX_BALANCE} units; refused, nothing was written"
+                )
 
     def _lock(self, member: str) -> None:
         if member not in self._locked:
@@ -558,7 +584,13 @@ class Context:
             raise NotAllowed(message)
 
     def flush(self) -> tuple[tuple[LedgerEntry, ...], tuple[Notification, ...]]:
-        """Write the queued entries, counter changes and notifications."""
+        """Write the queued entries, counter changes and notifications.
+
+        Raises:
+            InvalidInput: a balance would leave kudos's bound (:data:`MAX_BALANCE`).
+        """
+        if self.entries:
+            self._check_balances()
         if self.entries:
             self.tx.append_entries(self.entries)
         deltas = {k: v for k, v in self.deltas.items() if v}
@@ -624,7 +656,7 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
         raise NotAllowed(f"kudos has no handler for {type(event).__name__}") from None
     derived = event.event_id is None
     if derived:
-        event = attrs.evolve(event, event_id=derive(tx, event) if derive else default_id(event))
+        event = event.with_id(derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
     stored = StoredEvent(
         event_id=event.event_id,
@@ -680,4 +712,5 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
 
 def stored_to_event(stored: StoredEvent) -> Event:
     """The event a stored row holds."""
-    return event_from_payload(stored.type, stored.event_id, dict(stored.payload))
+    # The stored id was checked when it came in, or derived by kudos (and may be longer).
+    return event_from_payload(stored.type, None, dict(stored.payload)).with_id(stored.event_id)

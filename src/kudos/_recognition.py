@@ -61,20 +61,15 @@ class _Metrics(dict[str, int]):
     (a missing counter reads 0), so it never falls back to a default.
     """
 
-    __slots__ = ("_at", "_member", "_read")
+    __slots__ = ("_read", "_tenure")
 
-    def __init__(self, read: Callable[[str], int], member: Member, at: datetime) -> None:
+    def __init__(self, read: Callable[[str], int], tenure: Callable[[], int]) -> None:
         super().__init__()
         self._read = read
-        self._member = member
-        self._at = at
+        self._tenure = tenure
 
     def __missing__(self, metric: str) -> int:
-        if metric == "tenure_days":
-            joined = self._member.joined_at
-            found = max(0, (self._at - joined).days) if joined else 0
-        else:
-            found = self._read(metric)
+        found = self._tenure() if metric == "tenure_days" else self._read(metric)
         self[metric] = found
         return found
 
@@ -89,11 +84,42 @@ class _Metrics(dict[str, int]):
         return iter(list(super().__iter__()))
 
 
+# Tenure is counted to the latest time of any fact that touched the member, kept in a
+# ``tenure`` document that only grows: a fact reported late, dated before the member's
+# anniversary, never lowers it, so arrival order cannot change a rank, and standing()
+# (which reads the same document) always says what the stored rank and its notification
+# said.
+TENURE = "tenure"
+
+
+def _days_at(member: Member, at: datetime) -> int:
+    joined = member.joined_at
+    return max(0, (at - joined).days) if joined else 0
+
+
+def reached_tenure(tx: Transaction, member: str) -> int:
+    """The whole days from ``member``'s joining to the latest fact that touched them."""
+    doc = tx.get(TENURE, member)
+    return int(doc.data["days"]) if doc is not None else 0
+
+
+def _raise_tenure(ctx: Context, member: Member) -> None:
+    days = _days_at(member, ctx.at)
+    if days > reached_tenure(ctx.tx, member.id):
+        ctx.put(TENURE, member.id, {"days": days}, ref=member.id)
+
+
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
     # Context.counter, inlined: recognition reads several metrics of every touched member.
-    counter, queued, mid = ctx.tx.counter, ctx.deltas, member.id
+    counter, queued, mid, tx = ctx.tx.counter, ctx.deltas, member.id, ctx.tx
+    if isinstance(ctx.event, _Asked):  # a question about now: what the stored state says
+        return _Metrics(
+            lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
+            lambda: reached_tenure(tx, mid),
+        )
     return _Metrics(
-        lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0), member, ctx.at
+        lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
+        lambda: max(reached_tenure(tx, mid), _days_at(member, ctx.at)),
     )
 
 
@@ -120,6 +146,12 @@ class _Plan:
             for p in rec.privileges
         ]
         self.every_privilege = frozenset(p.name for p in rec.privileges)
+        # Whether anything may read tenure (a custom badge rule may read any metric).
+        self.uses_tenure = (
+            any("tenure_days" in r.requires for r in rec.ranks)
+            or any("tenure_days" in p.requires for p in rec.privileges)
+            or any(b.metric == "tenure_days" or b.custom is not None for b in rec.badges)
+        )
         self._start: dict[str, frozenset[str]] = {}
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
@@ -226,6 +258,8 @@ def _recognise(ctx: Context) -> None:
         if ctx.tx.get("member", member_id) is None:
             continue
         member = ctx.member(member_id)
+        if plan.uses_tenure:
+            _raise_tenure(ctx, member)
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
         _award_badges(ctx, rec, member, metrics, actor)
@@ -475,7 +509,9 @@ def _titles(tx: Transaction, rec: Recognition, member: str) -> tuple[str, ...]:
 @contributes_standing
 def _standing(tx: Transaction, policy: Any, member: Member, now: datetime) -> dict[str, Any]:
     rec = _effective(policy)
-    metrics = _Metrics(lambda m: tx.counter(m, "all", member.id), member, now)
+    metrics = _Metrics(
+        lambda m: tx.counter(m, "all", member.id), lambda: reached_tenure(tx, member.id)
+    )
     fields: dict[str, Any] = {
         "badges": _titles(tx, rec, member.id),
         "privileges": rec.privileges_of(member.role, metrics),

@@ -1,67 +1,229 @@
-"""attrs validators and converters shared by the public value types.
+"""The one set of input rules kudos applies at its public boundary.
 
-They raise :class:`kudos.InvalidInput` (not a bare ``TypeError``) so that a
-host catching ``KudosError`` catches bad input too, and every message names the
-field and says what to pass instead.
+Every fact and every query argument passes through these checks before a
+store sees it, so every store (memory, SQLite, PostgreSQL, a host's own)
+refuses the same input with the same :class:`kudos.InvalidInput`, and nothing
+is written. The rules, documented in ``docs/concepts.md``:
+
+* **ids** (members, posts, tags, periods, event ids, ...): a ``str`` of 1 to
+  :data:`MAX_ID_LENGTH` characters, no surrounding whitespace, no control
+  characters (``NUL``, newlines, ...) and no lone surrogates (which no
+  database can store as UTF-8);
+* **free text** (titles, notes): a ``str`` of at most :data:`MAX_TEXT_LENGTH`
+  characters without ``NUL`` or lone surrogates;
+* **lists** of ids (tags, fingerprints): at most :data:`MAX_ITEMS`, and a set:
+  a repeated item counts once;
+* **amounts** (points, reputation, money): an ``int`` no larger in size than
+  :data:`MAX_AMOUNT`; every balance and counter stays within
+  :data:`MAX_BALANCE` (the engine refuses a fact that would take one past it);
+* **times**: a timezone-aware ``datetime`` from :data:`EARLIEST` up to (not
+  including) :data:`LATEST`; a fact may be dated at most :data:`CLOCK_SKEW`
+  after the community clock's now.
+
+Messages name the field, say what to pass instead, and show at most
+:data:`SHOWN` characters of the value that was refused.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from .errors import InvalidInput
 
+MAX_ID_LENGTH = 100
+"""The longest id, in characters.
 
-def identifier(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require a non-empty ``str`` id without surrounding blanks."""
+Ids are index keys on every store (PostgreSQL's btree takes about 2,700 bytes a
+row), and several meet in one key (a community, a member and a tag's scope), so
+an id is kept to what any UTF-8 text of this length fits into four times over.
+"""
+
+MAX_TEXT_LENGTH = 10_000
+"""The longest free text (a title, a note), in characters."""
+
+MAX_ITEMS = 50
+"""The most items in a list of ids (a topic's tags, a member's fingerprints)."""
+
+MAX_AMOUNT = 10**12
+"""The largest size of one amount, in integer units (a trillion pence: ten billion pounds)."""
+
+MAX_BALANCE = 10**15
+"""The largest size of any balance or counter; far below 2**53 and 2**63, so exact everywhere."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest time kudos takes."""
+
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""The first time kudos no longer takes (queries included)."""
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far after the community clock's now a fact may be dated (clocks of hosts differ)."""
+
+SHOWN = 60
+"""The most characters of a refused value an error message repeats."""
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to :data:`SHOWN` characters so a message never echoes a huge input.
+
+    >>> shown("bob")
+    "'bob'"
+    >>> shown("x" * 10_000)[-23:]
+    'x... (10002 characters)'
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not replace the real complaint
+        text = f"<{type(value).__name__}>"
+    if len(text) <= SHOWN:
+        return text
+    return f"{text[: SHOWN - 1]}... ({len(text)} characters)"
+
+
+def _typed(value: Any) -> str:
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def _bad_character(value: str, *, controls: bool) -> str | None:
+    for ch in value:
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            return f"a lone surrogate (U+{code:04X})"
+        if code == 0 or (controls and (code < 0x20 or code == 0x7F)):
+            return f"a control character (U+{code:04X})"
+    return None
+
+
+def check_id(name: str, value: Any) -> str:
+    """Return ``value`` if it is an id (see the module's rules), else raise InvalidInput."""
     if not isinstance(value, str):
-        raise InvalidInput(
-            f"{attr.name} must be a str id, got {type(value).__name__} {value!r}; "
-            "pass the host's id as a string"
-        )
+        raise InvalidInput(f"{name} must be a str id, got {_typed(value)}; pass the host's id")
     if not value or value != value.strip():
         raise InvalidInput(
-            f"{attr.name} must be a non-empty id without surrounding spaces, got {value!r}"
+            f"{name} must be a non-empty id without surrounding spaces, got {shown(value)}"
         )
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInput(
+            f"{name} must be at most {MAX_ID_LENGTH} characters, got {len(value)}: {shown(value)}"
+        )
+    bad = _bad_character(value, controls=True)
+    if bad is not None:
+        raise InvalidInput(f"{name} must not hold {bad}, got {shown(value)}")
+    return value
+
+
+def check_optional_id(name: str, value: Any) -> str | None:
+    """:func:`check_id`, with ``None`` allowed."""
+    return None if value is None else check_id(name, value)
+
+
+def check_text(name: str, value: Any) -> str:
+    """Return ``value`` if it is free text (see the module's rules), else raise."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text (a str), got {_typed(value)}")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"{name} must be at most {MAX_TEXT_LENGTH} characters, got {len(value)}")
+    bad = _bad_character(value, controls=False)
+    if bad is not None:
+        raise InvalidInput(f"{name} must not hold {bad}, got {shown(value)}")
+    return value
+
+
+def check_amount(name: str, value: Any) -> int:
+    """Return ``value`` if it is an ``int`` amount within :data:`MAX_AMOUNT` in size."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            f"{name} must be a whole number (int), got {_typed(value)}; "
+            "points and money are counted in integer units (e.g. pence), never floats"
+        )
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidInput(
+            f"{name} must be between -{MAX_AMOUNT} and {MAX_AMOUNT} (kudos's bound on one "
+            f"amount), got {shown(value)}"
+        )
+    return value
+
+
+def check_count(
+    name: str, value: Any, *, optional: bool = False, what: str = "an int"
+) -> int | None:
+    """Return ``value`` if it is an ``int`` from 0 to :data:`MAX_BALANCE` (a limit, a cursor)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BALANCE:
+        allowed = "None or " if optional else ""
+        raise InvalidInput(
+            f"{name} must be {allowed}{what} (an int, 0 to {MAX_BALANCE}), got {_typed(value)}"
+        )
+    return value
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (not a truthy value of another type)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be True or False, got {_typed(value)}")
+    return value
+
+
+def check_time(name: str, value: Any) -> datetime:
+    """Return ``value`` if it is an aware ``datetime`` from :data:`EARLIEST` to :data:`LATEST`."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(
+            f"{name} must be a datetime (timezone-aware), got {_typed(value)}; "
+            "pass e.g. datetime(2026, 6, 1, tzinfo=UTC)"
+        )
+    try:
+        offset = value.utcoffset()
+        utc = value.astimezone(UTC) if offset is not None else None
+    except (OverflowError, ValueError, TypeError, ArithmeticError):
+        utc, offset = None, timedelta(0)
+        naive = False
+    else:
+        naive = offset is None
+    if naive:
+        raise InvalidInput(
+            f"{name} must be timezone-aware, got naive {shown(value)}; "
+            "pass e.g. datetime.now(UTC) or attach a tzinfo"
+        )
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise InvalidInput(
+            f"{name} must be from {EARLIEST.isoformat()} up to {LATEST.isoformat()}, "
+            f"got {shown(value)}"
+        )
+    return value
+
+
+def check_optional_time(name: str, value: Any) -> datetime | None:
+    """:func:`check_time`, with ``None`` allowed."""
+    return None if value is None else check_time(name, value)
+
+
+# --- attrs validators and converters (the events use these) ---------------------------
+
+
+def identifier(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: :func:`check_id`."""
+    check_id(attr.name, value)
 
 
 def optional_identifier(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Like :func:`identifier`, but ``None`` is allowed."""
-    if value is not None:
-        identifier(inst, attr, value)
+    """An attrs validator: :func:`check_id`, ``None`` allowed."""
+    check_optional_id(attr.name, value)
 
 
 def integer(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require an ``int`` (never a float or a bool): points and money are whole units."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(
-            f"{attr.name} must be a whole number (int), got {type(value).__name__} {value!r}; "
-            "points and money are counted in integer units (e.g. pence), never floats"
-        )
-
-
-def non_negative(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require an ``int`` >= 0."""
-    integer(inst, attr, value)
-    if value < 0:
-        raise InvalidInput(f"{attr.name} must be zero or more, got {value}")
+    """An attrs validator: :func:`check_amount`."""
+    check_amount(attr.name, value)
 
 
 def aware_datetime(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require ``None`` or a timezone-aware ``datetime``."""
-    if value is None:
-        return
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{attr.name} must be a datetime, got {type(value).__name__} {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{attr.name} must be timezone-aware, got naive {value.isoformat()}; "
-            "pass e.g. datetime.now(UTC) or attach a tzinfo"
-        )
+    """An attrs validator: ``None`` (the clock's now) or :func:`check_time`."""
+    check_optional_time(attr.name, value)
 
 
 def to_datetime(value: Any) -> Any:
@@ -70,73 +232,99 @@ def to_datetime(value: Any) -> Any:
         try:
             return datetime.fromisoformat(value)
         except ValueError as exc:
-            raise InvalidInput(f"not an ISO 8601 date-time: {value!r}") from exc
+            raise InvalidInput(f"not an ISO 8601 date-time: {shown(value)}") from exc
     return value
 
 
 def to_tuple(value: Any) -> Any:
-    """Turn a list or other iterable of strings into a tuple; a lone ``str`` is one item."""
+    """Turn a list or other iterable of strings into a tuple; a lone ``str`` is one item.
+
+    A repeated item is kept once, in the order first seen: tags and
+    fingerprints are sets.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, Iterable):
-        return tuple(value)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray | dict):
+        items = list(value)
+        try:
+            return tuple(dict.fromkeys(items))
+        except TypeError:  # an unhashable item: the validator names it
+            return tuple(items)
     return value
 
 
 def identifiers(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require a tuple of non-empty ``str`` ids without surrounding blanks.
+    """An attrs validator: a tuple of ids (:func:`check_id` each).
 
     ``" roaming"`` is refused rather than counted apart from ``"roaming"``.
     """
     if not isinstance(value, tuple):
-        raise InvalidInput(f"{attr.name} must be a list of strings, got {value!r}")
+        raise InvalidInput(f"{attr.name} must be a list of strings, got {_typed(value)}")
+    if len(value) > MAX_ITEMS:
+        raise InvalidInput(f"{attr.name} takes at most {MAX_ITEMS} items, got {len(value)}")
     for item in value:
         if not isinstance(item, str) or not item or item != item.strip():
             raise InvalidInput(
-                f"{attr.name} must hold non-empty strings without surrounding spaces, got {item!r}"
+                f"{attr.name} must hold non-empty strings without surrounding spaces, "
+                f"got {shown(item)}"
             )
+        check_id(attr.name, item)
+
+
+def iso_day(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: a calendar day ``YYYY-MM-DD`` within kudos's time range."""
+    try:
+        day = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        day = None
+    if day is None or len(value) != 10 or not EARLIEST.date() <= day < LATEST.date():
+        raise InvalidInput(f"{attr.name} must be a day like '2026-11-23', got {shown(value)}")
+
+
+def json_object(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: a ``dict`` every store keeps as JSON (str keys, finite numbers)."""
+    try:
+        ok = (
+            isinstance(value, dict)
+            and all(isinstance(k, str) for k in value)
+            and bool(json.dumps(value, allow_nan=False))
+        )
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidInput(f"{attr.name} must be a JSON object, got {shown(value)}")
 
 
 def one_of(*choices: str) -> Any:
     """A validator that accepts one of ``choices`` and names them all when it refuses."""
 
     def check(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:
             raise InvalidInput(
-                f"{attr.name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}"
+                f"{attr.name} must be one of {', '.join(repr(c) for c in choices)}, "
+                f"got {shown(value)}"
             )
 
     return check
 
 
 def text(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require a ``str`` (free text such as a title; it may be empty)."""
-    if not isinstance(value, str):
-        got = f"{type(value).__name__} {value!r}"
-        raise InvalidInput(f"{attr.name} must be text (a str), got {got}")
+    """An attrs validator: :func:`check_text` (free text such as a title; it may be empty)."""
+    check_text(attr.name, value)
 
 
 def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    """Require ``True`` or ``False`` (not a truthy value of another type)."""
-    if not isinstance(value, bool):
-        got = f"{type(value).__name__} {value!r}"
-        raise InvalidInput(f"{attr.name} must be True or False, got {got}")
+    """An attrs validator: :func:`check_flag`."""
+    check_flag(attr.name, value)
 
 
 def require_id(name: str, value: Any) -> None:
     """Raise :class:`InvalidInput` unless ``value`` is an id (for query arguments)."""
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise InvalidInput(
-            f"{name} must be a non-empty str id without surrounding spaces, got {value!r}"
-        )
+    check_id(name, value)
 
 
 def require_aware(name: str, value: Any) -> None:
-    """Raise :class:`InvalidInput` unless ``value`` is ``None`` or a timezone-aware datetime."""
-    if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
-        raise InvalidInput(
-            f"{name} must be a timezone-aware datetime, got {value!r}; "
-            "pass e.g. datetime(2026, 6, 1, tzinfo=UTC)"
-        )
+    """Raise :class:`InvalidInput` unless ``value`` is ``None`` or a time kudos takes."""
+    check_optional_time(name, value)

@@ -21,6 +21,7 @@ from . import _posts  # noqa: F401  (registers the forum's handlers)
 from . import _validate as v
 from ._base import Clock, CommunityBase, subscribers_of, utc_now
 from ._bulk import Preloaded
+from .abuse import AbuseAPI
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
@@ -120,7 +121,15 @@ def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datet
     return Standing(**fields)
 
 
-class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, LeaderboardsAPI, CommunityBase):
+class Community(
+    RecognitionAPI,
+    ReferralsAPI,
+    IdeasAPI,
+    PaybackAPI,
+    LeaderboardsAPI,
+    AbuseAPI,
+    CommunityBase,
+):
     """A rewarded community: report facts, ask for standings.
 
     Args:
@@ -157,8 +166,7 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
             policy = _default_policy()
         if not isinstance(policy, Policy):
             raise InvalidInput(f"policy must be a kudos.Policy, got {type(policy).__name__}")
-        if not isinstance(community, str) or not community.strip():
-            raise InvalidInput(f"community must be a non-empty id, got {community!r}")
+        v.check_id("community", community)
         self.store: Store = store if store is not None else MemoryStore()
         self.policy = policy
         self.id = community
@@ -350,11 +358,18 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         """Staff credit (or debit, with a negative amount) a member by hand, saying why.
 
         Adjustments are exempt from caps. Without an ``event_id`` the id is
-        derived from the member, ``by`` and the time, so a retry at the same
-        ``at`` is one adjustment; give each distinct adjustment its own
-        ``event_id`` when several may share an instant (a stopped test clock).
+        derived from the adjustment's content and its time (see
+        :meth:`kudos.events.PointsAdjusted.natural_key`), exactly as
+        ``record(PointsAdjusted(...))`` derives it: a retry of the same
+        adjustment at the same ``at`` is one adjustment, the same adjustment at
+        another time is another. Give each distinct adjustment its own
+        ``event_id`` when two identical ones may share an instant.
+
+        Raises:
+            InvalidInput: a zero, non-int or out-of-bound amount, a bad id, an
+                empty ``event_id`` or an ``at`` that is not a time kudos takes.
+            UnknownMember: ``member`` or ``by`` never joined.
         """
-        when = at or self.now()
         return self.record(
             PointsAdjusted(
                 member=member,
@@ -362,8 +377,8 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
                 reputation=reputation,
                 reason=reason,
                 by=by,
-                at=when,
-                event_id=event_id or f"points-adjusted:{member}:{by}:{when.isoformat()}",
+                at=at,
+                event_id=event_id,
             )
         )
 
@@ -400,8 +415,8 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         v.require_id("member", member)
         v.require_aware("since", since)
         v.require_aware("until", until)
-        if account not in (None, "points", "reputation"):
-            raise InvalidInput(f"account must be 'points' or 'reputation', got {account!r}")
+        if account is not None and account not in ("points", "reputation"):
+            raise InvalidInput(f"account must be 'points' or 'reputation', got {v.shown(account)}")
         if period is not None:
             self.policy.periods.bounds(period)
 
@@ -432,6 +447,8 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         self, *, event_id: str | None = None, subject: str | None = None
     ) -> list[LedgerEntry]:
         """Ledger entries of one event or about one subject (a post, a referral ...)."""
+        v.check_optional_id("event_id", event_id)
+        v.check_optional_id("subject", subject)
         if event_id is None and subject is None:
             raise InvalidInput("ledger() needs event_id= or subject=; use statement() per member")
         return self._read(lambda tx: tx.entries(event_id=event_id, subject=subject))
@@ -481,20 +498,18 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         :meth:`ack` s them; notifications are written in the same transaction
         as their cause, so none is lost and none is invented.
         """
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            raise InvalidInput(f"since must be a seq (an int, 0 or more), got {since!r}")
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise InvalidInput(f"limit must be None or an int, 0 or more, got {limit!r}")
+        v.check_count("since", since, what="a seq")
+        v.check_count("limit", limit, optional=True)
+        v.check_optional_id("member", member)
+        v.check_flag("unacked", unacked)
         return self._read(
             lambda tx: tx.notifications(after=since, limit=limit, member=member, unacked=unacked)
         )
 
     def ack(self, *seqs: int) -> None:
         """Mark notifications as delivered (``unacked=True`` polls skip them)."""
-        if any(isinstance(s, bool) or not isinstance(s, int) for s in seqs):
-            raise InvalidInput(f"ack() takes notification seqs (ints), got {seqs!r}")
+        for seq in seqs:
+            v.check_count("ack() takes notification seqs; each", seq, what="a seq")
         self._write(lambda tx: tx.ack(seqs))
 
     # -- replay ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ fact, while different content under a used id raises :class:`kudos.Conflict`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -30,6 +30,7 @@ __all__ = [
     "DownVoteWithdrawn",
     "DownVoted",
     "Event",
+    "EventRefused",
     "IdeaStatusSet",
     "IdeaVoteWithdrawn",
     "IdeaVoted",
@@ -49,6 +50,7 @@ __all__ = [
     "ReferralRevoked",
     "ReferralsExpired",
     "ReplyPosted",
+    "SerialVotesReversed",
     "SolutionAccepted",
     "SolutionUnaccepted",
     "TopicPosted",
@@ -122,6 +124,16 @@ class Event:
         default=None, converter=v.to_datetime, validator=v.aware_datetime
     )
 
+    def with_id(self, event_id: str) -> Event:
+        """A copy with the id kudos derived for it.
+
+        Derived ids join several ids (each within the input rules) and may be
+        longer than an id a host passes, so they are not checked again.
+        """
+        copy = attrs.evolve(self)
+        object.__setattr__(copy, "event_id", event_id)
+        return copy
+
     def natural_key(self) -> str:
         """The part of a derived event id that identifies this fact.
 
@@ -152,12 +164,16 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         InvalidInput: the type name is unknown to this version of kudos, the payload
             lacks a field the type needs or has one it does not take, or a value is bad.
     """
-    try:
-        cls = _REGISTRY[type_name]
-    except KeyError:
+    cls = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    if cls is None:
         raise InvalidInput(
-            f"unknown event type {type_name!r} in the log; is this kudos older than the store?"
-        ) from None
+            f"unknown event type {v.shown(type_name)} in the log; "
+            "is this kudos older than the store?"
+        )
+    if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
+        raise InvalidInput(
+            f"a {type_name!r} event payload must be a JSON object, got {v.shown(payload)}"
+        )
     try:
         return cls(event_id=event_id, **payload)
     except TypeError as exc:
@@ -345,6 +361,16 @@ class PointsAdjusted(Event):
         if self.points == 0 and self.reputation == 0:
             raise InvalidInput("an adjustment needs a non-zero points= or reputation=")
 
+    def natural_key(self) -> str:
+        """The content *and the time* (in UTC): the same adjustment a day later is another one.
+
+        ``Community.adjust`` and ``record(PointsAdjusted(...))`` derive the same
+        id from this, so mixing them never credits one adjustment twice.
+        """
+        if self.at is None:  # not dated yet: the engine dates every fact before deriving its id
+            return key_of(*self.content().values())
+        return key_of(*self.content().values(), self.at.astimezone(UTC).isoformat())
+
 
 # --- referrals ---------------------------------------------------------------
 
@@ -531,3 +557,41 @@ class PayoutFailed(Event):
 
     def natural_key(self) -> str:
         return key_of(self.payout)
+
+
+# --- refusals ----------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class EventRefused(Event):
+    """kudos refused the fact recorded under the host's ``refused_id``; kept so a
+    re-delivery of that id gets the same answer (see ``Community.record``).
+
+    kudos writes these itself; they change no balance, and replaying the log skips them.
+    """
+
+    type: ClassVar[str] = "event-refused"
+    refused_id: str = attrs.field(validator=v.identifier)
+    refused_type: str = attrs.field(validator=v.identifier)
+    refused_content: dict[str, Any] = attrs.field(factory=dict, validator=v.json_object)
+    error: str = attrs.field(validator=v.identifier)
+    message: str = attrs.field(validator=v.text)
+
+    def natural_key(self) -> str:
+        return key_of(self.refused_id)
+
+
+# --- abuse ---------------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SerialVotesReversed(Event):
+    """A daily sweep: every award of the serial kudos of ``day`` (``YYYY-MM-DD``) is reversed."""
+
+    type: ClassVar[str] = "serial-votes-reversed"
+    day: str = attrs.field(validator=[v.identifier, v.iso_day])
+
+    def natural_key(self) -> str:
+        return key_of(self.day)

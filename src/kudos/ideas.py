@@ -78,6 +78,7 @@ from typing import Any
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import InvalidInput, InvalidPolicy, UnknownRecord
 from .events import IdeaStatusSet, IdeaVoted, IdeaVoteWithdrawn
@@ -646,11 +647,17 @@ def _by_trend(
 def _statuses(rules: IdeaRules, status: str | Iterable[str] | None) -> tuple[str, ...] | None:
     if status is None:
         return None
-    wanted = (status,) if isinstance(status, str) else tuple(status)
+    if isinstance(status, str):
+        wanted: tuple[Any, ...] = (status,)
+    elif isinstance(status, Iterable) and not isinstance(status, bytes | bytearray | Mapping):
+        wanted = tuple(status)
+    else:
+        raise InvalidInput(f"status must be a status or a list of them, got {v.shown(status)}")
     for s in wanted:
-        if s not in rules.transitions:
+        if not isinstance(s, str) or s not in rules.transitions:
             raise InvalidInput(
-                f"unknown idea status {s!r}; the policy's statuses are {', '.join(rules.statuses)}"
+                f"unknown idea status {v.shown(s)}; the policy's statuses are "
+                f"{', '.join(rules.statuses)}"
             )
     return tuple(dict.fromkeys(wanted))
 
@@ -743,6 +750,7 @@ class IdeasAPI(CommunityBase):
             UnknownPost: no such topic.
             UnknownRecord: the topic is not an idea.
         """
+        v.check_id("idea", idea)
         return self._cached(
             ("idea", idea), lambda tx: _idea_from(tx, self.policy.ideas, _idea_doc(tx, idea))
         )
@@ -779,8 +787,10 @@ class IdeasAPI(CommunityBase):
         Raises:
             InvalidInput: an unknown order or status, or a bad limit or offset.
         """
-        if by not in BOARD_ORDERS:
-            raise InvalidInput(f"by must be 'votes' or 'trend', got {by!r}")
+        if not isinstance(by, str) or by not in BOARD_ORDERS:
+            raise InvalidInput(f"by must be 'votes' or 'trend', got {v.shown(by)}")
+        v.check_optional_id("tag", tag)
+        v.check_optional_id("product", product)
         _page(limit, offset)
         rules = self.policy.ideas
         statuses = _statuses(rules, status)
@@ -801,6 +811,7 @@ class IdeasAPI(CommunityBase):
         Raises:
             UnknownPost, UnknownRecord: no such topic, or it is not an idea.
         """
+        v.check_id("idea", idea)
         if limit is not None:
             _page(limit, 0)
 
@@ -822,6 +833,7 @@ class IdeasAPI(CommunityBase):
         Raises:
             UnknownMember: never joined.
         """
+        v.check_id("member", member)
 
         def read(tx: Transaction) -> list[IdeaVote]:
             engine.get_member(tx, member)

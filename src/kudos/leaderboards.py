@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import InvalidInput, InvalidPolicy
 from .stores.protocol import Transaction
@@ -86,7 +87,7 @@ _ALL = 2**31 - 1
 _CHUNK = 64
 # Window pages ending deeper than this rank the whole window once instead.
 _WINDOW_TOP = 1000
-_WINDOW = re.compile(r"\s*(\d+)\s*d\s*")
+_WINDOW = re.compile(r"\s*(\d{1,6})\s*d\s*")
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -419,16 +420,16 @@ def _window_top(
         else:
             bound = {m: v + unseen_bound - counted[m] for m, v in seen.items()}
             exact = {}
-            best: list[int] = []  # exact non-zero totals, kept sorted descending
+            best: list[int] = []  # exact positive totals, kept sorted descending
             for member in sorted(bound, key=bound.__getitem__, reverse=True):
                 if len(best) >= n and bound[member] < best[n - 1]:
                     break
                 exact[member] = _window_total(tx, metric, scopes, member, tie)
-                if exact[member][0]:
+                if exact[member][0] > 0:
                     best.append(exact[member][0])
                     best.sort(reverse=True)
         ranked = sorted(
-            ((m, v, t) for m, (v, t) in exact.items() if v),
+            ((m, v, t) for m, (v, t) in exact.items() if v > 0),
             key=lambda r: (-r[1], -r[2], r[0]),
         )
         if all(complete) or (len(ranked) >= n and ranked[n - 1][1] > unseen_bound):
@@ -543,9 +544,11 @@ class LeaderboardsAPI(CommunityBase):
                         board.counter, board.scope, limit=limit, offset=offset, exclude=exclude
                     )
                 )
+            # Only positive values are ranked; the rest sort last, so this keeps a prefix.
             return tuple(
                 LeaderboardRow(position=offset + i + 1, member=m, value=v)
                 for i, (m, v) in enumerate(rows)
+                if v > 0
             )
 
         key = ("leaderboard", *board.key, limit, offset, include_staff)
@@ -577,6 +580,7 @@ class LeaderboardsAPI(CommunityBase):
         >>> str(c.position("alice"))
         'unranked (0 ranked)'
         """
+        v.check_id("member", member)
         board = self._board(by, period, tag, window, include_staff)
 
         def read(tx: Transaction) -> LeaderboardPosition:
@@ -608,15 +612,12 @@ class LeaderboardsAPI(CommunityBase):
     def _board(
         self, by: object, period: object, tag: object, window: object, include_staff: object
     ) -> _Board:
-        if by not in METRICS:
+        if not isinstance(by, str) or by not in METRICS:
             raise InvalidInput(
-                f"cannot rank by {by!r}; leaderboards rank by one of {', '.join(METRICS)}"
+                f"cannot rank by {v.shown(by)}; leaderboards rank by one of {', '.join(METRICS)}"
             )
-        assert isinstance(by, str)
-        if not isinstance(include_staff, bool):
-            raise InvalidInput(f"include_staff must be True or False, got {include_staff!r}")
-        if tag is not None and (not isinstance(tag, str) or not tag or tag != tag.strip()):
-            raise InvalidInput(f"tag must be a non-empty tag or product name, got {tag!r}")
+        v.check_flag("include_staff", include_staff)
+        v.check_optional_id("tag", tag)
         rules = self.policy.leaderboards
         if window is not None:
             if period is not None:
@@ -644,7 +645,7 @@ class LeaderboardsAPI(CommunityBase):
         if period is not None:
             if not isinstance(period, str):
                 raise InvalidInput(
-                    f"period must be a period id like '2026-H2' or 'current', got {period!r}"
+                    f"period must be a period id like '2026-H2' or 'current', got {v.shown(period)}"
                 )
             if period == "current":
                 period = self.policy.periods.period_of(self.now())
@@ -675,7 +676,7 @@ class LeaderboardsAPI(CommunityBase):
             values, ties = self._cache_get(("window", *board.key), totals)
             skip = set(self._excluded(tx, include_staff))
             rows = sorted(
-                ((m, v) for m, v in values.items() if m not in skip),
+                ((m, v) for m, v in values.items() if v > 0 and m not in skip),
                 key=lambda r: (-r[1], -ties.get(r[0], 0), r[0]),
             )
             return _Ranking(rows, values)

@@ -45,6 +45,7 @@ from typing import Any
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import Conflict, InvalidInput, InvalidPolicy, UnknownRecord
 from .events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
@@ -1015,8 +1016,7 @@ class PaybackAPI(CommunityBase):
         Raises:
             InvalidInput: ``at`` is naive.
         """
-        if not isinstance(at, datetime) or at.tzinfo is None:
-            raise InvalidInput(f"period_of() takes a timezone-aware datetime, got {at!r}")
+        v.check_time("at", at)
         return self._read(lambda tx: engine.booking_period(tx, self.policy, at))
 
     def payback_period(self, period: str) -> PaybackPeriod:
@@ -1025,6 +1025,7 @@ class PaybackAPI(CommunityBase):
         Raises:
             UnknownRecord: ``period`` is not a period of the policy.
         """
+        self.policy.periods.bounds(period)
         now = self.now()
         return self._read(lambda tx: _period(tx, self.policy, period, now))
 
@@ -1062,6 +1063,7 @@ class PaybackAPI(CommunityBase):
         Raises:
             UnknownMember: never joined.
         """
+        v.check_id("member", member)
         return self._read(lambda tx: _choice_of(tx, self.policy.payback, member))
 
     # -- closing --------------------------------------------------------------------------
@@ -1123,6 +1125,7 @@ class PaybackAPI(CommunityBase):
             UnknownRecord: ``period`` is not a period of the policy.
         """
         wanted = _status(status)
+        v.check_optional_id("member", member)
         if period is not None:
             self.policy.periods.bounds(period)
         return self._read(lambda tx: _payouts(tx, period, member, wanted))
@@ -1133,6 +1136,7 @@ class PaybackAPI(CommunityBase):
         Raises:
             UnknownRecord: no such payout.
         """
+        v.check_id("payout_id", payout_id)
         return self._read(lambda tx: get_payout(tx, payout_id))
 
     def mark_payout_paid(
@@ -1191,6 +1195,7 @@ class PaybackAPI(CommunityBase):
             writer.writeheader()
             writer.writerows(community.export_payouts("2026-H2", status="issued"))
         """
+        self.policy.periods.bounds(period)
         rules = self.policy.payback
         return [_row(p, rules) for p in self.payouts(period, status=status)]
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from ._validate import shown
 from .errors import InvalidInput, InvalidPolicy, UnknownRecord
 
 __all__ = ["PeriodRange", "Periods"]
@@ -165,12 +166,10 @@ class Periods:
         Raises:
             InvalidInput: ``period`` is not a string.
             UnknownRecord: ``period`` is not an id this schedule produces.
+            InvalidInput: ``period`` is not an id at all (not a str, ...).
         """
         if not isinstance(period, str):
-            raise InvalidInput(
-                f"period must be a period id string like '2026-H2', got "
-                f"{type(period).__name__} {period!r}"
-            )
+            raise InvalidInput(f"period must be a period id like '2026-H2', got {shown(period)}")
         if self.kind == "explicit":
             for r in self.ranges:
                 if r.id == period:

@@ -56,7 +56,8 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from . import ideas, leaderboards, payback, recognition, referrals
+from . import abuse, ideas, leaderboards, payback, recognition, referrals
+from .abuse import AbuseRules
 from .errors import InvalidPolicy
 from .ideas import IdeaRules
 from .leaderboards import LeaderboardRules
@@ -87,6 +88,7 @@ ACTIONS: tuple[str, ...] = (
     + ideas.ACTIONS
     + payback.ACTIONS
     + leaderboards.ACTIONS
+    + abuse.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -193,6 +195,7 @@ class Policy:
         ideas: the ideas board.
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
+        abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0)
@@ -212,6 +215,7 @@ class Policy:
     ideas: IdeaRules = attrs.field(factory=IdeaRules)
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
+    abuse: AbuseRules = attrs.field(factory=AbuseRules)
 
     def reward(self, action: str) -> Reward:
         """What ``action`` earns (nothing when the policy does not reward it)."""

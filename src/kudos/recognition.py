@@ -41,6 +41,7 @@ from typing import Any
 
 import attrs
 
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import InvalidInput, InvalidPolicy
 from .events import ROLES, Event
@@ -823,8 +824,11 @@ class RecognitionAPI(CommunityBase):
         >>> c.why_not("bob", "comment")
         "member 'bob' needs 50 reputation to comment everywhere (has 0)"
         """
+        v.check_id("member", member)
         if not isinstance(privilege, str) or not privilege.strip():
-            raise InvalidInput(f"privilege must be a name such as 'vote_ideas', got {privilege!r}")
+            raise InvalidInput(
+                f"privilege must be a name such as 'vote_ideas', got {v.shown(privilege)}"
+            )
         now = self.now()
         return self._read(lambda tx: _recognition.explain(tx, self.policy, member, privilege, now))
 
@@ -836,7 +840,10 @@ class RecognitionAPI(CommunityBase):
 
         Raises:
             UnknownMember: never joined.
+            InvalidInput: ``member`` is not an id, or ``revoked`` not True or False.
         """
+        v.check_id("member", member)
+        v.check_flag("revoked", revoked)
         return self._read(lambda tx: _recognition.awards(tx, self.policy, member, revoked))
 
 

@@ -54,6 +54,7 @@ from typing import Any
 import attrs
 
 from . import _engine as engine
+from . import _validate as v
 from ._base import CommunityBase
 from .errors import Conflict, InvalidInput, InvalidPolicy, UnknownRecord
 from .events import (
@@ -462,6 +463,7 @@ class ReferralsAPI(CommunityBase):
             UnknownMember: never joined.
             NotAllowed: the policy has no referral programme.
         """
+        v.check_id("member", member)
         code = self._read(lambda tx: _code_of(tx, member))
         if code is not None:
             return code
@@ -503,7 +505,7 @@ class ReferralsAPI(CommunityBase):
                 referrer=referrer,
                 member=new_member,
                 code=code,
-                fingerprints=tuple(fingerprints),
+                fingerprints=fingerprints,
                 at=at,
                 event_id=event_id,
             )
@@ -531,9 +533,7 @@ class ReferralsAPI(CommunityBase):
                 revoked or rejected), or its window passed.
         """
         return self.record(
-            ReferralQualified(
-                member=member, fingerprints=tuple(fingerprints), at=at, event_id=event_id
-            )
+            ReferralQualified(member=member, fingerprints=fingerprints, at=at, event_id=event_id)
         )
 
     def revoke_referral(
@@ -589,9 +589,10 @@ class ReferralsAPI(CommunityBase):
         Raises:
             InvalidInput: ``as_of`` is in the future.
         """
+        v.check_optional_time("as_of", as_of)
         now = self.now()
         when = as_of if as_of is not None else now
-        if isinstance(when, datetime) and when.tzinfo is not None and when > now:
+        if when > now:
             raise InvalidInput(
                 f"as_of {when.isoformat()} is in the future; a sweep expires only what "
                 "has already run out"
@@ -605,6 +606,7 @@ class ReferralsAPI(CommunityBase):
         Raises:
             UnknownRecord: ``member`` was not referred.
         """
+        v.check_id("member", member)
 
         def read(tx: Transaction) -> Referral:
             doc = tx.get("referral", member)
@@ -628,6 +630,7 @@ class ReferralsAPI(CommunityBase):
             InvalidInput: ``status`` is not one of :data:`STATUSES`.
         """
         wanted = _status(status)
+        v.check_optional_id("member", member)
 
         def read(tx: Transaction) -> list[Referral]:
             if member is not None:

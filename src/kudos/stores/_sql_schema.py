@@ -64,8 +64,9 @@ Every kudos constraint and index is named explicitly (``pk_kudos_events``,
 the same ``MetaData`` in the same style.
 """
 
-_PREFIX = re.compile(r"^([a-z][a-z0-9_]{0,29})?$")
-_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Matched whole (fullmatch): ``$`` would also match before a final newline.
+_PREFIX = re.compile(r"([a-z][a-z0-9_]{0,29})?")
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def utc_text(value: datetime) -> str:
@@ -170,12 +171,12 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
     ['forum_communities', 'forum_counters', 'forum_docs', 'forum_events', 'forum_ledger',
      'forum_outbox', 'forum_schema']
     """
-    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
         raise InvalidInput(
             f"table prefix {prefix!r} is not usable: use lower-case letters, digits and '_', "
             "starting with a letter, at most 30 characters (e.g. 'kudos_')"
         )
-    if schema is not None and (not isinstance(schema, str) or not _SCHEMA.match(schema)):
+    if schema is not None and (not isinstance(schema, str) or not _SCHEMA.fullmatch(schema)):
         raise InvalidInput(
             f"schema {schema!r} is not a plain identifier; use letters, digits and '_'"
         )

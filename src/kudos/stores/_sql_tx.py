@@ -133,7 +133,8 @@ class Queries:
             .limit(bindparam("limit"))
             .offset(bindparam("offset"))
         )
-        self.board_size = select(func.count()).select_from(cnt).where(*board)
+        # Positions rank positive values only (top() also lists negatives, last).
+        self.board_size = select(func.count()).select_from(cnt).where(*board).where(cnt.c.value > 0)
         mine: BindParameter[int] = bindparam("mine")
         subject: BindParameter[str] = bindparam("subj")
         self.ahead = (
@@ -149,7 +150,7 @@ class Queries:
         )
         self.value_counts = (
             select(cnt.c.value, func.count())
-            .where(*where, cnt.c.value != 0)
+            .where(*where, cnt.c.value > 0)
             .group_by(cnt.c.value)
             .order_by(cnt.c.value.desc())
         )
@@ -259,9 +260,9 @@ class BoardRanks:
         for subject, old, new in moves:
             if old == new:
                 continue
-            if old:
+            if old > 0:  # only positive values are ranked
                 self._move(subject, old, -1)
-            if new:
+            if new > 0:
                 self._move(subject, new, 1)
             self.stale = True
         self.excluded = ((), {})  # the values of the members left out may have moved too
@@ -704,7 +705,7 @@ class SqlTransaction:
         }
         size = int(self._conn.execute(self._q.board_size, params).scalar_one())
         mine = self.counter(metric, scope, subject)
-        if not mine or subject in exclude:
+        if mine <= 0 or subject in exclude:
             return None, size
         params.update(mine=mine, subj=subject)
         return int(self._conn.execute(self._q.ahead, params).scalar_one()) + 1, size
@@ -734,12 +735,12 @@ class SqlTransaction:
             # One lookup each by the primary key (then from the shared cache): an IN
             # list would tempt SQLite's planner into scanning the whole board index.
             values = {m: self.counter(metric, scope, m) for m in key}
-            found = {m: v for m, v in values.items() if v}
+            found = {m: v for m, v in values.items() if v > 0}
             ranks.excluded = (key, found)
         excluded = ranks.excluded[1]
         size = ranks.size - len(excluded)
         mine = self.counter(metric, scope, subject)
-        if not mine or subject in exclude:
+        if mine <= 0 or subject in exclude:
             return None, size
         i = ranks.group(mine)
         if i is None:  # cannot happen while nothing changed; count instead of trusting it

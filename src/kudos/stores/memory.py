@@ -405,10 +405,10 @@ class MemoryTransaction:
     def position(
         self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
     ) -> tuple[int | None, int]:
-        """1-based position of ``subject`` and the board's size."""
-        rows = self._ordered(metric, scope, exclude)
+        """1-based position of ``subject`` and the board's size (positive values only)."""
+        rows = [(s, val) for s, val in self._ordered(metric, scope, exclude) if val > 0]
         mine = self.counter(metric, scope, subject)
-        if not mine or subject in exclude:
+        if mine <= 0 or subject in exclude:
             return None, len(rows)
         ahead = sum(1 for s, val in rows if val > mine or (val == mine and s < subject))
         return ahead + 1, len(rows)

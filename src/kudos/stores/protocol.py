@@ -139,12 +139,20 @@ class Transaction(Protocol):
         offset: int = 0,
         exclude: Sequence[str] = (),
     ) -> list[tuple[str, int]]:
-        """Subjects by value descending, ties by subject ascending; zeros are left out."""
+        """Subjects by value descending, ties by subject ascending; zeros are left out.
+
+        Negative values come last (window boards sum them); boards rank only the
+        positive ones.
+        """
 
     def position(
         self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
     ) -> tuple[int | None, int]:
-        """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
+        """``(1-based position or None, how many are ranked)`` in :meth:`top`'s order.
+
+        Only positive values are ranked: a subject at zero or below has no
+        position and is not counted.
+        """
 
     # -- outbox -------------------------------------------------------------
     def add_notifications(self, notes: Sequence[Notification]) -> list[Notification]:

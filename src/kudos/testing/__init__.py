@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _engine as engine
 from .._engine import EARNED_POINTS
 from ..errors import InvalidInput
+from ..events import EventRefused
 from ..model import LedgerEntry
 from ..payback import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
@@ -148,7 +149,12 @@ def _stored_state(community: Community) -> dict[str, Any]:
     with community.store.transaction(community.id) as tx:
         snapshot = tx.snapshot()
         return {
-            "events": [(r.event_id, r.type, dict(r.payload), r.at) for r in tx.events()],
+            # A refusal kudos remembers for a host's event id is the answer, not partial state.
+            "events": [
+                (r.event_id, r.type, dict(r.payload), r.at)
+                for r in tx.events()
+                if r.type != EventRefused.type
+            ],
             "ledger entries": tx.entries(),
             "documents": {(d.kind, d.key): (dict(d.data), d.ref, d.status) for d in snapshot.docs},
             "counters": {k: v for k, v in snapshot.counters.items() if v},
@@ -164,7 +170,9 @@ def assert_unchanged(community: Community) -> Iterator[None]:
 
     Compares the event log, the ledger, every document, counter and
     notification before and after the block; use it around a fact the rules
-    must refuse, to prove the refusal left nothing behind::
+    must refuse, to prove the refusal left nothing behind (but the refusal
+    itself, which kudos remembers for a host's event id: see
+    :meth:`kudos.Community.record`)::
 
         with assert_unchanged(community), pytest.raises(kudos.NotAllowed):
             community.give_kudos("r1", giver="alice")   # alice wrote r1

@@ -16,16 +16,20 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
+from .abuse import AbuseConformance
 from .core import CoreConformance
 from .ideas import IdeaConformance
+from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
 
 __all__ = [
+    "AbuseConformance",
     "CoreConformance",
     "IdeaConformance",
+    "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
     "RecognitionConformance",
@@ -36,10 +40,12 @@ __all__ = [
 
 class StoreConformance(
     CoreConformance,
+    InputConformance,
     RecognitionConformance,
     ReferralConformance,
     IdeaConformance,
     PaybackConformance,
     LeaderboardConformance,
+    AbuseConformance,
 ):
     """Every behaviour a kudos store must have."""

@@ -122,6 +122,8 @@ def play(community: Community, clock: FakeClock, ops: Iterable[Op]) -> Facts:
     at = START
     for i, (kind, a, b, c, hours) in enumerate(ops):
         at += timedelta(hours=hours, minutes=7)
+        if at > clock():
+            clock.set(at)  # facts are reported when they happen, never ahead of the clock
         member = MEMBERS[b % len(MEMBERS)]
         posts = list(facts.posts)
         live = [t for t in topics if not facts.posts[t]["removed"]]
@@ -254,11 +256,11 @@ def expected_values(community: Community, facts: Facts, metric: str, span: Span)
 def expected_board(
     community: Community, facts: Facts, metric: str, span: Span, include_staff: bool
 ) -> list[tuple[str, int]]:
-    """The board recomputed: non-zero values, staff left out, ties by the policy's rule."""
+    """The board recomputed: positive values, staff left out, ties by the policy's rule."""
     values = expected_values(community, facts, metric, span)
     tie = community.policy.leaderboards.tie_break
     ties = expected_values(community, facts, tie, span) if tie else Counter()
-    rows = [(m, v) for m, v in values.items() if v and (include_staff or m not in ROLES)]
+    rows = [(m, v) for m, v in values.items() if v > 0 and (include_staff or m not in ROLES)]
     return sorted(rows, key=lambda r: (-r[1], -ties[r[0]], r[0]))
 
 
@@ -471,8 +473,10 @@ class LeaderboardConformance(ConformanceBase):
         # The kudos no longer counts on the day it was given, and takes nothing from today.
         assert community.leaderboard(by="kudos_received", window="30d") == []
         assert community.position("alice", by="kudos_received", window="30d").value == 0
-        # Reputation follows the ledger: the reversal is booked today.
-        assert _rows(community.leaderboard(by="reputation", window="30d")) == [(1, "alice", -1)]
+        # Reputation follows the ledger: the reversal is booked today, and a negative
+        # value is not ranked.
+        assert community.leaderboard(by="reputation", window="30d") == []
+        assert community.position("alice", by="reputation", window="30d").value == -1
         assert_consistent(community)
 
     def test_window_is_refused_with_period_or_tag_or_beyond_the_policy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -114,7 +115,7 @@ class RecognitionConformance(ConformanceBase):
         assert standing.rank == "Guru" and standing.next_rank is None
         assert_consistent(c)
 
-    def test_tenure_counts_to_the_event_time_and_standing_to_now(
+    def test_tenure_counts_to_the_members_latest_fact_in_standing_too(
         self, make_community: MakeCommunity, clock: FakeClock, kudos_store: Store
     ) -> None:
         c = make_community(
@@ -122,18 +123,53 @@ class RecognitionConformance(ConformanceBase):
         )
         c.join("alice")
         clock.advance(days=31)
-        # Standing evaluates tenure now; the stored rank waits for alice's next event.
-        assert c.standing("alice").rank == "Veteran"
+        # No fact since the anniversary: the stored rank, standing and the outbox agree.
+        assert c.standing("alice").rank == "New"
         with kudos_store.transaction(c.id) as tx:
             assert current_rank(tx, "alice") == "New"
         assert c.notifications() == []
         c.post_topic("t1", author="alice")
         with kudos_store.transaction(c.id) as tx:
             assert current_rank(tx, "alice") == "Veteran"
+        assert c.standing("alice").rank == "Veteran"
         assert _kinds(c, "alice", "rank_changed") == [
             {"from": "New", "to": "Veteran", "direction": "up"}
         ]
         assert_consistent(c)
+
+    def test_a_late_fact_dated_before_the_anniversary_never_lowers_a_rank(
+        self, make_community: MakeCommunity, clock: FakeClock, kudos_store: Store
+    ) -> None:
+        ranks = [
+            Rank(name="Gold Star", requires={"kudos_received": 2, "tenure_days": 30}),
+            Rank(name="Silver Star", requires={"kudos_received": 1}),
+            Rank(name="New"),
+        ]
+        start = clock()
+        kudos = [
+            KudosGiven(post="r-alice", giver="bob", at=start + timedelta(days=40)),
+            KudosGiven(post="r-alice", giver="carol", at=start + timedelta(days=41)),
+            KudosGiven(post="r-alice", giver="dave", at=start + timedelta(days=10)),
+        ]
+        clock.advance(days=42)
+        finals = set()
+        for n, order in enumerate(itertools.permutations(kudos)):
+            c = make_community(_policy(ranks=ranks), community=f"order{n}")
+            for m in ("asker", "alice", "bob", "carol", "dave"):
+                c.join(m, at=start)
+            c.post_topic("t1", author="asker", at=start)
+            c.post_reply("r-alice", topic="t1", author="alice", at=start)
+            for event in order:
+                c.record(event)
+            notes = _kinds(c, "alice", "rank_changed")
+            assert [n["direction"] for n in notes] == ["up"] * len(notes), order
+            with kudos_store.transaction(c.id) as tx:
+                stored = current_rank(tx, "alice")
+            assert stored == notes[-1]["to"] == c.standing("alice").rank == "Gold Star"
+            standing = c.standing("alice")
+            finals.add((stored, standing.reputation, tuple(sorted(standing.counters.items()))))
+            assert_consistent(c)
+        assert len(finals) == 1, "arrival order changed alice's standing"
 
     # -- badges ----------------------------------------------------------------------
     def test_each_badge_level_is_awarded_once_and_kept_after_reversals(
