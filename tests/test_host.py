@@ -9,6 +9,7 @@ event-id conflicts, and a ``standing()`` slowed by SQLite's planner.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -576,3 +578,158 @@ def test_an_autocommit_connection_is_refused(postgres_engine: Engine) -> None:
         conn.begin()
         with pytest.raises(InvalidInput, match="AUTOCOMMIT"):
             Community(store=SqlStore(conn), clock=FakeClock()).join("alice")
+
+
+# --- what an adversarial run found ------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_transaction_postgresql_rolled_back_itself_announces_nothing(
+    postgres_engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import exc
+
+    md = make_metadata(prefix=f"h{os.getpid()}_{next(_names)}_")
+    SqlStore(postgres_engine, metadata=md).create_all()
+    request.addfinalizer(lambda: md.drop_all(postgres_engine))
+    forum(Community(store=SqlStore(postgres_engine, metadata=md), clock=FakeClock()))
+    with postgres_engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE host_likes (k text PRIMARY KEY) ON COMMIT DROP"))
+        joined = Community(store=SqlStore(conn, metadata=md), clock=FakeClock())
+        heard = _listening(joined)
+        assert joined.give_kudos("r1", giver="carol").notifications
+        for _ in range(2):  # the host swallows its own error: COMMIT will be a ROLLBACK
+            with contextlib.suppress(exc.IntegrityError):
+                conn.execute(text("INSERT INTO host_likes VALUES ('r1:carol')"))
+    truth = Community(store=SqlStore(postgres_engine, metadata=md), clock=FakeClock(), cache=None)
+    assert heard == []
+    assert truth.standing("alice").points == 0
+
+
+def test_a_transaction_sqlite_rolled_back_itself_is_neither_announced_nor_remembered(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import exc
+
+    engine = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'forum.db'}"))
+    SqlStore(engine).create_all()
+    forum(Community(store=SqlStore(engine), clock=FakeClock()))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE likes (k TEXT PRIMARY KEY)")
+    with engine.begin() as conn:
+        joined = Community(store=SqlStore(conn), clock=FakeClock())
+        heard = _listening(joined)
+        joined.give_kudos("r1", giver="carol")
+        conn.exec_driver_sql("INSERT INTO likes VALUES ('a')")
+        with pytest.raises(exc.IntegrityError):  # SQLite rolls the whole transaction back
+            conn.exec_driver_sql("INSERT OR ROLLBACK INTO likes VALUES ('a')")
+    assert heard == []
+    with engine.begin() as conn, pytest.raises(NotAllowed):  # the next request, same connection
+        Community(store=SqlStore(conn), clock=FakeClock()).withdraw_kudos("r1", giver="carol")
+    truth = Community(store=SqlStore(engine), clock=FakeClock(), cache=None)
+    assert truth.standing("carol").counters.get("kudos_given", 0) == 0
+    assert_consistent(truth)
+
+
+def test_a_ttl_cache_sees_a_joined_write_right_after_the_hosts_commit(db: Db) -> None:
+    forum(db.community())
+    reader = db.community(cache=ReadCache(ttl=60, freshness="ttl"))
+    assert reader.standing("alice").points == 0
+    with db.engine.connect() as conn:
+        conn.begin()
+        db.community(conn).adjust("alice", points=10, reason="meet-up", by="staff1")
+        conn.commit()
+        assert reader.standing("alice").points == 10  # the connection is not back yet
+
+
+@pytest.mark.postgres
+def test_engines_on_one_url_with_their_own_search_path_never_share_results(
+    request: pytest.FixtureRequest,
+) -> None:
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    schemas = [f"h{os.getpid()}_{next(_names)}_{t}" for t in ("c", "d")]
+    engines = [
+        create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        for schema in schemas
+    ]
+    for schema, engine, points in zip(schemas, engines, (100, 7), strict=True):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        SqlStore(engine).create_all()
+        c = Community(store=SqlStore(engine), clock=FakeClock())
+        forum(c)
+        c.adjust("alice", points=points, reason="tenant", by="staff1")
+
+    def drop() -> None:
+        for schema, engine in zip(schemas, engines, strict=True):
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            engine.dispose()
+
+    request.addfinalizer(drop)
+    readers = [Community(store=SqlStore(engine), clock=FakeClock()) for engine in engines]
+    assert [r.standing("alice").points for r in readers] == [100, 7]
+
+
+def test_communities_under_different_policies_never_share_cached_results() -> None:
+    store = kudos.MemoryStore()
+    clock = FakeClock()
+    giffgaff = Community(store=store, clock=clock)
+    forum(giffgaff)
+    giffgaff.give_kudos("r1", giver="carol")
+    assert giffgaff.standing("alice").rank == "Member"  # now cached under giffgaff's rules
+    # The same periods, other ranks: the same cache key but for the policy.
+    ranked = attrs.evolve(
+        kudos.policies.giffgaff(),
+        name="ranked otherwise",
+        recognition=kudos.policies.stackexchange().recognition,
+    )
+    other = Community(store=store, policy=ranked, clock=clock)
+    truth = Community(store=store, policy=ranked, clock=clock, cache=None)
+    assert other.standing("alice") == truth.standing("alice")
+    assert other.standing("alice").rank != "Member"
+
+
+def test_a_cached_standing_follows_the_clock_past_a_referral_expiry() -> None:
+    clock = FakeClock(datetime(2026, 6, 2, 12, tzinfo=UTC))  # early in a payback period
+    c = Community(clock=clock)
+    c.join("alice")
+    c.join("bob", referred_by="alice")
+    promised = c.standing("alice").pending_points
+    assert promised > 0
+    clock.advance(days=150)  # past the referral window, same period, no write in between
+    assert c.policy.periods.period_of(clock()) == "2026-H2"
+    assert c.standing("alice") == Community(store=c.store, clock=clock, cache=None).standing(
+        "alice"
+    )
+    assert c.standings() == [c.standing(m.id) for m in c.members()]
+
+
+def test_another_moderator_with_a_reason_of_their_own_is_told_it_is_already_so() -> None:
+    c = Community(clock=FakeClock())
+    _moderated(c)
+    c.remove_post("r1", by="staff1")
+    with pytest.raises(NotAllowed, match="already removed"):
+        c.remove_post("r1", by="staff2", reason="spam")
+    c.set_idea_status("i1", "under_review", by="staff1")
+    with pytest.raises(NotAllowed, match="already under_review"):
+        c.set_idea_status("i1", "under_review", by="staff2", note="looking at it")
+    with pytest.raises(kudos.Conflict):  # the same moderator, other details: an id clash
+        c.remove_post("r1", by="staff1", reason="spam")
+
+
+def test_gathering_statistics_leaves_the_hosts_connection_settings_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kudos.stores.sql.SQLITE_ANALYZE_EVERY", 5)
+    engine = create_engine(f"sqlite:///{tmp_path / 'forum.db'}")
+    store = SqlStore(engine)
+    store.create_all()
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA analysis_limit").scalar()
+    forum(Community(store=store, clock=FakeClock()))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar()
+        assert conn.exec_driver_sql("PRAGMA analysis_limit").scalar() == before

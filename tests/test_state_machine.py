@@ -89,16 +89,11 @@ def _snake(event: Event) -> str:
     return event.type.replace("-", "_")
 
 
-def _same_but_by(known: tuple[str, dict[str, Any]], event: Event) -> bool:
-    """Whether ``known`` is ``event``'s fact but for who took it (its ``by``)."""
+def _other_actor(known: tuple[str, dict[str, Any]], event: Event) -> bool:
+    """Whether ``event`` is ``known``'s kind of action taken by someone else (its ``by``)."""
     kind, content = known
-    mine = event.content()
-    return (
-        kind == event.type
-        and "by" in mine
-        and {k: v for k, v in content.items() if k != "by"}
-        == {k: v for k, v in mine.items() if k != "by"}
-    )
+    by = event.content().get("by")
+    return kind == event.type and by is not None and content.get("by") != by
 
 
 def _facts(rows: list[StoredEvent]) -> list[StoredEvent]:
@@ -378,7 +373,7 @@ class CoreMachine(RuleBasedStateMachine):
             if known == (event.type, event.content()):
                 note(f"{event.type}: replayed")
                 return self._replay(event)
-            if event.event_id is None and _same_but_by(known, event):
+            if event.event_id is None and _other_actor(known, event):
                 # Another actor repeating an action already taken: the rules say what is
                 # already the case; only an action they would accept is an id conflict.
                 refused = self.forum.refusal(event, self._reputation()) or Conflict

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
+import itertools
 import logging
 import threading
 import weakref
@@ -62,6 +63,7 @@ class CommunityBase:
     cache: ReadCache
     _subscribers: Subscribers
     _namespace: Hashable
+    _policy_token: int
 
     # -- time -----------------------------------------------------------------
     def now(self) -> datetime:
@@ -268,7 +270,9 @@ class CommunityBase:
         token = _reading.set(stamp)
         try:
             return self.cache.get_or_compute(
-                (self._namespace, *_as_tuple(key)), lambda: self._read(work), stamp=stamp
+                (self._namespace, self._policy_token, *_as_tuple(key)),
+                lambda: self._read(work),
+                stamp=stamp,
             )
         finally:
             _reading.reset(token)
@@ -278,7 +282,9 @@ class CommunityBase:
         stamp = _reading.get()
         if stamp is None:
             return compute()
-        return self.cache.get_or_compute((self._namespace, *_as_tuple(key)), compute, stamp=stamp)
+        return self.cache.get_or_compute(
+            (self._namespace, self._policy_token, *_as_tuple(key)), compute, stamp=stamp
+        )
 
     # -- subscribers ----------------------------------------------------------------
     def subscribe(self, callback: Callable[[Notification], object]) -> Callable[[], None]:
@@ -345,6 +351,21 @@ def subscribers_of(namespace: Hashable) -> Subscribers:
         if found is None:
             found = _subscribers[namespace] = Subscribers()
         return found
+
+
+_policy_tokens: dict[int, int] = {}
+_next_policy_token = itertools.count(1)
+
+
+def policy_token(policy: object) -> int:
+    """A number per policy object alive: cached results computed under one are not another's."""
+    key = id(policy)
+    with _subscribers_lock:
+        found = _policy_tokens.get(key)
+        if found is None:
+            found = _policy_tokens[key] = next(_next_policy_token)
+            weakref.finalize(policy, _policy_tokens.pop, key, None)
+    return found
 
 
 _READ_ONLY: dict[type, bool] = {}

@@ -666,11 +666,12 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     )
     known = tx.append_event(stored)
     if known is not None:
-        if derived and _same_fact(known, event, but="by") and not _same_fact(known, event):
+        if derived and _other_actor(known, event):
             # A derived id names the state an action leads to (a topic's solution, a
             # post's removal), not who acted: another moderator taking the same action
-            # is the action repeated, not an id reused. The rules say what is already
-            # the case (NotAllowed); should they accept it, the clash is a Conflict.
+            # (with a reason or note of their own) is the action repeated, not an id
+            # reused. The rules say what is already the case (NotAllowed); should they
+            # accept it, the clash is a Conflict.
             handler(Context(tx, policy, event, notify=False), event)
         return replayed(tx, known, event)
     ctx = Context(tx, policy, event, notify=notify)
@@ -685,11 +686,16 @@ def _never_here() -> datetime:
     raise AssertionError("events reach the engine with their time set")
 
 
-def _same_fact(known: StoredEvent, event: Event, *, but: str = "at") -> bool:
-    """Whether ``known`` records ``event``'s fact (comparing every field but ``at``/``but``)."""
-    content = {k: v for k, v in known.payload.items() if k not in ("at", but)}
-    mine = {k: v for k, v in event.content().items() if k != but}
-    return known.type == event.type and content == mine
+def _same_fact(known: StoredEvent, event: Event) -> bool:
+    """Whether ``known`` records ``event``'s fact (comparing every field but ``at``)."""
+    content = {k: v for k, v in known.payload.items() if k != "at"}
+    return known.type == event.type and content == event.content()
+
+
+def _other_actor(known: StoredEvent, event: Event) -> bool:
+    """Whether ``event`` is an action of ``known``'s type taken by someone else (``by``)."""
+    by = event.content().get("by")
+    return known.type == event.type and by is not None and known.payload.get("by") != by
 
 
 def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:

@@ -19,7 +19,7 @@ import attrs
 from . import _engine as engine
 from . import _posts  # noqa: F401  (registers the forum's handlers)
 from . import _validate as v
-from ._base import Clock, CommunityBase, subscribers_of, utc_now
+from ._base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from ._bulk import Preloaded
 from .abuse import AbuseAPI
 from .cache import ReadCache
@@ -179,6 +179,7 @@ class Community(
             cache, identity = cache.fresh(), ("store", id(self.store))
         self.cache = cache
         self._namespace = (identity, community)
+        self._policy_token = policy_token(policy)
         self._subscribers = subscribers_of(self._namespace)
 
     def __repr__(self) -> str:
@@ -392,7 +393,8 @@ class Community(
         v.require_id("member", member)
         now = self.now()
         return self._cached(
-            ("standing", member, self.policy.periods.period_of(now)),
+            # The minute too: what pending referrals promise expires with time.
+            ("standing", member, self.policy.periods.period_of(now), now.replace(second=0)),
             lambda tx: compute_standing(tx, self.policy, member, now),
         )
 

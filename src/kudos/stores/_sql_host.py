@@ -11,7 +11,14 @@ SQLAlchemy's ``commit`` event fires *before* the database commits, so a
 callback is only marked there and runs at the next sign that the commit
 went through: the connection beginning its next transaction, or returning
 to the pool. A commit that fails reaches ``handle_error`` first, which drops
-the marked callbacks.
+the marked callbacks. A transaction the database already rolled back by
+itself (PostgreSQL after an error the host caught, SQLite's
+``INSERT OR ROLLBACK``) commits nothing: the driver says so at the
+``commit`` event, and the callbacks are dropped there.
+
+Between the mark and the run, :func:`committing` tells, per key (kudos uses
+the store's identity and the community), that such work may have committed:
+a cache that trusts its TTL reads the store instead of serving what it kept.
 
 The state lives in the pooled connection's ``info`` dictionary (one per
 database connection, whatever ``Connection`` object wraps it); the
@@ -22,14 +29,16 @@ connections kudos never joined.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import ExceptionContext
 
-__all__ = ["after_commit", "has_uncommitted_work"]
+__all__ = ["after_commit", "committing", "has_uncommitted_work"]
 
 log = logging.getLogger("kudos")
 
@@ -37,6 +46,10 @@ _KEY = "kudos_host_transaction"
 _UNKNOWN = "?"  # a SAVEPOINT whose name SQLAlchemy did not tell: any rollback drops the work
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_committing: Counter[Hashable] = Counter()
+_lock = threading.Lock()
+
+_Pending = tuple[tuple[str, ...], Callable[[], object], Hashable]
 
 
 class _HostTransaction:
@@ -45,33 +58,63 @@ class _HostTransaction:
     __slots__ = ("committing", "pending")
 
     def __init__(self) -> None:
-        # (the SAVEPOINTs open when the work was done, innermost first; the callback)
-        self.pending: list[tuple[tuple[str, ...], Callable[[], object]]] = []
-        self.committing: list[Callable[[], object]] = []
+        # (the SAVEPOINTs open when the work was done, innermost first; the callback; its key)
+        self.pending: list[_Pending] = []
+        self.committing: list[tuple[Callable[[], object], Hashable]] = []
+
+    def mark_committing(self) -> None:
+        moved = [(callback, key) for _, callback, key in self.pending]
+        self.pending.clear()
+        self.committing.extend(moved)
+        _count(key for _, key in moved)
+
+    def drop_committing(self) -> None:
+        dropped, self.committing = self.committing, []
+        _count((key for _, key in dropped), -1)
 
     def run_committed(self) -> None:
         done, self.committing = self.committing, []
-        for callback in done:
-            try:
-                callback()
-            except Exception:  # the host's commit stands whatever a listener does
-                log.exception("a kudos after-commit callback failed")
+        try:
+            for callback, _ in done:
+                try:
+                    callback()
+                except Exception:  # the host's commit stands whatever a listener does
+                    log.exception("a kudos after-commit callback failed")
+        finally:
+            _count((key for _, key in done), -1)
 
 
-def after_commit(conn: Connection, callback: Callable[[], object]) -> None:
-    """Run ``callback`` once the host's transaction on ``conn`` committed (never on rollback)."""
+def _count(keys: Any, step: int = 1) -> None:
+    with _lock:
+        for key in keys:
+            if key is not None:
+                _committing[key] += step
+                if _committing[key] <= 0:
+                    del _committing[key]
+
+
+def after_commit(conn: Connection, callback: Callable[[], object], key: Hashable = None) -> None:
+    """Run ``callback`` once the host's transaction on ``conn`` committed (never on rollback).
+
+    ``key`` names what the work changed, for :func:`committing`.
+    """
     _listen(conn.engine)
     state = conn.info.get(_KEY)
     if state is None:
         state = conn.info[_KEY] = _HostTransaction()
     state.run_committed()  # an earlier commit went through: we are past it
-    state.pending.append((_savepoints(conn), callback))
+    state.pending.append((_savepoints(conn), callback, key))
 
 
 def has_uncommitted_work(conn: Connection) -> bool:
     """Whether kudos wrote in the host's transaction on ``conn`` and it has not committed yet."""
     state = conn.info.get(_KEY)
     return state is not None and bool(state.pending)
+
+
+def committing(key: Hashable) -> bool:
+    """Whether work under ``key`` was committed by a host and its callbacks have not run yet."""
+    return _committing.get(key, 0) > 0
 
 
 def _savepoints(conn: Connection) -> tuple[str, ...]:
@@ -104,27 +147,41 @@ def _listen(engine: Engine) -> None:
     event.listen(engine, "checkin", _on_checkin)
 
 
+def _rolled_back_already(conn: Connection) -> bool:
+    """Whether the database ended the transaction itself: the COMMIT will commit nothing."""
+    try:
+        driver: Any = conn.connection.driver_connection
+    except Exception:
+        return False
+    info = getattr(driver, "info", None)
+    status = getattr(info, "transaction_status", None)  # psycopg 3
+    if status is not None:
+        return getattr(status, "name", "") in ("INERROR", "IDLE")
+    in_transaction = getattr(driver, "in_transaction", None)  # sqlite3
+    return in_transaction is False
+
+
 def _on_commit(conn: Connection) -> None:
     state = _state(conn)
     if state is not None and state.pending:
-        state.committing.extend(callback for _, callback in state.pending)
-        state.pending.clear()
+        if _rolled_back_already(conn):
+            state.pending.clear()
+        else:
+            state.mark_committing()
 
 
 def _on_rollback(conn: Connection) -> None:
     state = _state(conn)
     if state is not None:
         state.pending.clear()
-        state.committing.clear()
+        state.drop_committing()
 
 
 def _on_rollback_savepoint(conn: Connection, name: str, _context: object) -> None:
     state = _state(conn)
     if state is not None and state.pending:
         state.pending = [
-            (chain, callback)
-            for chain, callback in state.pending
-            if name not in chain and _UNKNOWN not in chain
+            item for item in state.pending if name not in item[0] and _UNKNOWN not in item[0]
         ]
 
 
@@ -138,7 +195,7 @@ def _on_error(context: ExceptionContext) -> None:
     conn = context.connection
     state = _state(conn) if conn is not None else None
     if state is not None:  # only a failed COMMIT can come between the mark and the next begin
-        state.committing.clear()
+        state.drop_committing()
 
 
 def _on_checkin(_dbapi_connection: object, record: Any) -> None:

@@ -44,7 +44,7 @@ from ..errors import InvalidInput, StoreError
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
-from ._sql_host import has_uncommitted_work
+from ._sql_host import committing, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
@@ -95,7 +95,6 @@ _prepared: weakref.WeakKeyDictionary[MetaData, dict[tuple[str, str, str], _Prepa
 )
 _metadatas: dict[tuple[str | None, str], MetaData] = {}
 _engine_ids: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
-_identities: weakref.WeakKeyDictionary[Engine, dict[str, Hashable]] = weakref.WeakKeyDictionary()
 # Per SQLite engine and tables: events appended since the statistics were last gathered
 # (None: not looked at yet in this process).
 _unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -127,28 +126,18 @@ def _metadata_for(schema: str | None, prefix: str) -> MetaData:
 
 
 def _identity(engine: Engine, tables: Tables) -> Hashable:
-    """Which database and tables a store is on: equal for stores that share data."""
-    known = _identities.setdefault(engine, {})
-    found = known.get(tables.events.fullname)
-    if found is None:
-        found = known[tables.events.fullname] = _identify(engine, tables)
-    return found
+    """Which data a store is on: equal for the stores on one engine and the same tables.
 
-
-def _identify(engine: Engine, tables: Tables) -> Hashable:
-    url = engine.url
-    database = url.database or ""
-    if url.get_backend_name() == "sqlite" and (
-        database in ("", ":memory:") or "mode=memory" in database
-    ):
-        # Each in-memory database is its engine's own: tell engines apart.
-        number = _engine_ids.get(engine)
-        if number is None:
-            number = _engine_ids[engine] = next(_next_engine_id)
-        where = f"sqlite-memory#{number}"
-    else:
-        where = url.render_as_string(hide_password=True)
-    return ("sql", where, tables.events.fullname)
+    The engine, not its URL: two engines on one URL may see different data
+    (a ``search_path`` or ``schema_translate_map`` per tenant, an in-memory
+    SQLite database each), so each has results of its own. (Writes through
+    another engine are then seen as another process's: at once with a
+    ``"checked"`` cache, within its TTL with ``"ttl"``.)
+    """
+    number = _engine_ids.get(engine)
+    if number is None:
+        number = _engine_ids[engine] = next(_next_engine_id)
+    return ("sql", number, tables.events.fullname)
 
 
 READ_ONLY = "kudos_read_only"
@@ -595,7 +584,7 @@ class SqlStore:
                 shared=self._shared_cache(conn, after_commit),
                 on_commit=after_commit.append
                 if self._connection is None
-                else lambda callback: after_commit_of(conn, callback),
+                else lambda callback: after_commit_of(conn, callback, (self.identity, community)),
             )
             if self._connection is None:
                 after_commit.insert(0, tx.committed)
@@ -605,7 +594,11 @@ class SqlStore:
             tx.finish()
             if self._connection is not None and self._sqlite_sql is not None:
                 if tx.wrote:  # what follows waits for the host's commit
-                    after_commit_of(conn, tx.committed if tx.shared else self._forgetter(conn, tx))
+                    after_commit_of(
+                        conn,
+                        tx.committed if tx.shared else self._forgetter(conn, tx),
+                        (self.identity, community),
+                    )
                 elif tx.shared:  # it read committed state only: share it now
                     tx.committed()
 
@@ -631,10 +624,16 @@ class SqlStore:
 
     def _analyze(self, conn: Connection) -> None:
         quote = conn.dialect.identifier_preparer.format_table
-        if self.dialect == "sqlite":
+        limit = None
+        if self.dialect == "sqlite":  # a setting of the connection: put back what it was
+            limit = conn.exec_driver_sql("PRAGMA analysis_limit").scalar()
             conn.exec_driver_sql(f"PRAGMA analysis_limit={_ANALYSIS_LIMIT}")
-        for table in (self.tables.counters, self.tables.docs, self.tables.ledger):
-            conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+        try:
+            for table in (self.tables.counters, self.tables.docs, self.tables.ledger):
+                conn.exec_driver_sql(f"ANALYZE {quote(table)}")
+        finally:
+            if limit is not None:
+                conn.exec_driver_sql(f"PRAGMA analysis_limit={int(limit)}")
 
     def _count_for_statistics(self, conn: Connection, appended: int) -> None:
         """After a commit on SQLite: gather statistics when missing or due (see ``optimize``)."""
@@ -728,13 +727,15 @@ class SqlStore:
 
         Returns:
             The version, or ``None`` while a joined connection's transaction
-            holds kudos writes not committed yet (a cached read must not be
-            used then, nor kept).
+            holds kudos writes not committed yet, or a host's commit of such
+            writes is under way (a cached read must not be used then, nor kept).
 
         Raises:
             InvalidInput: a joined connection has no transaction begun.
             StoreError: the database failed.
         """
+        if committing((self.identity, community)):
+            return None  # a host's commit of kudos work is under way: read the store
         if self._connection is not None:
             conn = self._connection
             _require_transaction(conn)
