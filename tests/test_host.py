@@ -18,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -733,3 +733,17 @@ def test_gathering_statistics_leaves_the_hosts_connection_settings_alone(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar()
         assert conn.exec_driver_sql("PRAGMA analysis_limit").scalar() == before
+
+
+def test_a_standing_read_twice_within_a_minute_is_served_from_the_cache() -> None:
+    ticks = itertools.count()
+    start = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+    def clock() -> datetime:  # a clock that moves on every call, as the wall clock does
+        return start + timedelta(milliseconds=next(ticks))
+
+    c = Community(cache=ReadCache(maxsize=100, ttl=60), clock=clock)
+    c.join("alice")
+    c.standing("alice")
+    c.standing("alice")
+    assert c.cache.stats().hits == 1

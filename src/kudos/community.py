@@ -394,7 +394,12 @@ class Community(
         now = self.now()
         return self._cached(
             # The minute too: what pending referrals promise expires with time.
-            ("standing", member, self.policy.periods.period_of(now), now.replace(second=0)),
+            (
+                "standing",
+                member,
+                self.policy.periods.period_of(now),
+                now.replace(second=0, microsecond=0),
+            ),
             lambda tx: compute_standing(tx, self.policy, member, now),
         )
 
