@@ -29,8 +29,9 @@ recorded without them.
 >>> c.standing("alice").reputation
 3
 >>> _ = c.clock.advance(days=1)
->>> [(s.giver, s.author, s.votes) for s in c.serial_votes("2026-11-23")]
-[('bob', 'alice', 3)]
+>>> for s in c.serial_votes("2026-11-23"):
+...     print(f"{s.giver} to {s.author}: {s.votes} votes")
+bob to alice: 3 votes
 >>> _ = c.reverse_serial_votes("2026-11-23")
 >>> c.standing("alice").reputation
 0
