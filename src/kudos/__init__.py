@@ -48,6 +48,7 @@ from .model import Standing as Standing
 from .model import Statement as Statement
 from .periods import Periods as Periods
 from .policy import Cap as Cap
+from .policy import EarlierReward as EarlierReward
 from .policy import Policy as Policy
 from .policy import Reward as Reward
 from .stores.memory import MemoryStore as MemoryStore
@@ -64,6 +65,7 @@ __all__ = [
     "Cap",
     "Community",
     "Conflict",
+    "EarlierReward",
     "InvalidInput",
     "InvalidPolicy",
     "KudosError",

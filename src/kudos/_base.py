@@ -76,10 +76,16 @@ class CommunityBase:
         stamped = self._stamp(event)
         return self._write(lambda tx: engine.apply(tx, self.policy, stamped))
 
-    def record_many(self, events: Iterable[Event]) -> list[Outcome]:
+    def record_many(self, events: Iterable[Event], *, trusted: bool = False) -> list[Outcome]:
         """Record a batch of events in one transaction: all of them or none.
 
         For bulk imports and backfills; much faster than one ``record`` each.
+        ``trusted=True`` records history: reputation thresholds and privilege
+        rules are not checked again, because they were checked when the facts
+        happened (a voter of an imported vote needs no invented reputation).
+        Every other rule (one vote per member per post, no self-votes, known
+        members and posts) still holds. Replaying the log (``rebuild``) never
+        re-checks privileges either.
         Python's cyclic garbage collector is paused while the batch runs (and
         restored however it ends): a batch allocates many objects that outlive
         it and form no cycles, and the collector would otherwise walk the
@@ -98,7 +104,7 @@ class CommunityBase:
             outcomes = []
             for i, event in enumerate(batch):
                 try:
-                    outcomes.append(engine.apply(tx, self.policy, event))
+                    outcomes.append(engine.apply(tx, self.policy, event, trusted=trusted))
                 except KudosError as exc:
                     if isinstance(exc, TransientStoreError):
                         raise

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from . import _caps
 from .errors import Conflict, NotAllowed, UnknownMember, UnknownPost
 from .events import Event, event_from_payload
 from .model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
@@ -253,7 +254,15 @@ class Context:
     written by :meth:`flush`; reads of counters include queued changes.
     """
 
-    def __init__(self, tx: Transaction, policy: Policy, event: Event, *, notify: bool = True):
+    def __init__(
+        self,
+        tx: Transaction,
+        policy: Policy,
+        event: Event,
+        *,
+        notify: bool = True,
+        trusted: bool = False,
+    ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
         self.policy = policy
@@ -269,6 +278,10 @@ class Context:
         self._members: dict[str, Member] = {}
         self._locked: set[str] = set()
         self._windowed = window_counters(policy.leaderboards.window_metrics)
+        self.trusted = trusted
+        """Recording history: privileges were checked when the facts happened."""
+        self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
+        self.clipped: list[tuple[Cap, CounterKey, LedgerEntry, int]] = []
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -356,6 +369,8 @@ class Context:
     ) -> list[LedgerEntry]:
         """Credit ``member`` what the policy says ``action`` is worth (``times`` over)."""
         reward = self.policy.reward(action)
+        if reward.was:
+            reward = reward.on(self.day())
         made = []
         for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
             entry = self.credit(
@@ -400,15 +415,22 @@ class Context:
         self._lock(member)
         tags = tuple(tags)
         given = amount
-        caps = caps_for(self.policy, action, account) if capped and not force and amount > 0 else ()
-        for cap in caps:
-            used = self.counter(
-                *self._cap_key(cap, member, subject, self.at, period or self.period)
-            )
-            given = min(given, max(0, cap.limit - used))
+        booked_in = period or self.period
+        caps = caps_for(self.policy, action, account) if capped and not force else ()
+        binding: tuple[Cap, CounterKey] | None = None
+        for cap in caps if amount > 0 else ():
+            key = self._cap_key(cap, member, subject, self.at, booked_in)
+            room = max(0, cap.limit - self.counter(*key))
+            if room < given:
+                given, binding = room, (cap, key)
         if given < amount:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
             reason = f"{reason} (capped at {limits})"
+        floor = self.policy.reputation_floor
+        if amount < 0 and account == "reputation" and floor is not None and not force:
+            given = max(amount, min(0, floor - self.balance(member, "reputation")))
+            if given > amount:
+                reason = f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"
         entry = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",
             member=member,
@@ -418,13 +440,18 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=subject,
-            period=period or self.period,
+            period=booked_in,
             at=self.at,
             tags=tags,
         )
         self._book(entry)
         for cap in caps:
-            self.deltas[self._cap_key(cap, member, subject, self.at, entry.period)] += given
+            key = self._cap_key(cap, member, subject, self.at, entry.period)
+            self.deltas[key] += given
+            if given < 0:
+                self.unsettled[key] = (cap, self.at)
+        if binding is not None:
+            self.clipped.append((*binding, entry, amount - given))
         return entry
 
     def _lock(self, member: str) -> None:
@@ -441,6 +468,7 @@ class Context:
             "month": f"month:{day[:7]}",
             "post": f"post:{subject}",
             "period": period,
+            "ever": "ever",
         }
         return (f"cap:{cap.account}", scope[cap.per], member)
 
@@ -454,7 +482,9 @@ class Context:
             self.bump("points", member, amount, period=period, boards=False)
             if entry.action in _SETTLEMENTS:
                 return
-        self.bump(counter_for(entry.account), member, amount, period=period, tags=entry.tags)
+        self.bump(
+            counter_for(entry.account), member, amount, period=period, tags=entry.tags, at=entry.at
+        )
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
@@ -483,17 +513,22 @@ class Context:
             tags=entry.tags,
         )
         self._book(reversal)
-        if entry.amount > 0:
-            # Give the room back under every cap the original counted against.
-            for cap in caps_for(self.policy, entry.action, entry.account):
-                key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
-                self.deltas[key] -= entry.amount
+        # Give the room back (or take it, for a debit) under every cap the original
+        # counted against; settle() then lets the scope's held-back awards take it up.
+        for cap in caps_for(self.policy, entry.action, entry.account):
+            key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
+            self.deltas[key] -= entry.amount
+            self.unsettled[key] = (cap, entry.at)
+            if entry.amount > 0:
+                _caps.forget(self, key, entry, reason)
         return reversal
 
     def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
         """Reverse every live entry ``event_id`` wrote (optionally only ``member``'s)."""
         done = 0
         for entry in self.tx.entries(event_id=event_id, member=member):
+            if entry.action in _caps.CAP_LINES:
+                continue  # the event settled a cap for other awards; they keep it
             if self.reverse(entry, reason) is not None:
                 done += 1
         return done
@@ -511,6 +546,45 @@ class Context:
     def count_capped(self, cap_account: str, per: str, member: str, amount: int) -> None:
         """Count ``amount`` against a cap kept outside the ledger (e.g. referral counts)."""
         self.deltas[(f"cap:{cap_account}", per, member)] += amount
+
+    def line(
+        self,
+        member: str,
+        account: str,
+        amount: int,
+        *,
+        action: str,
+        reason: str,
+        subject: str | None = None,
+        tags: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> LedgerEntry:
+        """Book one entry as it is (no staff rule, cap or floor): the caps' and floor's own lines."""
+        self._lock(member)
+        entry = LedgerEntry(
+            entry_id=f"{self.event_id}/{len(self.entries)}",
+            member=member,
+            account=account,
+            amount=amount,
+            action=action,
+            reason=reason,
+            event_id=self.event_id,
+            subject=subject,
+            period=self.period,
+            at=at or self.at,
+            tags=tags,
+        )
+        self._book(entry)
+        return entry
+
+    def settle(self) -> None:
+        """Bring every cap scope this event changed back to its rule, then apply the floor.
+
+        See :mod:`kudos._caps`: held-back awards take up freed room, a scope
+        over its limit holds back the excess, and a reputation below the
+        policy's floor is lifted to it.
+        """
+        _caps.settle(self)
 
     # -- notifying -----------------------------------------------------------------------
     def notify(self, member: str, kind: str, **data: Any) -> None:
@@ -545,7 +619,12 @@ class Context:
         return None
 
     def require_privilege(self, member: str, name: str, doing: str) -> None:
-        """Raise :class:`NotAllowed` when the policy withholds ``name`` from ``member``."""
+        """Raise :class:`NotAllowed` when the policy withholds ``name`` from ``member``.
+
+        A trusted context (recording history) checks nothing.
+        """
+        if self.trusted:
+            return
         self.require(
             self.privilege(member, name) is not False,
             f"member {member!r} may not {doing} yet: it needs the {name!r} privilege "
@@ -590,7 +669,10 @@ def caps_for(policy: Policy, action: str, account: str) -> tuple[Cap, ...]:
         known = _CAPS[id(policy)] = (policy, {})
     caps = known[1].get((action, account))
     if caps is None:
-        caps = known[1][(action, account)] = tuple(policy.caps_for(action, account))
+        counted = action not in _caps.UNCAPPED
+        caps = known[1][(action, account)] = (
+            tuple(policy.caps_for(action, account)) if counted else ()
+        )
     return caps
 
 
@@ -610,8 +692,18 @@ def _is_closed(tx: Transaction, period: str) -> bool:
 # --- applying events -----------------------------------------------------------------
 
 
-def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True) -> Outcome:
+def apply(
+    tx: Transaction,
+    policy: Policy,
+    event: Event,
+    *,
+    notify: bool = True,
+    trusted: bool = False,
+) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
+
+    ``trusted`` records history: reputation thresholds and privilege rules
+    are not checked again (they were when the fact happened).
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -634,8 +726,9 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
     known = tx.append_event(stored)
     if known is not None:
         return replayed(tx, known, event)
-    ctx = Context(tx, policy, event, notify=notify)
+    ctx = Context(tx, policy, event, notify=notify, trusted=trusted)
     handler(ctx, event)
+    ctx.settle()
     for hook in _AFTER:
         hook(ctx)
     entries, notes = ctx.flush()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from . import _caps
 from . import _engine as engine
 from ._engine import Context, handles
 from .events import (
@@ -111,6 +112,17 @@ def _joined(ctx: Context, event: MemberJoined) -> None:
         {"role": event.role, "joined_at": ctx.at.isoformat(), "referred_by": event.referred_by},
         status=event.role,
     )
+    start = ctx.policy.reputation_start
+    if start:
+        ctx.credit(
+            event.member,
+            "reputation",
+            start,
+            action=_caps.START,
+            subject=None,
+            reason="starting reputation",
+            force=True,
+        )
     ctx.touched.add(event.member)
 
 
@@ -251,7 +263,7 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
         "one kudos per member per post",
     )
     need = ctx.policy.min_reputation_to_give_kudos
-    if need and not giver.is_staff:
+    if need and not giver.is_staff and not ctx.trusted:
         have = ctx.balance(event.giver, "reputation")
         ctx.require(
             have >= need,
@@ -315,7 +327,7 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     active, _ = _vote_gen(ctx.tx, "down_vote", event.post, event.voter)
     ctx.require(not active, f"member {event.voter!r} already down-voted {noun} {event.post!r}")
     need = ctx.policy.min_reputation_to_down_vote
-    if need and not voter.is_staff:
+    if need and not voter.is_staff and not ctx.trusted:
         have = ctx.balance(event.voter, "reputation")
         ctx.require(
             have >= need,
@@ -381,7 +393,7 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
     data = dict(doc.data)
     reply = ctx.post(data["solution"])
     ctx.reverse_event(data["solution_event"], reason)
-    if not reply.removed:
+    if not reply.removed and _counts_as_solution(ctx, reply, topic):
         ctx.bump(
             "solutions",
             reply.author,
@@ -393,6 +405,15 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
     data["solution"] = None
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     ctx.touched.add(reply.author)
+
+
+def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
+    """Whether an accepted ``reply`` counts as a solution (for boards, ranks and badges).
+
+    An asker accepting their own reply solved nothing for anyone else: it
+    counts only where the policy rewards self-accepting.
+    """
+    return reply.author != topic.author or ctx.policy.self_accept_rewards
 
 
 @handles(SolutionAccepted, derive_id=_accept_id)
@@ -426,8 +447,9 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     )
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     tags = _tags(reply)
-    ctx.bump("solutions", reply.author, 1, tags=tags)
     own = reply.author == topic.author
+    if _counts_as_solution(ctx, reply, topic):
+        ctx.bump("solutions", reply.author, 1, tags=tags)
     if not own or ctx.policy.self_accept_rewards:
         ctx.award(
             reply.author,
@@ -503,7 +525,11 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     )
     if post.kind == "reply" and post.topic:
         topic_doc = ctx.tx.get("post", post.topic)
-        if topic_doc is not None and topic_doc.data.get("solution") == post.id:
+        if (
+            topic_doc is not None
+            and topic_doc.data.get("solution") == post.id
+            and _counts_as_solution(ctx, post, engine.post_from_doc(topic_doc))
+        ):
             ctx.bump(
                 "solutions",
                 post.author,

@@ -464,7 +464,9 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
 
         The replayed ledger must equal the stored one (the ledger is
         append-only); projections are then replaced in one transaction. No
-        notification is sent again.
+        notification is sent again, and no privilege is checked again (each
+        was checked when its event was recorded, or the event was imported
+        as trusted history).
 
         Raises:
             RebuildMismatch: the policy now gives a different ledger; use
@@ -476,7 +478,13 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
             stored = tx.events()
             with scratch.transaction(self.id) as stx:
                 for row in stored:
-                    engine.apply(stx, self.policy, engine.stored_to_event(row), notify=False)
+                    engine.apply(
+                        stx,
+                        self.policy,
+                        engine.stored_to_event(row),
+                        notify=False,
+                        trusted=True,  # privileges were checked when each was recorded
+                    )
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:
