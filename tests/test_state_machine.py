@@ -49,6 +49,7 @@ from kudos import (
     UnknownMember,
     UnknownPost,
 )
+from kudos import _caps
 from kudos import _engine as engine
 from kudos.events import (
     DownVoted,
@@ -75,6 +76,9 @@ IDEAS = ("i1", "i2")
 ROLES = ("member", "member", "member", "staff", "moderator")
 KINDS = ("question", "question", "problem", "idea", "praise")
 REASONS = ("removed", "spam", "off-topic")
+
+ENGINE_LINES = ("adjustment", *_caps.UNCAPPED)
+"""Ledger actions no reward of the policy pays: adjustments, caps' and the floor's lines."""
 
 # Half an hour before midnight in London on 31 May: a few steps cross into a new
 # day, a new month and giffgaff's second half-year.
@@ -317,7 +321,9 @@ class Forum:
             if not post.removed:
                 counts[("replies" if post.kind == "reply" else "topics", post.author)] += 1
             if post.solution is not None and self.live(post.solution):
-                counts[("solutions", self.posts[post.solution].author)] += 1
+                solver = self.posts[post.solution].author
+                if solver != post.author or self.policy.self_accept_rewards:
+                    counts[("solutions", solver)] += 1  # an asker's own answer solves nothing
         for (kind, post_id, member), vote in self.votes.items():
             if not vote.active or not self.live(post_id):
                 continue
@@ -380,7 +386,7 @@ class CoreMachine(RuleBasedStateMachine):
     def _check_awards(self, outcome: Outcome) -> None:
         """New awards are what the policy says (less a cap, saying so); staff earn none."""
         for e in outcome.entries:
-            if e.reverses is not None or e.action == "adjustment":
+            if e.reverses is not None or e.action in ENGINE_LINES:
                 continue
             staff = self.forum.members[e.member] != "member"
             assert self.policy.staff_earn or not staff, f"staff earned {e}"
@@ -388,6 +394,9 @@ class CoreMachine(RuleBasedStateMachine):
             if "capped" in e.reason:
                 note(f"{outcome.type}: capped")
                 assert 0 <= e.amount < reward
+            elif "absorbed by the reputation floor" in e.reason:
+                note(f"{outcome.type}: floored")
+                assert reward < e.amount <= 0
             else:
                 assert e.amount == reward
 
@@ -601,17 +610,33 @@ class CoreMachine(RuleBasedStateMachine):
         balances = {k: v for k, v in counters.items() if k[0] in accounts}
         assert balances == {k: v for k, v in sums.items() if v}
 
+    def _fact_undone(self, e: LedgerEntry, by_id: dict[str, LedgerEntry]) -> bool:
+        """Whether the fact that earned ``e`` (or that top-up ``e`` tops up) is gone."""
+        if e.action == _caps.TOP_UP:
+            e = by_id[e.reason[len("top-up of ") : e.reason.rindex(": room freed")]]
+        post = self.forum.posts.get(e.subject or "")
+        return e.event_id in self.forum.undone or (post is not None and post.removed)
+
     @invariant()
-    def no_cap_is_ever_exceeded(self) -> None:
+    def every_cap_equals_its_recalculation(self) -> None:
+        """Each cap scope holds what a recalculation of its live facts gives, net.
+
+        ``min(limit, full values of its live awards + its live debits)``: the
+        order the facts came in makes no difference, and the limit is never
+        passed.
+        """
         entries, counters = self._ledger()
         gone = {e.reverses for e in entries if e.reverses}
+        by_id = {e.entry_id: e for e in entries}
         zone = ZoneInfo(self.policy.periods.timezone)
         for cap in self.policy.caps:
-            earned: Counter[tuple[str, str]] = Counter()
+            booked: Counter[tuple[str, str]] = Counter()
+            worth: Counter[tuple[str, str]] = Counter()
             for e in entries:
-                if e.reverses or e.amount <= 0 or e.account != cap.account:
+                if e.account != cap.account or e.reverses:
                     continue
-                if not cap.covers(e.action) or e.entry_id in gone:
+                lines = e.action in (_caps.TOP_UP, _caps.HELD)
+                if not lines and not cap.covers(e.action):
                     continue
                 day = e.at.astimezone(zone).date().isoformat()
                 scope = {
@@ -619,15 +644,23 @@ class CoreMachine(RuleBasedStateMachine):
                     "month": f"month:{day[:7]}",
                     "post": f"post:{e.subject}",
                     "period": e.period,
+                    "ever": "ever",
                 }[cap.per]
-                earned[(scope, e.member)] += e.amount
-            assert all(v <= cap.limit for v in earned.values()), (cap, earned)
+                if e.entry_id not in gone:
+                    booked[(scope, e.member)] += e.amount
+                if lines or e.entry_id in gone or self._fact_undone(e, by_id):
+                    continue
+                full = getattr(self.policy.reward(e.action), cap.account)
+                worth[(scope, e.member)] += full if full > 0 else e.amount  # debits: as floored
             kept = {
                 (scope, member): v
                 for (metric, scope, member), v in counters.items()
                 if metric == f"cap:{cap.account}"
             }
-            assert kept == {k: v for k, v in earned.items() if v}
+            assert kept == {k: v for k, v in booked.items() if v}
+            assert all(v <= cap.limit for v in booked.values()), (cap, booked)
+            for k in set(booked) | set(worth):
+                assert booked[k] == min(cap.limit, worth[k]), (cap, k, booked[k], worth[k])
 
     def modelled(self, entry: LedgerEntry) -> bool:
         """Whether the model knows every fact that may reverse ``entry`` (here: all)."""
@@ -645,8 +678,14 @@ class CoreMachine(RuleBasedStateMachine):
                 if not self.modelled(e):
                     continue
                 original = by_id[e.reverses]
+                if original.action == _caps.TOP_UP:  # goes with the award it topped up
+                    assert self._fact_undone(original, by_id), f"{e} reverses a live top-up"
+                    continue
                 removed = original.subject in forum.posts and forum.posts[original.subject].removed
                 assert original.event_id in forum.undone or removed, f"{e} reverses a live fact"
+            elif e.action in ENGINE_LINES:
+                if e.action == _caps.TOP_UP and self._fact_undone(e, by_id):
+                    assert e.entry_id in gone, f"{e.entry_id} outlived the award it topped up"
             elif e.amount and e.event_id in forum.undone:
                 assert e.entry_id in gone, f"{e.entry_id} outlived what earned it"
             elif e.amount and e.subject in forum.posts and forum.posts[e.subject].removed:
@@ -703,12 +742,19 @@ class GiffgaffMachine(CoreMachine):
 
 
 class StackExchangeMachine(CoreMachine):
-    """Stack Exchange: reputation only, down-votes, thresholds to vote, a daily cap."""
+    """Stack Exchange: reputation from 1 with a floor, down-votes, thresholds, a net daily cap.
+
+    The cap counts down-votes received, so every step checks each day's total
+    against a plain recalculation (:meth:`CoreMachine.every_cap_equals_its_recalculation`).
+    """
 
     policy = _tight(
         stackexchange(),
         Cap(
-            account="reputation", per="day", limit=25, actions=("kudos_on_reply", "kudos_on_topic")
+            account="reputation",
+            per="day",
+            limit=25,
+            actions=("kudos_on_reply", "kudos_on_topic", "down_vote_on_reply", "down_vote_on_topic"),
         ),
     )
 

@@ -63,7 +63,7 @@ def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
     ctx.put(_DOC, _key(key), data, ref=key[2])
 
 
-def forget(ctx: Context, key: CounterKey, entry: LedgerEntry, reason: str) -> None:
+def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: str) -> None:
     """``entry`` (an award) is being reversed: reverse its top-ups and stop holding it."""
     data = _load(ctx, key)
     if data is None:
@@ -79,6 +79,7 @@ def forget(ctx: Context, key: CounterKey, entry: LedgerEntry, reason: str) -> No
         line = next(e for e in written if e.entry_id == line_id)
         if ctx.reverse(line, reason) is not None:
             ctx.deltas[key] -= line.amount
+            ctx.unsettled.setdefault(key, (cap, entry.at))
     _save(ctx, key, data)
 
 

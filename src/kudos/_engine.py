@@ -491,7 +491,13 @@ class Context:
 
         Returns ``None`` when the entry was already reversed (or gave nothing).
         """
-        if entry.reverses is not None or entry.amount == 0:
+        if entry.reverses is not None:
+            return None
+        if entry.amount == 0:
+            # An award the cap held back entirely may have been topped up since.
+            for cap in caps_for(self.policy, entry.action, entry.account):
+                key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
+                _caps.forget(self, cap, key, entry, reason)
             return None
         if entry.entry_id in self.tx.reversed_ids([entry.entry_id]) or any(
             e.reverses == entry.entry_id for e in self.entries
@@ -520,7 +526,7 @@ class Context:
             self.deltas[key] -= entry.amount
             self.unsettled[key] = (cap, entry.at)
             if entry.amount > 0:
-                _caps.forget(self, key, entry, reason)
+                _caps.forget(self, cap, key, entry, reason)
         return reversal
 
     def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
@@ -570,7 +576,7 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=subject,
-            period=self.period,
+            period=self.period if at is None else booking_period(self.tx, self.policy, at),
             at=at or self.at,
             tags=tags,
         )

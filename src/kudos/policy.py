@@ -266,7 +266,7 @@ class Policy:
         leaderboards: leaderboard and read-cache settings.
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
-    Reward(points=5, reputation=0)
+    Reward(points=5, reputation=0, was=())
     """
 
     name: str = "custom"
