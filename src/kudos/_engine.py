@@ -540,11 +540,15 @@ class Context:
         return done
 
     def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
-        """Entries about ``subject`` (optionally of ``action``) not yet reversed."""
+        """Entries about ``subject`` (optionally of ``action``) not yet reversed.
+
+        Awards a cap held back entirely (zero entries) are included: reversing
+        one takes back the top-ups it received since.
+        """
         found = [
             e
             for e in self.tx.entries(subject=subject)
-            if e.reverses is None and e.amount and (action is None or e.action == action)
+            if e.reverses is None and (action is None or e.action == action)
         ]
         gone = self.tx.reversed_ids(e.entry_id for e in found)
         return [e for e in found if e.entry_id not in gone]
