@@ -32,7 +32,9 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 def site(store: Store | None = None, *, dated: bool = False) -> tuple[Community, FakeClock]:
     """A Stack Exchange community: question ``q`` by ``asker``, answer ``a`` by ``alice``."""
     clock = FakeClock(NOON)
-    c = Community(store=store or kudos.MemoryStore(), policy=stackexchange(dated=dated), clock=clock)
+    c = Community(
+        store=store or kudos.MemoryStore(), policy=stackexchange(dated=dated), clock=clock
+    )
     c.record_many(
         [
             MemberJoined(member="asker"),
@@ -207,7 +209,7 @@ def test_start_below_the_floor_is_refused() -> None:
 
 def test_question_up_votes_are_ten_and_five_before_2019_11_13_under_dated_rules() -> None:
     for dated, before, after in ((False, 10, 10), (True, 5, 10)):
-        c, clock = site(dated=dated)
+        c, _ = site(dated=dated)
         (voter,) = crowd(c, 1)
         old = c.record_many(
             [
@@ -236,7 +238,9 @@ def test_dated_rewards_load_from_toml() -> None:
     )
     reward = policy.reward("kudos_on_topic")
     assert [r.until for r in reward.was] == ["2010-03-01", "2019-11-13"]
-    assert [policy.reward("kudos_on_topic", d).reputation for d in ("2009-01-01", "2018-01-01")] == [
+    assert [
+        policy.reward("kudos_on_topic", d).reputation for d in ("2009-01-01", "2018-01-01")
+    ] == [
         10,
         5,
     ]
@@ -275,4 +279,71 @@ def test_a_self_accepted_answer_earns_nothing_and_is_no_solution() -> None:
     assert c.standing("alice").counters["solutions"] == 1
     c.unaccept_solution("q", by="mod")
     assert c.standing("alice").counters.get("solutions", 0) == 0
+    assert_consistent(c)
+
+
+# --- Stack Exchange's own facts ---------------------------------------------------------
+
+
+def test_a_bounty_is_paid_at_once_and_goes_to_the_awarded_answer(store: Store) -> None:
+    c, _ = site(store)
+    c.adjust("asker", reputation=149, reason="earlier questions", by="mod")
+    c.offer_bounty("b1", topic="q", by="asker", amount=50)
+    assert reputation(c, "asker") == 150 - 50
+    with pytest.raises(NotAllowed, match="cannot offer 500"):
+        c.offer_bounty("b2", topic="q", by="asker", amount=500)
+    with pytest.raises(NotAllowed, match="not a reply on 'q'"):
+        c.award_bounty("b1", reply="q")
+    c.award_bounty("b1", reply="a")
+    assert reputation(c, "alice") == 1 + 50  # exempt from the daily cap
+    with pytest.raises(NotAllowed, match="is awarded"):
+        c.refund_bounty("b1", by="mod")
+    assert_consistent(c)
+
+
+def test_a_refunded_bounty_gives_the_offerer_back_what_they_paid() -> None:
+    c, _ = site()
+    c.adjust("asker", reputation=99, reason="earlier questions", by="mod")
+    c.offer_bounty("b1", topic="q", by="asker", amount=100)
+    c.refund_bounty("b1", by="mod", reason="question-deleted")
+    assert reputation(c, "asker") == 100
+    with pytest.raises(NotAllowed, match="is refunded"):
+        c.award_bounty("b1", reply="a")
+    assert_consistent(c)
+
+
+def test_votes_on_a_community_wiki_post_earn_nothing_from_then_on() -> None:
+    c, clock = site()
+    voters = crowd(c, 2)
+    c.record_many([KudosGiven(post="a", giver=voters[0])], trusted=True)
+    clock.advance(hours=1)
+    c.make_wiki("a")
+    assert c.post("a").wiki
+    c.record_many([KudosGiven(post="a", giver=voters[1])], trusted=True)
+    assert reputation(c, "alice") == 1 + 10  # the vote before it became wiki keeps its 10
+    assert c.standing("alice").counters["kudos_received"] == 2
+    assert_consistent(c)
+
+
+def test_approved_edits_earn_two_up_to_a_thousand_in_a_lifetime() -> None:
+    c, clock = site()
+    for day in range(6):
+        c.record_many(
+            [
+                kudos.events.SuggestedEditApproved(edit=f"e{day}-{i}", post="q", member="alice")
+                for i in range(100)
+            ]
+        )
+        clock.advance(days=1)
+    # 200 a day at most (the daily cap), 1,000 in all
+    assert reputation(c, "alice") == 1 + 1000
+    assert_consistent(c)
+
+
+def test_the_association_bonus_is_granted_once() -> None:
+    c, _ = site()
+    c.grant_association_bonus("alice")
+    assert reputation(c, "alice") == 101
+    with pytest.raises(NotAllowed, match="granted once"):
+        c.grant_association_bonus("alice", event_id="again")
     assert_consistent(c)

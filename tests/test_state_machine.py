@@ -48,8 +48,8 @@ from kudos import (
     Policy,
     UnknownMember,
     UnknownPost,
+    _caps,
 )
-from kudos import _caps
 from kudos import _engine as engine
 from kudos.events import (
     DownVoted,
@@ -754,7 +754,12 @@ class StackExchangeMachine(CoreMachine):
             account="reputation",
             per="day",
             limit=25,
-            actions=("kudos_on_reply", "kudos_on_topic", "down_vote_on_reply", "down_vote_on_topic"),
+            actions=(
+                "kudos_on_reply",
+                "kudos_on_topic",
+                "down_vote_on_reply",
+                "down_vote_on_topic",
+            ),
         ),
     )
 

@@ -68,12 +68,10 @@ def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: 
     data = _load(ctx, key)
     if data is None:
         return
-    for i, fact in enumerate(data["facts"]):
-        if fact["entry"] == entry.entry_id:
-            break
-    else:
+    fact = next((f for f in data["facts"] if f["entry"] == entry.entry_id), None)
+    if fact is None:
         return
-    del data["facts"][i]
+    data["facts"].remove(fact)
     for event_id, line_id in fact["lines"]:
         written = ctx.entries if event_id == ctx.event_id else ctx.tx.entries(event_id=event_id)
         line = next(e for e in written if e.entry_id == line_id)
@@ -85,7 +83,7 @@ def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: 
 
 def settle(ctx: Context) -> None:
     """Leave every cap scope ``ctx`` touched at its rule, then apply the floor."""
-    for cap, key, entry, missing in ctx.clipped:
+    for _cap, key, entry, missing in ctx.clipped:
         data = _load(ctx, key) or {"held": 0, "facts": []}
         data["facts"].append(
             {
@@ -132,9 +130,10 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
         data["held"] += excess
         _save(ctx, key, data)
         return
-    data = _load(ctx, key)
-    if data is None:
+    found = _load(ctx, key)
+    if found is None:
         return
+    data = found
     room = cap.limit - used
     changed = False
     if data["held"] and room:

@@ -216,6 +216,7 @@ def _post_from_doc(doc: Doc) -> Post:
         removed=bool(d.get("removed")),
         solution=d.get("solution"),
         posted_at=datetime.fromisoformat(posted) if posted else None,
+        wiki=bool(d.get("wiki")),
     )
 
 
@@ -569,7 +570,7 @@ class Context:
         tags: tuple[str, ...] = (),
         at: datetime | None = None,
     ) -> LedgerEntry:
-        """Book one entry as it is (no staff rule, cap or floor): the caps' and floor's own lines."""
+        """Book one entry as it is, with no staff rule, cap or floor (the caps' own lines)."""
         self._lock(member)
         entry = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",

@@ -278,13 +278,14 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
-    ctx.award(
-        post.author,
-        action,
-        subject=post.id,
-        reason=f"kudos from {event.giver} on {noun} {post.id!r}",
-        tags=tags,
-    )
+    if not post.wiki:  # community wiki: votes count, but earn no one anything
+        ctx.award(
+            post.author,
+            action,
+            subject=post.id,
+            reason=f"kudos from {event.giver} on {noun} {post.id!r}",
+            tags=tags,
+        )
     ctx.award(
         event.giver,
         "kudos_given",
@@ -339,13 +340,14 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     _vote_on(ctx, "down_vote", post, event.voter, None)
     ctx.bump("down_votes_received", post.author, 1, tags=tags)
     on_reply = post.kind == "reply"
-    ctx.award(
-        post.author,
-        "down_vote_on_reply" if on_reply else "down_vote_on_topic",
-        subject=post.id,
-        reason=f"down-vote on {noun} {post.id!r}",
-        tags=tags,
-    )
+    if not post.wiki:
+        ctx.award(
+            post.author,
+            "down_vote_on_reply" if on_reply else "down_vote_on_topic",
+            subject=post.id,
+            reason=f"down-vote on {noun} {post.id!r}",
+            tags=tags,
+        )
     if on_reply:
         ctx.award(
             event.voter,

@@ -16,22 +16,31 @@ from typing import Any
 import attrs
 
 from . import _engine as engine
-from . import _posts  # noqa: F401  (registers the forum's handlers)
+from . import (
+    _posts,  # noqa: F401  (registers the forum's handlers)
+    _reputation,  # noqa: F401  (registers bounties, wiki, edits, association)
+)
 from . import _validate as v
 from ._base import Clock, CommunityBase, utc_now
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
+    AssociationBonusGranted,
+    BountyAwarded,
+    BountyOffered,
+    BountyRefunded,
     DownVoted,
     DownVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
     MemberJoined,
     PointsAdjusted,
+    PostMadeWiki,
     PostRemoved,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
+    SuggestedEditApproved,
     TopicPosted,
 )
 from .ideas import IdeasAPI
@@ -322,6 +331,98 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         ``removed_as_spam`` penalty and takes back badges the post earned.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
+
+    def make_wiki(
+        self, post: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``post`` becomes community wiki: later votes on it earn no one anything.
+
+        Votes cast before keep what they earned.
+
+        Raises:
+            UnknownPost: never reported.
+            NotAllowed: it is community wiki already.
+        """
+        return self.record(PostMadeWiki(post=post, at=at, event_id=event_id))
+
+    def offer_bounty(
+        self,
+        bounty: str,
+        *,
+        topic: str,
+        by: str,
+        amount: int,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """``by`` offers ``amount`` reputation on ``topic``, paid at once.
+
+        Raises:
+            NotAllowed: not enough reputation, the ``set_bounty`` privilege
+                withheld, a removed topic, or the bounty id used before.
+        """
+        return self.record(
+            BountyOffered(
+                bounty=bounty, topic=topic, by=by, amount=amount, at=at, event_id=event_id
+            )
+        )
+
+    def award_bounty(
+        self,
+        bounty: str,
+        *,
+        reply: str,
+        amount: int | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """The open ``bounty`` goes to ``reply``'s author (all of it, or ``amount``).
+
+        Raises:
+            NotAllowed: the bounty is not open, the reply is not on its topic,
+                or it is the offerer's own reply.
+        """
+        return self.record(
+            BountyAwarded(bounty=bounty, reply=reply, amount=amount, at=at, event_id=event_id)
+        )
+
+    def refund_bounty(
+        self,
+        bounty: str,
+        *,
+        by: str,
+        reason: str = "refunded",
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Staff refund an open ``bounty``: its offerer gets the amount back by reversal."""
+        return self.record(
+            BountyRefunded(bounty=bounty, by=by, reason=reason, at=at, event_id=event_id)
+        )
+
+    def approve_edit(
+        self,
+        edit: str,
+        *,
+        post: str,
+        member: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """``member``'s suggested edit of ``post`` was approved (Stack Exchange: +2 each)."""
+        return self.record(
+            SuggestedEditApproved(edit=edit, post=post, member=member, at=at, event_id=event_id)
+        )
+
+    def grant_association_bonus(
+        self, member: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``member`` linked an account in good standing elsewhere: the bonus, once.
+
+        Raises:
+            NotAllowed: the member already has it.
+        """
+        return self.record(AssociationBonusGranted(member=member, at=at, event_id=event_id))
 
     def adjust(
         self,

@@ -162,6 +162,8 @@ class Post:
     removed: bool = False
     solution: str | None = None
     posted_at: datetime | None = None
+    wiki: bool = False
+    """A community-wiki post: owned by the community, its votes earn no one anything."""
 
 
 @attrs.frozen(kw_only=True)
