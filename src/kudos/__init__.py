@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import events as events
 from . import ideas as ideas
+from . import importers as importers
 from . import leaderboards as leaderboards
 from . import payback as payback
 from . import policies as policies
@@ -28,6 +29,7 @@ from .community import Simulation as Simulation
 from .community import StandingChange as StandingChange
 from .community import open as open
 from .errors import Conflict as Conflict
+from .errors import InvalidDump as InvalidDump
 from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
 from .errors import KudosError as KudosError
@@ -66,6 +68,7 @@ __all__ = [
     "Community",
     "Conflict",
     "EarlierReward",
+    "InvalidDump",
     "InvalidInput",
     "InvalidPolicy",
     "KudosError",
@@ -97,6 +100,7 @@ __all__ = [
     "__version__",
     "events",
     "ideas",
+    "importers",
     "leaderboards",
     "open",
     "payback",
