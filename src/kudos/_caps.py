@@ -104,7 +104,15 @@ def settle(ctx: Context) -> None:
     floor = ctx.policy.reputation_floor
     if floor is None:
         return
-    for member in sorted({e.member for e in ctx.entries if e.account == "reputation"}):
+    # Debits were booked down to the floor; only undoing an award (or the cap
+    # holding back, or staff by hand) can cross it. A bounty is paid in full.
+    crossing = {
+        e.member
+        for e in ctx.entries
+        if e.account == "reputation"
+        and (e.reverses is not None or e.action in (HELD, "adjustment"))
+    }
+    for member in sorted(crossing):
         have = ctx.balance(member, "reputation")
         if have < floor:
             ctx.line(

@@ -399,13 +399,16 @@ class Context:
         tags: Iterable[str] = (),
         capped: bool = True,
         force: bool = False,
+        floored: bool = True,
         period: str | None = None,
     ) -> LedgerEntry | None:
         """Write one ledger entry, applying the staff rule and the policy's caps.
 
         A gain capped down to nothing still leaves a zero entry saying so, so a
         member's statement explains why an action earned nothing. ``force``
-        (manual adjustments) skips the staff rule and the caps. ``period``
+        (manual adjustments) skips the staff rule and the caps. A debit is
+        booked only down to the policy's reputation floor unless ``force`` or
+        not ``floored`` (a bounty is paid in full: its offerer had it). ``period``
         books the entry in that payback period instead of the event's
         (payouts, carry-over).
         """
@@ -428,7 +431,7 @@ class Context:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
             reason = f"{reason} (capped at {limits})"
         floor = self.policy.reputation_floor
-        if amount < 0 and account == "reputation" and floor is not None and not force:
+        if amount < 0 and account == "reputation" and floor is not None and floored and not force:
             given = max(amount, min(0, floor - self.balance(member, "reputation")))
             if given > amount:
                 reason = f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"

@@ -79,6 +79,7 @@ def _offered(ctx: Context, event: BountyOffered) -> None:
         subject=event.topic,
         reason=f"offered a bounty of {event.amount} on {event.topic!r}",
         capped=False,
+        floored=False,
     )
     ctx.touched.add(event.by)
 
