@@ -178,10 +178,7 @@ def _timed(work: Callable[[], object]) -> tuple[float, object]:
 
 def kudos_import(folder: Path, store: str, tmp: Path) -> tuple[float, dict[str, int], str]:
     """Import the dump through the public API on ``store``; its time and reputations."""
-    if store == "memory":
-        url = "memory://"
-    else:
-        url = f"sqlite:///{tmp / 'stackexchange.db'}"
+    url = "memory://" if store == "memory" else f"sqlite:///{tmp / 'stackexchange.db'}"
     community = kudos.open(url, policy=kudos.policies.stackexchange(dated=True), cache=None)
     seconds, report = _timed(lambda: se.import_dump(folder, community, batch_size=20_000))
     with community.store.transaction(community.id) as tx:

@@ -97,7 +97,7 @@ def test_malformed_xml_is_a_clear_error_and_nothing_is_written(tmp_path: Path) -
     votes = (dump / "Votes.xml").read_text()
     (dump / "Votes.xml").write_text(votes[: len(votes) // 2])  # cut off mid-file
     c = site()
-    with assert_unchanged(c), pytest.raises(InvalidDump, match="Votes.xml is not well-formed"):
+    with assert_unchanged(c), pytest.raises(InvalidDump, match=r"Votes\.xml is not well-formed"):
         se.import_dump(dump, c)
 
 
