@@ -435,20 +435,16 @@ class Context:
             given = max(amount, min(0, floor - self.balance(member, "reputation")))
             if given > amount:
                 reason = f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"
-        entry = LedgerEntry(
-            entry_id=f"{self.event_id}/{len(self.entries)}",
-            member=member,
-            account=account,
-            amount=given,
+        entry = self.line(
+            member,
+            account,
+            given,
             action=action,
             reason=reason,
-            event_id=self.event_id,
             subject=subject,
-            period=booked_in,
-            at=self.at,
             tags=tags,
+            period=booked_in,
         )
-        self._book(entry)
         for cap in caps:
             key = self._cap_key(cap, member, subject, self.at, entry.period)
             self.deltas[key] += given
@@ -572,8 +568,13 @@ class Context:
         subject: str | None = None,
         tags: tuple[str, ...] = (),
         at: datetime | None = None,
+        period: str | None = None,
     ) -> LedgerEntry:
-        """Book one entry as it is, with no staff rule, cap or floor (the caps' own lines)."""
+        """Book one entry as it is, with no staff rule, cap or floor (the caps' own lines).
+
+        It is booked at ``at`` (default: the event's time) in ``period`` (default:
+        the booking period of ``at``).
+        """
         self._lock(member)
         entry = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",
@@ -584,7 +585,8 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=subject,
-            period=self.period if at is None else booking_period(self.tx, self.policy, at),
+            period=period
+            or (self.period if at is None else booking_period(self.tx, self.policy, at)),
             at=at or self.at,
             tags=tags,
         )
