@@ -21,6 +21,10 @@ from kudos._engine import default_id, stored_to_event
 from kudos.events import (
     ROLES,
     TOPIC_KINDS,
+    AssociationBonusGranted,
+    BountyAwarded,
+    BountyOffered,
+    BountyRefunded,
     DownVoted,
     DownVoteWithdrawn,
     Event,
@@ -35,7 +39,9 @@ from kudos.events import (
     PayoutMethodChosen,
     PayoutPaid,
     PointsAdjusted,
+    PostMadeWiki,
     PostRemoved,
+    PostRestored,
     ReferralCodeIssued,
     ReferralMade,
     ReferralQualified,
@@ -45,6 +51,7 @@ from kudos.events import (
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
+    SuggestedEditApproved,
     TopicPosted,
     event_from_payload,
     event_types,
@@ -83,6 +90,13 @@ EXAMPLES: list[tuple[Event, str]] = [
     (PaybackPeriodClosed(period="2026-H2", by="staff1"), "2026-H2"),
     (PayoutPaid(payout="p1", reference="PAYPAL-77"), "p1"),
     (PayoutFailed(payout="p1"), "p1"),
+    (PostRestored(post="r9", by="mod1"), "r9"),
+    (PostMadeWiki(post="r1"), "r1"),
+    (BountyOffered(bounty="b1", topic="t1", by="bob", amount=50), "b1"),
+    (BountyAwarded(bounty="b1", reply="r1", amount=25), "b1"),
+    (BountyRefunded(bounty="b1", by="mod1"), "b1"),
+    (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
+    (AssociationBonusGranted(member="alice"), "alice"),
 ]
 
 
@@ -333,6 +347,9 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.lists(ids, max_size=3)
     if hint is bool:
         return st.booleans()
+    if field.name == "amount":  # a bounty is more than zero
+        positive = st.integers(1, 10**9)
+        return positive if hint is int else st.none() | positive
     if hint is int:  # an adjustment needs a non-zero amount
         return st.integers(-(10**9), 10**9).filter(bool)
     if hint is datetime:

@@ -347,3 +347,42 @@ def test_the_association_bonus_is_granted_once() -> None:
     with pytest.raises(NotAllowed, match="granted once"):
         c.grant_association_bonus("alice", event_id="again")
     assert_consistent(c)
+
+
+def test_restoring_a_post_gives_back_exactly_what_its_removal_took() -> None:
+    c, _ = site()
+    voters = crowd(c, 3)
+    c.record_many([KudosGiven(post="a", giver=v) for v in voters], trusted=True)
+    c.accept_solution("q", reply="a", by="asker")
+    before = (reputation(c, "alice"), reputation(c, "asker"), c.standing("alice").counters)
+    c.remove_post("a", by="mod", reason="spam")
+    assert reputation(c, "alice") == 1  # 46 taken back, the -100 penalty absorbed by the floor
+    restored = c.restore_post("a", by="mod")
+    assert (reputation(c, "alice"), reputation(c, "asker"), c.standing("alice").counters) == before
+    assert not c.post("a").removed
+    assert sorted(e.amount for e in restored.entries) == [2, 10, 10, 10, 15]
+    # Undoing an award of the restored post takes back what the restore gave.
+    taken = c.withdraw_kudos("a", giver=voters[0])
+    restored_ids = {e.entry_id for e in restored.entries}
+    assert [(e.amount, e.reverses in restored_ids) for e in taken.entries] == [(-10, True)]
+    assert reputation(c, "alice") == 1 + 20 + 15
+    with pytest.raises(NotAllowed, match="is not removed"):
+        c.restore_post("a", by="mod", event_id="restore-again")
+    assert_consistent(c)
+
+
+def test_a_restored_post_counts_under_its_own_days_cap_again() -> None:
+    c, _ = site()
+    c.record(ReplyPosted(reply="a2", topic="q", author="alice"))
+    voters = crowd(c, 21)
+    c.record_many([KudosGiven(post="a", giver=v) for v in voters[:20]], trusted=True)
+    c.record_many([KudosGiven(post="a2", giver=voters[20])], trusted=True)  # held back
+    c.remove_post("a", by="mod")
+    assert reputation(c, "alice") == 1 + 10  # a2's vote took up the room
+    c.restore_post("a", by="mod")
+    assert reputation(c, "alice") == 1 + 200  # 210 live: the cap holds 10 back
+    c.withdraw_kudos("a2", giver=voters[20])
+    assert reputation(c, "alice") == 1 + 200  # the held-back 10 is released
+    c.withdraw_kudos("a", giver=voters[0])
+    assert reputation(c, "alice") == 1 + 190
+    assert_consistent(c)

@@ -63,6 +63,11 @@ def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
     ctx.put(_DOC, _key(key), data, ref=key[2])
 
 
+def topped_up(line: LedgerEntry) -> str:
+    """The entry id of the award a ``cap_top_up`` line tops up (its reason names it)."""
+    return line.reason[len("top-up of ") : line.reason.rindex(": room freed")]
+
+
 def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: str) -> None:
     """``entry`` (an award) is being reversed: reverse its top-ups and stop holding it."""
     data = _load(ctx, key)
@@ -73,8 +78,7 @@ def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: 
         return
     data["facts"].remove(fact)
     for event_id, line_id in fact["lines"]:
-        written = ctx.entries if event_id == ctx.event_id else ctx.tx.entries(event_id=event_id)
-        line = next(e for e in written if e.entry_id == line_id)
+        line = ctx.written(event_id, line_id)
         if ctx.reverse(line, reason) is not None:
             ctx.deltas[key] -= line.amount
             ctx.unsettled.setdefault(key, (cap, entry.at))
@@ -104,15 +108,9 @@ def settle(ctx: Context) -> None:
     floor = ctx.policy.reputation_floor
     if floor is None:
         return
-    # Debits were booked down to the floor; only undoing an award (or the cap
-    # holding back, or staff by hand) can cross it. A bounty is paid in full.
-    crossing = {
-        e.member
-        for e in ctx.entries
-        if e.account == "reputation"
-        and (e.reverses is not None or e.action in (HELD, "adjustment"))
-    }
-    for member in sorted(crossing):
+    # Debits were booked down to the floor; only undoing an award, the cap holding
+    # back, staff by hand or a restored post can cross it. A bounty is paid in full.
+    for member in sorted(ctx.unfloored):
         have = ctx.balance(member, "reputation")
         if have < floor:
             ctx.line(
@@ -134,6 +132,7 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
         excess = used - cap.limit
         data = _load(ctx, key) or {"held": 0, "facts": []}
         ctx.line(member, account, -excess, action=HELD, reason=f"held back: over {rule}", at=at)
+        ctx.unfloored.add(member)
         ctx.deltas[key] -= excess
         data["held"] += excess
         _save(ctx, key, data)

@@ -283,6 +283,8 @@ class Context:
         """Recording history: privileges were checked when the facts happened."""
         self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
         self.clipped: list[tuple[Cap, CounterKey, LedgerEntry, int]] = []
+        self.unfloored: set[str] = set()
+        """Members a line not held to the reputation floor debited (settle() checks them)."""
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -431,6 +433,8 @@ class Context:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
             reason = f"{reason} (capped at {limits})"
         floor = self.policy.reputation_floor
+        if amount < 0 and account == "reputation" and force:
+            self.unfloored.add(member)
         if amount < 0 and account == "reputation" and floor is not None and floored and not force:
             given = max(amount, min(0, floor - self.balance(member, "reputation")))
             if given > amount:
@@ -502,7 +506,11 @@ class Context:
         if entry.entry_id in self.tx.reversed_ids([entry.entry_id]) or any(
             e.reverses == entry.entry_id for e in self.entries
         ):
-            return None
+            # Taken back with a removed post, then given again when it was restored?
+            again = self.tx.get("reinstated", entry.entry_id)
+            if again is None:
+                return None
+            return self.reverse(self.written(again.data["event"], again.data["entry"]), reason)
         self._lock(entry.member)
         reversal = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",
@@ -519,6 +527,8 @@ class Context:
             tags=entry.tags,
         )
         self._book(reversal)
+        if entry.account == "reputation" and entry.amount > 0:
+            self.unfloored.add(entry.member)
         # Give the room back (or take it, for a debit) under every cap the original
         # counted against; settle() then lets the scope's held-back awards take it up.
         for cap in caps_for(self.policy, entry.action, entry.account):
@@ -528,6 +538,41 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def written(self, event_id: str, entry_id: str) -> LedgerEntry:
+        """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
+        found = self.entries if event_id == self.event_id else self.tx.entries(event_id=event_id)
+        return next(e for e in found if e.entry_id == entry_id)
+
+    def reinstate(self, award: LedgerEntry, amount: int, reason: str) -> LedgerEntry:
+        """Give ``award`` again, ``amount`` of it (what a removal took back, top-ups included).
+
+        The new line counts under the caps of the award's own span (the cap
+        settles any excess), and undoing the award later takes back this line.
+        """
+        again = self.line(
+            award.member,
+            award.account,
+            amount,
+            action=award.action,
+            reason=f"{award.reason} ({reason})",
+            subject=award.subject,
+            tags=award.tags,
+            at=award.at,
+        )
+        caps = caps_for(self.policy, award.action, award.account)
+        for cap in caps:
+            key = self._cap_key(cap, award.member, award.subject, award.at, again.period)
+            self.deltas[key] += amount
+            self.unsettled[key] = (cap, award.at)
+        full = getattr(self.policy.reward(award.action, self.day(award.at)), award.account)
+        if caps and 0 < amount < full:  # the cap held part of it back: room may come later
+            key = self._cap_key(caps[0], award.member, award.subject, award.at, again.period)
+            self.clipped.append((caps[0], key, again, full - amount))
+        if award.account == "reputation" and amount < 0:
+            self.unfloored.add(award.member)
+        self.put("reinstated", award.entry_id, {"event": self.event_id, "entry": again.entry_id})
+        return again
 
     def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
         """Reverse every live entry ``event_id`` wrote (optionally only ``member``'s)."""

@@ -26,6 +26,7 @@ from .events import (
     MemberJoined,
     PointsAdjusted,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
@@ -489,38 +490,29 @@ def _must_be_staff(ctx: Context, by: str, what: str) -> None:
     )
 
 
-@handles(PostRemoved)
-def _removed(ctx: Context, event: PostRemoved) -> None:
-    post = ctx.post(event.post)
-    _must_be_staff(ctx, event.by, f"remove {event.post!r}")
-    ctx.require(not post.removed, f"post {event.post!r} was already removed")
+def _count_post(ctx: Context, post: Post, data: dict[str, Any], sign: int) -> None:
+    """Take a removed post out of its counters (``sign`` -1), or put it back (+1)."""
     tags = _tags(post)
-    why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
-    for entry in ctx.live_entries(subject=post.id):
-        ctx.reverse(entry, why)
     for vote in ctx.tx.find("kudos", ref=post.id, status="active"):
         given = ctx.tx.get_event(vote.data["event_id"])
         at = given.at if given is not None else None
-        ctx.bump("kudos_received", post.author, -1, period=vote.data["period"], tags=tags, at=at)
+        ctx.bump("kudos_received", post.author, sign, period=vote.data["period"], tags=tags, at=at)
         if given is not None:
-            # The giver's award is clawed back with the post, so is their count of it.
-            ctx.bump("kudos_given", given.payload["giver"], -1, period=vote.data["period"], at=at)
+            # The giver's award goes (or comes back) with the post, so does their count of it.
+            ctx.bump("kudos_given", given.payload["giver"], sign, period=vote.data["period"], at=at)
     for vote in ctx.tx.find("down_vote", ref=post.id, status="active"):
         ctx.bump(
             "down_votes_received",
             post.author,
-            -1,
+            sign,
             period=vote.data["period"],
             tags=tags,
             at=_fact_at(ctx, vote.data["event_id"]),
         )
-    doc = ctx.tx.get("post", post.id)
-    assert doc is not None
-    data = dict(doc.data)
     ctx.bump(
         "replies" if post.kind == "reply" else "topics",
         post.author,
-        -1,
+        sign,
         period=data.get("period"),
         tags=tags,
         at=post.posted_at,
@@ -535,16 +527,65 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
             ctx.bump(
                 "solutions",
                 post.author,
-                -1,
+                sign,
                 period=topic_doc.data.get("solution_period"),
                 tags=tags,
                 at=_fact_at(ctx, topic_doc.data.get("solution_event")),
             )
-    data.update(removed=True, removed_reason=event.reason, removed_by=event.by)
+    ctx.touched.add(post.author)
+
+
+@handles(PostRemoved)
+def _removed(ctx: Context, event: PostRemoved) -> None:
+    post = ctx.post(event.post)
+    _must_be_staff(ctx, event.by, f"remove {event.post!r}")
+    ctx.require(not post.removed, f"post {event.post!r} was already removed")
+    why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
+    for entry in ctx.live_entries(subject=post.id):
+        ctx.reverse(entry, why)
+    doc = ctx.tx.get("post", post.id)
+    assert doc is not None
+    data = dict(doc.data)
+    _count_post(ctx, post, data, -1)
+    data.update(
+        removed=True, removed_reason=event.reason, removed_by=event.by, removed_event=ctx.event_id
+    )
     ctx.put("post", post.id, data, ref=doc.ref, status="removed")
     if event.reason in ABUSE_REASONS:
-        ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=tags)
-    ctx.touched.add(post.author)
+        ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=_tags(post))
+
+
+@handles(PostRestored)
+def _restored(ctx: Context, event: PostRestored) -> None:
+    post = ctx.post(event.post)
+    _must_be_staff(ctx, event.by, f"restore {event.post!r}")
+    ctx.require(
+        post.removed, f"post {event.post!r} is not removed; only a removed post is restored"
+    )
+    ctx.require(
+        post.kind != "idea", f"{event.post!r} is an idea; restoring removed ideas is not supported"
+    )
+    doc = ctx.tx.get("post", post.id)
+    assert doc is not None
+    data = dict(doc.data)
+    why = f"{_noun(post)} {post.id!r} restored"
+    about = {e.entry_id: e for e in ctx.tx.entries(subject=post.id)}
+    taken: dict[str, int] = {}  # award entry id -> what the removal took back from it
+    for entry in ctx.tx.entries(event_id=data["removed_event"]):
+        if entry.reverses is None:
+            if entry.action == "removed_as_spam":
+                ctx.reverse(entry, why)
+            continue
+        original = about.get(entry.reverses)
+        if original is None:
+            continue
+        award = about[_caps.topped_up(original)] if original.action == _caps.TOP_UP else original
+        taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+    for award_id, amount in taken.items():
+        ctx.reinstate(about[award_id], amount, why)
+    _count_post(ctx, post, data, +1)
+    data.update(removed=False, restored_by=event.by)
+    ctx.put("post", post.id, data, ref=doc.ref, status="live")
 
 
 @handles(PointsAdjusted)

@@ -37,6 +37,7 @@ from .events import (
     PointsAdjusted,
     PostMadeWiki,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
@@ -331,6 +332,23 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
         ``removed_as_spam`` penalty and takes back badges the post earned.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
+
+    def restore_post(
+        self, post: str, *, by: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """A moderator restores a removed post: it gets back exactly what removal took.
+
+        Every award the removal reversed is given again by a new entry (top-ups
+        included, under the caps of its own day), the spam penalty is reversed
+        and the post counts again. Undoing one of its awards later takes back
+        the new entry. Removed ideas cannot be restored. A post removed and
+        restored more than once needs an ``event_id`` per removal and restore.
+
+        Raises:
+            NotAllowed: ``by`` is not staff or a moderator, the post is not
+                removed, or it is an idea.
+        """
+        return self.record(PostRestored(post=post, by=by, at=at, event_id=event_id))
 
     def make_wiki(
         self, post: str, *, at: datetime | None = None, event_id: str | None = None

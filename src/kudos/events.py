@@ -47,6 +47,7 @@ __all__ = [
     "PointsAdjusted",
     "PostMadeWiki",
     "PostRemoved",
+    "PostRestored",
     "ReferralCodeIssued",
     "ReferralMade",
     "ReferralQualified",
@@ -330,6 +331,23 @@ class PostRemoved(Event):
     post: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
     reason: str = attrs.field(default="removed", validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return key_of(self.post)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PostRestored(Event):
+    """A moderator restored a removed post (undeleted it).
+
+    It gets back exactly what its removal took back, by new entries; the spam
+    penalty, if any, is reversed.
+    """
+
+    type: ClassVar[str] = "post-restored"
+    post: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
 
     def natural_key(self) -> str:
         return key_of(self.post)
