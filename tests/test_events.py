@@ -33,6 +33,7 @@ from kudos.events import (
     IdeaVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PaybackPeriodClosed,
     PayoutFailed,
@@ -97,6 +98,7 @@ EXAMPLES: list[tuple[Event, str]] = [
     (BountyRefunded(bounty="b1", by="mod1"), "b1"),
     (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
     (AssociationBonusGranted(member="alice"), "alice"),
+    (MemberDeleted(member="alice"), "alice"),
 ]
 
 

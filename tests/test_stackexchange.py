@@ -386,3 +386,19 @@ def test_a_restored_post_counts_under_its_own_days_cap_again() -> None:
     c.withdraw_kudos("a", giver=voters[0])
     assert reputation(c, "alice") == 1 + 190
     assert_consistent(c)
+
+
+def test_a_deleted_account_s_posts_stay_and_their_votes_award_nobody() -> None:
+    c, _ = site()
+    voters = crowd(c, 2)
+    c.record_many([KudosGiven(post="a", giver=voters[0])], trusted=True)
+    c.delete_member("alice")
+    c.record_many([KudosGiven(post="a", giver=voters[1])], trusted=True)
+    c.record(ReplyPosted(reply="a2", topic="q", author="asker"))
+    c.accept_solution("q", reply="a", by="asker")
+    assert reputation(c, "alice") == 1 + 10  # earned before the deletion; nothing after
+    assert reputation(c, "asker") == 1 + 2  # accepting still earns the asker
+    assert c.standing("alice").counters["kudos_received"] == 2
+    with pytest.raises(NotAllowed, match="already deleted"):
+        c.delete_member("alice", event_id="again")
+    assert_consistent(c)

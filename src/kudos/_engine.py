@@ -188,6 +188,7 @@ def _member_from_doc(doc: Doc) -> Member:
         role=d.get("role", "member"),
         joined_at=datetime.fromisoformat(joined) if joined else None,
         referred_by=d.get("referred_by"),
+        deleted=bool(d.get("deleted")),
     )
 
 
@@ -416,8 +417,9 @@ class Context:
         """
         if amount == 0:
             return None
-        if not force and self.member(member).is_staff and not self.policy.staff_earn:
-            return None
+        found = self.member(member)
+        if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
+            return None  # a deleted account's posts award no one
         self._lock(member)
         tags = tuple(tags)
         given = amount

@@ -23,6 +23,7 @@ from .events import (
     DownVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PointsAdjusted,
     PostRemoved,
@@ -132,6 +133,16 @@ def _new_post(ctx: Context, post: str) -> None:
         ctx.tx.get("post", post) is None,
         f"post {post!r} was already reported; give each topic and reply its own id",
     )
+
+
+@handles(MemberDeleted)
+def _deleted(ctx: Context, event: MemberDeleted) -> None:
+    member = ctx.member(event.member)
+    ctx.require(not member.deleted, f"member {event.member!r} was already deleted")
+    doc = ctx.tx.get("member", event.member)
+    assert doc is not None
+    ctx.put("member", event.member, {**doc.data, "deleted": True}, ref=doc.ref, status=doc.status)
+    ctx.touched.add(event.member)
 
 
 @handles(TopicPosted)

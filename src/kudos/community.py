@@ -33,6 +33,7 @@ from .events import (
     DownVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PointsAdjusted,
     PostMadeWiki,
@@ -202,6 +203,22 @@ class Community(RecognitionAPI, ReferralsAPI, IdeasAPI, PaybackAPI, Leaderboards
             )
         )
         return self.member(member)
+
+    def delete_member(
+        self, member: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``member`` deleted their account: their posts stay, owned by no one.
+
+        Votes on those posts stay valid and count, replies under them are
+        accepted, but nothing is awarded to the account from now on (what it
+        earned before stays). An importer reports a post of an unknown, deleted
+        account as a post by such a member.
+
+        Raises:
+            UnknownMember: never joined.
+            NotAllowed: already deleted.
+        """
+        return self.record(MemberDeleted(member=member, at=at, event_id=event_id))
 
     def member(self, member: str) -> Member:
         """The member as kudos knows them.

@@ -39,6 +39,7 @@ __all__ = [
     "IdeaVoted",
     "KudosGiven",
     "KudosWithdrawn",
+    "MemberDeleted",
     "MemberJoined",
     "PaybackPeriodClosed",
     "PayoutFailed",
@@ -215,6 +216,23 @@ class MemberJoined(Event):
     fingerprints: tuple[str, ...] = attrs.field(
         default=(), converter=v.to_tuple, validator=v.identifiers
     )
+
+    def natural_key(self) -> str:
+        return key_of(self.member)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class MemberDeleted(Event):
+    """``member`` deleted their account; their posts stay, owned by no one.
+
+    Votes on those posts are still valid and replies under them still count,
+    but from now on nothing is awarded to the deleted account (what it earned
+    before stays in the ledger).
+    """
+
+    type: ClassVar[str] = "member-deleted"
+    member: str = _member_field()
 
     def natural_key(self) -> str:
         return key_of(self.member)

@@ -140,6 +140,8 @@ class Member:
     role: str = "member"
     joined_at: datetime | None = None
     referred_by: str | None = None
+    deleted: bool = False
+    """The account was deleted: its posts stay, owned by no one, and earn nothing."""
 
     @property
     def is_staff(self) -> bool:

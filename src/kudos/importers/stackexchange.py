@@ -26,8 +26,9 @@ given by a stand-in member ``se-up-<k>`` and its k-th down-vote by
 ``se-down-<k>``: one vote per member per post, as the rules require. Vote
 dates are truncated to the day; a vote is placed at its day's start, or just
 after its post when the post came later that day. A post whose owner's
-account was deleted is attributed to ``se-deleted``, a staff member (staff
-earn nothing), so votes on it and answers under it are kept and award nobody.
+account was deleted is attributed to ``se-deleted``, a member whose account
+is deleted (``MemberDeleted``), so votes on it and answers under it are kept
+and award nobody.
 The facts are recorded as trusted history (``record_many(..., trusted=True)``):
 privileges were checked when they happened.
 
@@ -60,6 +61,7 @@ from ..events import (
     DownVoted,
     Event,
     KudosGiven,
+    MemberDeleted,
     MemberJoined,
     PostMadeWiki,
     ReplyPosted,
@@ -70,7 +72,7 @@ from ..events import (
 __all__ = ["DELETED", "ImportReport", "Progress", "events_from_dump", "import_dump", "reputations"]
 
 DELETED = "se-deleted"
-"""The member owning posts whose account was deleted (a staff member: earns nothing)."""
+"""The member owning posts whose account was deleted (a deleted member: earns nothing)."""
 
 Progress = Callable[[int, int], object]
 """``progress(done, total)``: events recorded so far out of the dump's total."""
@@ -256,7 +258,8 @@ class _Reader:
         if first is None:
             return [], self.skipped
         joins: list[Event] = [
-            MemberJoined(member=DELETED, role="staff", event_id="se-user-deleted", at=first)
+            MemberJoined(member=DELETED, event_id="se-user-deleted", at=first),
+            MemberDeleted(member=DELETED, event_id="se-user-deleted-deleted", at=first),
         ]
         joins += [
             MemberJoined(member=member, event_id=f"se-voter-{member}", at=first)
