@@ -16,7 +16,7 @@ from kudos.testing import assert_consistent, assert_unchanged
 FIXTURE = Path(__file__).parent / "fixtures" / "stackexchange"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue(f"{request.param}_store")  # type: ignore[no-any-return]
 

@@ -122,8 +122,10 @@ def test_withdrawing_a_down_vote_holds_back_the_excess_and_releases_it_later(
     assert_consistent(c)
 
 
-def test_removing_a_post_takes_back_its_top_ups_and_frees_room_for_other_posts() -> None:
-    c, _ = site()
+def test_removing_a_post_takes_back_its_top_ups_and_frees_room_for_other_posts(
+    store: Store,
+) -> None:
+    c, _ = site(store)
     c.record(ReplyPosted(reply="a2", topic="q", author="alice"))
     voters = crowd(c, 21)
     c.record_many([KudosGiven(post="a", giver=v) for v in voters[:15]], trusted=True)
@@ -312,8 +314,8 @@ def test_a_refunded_bounty_gives_the_offerer_back_what_they_paid() -> None:
     assert_consistent(c)
 
 
-def test_votes_on_a_community_wiki_post_earn_nothing_from_then_on() -> None:
-    c, clock = site()
+def test_votes_on_a_community_wiki_post_earn_nothing_from_then_on(store: Store) -> None:
+    c, clock = site(store)
     voters = crowd(c, 2)
     c.record_many([KudosGiven(post="a", giver=voters[0])], trusted=True)
     clock.advance(hours=1)
@@ -349,8 +351,8 @@ def test_the_association_bonus_is_granted_once() -> None:
     assert_consistent(c)
 
 
-def test_restoring_a_post_gives_back_exactly_what_its_removal_took() -> None:
-    c, _ = site()
+def test_restoring_a_post_gives_back_exactly_what_its_removal_took(store: Store) -> None:
+    c, _ = site(store)
     voters = crowd(c, 3)
     c.record_many([KudosGiven(post="a", giver=v) for v in voters], trusted=True)
     c.accept_solution("q", reply="a", by="asker")
@@ -371,8 +373,8 @@ def test_restoring_a_post_gives_back_exactly_what_its_removal_took() -> None:
     assert_consistent(c)
 
 
-def test_a_restored_post_counts_under_its_own_days_cap_again() -> None:
-    c, _ = site()
+def test_a_restored_post_counts_under_its_own_days_cap_again(store: Store) -> None:
+    c, _ = site(store)
     c.record(ReplyPosted(reply="a2", topic="q", author="alice"))
     voters = crowd(c, 21)
     c.record_many([KudosGiven(post="a", giver=v) for v in voters[:20]], trusted=True)
@@ -388,8 +390,8 @@ def test_a_restored_post_counts_under_its_own_days_cap_again() -> None:
     assert_consistent(c)
 
 
-def test_a_deleted_account_s_posts_stay_and_their_votes_award_nobody() -> None:
-    c, _ = site()
+def test_a_deleted_account_s_posts_stay_and_their_votes_award_nobody(store: Store) -> None:
+    c, _ = site(store)
     voters = crowd(c, 2)
     c.record_many([KudosGiven(post="a", giver=voters[0])], trusted=True)
     c.delete_member("alice")
