@@ -1,7 +1,7 @@
 """Random sequences of every core fact, checked against a model of the rules.
 
 A :class:`CoreMachine` reports facts (joins, topics, replies, kudos and their
-withdrawal, down-votes, solutions, removals, adjustments) picked at random
+withdrawal, down-votes, solutions, removals and restores, adjustments) picked at random
 from small pools of ids, so that unknown members and posts, repeated facts,
 retries and facts the rules refuse all come up. Before each fact the
 :class:`Forum` model predicts what must happen: a new fact, a replay of an
@@ -60,6 +60,7 @@ from kudos.events import (
     MemberJoined,
     PointsAdjusted,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
@@ -251,6 +252,15 @@ class Forum:
             return found
         return NotAllowed if not self._staff(e.by) or self.posts[e.post].removed else None
 
+    def refuse_post_restored(self, e: PostRestored) -> type[KudosError] | None:
+        found = self._post(e.post) or self._member(e.by)
+        if found:
+            return found
+        post = self.posts[e.post]
+        return (
+            NotAllowed if not self._staff(e.by) or not post.removed or post.kind == "idea" else None
+        )
+
     def refuse_points_adjusted(self, e: PointsAdjusted) -> type[KudosError] | None:
         found = self._member(e.member) or self._member(e.by)
         return found or (None if self._staff(e.by) else NotAllowed)
@@ -310,6 +320,9 @@ class Forum:
     def apply_post_removed(self, e: PostRemoved, o: Outcome) -> None:
         self.posts[e.post].removed = True
 
+    def apply_post_restored(self, e: PostRestored, o: Outcome) -> None:
+        self.posts[e.post].removed = False
+
     # -- what the counters must say ------------------------------------------------------
     def live(self, post: str) -> bool:
         return post in self.posts and not self.posts[post].removed
@@ -353,6 +366,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.host_ids = 0
         self._read_at = -1
         self._read: tuple[list[LedgerEntry], dict[tuple[str, str, str], int]] = ([], {})
+        self._copies: dict[str, str] = {}
 
     # -- reporting a fact ------------------------------------------------------------------
     def report(self, event: Event, host_id: bool = False) -> Outcome | None:
@@ -533,6 +547,12 @@ class CoreMachine(RuleBasedStateMachine):
         fact = PostRemoved(post=self.post(data, "post"), by=self.staff(data, "by"), reason=reason)
         self.report(fact, host_id)
 
+    @rule(data=st.data(), host_id=st.booleans())
+    def restore_post(self, data: st.DataObject, host_id: bool) -> None:
+        removed = [p for p, m in self.forum.posts.items() if m.removed]
+        fact = PostRestored(post=self.pick(data, "post", removed, POSTS), by=self.staff(data, "by"))
+        self.report(fact, host_id)
+
     @rule(
         data=st.data(),
         points=st.integers(-30, 30),
@@ -576,6 +596,8 @@ class CoreMachine(RuleBasedStateMachine):
             with self.community.store.transaction(self.community.id) as tx:
                 snapshot = tx.snapshot()
                 self._read = tx.entries(), {k: v for k, v in snapshot.counters.items() if v}
+            # A restored post's awards are given again by new entries: entry -> award.
+            self._copies = {d.data["entry"]: d.key for d in snapshot.docs if d.kind == "reinstated"}
             self._read_at = len(self.forum.log)
         return self._read
 
@@ -610,10 +632,19 @@ class CoreMachine(RuleBasedStateMachine):
         balances = {k: v for k, v in counters.items() if k[0] in accounts}
         assert balances == {k: v for k, v in sums.items() if v}
 
+    def _award_of(self, e: LedgerEntry, by_id: dict[str, LedgerEntry]) -> LedgerEntry:
+        """The award ``e`` belongs to: itself, the award it tops up, or the one it gives again."""
+        while True:
+            if e.action == _caps.TOP_UP:
+                e = by_id[_caps.topped_up(e)]
+            elif e.entry_id in self._copies:
+                e = by_id[self._copies[e.entry_id]]
+            else:
+                return e
+
     def _fact_undone(self, e: LedgerEntry, by_id: dict[str, LedgerEntry]) -> bool:
-        """Whether the fact that earned ``e`` (or that top-up ``e`` tops up) is gone."""
-        if e.action == _caps.TOP_UP:
-            e = by_id[e.reason[len("top-up of ") : e.reason.rindex(": room freed")]]
+        """Whether the fact that earned ``e`` (its top-ups and restored copies too) is gone."""
+        e = self._award_of(e, by_id)
         post = self.forum.posts.get(e.subject or "")
         return e.event_id in self.forum.undone or (post is not None and post.removed)
 
@@ -678,14 +709,22 @@ class CoreMachine(RuleBasedStateMachine):
                 if not self.modelled(e):
                     continue
                 original = by_id[e.reverses]
-                if original.action == _caps.TOP_UP:  # goes with the award it topped up
-                    assert self._fact_undone(original, by_id), f"{e} reverses a live top-up"
+                written_by = forum.log.get(e.event_id, ("", {}))[0]
+                if written_by == "post-removed":
+                    continue  # a removal takes back everything about its post
+                if written_by == "post-restored" and original.action == "removed_as_spam":
+                    continue  # and a restore its penalty
+                if original.action == _caps.TOP_UP or original.entry_id in self._copies:
+                    # goes with the award it tops up or gives again
+                    assert self._fact_undone(original, by_id), f"{e} reverses a live award"
                     continue
                 removed = original.subject in forum.posts and forum.posts[original.subject].removed
                 assert original.event_id in forum.undone or removed, f"{e} reverses a live fact"
-            elif e.action in ENGINE_LINES:
-                if e.action == _caps.TOP_UP and self._fact_undone(e, by_id):
-                    assert e.entry_id in gone, f"{e.entry_id} outlived the award it topped up"
+            elif e.action in ENGINE_LINES or e.entry_id in self._copies:
+                if (e.action == _caps.TOP_UP or e.entry_id in self._copies) and self._fact_undone(
+                    e, by_id
+                ):
+                    assert e.entry_id in gone, f"{e.entry_id} outlived the award it belongs to"
             elif e.amount and e.event_id in forum.undone:
                 assert e.entry_id in gone, f"{e.entry_id} outlived what earned it"
             elif e.amount and e.subject in forum.posts and forum.posts[e.subject].removed:
