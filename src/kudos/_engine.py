@@ -672,6 +672,12 @@ class Context:
         """Write a projection document now (documents are not queued)."""
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
+    def update(self, kind: str, key: str, **changes: Any) -> None:
+        """Change fields of an existing projection document (its ref and status kept)."""
+        doc = self.tx.get(kind, key)
+        assert doc is not None, f"no {kind} document {key!r}"
+        self.put(kind, key, {**doc.data, **changes}, ref=doc.ref, status=doc.status)
+
     def privilege(self, member: str, name: str) -> bool | None:
         """Whether the policy grants ``member`` the privilege ``name`` (None: it has no rule)."""
         found = self.member(member)

@@ -139,9 +139,7 @@ def _new_post(ctx: Context, post: str) -> None:
 def _deleted(ctx: Context, event: MemberDeleted) -> None:
     member = ctx.member(event.member)
     ctx.require(not member.deleted, f"member {event.member!r} was already deleted")
-    doc = ctx.tx.get("member", event.member)
-    assert doc is not None
-    ctx.put("member", event.member, {**doc.data, "deleted": True}, ref=doc.ref, status=doc.status)
+    ctx.update("member", event.member, deleted=True)
     ctx.touched.add(event.member)
 
 

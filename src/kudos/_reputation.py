@@ -30,15 +30,7 @@ BOUNTY_AWARDED = "bounty_awarded"
 def _made_wiki(ctx: Context, event: PostMadeWiki) -> None:
     post = ctx.post(event.post)
     ctx.require(not post.wiki, f"post {event.post!r} is already community wiki")
-    doc = ctx.tx.get("post", post.id)
-    assert doc is not None
-    ctx.put(
-        "post",
-        post.id,
-        {**doc.data, "wiki": True, "wiki_at": ctx.at.isoformat()},
-        ref=doc.ref,
-        status=doc.status,
-    )
+    ctx.update("post", post.id, wiki=True, wiki_at=ctx.at.isoformat())
 
 
 @handles(BountyOffered)
