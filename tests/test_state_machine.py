@@ -405,7 +405,9 @@ class CoreMachine(RuleBasedStateMachine):
             staff = self.forum.members[e.member] != "member"
             assert self.policy.staff_earn or not staff, f"staff earned {e}"
             reward = getattr(self.policy.reward(e.action), e.account)
-            if "capped" in e.reason:
+            if outcome.type == "post-restored":  # what removal took: at most the reward
+                assert 0 < e.amount <= reward or reward <= e.amount < 0, (e, reward)
+            elif "capped" in e.reason:
                 note(f"{outcome.type}: capped")
                 assert 0 <= e.amount < reward
             elif "absorbed by the reputation floor" in e.reason:
@@ -663,6 +665,7 @@ class CoreMachine(RuleBasedStateMachine):
         for cap in self.policy.caps:
             booked: Counter[tuple[str, str]] = Counter()
             worth: Counter[tuple[str, str]] = Counter()
+            counted: set[str] = set()  # an award and its restored copies count once
             for e in entries:
                 if e.account != cap.account or e.reverses:
                     continue
@@ -682,7 +685,11 @@ class CoreMachine(RuleBasedStateMachine):
                 if lines or e.entry_id in gone or self._fact_undone(e, by_id):
                     continue
                 full = getattr(self.policy.reward(e.action), cap.account)
-                worth[(scope, e.member)] += full if full > 0 else e.amount  # debits: as floored
+                if full <= 0:
+                    worth[(scope, e.member)] += e.amount  # debits: as floored
+                elif (award := self._award_of(e, by_id).entry_id) not in counted:
+                    counted.add(award)
+                    worth[(scope, e.member)] += full
             kept = {
                 (scope, member): v
                 for (metric, scope, member), v in counters.items()

@@ -68,14 +68,21 @@ def topped_up(line: LedgerEntry) -> str:
     return line.reason[len("top-up of ") : line.reason.rindex(": room freed")]
 
 
-def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: str) -> None:
-    """``entry`` (an award) is being reversed: reverse its top-ups and stop holding it."""
+def forget(
+    ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: str
+) -> dict[str, Any] | None:
+    """``entry`` (an award) is being reversed: reverse its top-ups and stop holding it.
+
+    Returns what was kept of it (``missing``: what the cap still held back), if anything.
+    """
     data = _load(ctx, key)
     if data is None:
-        return
-    fact = next((f for f in data["facts"] if f["entry"] == entry.entry_id), None)
+        return None
+    fact: dict[str, Any] | None = next(
+        (f for f in data["facts"] if f["entry"] == entry.entry_id), None
+    )
     if fact is None:
-        return
+        return None
     data["facts"].remove(fact)
     for event_id, line_id in fact["lines"]:
         line = ctx.written(event_id, line_id)
@@ -83,6 +90,7 @@ def forget(ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: 
             ctx.deltas[key] -= line.amount
             ctx.unsettled.setdefault(key, (cap, entry.at))
     _save(ctx, key, data)
+    return fact
 
 
 def settle(ctx: Context) -> None:

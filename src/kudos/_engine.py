@@ -284,6 +284,8 @@ class Context:
         """Recording history: privileges were checked when the facts happened."""
         self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
         self.clipped: list[tuple[Cap, CounterKey, LedgerEntry, int]] = []
+        self.held_back: list[tuple[str, int]] = []
+        """Awards held back entirely that this event stopped holding: (entry id, missing)."""
         self.unfloored: set[str] = set()
         """Members a line not held to the reputation floor debited (settle() checks them)."""
 
@@ -503,14 +505,18 @@ class Context:
             # An award the cap held back entirely may have been topped up since.
             for cap in caps_for(self.policy, entry.action, entry.account):
                 key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
-                _caps.forget(self, cap, key, entry, reason)
-            return None
-        if entry.entry_id in self.tx.reversed_ids([entry.entry_id]) or any(
-            e.reverses == entry.entry_id for e in self.entries
-        ):
+                fact = _caps.forget(self, cap, key, entry, reason)
+                if fact is not None and fact["missing"]:
+                    self.held_back.append((entry.entry_id, int(fact["missing"])))
+        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
+        if entry.amount == 0 or stored or any(e.reverses == entry.entry_id for e in self.entries):
             # Taken back with a removed post, then given again when it was restored?
             again = self.tx.get("reinstated", entry.entry_id)
             if again is None:
+                post = self.tx.get("post", entry.subject) if entry.subject else None
+                if post is not None and post.status == "removed":
+                    # Undone while its post is removed: restoring the post gives it no more.
+                    self.put("undone", entry.entry_id, {"event": self.event_id})
                 return None
             return self.reverse(self.written(again.data["event"], again.data["entry"]), reason)
         self._lock(entry.member)
@@ -575,6 +581,14 @@ class Context:
             self.unfloored.add(award.member)
         self.put("reinstated", award.entry_id, {"event": self.event_id, "entry": again.entry_id})
         return again
+
+    def hold_back(self, award: LedgerEntry, missing: int) -> None:
+        """Hold ``award`` back again by ``missing`` under its cap: later room tops it up."""
+        caps = caps_for(self.policy, award.action, award.account)
+        if caps and missing > 0:
+            key = self._cap_key(caps[0], award.member, award.subject, award.at, award.period)
+            self.clipped.append((caps[0], key, award, missing))
+            self.unsettled[key] = (caps[0], award.at)
 
     def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
         """Reverse every live entry ``event_id`` wrote (optionally only ``member``'s)."""

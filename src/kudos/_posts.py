@@ -557,7 +557,11 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     data = dict(doc.data)
     _count_post(ctx, post, data, -1)
     data.update(
-        removed=True, removed_reason=event.reason, removed_by=event.by, removed_event=ctx.event_id
+        removed=True,
+        removed_reason=event.reason,
+        removed_by=event.by,
+        removed_event=ctx.event_id,
+        held_back=[list(h) for h in ctx.held_back],  # what the cap still held back of them
     )
     ctx.put("post", post.id, data, ref=doc.ref, status="removed")
     if event.reason in ABUSE_REASONS:
@@ -591,7 +595,11 @@ def _restored(ctx: Context, event: PostRestored) -> None:
         award = about[_caps.topped_up(original)] if original.action == _caps.TOP_UP else original
         taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
     for award_id, amount in taken.items():
-        ctx.reinstate(about[award_id], amount, why)
+        if ctx.tx.get("undone", award_id) is None:  # not undone while the post was removed
+            ctx.reinstate(about[award_id], amount, why)
+    for award_id, missing in data.get("held_back", []):
+        if award_id not in taken and ctx.tx.get("undone", award_id) is None:
+            ctx.hold_back(about[award_id], int(missing))  # held back again; room tops it up
     _count_post(ctx, post, data, +1)
     data.update(removed=False, restored_by=event.by)
     ctx.put("post", post.id, data, ref=doc.ref, status="live")
