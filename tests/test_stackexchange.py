@@ -404,3 +404,14 @@ def test_a_deleted_account_s_posts_stay_and_their_votes_award_nobody(store: Stor
     with pytest.raises(NotAllowed, match="already deleted"):
         c.delete_member("alice", event_id="again")
     assert_consistent(c)
+
+
+def test_an_award_undone_while_its_post_was_removed_does_not_come_back(store: Store) -> None:
+    c, _ = site(store)
+    c.accept_solution("q", reply="a", by="asker")
+    c.remove_post("a", by="mod")
+    c.unaccept_solution("q", by="asker")  # while the answer is removed
+    c.restore_post("a", by="mod")
+    assert (reputation(c, "alice"), reputation(c, "asker")) == (1, 1)
+    assert c.standing("alice").counters.get("solutions", 0) == 0
+    assert_consistent(c)
