@@ -21,6 +21,10 @@ from kudos._engine import default_id, stored_to_event
 from kudos.events import (
     ROLES,
     TOPIC_KINDS,
+    AssociationBonusGranted,
+    BountyAwarded,
+    BountyOffered,
+    BountyRefunded,
     DownVoted,
     DownVoteWithdrawn,
     Event,
@@ -30,13 +34,16 @@ from kudos.events import (
     IdeaVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PaybackPeriodClosed,
     PayoutFailed,
     PayoutMethodChosen,
     PayoutPaid,
     PointsAdjusted,
+    PostMadeWiki,
     PostRemoved,
+    PostRestored,
     ReferralCodeIssued,
     ReferralMade,
     ReferralQualified,
@@ -47,6 +54,7 @@ from kudos.events import (
     SerialVotesReversed,
     SolutionAccepted,
     SolutionUnaccepted,
+    SuggestedEditApproved,
     TopicPosted,
     event_from_payload,
     event_types,
@@ -96,6 +104,14 @@ EXAMPLES: list[tuple[Event, str]] = [
         ),
         "vote-7",
     ),
+    (PostRestored(post="r9", by="mod1"), "r9"),
+    (PostMadeWiki(post="r1"), "r1"),
+    (BountyOffered(bounty="b1", topic="t1", by="bob", amount=50), "b1"),
+    (BountyAwarded(bounty="b1", reply="r1", amount=25), "b1"),
+    (BountyRefunded(bounty="b1", by="mod1"), "b1"),
+    (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
+    (AssociationBonusGranted(member="alice"), "alice"),
+    (MemberDeleted(member="alice"), "alice"),
 ]
 
 
@@ -362,6 +378,9 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.lists(ids, max_size=3)
     if hint is bool:
         return st.booleans()
+    if field.name == "amount":  # a bounty is more than zero
+        positive = st.integers(1, 10**9)
+        return positive if hint is int else st.none() | positive
     if hint is int:  # an adjustment needs a non-zero amount
         return st.integers(-(10**9), 10**9).filter(bool)
     if hint == dict[str, Any]:

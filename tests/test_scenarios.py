@@ -298,17 +298,26 @@ def test_adjustments_are_not_capped(kudos_community: Community) -> None:
 
 
 @stackexchange
-def test_answer_up_votes_earn_ten_and_question_up_votes_five(
+def test_every_member_starts_with_one_reputation(kudos_community: Community) -> None:
+    c = kudos_community
+    c.join("alice")
+    assert earned(c, "alice") == (0, 1)
+    assert [line.action for line in c.statement("alice").lines] == ["reputation_start"]
+
+
+@stackexchange
+def test_answer_and_question_up_votes_earn_ten(
     kudos_community: Community,
 ) -> None:
+    # Question up-votes went back to +10 on 2019-11-13 (applied retroactively).
     c = kudos_community
     forum(c, "alice")
     (bob,) = voters(c, 1, reputation=15)
     c.give_kudos("r-alice", giver=bob)
     c.give_kudos("t1", giver=bob)
-    assert earned(c, "alice") == (0, 10)
-    assert earned(c, "asker") == (0, 5)
-    assert earned(c, bob) == (0, 15)  # voting up is free
+    assert earned(c, "alice") == (0, 1 + 10)
+    assert earned(c, "asker") == (0, 1 + 10)
+    assert earned(c, bob) == (0, 1 + 15)  # voting up is free
 
 
 @stackexchange
@@ -318,8 +327,8 @@ def test_accepted_answer_earns_fifteen_reputation_and_two_for_the_asker(
     c = kudos_community
     forum(c, "alice")
     c.accept_solution("t1", reply="r-alice", by="asker")
-    assert earned(c, "alice") == (0, 15)
-    assert earned(c, "asker") == (0, 2)
+    assert earned(c, "alice") == (0, 1 + 15)
+    assert earned(c, "asker") == (0, 1 + 2)
 
 
 @stackexchange
@@ -336,7 +345,7 @@ def test_accepting_your_own_answer_earns_nothing_on_stackexchange(
 def test_needs_15_reputation_to_upvote_on_stackexchange(kudos_community: Community) -> None:
     c = kudos_community
     forum(c, "alice")
-    (novice,) = voters(c, 1, reputation=14)
+    (novice,) = voters(c, 1, reputation=13)  # 14 with the starting 1
     with assert_unchanged(c), pytest.raises(NotAllowed, match="needs 15 reputation"):
         c.give_kudos("r-alice", giver=novice)
     c.adjust(novice, reputation=1, reason="one more", by="mod")
@@ -347,7 +356,7 @@ def test_needs_15_reputation_to_upvote_on_stackexchange(kudos_community: Communi
 def test_needs_125_reputation_to_down_vote(kudos_community: Community) -> None:
     c = kudos_community
     forum(c, "alice")
-    (critic,) = voters(c, 1, reputation=124)
+    (critic,) = voters(c, 1, reputation=123)  # 124 with the starting 1
     with assert_unchanged(c), pytest.raises(NotAllowed, match="125 reputation"):
         c.down_vote("r-alice", voter=critic)
     c.join("sam", role="staff")
@@ -360,12 +369,13 @@ def test_a_down_voted_answer_costs_its_author_two_and_the_voter_one(
 ) -> None:
     c = kudos_community
     forum(c, "alice")
-    (critic,) = voters(c, 1, reputation=125)
+    (critic,) = voters(c, 1, reputation=124)  # 125 with the starting 1
+    c.adjust("alice", reputation=10, reason="earlier answers", by="mod")
     c.down_vote("r-alice", voter=critic)
-    assert earned(c, "alice") == (0, -2)
+    assert earned(c, "alice") == (0, 11 - 2)
     assert earned(c, critic) == (0, 124)
     c.withdraw_down_vote("r-alice", voter=critic)
-    assert earned(c, "alice") == (0, 0) and earned(c, critic) == (0, 125)
+    assert earned(c, "alice") == (0, 11) and earned(c, critic) == (0, 125)
     assert_consistent(c)
 
 
@@ -373,24 +383,26 @@ def test_a_down_voted_answer_costs_its_author_two_and_the_voter_one(
 def test_down_voting_a_question_costs_only_its_author(kudos_community: Community) -> None:
     c = kudos_community
     forum(c)
-    (critic,) = voters(c, 1, reputation=125)
+    (critic,) = voters(c, 1, reputation=124)
+    c.adjust("asker", reputation=10, reason="earlier questions", by="mod")
     c.down_vote("t1", voter=critic)
-    assert earned(c, "asker") == (0, -2) and earned(c, critic) == (0, 125)
+    assert earned(c, "asker") == (0, 11 - 2) and earned(c, critic) == (0, 125)
 
 
 @stackexchange
 def test_down_vote_replaces_kudos(kudos_community: Community) -> None:
     c = kudos_community
     forum(c, "alice")
-    (critic,) = voters(c, 1, reputation=125)
+    (critic,) = voters(c, 1, reputation=124)
+    c.adjust("alice", reputation=10, reason="earlier answers", by="mod")
     c.give_kudos("r-alice", giver=critic)
-    assert earned(c, "alice") == (0, 10)
+    assert earned(c, "alice") == (0, 11 + 10)
     c.down_vote("r-alice", voter=critic)
-    assert earned(c, "alice") == (0, -2)
+    assert earned(c, "alice") == (0, 11 - 2)
     counters = c.standing("alice").counters
     assert (counters.get("kudos_received", 0), counters["down_votes_received"]) == (0, 1)
     c.give_kudos("r-alice", giver=critic)  # and kudos replaces the down-vote
-    assert earned(c, "alice") == (0, 10) and earned(c, critic) == (0, 125)
+    assert earned(c, "alice") == (0, 11 + 10) and earned(c, critic) == (0, 125)
     with pytest.raises(NotAllowed, match="no down-vote on 'r-alice' to withdraw"):
         c.withdraw_down_vote("r-alice", voter=critic)
     assert_consistent(c)
@@ -404,13 +416,13 @@ def test_up_votes_earn_at_most_200_reputation_a_utc_day_but_accepts_are_exempt(
     forum(c, "alice")
     crowd = voters(c, 21, reputation=15)
     c.record_many(KudosGiven(post="r-alice", giver=v) for v in crowd)
-    assert earned(c, "alice") == (0, 200)
+    assert earned(c, "alice") == (0, 1 + 200)
     c.accept_solution("t1", reply="r-alice", by="asker")
-    assert earned(c, "alice") == (0, 215)
+    assert earned(c, "alice") == (0, 1 + 215)
     kudos_clock.set(datetime(2026, 11, 24, tzinfo=UTC))
     c.post_reply("r2", topic="t1", author="alice")
     c.give_kudos("r2", giver=crowd[0])
-    assert earned(c, "alice") == (0, 225)
+    assert earned(c, "alice") == (0, 1 + 225)
 
 
 @stackexchange
@@ -418,8 +430,9 @@ def test_spam_costs_a_hundred_reputation(kudos_community: Community) -> None:
     c = kudos_community
     forum(c, "alice")
     c.join("mod", role="moderator")
+    c.adjust("alice", reputation=150, reason="earlier answers", by="mod")
     c.remove_post("r-alice", by="mod", reason="spam")
-    assert earned(c, "alice") == (0, -100)
+    assert earned(c, "alice") == (0, 151 - 100)
 
 
 @stackexchange
@@ -435,11 +448,13 @@ def test_stackexchange_has_no_points_and_monthly_periods(kudos_community: Commun
 def test_halving_question_votes_is_previewed_before_it_is_applied(
     kudos_community: Community,
 ) -> None:
-    # Stack Exchange cut question up-votes from +10 to +5 in March 2010, applied
-    # retroactively by recalculation; simulate() shows such a change first.
+    # Stack Exchange cut question up-votes from +10 to +5 in March 2010 and went back
+    # to +10 in November 2019, both applied retroactively by recalculation;
+    # simulate() shows such a change first.
     c = kudos_community
     old = c.policy.evolve(
-        name="before 2010-03", rewards={**c.policy.rewards, "kudos_on_topic": Reward(reputation=10)}
+        name="2010-03 to 2019-11",
+        rewards={**c.policy.rewards, "kudos_on_topic": Reward(reputation=5)},
     )
     forum(c, "alice")
     crowd = voters(c, 3, reputation=15)
@@ -447,5 +462,5 @@ def test_halving_question_votes_is_previewed_before_it_is_applied(
         c.give_kudos("t1", giver=voter)
     with assert_unchanged(c):
         sim = c.simulate(old)
-    assert [(ch.member, ch.reputation) for ch in sim.changes] == [("asker", 15)]
-    assert sim.standings["asker"].reputation == 30
+    assert [(ch.member, ch.reputation) for ch in sim.changes] == [("asker", -15)]
+    assert sim.standings["asker"].reputation == 1 + 15

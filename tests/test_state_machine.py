@@ -1,7 +1,7 @@
 """Random sequences of every core fact, checked against a model of the rules.
 
 A :class:`CoreMachine` reports facts (joins, topics, replies, kudos and their
-withdrawal, down-votes, solutions, removals, adjustments) picked at random
+withdrawal, down-votes, solutions, removals and restores, adjustments) picked at random
 from small pools of ids, so that unknown members and posts, repeated facts,
 retries and facts the rules refuse all come up. Before each fact the
 :class:`Forum` model predicts what must happen: a new fact, a replay of an
@@ -48,6 +48,7 @@ from kudos import (
     Policy,
     UnknownMember,
     UnknownPost,
+    _caps,
 )
 from kudos import _engine as engine
 from kudos.events import (
@@ -60,6 +61,7 @@ from kudos.events import (
     MemberJoined,
     PointsAdjusted,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
@@ -76,6 +78,9 @@ IDEAS = ("i1", "i2")
 ROLES = ("member", "member", "member", "staff", "moderator")
 KINDS = ("question", "question", "problem", "idea", "praise")
 REASONS = ("removed", "spam", "off-topic")
+
+ENGINE_LINES = ("adjustment", *_caps.UNCAPPED)
+"""Ledger actions no reward of the policy pays: adjustments, caps' and the floor's lines."""
 
 # Half an hour before midnight in London on 31 May: a few steps cross into a new
 # day, a new month and giffgaff's second half-year.
@@ -260,6 +265,15 @@ class Forum:
             return found
         return NotAllowed if not self._staff(e.by) or self.posts[e.post].removed else None
 
+    def refuse_post_restored(self, e: PostRestored) -> type[KudosError] | None:
+        found = self._post(e.post) or self._member(e.by)
+        if found:
+            return found
+        post = self.posts[e.post]
+        return (
+            NotAllowed if not self._staff(e.by) or not post.removed or post.kind == "idea" else None
+        )
+
     def refuse_points_adjusted(self, e: PointsAdjusted) -> type[KudosError] | None:
         found = self._member(e.member) or self._member(e.by)
         return found or (None if self._staff(e.by) else NotAllowed)
@@ -319,6 +333,9 @@ class Forum:
     def apply_post_removed(self, e: PostRemoved, o: Outcome) -> None:
         self.posts[e.post].removed = True
 
+    def apply_post_restored(self, e: PostRestored, o: Outcome) -> None:
+        self.posts[e.post].removed = False
+
     # -- what the counters must say ------------------------------------------------------
     def live(self, post: str) -> bool:
         return post in self.posts and not self.posts[post].removed
@@ -330,7 +347,9 @@ class Forum:
             if not post.removed:
                 counts[("replies" if post.kind == "reply" else "topics", post.author)] += 1
             if post.solution is not None and self.live(post.solution):
-                counts[("solutions", self.posts[post.solution].author)] += 1
+                solver = self.posts[post.solution].author
+                if solver != post.author or self.policy.self_accept_rewards:
+                    counts[("solutions", solver)] += 1  # an asker's own answer solves nothing
         for (kind, post_id, member), vote in self.votes.items():
             if not vote.active or not self.live(post_id):
                 continue
@@ -360,6 +379,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.host_ids = 0
         self._read_at = -1
         self._read: tuple[list[LedgerEntry], dict[tuple[str, str, str], int]] = ([], {})
+        self._copies: dict[str, str] = {}
 
     # -- reporting a fact ------------------------------------------------------------------
     def report(self, event: Event, host_id: bool = False) -> Outcome | None:
@@ -401,14 +421,19 @@ class CoreMachine(RuleBasedStateMachine):
     def _check_awards(self, outcome: Outcome) -> None:
         """New awards are what the policy says (less a cap, saying so); staff earn none."""
         for e in outcome.entries:
-            if e.reverses is not None or e.action == "adjustment":
+            if e.reverses is not None or e.action in ENGINE_LINES:
                 continue
             staff = self.forum.members[e.member] != "member"
             assert self.policy.staff_earn or not staff, f"staff earned {e}"
             reward = getattr(self.policy.reward(e.action), e.account)
-            if "capped" in e.reason:
+            if outcome.type == "post-restored":  # what removal took: at most the reward
+                assert 0 < e.amount <= reward or reward <= e.amount < 0, (e, reward)
+            elif "capped" in e.reason:
                 note(f"{outcome.type}: capped")
                 assert 0 <= e.amount < reward
+            elif "absorbed by the reputation floor" in e.reason:
+                note(f"{outcome.type}: floored")
+                assert reward < e.amount <= 0
             else:
                 assert e.amount == reward
 
@@ -545,6 +570,12 @@ class CoreMachine(RuleBasedStateMachine):
         fact = PostRemoved(post=self.post(data, "post"), by=self.staff(data, "by"), reason=reason)
         self.report(fact, host_id)
 
+    @rule(data=st.data(), host_id=st.booleans())
+    def restore_post(self, data: st.DataObject, host_id: bool) -> None:
+        removed = [p for p, m in self.forum.posts.items() if m.removed]
+        fact = PostRestored(post=self.pick(data, "post", removed, POSTS), by=self.staff(data, "by"))
+        self.report(fact, host_id)
+
     @rule(
         data=st.data(),
         points=st.integers(-30, 30),
@@ -588,6 +619,8 @@ class CoreMachine(RuleBasedStateMachine):
             with self.community.store.transaction(self.community.id) as tx:
                 snapshot = tx.snapshot()
                 self._read = tx.entries(), {k: v for k, v in snapshot.counters.items() if v}
+            # A restored post's awards are given again by new entries: entry -> award.
+            self._copies = {d.data["entry"]: d.key for d in snapshot.docs if d.kind == "reinstated"}
             self._read_at = len(self.forum.log)
         return self._read
 
@@ -622,17 +655,43 @@ class CoreMachine(RuleBasedStateMachine):
         balances = {k: v for k, v in counters.items() if k[0] in accounts}
         assert balances == {k: v for k, v in sums.items() if v}
 
+    def _award_of(self, e: LedgerEntry, by_id: dict[str, LedgerEntry]) -> LedgerEntry:
+        """The award ``e`` belongs to: itself, the award it tops up, or the one it gives again."""
+        while True:
+            if e.action == _caps.TOP_UP:
+                e = by_id[_caps.topped_up(e)]
+            elif e.entry_id in self._copies:
+                e = by_id[self._copies[e.entry_id]]
+            else:
+                return e
+
+    def _fact_undone(self, e: LedgerEntry, by_id: dict[str, LedgerEntry]) -> bool:
+        """Whether the fact that earned ``e`` (its top-ups and restored copies too) is gone."""
+        e = self._award_of(e, by_id)
+        post = self.forum.posts.get(e.subject or "")
+        return e.event_id in self.forum.undone or (post is not None and post.removed)
+
     @invariant()
-    def no_cap_is_ever_exceeded(self) -> None:
+    def every_cap_equals_its_recalculation(self) -> None:
+        """Each cap scope holds what a recalculation of its live facts gives, net.
+
+        ``min(limit, full values of its live awards + its live debits)``: the
+        order the facts came in makes no difference, and the limit is never
+        passed.
+        """
         entries, counters = self._ledger()
         gone = {e.reverses for e in entries if e.reverses}
+        by_id = {e.entry_id: e for e in entries}
         zone = ZoneInfo(self.policy.periods.timezone)
         for cap in self.policy.caps:
-            earned: Counter[tuple[str, str]] = Counter()
+            booked: Counter[tuple[str, str]] = Counter()
+            worth: Counter[tuple[str, str]] = Counter()
+            counted: set[str] = set()  # an award and its restored copies count once
             for e in entries:
-                if e.reverses or e.amount <= 0 or e.account != cap.account:
+                if e.account != cap.account or e.reverses:
                     continue
-                if not cap.covers(e.action) or e.entry_id in gone:
+                lines = e.action in (_caps.TOP_UP, _caps.HELD)
+                if not lines and not cap.covers(e.action):
                     continue
                 day = e.at.astimezone(zone).date().isoformat()
                 scope = {
@@ -640,15 +699,27 @@ class CoreMachine(RuleBasedStateMachine):
                     "month": f"month:{day[:7]}",
                     "post": f"post:{e.subject}",
                     "period": e.period,
+                    "ever": "ever",
                 }[cap.per]
-                earned[(scope, e.member)] += e.amount
-            assert all(v <= cap.limit for v in earned.values()), (cap, earned)
+                if e.entry_id not in gone:
+                    booked[(scope, e.member)] += e.amount
+                if lines or e.entry_id in gone or self._fact_undone(e, by_id):
+                    continue
+                full = getattr(self.policy.reward(e.action), cap.account)
+                if full <= 0:
+                    worth[(scope, e.member)] += e.amount  # debits: as floored
+                elif (award := self._award_of(e, by_id).entry_id) not in counted:
+                    counted.add(award)
+                    worth[(scope, e.member)] += full
             kept = {
                 (scope, member): v
                 for (metric, scope, member), v in counters.items()
                 if metric == f"cap:{cap.account}"
             }
-            assert kept == {k: v for k, v in earned.items() if v}
+            assert kept == {k: v for k, v in booked.items() if v}
+            assert all(v <= cap.limit for v in booked.values()), (cap, booked)
+            for k in set(booked) | set(worth):
+                assert booked[k] == min(cap.limit, worth[k]), (cap, k, booked[k], worth[k])
 
     def modelled(self, entry: LedgerEntry) -> bool:
         """Whether the model knows every fact that may reverse ``entry`` (here: all)."""
@@ -666,8 +737,22 @@ class CoreMachine(RuleBasedStateMachine):
                 if not self.modelled(e):
                     continue
                 original = by_id[e.reverses]
+                written_by = forum.log.get(e.event_id, ("", {}))[0]
+                if written_by == "post-removed":
+                    continue  # a removal takes back everything about its post
+                if written_by == "post-restored" and original.action == "removed_as_spam":
+                    continue  # and a restore its penalty
+                if original.action == _caps.TOP_UP or original.entry_id in self._copies:
+                    # goes with the award it tops up or gives again
+                    assert self._fact_undone(original, by_id), f"{e} reverses a live award"
+                    continue
                 removed = original.subject in forum.posts and forum.posts[original.subject].removed
                 assert original.event_id in forum.undone or removed, f"{e} reverses a live fact"
+            elif e.action in ENGINE_LINES or e.entry_id in self._copies:
+                if (e.action == _caps.TOP_UP or e.entry_id in self._copies) and self._fact_undone(
+                    e, by_id
+                ):
+                    assert e.entry_id in gone, f"{e.entry_id} outlived the award it belongs to"
             elif e.amount and e.event_id in forum.undone:
                 assert e.entry_id in gone, f"{e.entry_id} outlived what earned it"
             elif e.amount and e.subject in forum.posts and forum.posts[e.subject].removed:
@@ -724,12 +809,24 @@ class GiffgaffMachine(CoreMachine):
 
 
 class StackExchangeMachine(CoreMachine):
-    """Stack Exchange: reputation only, down-votes, thresholds to vote, a daily cap."""
+    """Stack Exchange: reputation from 1 with a floor, down-votes, thresholds, a net daily cap.
+
+    The cap counts down-votes received, so every step checks each day's total
+    against a plain recalculation (:meth:`CoreMachine.every_cap_equals_its_recalculation`).
+    """
 
     policy = _tight(
         stackexchange(),
         Cap(
-            account="reputation", per="day", limit=25, actions=("kudos_on_reply", "kudos_on_topic")
+            account="reputation",
+            per="day",
+            limit=25,
+            actions=(
+                "kudos_on_reply",
+                "kudos_on_topic",
+                "down_vote_on_reply",
+                "down_vote_on_topic",
+            ),
         ),
     )
 

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import abuse as abuse
 from . import events as events
 from . import ideas as ideas
+from . import importers as importers
 from . import leaderboards as leaderboards
 from . import payback as payback
 from . import policies as policies
@@ -29,6 +30,7 @@ from .community import Simulation as Simulation
 from .community import StandingChange as StandingChange
 from .community import open as open
 from .errors import Conflict as Conflict
+from .errors import InvalidDump as InvalidDump
 from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
 from .errors import KudosError as KudosError
@@ -49,6 +51,7 @@ from .model import Standing as Standing
 from .model import Statement as Statement
 from .periods import Periods as Periods
 from .policy import Cap as Cap
+from .policy import EarlierReward as EarlierReward
 from .policy import Policy as Policy
 from .policy import Reward as Reward
 from .stores.memory import MemoryStore as MemoryStore
@@ -65,6 +68,8 @@ __all__ = [
     "Cap",
     "Community",
     "Conflict",
+    "EarlierReward",
+    "InvalidDump",
     "InvalidInput",
     "InvalidPolicy",
     "KudosError",
@@ -97,6 +102,7 @@ __all__ = [
     "abuse",
     "events",
     "ideas",
+    "importers",
     "leaderboards",
     "open",
     "payback",

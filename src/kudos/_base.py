@@ -142,14 +142,21 @@ class CommunityBase:
             with contextlib.suppress(KudosError):  # the refusal stands even if this fails
                 self._write(lambda tx: refusals.remember(tx, event, error))
 
-    def record_many(self, events: Iterable[Event], *, retry: bool = False) -> list[Outcome]:
+    def record_many(
+        self, events: Iterable[Event], *, retry: bool = False, trusted: bool = False
+    ) -> list[Outcome]:
         """Record a batch of events in one transaction: all of them or none.
 
         For bulk imports and backfills; much faster than one ``record`` each.
         Refusals are remembered as by :meth:`record`: the event that breaks a
         rule has its refusal kept (when the host gave its id), and an event
         whose host id was refused before fails the batch with that refusal
-        unless ``retry`` is true.
+        unless ``retry`` is true. ``trusted=True`` records history: reputation
+        thresholds and privilege rules are not checked again, because they were
+        checked when the facts happened (a voter of an imported vote needs no
+        invented reputation). Every other rule (one vote per member per post,
+        no self-votes, known members and posts) still holds. Replaying the log
+        (``rebuild``) never re-checks privileges either.
         Python's cyclic garbage collector is paused while the batch runs (and
         restored however it ends): a batch allocates many objects that outlive
         it and form no cycles, and the collector would otherwise walk the
@@ -174,6 +181,7 @@ class CommunityBase:
                 raise InvalidInput(f"record_many(): item #{i}: {exc}") from None
 
         v.check_flag("retry", retry)
+        v.check_flag("trusted", trusted)
         refused: list[tuple[Event, KudosError]] = []
 
         def run(tx: Transaction) -> list[Outcome]:
@@ -183,7 +191,7 @@ class CommunityBase:
                     if not retry and event.event_id is not None:
                         refusals.check(tx, event)
                     try:
-                        outcomes.append(engine.apply(tx, self.policy, event))
+                        outcomes.append(engine.apply(tx, self.policy, event, trusted=trusted))
                     except KudosError as exc:
                         refused.append((event, exc))
                         raise

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from . import _caps
 from ._validate import MAX_AMOUNT, MAX_BALANCE
 from .errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from .events import Event, event_from_payload
@@ -189,6 +190,7 @@ def _member_from_doc(doc: Doc) -> Member:
         role=d.get("role", "member"),
         joined_at=datetime.fromisoformat(joined) if joined else None,
         referred_by=d.get("referred_by"),
+        deleted=bool(d.get("deleted")),
     )
 
 
@@ -217,6 +219,7 @@ def _post_from_doc(doc: Doc) -> Post:
         removed=bool(d.get("removed")),
         solution=d.get("solution"),
         posted_at=datetime.fromisoformat(posted) if posted else None,
+        wiki=bool(d.get("wiki")),
     )
 
 
@@ -255,7 +258,15 @@ class Context:
     written by :meth:`flush`; reads of counters include queued changes.
     """
 
-    def __init__(self, tx: Transaction, policy: Policy, event: Event, *, notify: bool = True):
+    def __init__(
+        self,
+        tx: Transaction,
+        policy: Policy,
+        event: Event,
+        *,
+        notify: bool = True,
+        trusted: bool = False,
+    ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
         self.policy = policy
@@ -271,6 +282,14 @@ class Context:
         self._members: dict[str, Member] = {}
         self._locked: set[str] = set()
         self._windowed = window_counters(policy.leaderboards.window_metrics)
+        self.trusted = trusted
+        """Recording history: privileges were checked when the facts happened."""
+        self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
+        self.clipped: list[tuple[Cap, CounterKey, LedgerEntry, int]] = []
+        self.held_back: list[tuple[str, int]] = []
+        """Awards held back entirely that this event stopped holding: (entry id, missing)."""
+        self.unfloored: set[str] = set()
+        """Members a line not held to the reputation floor debited (settle() checks them)."""
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -358,6 +377,8 @@ class Context:
     ) -> list[LedgerEntry]:
         """Credit ``member`` what the policy says ``action`` is worth (``times`` over)."""
         reward = self.policy.reward(action)
+        if reward.was:
+            reward = reward.on(self.day())
         made = []
         for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
             entry = self.credit(
@@ -385,13 +406,16 @@ class Context:
         tags: Iterable[str] = (),
         capped: bool = True,
         force: bool = False,
+        floored: bool = True,
         period: str | None = None,
     ) -> LedgerEntry | None:
         """Write one ledger entry, applying the staff rule and the policy's caps.
 
         A gain capped down to nothing still leaves a zero entry saying so, so a
         member's statement explains why an action earned nothing. ``force``
-        (manual adjustments) skips the staff rule and the caps. ``period``
+        (manual adjustments) skips the staff rule and the caps. A debit is
+        booked only down to the policy's reputation floor unless ``force`` or
+        not ``floored`` (a bounty is paid in full: its offerer had it). ``period``
         books the entry in that payback period instead of the event's
         (payouts, carry-over).
         """
@@ -402,36 +426,47 @@ class Context:
                 f"{action} would credit {member!r} {amount} {account}, past kudos's bound of "
                 f"{MAX_AMOUNT} units on one amount"
             )
-        if not force and self.member(member).is_staff and not self.policy.staff_earn:
-            return None
+        found = self.member(member)
+        if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
+            return None  # a deleted account's posts award no one
         self._lock(member)
         tags = tuple(dict.fromkeys(tags))
         given = amount
-        caps = caps_for(self.policy, action, account) if capped and not force and amount > 0 else ()
-        for cap in caps:
-            used = self.counter(
-                *self._cap_key(cap, member, subject, self.at, period or self.period)
-            )
-            given = min(given, max(0, cap.limit - used))
+        booked_in = period or self.period
+        caps = caps_for(self.policy, action, account) if capped and not force else ()
+        binding: tuple[Cap, CounterKey] | None = None
+        for cap in caps if amount > 0 else ():
+            key = self._cap_key(cap, member, subject, self.at, booked_in)
+            room = max(0, cap.limit - self.counter(*key))
+            if room < given:
+                given, binding = room, (cap, key)
         if given < amount:
             limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
             reason = f"{reason} (capped at {limits})"
-        entry = LedgerEntry(
-            entry_id=f"{self.event_id}/{len(self.entries)}",
-            member=member,
-            account=account,
-            amount=given,
+        floor = self.policy.reputation_floor
+        if amount < 0 and account == "reputation" and force:
+            self.unfloored.add(member)
+        if amount < 0 and account == "reputation" and floor is not None and floored and not force:
+            given = max(amount, min(0, floor - self.balance(member, "reputation")))
+            if given > amount:
+                reason = f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"
+        entry = self.line(
+            member,
+            account,
+            given,
             action=action,
             reason=reason,
-            event_id=self.event_id,
             subject=subject,
-            period=period or self.period,
-            at=self.at,
             tags=tags,
+            period=booked_in,
         )
-        self._book(entry)
         for cap in caps:
-            self.deltas[self._cap_key(cap, member, subject, self.at, entry.period)] += given
+            key = self._cap_key(cap, member, subject, self.at, entry.period)
+            self.deltas[key] += given
+            if given < 0:
+                self.unsettled[key] = (cap, self.at)
+        if binding is not None:
+            self.clipped.append((*binding, entry, amount - given))
         return entry
 
     def _check_balances(self) -> None:
@@ -467,6 +502,7 @@ class Context:
             "month": f"month:{day[:7]}",
             "post": f"post:{subject}",
             "period": period,
+            "ever": "ever",
         }
         return (f"cap:{cap.account}", scope[cap.per], member)
 
@@ -480,19 +516,35 @@ class Context:
             self.bump("points", member, amount, period=period, boards=False)
             if entry.action in _SETTLEMENTS:
                 return
-        self.bump(counter_for(entry.account), member, amount, period=period, tags=entry.tags)
+        self.bump(
+            counter_for(entry.account), member, amount, period=period, tags=entry.tags, at=entry.at
+        )
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
 
         Returns ``None`` when the entry was already reversed (or gave nothing).
         """
-        if entry.reverses is not None or entry.amount == 0:
+        if entry.reverses is not None:
             return None
-        if entry.entry_id in self.tx.reversed_ids([entry.entry_id]) or any(
-            e.reverses == entry.entry_id for e in self.entries
-        ):
-            return None
+        if entry.amount == 0:
+            # An award the cap held back entirely may have been topped up since.
+            for cap in caps_for(self.policy, entry.action, entry.account):
+                key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
+                fact = _caps.forget(self, cap, key, entry, reason)
+                if fact is not None and fact["missing"]:
+                    self.held_back.append((entry.entry_id, int(fact["missing"])))
+        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
+        if entry.amount == 0 or stored or any(e.reverses == entry.entry_id for e in self.entries):
+            # Taken back with a removed post, then given again when it was restored?
+            again = self.tx.get("reinstated", entry.entry_id)
+            if again is None:
+                post = self.tx.get("post", entry.subject) if entry.subject else None
+                if post is not None and post.status == "removed":
+                    # Undone while its post is removed: restoring the post gives it no more.
+                    self.put("undone", entry.entry_id, {"event": self.event_id})
+                return None
+            return self.reverse(self.written(again.data["event"], again.data["entry"]), reason)
         self._lock(entry.member)
         reversal = LedgerEntry(
             entry_id=f"{self.event_id}/{len(self.entries)}",
@@ -509,27 +561,81 @@ class Context:
             tags=entry.tags,
         )
         self._book(reversal)
-        if entry.amount > 0:
-            # Give the room back under every cap the original counted against.
-            for cap in caps_for(self.policy, entry.action, entry.account):
-                key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
-                self.deltas[key] -= entry.amount
+        if entry.account == "reputation" and entry.amount > 0:
+            self.unfloored.add(entry.member)
+        # Give the room back (or take it, for a debit) under every cap the original
+        # counted against; settle() then lets the scope's held-back awards take it up.
+        for cap in caps_for(self.policy, entry.action, entry.account):
+            key = self._cap_key(cap, entry.member, entry.subject, entry.at, entry.period)
+            self.deltas[key] -= entry.amount
+            self.unsettled[key] = (cap, entry.at)
+            if entry.amount > 0:
+                _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def written(self, event_id: str, entry_id: str) -> LedgerEntry:
+        """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
+        found = self.entries if event_id == self.event_id else self.tx.entries(event_id=event_id)
+        return next(e for e in found if e.entry_id == entry_id)
+
+    def reinstate(self, award: LedgerEntry, amount: int, reason: str) -> LedgerEntry:
+        """Give ``award`` again, ``amount`` of it (what a removal took back, top-ups included).
+
+        The new line counts under the caps of the award's own span (the cap
+        settles any excess), and undoing the award later takes back this line.
+        """
+        again = self.line(
+            award.member,
+            award.account,
+            amount,
+            action=award.action,
+            reason=f"{award.reason} ({reason})",
+            subject=award.subject,
+            tags=award.tags,
+            at=award.at,
+        )
+        caps = caps_for(self.policy, award.action, award.account)
+        for cap in caps:
+            key = self._cap_key(cap, award.member, award.subject, award.at, again.period)
+            self.deltas[key] += amount
+            self.unsettled[key] = (cap, award.at)
+        full = getattr(self.policy.reward(award.action, self.day(award.at)), award.account)
+        if caps and 0 < amount < full:  # the cap held part of it back: room may come later
+            key = self._cap_key(caps[0], award.member, award.subject, award.at, again.period)
+            self.clipped.append((caps[0], key, again, full - amount))
+        if award.account == "reputation" and amount < 0:
+            self.unfloored.add(award.member)
+        self.put("reinstated", award.entry_id, {"event": self.event_id, "entry": again.entry_id})
+        return again
+
+    def hold_back(self, award: LedgerEntry, missing: int) -> None:
+        """Hold ``award`` back again by ``missing`` under its cap: later room tops it up."""
+        caps = caps_for(self.policy, award.action, award.account)
+        if caps and missing > 0:
+            key = self._cap_key(caps[0], award.member, award.subject, award.at, award.period)
+            self.clipped.append((caps[0], key, award, missing))
+            self.unsettled[key] = (caps[0], award.at)
 
     def reverse_event(self, event_id: str, reason: str, *, member: str | None = None) -> int:
         """Reverse every live entry ``event_id`` wrote (optionally only ``member``'s)."""
         done = 0
         for entry in self.tx.entries(event_id=event_id, member=member):
+            if entry.action in _caps.CAP_LINES:
+                continue  # the event settled a cap for other awards; they keep it
             if self.reverse(entry, reason) is not None:
                 done += 1
         return done
 
     def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
-        """Entries about ``subject`` (optionally of ``action``) not yet reversed."""
+        """Entries about ``subject`` (optionally of ``action``) not yet reversed.
+
+        Awards a cap held back entirely (zero entries) are included: reversing
+        one takes back the top-ups it received since.
+        """
         found = [
             e
             for e in self.tx.entries(subject=subject)
-            if e.reverses is None and e.amount and (action is None or e.action == action)
+            if e.reverses is None and (action is None or e.action == action)
         ]
         gone = self.tx.reversed_ids(e.entry_id for e in found)
         return [e for e in found if e.entry_id not in gone]
@@ -537,6 +643,51 @@ class Context:
     def count_capped(self, cap_account: str, per: str, member: str, amount: int) -> None:
         """Count ``amount`` against a cap kept outside the ledger (e.g. referral counts)."""
         self.deltas[(f"cap:{cap_account}", per, member)] += amount
+
+    def line(
+        self,
+        member: str,
+        account: str,
+        amount: int,
+        *,
+        action: str,
+        reason: str,
+        subject: str | None = None,
+        tags: tuple[str, ...] = (),
+        at: datetime | None = None,
+        period: str | None = None,
+    ) -> LedgerEntry:
+        """Book one entry as it is, with no staff rule, cap or floor (the caps' own lines).
+
+        It is booked at ``at`` (default: the event's time) in ``period`` (default:
+        the booking period of ``at``).
+        """
+        self._lock(member)
+        entry = LedgerEntry(
+            entry_id=f"{self.event_id}/{len(self.entries)}",
+            member=member,
+            account=account,
+            amount=amount,
+            action=action,
+            reason=reason,
+            event_id=self.event_id,
+            subject=subject,
+            period=period
+            or (self.period if at is None else booking_period(self.tx, self.policy, at)),
+            at=at or self.at,
+            tags=tags,
+        )
+        self._book(entry)
+        return entry
+
+    def settle(self) -> None:
+        """Bring every cap scope this event changed back to its rule, then apply the floor.
+
+        See :mod:`kudos._caps`: held-back awards take up freed room, a scope
+        over its limit holds back the excess, and a reputation below the
+        policy's floor is lifted to it.
+        """
+        _caps.settle(self)
 
     # -- notifying -----------------------------------------------------------------------
     def notify(self, member: str, kind: str, **data: Any) -> None:
@@ -561,6 +712,12 @@ class Context:
         """Write a projection document now (documents are not queued)."""
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
+    def update(self, kind: str, key: str, **changes: Any) -> None:
+        """Change fields of an existing projection document (its ref and status kept)."""
+        doc = self.tx.get(kind, key)
+        assert doc is not None, f"no {kind} document {key!r}"
+        self.put(kind, key, {**doc.data, **changes}, ref=doc.ref, status=doc.status)
+
     def privilege(self, member: str, name: str) -> bool | None:
         """Whether the policy grants ``member`` the privilege ``name`` (None: it has no rule)."""
         found = self.member(member)
@@ -571,7 +728,12 @@ class Context:
         return None
 
     def require_privilege(self, member: str, name: str, doing: str) -> None:
-        """Raise :class:`NotAllowed` when the policy withholds ``name`` from ``member``."""
+        """Raise :class:`NotAllowed` when the policy withholds ``name`` from ``member``.
+
+        A trusted context (recording history) checks nothing.
+        """
+        if self.trusted:
+            return
         self.require(
             self.privilege(member, name) is not False,
             f"member {member!r} may not {doing} yet: it needs the {name!r} privilege "
@@ -622,7 +784,10 @@ def caps_for(policy: Policy, action: str, account: str) -> tuple[Cap, ...]:
         known = _CAPS[id(policy)] = (policy, {})
     caps = known[1].get((action, account))
     if caps is None:
-        caps = known[1][(action, account)] = tuple(policy.caps_for(action, account))
+        counted = action not in _caps.UNCAPPED
+        caps = known[1][(action, account)] = (
+            tuple(policy.caps_for(action, account)) if counted else ()
+        )
     return caps
 
 
@@ -642,8 +807,18 @@ def _is_closed(tx: Transaction, period: str) -> bool:
 # --- applying events -----------------------------------------------------------------
 
 
-def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True) -> Outcome:
+def apply(
+    tx: Transaction,
+    policy: Policy,
+    event: Event,
+    *,
+    notify: bool = True,
+    trusted: bool = False,
+) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
+
+    ``trusted`` records history: reputation thresholds and privilege rules
+    are not checked again (they were when the fact happened).
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -674,8 +849,9 @@ def apply(tx: Transaction, policy: Policy, event: Event, *, notify: bool = True)
             # accept it, the clash is a Conflict.
             handler(Context(tx, policy, event, notify=False), event)
         return replayed(tx, known, event)
-    ctx = Context(tx, policy, event, notify=notify)
+    ctx = Context(tx, policy, event, notify=notify, trusted=trusted)
     handler(ctx, event)
+    ctx.settle()
     for hook in _AFTER:
         hook(ctx)
     entries, notes = ctx.flush()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from . import _caps
 from . import _engine as engine
 from ._engine import Context, handles
 from .events import (
@@ -22,9 +23,11 @@ from .events import (
     DownVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PointsAdjusted,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
@@ -111,6 +114,17 @@ def _joined(ctx: Context, event: MemberJoined) -> None:
         {"role": event.role, "joined_at": ctx.at.isoformat(), "referred_by": event.referred_by},
         status=event.role,
     )
+    start = ctx.policy.reputation_start
+    if start:
+        ctx.credit(
+            event.member,
+            "reputation",
+            start,
+            action=_caps.START,
+            subject=None,
+            reason="starting reputation",
+            force=True,
+        )
     ctx.touched.add(event.member)
 
 
@@ -119,6 +133,14 @@ def _new_post(ctx: Context, post: str) -> None:
         ctx.tx.get("post", post) is None,
         f"post {post!r} was already reported; give each topic and reply its own id",
     )
+
+
+@handles(MemberDeleted)
+def _deleted(ctx: Context, event: MemberDeleted) -> None:
+    member = ctx.member(event.member)
+    ctx.require(not member.deleted, f"member {event.member!r} was already deleted")
+    ctx.update("member", event.member, deleted=True)
+    ctx.touched.add(event.member)
 
 
 @handles(TopicPosted)
@@ -251,7 +273,7 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
         "one kudos per member per post",
     )
     need = ctx.policy.min_reputation_to_give_kudos
-    if need and not giver.is_staff:
+    if need and not giver.is_staff and not ctx.trusted:
         have = ctx.balance(event.giver, "reputation")
         ctx.require(
             have >= need,
@@ -266,13 +288,14 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
-    ctx.award(
-        post.author,
-        action,
-        subject=post.id,
-        reason=f"kudos from {event.giver} on {noun} {post.id!r}",
-        tags=tags,
-    )
+    if not post.wiki:  # community wiki: votes count, but earn no one anything
+        ctx.award(
+            post.author,
+            action,
+            subject=post.id,
+            reason=f"kudos from {event.giver} on {noun} {post.id!r}",
+            tags=tags,
+        )
     ctx.award(
         event.giver,
         "kudos_given",
@@ -315,7 +338,7 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     active, _ = _vote_gen(ctx.tx, "down_vote", event.post, event.voter)
     ctx.require(not active, f"member {event.voter!r} already down-voted {noun} {event.post!r}")
     need = ctx.policy.min_reputation_to_down_vote
-    if need and not voter.is_staff:
+    if need and not voter.is_staff and not ctx.trusted:
         have = ctx.balance(event.voter, "reputation")
         ctx.require(
             have >= need,
@@ -327,13 +350,14 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     _vote_on(ctx, "down_vote", post, event.voter, None)
     ctx.bump("down_votes_received", post.author, 1, tags=tags)
     on_reply = post.kind == "reply"
-    ctx.award(
-        post.author,
-        "down_vote_on_reply" if on_reply else "down_vote_on_topic",
-        subject=post.id,
-        reason=f"down-vote on {noun} {post.id!r}",
-        tags=tags,
-    )
+    if not post.wiki:
+        ctx.award(
+            post.author,
+            "down_vote_on_reply" if on_reply else "down_vote_on_topic",
+            subject=post.id,
+            reason=f"down-vote on {noun} {post.id!r}",
+            tags=tags,
+        )
     if on_reply:
         ctx.award(
             event.voter,
@@ -381,7 +405,7 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
     data = dict(doc.data)
     reply = ctx.post(data["solution"])
     ctx.reverse_event(data["solution_event"], reason)
-    if not reply.removed:
+    if not reply.removed and _counts_as_solution(ctx, reply, topic):
         ctx.bump(
             "solutions",
             reply.author,
@@ -393,6 +417,15 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
     data["solution"] = None
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     ctx.touched.add(reply.author)
+
+
+def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
+    """Whether an accepted ``reply`` counts as a solution (for boards, ranks and badges).
+
+    An asker accepting their own reply solved nothing for anyone else: it
+    counts only where the policy rewards self-accepting.
+    """
+    return reply.author != topic.author or ctx.policy.self_accept_rewards
 
 
 @handles(SolutionAccepted, derive_id=_accept_id)
@@ -426,8 +459,9 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     )
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     tags = _tags(reply)
-    ctx.bump("solutions", reply.author, 1, tags=tags)
     own = reply.author == topic.author
+    if _counts_as_solution(ctx, reply, topic):
+        ctx.bump("solutions", reply.author, 1, tags=tags)
     if not own or ctx.policy.self_accept_rewards:
         ctx.award(
             reply.author,
@@ -465,58 +499,110 @@ def _must_be_staff(ctx: Context, by: str, what: str) -> None:
     )
 
 
-@handles(PostRemoved)
-def _removed(ctx: Context, event: PostRemoved) -> None:
-    post = ctx.post(event.post)
-    _must_be_staff(ctx, event.by, f"remove {event.post!r}")
-    ctx.require(not post.removed, f"post {event.post!r} was already removed")
+def _count_post(ctx: Context, post: Post, data: dict[str, Any], sign: int) -> None:
+    """Take a removed post out of its counters (``sign`` -1), or put it back (+1)."""
     tags = _tags(post)
-    why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
-    for entry in ctx.live_entries(subject=post.id):
-        ctx.reverse(entry, why)
     for vote in ctx.tx.find("kudos", ref=post.id, status="active"):
         given = ctx.tx.get_event(vote.data["event_id"])
         at = given.at if given is not None else None
-        ctx.bump("kudos_received", post.author, -1, period=vote.data["period"], tags=tags, at=at)
+        ctx.bump("kudos_received", post.author, sign, period=vote.data["period"], tags=tags, at=at)
         if given is not None:
-            # The giver's award is clawed back with the post, so is their count of it.
-            ctx.bump("kudos_given", given.payload["giver"], -1, period=vote.data["period"], at=at)
+            # The giver's award goes (or comes back) with the post, so does their count of it.
+            ctx.bump("kudos_given", given.payload["giver"], sign, period=vote.data["period"], at=at)
     for vote in ctx.tx.find("down_vote", ref=post.id, status="active"):
         ctx.bump(
             "down_votes_received",
             post.author,
-            -1,
+            sign,
             period=vote.data["period"],
             tags=tags,
             at=_fact_at(ctx, vote.data["event_id"]),
         )
-    doc = ctx.tx.get("post", post.id)
-    assert doc is not None
-    data = dict(doc.data)
     ctx.bump(
         "replies" if post.kind == "reply" else "topics",
         post.author,
-        -1,
+        sign,
         period=data.get("period"),
         tags=tags,
         at=post.posted_at,
     )
     if post.kind == "reply" and post.topic:
         topic_doc = ctx.tx.get("post", post.topic)
-        if topic_doc is not None and topic_doc.data.get("solution") == post.id:
+        if (
+            topic_doc is not None
+            and topic_doc.data.get("solution") == post.id
+            and _counts_as_solution(ctx, post, engine.post_from_doc(topic_doc))
+        ):
             ctx.bump(
                 "solutions",
                 post.author,
-                -1,
+                sign,
                 period=topic_doc.data.get("solution_period"),
                 tags=tags,
                 at=_fact_at(ctx, topic_doc.data.get("solution_event")),
             )
-    data.update(removed=True, removed_reason=event.reason, removed_by=event.by)
+    ctx.touched.add(post.author)
+
+
+@handles(PostRemoved)
+def _removed(ctx: Context, event: PostRemoved) -> None:
+    post = ctx.post(event.post)
+    _must_be_staff(ctx, event.by, f"remove {event.post!r}")
+    ctx.require(not post.removed, f"post {event.post!r} was already removed")
+    why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
+    for entry in ctx.live_entries(subject=post.id):
+        ctx.reverse(entry, why)
+    doc = ctx.tx.get("post", post.id)
+    assert doc is not None
+    data = dict(doc.data)
+    _count_post(ctx, post, data, -1)
+    data.update(
+        removed=True,
+        removed_reason=event.reason,
+        removed_by=event.by,
+        removed_event=ctx.event_id,
+        held_back=[list(h) for h in ctx.held_back],  # what the cap still held back of them
+    )
     ctx.put("post", post.id, data, ref=doc.ref, status="removed")
     if event.reason in ABUSE_REASONS:
-        ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=tags)
-    ctx.touched.add(post.author)
+        ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=_tags(post))
+
+
+@handles(PostRestored)
+def _restored(ctx: Context, event: PostRestored) -> None:
+    post = ctx.post(event.post)
+    _must_be_staff(ctx, event.by, f"restore {event.post!r}")
+    ctx.require(
+        post.removed, f"post {event.post!r} is not removed; only a removed post is restored"
+    )
+    ctx.require(
+        post.kind != "idea", f"{event.post!r} is an idea; restoring removed ideas is not supported"
+    )
+    doc = ctx.tx.get("post", post.id)
+    assert doc is not None
+    data = dict(doc.data)
+    why = f"{_noun(post)} {post.id!r} restored"
+    about = {e.entry_id: e for e in ctx.tx.entries(subject=post.id)}
+    taken: dict[str, int] = {}  # award entry id -> what the removal took back from it
+    for entry in ctx.tx.entries(event_id=data["removed_event"]):
+        if entry.reverses is None:
+            if entry.action == "removed_as_spam":
+                ctx.reverse(entry, why)
+            continue
+        original = about.get(entry.reverses)
+        if original is None:
+            continue
+        award = about[_caps.topped_up(original)] if original.action == _caps.TOP_UP else original
+        taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+    for award_id, amount in taken.items():
+        if ctx.tx.get("undone", award_id) is None:  # not undone while the post was removed
+            ctx.reinstate(about[award_id], amount, why)
+    for award_id, missing in data.get("held_back", []):
+        if award_id not in taken and ctx.tx.get("undone", award_id) is None:
+            ctx.hold_back(about[award_id], int(missing))  # held back again; room tops it up
+    _count_post(ctx, post, data, +1)
+    data.update(removed=False, restored_by=event.by)
+    ctx.put("post", post.id, data, ref=doc.ref, status="live")
 
 
 @handles(PointsAdjusted)

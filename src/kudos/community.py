@@ -17,7 +17,10 @@ from typing import Any, cast
 import attrs
 
 from . import _engine as engine
-from . import _posts  # noqa: F401  (registers the forum's handlers)
+from . import (
+    _posts,  # noqa: F401  (registers the forum's handlers)
+    _reputation,  # noqa: F401  (registers bounties, wiki, edits, association)
+)
 from . import _validate as v
 from ._base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from ._bulk import Preloaded
@@ -25,16 +28,24 @@ from .abuse import AbuseAPI
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
+    AssociationBonusGranted,
+    BountyAwarded,
+    BountyOffered,
+    BountyRefunded,
     DownVoted,
     DownVoteWithdrawn,
     KudosGiven,
     KudosWithdrawn,
+    MemberDeleted,
     MemberJoined,
     PointsAdjusted,
+    PostMadeWiki,
     PostRemoved,
+    PostRestored,
     ReplyPosted,
     SolutionAccepted,
     SolutionUnaccepted,
+    SuggestedEditApproved,
     TopicPosted,
 )
 from .ideas import IdeasAPI
@@ -215,6 +226,22 @@ class Community(
         )
         return self.member(member)
 
+    def delete_member(
+        self, member: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``member`` deleted their account: their posts stay, owned by no one.
+
+        Votes on those posts stay valid and count, replies under them are
+        accepted, but nothing is awarded to the account from now on (what it
+        earned before stays). An importer reports a post of an unknown, deleted
+        account as a post by such a member.
+
+        Raises:
+            UnknownMember: never joined.
+            NotAllowed: already deleted.
+        """
+        return self.record(MemberDeleted(member=member, at=at, event_id=event_id))
+
     def member(self, member: str) -> Member:
         """The member as kudos knows them.
 
@@ -344,6 +371,115 @@ class Community(
         ``removed_as_spam`` penalty and takes back badges the post earned.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
+
+    def restore_post(
+        self, post: str, *, by: str, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """A moderator restores a removed post: it gets back exactly what removal took.
+
+        Every award the removal reversed is given again by a new entry (top-ups
+        included, under the caps of its own day), the spam penalty is reversed
+        and the post counts again. Undoing one of its awards later takes back
+        the new entry. Removed ideas cannot be restored. A post removed and
+        restored more than once needs an ``event_id`` per removal and restore.
+
+        Raises:
+            NotAllowed: ``by`` is not staff or a moderator, the post is not
+                removed, or it is an idea.
+        """
+        return self.record(PostRestored(post=post, by=by, at=at, event_id=event_id))
+
+    def make_wiki(
+        self, post: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``post`` becomes community wiki: later votes on it earn no one anything.
+
+        Votes cast before keep what they earned.
+
+        Raises:
+            UnknownPost: never reported.
+            NotAllowed: it is community wiki already.
+        """
+        return self.record(PostMadeWiki(post=post, at=at, event_id=event_id))
+
+    def offer_bounty(
+        self,
+        bounty: str,
+        *,
+        topic: str,
+        by: str,
+        amount: int,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """``by`` offers ``amount`` reputation on ``topic``, paid at once.
+
+        Raises:
+            NotAllowed: not enough reputation, the ``set_bounty`` privilege
+                withheld, a removed topic, or the bounty id used before.
+        """
+        return self.record(
+            BountyOffered(
+                bounty=bounty, topic=topic, by=by, amount=amount, at=at, event_id=event_id
+            )
+        )
+
+    def award_bounty(
+        self,
+        bounty: str,
+        *,
+        reply: str,
+        amount: int | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """The open ``bounty`` goes to ``reply``'s author (all of it, or ``amount``).
+
+        Raises:
+            NotAllowed: the bounty is not open, the reply is not on its topic,
+                or it is the offerer's own reply.
+        """
+        return self.record(
+            BountyAwarded(bounty=bounty, reply=reply, amount=amount, at=at, event_id=event_id)
+        )
+
+    def refund_bounty(
+        self,
+        bounty: str,
+        *,
+        by: str,
+        reason: str = "refunded",
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Staff refund an open ``bounty``: its offerer gets the amount back by reversal."""
+        return self.record(
+            BountyRefunded(bounty=bounty, by=by, reason=reason, at=at, event_id=event_id)
+        )
+
+    def approve_edit(
+        self,
+        edit: str,
+        *,
+        post: str,
+        member: str,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """``member``'s suggested edit of ``post`` was approved (Stack Exchange: +2 each)."""
+        return self.record(
+            SuggestedEditApproved(edit=edit, post=post, member=member, at=at, event_id=event_id)
+        )
+
+    def grant_association_bonus(
+        self, member: str, *, at: datetime | None = None, event_id: str | None = None
+    ) -> Outcome:
+        """``member`` linked an account in good standing elsewhere: the bonus, once.
+
+        Raises:
+            NotAllowed: the member already has it.
+        """
+        return self.record(AssociationBonusGranted(member=member, at=at, event_id=event_id))
 
     def adjust(
         self,
@@ -525,7 +661,9 @@ class Community(
 
         The replayed ledger must equal the stored one (the ledger is
         append-only); projections are then replaced in one transaction. No
-        notification is sent again.
+        notification is sent again, and no privilege is checked again (each
+        was checked when its event was recorded, or the event was imported
+        as trusted history).
 
         Raises:
             RebuildMismatch: the policy now gives a different ledger; use
@@ -537,7 +675,13 @@ class Community(
             stored = tx.events()
             with scratch.transaction(self.id) as stx:
                 for row in stored:
-                    engine.apply(stx, self.policy, engine.stored_to_event(row), notify=False)
+                    engine.apply(
+                        stx,
+                        self.policy,
+                        engine.stored_to_event(row),
+                        notify=False,
+                        trusted=True,  # privileges were checked when each was recorded
+                    )
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:

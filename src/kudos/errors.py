@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "InvalidDump",
     "InvalidInput",
     "InvalidPolicy",
     "KudosError",
@@ -28,6 +29,13 @@ class KudosError(Exception):
 
 class InvalidInput(KudosError, ValueError):
     """An argument has the wrong type or value (an empty id, a float amount, ...)."""
+
+
+class InvalidDump(InvalidInput):
+    """An imported history cannot be read: a file is missing or is not well-formed.
+
+    Raised before anything is recorded; the message names the file and what to fix.
+    """
 
 
 class InvalidPolicy(KudosError, ValueError):

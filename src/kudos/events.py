@@ -27,6 +27,10 @@ from . import _validate as v
 from .errors import InvalidInput
 
 __all__ = [
+    "AssociationBonusGranted",
+    "BountyAwarded",
+    "BountyOffered",
+    "BountyRefunded",
     "DownVoteWithdrawn",
     "DownVoted",
     "Event",
@@ -36,13 +40,16 @@ __all__ = [
     "IdeaVoted",
     "KudosGiven",
     "KudosWithdrawn",
+    "MemberDeleted",
     "MemberJoined",
     "PaybackPeriodClosed",
     "PayoutFailed",
     "PayoutMethodChosen",
     "PayoutPaid",
     "PointsAdjusted",
+    "PostMadeWiki",
     "PostRemoved",
+    "PostRestored",
     "ReferralCodeIssued",
     "ReferralMade",
     "ReferralQualified",
@@ -53,6 +60,7 @@ __all__ = [
     "SerialVotesReversed",
     "SolutionAccepted",
     "SolutionUnaccepted",
+    "SuggestedEditApproved",
     "TopicPosted",
     "event_from_payload",
     "event_types",
@@ -231,6 +239,23 @@ class MemberJoined(Event):
 
 @_register
 @attrs.frozen(kw_only=True)
+class MemberDeleted(Event):
+    """``member`` deleted their account; their posts stay, owned by no one.
+
+    Votes on those posts are still valid and replies under them still count,
+    but from now on nothing is awarded to the deleted account (what it earned
+    before stays in the ledger).
+    """
+
+    type: ClassVar[str] = "member-deleted"
+    member: str = _member_field()
+
+    def natural_key(self) -> str:
+        return key_of(self.member)
+
+
+@_register
+@attrs.frozen(kw_only=True)
 class TopicPosted(Event):
     """A member posted a topic: a ``question``, ``problem``, ``idea`` or ``praise``."""
 
@@ -347,6 +372,23 @@ class PostRemoved(Event):
 
 @_register
 @attrs.frozen(kw_only=True)
+class PostRestored(Event):
+    """A moderator restored a removed post (undeleted it).
+
+    It gets back exactly what its removal took back, by new entries; the spam
+    penalty, if any, is reversed.
+    """
+
+    type: ClassVar[str] = "post-restored"
+    post: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+    def natural_key(self) -> str:
+        return key_of(self.post)
+
+
+@_register
+@attrs.frozen(kw_only=True)
 class PointsAdjusted(Event):
     """Staff adjusted a member's points and/or reputation by hand, saying why."""
 
@@ -370,6 +412,108 @@ class PointsAdjusted(Event):
         if self.at is None:  # not dated yet: the engine dates every fact before deriving its id
             return key_of(*self.content().values())
         return key_of(*self.content().values(), self.at.astimezone(UTC).isoformat())
+
+
+# --- Stack Exchange's own facts ----------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PostMadeWiki(Event):
+    """``post`` became community wiki: votes on it from now on earn no one anything."""
+
+    type: ClassVar[str] = "post-made-wiki"
+    post: str = attrs.field(validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return key_of(self.post)
+
+
+def _positive(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    v.integer(inst, attr, value)
+    if value <= 0:
+        raise InvalidInput(f"{attr.name} must be more than zero, got {value}")
+
+
+def _optional_positive(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive(inst, attr, value)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class BountyOffered(Event):
+    """``by`` offered ``amount`` reputation on ``topic`` as ``bounty``, paid at once."""
+
+    type: ClassVar[str] = "bounty-offered"
+    bounty: str = attrs.field(validator=v.identifier)
+    topic: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+    amount: int = attrs.field(validator=_positive)
+
+    def natural_key(self) -> str:
+        return key_of(self.bounty)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class BountyAwarded(Event):
+    """``bounty`` went to ``reply``: its author receives the bounty (or ``amount``, e.g. half).
+
+    Stack Exchange awards half a bounty nobody awarded to the top answer posted
+    after it started (with a score of 2 or more); pass that ``amount``.
+    """
+
+    type: ClassVar[str] = "bounty-awarded"
+    bounty: str = attrs.field(validator=v.identifier)
+    reply: str = attrs.field(validator=v.identifier)
+    amount: int | None = attrs.field(default=None, validator=_optional_positive)
+
+    def natural_key(self) -> str:
+        return key_of(self.bounty)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class BountyRefunded(Event):
+    """``bounty`` was refunded to its offerer (Stack Exchange: a moderator's decision)."""
+
+    type: ClassVar[str] = "bounty-refunded"
+    bounty: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+    reason: str = attrs.field(default="refunded", validator=v.identifier)
+
+    def natural_key(self) -> str:
+        return key_of(self.bounty)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SuggestedEditApproved(Event):
+    """``member``'s suggested edit ``edit`` of ``post`` was approved."""
+
+    type: ClassVar[str] = "suggested-edit-approved"
+    edit: str = attrs.field(validator=v.identifier)
+    post: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+
+    def natural_key(self) -> str:
+        return key_of(self.edit)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class AssociationBonusGranted(Event):
+    """``member`` linked an account in good standing elsewhere on the host's network.
+
+    Stack Exchange: +100 once, for 200 or more reputation on another site.
+    """
+
+    type: ClassVar[str] = "association-bonus-granted"
+    member: str = _member_field()
+
+    def natural_key(self) -> str:
+        return key_of(self.member)
 
 
 # --- referrals ---------------------------------------------------------------

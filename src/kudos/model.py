@@ -140,6 +140,8 @@ class Member:
     role: str = "member"
     joined_at: datetime | None = None
     referred_by: str | None = None
+    deleted: bool = False
+    """The account was deleted: its posts stay, owned by no one, and earn nothing."""
 
     @property
     def is_staff(self) -> bool:
@@ -162,6 +164,8 @@ class Post:
     removed: bool = False
     solution: str | None = None
     posted_at: datetime | None = None
+    wiki: bool = False
+    """A community-wiki post: owned by the community, its votes earn no one anything."""
 
 
 @attrs.frozen(kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import ideas, leaderboards, payback, recognition, referrals
 from .periods import Periods
-from .policy import Cap, Policy, Reward
+from .policy import Cap, EarlierReward, Policy, Reward
 
 __all__ = ["giffgaff", "stackexchange"]
 
@@ -75,55 +75,89 @@ def giffgaff() -> Policy:
     )
 
 
-def stackexchange() -> Policy:
-    """Stack Exchange reputation: no points, reputation with a daily cap.
+def stackexchange(*, dated: bool = False) -> Policy:
+    """Stack Exchange reputation: no points, reputation with a net daily cap.
 
     ======================  ==========  ================================================
-    action                  reputation  source
+    action                  reputation  source (date the rule took effect)
     ======================  ==========  ================================================
     answer up-voted         +10         SE rules (Springer 2019 table; Apache Answer)
-    question up-voted       +5          since 2010-03 (stackoverflow.blog); a 2019
-                                        return to +10 is unconfirmed
+    question up-voted       +10         since 2019-11-13, applied retroactively by
+                                        recalculation; +5 from 2010-03 (stackoverflow
+                                        .blog, "important reputation rule changes")
     answer down-voted       -2          to the author
     down-vote cast          -1          to the voter, on answers only
-    question down-voted     -2
+    question down-voted     -2          to the author
     answer accepted         +15         to the answerer
     accepting               +2          to the asker, not for their own answer
+    suggested edit          +2          at most 1,000 in a member's lifetime
+    association bonus       +100        once, members with 200+ elsewhere on the network
+    bounty                  -n / +n     offerer pays 50-500 at once; the awarded
+                                        answer's author receives it
     post removed as spam    -100
     ======================  ==========  ================================================
 
-    Cap: 200 reputation per UTC day from up-votes; accepted answers are
-    exempt. Up-voting needs 15 reputation, down-voting 125 (the privilege
-    table of graduated sites). Accepting your own answer earns nothing.
-    Reversals (unvote, unaccept, removal) take back exactly what was given,
-    so they respect the cap. Periods are calendar months (reputation
-    leagues); there is no payout.
+    Cap: 200 reputation per UTC day from votes and approved edits, *net*:
+    down-votes received count against it, so 20 answer up-votes, a down-vote
+    and one more up-vote leave 200, in whatever order they came (see
+    :mod:`kudos._caps`). Accepted answers, bounties and the association bonus
+    are exempt. Every member starts at 1 and never drops below 1
+    (``reputation_start``/``reputation_floor``). Up-voting needs 15
+    reputation, down-voting 125 (the privilege table of graduated sites).
+    Accepting your own answer earns nothing and is not a solution; votes on
+    community-wiki posts earn nothing. Periods are calendar months
+    (reputation leagues); there is no payout. Sources: ``peers.md`` section 2
+    (Stack Exchange meta and help pages, Apache Answer's restatement).
+
+    ``dated=True`` values question up-votes by the rule of their day (+5
+    before 2019-11-13, +10 since), for replaying a dump taken before the
+    retroactive recalculation of November 2019.
+
+    >>> stackexchange().reward("kudos_on_topic").reputation
+    10
+    >>> stackexchange(dated=True).reward("kudos_on_topic", "2018-09-01").reputation
+    5
     """
+    question_up = Reward(
+        reputation=10,
+        was=[EarlierReward(until="2019-11-13", reputation=5)] if dated else [],
+    )
     return Policy(
         name="stackexchange",
         rewards={
             "kudos_on_reply": Reward(reputation=10),
-            "kudos_on_topic": Reward(reputation=5),
+            "kudos_on_topic": question_up,
             "down_vote_on_reply": Reward(reputation=-2),
             "down_vote_on_topic": Reward(reputation=-2),
             "down_vote_cast": Reward(reputation=-1),
             "solution_accepted": Reward(reputation=15),
             "solution_accepter": Reward(reputation=2),
             "removed_as_spam": Reward(reputation=-100),
+            "edit_approved": Reward(reputation=2),
+            "association_bonus": Reward(reputation=100),
         },
         caps=(
             Cap(
                 account="reputation",
                 per="day",
                 limit=200,
-                actions=("kudos_on_reply", "kudos_on_topic"),
+                actions=(
+                    "kudos_on_reply",
+                    "kudos_on_topic",
+                    "down_vote_on_reply",
+                    "down_vote_on_topic",
+                    "edit_approved",
+                ),
             ),
+            Cap(account="reputation", per="ever", limit=1_000, actions=("edit_approved",)),
         ),
         staff_earn=False,
         down_votes=True,
         min_reputation_to_give_kudos=15,
         min_reputation_to_down_vote=125,
         self_accept_rewards=False,
+        reputation_start=1,
+        reputation_floor=1,
         periods=Periods(kind="month", timezone="UTC"),
         recognition=recognition.preset("stackexchange"),
         referrals=referrals.preset("stackexchange"),

@@ -36,6 +36,15 @@ Actions (keys of ``rewards``), and who earns them:
 ``solution_accepted``       the author of the reply accepted as a solution
 ``solution_accepter``       the asker who accepted someone else's reply
 ``removed_as_spam``         the author of a post removed as spam (negative)
+``edit_approved``           the member whose suggested edit was approved
+``association_bonus``       a member with standing elsewhere on the host's network
+==========================  ==================================================
+
+Bounties move reputation between members at the amount the host reports
+(the offerer pays it at once; the awarded reply's author receives it), so
+they have no entry in ``rewards``.
+
+==========================  ==================================================
 ``referral_qualified``      the referrer, when their referral qualifies
 ``referral_welcome``        the new member, when their referral qualifies
 ``idea_vote_received``      the author of an idea that got a vote
@@ -51,6 +60,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -66,7 +76,7 @@ from .periods import Periods
 from .recognition import Recognition
 from .referrals import ReferralRules
 
-__all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "Policy", "Reward"]
+__all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 
 CORE_ACTIONS = (
     "topic_posted",
@@ -80,6 +90,8 @@ CORE_ACTIONS = (
     "solution_accepted",
     "solution_accepter",
     "removed_as_spam",
+    "edit_approved",
+    "association_bonus",
 )
 ACTIONS: tuple[str, ...] = (
     CORE_ACTIONS
@@ -93,7 +105,7 @@ ACTIONS: tuple[str, ...] = (
 """Every action a policy may reward: the forum's own, then each capability's."""
 
 T = TypeVar("T")
-CAP_SPANS = ("day", "month", "post", "period")
+CAP_SPANS = ("day", "month", "post", "period", "ever")
 
 
 def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -109,15 +121,60 @@ def _caps(value: typing.Iterable[Cap]) -> tuple[Cap, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True)
-class Reward:
-    """Points and reputation for one action (either may be negative)."""
+def _iso_day(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    try:
+        ok = isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidPolicy(f"{attr.name} must be a day as 'YYYY-MM-DD', got {value!r}")
 
+
+@attrs.frozen(kw_only=True)
+class EarlierReward:
+    """What an action was worth before the day ``until`` (``YYYY-MM-DD``, exclusive).
+
+    A dated rule: facts of days before ``until`` are valued at ``points`` and
+    ``reputation``, later ones by the next rule or the reward's own values.
+    """
+
+    until: str = attrs.field(validator=_iso_day)
     points: int = attrs.field(default=0, validator=_int)
     reputation: int = attrs.field(default=0, validator=_int)
 
+
+def _earlier(value: typing.Iterable[EarlierReward]) -> tuple[EarlierReward, ...]:
+    return tuple(sorted(value, key=lambda r: r.until))
+
+
+@attrs.frozen(kw_only=True)
+class Reward:
+    """Points and reputation for one action (either may be negative).
+
+    ``was`` lists earlier values with the day each stopped applying, so one
+    policy values every fact by the rule in force on its day (replaying a
+    history recorded before a rule changed)::
+
+        Reward(reputation=10, was=[EarlierReward(until="2019-11-13", reputation=5)])
+
+    >>> r = Reward(reputation=10, was=[EarlierReward(until="2019-11-13", reputation=5)])
+    >>> r.on("2018-09-01").reputation, r.on("2019-11-13").reputation
+    (5, 10)
+    """
+
+    points: int = attrs.field(default=0, validator=_int)
+    reputation: int = attrs.field(default=0, validator=_int)
+    was: tuple[EarlierReward, ...] = attrs.field(default=(), converter=_earlier)
+
     def __bool__(self) -> bool:
-        return bool(self.points or self.reputation)
+        return bool(self.points or self.reputation or self.was)
+
+    def on(self, day: str) -> Reward:
+        """The values in force on ``day`` (``YYYY-MM-DD``), without the history."""
+        for earlier in self.was:
+            if day < earlier.until:
+                return Reward(points=earlier.points, reputation=earlier.reputation)
+        return self if not self.was else Reward(points=self.points, reputation=self.reputation)
 
 
 @attrs.frozen(kw_only=True)
@@ -127,8 +184,14 @@ class Cap:
     ``per = "day"`` caps what a member earns per day and ``"month"`` per
     calendar month (both in the periods' time zone); ``"post"`` caps what
     one post earns its author; ``"period"`` caps
-    a payback period. ``actions`` empty means every action. Reversals give
+    a payback period and ``"ever"`` a member's lifetime (Stack Exchange's
+    1,000 from suggested edits). ``actions`` empty means every action. Reversals give
     back room under the cap, and never take back more than was given.
+
+    A cap is *net*: a covered action that debits (a down-vote received)
+    counts against it too, and what the cap held back is topped up when
+    room opens later in the same span, so the total does not depend on the
+    order facts arrive in (see the policies guide).
     """
 
     account: str = attrs.field(default="reputation")
@@ -189,6 +252,14 @@ class Policy:
         min_reputation_to_give_kudos: reputation needed to give kudos.
         min_reputation_to_down_vote: reputation needed to down-vote.
         self_accept_rewards: whether accepting your own reply earns anything.
+        reputation_start: reputation every member starts with (a ledger line
+            when they join; Stack Exchange: 1).
+        reputation_floor: the lowest a member's reputation goes, or ``None``
+            for no floor (Stack Exchange: 1). A debit that would cross it is
+            booked only down to the floor; what the floor absorbed is never
+            given back by reversing that debit (it was never taken), and a
+            reversal that would cross it is followed by a ``reputation_floor``
+            line lifting the member back to it.
         periods: how time is cut into payback periods.
         recognition: ranks, badges and privileges.
         referrals: the referral programme.
@@ -198,7 +269,7 @@ class Policy:
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
-    Reward(points=5, reputation=0)
+    Reward(points=5, reputation=0, was=())
     """
 
     name: str = "custom"
@@ -209,6 +280,8 @@ class Policy:
     min_reputation_to_give_kudos: int = attrs.field(default=0, validator=_int)
     min_reputation_to_down_vote: int = attrs.field(default=0, validator=_int)
     self_accept_rewards: bool = False
+    reputation_start: int = attrs.field(default=0, validator=_int)
+    reputation_floor: int | None = None
     periods: Periods = attrs.field(factory=Periods)
     recognition: Recognition = attrs.field(factory=Recognition)
     referrals: ReferralRules = attrs.field(factory=ReferralRules)
@@ -217,9 +290,24 @@ class Policy:
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
 
-    def reward(self, action: str) -> Reward:
-        """What ``action`` earns (nothing when the policy does not reward it)."""
-        return self.rewards.get(action, _NOTHING)
+    def __attrs_post_init__(self) -> None:
+        floor = self.reputation_floor
+        if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int)):
+            raise InvalidPolicy(f"reputation_floor must be a whole number, got {floor!r}")
+        if floor is not None and self.reputation_start < floor:
+            raise InvalidPolicy(
+                f"reputation_start ({self.reputation_start}) is below reputation_floor ({floor}); "
+                "members must start at or above the floor"
+            )
+
+    def reward(self, action: str, day: str | None = None) -> Reward:
+        """What ``action`` earns (nothing when the policy does not reward it).
+
+        With ``day`` (``YYYY-MM-DD``), the value in force that day (see
+        :attr:`Reward.was`); without, today's rule.
+        """
+        found = self.rewards.get(action, _NOTHING)
+        return found.on(day) if day is not None and found.was else found
 
     def caps_for(self, action: str, account: str) -> list[Cap]:
         """The caps that apply to ``action`` in ``account``."""

@@ -822,7 +822,7 @@ class RecognitionAPI(CommunityBase):
         >>> c = kudos.Community(policy=kudos.policies.stackexchange())
         >>> _ = c.join("bob")
         >>> c.why_not("bob", "comment")
-        "member 'bob' needs 50 reputation to comment everywhere (has 0)"
+        "member 'bob' needs 50 reputation to comment everywhere (has 1)"
         """
         v.check_id("member", member)
         if not isinstance(privilege, str) or not privilege.strip():

@@ -23,6 +23,7 @@ from ...policies import giffgaff, stackexchange
 from ...policy import Cap, Policy, Reward
 from ...stores.protocol import Store
 from .. import FakeClock, assert_consistent, assert_unchanged
+from ._policies import stackexchange_from_zero
 from .contract import T0, StoreContractConformance, nonzero
 
 MakeCommunity = Callable[..., Community]
@@ -44,7 +45,7 @@ def _balance(c: Community, member: str, account: str) -> int:
 
 def _se(limit: int = 200, timezone: str = "UTC") -> Policy:
     """Stack Exchange's rules, with the up-vote cap at ``limit`` a day in ``timezone``."""
-    policy = stackexchange()
+    policy = stackexchange_from_zero()
     return policy.evolve(
         caps=(
             Cap(
@@ -239,7 +240,7 @@ class CoreConformance(StoreContractConformance):
         assert_consistent(community)
 
     def test_unaccepting_reverses_the_solution_awards(self, make_community: MakeCommunity) -> None:
-        c = make_community(stackexchange())
+        c = make_community(stackexchange_from_zero())
         _forum(c, "alice")
         accepted = c.accept_solution("t1", reply="r-alice", by="asker")
         assert {(e.member, e.amount) for e in accepted.entries} == {("alice", 15), ("asker", 2)}
@@ -319,7 +320,7 @@ class CoreConformance(StoreContractConformance):
     def test_up_votes_earn_at_most_200_reputation_a_day_on_stackexchange(
         self, make_community: MakeCommunity, clock: FakeClock
     ) -> None:
-        c = make_community(stackexchange())
+        c = make_community(stackexchange_from_zero())
         c.join("asker")
         c.post_topic("t1", author="asker")
         c.join("alice")
@@ -397,7 +398,7 @@ class CoreConformance(StoreContractConformance):
         self, make_community: MakeCommunity
     ) -> None:
         uk = make_community(community="uk")
-        ie = make_community(stackexchange(), community="ie")
+        ie = make_community(stackexchange_from_zero(), community="ie")
         for c in (uk, ie):
             _forum(c, "alice", "bob")
             c.join("mod", role="moderator")

@@ -85,10 +85,12 @@ class Facts:
                 if not (p := self.posts[post])["removed"]
             ]
         if metric == "solutions":
+            # An asker's own accepted reply is no solution, unless the policy rewards it.
             return [
                 (r["author"], at, r["tags"])
-                for reply, at in self.solutions.values()
+                for topic, (reply, at) in self.solutions.items()
                 if not (r := self.posts[reply])["removed"]
+                and (r["author"] != self.posts[topic]["author"] or self.policy.self_accept_rewards)
             ]
         raise AssertionError(f"no recomputation for {metric!r}")
 

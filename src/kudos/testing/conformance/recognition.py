@@ -28,6 +28,7 @@ from ...recognition import (
 from ...stores.protocol import Store
 from .. import FakeClock, assert_consistent
 from ._base import ConformanceBase
+from ._policies import stackexchange_from_zero
 
 MakeCommunity = Callable[..., Community]
 
@@ -350,7 +351,7 @@ class RecognitionConformance(ConformanceBase):
     def test_privileges_follow_reputation_with_notifications(
         self, make_community: MakeCommunity
     ) -> None:
-        c = make_community(stackexchange())
+        c = make_community(stackexchange_from_zero())
         c.join("staff1", role="staff")
         c.join("bob")
         assert not c.can("bob", "give_kudos")
@@ -369,7 +370,7 @@ class RecognitionConformance(ConformanceBase):
         assert_consistent(c)
 
     def test_a_withheld_privilege_refuses_the_fact(self, make_community: MakeCommunity) -> None:
-        c = make_community(stackexchange())
+        c = make_community(stackexchange_from_zero())
         _forum(c, "alice", "bob")
         with pytest.raises(NotAllowed, match="15 reputation"):
             c.give_kudos("r-alice", giver="bob")
@@ -378,7 +379,7 @@ class RecognitionConformance(ConformanceBase):
     def test_down_votes_need_the_privilege_and_a_policy_that_has_them(
         self, make_community: MakeCommunity
     ) -> None:
-        se = make_community(stackexchange())
+        se = make_community(stackexchange_from_zero())
         se.join("staff1", role="staff")
         se.join("bob")
         se.adjust("bob", reputation=124, reason="migrated", by="staff1", event_id="adj-1")

@@ -1,0 +1,185 @@
+"""Caps that do not depend on the order facts arrive in, and the reputation floor.
+
+A cap scope (one member's day, month, post or period under one
+:class:`~kudos.Cap`) keeps one counter: what its covered actions booked, net
+(a covered debit such as a down-vote received counts against it too). The
+rule every event leaves behind, for each scope it touched::
+
+    booked == min(limit, sum of the full values of the scope's live facts)
+
+A new award gets what fits under the limit; what did not fit is remembered
+in a ``cap`` document with the award. When room opens later in that scope
+(a reversal, a debit counted against it), the held-back awards take it up,
+oldest first, as ``cap_top_up`` lines that name the award they top up. When
+a scope ends up over its limit (a debit reversed), the excess is booked as a
+``cap_held`` line and released first when room opens again. Nothing is ever
+edited: every change is a line, and reversing an award also reverses its
+top-ups. So the same live facts give the same total whatever order they
+came in.
+
+The floor (``Policy.reputation_floor``) is applied after the caps: a debit is
+booked only down to the floor when it is credited (see
+:meth:`kudos._engine.Context.credit`), and a member a reversal left below it
+gets a ``reputation_floor`` line lifting them back.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .model import LedgerEntry
+from .stores.protocol import CounterKey
+
+if TYPE_CHECKING:
+    from ._engine import Context
+    from .policy import Cap
+
+TOP_UP = "cap_top_up"
+HELD = "cap_held"
+FLOOR = "reputation_floor"
+START = "reputation_start"
+CAP_LINES = frozenset({TOP_UP, HELD, FLOOR})
+"""Lines the engine books to keep its rules; an undo of the event that wrote them skips them."""
+UNCAPPED = CAP_LINES | {START}
+"""Ledger actions no cap counts (even a cap covering every action)."""
+
+_DOC = "cap"
+
+
+def _key(key: CounterKey) -> str:
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+def _load(ctx: Context, key: CounterKey) -> dict[str, Any] | None:
+    doc = ctx.tx.get(_DOC, _key(key))
+    if doc is None:
+        return None
+    return {"held": int(doc.data["held"]), "facts": [dict(f) for f in doc.data["facts"]]}
+
+
+def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
+    ctx.put(_DOC, _key(key), data, ref=key[2])
+
+
+def topped_up(line: LedgerEntry) -> str:
+    """The entry id of the award a ``cap_top_up`` line tops up (its reason names it)."""
+    return line.reason[len("top-up of ") : line.reason.rindex(": room freed")]
+
+
+def forget(
+    ctx: Context, cap: Cap, key: CounterKey, entry: LedgerEntry, reason: str
+) -> dict[str, Any] | None:
+    """``entry`` (an award) is being reversed: reverse its top-ups and stop holding it.
+
+    Returns what was kept of it (``missing``: what the cap still held back), if anything.
+    """
+    data = _load(ctx, key)
+    if data is None:
+        return None
+    fact: dict[str, Any] | None = next(
+        (f for f in data["facts"] if f["entry"] == entry.entry_id), None
+    )
+    if fact is None:
+        return None
+    data["facts"].remove(fact)
+    for event_id, line_id in fact["lines"]:
+        line = ctx.written(event_id, line_id)
+        if ctx.reverse(line, reason) is not None:
+            ctx.deltas[key] -= line.amount
+            ctx.unsettled.setdefault(key, (cap, entry.at))
+    _save(ctx, key, data)
+    return fact
+
+
+def settle(ctx: Context) -> None:
+    """Leave every cap scope ``ctx`` touched at its rule, then apply the floor."""
+    for _cap, key, entry, missing in ctx.clipped:
+        data = _load(ctx, key) or {"held": 0, "facts": []}
+        data["facts"].append(
+            {
+                "entry": entry.entry_id,
+                "missing": missing,
+                "lines": [],
+                "subject": entry.subject,
+                "tags": list(entry.tags),
+                "at": entry.at.isoformat(),
+            }
+        )
+        _save(ctx, key, data)
+    ctx.clipped.clear()
+    while ctx.unsettled:
+        key = next(iter(ctx.unsettled))
+        cap, at = ctx.unsettled.pop(key)
+        _rebalance(ctx, cap, key, at)
+    floor = ctx.policy.reputation_floor
+    if floor is None:
+        return
+    # Debits were booked down to the floor; only undoing an award, the cap holding
+    # back, staff by hand or a restored post can cross it. A bounty is paid in full.
+    for member in sorted(ctx.unfloored):
+        have = ctx.balance(member, "reputation")
+        if have < floor:
+            ctx.line(
+                member,
+                "reputation",
+                floor - have,
+                action=FLOOR,
+                reason=f"lifted to the reputation floor of {floor}",
+            )
+
+
+def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
+    used = ctx.counter(*key)
+    if used == cap.limit:
+        return
+    member, account = key[2], cap.account
+    rule = f"{cap.limit} {account} per {cap.per}"
+    if used > cap.limit:
+        excess = used - cap.limit
+        data = _load(ctx, key) or {"held": 0, "facts": []}
+        ctx.line(member, account, -excess, action=HELD, reason=f"held back: over {rule}", at=at)
+        ctx.unfloored.add(member)
+        ctx.deltas[key] -= excess
+        data["held"] += excess
+        _save(ctx, key, data)
+        return
+    found = _load(ctx, key)
+    if found is None:
+        return
+    data = found
+    room = cap.limit - used
+    changed = False
+    if data["held"] and room:
+        released = min(room, data["held"])
+        ctx.line(
+            member, account, released, action=HELD, reason=f"released: room under {rule}", at=at
+        )
+        ctx.deltas[key] += released
+        data["held"] -= released
+        room -= released
+        changed = True
+    for fact in data["facts"]:
+        if room <= 0:
+            break
+        given = min(room, fact["missing"])
+        if given <= 0:
+            continue
+        line = ctx.line(
+            member,
+            account,
+            given,
+            action=TOP_UP,
+            reason=f"top-up of {fact['entry']}: room freed under {rule}",
+            subject=fact["subject"],
+            tags=tuple(fact["tags"]),
+            at=datetime.fromisoformat(fact["at"]),
+        )
+        ctx.deltas[key] += given
+        fact["missing"] -= given
+        fact["lines"].append([ctx.event_id, line.entry_id])
+        room -= given
+        changed = True
+    if changed:
+        _save(ctx, key, data)
