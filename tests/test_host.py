@@ -747,3 +747,37 @@ def test_a_standing_read_twice_within_a_minute_is_served_from_the_cache() -> Non
     c.standing("alice")
     c.standing("alice")
     assert c.cache.stats().hits == 1
+
+
+_LONG_WRITER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")  # a long batch: the write lock, held until told to stop
+db.execute("UPDATE kudos_counters SET value = value + 1")
+print("holding", flush=True)
+sys.stdin.readline()
+db.execute("ROLLBACK")
+"""
+
+
+def test_a_read_never_waits_for_a_long_batch_in_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kudos.stores.sql.SQLITE_BUSY_TIMEOUT_MS", 100)  # waiting would fail
+    path = tmp_path / "forum.db"
+    community = kudos.open(f"sqlite:///{path}", clock=FakeClock(), cache=None)
+    forum(community)
+    community.give_kudos("r1", giver="carol")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _LONG_WRITER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
+        reader = kudos.open(f"sqlite:///{path}", clock=FakeClock(), cache=None)
+        assert reader.standing("alice").points == 5  # the last committed state, at once
+        assert [r.member for r in reader.leaderboard(by="kudos_received")] == ["alice"]
+    finally:
+        writer.communicate("stop\n", timeout=30)
