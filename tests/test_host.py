@@ -781,3 +781,38 @@ def test_a_read_never_waits_for_a_long_batch_in_another_process(
         assert [r.member for r in reader.leaderboard(by="kudos_received")] == ["alice"]
     finally:
         writer.communicate("stop\n", timeout=30)
+
+
+def test_work_the_host_rolled_back_behind_sqlalchemys_back_is_never_announced(db: Db) -> None:
+    forum(db.community())
+    with db.engine.connect() as conn:
+        conn.begin()
+        joined = db.community(conn)
+        heard = _listening(joined)
+        joined.give_kudos("r1", giver="carol")
+        conn.exec_driver_sql("ROLLBACK")  # the host ends the database's transaction itself
+        kept = joined.give_kudos("r1", giver="bob")
+        conn.commit()
+    assert heard == list(kept.notifications)
+    assert _outbox(db) == list(kept.notifications)
+    truth = Community(store=db.store(), clock=FakeClock(), cache=None)
+    assert truth.standing("alice").points == 5
+    assert_consistent(truth)
+
+
+def test_a_ttl_cache_sees_at_once_a_write_through_another_engine_of_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    one = create_engine("sqlite:///forum.db")  # the same file, spelled two ways
+    two = create_engine(f"sqlite:///{tmp_path / 'forum.db'}")
+    SqlStore(one).create_all()
+    forum(Community(store=SqlStore(one), clock=FakeClock()))
+    reader = Community(
+        store=SqlStore(one), clock=FakeClock(), cache=ReadCache(ttl=60, freshness="ttl")
+    )
+    assert reader.standing("alice").points == 0
+    Community(store=SqlStore(two), clock=FakeClock()).give_kudos("r1", giver="carol")
+    assert reader.standing("alice").points == 5
+    one.dispose()
+    two.dispose()

@@ -63,6 +63,7 @@ class CommunityBase:
     cache: ReadCache
     _subscribers: Subscribers
     _namespace: Hashable
+    _writes: Hashable
     _policy_token: int
 
     # -- time -----------------------------------------------------------------
@@ -241,7 +242,7 @@ class CommunityBase:
         return result
 
     def _committed(self, result: object) -> None:
-        self.cache.note_write(self._namespace)
+        self.cache.note_write(self._writes)
         for outcome in result if isinstance(result, list) else [result]:
             if isinstance(outcome, Outcome) and not outcome.replayed:
                 self._publish(outcome.notifications)
@@ -267,7 +268,7 @@ class CommunityBase:
             store_version = data_version(self.id, check=self.cache.freshness == "checked")
             if store_version is None:  # uncommitted kudos writes in the host's transaction
                 return _UNCACHED
-        return (local_version(self._namespace), store_version)
+        return (local_version(self._writes), store_version)
 
     def _cached(self, key: Hashable, work: Callable[[Transaction], T]) -> T:
         if not self.cache.enabled:

@@ -190,6 +190,8 @@ class Community(
             cache, identity = cache.fresh(), ("store", id(self.store))
         self.cache = cache
         self._namespace = (identity, community)
+        # What this process's writes are counted under: every store that may share the data.
+        self._writes = (getattr(self.store, "data_key", identity), community)
         self._policy_token = policy_token(policy)
         self._subscribers = subscribers_of(self._namespace)
 

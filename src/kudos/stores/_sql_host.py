@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import ExceptionContext
 
-__all__ = ["after_commit", "committing", "has_uncommitted_work"]
+__all__ = ["after_commit", "committing", "forget_rolled_back", "has_uncommitted_work"]
 
 log = logging.getLogger("kudos")
 
@@ -106,8 +106,22 @@ def after_commit(conn: Connection, callback: Callable[[], object], key: Hashable
     state.pending.append((_savepoints(conn), callback, key))
 
 
+def forget_rolled_back(conn: Connection) -> None:
+    """Drop what waits for a commit the database can no longer make.
+
+    A host may end the database's transaction behind SQLAlchemy's back (a raw
+    ``ROLLBACK``, SQLite's ``INSERT OR ROLLBACK``, an error PostgreSQL aborts
+    on) and go on: the work done before is gone. kudos asks the driver before
+    each of its units of work in the host's transaction.
+    """
+    state = _state(conn)
+    if state is not None and state.pending and _rolled_back_already(conn):
+        state.pending.clear()
+
+
 def has_uncommitted_work(conn: Connection) -> bool:
     """Whether kudos wrote in the host's transaction on ``conn`` and it has not committed yet."""
+    forget_rolled_back(conn)
     state = conn.info.get(_KEY)
     return state is not None and bool(state.pending)
 

@@ -44,7 +44,7 @@ from ..errors import InvalidInput, StoreError
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
-from ._sql_host import committing, has_uncommitted_work
+from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
@@ -130,14 +130,28 @@ def _identity(engine: Engine, tables: Tables) -> Hashable:
 
     The engine, not its URL: two engines on one URL may see different data
     (a ``search_path`` or ``schema_translate_map`` per tenant, an in-memory
-    SQLite database each), so each has results of its own. (Writes through
-    another engine are then seen as another process's: at once with a
-    ``"checked"`` cache, within its TTL with ``"ttl"``.)
+    SQLite database each), so each has results of its own. A write through any
+    engine on the same URL still outdates them in this process (see
+    :func:`_data_key`).
     """
     number = _engine_ids.get(engine)
     if number is None:
         number = _engine_ids[engine] = next(_next_engine_id)
     return ("sql", number, tables.events.fullname)
+
+
+def _data_key(engine: Engine, tables: Tables) -> Hashable:
+    """The URL (no password) and tables: engines on it may see each other's writes."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+    ):
+        return _identity(engine, tables)  # an in-memory database is its engine's alone
+    if url.get_backend_name() == "sqlite":
+        database = str(Path(database).resolve())  # one file, however its path is spelled
+        url = url.set(database=database)
+    return ("sql-data", url.render_as_string(hide_password=True), tables.events.fullname)
 
 
 READ_ONLY = "kudos_read_only"
@@ -321,7 +335,10 @@ class SqlStore:
         self._sql, self._queries, self._sqlite_sql = _prepare(metadata, bind.dialect)
         self.tables: Tables = self._sql.tables
         self.identity: Hashable = _identity(bind.engine, self.tables)
-        """Equal for the stores on the same database and tables (the read cache's key)."""
+        """Equal for the stores on the same engine and tables (the read cache's key)."""
+        self.data_key: Hashable = _data_key(bind.engine, self.tables)
+        """Equal for the stores that may share data (one URL and tables, whatever the engine):
+        a write through one outdates the others' cached results in this process."""
         self._owns_engine = False
         self._schema_checked = False
         # Off only to show, in kudos's own tests, what the community write lock prevents.
@@ -516,6 +533,7 @@ class SqlStore:
         if self._connection is not None:
             conn = self._connection
             _require_transaction(conn)
+            forget_rolled_back(conn)
             if read_only:
                 yield conn
                 return
@@ -584,7 +602,7 @@ class SqlStore:
                 shared=self._shared_cache(conn, after_commit),
                 on_commit=after_commit.append
                 if self._connection is None
-                else lambda callback: after_commit_of(conn, callback, (self.identity, community)),
+                else lambda callback: after_commit_of(conn, callback, (self.data_key, community)),
             )
             if self._connection is None:
                 after_commit.insert(0, tx.committed)
@@ -597,7 +615,7 @@ class SqlStore:
                     after_commit_of(
                         conn,
                         tx.committed if tx.shared else self._forgetter(conn, tx),
-                        (self.identity, community),
+                        (self.data_key, community),
                     )
                 elif tx.shared:  # it read committed state only: share it now
                     tx.committed()
@@ -734,7 +752,7 @@ class SqlStore:
             InvalidInput: a joined connection has no transaction begun.
             StoreError: the database failed.
         """
-        if committing((self.identity, community)):
+        if committing((self.data_key, community)):
             return None  # a host's commit of kudos work is under way: read the store
         if self._connection is not None:
             conn = self._connection
