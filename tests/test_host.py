@@ -10,6 +10,7 @@ event-id conflicts, and a ``standing()`` slowed by SQLite's planner.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -816,3 +817,17 @@ def test_a_ttl_cache_sees_at_once_a_write_through_another_engine_of_the_process(
     assert reader.standing("alice").points == 5
     one.dispose()
     two.dispose()
+
+
+def test_a_subscription_ends_with_the_community_that_made_it() -> None:
+    store = kudos.MemoryStore()
+    app = Community(store=store, clock=FakeClock())
+    forum(app)
+    heard_by_app = _listening(app)
+    heard_per_request: list[Notification] = []
+    for _ in range(50):  # a host subscribing in each request, by mistake
+        Community(store=store, clock=FakeClock()).subscribe(heard_per_request.append)
+    gc.collect()
+    told = Community(store=store, clock=FakeClock()).give_kudos("r1", giver="carol")
+    assert heard_by_app == list(told.notifications)
+    assert heard_per_request == []  # those requests are over: nothing piles up

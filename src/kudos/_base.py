@@ -309,26 +309,30 @@ class CommunityBase:
         other subscribers still run, and the write, already committed, does
         not raise because of it.
 
-        Subscribers belong to the community on its store, not to this object:
+        A subscriber hears the community on its store, not only this object:
         every ``Community`` of the process on the same store and community
-        (a long-lived one, or one built per request) tells the same
-        subscribers. Subscribe once, at start-up.
+        (a long-lived one, or one built per request) tells it. A subscription
+        lasts while the ``Community`` that made it lives (or until
+        unsubscribed), so subscribe once, on a ``Community`` kept for the
+        process's life; one made per request ends with its request.
 
         In-process only; for delivery that survives crashes, poll
         :meth:`notifications` and :meth:`ack` them. Returns a function that
         unsubscribes.
         """
-        self._subscribers.append(callback)
+        entry = (weakref.ref(self), callback)
+        self._subscribers.append(entry)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(entry)
 
         return unsubscribe
 
     def _publish(self, notes: Sequence[Notification]) -> None:
+        live = self._subscribers.live()
         for note in notes:
-            for callback in list(self._subscribers):
+            for callback in live:
                 try:
                     callback(note)
                 except Exception:
@@ -341,12 +345,19 @@ class CommunityBase:
                     )
 
 
-class Subscribers(list[Callable[[Notification], object]]):
+class Subscribers(list[tuple["weakref.ref[CommunityBase]", Callable[[Notification], object]]]):
     """The in-process subscribers of one community on one store, shared by its Community objects.
 
     A host subscribing once, on a long-lived ``Community``, hears what the
-    ``Community`` objects it builds per request write.
+    ``Community`` objects it builds per request write. Each subscription
+    belongs to the ``Community`` that made it and ends when that object does.
     """
+
+    def live(self) -> list[Callable[[Notification], object]]:
+        """The callbacks whose ``Community`` still lives (the others are dropped)."""
+        with _subscribers_lock:
+            self[:] = [entry for entry in self if entry[0]() is not None]
+            return [callback for _, callback in self]
 
 
 _subscribers: weakref.WeakValueDictionary[Hashable, Subscribers] = weakref.WeakValueDictionary()
