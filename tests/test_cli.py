@@ -489,3 +489,61 @@ def test_plain_asks_for_plain_text_even_with_rich(in_tmp: Path) -> None:
     status, out, _ = run("leaderboard", "--plain", plain=False)
     assert status == 0
     assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]
+
+
+# --- what reviewers found ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch", ["5000", "50", "1"])
+def test_a_line_that_is_not_utf8_is_refused_and_the_others_recorded(
+    in_tmp: Path, batch: str
+) -> None:
+    good = [json.dumps({"type": "member-joined", "member": f"m{i}"}).encode() for i in range(310)]
+    bad = b'{"type": "member-joined", "member": "d\xe9nise"}'  # Latin-1, not UTF-8
+    source = in_tmp / "history.jsonl"
+    source.write_bytes(b"\n".join([*good[:300], bad, *good[300:]]) + b"\n")
+    status, out, err = run("import", str(source), "--batch", batch)
+    assert status == 1
+    assert "Traceback" not in err
+    assert f"{source}:301: not UTF-8 text (byte 0xe9); save the file as UTF-8\n" in err
+    assert out == f"{source}: 310 recorded, 0 already known, 1 refused\n"
+
+
+def test_a_csv_row_or_header_that_is_not_utf8_is_refused_without_a_traceback(
+    in_tmp: Path,
+) -> None:
+    source = in_tmp / "h.csv"
+    source.write_bytes(b"type,member\nmember-joined,a\nmember-joined,d\xe9nise\nmember-joined,b\n")
+    status, out, err = run("import", str(source))
+    assert status == 1
+    assert f"{source}:3: not UTF-8 text (byte 0xe9)" in err
+    assert out == f"{source}: 2 recorded, 0 already known, 1 refused\n"
+    header = in_tmp / "header.csv"
+    header.write_bytes(b"type,m\xe9mber\nmember-joined,a\n")
+    status, out, err = run("import", str(header))
+    assert status == 1 and f"{header}:1: not UTF-8 text" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_utf8_byte_order_mark_is_accepted(in_tmp: Path, suffix: str) -> None:
+    text = (
+        "type,member\nmember-joined,ann\n"
+        if suffix == ".csv"
+        else '{"type": "member-joined", "member": "ann"}\n'
+    )
+    source = in_tmp / f"bom{suffix}"
+    source.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    status, out, err = run("import", str(source))
+    assert (status, out) == (0, f"{source}: 1 recorded, 0 already known, 0 refused\n"), err
+
+
+def test_standard_input_is_named_alike_in_errors_and_the_summary(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = b'{"type": "member-joined", "member": "ann"}\n{"type": "kudos-givn"}\n'
+    stdin = io.TextIOWrapper(io.BytesIO(lines), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    status, out, err = run("import", "-")
+    assert status == 1
+    assert "<stdin>:2: " in err
+    assert out == "<stdin>: 1 recorded, 0 already known, 1 refused\n"

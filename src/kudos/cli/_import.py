@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import attrs
 
@@ -81,13 +81,49 @@ def register(source_format: Format) -> Format:
     return source_format
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _undecoded(text: str) -> str | None:
+    """Why ``text`` (decoded with ``surrogateescape``) is not UTF-8; ``None`` when it is."""
+    found = _UNDECODED.search(text)
+    if found is None:
+        return None
+    byte = ord(found.group()) - 0xDC00
+    return f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+
+
+def _source_name(path: str) -> str:
+    """How messages name a source: the path, or ``<stdin>`` for ``-``."""
+    return "<stdin>" if path == "-" else path
+
+
+def _decoded(raw: Iterator[bytes]) -> Iterator[str]:
+    """Lines of bytes as text: UTF-8, a leading byte-order mark dropped.
+
+    A byte that is not UTF-8 becomes a lone surrogate (``surrogateescape``), so
+    one bad line is refused by :func:`_undecoded` instead of ending the import.
+    """
+    first = True
+    for line in raw:
+        text = line.decode("utf-8", "surrogateescape")
+        if first:
+            text = text.removeprefix("\ufeff")
+            first = False
+        yield text
+
+
 @contextmanager
-def _lines(path: str) -> Iterator[tuple[str, TextIO]]:
+def _lines(path: str) -> Iterator[tuple[str, Iterator[str]]]:
     if path == "-":
-        yield "<stdin>", sys.stdin
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # a text stream without bytes underneath (tests, embedding)
+            yield "<stdin>", (line.removeprefix("\ufeff") for line in sys.stdin)
+        else:
+            yield "<stdin>", _decoded(raw)
         return
-    with Path(path).open(encoding="utf-8", newline="") as handle:
-        yield path, handle
+    with Path(path).open("rb") as handle:
+        yield path, _decoded(handle)
 
 
 def _count_lines(path: str, *, header: int = 0) -> int | None:
@@ -115,6 +151,10 @@ def read_jsonl(path: str) -> Iterator[Item]:
             if not line.strip():
                 continue
             where = f"{name}:{number}"
+            undecoded = _undecoded(line)
+            if undecoded is not None:
+                yield Item(where, error=undecoded)
+                continue
             try:
                 data = json.loads(line)
             except ValueError as exc:
@@ -149,11 +189,18 @@ def read_csv(path: str) -> Iterator[Item]:
     """The events of a CSV file with a header row (see the module's description)."""
     with _lines(path) as (name, handle):
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "type" not in reader.fieldnames:
-            yield Item(f"{name}:1", error='the header row must name a "type" column')
+        header = reader.fieldnames
+        undecoded = _undecoded(",".join(header or ()))
+        if undecoded is not None or header is None or "type" not in header:
+            yield Item(f"{name}:1", error=undecoded or 'the header row must name a "type" column')
             return
         for row in reader:
             where = f"{name}:{reader.line_num}"
+            cells = (cell for cell in row.values() if isinstance(cell, str))
+            undecoded = _undecoded(",".join(cells))
+            if undecoded is not None:
+                yield Item(where, error=undecoded)
+                continue
             kind = row.get("type") or ""
             try:
                 data = {
@@ -292,8 +339,8 @@ def run_import(args: argparse.Namespace, ui: Ui) -> int:
     if args.batch < 1:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
     community = open_or_create(args)
-    summary = Summary(source=path)
-    with ui.progress(f"importing {path}", source_format.count(path)) as progress:
+    summary = Summary(source=_source_name(path))
+    with ui.progress(f"importing {summary.source}", source_format.count(path)) as progress:
         recorder = _Recorder(community, summary, ui, progress, args.stop_on_error)
         batch: list[tuple[str, Event]] = []
         going = True
@@ -312,7 +359,8 @@ def run_import(args: argparse.Namespace, ui: Ui) -> int:
             recorder.record(batch)
     ui.emit(summary.document())
     ui.line(
-        f"{path}: {summary.recorded:,} recorded, {summary.already_known:,} already known, "
+        f"{summary.source}: {summary.recorded:,} recorded, "
+        f"{summary.already_known:,} already known, "
         f"{len(summary.refused):,} refused"
         + (" (stopped at the first refusal)" if summary.stopped else "")
     )
