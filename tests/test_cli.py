@@ -547,3 +547,80 @@ def test_standard_input_is_named_alike_in_errors_and_the_summary(
     assert status == 1
     assert "<stdin>:2: " in err
     assert out == "<stdin>: 1 recorded, 0 already known, 1 refused\n"
+
+
+def unreachable_urls() -> list[str]:
+    """PostgreSQL URLs that cannot be opened: a closed port, a wrong password, no database."""
+    from sqlalchemy.engine import make_url
+
+    from conftest import postgres_url
+
+    server = make_url(postgres_url())
+    return [
+        server.set(port=1).render_as_string(hide_password=False),
+        server.set(password="not-the-password").render_as_string(hide_password=False),
+        server.set(database="kudos_no_such_db").render_as_string(hide_password=False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("standing", "alice"),
+        ("verify",),
+        ("import", "e.jsonl"),
+        ("demo",),
+        ("simulate", "--policy", "stackexchange"),
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+    in_tmp: Path, argv: tuple[str, ...]
+) -> None:
+    write_jsonl(in_tmp / "e.jsonl", [{"type": "member-joined", "member": "ann"}])
+    for url in unreachable_urls():
+        status, out, err = run(*argv, "--url", url)
+        assert status == 2, err
+        assert err.startswith("kudos: cannot open the database at postgresql+psycopg://"), err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "creating the kudos tables" not in err
+        assert "not-the-password" not in err + out and ":***@" in err
+
+
+def test_the_demo_names_its_database_without_the_password_and_says_the_same_twice(
+    in_tmp: Path,
+) -> None:
+    status, first, _ = run("demo", "--url", URL)
+    assert status == 0
+    assert first.splitlines()[0] == f"kudos demo: a giffgaff-style community on {URL}"
+    status, second, _ = run("demo", "--url", URL)
+    assert status == 0
+    assert first.splitlines()[:-1] == second.splitlines()[:-1]
+    status, temporary, _ = run("demo")
+    assert temporary.splitlines()[0].endswith("on a temporary database")
+    assert temporary.splitlines()[-1].endswith("on a temporary database.")
+
+
+def test_the_demo_records_the_whole_season_when_its_reader_goes_away(in_tmp: Path) -> None:
+    status, full, _ = run("demo", "--url", "sqlite:///full.db")
+    assert status == 0
+    recorded = int(full.splitlines()[-1].split()[1])
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "kudos", "demo", "--url", "sqlite:///cut.db"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # as `kudos demo | head -1` does
+    reader.wait(timeout=120)
+    community = kudos.open("sqlite:///cut.db", create=False)
+    with community.store.transaction("default") as tx:
+        assert len(tx.events()) == recorded
+
+
+def test_simulate_names_the_current_policy_flag_it_could_not_read(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, _, err = run("simulate", "--policy", "stackexchange", "--current", "nope")
+    assert status == 2
+    assert err.startswith("kudos: --current 'nope' is neither a preset")

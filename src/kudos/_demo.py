@@ -23,12 +23,18 @@ MEMBERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 TAGS = ["roaming", "billing", "signal", "esim", "top-up"]
 
 
-def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
-    """Simulate a season of a giffgaff-style community on ``url`` and print the results."""
+def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) -> None:
+    """Simulate a season of a giffgaff-style community on ``url`` and print the results.
+
+    Everything is recorded before anything is printed, so a reader that goes
+    away early (``kudos demo | head``) never leaves the season half recorded,
+    and a second run on the same database prints the same report. ``where``
+    names the database in the report (default: ``url``).
+    """
     rng = random.Random(seed)
     clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
     community = open_community(url, policy=policies.giffgaff(), clock=clock)
-    print(f"kudos demo: a giffgaff-style community on {url.split('///')[0]}///...", file=out)
+    where = where or url
     known = _event_count(community)
 
     def eid(*parts: object) -> str:
@@ -115,12 +121,19 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
             event_id=eid("method", name),
         )
 
+    season_end = clock().date()
+    # The season ends on 30 November; payback is paid out from December.
+    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    payouts = community.close_period("2026-H2", by="staff1", event_id=eid("close", "2026-H2"))
+    money = community.policy.payback
+    added = _event_count(community) - known
+
+    print(f"kudos demo: a giffgaff-style community on {where}", file=out)
     print(
-        f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies "
-        f"up to {clock().date()}.\n",
+        f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies up to {season_end}.\n",
         file=out,
     )
-    print("Standings", file=out)
+    print(f"Standings after the close ({community.current_period()})", file=out)
     for name in MEMBERS:
         for text in standing_lines(community.standing(name)):
             print(text, file=out)
@@ -139,10 +152,6 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         date, amount, account, reason = ledger_row(line)
         print(f"  {date} {amount:>5} {account:<10} {reason}", file=out)
 
-    # The season ends on 30 November; payback is paid out from December.
-    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
-    payouts = community.close_period("2026-H2", by="staff1", event_id=eid("close", "2026-H2"))
-    money = community.policy.payback
     print("\nPayback for 2026-H2", file=out)
     for p in sorted(payouts, key=lambda p: (p.method, p.member)):
         print(
@@ -167,11 +176,10 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         f"Outbox: {len(community.notifications(limit=None))} notifications for a worker to deliver",
         file=out,
     )
-    added = _event_count(community) - known
     if known and not added:
-        print(f"\nNothing new recorded: {url} already held this demo ({known} events).", file=out)
+        print(f"\nNothing new recorded: {where} already held this demo ({known} events).", file=out)
     else:
-        print(f"\nRecorded {added} events on {url}.", file=out)
+        print(f"\nRecorded {added} events on {where}.", file=out)
 
 
 def _event_count(community: Community) -> int:

@@ -14,7 +14,7 @@ from ..community import Community
 from ..errors import UnknownMember
 from ..leaderboards import METRICS
 from ..payback import Conversion
-from ._common import CliError, load_policy, open_existing
+from ._common import CliError, load_policy, open_existing, opening, shown_url, sqlite_path
 from ._render import (
     jsonable,
     ledger_row,
@@ -34,7 +34,7 @@ def _member_known(args: argparse.Namespace) -> Iterator[None]:
         yield
     except UnknownMember:
         raise CliError(
-            f"no member {args.member!r} in community {args.community!r} at {args.url}"
+            f"no member {args.member!r} in community {args.community!r} at {shown_url(args.url)}"
         ) from None
 
 
@@ -191,7 +191,7 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
 
     community = open_existing(args, need_events=True)
     started = time.monotonic()
-    ui.note(f"verifying community {community.id!r} at {args.url}")
+    ui.note(f"verifying community {community.id!r} at {shown_url(args.url)}")
     problem = None
     with ui.status("checking balances, reversals, and that a rebuild gives the same state"):
         try:
@@ -224,7 +224,7 @@ _NUMERIC = {"points", "reputation", "limit", "minimum", "uplift", "match"}
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     other = load_policy(args.policy)
     current = argparse.Namespace(**{**vars(args), "policy": args.current})
-    community = open_existing(current, need_events=True)
+    community = open_existing(current, need_events=True, policy_option="--current")
     with ui.status(f"replaying the event log under {other.name!r}"):
         result = community.simulate(other)
     ui.emit(
@@ -269,9 +269,11 @@ def _demo(args: argparse.Namespace, ui: Ui) -> int:
 
     if args.url is None:
         with tempfile.TemporaryDirectory() as tmp:
-            run_demo(f"sqlite:///{Path(tmp) / 'demo.db'}", ui.out)
+            run_demo(f"sqlite:///{Path(tmp) / 'demo.db'}", ui.out, where="a temporary database")
     else:
-        run_demo(args.url, ui.out)
+        sqlite_path(args.url)  # a URL that is no database URL is a usage error
+        with opening(args.url):
+            run_demo(args.url, ui.out, where=shown_url(args.url))
     return 0
 
 
