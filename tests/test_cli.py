@@ -624,3 +624,56 @@ def test_simulate_names_the_current_policy_flag_it_could_not_read(in_tmp: Path) 
     status, _, err = run("simulate", "--policy", "stackexchange", "--current", "nope")
     assert status == 2
     assert err.startswith("kudos: --current 'nope' is neither a preset")
+
+
+HALF = 'name = "half"\n[rewards]\nkudos_on_reply = { points = 5, reputation = 1 }\n'
+
+
+def test_verify_says_a_ledger_written_under_another_policy_is_not_corruption(
+    in_tmp: Path,
+) -> None:
+    write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
+    (in_tmp / "half.toml").write_text(HALF)
+    assert run("import", "h.jsonl", "--policy", "half.toml")[0] == 0
+    status, out, _ = run("verify")
+    assert status == 1
+    assert out.startswith("NOT consistent under --policy giffgaff: replaying the log")
+    assert "written under another policy" in out
+    assert "`kudos verify --policy FILE --url URL`" in out
+    assert run("verify", "--policy", "half.toml")[0] == 0
+    assert run("import", "h.jsonl", "--url", "sqlite:///se.db", "--policy", "stackexchange")[0]
+    status, out, _ = run("verify", "--url", "sqlite:///se.db")
+    assert status == 1
+    assert "It agrees under --policy stackexchange; verify with that." in out
+    status, out, _ = run("verify", "--url", "sqlite:///se.db", "--json")
+    assert json.loads(out)["agrees_under"] == ["stackexchange"]
+
+
+def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
+    imported(in_tmp, members=6, topics=20)
+    store = SqlStore.from_url(URL)
+    counters = store.tables.counters
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(counters)
+            .where(counters.c.metric == "reputation", counters.c.subject == "m1")
+            .values(value=counters.c.value + 7)
+        )
+    store.close()
+    status, out, _ = run("verify")
+    assert status == 1
+    assert "balances differ from the ledger: " in out and "'m1'" in out
+    assert "'m2'" not in out and "'m3'" not in out
+    assert len(out) < 800
+
+
+def test_simulate_under_the_same_policy_name_says_so(in_tmp: Path) -> None:
+    write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
+    (in_tmp / "half.toml").write_text(HALF.replace('"half"', '"giffgaff"'))
+    assert run("import", "h.jsonl", "--policy", "half.toml")[0] == 0
+    status, out, _ = run("simulate", "--policy", "giffgaff")
+    assert status == 0
+    assert "instead of 'giffgaff'" not in out
+    title = out.splitlines()[0]
+    assert title.startswith("Under --policy giffgaff instead of --current giffgaff")
+    assert "pass that one as --current" in title

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..community import Community
-from ..errors import UnknownMember
+from ..errors import InvalidInput, NotAllowed, UnknownMember
 from ..leaderboards import METRICS
 from ..payback import Conversion
-from ._common import CliError, load_policy, open_existing, opening, shown_url, sqlite_path
+from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
 from ._render import (
     jsonable,
     ledger_row,
@@ -186,26 +186,69 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace, ui: Ui) -> int:
+def _problem(community: Community) -> str | None:
+    """What ``kudos verify`` finds wrong with ``community`` (``None``: nothing)."""
     from ..testing import assert_consistent
 
+    try:
+        assert_consistent(community, replay=False)
+    except AssertionError as exc:
+        return str(exc) or "an invariant does not hold"
+    except (NotAllowed, InvalidInput) as exc:  # the policy refuses an event it replays
+        return f"{_REPLAY_DIFFERS} a refusal: {exc}"
+    return None
+
+
+_REPLAY_DIFFERS = "replaying the log gives"
+
+
+def _verify(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args, need_events=True)
     started = time.monotonic()
     ui.note(f"verifying community {community.id!r} at {shown_url(args.url)}")
-    problem = None
     with ui.status("checking balances, reversals, and that a rebuild gives the same state"):
-        try:
-            assert_consistent(community, replay=False)
-        except AssertionError as exc:
-            problem = str(exc) or "an invariant does not hold"
+        problem = _problem(community)
+        agrees_under = []
+        if problem is not None and problem.startswith(_REPLAY_DIFFERS):
+            # Balances match the ledger, but replaying the log does not give it: most
+            # likely the events were recorded under another policy than --policy.
+            for name in PRESETS:
+                other = argparse.Namespace(**{**vars(args), "policy": name})
+                if name != args.policy and _problem(open_existing(other)) is None:
+                    agrees_under.append(name)
     elapsed = time.monotonic() - started
-    ui.emit({"consistent": problem is None, "problem": problem, "seconds": round(elapsed, 3)})
-    if problem is not None:
-        ui.line(f"NOT consistent: {problem}")
-        ui.line("the store disagrees with its event log; `kudos verify` checks again after a fix")
+    ui.emit(
+        {
+            "consistent": problem is None,
+            "problem": problem,
+            "agrees_under": agrees_under,
+            "seconds": round(elapsed, 3),
+        }
+    )
+    if problem is None:
+        ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
+        return 0
+    if problem.startswith(_REPLAY_DIFFERS):
+        ui.line(
+            f"NOT consistent under --policy {args.policy}: {problem}.\n"
+            "The balances agree with the ledger, so the ledger was most likely written "
+            "under another policy."
+        )
+        if agrees_under:
+            ui.line(
+                "It agrees under "
+                + " and ".join(f"--policy {name}" for name in agrees_under)
+                + "; verify with that."
+            )
+        else:
+            ui.line(
+                "Pass the policy the events were imported with: "
+                "`kudos verify --policy FILE --url URL`."
+            )
         return 1
-    ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
-    return 0
+    ui.line(f"NOT consistent: {problem}")
+    ui.line("the store disagrees with its event log; `kudos verify` checks again after a fix")
+    return 1
 
 
 def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
@@ -243,8 +286,19 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
             "rejected": [{"event_id": e, "reason": r} for e, r in result.rejected],
         }
     )
+    title = f"Under {result.policy!r} instead of {community.policy.name!r}"
+    if result.policy == community.policy.name:
+        title = (
+            f"Under --policy {args.policy} instead of --current {args.current} "
+            f"(both named {result.policy!r})"
+        )
+        if result.changes:
+            title += (
+                "; a change under the same policy means the ledger was written "
+                "under another: pass that one as --current"
+            )
     ui.table(
-        f"Under {result.policy!r} instead of {community.policy.name!r}",
+        title,
         ["member", "lifetime points", "reputation", "rank"],
         [
             [
