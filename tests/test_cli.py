@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -677,3 +678,39 @@ def test_simulate_under_the_same_policy_name_says_so(in_tmp: Path) -> None:
     title = out.splitlines()[0]
     assert title.startswith("Under --policy giffgaff instead of --current giffgaff")
     assert "pass that one as --current" in title
+
+
+PYTHON_ADVICE = re.compile(
+    r"community\.|\w\(\)|\w=[\s,)]|datetime\(|timedelta\(|tzinfo|in the log;"
+)
+
+
+def test_refusals_and_errors_give_advice_in_the_commands_terms(in_tmp: Path) -> None:
+    records = [
+        {"type": "member-joined", "member": "ann"},
+        {"type": "kudos-givn", "post": "r1", "giver": "ann"},
+        {"type": "topic-posted", "topic": "t1", "author": "zed"},
+        {"type": "kudos-given", "post": "r9", "giver": "ann"},
+        {"type": "member-joined", "member": "bob", "at": "2026-06-01T12:00:00"},
+        {"type": "topic-posted", "topic": "t2", "author": "ann"},
+        {"type": "reply-posted", "reply": "r2", "topic": "t2", "author": "ann"},
+        {"type": "kudos-given", "post": "r2", "giver": "bob"},  # bob has no reputation
+    ]
+    write_jsonl(in_tmp / "e.jsonl", records)
+    status, _, err = run("import", "e.jsonl")
+    assert status == 1
+    refusals = [line for line in err.splitlines() if line.startswith("e.jsonl:")]
+    assert len(refusals) == 5, err
+    assert "did you mean 'kudos-given'?" in refusals[0]
+    assert "record a member-joined event for 'zed' first" in refusals[1]
+    assert "record its topic-posted or reply-posted event first" in refusals[2]
+    assert "e.g. 2026-06-01T12:00:00+00:00" in refusals[3]
+    for line in refusals:
+        assert not PYTHON_ADVICE.search(line), line
+    for argv in (
+        ("leaderboard", "--window", "7d", "--period", "current"),
+        ("leaderboard", "--window", "7d", "--tag", "x"),
+    ):
+        status, _, err = run(*argv)
+        assert status == 2 and err.startswith("kudos: ")
+        assert "--" in err and not PYTHON_ADVICE.search(err), err

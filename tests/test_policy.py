@@ -255,7 +255,7 @@ def test_the_core_actions_come_first_and_are_unique() -> None:
 def test_a_policy_file_that_is_missing_or_unreadable_is_invalid_policy_either_way(
     kind: Any, tmp_path: Path
 ) -> None:
-    with pytest.raises(InvalidPolicy, match="no policy file at .*missing.toml"):
+    with pytest.raises(InvalidPolicy, match=r"no policy file at .*missing\.toml"):
         Policy.from_toml(kind(tmp_path / "missing.toml"))
     (tmp_path / "folder.toml").mkdir()
     with pytest.raises(InvalidPolicy, match="no policy file"):

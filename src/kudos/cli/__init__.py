@@ -31,6 +31,7 @@ from ..errors import KudosError
 from . import _commands, _import
 from ._common import CliError
 from ._ui import make_ui
+from ._words import in_cli_terms
 
 __all__ = ["main"]
 
@@ -104,7 +105,7 @@ def main(
     try:
         status: int = args.run(args, ui)
     except (CliError, KudosError) as exc:
-        print(f"kudos: {exc}", file=err)
+        print(f"kudos: {in_cli_terms(str(exc))}", file=err)
         return 2
     except BrokenPipeError:
         # The reader went away (``kudos ... | head``): stop quietly, as other tools do.

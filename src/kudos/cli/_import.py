@@ -33,6 +33,7 @@ from ..errors import KudosError, TransientStoreError
 from ..events import Event, event_from_payload, event_types
 from ._common import CliError, open_or_create
 from ._ui import Progress, Ui
+from ._words import in_cli_terms
 
 __all__ = ["FORMATS", "Format", "Item", "Summary", "add_parser", "register"]
 
@@ -273,6 +274,7 @@ class _Recorder:
 
     def refuse(self, where: str, message: str) -> bool:
         """Report a refusal; whether to go on."""
+        message = in_cli_terms(message)
         self.summary.refused.append((where, message))
         self.ui.note(f"{where}: {message}")
         self.progress.advance()
