@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import (
@@ -61,6 +63,41 @@ BOARDS = {
     "kudos_received": "Kudos received",
     "points": "Points this period",
 }
+
+
+_IN_FORUM_TERMS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"; report them with community\.join\('[^']*'\) first"),
+        "; they have not signed in",
+    ),
+    (re.compile(r"; report it with post_topic\(\) or post_reply\(\) first"), " on this forum"),
+    (
+        re.compile(
+            r"\(see the policy's privileges and community\.standing\('[^']*'\)\.privileges\)"
+        ),
+        "(your standing page says what you may do, and what the next rank needs)",
+    ),
+    (re.compile(r"; community\.referral_code\('[^']*'\) returns it"), ""),
+    (
+        re.compile(
+            r"withdraw one \(community\.withdraw_vote\([^)]*\); community\.member_votes\([^)]*\) lists them\) or "
+        ),
+        "",
+    ),
+]
+"""kudos's Python-API advice, said as a forum member would act on it."""
+
+
+def in_forum_terms(message: str) -> str:
+    """A kudos error message with its advice to programmers said in the forum's terms."""
+    for pattern, replacement in _IN_FORUM_TERMS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 payout"``, ``"2 payouts"``, ``"1,250 points"``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def forum_tables(prefix: str = "forum_") -> tuple[MetaData, Table, Table, Table, Table]:
@@ -148,7 +185,25 @@ def create_app(
     def money(amount: int) -> str:
         return rules.payback.format(amount)
 
-    app.jinja_env.globals.update(money=money, topic_id=topic_id, reply_id=reply_id, boards=BOARDS)
+    zone = ZoneInfo(rules.periods.timezone)
+
+    def first_day(period: Any) -> date:
+        """The period's first day in the community's time zone."""
+        return period.start.astimezone(zone).date()
+
+    def last_day(period: Any) -> date:
+        """The period's last day in the community's time zone (its end is exclusive)."""
+        return (period.end.astimezone(zone) - timedelta(microseconds=1)).date()
+
+    app.jinja_env.globals.update(
+        money=money,
+        topic_id=topic_id,
+        reply_id=reply_id,
+        boards=BOARDS,
+        first_day=first_day,
+        last_day=last_day,
+        plural=plural,
+    )
 
     @app.before_request
     def who() -> None:
@@ -170,7 +225,7 @@ def create_app(
         try:
             yield
         except kudos.KudosError as error:
-            flash(f"Not done: {error}")
+            flash(f"Not done: {in_forum_terms(str(error))}")
 
     # -- signing in -------------------------------------------------------------------
     @app.route("/signin", methods=["GET", "POST"])
@@ -272,8 +327,8 @@ def create_app(
             given = select(votes).where(votes.c.post == post, votes.c.giver == g.member)
             if conn.execute(given).first() is None:
                 conn.execute(insert(votes).values(post=post, giver=g.member))
-            community.give_kudos(post, giver=g.member)
-            flash("Kudos given.")
+            outcome = community.give_kudos(post, giver=g.member)
+            flash("You had already given kudos to that." if outcome.replayed else "Kudos given.")
         return back(url_for("index"))
 
     @app.post("/t/<int:n>/accept/<int:r>")
@@ -347,10 +402,28 @@ def create_app(
 
     @app.get("/payouts")
     def payouts() -> str:
-        with transaction() as (_, community):
+        with transaction() as (conn, community):
             rows = community.payouts()
-            periods = [community.payback_period(p) for p in sorted({r.period for r in rows})]
+            periods = closed_periods(conn, community)
         return render_template("payouts.html", payouts=rows, periods=periods)
+
+    def closed_periods(conn: Connection, community: kudos.Community) -> list[Any]:
+        """Every closed period since the first member joined, oldest first (with or
+        without payouts: a period whose every point was carried over is closed too)."""
+        first = conn.execute(select(func.min(members.c.joined_at))).scalar()
+        if first is None:
+            return []
+        if first.tzinfo is None:  # SQLite gives back naive UTC
+            first = first.replace(tzinfo=UTC)
+        found = []
+        period = rules.periods.period_of(now())
+        while True:
+            shown = community.payback_period(period)
+            if shown.status == "closed":
+                found.append(shown)
+            if shown.start <= first:
+                return found[::-1]
+            period = rules.periods.previous(period)
 
     # -- staff ----------------------------------------------------------------------------
     def staff_only() -> Response | None:
@@ -373,9 +446,7 @@ def create_app(
             idea_rows = conn.execute(select(topics).where(topics.c.kind == "idea")).all()
             ideas_now = [community.idea(topic_id(i.id)) for i in idea_rows]
             pending = [
-                m.name
-                for m in conn.execute(select(members)).all()
-                if community.member(m.name).referred_by
+                r.member for r in community.referrals(status="pending") if r.member is not None
             ]
         return render_template(
             "staff.html",
@@ -392,8 +463,14 @@ def create_app(
             return need
         period = request.form["period"]
         with refused_as_message(), transaction() as (_, community):
+            already = community.payback_period(period).status == "closed"
             paid = community.close_period(period, by=g.member)
-            flash(f"Closed {period}: {len(paid)} payouts, {money(sum(p.amount for p in paid))}.")
+            total = f"{plural(len(paid), 'payout')}, {money(sum(p.amount for p in paid))}"
+            flash(
+                f"{period} was already closed ({total}); nothing changed."
+                if already
+                else f"Closed {period}: {total}."
+            )
             return redirect(url_for("payouts"))
         return redirect(url_for("staff_page"))
 
@@ -411,8 +488,12 @@ def create_app(
         if (need := staff_only()) is not None:
             return need
         with refused_as_message(), transaction() as (_, community):
-            community.qualify_referral(name)
-            flash(f"{name}'s referral qualified.")
+            outcome = community.qualify_referral(name)
+            flash(
+                f"{name}'s referral had already qualified."
+                if outcome.replayed
+                else f"{name}'s referral qualified."
+            )
         return redirect(url_for("staff_page"))
 
     return app
