@@ -80,7 +80,8 @@ _IN_FORUM_TERMS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"; community\.referral_code\('[^']*'\) returns it"), ""),
     (
         re.compile(
-            r"withdraw one \(community\.withdraw_vote\([^)]*\); community\.member_votes\([^)]*\) lists them\) or "
+            r"withdraw one \(community\.withdraw_vote\([^)]*\); "
+            r"community\.member_votes\([^)]*\) lists them\) or "
         ),
         "",
     ),
