@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -219,6 +220,7 @@ def test_import_shows_progress_and_a_summary(in_tmp: Path) -> None:
         "refused": 0,
         "errors": [],
         "stopped": False,
+        "interrupted": False,
     }
 
 
@@ -714,3 +716,125 @@ def test_refusals_and_errors_give_advice_in_the_commands_terms(in_tmp: Path) -> 
         status, _, err = run(*argv)
         assert status == 2 and err.startswith("kudos: ")
         assert "--" in err and not PYTHON_ADVICE.search(err), err
+
+
+def test_names_and_reasons_are_printed_as_they_are_not_as_markup(in_tmp: Path) -> None:
+    pytest.importorskip("rich", reason="the [cli] extra (rich) is part of [test]")
+    day = H1.isoformat()
+    names = ["[/bold]", "[red]evil[/red]", ":pile_of_poo:"]
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": "s1", "role": "staff", "at": day}
+    ]
+    for name in names:
+        records.append({"type": "member-joined", "member": name, "at": day})
+        records.append(
+            {
+                "type": "points-adjusted",
+                "member": name,
+                "points": 5,
+                "reason": "bonus [/] :pile_of_poo:",
+                "by": "s1",
+                "at": day,
+            }
+        )
+    write_jsonl(in_tmp / "odd[bold].jsonl", records)
+    status, _, err = run("import", "odd[bold].jsonl", plain=False)
+    if status != 0:  # names kudos refuses are fine; the point is that nothing crashes
+        assert "Traceback" not in err
+    accepted = [n for n in names if n not in err]
+    assert accepted, err
+    status, out, err = run("leaderboard", "--by", "points", "--period", "2026-H1", plain=False)
+    assert status == 0, err
+    for name in accepted:
+        assert name in out
+    for name in accepted:
+        status, out, err = run("statement", name, plain=False)
+        assert status == 0, err
+        assert "bonus [/] :pile_of_poo:" in out
+    (in_tmp / "odd.toml").write_text(
+        'name = "odd"\n[[recognition.badges]]\nname = "[/oops]"\n'
+        'threshold = 1\nmetric = "solutions"\n'
+    )
+    status, out, err = run("policy", "show", "--policy", "odd.toml", plain=False)
+    assert status == 0, err
+    assert "[/oops]" in out
+
+
+def test_import_from_a_pipe_records_what_it_reads(in_tmp: Path) -> None:
+    records = list(season(members=3, topics=2))
+    write_jsonl(in_tmp / "good.jsonl", records)
+    os.mkfifo(in_tmp / "fifo")
+    writer = subprocess.Popen(["sh", "-c", "cat good.jsonl > fifo"], cwd=in_tmp)
+    done = subprocess.run(
+        [sys.executable, "-m", "kudos", "import", "jsonl", "fifo", "--plain"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    writer.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"fifo: {len(records)} recorded, 0 already known, 0 refused\n"
+
+
+def test_a_failing_import_creates_no_database(in_tmp: Path) -> None:
+    (in_tmp / "folder.jsonl").mkdir()
+    status, _, err = run("import", "folder.jsonl")
+    assert (status, err) == (2, "kudos: folder.jsonl is a folder, not a file of events\n")
+    write_jsonl(in_tmp / "e.jsonl", [{"type": "member-joined", "member": "ann"}])
+    status, _, err = run("import", "e.jsonl", "--community", " ")
+    assert status == 2 and "--community" in err
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["e.jsonl", "folder.jsonl"]
+
+
+def test_close_period_refuses_a_mistyped_community(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, out, err = run("close-period", "2025-H2", "--community", "typo")
+    assert status == 2 and out == ""
+    assert "community 'typo'" in err and "has recorded nothing" in err
+    community = kudos.open(URL, create=False, community="typo")
+    with community.store.transaction("typo") as tx:
+        assert tx.events() == []
+
+
+def test_import_reads_awkward_files_without_a_traceback(in_tmp: Path) -> None:
+    (in_tmp / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    status, _, err = run("import", "deep.jsonl")
+    assert status == 1 and "deep.jsonl:1: not JSON" in err
+    (in_tmp / "array.json").write_text('[\n  {"type": "member-joined", "member": "ann"}\n]\n')
+    status, _, err = run("import", "array.json")
+    assert "expected one JSON object a line (JSON Lines)" in err
+    huge = "x" * 200_000
+    (in_tmp / "huge.csv").write_text(
+        f"type,member\nmember-joined,{huge}\nmember-joined,bob\n", encoding="utf-8"
+    )
+    status, out, err = run("import", "huge.csv")
+    assert status == 1 and "huge.csv:2: not CSV" in err and "Traceback" not in err
+    assert out == "huge.csv: 1 recorded, 0 already known, 1 refused\n"
+    (in_tmp / "twice.csv").write_text("type,member,type\nmember-joined,cy,member-joined\n")
+    status, _, err = run("import", "twice.csv")
+    assert status == 1 and "twice.csv:1: the header row names type twice" in err
+    (in_tmp / "u16.jsonl").write_text('{"type": "member-joined", "member": "ann"}\n', "utf-16")
+    status, _, err = run("import", "u16.jsonl")
+    assert status == 1 and "u16.jsonl:1: not UTF-8 text" in err
+    (in_tmp / "cr.jsonl").write_bytes(
+        b'{"type": "member-joined", "member": "cr", "at": "2026-06-01T12:00:00+00:00",'
+        b' "referral_code": null}\n{"type": "nope\r"}\n{"type": "nope"}\n'
+    )
+    status, _, err = run("import", "cr.jsonl")
+    assert "cr.jsonl:3: unknown event type 'nope'" in err
+
+
+def test_a_policy_file_that_is_not_utf8_is_a_message(in_tmp: Path) -> None:
+    (in_tmp / "lat.toml").write_bytes(b'name = "caf\xe9"\n')
+    status, _, err = run("policy", "show", "--policy", "lat.toml")
+    assert status == 2 and err.startswith("kudos: cannot read the policy file 'lat.toml'")
+
+
+def test_the_url_defaults_to_kudos_url(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_jsonl(in_tmp / "e.jsonl", list(season(members=2, topics=1)))
+    assert run("import", "e.jsonl", "--url", "sqlite:///other.db")[0] == 0
+    monkeypatch.setenv("KUDOS_URL", "sqlite:///other.db")
+    status, out, err = run("leaderboard")
+    assert status == 0, err
+    assert "m0" in out or "m1" in out

@@ -114,7 +114,7 @@ def _conversions(community: Community, period: str) -> list[Conversion]:
 
 
 def _close(args: argparse.Namespace, ui: Ui) -> int:
-    community = open_existing(args)
+    community = open_existing(args, need_events=True)
     before = community.payback_period(args.period)
     if before.status == "open":
         raise CliError(

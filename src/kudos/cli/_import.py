@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -128,7 +129,9 @@ def _lines(path: str) -> Iterator[tuple[str, Iterator[str]]]:
 
 
 def _count_lines(path: str, *, header: int = 0) -> int | None:
-    if path == "-":
+    """Records in a regular file, for the progress bar; ``None`` (unknown) for a pipe,
+    which can be read only once."""
+    if path == "-" or not Path(path).is_file():
         return None
     with Path(path).open("rb") as handle:
         return max(sum(1 for line in handle if line.strip()) - header, 0)
@@ -159,7 +162,13 @@ def read_jsonl(path: str) -> Iterator[Item]:
             try:
                 data = json.loads(line)
             except ValueError as exc:
-                yield Item(where, error=f"not JSON ({exc})")
+                yield Item(
+                    where,
+                    error=f"not JSON ({exc}); expected one JSON object a line (JSON Lines)",
+                )
+                continue
+            except RecursionError:
+                yield Item(where, error="not JSON kudos reads: nested too deeply")
                 continue
             if not isinstance(data, dict):
                 yield Item(where, error=f"expected a JSON object, got {type(data).__name__}")
@@ -186,19 +195,51 @@ def _typed(kind: str, field: str, cell: str) -> Any:
     return cell
 
 
+class _Counted:
+    """Lines, counting how many were read (the csv module's own count stops at an error)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.count = lines, 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
+
+
 def read_csv(path: str) -> Iterator[Item]:
     """The events of a CSV file with a header row (see the module's description)."""
     with _lines(path) as (name, handle):
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames
+        lines = _Counted(handle)
+        reader = csv.DictReader(lines)
+        try:
+            header = reader.fieldnames
+        except csv.Error as exc:
+            yield Item(f"{name}:1", error=f"not CSV ({exc})")
+            return
         undecoded = _undecoded(",".join(header or ()))
         if undecoded is not None or header is None or "type" not in header:
             yield Item(f"{name}:1", error=undecoded or 'the header row must name a "type" column')
             return
-        for row in reader:
-            where = f"{name}:{reader.line_num}"
-            cells = (cell for cell in row.values() if isinstance(cell, str))
-            undecoded = _undecoded(",".join(cells))
+        twice = sorted({field for field in header if header.count(field) > 1})
+        if twice:
+            yield Item(f"{name}:1", error=f"the header row names {', '.join(twice)} twice")
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell larger than the csv module's limit
+                yield Item(f"{name}:{lines.count}", error=f"not CSV ({exc})")
+                continue
+            where = f"{name}:{lines.count}"
+            undecoded = _undecoded(
+                ",".join(cell or "" for cell in row.values() if isinstance(cell, str))
+            )
             if undecoded is not None:
                 yield Item(where, error=undecoded)
                 continue
@@ -247,6 +288,7 @@ class Summary:
     already_known: int = 0
     refused: list[tuple[str, str]] = attrs.field(factory=list)
     stopped: bool = False
+    interrupted: bool = False
 
     def document(self) -> dict[str, Any]:
         """The summary as JSON data."""
@@ -257,6 +299,7 @@ class Summary:
             "refused": len(self.refused),
             "errors": [{"where": w, "message": m} for w, m in self.refused],
             "stopped": self.stopped,
+            "interrupted": self.interrupted,
         }
 
 
@@ -333,39 +376,58 @@ def _format_of(args: argparse.Namespace) -> tuple[Format, str]:
     return FORMATS[name], path
 
 
+def _feed(items: Iterator[Item], recorder: _Recorder, size: int) -> None:
+    """Record ``items`` in batches of ``size``, reporting each refusal where it is."""
+    batch: list[tuple[str, Event]] = []
+    for item in items:
+        if item.event is None:
+            going = recorder.record(batch) and recorder.refuse(item.where, item.error or "")
+            batch = []
+        else:
+            batch.append((item.where, item.event))
+            if len(batch) < size:
+                continue
+            going = recorder.record(batch)
+            batch = []
+        if not going:
+            return
+    recorder.record(batch)
+
+
 def run_import(args: argparse.Namespace, ui: Ui) -> int:
     """``kudos import``: exit 0 when every record was recorded or known, 1 if any was refused."""
     source_format, path = _format_of(args)
-    if path != "-" and not Path(path).exists():
-        raise CliError(f"no such file: {path}")
+    if path != "-":
+        source = Path(path)
+        if not source.exists():
+            raise CliError(f"no such file: {path}")
+        if source.is_dir():
+            raise CliError(f"{path} is a folder, not a file of events")
+        if not os.access(source, os.R_OK):  # say so before creating any database
+            raise CliError(f"cannot read {path}: permission denied")
     if args.batch < 1:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
+    if not args.community.strip():
+        raise CliError("--community must name a community, e.g. --community default")
     community = open_or_create(args)
     summary = Summary(source=_source_name(path))
     with ui.progress(f"importing {summary.source}", source_format.count(path)) as progress:
         recorder = _Recorder(community, summary, ui, progress, args.stop_on_error)
-        batch: list[tuple[str, Event]] = []
-        going = True
-        for item in source_format.read(path):
-            if item.event is None:
-                going = recorder.record(batch) and recorder.refuse(item.where, item.error or "")
-                batch = []
-            else:
-                batch.append((item.where, item.event))
-                if len(batch) >= args.batch:
-                    going = recorder.record(batch)
-                    batch = []
-            if not going:
-                break
-        else:
-            recorder.record(batch)
+        try:
+            _feed(source_format.read(path), recorder, args.batch)
+        except KeyboardInterrupt:
+            # Each batch is one transaction: what the summary counts is committed.
+            summary.interrupted = True
     ui.emit(summary.document())
     ui.line(
         f"{summary.source}: {summary.recorded:,} recorded, "
         f"{summary.already_known:,} already known, "
         f"{len(summary.refused):,} refused"
         + (" (stopped at the first refusal)" if summary.stopped else "")
+        + (" (interrupted: the rest was not recorded)" if summary.interrupted else "")
     )
+    if summary.interrupted:
+        return 130
     return 1 if summary.refused else 0
 
 
@@ -386,7 +448,9 @@ def add_parser(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None
     imp.add_argument(
         "--format", choices=sorted(FORMATS), default=None, help="the format (default: by suffix)"
     )
-    imp.add_argument("--batch", type=int, default=5_000, help="events per transaction")
+    imp.add_argument(
+        "--batch", type=int, default=5_000, help="events per transaction (default: 5000)"
+    )
     imp.add_argument(
         "--stop-on-error",
         action="store_true",
