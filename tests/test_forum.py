@@ -245,3 +245,92 @@ def test_refusals_give_advice_in_the_forums_terms(tmp_path: Path) -> None:
     page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
     [message] = flashed(page)
     assert message.startswith("Not done:") and not PYTHON_ADVICE.search(message), message
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/signin", {"name": "dan", "next": "https://evil.example/phish"}),
+        ("/kudos/r1", {"next": "//evil.example/x"}),
+        ("/t/1/vote", {"next": "/\\evil.example/x"}),
+    ],
+)
+def test_next_only_leads_to_a_page_of_the_forum(
+    tmp_path: Path, path: str, data: dict[str, str]
+) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    sign_in(client, "bob")
+    page = client.post(path, data=data)
+    assert page.status_code == 302
+    assert "evil.example" not in page.headers["Location"]
+    page = client.post(path, data={**data, "next": "/t/1"})
+    assert page.headers["Location"] == "/t/1"
+
+
+def test_a_double_click_is_not_a_server_error(tmp_path: Path) -> None:
+    import threading
+
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    question_answered(app)
+    clients = [app.test_client() for _ in range(8)]
+    for client in clients:
+        sign_in(client, "bob")
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def click(client: Any) -> None:
+        start.wait()
+        statuses.append(client.post("/kudos/r1", data={"next": "/t/1"}).status_code)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * len(clients)
+    assert rows(app, "forum_kudos") == 1
+    newcomers = [app.test_client() for _ in range(6)]
+    start = threading.Barrier(len(newcomers))
+    statuses.clear()
+
+    def sign_in_at_once(client: Any) -> None:
+        start.wait()
+        statuses.append(client.post("/signin", data={"name": "zoe"}).status_code)
+
+    threads = [threading.Thread(target=sign_in_at_once, args=(c,)) for c in newcomers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * len(newcomers)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/signin", {"name": "x" * 65}),
+        ("/signin", {"name": "a/b"}),
+        ("/signin", {"name": "nul\x00"}),
+        ("/signin", {"name": "  "}),
+        ("/ask", {"title": "t" * 201}),
+        ("/ask", {"title": "   "}),
+        ("/ask", {"title": "ok", "tags": "t" * 201}),
+        ("/ask", {"title": "ok", "body": "a\x00b"}),
+        ("/t/1/reply", {"body": "a\x00b"}),
+        ("/kudos/" + "r" * 40, {"next": "/t/1"}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_long_blank_or_nul_input_is_a_message_on_every_database(
+    tmp_path: Path, path: str, data: dict[str, str]
+) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    before = (rows(app, "forum_members"), rows(app, "forum_topics"), rows(app, "forum_replies"))
+    page = client.post(path, data=data, follow_redirects=True)
+    assert page.status_code == 200
+    [message] = flashed(page)
+    assert message.startswith("Not done: "), message
+    after = (rows(app, "forum_members"), rows(app, "forum_topics"), rows(app, "forum_replies"))
+    assert after == before

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
@@ -49,6 +50,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 import kudos
@@ -94,6 +96,27 @@ def in_forum_terms(message: str) -> str:
     for pattern, replacement in _IN_FORUM_TERMS:
         message = pattern.sub(replacement, message)
     return message
+
+
+class Refused(Exception):
+    """A form the forum will not take; the message says why."""
+
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+POST = re.compile(r"[tr][0-9]{1,30}")
+
+
+def field(name: str, *, longest: int, required: bool = True) -> str:
+    """The form's ``name`` field, stripped; refused when blank (if ``required``),
+    longer than ``longest`` characters or holding a NUL character."""
+    value = request.form.get(name, "").strip()
+    if "\x00" in value:
+        raise Refused(f"the {name} holds a NUL character")
+    if required and not value:
+        raise Refused(f"the {name} is empty")
+    if len(value) > longest:
+        raise Refused(f"the {name} is longer than {longest:,} characters")
+    return value
 
 
 def plural(n: int, word: str) -> str:
@@ -218,32 +241,60 @@ def create_app(
         return None
 
     def back(default: str) -> Response:
-        return redirect(request.form.get("next") or default)
+        """Back to the form's ``next`` page: a path on this forum, never another site."""
+        target = request.form.get("next") or ""
+        local = target.startswith("/") and not target.startswith(("//", "/\\"))
+        return redirect(target if local and not urlsplit(target).netloc else default)
 
     @contextmanager
     def refused_as_message() -> Iterator[None]:
-        """A fact kudos refuses rolls the whole request back and is shown to the member."""
+        """A fact kudos refuses rolls the whole request back and is shown to the member.
+
+        So does a form the forum refuses, and a row another request (a double
+        click) wrote first.
+        """
         try:
             yield
         except kudos.KudosError as error:
             flash(f"Not done: {in_forum_terms(str(error))}")
+        except Refused as error:
+            flash(f"Not done: {error}")
+        except IntegrityError:
+            flash("Already done: another request did it at the same moment.")
 
     # -- signing in -------------------------------------------------------------------
     @app.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:
         if request.method == "GET":
             return render_template("signin.html", ref=request.args.get("ref", ""))
-        name = request.form["name"].strip().lower()
-        code = request.form.get("ref", "").strip() or None
-        with refused_as_message(), transaction() as (conn, community):
-            known = conn.execute(select(members.c.name).where(members.c.name == name)).first()
-            if known is None:
-                role = "staff" if name in staff else "member"
-                conn.execute(insert(members).values(name=name, role=role, joined_at=now()))
-                community.join(name, role=role, referral_code=code)
+        with refused_as_message():
+            name = field("name", longest=64).lower()
+            if not NAME.fullmatch(name):
+                raise Refused(
+                    "a name is up to 64 letters, digits, '.', '_' or '-', starting with a "
+                    "letter or digit"
+                )
+            code = field("ref", longest=64, required=False) or None
+            for attempt in range(2):  # a double click may sign the same new name in twice
+                try:
+                    with transaction() as (conn, community):
+                        known = conn.execute(
+                            select(members.c.name).where(members.c.name == name)
+                        ).first()
+                        if known is None:
+                            role = "staff" if name in staff else "member"
+                            conn.execute(
+                                insert(members).values(name=name, role=role, joined_at=now())
+                            )
+                            community.join(name, role=role, referral_code=code)
+                except IntegrityError:
+                    if attempt:
+                        raise
+                    continue
+                break
             session["member"] = name
             flash(f"Signed in as {name}.")
-            return redirect(request.form.get("next") or url_for("index"))
+            return back(url_for("index"))
         return redirect(url_for("signin"))
 
     @app.post("/signout")
@@ -269,16 +320,16 @@ def create_app(
             return need
         if request.method == "GET":
             return render_template("ask.html", kind=request.args.get("kind", "question"))
-        title = request.form["title"].strip()
-        kind = request.form.get("kind", "question")
-        tags = [t for t in request.form.get("tags", "").lower().replace(",", " ").split() if t]
         with refused_as_message(), transaction() as (conn, community):
+            title = field("title", longest=200)
+            kind = field("kind", longest=16, required=False) or "question"
+            tags = field("tags", longest=200, required=False).lower().replace(",", " ").split()
             n = conn.execute(
                 insert(topics).values(
                     author=g.member,
                     kind=kind,
                     title=title,
-                    body=request.form.get("body", ""),
+                    body=field("body", longest=20_000, required=False),
                     tags=" ".join(tags),
                     posted_at=now(),
                 )
@@ -310,10 +361,9 @@ def create_app(
         if (need := signed_in()) is not None:
             return need
         with refused_as_message(), transaction() as (conn, community):
+            body = field("body", longest=20_000)
             r = conn.execute(
-                insert(replies).values(
-                    topic=n, author=g.member, body=request.form["body"], posted_at=now()
-                )
+                insert(replies).values(topic=n, author=g.member, body=body, posted_at=now())
             ).inserted_primary_key[0]
             community.post_reply(reply_id(r), topic=topic_id(n), author=g.member)
         return redirect(url_for("topic", n=n))
@@ -323,6 +373,8 @@ def create_app(
         if (need := signed_in()) is not None:
             return need
         with refused_as_message(), transaction() as (conn, community):
+            if not POST.fullmatch(post):
+                raise Refused(f"there is no post {post[:40]!r} on this forum")
             # The forum's row and kudos's award commit together: kudos on your own
             # reply is refused, and the row goes with it.
             given = select(votes).where(votes.c.post == post, votes.c.giver == g.member)
