@@ -838,3 +838,24 @@ def test_the_url_defaults_to_kudos_url(in_tmp: Path, monkeypatch: pytest.MonkeyP
     status, out, err = run("leaderboard")
     assert status == 0, err
     assert "m0" in out or "m1" in out
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "rich"])
+def test_a_reader_that_goes_away_ends_the_command_quietly_alike(plain: bool) -> None:
+    command = [sys.executable, "-m", "kudos", "policy", "show", *(["--plain"] if plain else [])]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as `| head -1` does once it has its line
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b""
+
+
+def test_the_demo_refuses_a_database_it_did_not_make_and_writes_nothing(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    with kudos.open(URL, create=False).store.transaction("default") as tx:
+        before = len(tx.events())
+    status, out, err = run("demo", "--url", URL)
+    assert status == 2 and out == ""
+    assert err.startswith("kudos: sqlite:///kudos.db already holds a community that is not")
+    with kudos.open(URL, create=False).store.transaction("default") as tx:
+        assert len(tx.events()) == before

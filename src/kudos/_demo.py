@@ -36,6 +36,11 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) 
     community = open_community(url, policy=policies.giffgaff(), clock=clock)
     where = where or url
     known = _event_count(community)
+    if known and not _holds_the_demo(community):
+        raise NotAllowed(
+            f"{where} already holds a community that is not this demo; "
+            "run the demo on a new database (leave out --url for a temporary one)"
+        )
 
     def eid(*parts: object) -> str:
         return "demo:" + ":".join(str(p) for p in parts)
@@ -180,6 +185,13 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) 
         print(f"\nNothing new recorded: {where} already held this demo ({known} events).", file=out)
     else:
         print(f"\nRecorded {added} events on {where}.", file=out)
+
+
+def _holds_the_demo(community: Community) -> bool:
+    """Whether the community's first event is the demo's (a re-run replays it)."""
+    with community.store.transaction(community.id) as tx:
+        first = tx.events(limit=1)
+    return bool(first) and first[0].event_id.startswith("demo:")
 
 
 def _event_count(community: Community) -> int:

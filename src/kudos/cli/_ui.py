@@ -107,6 +107,10 @@ class Ui:
                 file=out, highlight=False, soft_wrap=True, markup=False, emoji=False
             )
             self._err_console = Console(file=err, highlight=False, markup=False, emoji=False)
+            # rich exits with status 1 when the reader goes away; let ``main`` say 141
+            # as it does for plain output.
+            self._console.on_broken_pipe = _reader_gone
+            self._err_console.on_broken_pipe = _reader_gone
 
     def line(self, text: str = "") -> None:
         """Print one line of results (not in ``--json`` mode)."""
@@ -208,6 +212,10 @@ class Ui:
         plain.report(plain.start)
         yield plain
         plain.report(self.clock())
+
+
+def _reader_gone() -> None:
+    raise BrokenPipeError
 
 
 class _RateTask:
