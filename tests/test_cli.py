@@ -859,3 +859,71 @@ def test_the_demo_refuses_a_database_it_did_not_make_and_writes_nothing(in_tmp: 
     assert err.startswith("kudos: sqlite:///kudos.db already holds a community that is not")
     with kudos.open(URL, create=False).store.transaction("default") as tx:
         assert len(tx.events()) == before
+
+
+def closed_h1(in_tmp: Path, balances: dict[str, tuple[int, str]]) -> tuple[int, str]:
+    """Members with points and payout methods in 2026-H1, which is then closed."""
+    day = H1.isoformat()
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": "s1", "role": "staff", "at": day}
+    ]
+    for member, (points, method) in balances.items():
+        records += [
+            {"type": "member-joined", "member": member, "at": day},
+            {"type": "points-adjusted", "member": member, "points": points, "reason": "help"}
+            | {"by": "s1", "at": day},
+            {"type": "payout-method-chosen", "member": member, "method": method, "at": day}
+            | ({"charity": "Oxfam"} if method == "charity" else {}),
+        ]
+    run("import", str(write_jsonl(in_tmp / "e.jsonl", records)))
+    status, out, _ = run("close-period", "2026-H1", "--by", "s1")
+    return status, out
+
+
+def test_close_period_words_one_payout_a_donation_match_and_nothing_carried(
+    in_tmp: Path,
+) -> None:
+    status, out = closed_h1(in_tmp, {"ann": (1500, "charity")})
+    assert status == 0, out
+    assert out.splitlines()[0] == "closed 2026-H1: 1 payout, £15.00"
+    assert "match" in out.splitlines()[2]  # the payouts table's header
+    assert ["ann", "charity", "(Oxfam)", "1,500", "£15.00", "£15.00", "issued"] in [
+        line.split() for line in out.splitlines()
+    ]
+    assert "1,500 points converted: 1,500 paid, 0 carried over, 0 lapsed" in out
+    assert "matched donations (on top): £15.00" in out
+
+
+def test_statement_of_one_account_totals_that_account(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("statement", "m1", "--account", "points")
+    assert status == 0
+    totals = [line for line in out.splitlines() if "totals:" in line]
+    assert totals and "reputation" not in totals[0]
+
+
+def test_leaderboard_names_the_current_period(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("leaderboard", "--by", "points", "--period", "current")
+    community = kudos.open(URL, create=False)
+    assert status == 0
+    assert out.splitlines()[0] == (
+        f"Leaderboard by points, period {community.current_period()} (current)"
+    )
+
+
+def test_policy_show_words_rules_and_periods(in_tmp: Path) -> None:
+    status, out, _ = run("policy", "show")
+    assert status == 0
+    assert "  edit_posts        rank Gold Star" in out and "-, rank" not in out
+    assert "carried over at most  1 time\n" in out and "1 points" not in out
+    assert "\nPayback periods\n" in out and "time zone    Europe/London" in out
+    status, out, _ = run("policy", "show", "--policy", "stackexchange")
+    assert "the first down-vote cast" in out and "down voted" not in out
+
+
+def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    run("import", "--help")
+    said = capsys.readouterr().out
+    assert "(default: 5000)" in " ".join(said.split())
+    assert "(default: default)" in " ".join(said.split())

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from . import policies
-from .cli._render import ledger_row, standing_lines
+from .cli._render import ledger_row, plural, standing_lines
 from .community import Community
 from .community import open as open_community
 from .errors import NotAllowed
@@ -160,7 +160,8 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) 
     print("\nPayback for 2026-H2", file=out)
     for p in sorted(payouts, key=lambda p: (p.method, p.member)):
         print(
-            f"  {p.member:<8} {p.method:<8} {p.points:>6} points -> {money.format(p.amount)}",
+            f"  {p.member:<8} {p.method:<8} {plural(p.points, 'point'):>12} -> "
+            f"{money.format(p.amount)}",
             file=out,
         )
     paid = {p.member for p in payouts}
@@ -168,7 +169,7 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) 
         carried = community.standing(name).points
         if name not in paid and carried:
             print(
-                f"  {name:<8} carries {carried} points into {community.current_period()} "
+                f"  {name:<8} carries {plural(carried, 'point')} into {community.current_period()} "
                 "(below the £10 cash minimum)",
                 file=out,
             )
@@ -178,13 +179,17 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) 
     figures = community.referral_figures()
     print(f"\nReferrals: {figures.qualified} qualified of {figures.made} made", file=out)
     print(
-        f"Outbox: {len(community.notifications(limit=None))} notifications for a worker to deliver",
+        f"Outbox: {plural(len(community.notifications(limit=None)), 'notification')} "
+        "for a worker to deliver",
         file=out,
     )
     if known and not added:
-        print(f"\nNothing new recorded: {where} already held this demo ({known} events).", file=out)
+        print(
+            f"\nNothing new recorded: {where} already held this demo ({plural(known, 'event')}).",
+            file=out,
+        )
     else:
-        print(f"\nRecorded {added} events on {where}.", file=out)
+        print(f"\nRecorded {plural(added, 'event')} on {where}.", file=out)
 
 
 def _holds_the_demo(community: Community) -> bool:

@@ -18,6 +18,7 @@ from ._common import PRESETS, CliError, load_policy, open_existing, opening, sho
 from ._render import (
     jsonable,
     ledger_row,
+    plural,
     policy_document,
     policy_tables,
     standing_lines,
@@ -63,7 +64,11 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
     )
     ui.line(
         "  totals: "
-        + ", ".join(f"{amount:+,} {account}" for account, amount in statement.totals.items())
+        + ", ".join(
+            f"{amount:+,} {account}"
+            for account, amount in statement.totals.items()
+            if args.account in (None, account)
+        )
     )
     conversion = statement.conversion
     if isinstance(conversion, Conversion):
@@ -74,10 +79,13 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
 def _conversion_words(community: Community, c: Conversion) -> str:
     money = community.policy.payback
     said = (
-        (c.paid_points, f"{c.paid_points:,} points paid as {money.format(c.amount)} by {c.method}"),
-        (c.carried_over, f"{c.carried_over:,} points carried over to {c.carried_to}"),
-        (c.lapsed, f"{c.lapsed:,} points lapsed"),
-        (c.debt, f"{c.debt:,} points owed, carried to {c.carried_to}"),
+        (
+            c.paid_points,
+            f"{plural(c.paid_points, 'point')} paid as {money.format(c.amount)} by {c.method}",
+        ),
+        (c.carried_over, f"{plural(c.carried_over, 'point')} carried over to {c.carried_to}"),
+        (c.lapsed, f"{plural(c.lapsed, 'point')} lapsed"),
+        (c.debt, f"{plural(c.debt, 'point')} owed, carried to {c.carried_to}"),
     )
     text = "; ".join(words for amount, words in said if amount) or "nothing to convert"
     return text + (f" ({c.reason})" if c.reason else "")
@@ -89,9 +97,12 @@ def _leaderboard(args: argparse.Namespace, ui: Ui) -> int:
         by=args.by, period=args.period, tag=args.tag, window=args.window, limit=args.limit
     )
     ui.emit([jsonable(row) for row in rows])
+    period = args.period
+    if period == "current":
+        period = f"{community.current_period()} (current)"
     span = " ".join(
         f"{name} {value}"
-        for name, value in (("period", args.period), ("tag", args.tag), ("window", args.window))
+        for name, value in (("period", period), ("tag", args.tag), ("window", args.window))
         if value is not None
     )
     ui.table(
@@ -142,21 +153,24 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
             + "); nothing changed. Its payouts:"
         )
     else:
-        ui.line(f"closed {args.period}: {len(payouts):,} payouts, {money.format(period.amount)}")
+        ui.line(
+            f"closed {args.period}: {plural(len(payouts), 'payout')}, {money.format(period.amount)}"
+        )
     ui.table(
         f"Payouts of {args.period}",
-        ["member", "method", "points", "amount", "status"],
+        ["member", "method", "points", "amount", *(["match"] if period.match else []), "status"],
         [
             [
                 p.member,
                 p.method + (f" ({p.charity})" if p.charity else ""),
                 f"{p.points:,}",
                 money.format(p.amount),
+                *([money.format(p.match) if p.match else "-"] if period.match else []),
                 p.status,
             ]
             for p in payouts
         ],
-        right=["points", "amount"],
+        right=["points", "amount", "match"],
         empty="(no payouts)",
     )
     carried = [c for c in conversions if c.carried_over or c.lapsed or c.debt]
@@ -176,13 +190,15 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
         empty="(every point was paid)",
     )
     ui.line(
-        f"  {period.points:,} points converted: {period.paid_points:,} paid, "
+        f"  {plural(period.points, 'point')} converted: {period.paid_points:,} paid, "
         f"{period.carried_over:,} carried over"
-        + (f" to {period.carried_to}" if period.carried_to else "")
+        + (f" to {period.carried_to}" if period.carried_to and period.carried_over else "")
         + f", {period.lapsed:,} lapsed"
     )
     for method, amount in sorted(period.by_method.items()):
         ui.line(f"  total {method}: {money.format(amount)}")
+    if period.match:
+        ui.line(f"  matched donations (on top): {money.format(period.match)}")
     return 0
 
 
@@ -312,7 +328,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
         empty="(no member's standing would change)",
     )
     if result.rejected:
-        ui.line(f"{len(result.rejected):,} events would be refused, e.g.:")
+        ui.line(f"{plural(len(result.rejected), 'event')} would be refused, e.g.:")
         for event_id, reason in result.rejected[:5]:
             ui.line(f"  {event_id}: {reason}")
     return 0
