@@ -268,42 +268,35 @@ def test_next_only_leads_to_a_page_of_the_forum(
     assert page.headers["Location"] == "/t/1"
 
 
-def test_a_double_click_is_not_a_server_error(tmp_path: Path) -> None:
+def at_once(clients: list[Any], path: str, data: dict[str, str]) -> list[int]:
+    """The status of each client's POST of ``data`` to ``path``, all sent at the same moment."""
     import threading
 
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(client: Any) -> None:
+        start.wait()
+        statuses.append(client.post(path, data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_a_double_click_is_not_a_server_error(tmp_path: Path) -> None:
     _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
     question_answered(app)
     clients = [app.test_client() for _ in range(8)]
     for client in clients:
         sign_in(client, "bob")
-    start = threading.Barrier(len(clients))
-    statuses: list[int] = []
-
-    def click(client: Any) -> None:
-        start.wait()
-        statuses.append(client.post("/kudos/r1", data={"next": "/t/1"}).status_code)
-
-    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [302] * len(clients)
+    assert at_once(clients, "/kudos/r1", {"next": "/t/1"}) == [302] * len(clients)
     assert rows(app, "forum_kudos") == 1
     newcomers = [app.test_client() for _ in range(6)]
-    start = threading.Barrier(len(newcomers))
-    statuses.clear()
-
-    def sign_in_at_once(client: Any) -> None:
-        start.wait()
-        statuses.append(client.post("/signin", data={"name": "zoe"}).status_code)
-
-    threads = [threading.Thread(target=sign_in_at_once, args=(c,)) for c in newcomers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [302] * len(newcomers)
+    assert at_once(newcomers, "/signin", {"name": "zoe"}) == [302] * len(newcomers)
 
 
 @pytest.mark.parametrize(
