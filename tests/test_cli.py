@@ -927,3 +927,15 @@ def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     said = capsys.readouterr().out
     assert "(default: 5000)" in " ".join(said.split())
     assert "(default: default)" in " ".join(said.split())
+
+
+def test_close_period_shows_a_debt_carried_over(in_tmp: Path) -> None:
+    status, out = closed_h1(in_tmp, {"ann": (-500, "cash"), "bob": (1500, "cash")})
+    assert status == 0, out
+    assert next(line.split()[:5] for line in out.splitlines() if line.split()[:1] == ["ann"]) == [
+        "ann",
+        "-500",
+        "(owed)",
+        "to",
+        "2026-H2",
+    ]

@@ -91,6 +91,15 @@ def _conversion_words(community: Community, c: Conversion) -> str:
     return text + (f" ({c.reason})" if c.reason else "")
 
 
+def _carried(c: Conversion) -> str:
+    """What a close carried into the next period for one member: points, or a debt."""
+    if c.carried_over:
+        return f"{c.carried_over:,} to {c.carried_to}"
+    if c.debt:
+        return f"{-c.debt:,} (owed) to {c.carried_to}"
+    return "-"
+
+
 def _leaderboard(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args)
     rows = community.leaderboard(
@@ -180,7 +189,7 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
         [
             [
                 c.member or "",
-                f"{c.carried_over:,} to {c.carried_to}" if c.carried_over else "-",
+                _carried(c),
                 f"{c.lapsed:,}" if c.lapsed else "-",
                 c.reason or (f"{c.debt:,} points owed" if c.debt else ""),
             ]
