@@ -6,6 +6,8 @@ import contextlib
 import csv
 import io
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -218,6 +220,7 @@ def test_import_shows_progress_and_a_summary(in_tmp: Path) -> None:
         "refused": 0,
         "errors": [],
         "stopped": False,
+        "interrupted": False,
     }
 
 
@@ -489,3 +492,450 @@ def test_plain_asks_for_plain_text_even_with_rich(in_tmp: Path) -> None:
     status, out, _ = run("leaderboard", "--plain", plain=False)
     assert status == 0
     assert out.splitlines()[:2] == ["Leaderboard by reputation", "  #  member  reputation"]
+
+
+# --- what reviewers found ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch", ["5000", "50", "1"])
+def test_a_line_that_is_not_utf8_is_refused_and_the_others_recorded(
+    in_tmp: Path, batch: str
+) -> None:
+    good = [json.dumps({"type": "member-joined", "member": f"m{i}"}).encode() for i in range(310)]
+    bad = b'{"type": "member-joined", "member": "d\xe9nise"}'  # Latin-1, not UTF-8
+    source = in_tmp / "history.jsonl"
+    source.write_bytes(b"\n".join([*good[:300], bad, *good[300:]]) + b"\n")
+    status, out, err = run("import", str(source), "--batch", batch)
+    assert status == 1
+    assert "Traceback" not in err
+    assert f"{source}:301: not UTF-8 text (byte 0xe9); save the file as UTF-8\n" in err
+    assert out == f"{source}: 310 recorded, 0 already known, 1 refused\n"
+
+
+def test_a_csv_row_or_header_that_is_not_utf8_is_refused_without_a_traceback(
+    in_tmp: Path,
+) -> None:
+    source = in_tmp / "h.csv"
+    source.write_bytes(b"type,member\nmember-joined,a\nmember-joined,d\xe9nise\nmember-joined,b\n")
+    status, out, err = run("import", str(source))
+    assert status == 1
+    assert f"{source}:3: not UTF-8 text (byte 0xe9)" in err
+    assert out == f"{source}: 2 recorded, 0 already known, 1 refused\n"
+    header = in_tmp / "header.csv"
+    header.write_bytes(b"type,m\xe9mber\nmember-joined,a\n")
+    status, out, err = run("import", str(header))
+    assert status == 1 and f"{header}:1: not UTF-8 text" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_utf8_byte_order_mark_is_accepted(in_tmp: Path, suffix: str) -> None:
+    text = (
+        "type,member\nmember-joined,ann\n"
+        if suffix == ".csv"
+        else '{"type": "member-joined", "member": "ann"}\n'
+    )
+    source = in_tmp / f"bom{suffix}"
+    source.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    status, out, err = run("import", str(source))
+    assert (status, out) == (0, f"{source}: 1 recorded, 0 already known, 0 refused\n"), err
+
+
+def test_standard_input_is_named_alike_in_errors_and_the_summary(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = b'{"type": "member-joined", "member": "ann"}\n{"type": "kudos-givn"}\n'
+    stdin = io.TextIOWrapper(io.BytesIO(lines), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    status, out, err = run("import", "-")
+    assert status == 1
+    assert "<stdin>:2: " in err
+    assert out == "<stdin>: 1 recorded, 0 already known, 1 refused\n"
+
+
+def unreachable_urls() -> list[str]:
+    """PostgreSQL URLs that cannot be opened: a closed port, a wrong password, no database."""
+    from sqlalchemy.engine import make_url
+
+    from conftest import postgres_url
+
+    server = make_url(postgres_url())
+    return [
+        server.set(port=1).render_as_string(hide_password=False),
+        server.set(password="not-the-password").render_as_string(hide_password=False),
+        server.set(database="kudos_no_such_db").render_as_string(hide_password=False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("standing", "alice"),
+        ("verify",),
+        ("import", "e.jsonl"),
+        ("demo",),
+        ("simulate", "--policy", "stackexchange"),
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+    in_tmp: Path, argv: tuple[str, ...]
+) -> None:
+    write_jsonl(in_tmp / "e.jsonl", [{"type": "member-joined", "member": "ann"}])
+    for url in unreachable_urls():
+        status, out, err = run(*argv, "--url", url)
+        assert status == 2, err
+        assert err.startswith("kudos: cannot open the database at postgresql+psycopg://"), err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "creating the kudos tables" not in err
+        assert "not-the-password" not in err + out and ":***@" in err
+
+
+def test_the_demo_names_its_database_without_the_password_and_says_the_same_twice(
+    in_tmp: Path,
+) -> None:
+    status, first, _ = run("demo", "--url", URL)
+    assert status == 0
+    assert first.splitlines()[0] == f"kudos demo: a giffgaff-style community on {URL}"
+    status, second, _ = run("demo", "--url", URL)
+    assert status == 0
+    assert first.splitlines()[:-1] == second.splitlines()[:-1]
+    status, temporary, _ = run("demo")
+    assert temporary.splitlines()[0].endswith("on a temporary database")
+    assert temporary.splitlines()[-1].endswith("on a temporary database.")
+
+
+def test_the_demo_records_the_whole_season_when_its_reader_goes_away(in_tmp: Path) -> None:
+    status, full, _ = run("demo", "--url", "sqlite:///full.db")
+    assert status == 0
+    recorded = int(full.splitlines()[-1].split()[1])
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "kudos", "demo", "--url", "sqlite:///cut.db"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # as `kudos demo | head -1` does
+    reader.wait(timeout=120)
+    community = kudos.open("sqlite:///cut.db", create=False)
+    with community.store.transaction("default") as tx:
+        assert len(tx.events()) == recorded
+
+
+def test_simulate_names_the_current_policy_flag_it_could_not_read(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, _, err = run("simulate", "--policy", "stackexchange", "--current", "nope")
+    assert status == 2
+    assert err.startswith("kudos: --current 'nope' is neither a preset")
+
+
+HALF = 'name = "half"\n[rewards]\nkudos_on_reply = { points = 5, reputation = 1 }\n'
+
+
+def test_verify_says_a_ledger_written_under_another_policy_is_not_corruption(
+    in_tmp: Path,
+) -> None:
+    write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
+    (in_tmp / "half.toml").write_text(HALF)
+    assert run("import", "h.jsonl", "--policy", "half.toml")[0] == 0
+    status, out, _ = run("verify")
+    assert status == 1
+    assert out.startswith("NOT consistent under --policy giffgaff: replaying the log")
+    assert "written under another policy" in out
+    assert "`kudos verify --policy FILE --url URL`" in out
+    assert run("verify", "--policy", "half.toml")[0] == 0
+    assert run("import", "h.jsonl", "--url", "sqlite:///se.db", "--policy", "stackexchange")[0]
+    status, out, _ = run("verify", "--url", "sqlite:///se.db")
+    assert status == 1
+    assert "It agrees under --policy stackexchange; verify with that." in out
+    status, out, _ = run("verify", "--url", "sqlite:///se.db", "--json")
+    assert json.loads(out)["agrees_under"] == ["stackexchange"]
+
+
+def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
+    imported(in_tmp, members=6, topics=20)
+    store = SqlStore.from_url(URL)
+    counters = store.tables.counters
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(counters)
+            .where(counters.c.metric == "reputation", counters.c.subject == "m1")
+            .values(value=counters.c.value + 7)
+        )
+    store.close()
+    status, out, _ = run("verify")
+    assert status == 1
+    assert "balances differ from the ledger: " in out and "'m1'" in out
+    assert "'m2'" not in out and "'m3'" not in out
+    assert len(out) < 800
+
+
+def test_simulate_under_the_same_policy_name_says_so(in_tmp: Path) -> None:
+    write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
+    (in_tmp / "half.toml").write_text(HALF.replace('"half"', '"giffgaff"'))
+    assert run("import", "h.jsonl", "--policy", "half.toml")[0] == 0
+    status, out, _ = run("simulate", "--policy", "giffgaff")
+    assert status == 0
+    assert "instead of 'giffgaff'" not in out
+    title = out.splitlines()[0]
+    assert title.startswith("Under --policy giffgaff instead of --current giffgaff")
+    assert "pass that one as --current" in title
+
+
+PYTHON_ADVICE = re.compile(
+    r"community\.|\w\(\)|\w=[\s,)]|datetime\(|timedelta\(|tzinfo|in the log;"
+)
+
+
+def test_refusals_and_errors_give_advice_in_the_commands_terms(in_tmp: Path) -> None:
+    records = [
+        {"type": "member-joined", "member": "ann"},
+        {"type": "kudos-givn", "post": "r1", "giver": "ann"},
+        {"type": "topic-posted", "topic": "t1", "author": "zed"},
+        {"type": "kudos-given", "post": "r9", "giver": "ann"},
+        {"type": "member-joined", "member": "bob", "at": "2026-06-01T12:00:00"},
+        {"type": "topic-posted", "topic": "t2", "author": "ann"},
+        {"type": "reply-posted", "reply": "r2", "topic": "t2", "author": "ann"},
+        {"type": "kudos-given", "post": "r2", "giver": "bob"},  # bob has no reputation
+    ]
+    write_jsonl(in_tmp / "e.jsonl", records)
+    status, _, err = run("import", "e.jsonl")
+    assert status == 1
+    refusals = [line for line in err.splitlines() if line.startswith("e.jsonl:")]
+    assert len(refusals) == 5, err
+    assert "did you mean 'kudos-given'?" in refusals[0]
+    assert "record a member-joined event for 'zed' first" in refusals[1]
+    assert "record its topic-posted or reply-posted event first" in refusals[2]
+    assert "e.g. 2026-06-01T12:00:00+00:00" in refusals[3]
+    for line in refusals:
+        assert not PYTHON_ADVICE.search(line), line
+    for argv in (
+        ("leaderboard", "--window", "7d", "--period", "current"),
+        ("leaderboard", "--window", "7d", "--tag", "x"),
+    ):
+        status, _, err = run(*argv)
+        assert status == 2 and err.startswith("kudos: ")
+        assert "--" in err and not PYTHON_ADVICE.search(err), err
+
+
+def test_names_and_reasons_are_printed_as_they_are_not_as_markup(in_tmp: Path) -> None:
+    pytest.importorskip("rich", reason="the [cli] extra (rich) is part of [test]")
+    day = H1.isoformat()
+    names = ["[/bold]", "[red]evil[/red]", ":pile_of_poo:"]
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": "s1", "role": "staff", "at": day}
+    ]
+    for name in names:
+        records.append({"type": "member-joined", "member": name, "at": day})
+        records.append(
+            {
+                "type": "points-adjusted",
+                "member": name,
+                "points": 5,
+                "reason": "bonus [/] :pile_of_poo:",
+                "by": "s1",
+                "at": day,
+            }
+        )
+    write_jsonl(in_tmp / "odd[bold].jsonl", records)
+    status, _, err = run("import", "odd[bold].jsonl", plain=False)
+    if status != 0:  # names kudos refuses are fine; the point is that nothing crashes
+        assert "Traceback" not in err
+    accepted = [n for n in names if n not in err]
+    assert accepted, err
+    status, out, err = run("leaderboard", "--by", "points", "--period", "2026-H1", plain=False)
+    assert status == 0, err
+    for name in accepted:
+        assert name in out
+    for name in accepted:
+        status, out, err = run("statement", name, plain=False)
+        assert status == 0, err
+        assert "bonus [/] :pile_of_poo:" in out
+    (in_tmp / "odd.toml").write_text(
+        'name = "odd"\n[[recognition.badges]]\nname = "[/oops]"\n'
+        'threshold = 1\nmetric = "solutions"\n'
+    )
+    status, out, err = run("policy", "show", "--policy", "odd.toml", plain=False)
+    assert status == 0, err
+    assert "[/oops]" in out
+
+
+def test_import_from_a_pipe_records_what_it_reads(in_tmp: Path) -> None:
+    records = list(season(members=3, topics=2))
+    write_jsonl(in_tmp / "good.jsonl", records)
+    os.mkfifo(in_tmp / "fifo")
+    writer = subprocess.Popen(["sh", "-c", "cat good.jsonl > fifo"], cwd=in_tmp)
+    done = subprocess.run(
+        [sys.executable, "-m", "kudos", "import", "jsonl", "fifo", "--plain"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    writer.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"fifo: {len(records)} recorded, 0 already known, 0 refused\n"
+
+
+def test_a_failing_import_creates_no_database(in_tmp: Path) -> None:
+    (in_tmp / "folder.jsonl").mkdir()
+    status, _, err = run("import", "folder.jsonl")
+    assert (status, err) == (2, "kudos: folder.jsonl is a folder, not a file of events\n")
+    write_jsonl(in_tmp / "e.jsonl", [{"type": "member-joined", "member": "ann"}])
+    status, _, err = run("import", "e.jsonl", "--community", " ")
+    assert status == 2 and "--community" in err
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["e.jsonl", "folder.jsonl"]
+
+
+def test_close_period_refuses_a_mistyped_community(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, out, err = run("close-period", "2025-H2", "--community", "typo")
+    assert status == 2 and out == ""
+    assert "community 'typo'" in err and "has recorded nothing" in err
+    community = kudos.open(URL, create=False, community="typo")
+    with community.store.transaction("typo") as tx:
+        assert tx.events() == []
+
+
+def test_import_reads_awkward_files_without_a_traceback(in_tmp: Path) -> None:
+    (in_tmp / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    status, _, err = run("import", "deep.jsonl")
+    assert status == 1 and "deep.jsonl:1: not JSON" in err
+    (in_tmp / "array.json").write_text('[\n  {"type": "member-joined", "member": "ann"}\n]\n')
+    status, _, err = run("import", "array.json")
+    assert "expected one JSON object a line (JSON Lines)" in err
+    huge = "x" * 200_000
+    (in_tmp / "huge.csv").write_text(
+        f"type,member\nmember-joined,{huge}\nmember-joined,bob\n", encoding="utf-8"
+    )
+    status, out, err = run("import", "huge.csv")
+    assert status == 1 and "huge.csv:2: not CSV" in err and "Traceback" not in err
+    assert out == "huge.csv: 1 recorded, 0 already known, 1 refused\n"
+    (in_tmp / "twice.csv").write_text("type,member,type\nmember-joined,cy,member-joined\n")
+    status, _, err = run("import", "twice.csv")
+    assert status == 1 and "twice.csv:1: the header row names type twice" in err
+    (in_tmp / "u16.jsonl").write_text('{"type": "member-joined", "member": "ann"}\n', "utf-16")
+    status, _, err = run("import", "u16.jsonl")
+    assert status == 1 and "u16.jsonl:1: not UTF-8 text" in err
+    (in_tmp / "cr.jsonl").write_bytes(
+        b'{"type": "member-joined", "member": "cr", "at": "2026-06-01T12:00:00+00:00",'
+        b' "referral_code": null}\n{"type": "nope\r"}\n{"type": "nope"}\n'
+    )
+    status, _, err = run("import", "cr.jsonl")
+    assert "cr.jsonl:3: unknown event type 'nope'" in err
+
+
+def test_a_policy_file_that_is_not_utf8_is_a_message(in_tmp: Path) -> None:
+    (in_tmp / "lat.toml").write_bytes(b'name = "caf\xe9"\n')
+    status, _, err = run("policy", "show", "--policy", "lat.toml")
+    assert status == 2 and err.startswith("kudos: cannot read the policy file 'lat.toml'")
+
+
+def test_the_url_defaults_to_kudos_url(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_jsonl(in_tmp / "e.jsonl", list(season(members=2, topics=1)))
+    assert run("import", "e.jsonl", "--url", "sqlite:///other.db")[0] == 0
+    monkeypatch.setenv("KUDOS_URL", "sqlite:///other.db")
+    status, out, err = run("leaderboard")
+    assert status == 0, err
+    assert "m0" in out or "m1" in out
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "rich"])
+def test_a_reader_that_goes_away_ends_the_command_quietly_alike(plain: bool) -> None:
+    command = [sys.executable, "-m", "kudos", "policy", "show", *(["--plain"] if plain else [])]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as `| head -1` does once it has its line
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b""
+
+
+def test_the_demo_refuses_a_database_it_did_not_make_and_writes_nothing(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    with kudos.open(URL, create=False).store.transaction("default") as tx:
+        before = len(tx.events())
+    status, out, err = run("demo", "--url", URL)
+    assert status == 2 and out == ""
+    assert err.startswith("kudos: sqlite:///kudos.db already holds a community that is not")
+    with kudos.open(URL, create=False).store.transaction("default") as tx:
+        assert len(tx.events()) == before
+
+
+def closed_h1(in_tmp: Path, balances: dict[str, tuple[int, str]]) -> tuple[int, str]:
+    """Members with points and payout methods in 2026-H1, which is then closed."""
+    day = H1.isoformat()
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": "s1", "role": "staff", "at": day}
+    ]
+    for member, (points, method) in balances.items():
+        records += [
+            {"type": "member-joined", "member": member, "at": day},
+            {"type": "points-adjusted", "member": member, "points": points, "reason": "help"}
+            | {"by": "s1", "at": day},
+            {"type": "payout-method-chosen", "member": member, "method": method, "at": day}
+            | ({"charity": "Oxfam"} if method == "charity" else {}),
+        ]
+    run("import", str(write_jsonl(in_tmp / "e.jsonl", records)))
+    status, out, _ = run("close-period", "2026-H1", "--by", "s1")
+    return status, out
+
+
+def test_close_period_words_one_payout_a_donation_match_and_nothing_carried(
+    in_tmp: Path,
+) -> None:
+    status, out = closed_h1(in_tmp, {"ann": (1500, "charity")})
+    assert status == 0, out
+    assert out.splitlines()[0] == "closed 2026-H1: 1 payout, £15.00"
+    assert "match" in out.splitlines()[2]  # the payouts table's header
+    assert ["ann", "charity", "(Oxfam)", "1,500", "£15.00", "£15.00", "issued"] in [
+        line.split() for line in out.splitlines()
+    ]
+    assert "1,500 points converted: 1,500 paid, 0 carried over, 0 lapsed" in out
+    assert "matched donations (on top): £15.00" in out
+
+
+def test_statement_of_one_account_totals_that_account(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("statement", "m1", "--account", "points")
+    assert status == 0
+    totals = [line for line in out.splitlines() if "totals:" in line]
+    assert totals and "reputation" not in totals[0]
+
+
+def test_leaderboard_names_the_current_period(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    status, out, _ = run("leaderboard", "--by", "points", "--period", "current")
+    community = kudos.open(URL, create=False)
+    assert status == 0
+    assert out.splitlines()[0] == (
+        f"Leaderboard by points, period {community.current_period()} (current)"
+    )
+
+
+def test_policy_show_words_rules_and_periods(in_tmp: Path) -> None:
+    status, out, _ = run("policy", "show")
+    assert status == 0
+    assert "  edit_posts        rank Gold Star" in out and "-, rank" not in out
+    assert "carried over at most  1 time\n" in out and "1 points" not in out
+    assert "\nPayback periods\n" in out and "time zone    Europe/London" in out
+    status, out, _ = run("policy", "show", "--policy", "stackexchange")
+    assert "the first down-vote cast" in out and "down voted" not in out
+
+
+def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    run("import", "--help")
+    said = capsys.readouterr().out
+    assert "(default: 5000)" in " ".join(said.split())
+    assert "(default: default)" in " ".join(said.split())
+
+
+def test_close_period_shows_a_debt_carried_over(in_tmp: Path) -> None:
+    status, out = closed_h1(in_tmp, {"ann": (-500, "cash"), "bob": (1500, "cash")})
+    assert status == 0, out
+    assert next(line.split()[:5] for line in out.splitlines() if line.split()[:1] == ["ann"]) == [
+        "ann",
+        "-500",
+        "(owed)",
+        "to",
+        "2026-H2",
+    ]

@@ -100,3 +100,17 @@ def test_docstring_outputs_are_not_read_as_cross_references() -> None:
             for example in test.examples:
                 for line in example.want.splitlines():
                     assert not re.match(r"\[\(.*\]", line), f"{test.name}: output line {line!r}"
+
+
+def test_no_table_cell_escapes_a_bar_inside_code() -> None:
+    """Markdown shows ``\\|`` inside a code span literally, backslash and all."""
+    pages = sorted(DOCS.glob("*.md"))
+    escaped = [
+        f"{page.name}: {span}"
+        for page in pages
+        for line in page.read_text().splitlines()
+        if line.startswith("|")
+        for span in re.findall(r"`[^`]*`", line)
+        if "\\|" in span
+    ]
+    assert escaped == []

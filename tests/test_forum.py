@@ -112,7 +112,7 @@ def test_the_forum_runs_on_postgresql() -> None:
         clock.set(datetime(2026, 12, 2, tzinfo=UTC))
         sign_in(client, "staff")
         page = client.post("/staff/close", data={"period": "2026-H2"}, follow_redirects=True)
-        assert "Closed 2026-H2: 1 payouts, £0.55." in page.text
+        assert "Closed 2026-H2: 1 payout, £0.55." in page.text
         engine = app.config["ENGINE"]
         community = kudos.Community(
             SqlStore(engine, metadata=make_metadata(prefix=f"{prefix}kudos_")), clock=clock
@@ -170,3 +170,160 @@ def test_the_forum_starts_with_the_command_readme_gives(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+PYTHON_ADVICE = re.compile(r"community\.|\w\(\)|\w=[\s,)]")
+
+
+def flashed(page: Any) -> list[str]:
+    import html
+
+    return [html.unescape(m) for m in re.findall(r'class="flash">([^<]*)<', page.text)]
+
+
+def test_a_closed_period_without_payouts_is_listed(tmp_path: Path) -> None:
+    _, app, clock = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)  # alice earns nothing paid: below every minimum
+    clock.set(datetime(2026, 12, 2, tzinfo=UTC))
+    sign_in(client, "staff")
+    page = client.post("/staff/close", data={"period": "2026-H2"}, follow_redirects=True)
+    assert flashed(page) == ["Closed 2026-H2: 0 payouts, £0.00."]
+    assert "No period has been closed yet." not in page.text
+    assert "2026-H2 (1 Jun 2026 to 30 Nov 2026): 0 payouts, £0.00;" in page.text
+    assert "No payouts: every point was carried over or lapsed." in page.text
+    page = client.post("/staff/close", data={"period": "2026-H2"}, follow_redirects=True)
+    assert flashed(page) == ["2026-H2 was already closed (0 payouts, £0.00); nothing changed."]
+
+
+def test_the_staff_page_shows_each_periods_first_and_last_local_day(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = app.test_client()
+    sign_in(client, "staff")
+    page = client.get("/staff")
+    cells = re.findall(r"<tr><td>(2026-H[12])</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert cells == [
+        ("2026-H1", "1 Dec 2025", "31 May 2026"),
+        ("2026-H2", "1 Jun 2026", "30 Nov 2026"),
+    ]
+
+
+def test_repeating_an_action_says_it_was_already_done(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    sign_in(client, "bob")
+    page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
+    assert flashed(page) == ["Kudos given."]
+    page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
+    assert flashed(page) == ["You had already given kudos to that."]
+    assert "1 kudos" in page.text
+    code = re.search(r"ref=([\w-]+)", client.get("/m/bob").text)
+    assert code is not None
+    client.post("/signout")
+    client.post("/signin", data={"name": "carol", "ref": code.group(1)})
+    sign_in(client, "staff")
+    assert 'action="/staff/qualify/carol"' in client.get("/staff").text
+    page = client.post("/staff/qualify/carol", follow_redirects=True)
+    assert flashed(page) == ["carol's referral qualified."]
+    assert 'action="/staff/qualify/carol"' not in page.text  # no longer pending
+    page = client.post("/staff/qualify/carol", follow_redirects=True)
+    assert flashed(page) == ["carol's referral had already qualified."]
+
+
+def test_refusals_give_advice_in_the_forums_terms(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    page = client.post("/kudos/r999", data={"next": "/t/1"}, follow_redirects=True)
+    [message] = flashed(page)
+    assert message.startswith("Not done: unknown post 'r999'")
+    assert not PYTHON_ADVICE.search(message), message
+    module = load_forum()
+    strict = module.create_app(
+        f"sqlite:///{tmp_path / 'se.db'}", policy=kudos.policies.stackexchange(), secret_key="t"
+    )
+    client = question_answered(strict)
+    sign_in(client, "bob")  # no reputation yet: may not give kudos under stackexchange
+    page = client.post("/kudos/r1", data={"next": "/t/1"}, follow_redirects=True)
+    [message] = flashed(page)
+    assert message.startswith("Not done:") and not PYTHON_ADVICE.search(message), message
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/signin", {"name": "dan", "next": "https://evil.example/phish"}),
+        ("/kudos/r1", {"next": "//evil.example/x"}),
+        ("/t/1/vote", {"next": "/\\evil.example/x"}),
+    ],
+)
+def test_next_only_leads_to_a_page_of_the_forum(
+    tmp_path: Path, path: str, data: dict[str, str]
+) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    sign_in(client, "bob")
+    page = client.post(path, data=data)
+    assert page.status_code == 302
+    assert "evil.example" not in page.headers["Location"]
+    page = client.post(path, data={**data, "next": "/t/1"})
+    assert page.headers["Location"] == "/t/1"
+
+
+def at_once(clients: list[Any], path: str, data: dict[str, str]) -> list[int]:
+    """The status of each client's POST of ``data`` to ``path``, all sent at the same moment."""
+    import threading
+
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(client: Any) -> None:
+        start.wait()
+        statuses.append(client.post(path, data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_a_double_click_is_not_a_server_error(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    question_answered(app)
+    clients = [app.test_client() for _ in range(8)]
+    for client in clients:
+        sign_in(client, "bob")
+    assert at_once(clients, "/kudos/r1", {"next": "/t/1"}) == [302] * len(clients)
+    assert rows(app, "forum_kudos") == 1
+    newcomers = [app.test_client() for _ in range(6)]
+    assert at_once(newcomers, "/signin", {"name": "zoe"}) == [302] * len(newcomers)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/signin", {"name": "x" * 65}),
+        ("/signin", {"name": "a/b"}),
+        ("/signin", {"name": "nul\x00"}),
+        ("/signin", {"name": "  "}),
+        ("/ask", {"title": "t" * 201}),
+        ("/ask", {"title": "   "}),
+        ("/ask", {"title": "ok", "tags": "t" * 201}),
+        ("/ask", {"title": "ok", "body": "a\x00b"}),
+        ("/t/1/reply", {"body": "a\x00b"}),
+        ("/kudos/" + "r" * 40, {"next": "/t/1"}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_long_blank_or_nul_input_is_a_message_on_every_database(
+    tmp_path: Path, path: str, data: dict[str, str]
+) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    before = (rows(app, "forum_members"), rows(app, "forum_topics"), rows(app, "forum_replies"))
+    page = client.post(path, data=data, follow_redirects=True)
+    assert page.status_code == 200
+    [message] = flashed(page)
+    assert message.startswith("Not done: "), message
+    after = (rows(app, "forum_members"), rows(app, "forum_topics"), rows(app, "forum_replies"))
+    assert after == before

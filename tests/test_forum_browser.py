@@ -208,7 +208,7 @@ def test_a_question_answered_rewarded_and_paid_out_in_the_browser(
         forum.sign_in("bob")
         forum.go("/t/2")
         forum.submit(forum.find("#vote"))
-        assert forum.text("#idea-votes") == "1 votes"
+        assert forum.text("#idea-votes") == "1 vote"
         forum.go("/ideas")
         assert "eSIM support alice new 1" in forum.text("#ideas")
         forum.shot("ideas-board")
@@ -265,10 +265,12 @@ def test_a_question_answered_rewarded_and_paid_out_in_the_browser(
         assert forum.text("#periods").count("ended") == 1
         forum.shot("close-period")
         forum.submit(forum.find("#close-2026-H2"))
-        assert forum.flash() == "Closed 2026-H2: 1 payouts, £16.55."
+        assert forum.flash() == "Closed 2026-H2: 1 payout, £16.55."
         rows = [r.text for r in forum.all("#payouts tr")[1:]]
         assert rows == ["2026-H2 alice credit 1,655 £16.55 issued"]
-        assert "2026-H2: 1 payouts, £16.55" in forum.text(".period-summary")
+        assert "2026-H2 (1 Jun 2026 to 30 Nov 2026): 1 payout, £16.55" in forum.text(
+            ".period-summary"
+        )
         forum.shot("payouts")
 
         # bob and carol chose no method: their points carry over; alice sees her payout

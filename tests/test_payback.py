@@ -373,3 +373,12 @@ def test_a_policy_that_pays_nothing_says_so_when_asked_to_close() -> None:
     clock.advance(timedelta(days=40))
     with pytest.raises(NotAllowed, match="policy 'stackexchange' pays nothing out"):
         c.close_period("2026-11")
+
+
+@pytest.mark.parametrize(("currency", "digits"), [("JPY", 0), ("KRW", 0), ("KWD", 3), ("EUR", 2)])
+def test_the_minor_unit_follows_the_currency_unless_given(currency: str, digits: int) -> None:
+    policy = Policy.from_toml(f'[payback]\ncurrency = "{currency}"\n')
+    assert policy.payback.currency_digits == digits
+    assert PaybackRules(currency=currency, currency_digits=2).currency_digits == 2
+    if digits == 0:
+        assert policy.payback.format(500) == f"500 {currency}"

@@ -249,3 +249,18 @@ def test_a_cap_without_actions_covers_every_action() -> None:
 def test_the_core_actions_come_first_and_are_unique() -> None:
     assert ACTIONS[: len(CORE_ACTIONS)] == CORE_ACTIONS
     assert len(set(ACTIONS)) == len(ACTIONS)
+
+
+@pytest.mark.parametrize("kind", [Path, str], ids=["Path", "str"])
+def test_a_policy_file_that_is_missing_or_unreadable_is_invalid_policy_either_way(
+    kind: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidPolicy, match=r"no policy file at .*missing\.toml"):
+        Policy.from_toml(kind(tmp_path / "missing.toml"))
+    (tmp_path / "folder.toml").mkdir()
+    with pytest.raises(InvalidPolicy, match="no policy file"):
+        Policy.from_toml(kind(tmp_path / "folder.toml"))  # a folder, not a file
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'name = "caf\xe9"\n')
+    with pytest.raises(InvalidPolicy, match="cannot read the policy file"):
+        Policy.from_toml(kind(latin))

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import (
@@ -47,6 +50,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 import kudos
@@ -61,6 +65,63 @@ BOARDS = {
     "kudos_received": "Kudos received",
     "points": "Points this period",
 }
+
+
+_IN_FORUM_TERMS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"; report them with community\.join\('[^']*'\) first"),
+        "; they have not signed in",
+    ),
+    (re.compile(r"; report it with post_topic\(\) or post_reply\(\) first"), " on this forum"),
+    (
+        re.compile(
+            r"\(see the policy's privileges and community\.standing\('[^']*'\)\.privileges\)"
+        ),
+        "(your standing page says what you may do, and what the next rank needs)",
+    ),
+    (re.compile(r"; community\.referral_code\('[^']*'\) returns it"), ""),
+    (
+        re.compile(
+            r"withdraw one \(community\.withdraw_vote\([^)]*\); "
+            r"community\.member_votes\([^)]*\) lists them\) or "
+        ),
+        "",
+    ),
+]
+"""kudos's Python-API advice, said as a forum member would act on it."""
+
+
+def in_forum_terms(message: str) -> str:
+    """A kudos error message with its advice to programmers said in the forum's terms."""
+    for pattern, replacement in _IN_FORUM_TERMS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+class Refused(Exception):
+    """A form the forum will not take; the message says why."""
+
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+POST = re.compile(r"[tr][0-9]{1,30}")
+
+
+def field(name: str, *, longest: int, required: bool = True) -> str:
+    """The form's ``name`` field, stripped; refused when blank (if ``required``),
+    longer than ``longest`` characters or holding a NUL character."""
+    value = request.form.get(name, "").strip()
+    if "\x00" in value:
+        raise Refused(f"the {name} holds a NUL character")
+    if required and not value:
+        raise Refused(f"the {name} is empty")
+    if len(value) > longest:
+        raise Refused(f"the {name} is longer than {longest:,} characters")
+    return value
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 payout"``, ``"2 payouts"``, ``"1,250 points"``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def forum_tables(prefix: str = "forum_") -> tuple[MetaData, Table, Table, Table, Table]:
@@ -148,7 +209,25 @@ def create_app(
     def money(amount: int) -> str:
         return rules.payback.format(amount)
 
-    app.jinja_env.globals.update(money=money, topic_id=topic_id, reply_id=reply_id, boards=BOARDS)
+    zone = ZoneInfo(rules.periods.timezone)
+
+    def first_day(period: Any) -> date:
+        """The period's first day in the community's time zone."""
+        return period.start.astimezone(zone).date()
+
+    def last_day(period: Any) -> date:
+        """The period's last day in the community's time zone (its end is exclusive)."""
+        return (period.end.astimezone(zone) - timedelta(microseconds=1)).date()
+
+    app.jinja_env.globals.update(
+        money=money,
+        topic_id=topic_id,
+        reply_id=reply_id,
+        boards=BOARDS,
+        first_day=first_day,
+        last_day=last_day,
+        plural=plural,
+    )
 
     @app.before_request
     def who() -> None:
@@ -162,32 +241,60 @@ def create_app(
         return None
 
     def back(default: str) -> Response:
-        return redirect(request.form.get("next") or default)
+        """Back to the form's ``next`` page: a path on this forum, never another site."""
+        target = request.form.get("next") or ""
+        local = target.startswith("/") and not target.startswith(("//", "/\\"))
+        return redirect(target if local and not urlsplit(target).netloc else default)
 
     @contextmanager
     def refused_as_message() -> Iterator[None]:
-        """A fact kudos refuses rolls the whole request back and is shown to the member."""
+        """A fact kudos refuses rolls the whole request back and is shown to the member.
+
+        So does a form the forum refuses, and a row another request (a double
+        click) wrote first.
+        """
         try:
             yield
         except kudos.KudosError as error:
+            flash(f"Not done: {in_forum_terms(str(error))}")
+        except Refused as error:
             flash(f"Not done: {error}")
+        except IntegrityError:
+            flash("Already done: another request did it at the same moment.")
 
     # -- signing in -------------------------------------------------------------------
     @app.route("/signin", methods=["GET", "POST"])
     def signin() -> Any:
         if request.method == "GET":
             return render_template("signin.html", ref=request.args.get("ref", ""))
-        name = request.form["name"].strip().lower()
-        code = request.form.get("ref", "").strip() or None
-        with refused_as_message(), transaction() as (conn, community):
-            known = conn.execute(select(members.c.name).where(members.c.name == name)).first()
-            if known is None:
-                role = "staff" if name in staff else "member"
-                conn.execute(insert(members).values(name=name, role=role, joined_at=now()))
-                community.join(name, role=role, referral_code=code)
+        with refused_as_message():
+            name = field("name", longest=64).lower()
+            if not NAME.fullmatch(name):
+                raise Refused(
+                    "a name is up to 64 letters, digits, '.', '_' or '-', starting with a "
+                    "letter or digit"
+                )
+            code = field("ref", longest=64, required=False) or None
+            for attempt in range(2):  # a double click may sign the same new name in twice
+                try:
+                    with transaction() as (conn, community):
+                        known = conn.execute(
+                            select(members.c.name).where(members.c.name == name)
+                        ).first()
+                        if known is None:
+                            role = "staff" if name in staff else "member"
+                            conn.execute(
+                                insert(members).values(name=name, role=role, joined_at=now())
+                            )
+                            community.join(name, role=role, referral_code=code)
+                except IntegrityError:
+                    if attempt:
+                        raise
+                    continue
+                break
             session["member"] = name
             flash(f"Signed in as {name}.")
-            return redirect(request.form.get("next") or url_for("index"))
+            return back(url_for("index"))
         return redirect(url_for("signin"))
 
     @app.post("/signout")
@@ -213,16 +320,16 @@ def create_app(
             return need
         if request.method == "GET":
             return render_template("ask.html", kind=request.args.get("kind", "question"))
-        title = request.form["title"].strip()
-        kind = request.form.get("kind", "question")
-        tags = [t for t in request.form.get("tags", "").lower().replace(",", " ").split() if t]
         with refused_as_message(), transaction() as (conn, community):
+            title = field("title", longest=200)
+            kind = field("kind", longest=16, required=False) or "question"
+            tags = field("tags", longest=200, required=False).lower().replace(",", " ").split()
             n = conn.execute(
                 insert(topics).values(
                     author=g.member,
                     kind=kind,
                     title=title,
-                    body=request.form.get("body", ""),
+                    body=field("body", longest=20_000, required=False),
                     tags=" ".join(tags),
                     posted_at=now(),
                 )
@@ -254,10 +361,9 @@ def create_app(
         if (need := signed_in()) is not None:
             return need
         with refused_as_message(), transaction() as (conn, community):
+            body = field("body", longest=20_000)
             r = conn.execute(
-                insert(replies).values(
-                    topic=n, author=g.member, body=request.form["body"], posted_at=now()
-                )
+                insert(replies).values(topic=n, author=g.member, body=body, posted_at=now())
             ).inserted_primary_key[0]
             community.post_reply(reply_id(r), topic=topic_id(n), author=g.member)
         return redirect(url_for("topic", n=n))
@@ -267,13 +373,15 @@ def create_app(
         if (need := signed_in()) is not None:
             return need
         with refused_as_message(), transaction() as (conn, community):
+            if not POST.fullmatch(post):
+                raise Refused(f"there is no post {post[:40]!r} on this forum")
             # The forum's row and kudos's award commit together: kudos on your own
             # reply is refused, and the row goes with it.
             given = select(votes).where(votes.c.post == post, votes.c.giver == g.member)
             if conn.execute(given).first() is None:
                 conn.execute(insert(votes).values(post=post, giver=g.member))
-            community.give_kudos(post, giver=g.member)
-            flash("Kudos given.")
+            outcome = community.give_kudos(post, giver=g.member)
+            flash("You had already given kudos to that." if outcome.replayed else "Kudos given.")
         return back(url_for("index"))
 
     @app.post("/t/<int:n>/accept/<int:r>")
@@ -347,10 +455,28 @@ def create_app(
 
     @app.get("/payouts")
     def payouts() -> str:
-        with transaction() as (_, community):
+        with transaction() as (conn, community):
             rows = community.payouts()
-            periods = [community.payback_period(p) for p in sorted({r.period for r in rows})]
+            periods = closed_periods(conn, community)
         return render_template("payouts.html", payouts=rows, periods=periods)
+
+    def closed_periods(conn: Connection, community: kudos.Community) -> list[Any]:
+        """Every closed period since the first member joined, oldest first (with or
+        without payouts: a period whose every point was carried over is closed too)."""
+        first = conn.execute(select(func.min(members.c.joined_at))).scalar()
+        if first is None:
+            return []
+        if first.tzinfo is None:  # SQLite gives back naive UTC
+            first = first.replace(tzinfo=UTC)
+        found = []
+        period = rules.periods.period_of(now())
+        while True:
+            shown = community.payback_period(period)
+            if shown.status == "closed":
+                found.append(shown)
+            if shown.start <= first:
+                return found[::-1]
+            period = rules.periods.previous(period)
 
     # -- staff ----------------------------------------------------------------------------
     def staff_only() -> Response | None:
@@ -373,9 +499,7 @@ def create_app(
             idea_rows = conn.execute(select(topics).where(topics.c.kind == "idea")).all()
             ideas_now = [community.idea(topic_id(i.id)) for i in idea_rows]
             pending = [
-                m.name
-                for m in conn.execute(select(members)).all()
-                if community.member(m.name).referred_by
+                r.member for r in community.referrals(status="pending") if r.member is not None
             ]
         return render_template(
             "staff.html",
@@ -392,8 +516,14 @@ def create_app(
             return need
         period = request.form["period"]
         with refused_as_message(), transaction() as (_, community):
+            already = community.payback_period(period).status == "closed"
             paid = community.close_period(period, by=g.member)
-            flash(f"Closed {period}: {len(paid)} payouts, {money(sum(p.amount for p in paid))}.")
+            total = f"{plural(len(paid), 'payout')}, {money(sum(p.amount for p in paid))}"
+            flash(
+                f"{period} was already closed ({total}); nothing changed."
+                if already
+                else f"Closed {period}: {total}."
+            )
             return redirect(url_for("payouts"))
         return redirect(url_for("staff_page"))
 
@@ -411,8 +541,12 @@ def create_app(
         if (need := staff_only()) is not None:
             return need
         with refused_as_message(), transaction() as (_, community):
-            community.qualify_referral(name)
-            flash(f"{name}'s referral qualified.")
+            outcome = community.qualify_referral(name)
+            flash(
+                f"{name}'s referral had already qualified."
+                if outcome.replayed
+                else f"{name}'s referral qualified."
+            )
         return redirect(url_for("staff_page"))
 
     return app

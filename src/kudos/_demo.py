@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from . import policies
-from .cli._render import ledger_row, standing_lines
+from .cli._render import ledger_row, plural, standing_lines
 from .community import Community
 from .community import open as open_community
 from .errors import NotAllowed
@@ -23,13 +23,24 @@ MEMBERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 TAGS = ["roaming", "billing", "signal", "esim", "top-up"]
 
 
-def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
-    """Simulate a season of a giffgaff-style community on ``url`` and print the results."""
+def run_demo(url: str, out: TextIO, *, seed: int = 7, where: str | None = None) -> None:
+    """Simulate a season of a giffgaff-style community on ``url`` and print the results.
+
+    Everything is recorded before anything is printed, so a reader that goes
+    away early (``kudos demo | head``) never leaves the season half recorded,
+    and a second run on the same database prints the same report. ``where``
+    names the database in the report (default: ``url``).
+    """
     rng = random.Random(seed)
     clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
     community = open_community(url, policy=policies.giffgaff(), clock=clock)
-    print(f"kudos demo: a giffgaff-style community on {url.split('///')[0]}///...", file=out)
+    where = where or url
     known = _event_count(community)
+    if known and not _holds_the_demo(community):
+        raise NotAllowed(
+            f"{where} already holds a community that is not this demo; "
+            "run the demo on a new database (leave out --url for a temporary one)"
+        )
 
     def eid(*parts: object) -> str:
         return "demo:" + ":".join(str(p) for p in parts)
@@ -115,12 +126,19 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
             event_id=eid("method", name),
         )
 
+    season_end = clock().date()
+    # The season ends on 30 November; payback is paid out from December.
+    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    payouts = community.close_period("2026-H2", by="staff1", event_id=eid("close", "2026-H2"))
+    money = community.policy.payback
+    added = _event_count(community) - known
+
+    print(f"kudos demo: a giffgaff-style community on {where}", file=out)
     print(
-        f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies "
-        f"up to {clock().date()}.\n",
+        f"\n{len(MEMBERS)} members posted 40 topics and {answers} replies up to {season_end}.\n",
         file=out,
     )
-    print("Standings", file=out)
+    print(f"Standings after the close ({community.current_period()})", file=out)
     for name in MEMBERS:
         for text in standing_lines(community.standing(name)):
             print(text, file=out)
@@ -139,14 +157,11 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         date, amount, account, reason = ledger_row(line)
         print(f"  {date} {amount:>5} {account:<10} {reason}", file=out)
 
-    # The season ends on 30 November; payback is paid out from December.
-    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
-    payouts = community.close_period("2026-H2", by="staff1", event_id=eid("close", "2026-H2"))
-    money = community.policy.payback
     print("\nPayback for 2026-H2", file=out)
     for p in sorted(payouts, key=lambda p: (p.method, p.member)):
         print(
-            f"  {p.member:<8} {p.method:<8} {p.points:>6} points -> {money.format(p.amount)}",
+            f"  {p.member:<8} {p.method:<8} {plural(p.points, 'point'):>12} -> "
+            f"{money.format(p.amount)}",
             file=out,
         )
     paid = {p.member for p in payouts}
@@ -154,7 +169,7 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
         carried = community.standing(name).points
         if name not in paid and carried:
             print(
-                f"  {name:<8} carries {carried} points into {community.current_period()} "
+                f"  {name:<8} carries {plural(carried, 'point')} into {community.current_period()} "
                 "(below the £10 cash minimum)",
                 file=out,
             )
@@ -164,14 +179,24 @@ def run_demo(url: str, out: TextIO, *, seed: int = 7) -> None:
     figures = community.referral_figures()
     print(f"\nReferrals: {figures.qualified} qualified of {figures.made} made", file=out)
     print(
-        f"Outbox: {len(community.notifications(limit=None))} notifications for a worker to deliver",
+        f"Outbox: {plural(len(community.notifications(limit=None)), 'notification')} "
+        "for a worker to deliver",
         file=out,
     )
-    added = _event_count(community) - known
     if known and not added:
-        print(f"\nNothing new recorded: {url} already held this demo ({known} events).", file=out)
+        print(
+            f"\nNothing new recorded: {where} already held this demo ({plural(known, 'event')}).",
+            file=out,
+        )
     else:
-        print(f"\nRecorded {added} events on {url}.", file=out)
+        print(f"\nRecorded {plural(added, 'event')} on {where}.", file=out)
+
+
+def _holds_the_demo(community: Community) -> bool:
+    """Whether the community's first event is the demo's (a re-run replays it)."""
+    with community.store.transaction(community.id) as tx:
+        first = tx.events(limit=1)
+    return bool(first) and first[0].event_id.startswith("demo:")
 
 
 def _event_count(community: Community) -> int:

@@ -238,6 +238,19 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+_MINOR_DIGITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
+    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+"""ISO 4217 currencies whose minor unit is not a hundredth."""
+
+
+def minor_digits(currency: str) -> int:
+    """Decimal digits of ``currency``'s minor unit by ISO 4217 (``"JPY"``: 0, ``"GBP"``: 2)."""
+    return _MINOR_DIGITS.get(str(currency).upper(), 2)
+
+
 @attrs.frozen(kw_only=True)
 class PaybackRules:
     """How a period's points become money (the ``[payback]`` TOML table).
@@ -247,7 +260,8 @@ class PaybackRules:
             ``close_period`` and ``set_payout_method`` raise
             :class:`~kudos.NotAllowed` (reputation-only communities).
         currency: ISO 4217 code of the money paid (``"GBP"``).
-        currency_digits: decimal digits of its minor unit (2: pence and cents).
+        currency_digits: decimal digits of its minor unit (2: pence and cents);
+            by default the currency's own (0 for ``JPY``, 3 for ``KWD``, else 2).
         rate: what points are worth (:class:`Rate`).
         rounding: ``"down"`` (the default), ``"half-up"`` or ``"up"`` for a
             fraction of a minor unit; applied to the value, bonus, uplift and
@@ -299,7 +313,9 @@ class PaybackRules:
 
     enabled: bool = attrs.field(default=True, validator=_flag)
     currency: str = attrs.field(default="GBP")
-    currency_digits: int = attrs.field(default=2)
+    currency_digits: int = attrs.field(
+        default=attrs.Factory(lambda self: minor_digits(self.currency), takes_self=True)
+    )
     rate: Rate = attrs.field(factory=Rate)
     rounding: str = attrs.field(default="down", validator=_choice(*ROUNDINGS))
     bonus_tiers: tuple[BonusTier, ...] = attrs.field(default=(), converter=_tiers)

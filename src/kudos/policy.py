@@ -343,15 +343,22 @@ class Policy:
     def from_toml(cls, source: str | Path) -> Policy:
         """Load a policy from a TOML file path or TOML text.
 
+        A ``str`` is a path when it is one line ending in ``.toml``; a
+        :class:`~pathlib.Path` always is.
+
         Raises:
-            InvalidPolicy: the TOML does not parse, or a key is unknown or wrong.
+            InvalidPolicy: no such file (or it cannot be read as UTF-8), the TOML
+                does not parse, or a key is unknown or wrong.
         """
-        text = source.read_text() if isinstance(source, Path) else source
-        if isinstance(source, str) and "\n" not in source and source.endswith(".toml"):
+        text = source if isinstance(source, str) else ""
+        if isinstance(source, Path) or ("\n" not in source and source.endswith(".toml")):
             path = Path(source)
-            if not path.exists():
-                raise InvalidPolicy(f"no policy file at {source!r}")
-            text = path.read_text()
+            if not path.is_file():
+                raise InvalidPolicy(f"no policy file at {str(source)!r}")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidPolicy(f"cannot read the policy file {str(source)!r}: {exc}") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

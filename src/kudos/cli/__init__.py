@@ -12,7 +12,8 @@
     kudos policy show --policy stackexchange
     kudos simulate --policy rewards.toml --url sqlite:///community.db
 
-``--policy`` takes a preset name (``giffgaff``, ``stackexchange``) or a TOML
+``--url`` defaults to the ``KUDOS_URL`` environment variable, else
+``sqlite:///kudos.db``. ``--policy`` takes a preset name (``giffgaff``, ``stackexchange``) or a TOML
 file; read commands take ``--json``. Read commands never create a database.
 Exit status: 0 done, 1 the data disagrees or was refused (``verify``,
 ``import``), 2 a usage problem (``kudos: <message>`` on standard error).
@@ -31,6 +32,7 @@ from ..errors import KudosError
 from . import _commands, _import
 from ._common import CliError
 from ._ui import make_ui
+from ._words import in_cli_terms
 
 __all__ = ["main"]
 
@@ -64,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         if db:
             p.add_argument(
                 "--url",
-                default="sqlite:///kudos.db",
-                help="database URL (default: sqlite:///kudos.db)",
+                default=os.environ.get("KUDOS_URL") or "sqlite:///kudos.db",
+                help="database URL (default: $KUDOS_URL, else sqlite:///kudos.db)",
             )
             if policy:
                 p.add_argument(
@@ -73,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                     default="giffgaff",
                     help="preset name or policy TOML file (default: giffgaff)",
                 )
-            p.add_argument("--community", default="default", help="community id")
+            p.add_argument("--community", default="default", help="community id (default: default)")
         if json:
             p.add_argument("--json", action="store_true", help="print JSON instead of tables")
         if plain:
@@ -104,7 +106,7 @@ def main(
     try:
         status: int = args.run(args, ui)
     except (CliError, KudosError) as exc:
-        print(f"kudos: {exc}", file=err)
+        print(f"kudos: {in_cli_terms(str(exc))}", file=err)
         return 2
     except BrokenPipeError:
         # The reader went away (``kudos ... | head``): stop quietly, as other tools do.

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ..community import Community
-from ..errors import UnknownMember
+from ..errors import InvalidInput, NotAllowed, UnknownMember
 from ..leaderboards import METRICS
 from ..payback import Conversion
-from ._common import CliError, load_policy, open_existing
+from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
 from ._render import (
     jsonable,
     ledger_row,
+    plural,
     policy_document,
     policy_tables,
     standing_lines,
@@ -34,7 +35,7 @@ def _member_known(args: argparse.Namespace) -> Iterator[None]:
         yield
     except UnknownMember:
         raise CliError(
-            f"no member {args.member!r} in community {args.community!r} at {args.url}"
+            f"no member {args.member!r} in community {args.community!r} at {shown_url(args.url)}"
         ) from None
 
 
@@ -63,7 +64,11 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
     )
     ui.line(
         "  totals: "
-        + ", ".join(f"{amount:+,} {account}" for account, amount in statement.totals.items())
+        + ", ".join(
+            f"{amount:+,} {account}"
+            for account, amount in statement.totals.items()
+            if args.account in (None, account)
+        )
     )
     conversion = statement.conversion
     if isinstance(conversion, Conversion):
@@ -74,13 +79,25 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
 def _conversion_words(community: Community, c: Conversion) -> str:
     money = community.policy.payback
     said = (
-        (c.paid_points, f"{c.paid_points:,} points paid as {money.format(c.amount)} by {c.method}"),
-        (c.carried_over, f"{c.carried_over:,} points carried over to {c.carried_to}"),
-        (c.lapsed, f"{c.lapsed:,} points lapsed"),
-        (c.debt, f"{c.debt:,} points owed, carried to {c.carried_to}"),
+        (
+            c.paid_points,
+            f"{plural(c.paid_points, 'point')} paid as {money.format(c.amount)} by {c.method}",
+        ),
+        (c.carried_over, f"{plural(c.carried_over, 'point')} carried over to {c.carried_to}"),
+        (c.lapsed, f"{plural(c.lapsed, 'point')} lapsed"),
+        (c.debt, f"{plural(c.debt, 'point')} owed, carried to {c.carried_to}"),
     )
     text = "; ".join(words for amount, words in said if amount) or "nothing to convert"
     return text + (f" ({c.reason})" if c.reason else "")
+
+
+def _carried(c: Conversion) -> str:
+    """What a close carried into the next period for one member: points, or a debt."""
+    if c.carried_over:
+        return f"{c.carried_over:,} to {c.carried_to}"
+    if c.debt:
+        return f"{-c.debt:,} (owed) to {c.carried_to}"
+    return "-"
 
 
 def _leaderboard(args: argparse.Namespace, ui: Ui) -> int:
@@ -89,9 +106,12 @@ def _leaderboard(args: argparse.Namespace, ui: Ui) -> int:
         by=args.by, period=args.period, tag=args.tag, window=args.window, limit=args.limit
     )
     ui.emit([jsonable(row) for row in rows])
+    period = args.period
+    if period == "current":
+        period = f"{community.current_period()} (current)"
     span = " ".join(
         f"{name} {value}"
-        for name, value in (("period", args.period), ("tag", args.tag), ("window", args.window))
+        for name, value in (("period", period), ("tag", args.tag), ("window", args.window))
         if value is not None
     )
     ui.table(
@@ -114,7 +134,7 @@ def _conversions(community: Community, period: str) -> list[Conversion]:
 
 
 def _close(args: argparse.Namespace, ui: Ui) -> int:
-    community = open_existing(args)
+    community = open_existing(args, need_events=True)
     before = community.payback_period(args.period)
     if before.status == "open":
         raise CliError(
@@ -142,21 +162,24 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
             + "); nothing changed. Its payouts:"
         )
     else:
-        ui.line(f"closed {args.period}: {len(payouts):,} payouts, {money.format(period.amount)}")
+        ui.line(
+            f"closed {args.period}: {plural(len(payouts), 'payout')}, {money.format(period.amount)}"
+        )
     ui.table(
         f"Payouts of {args.period}",
-        ["member", "method", "points", "amount", "status"],
+        ["member", "method", "points", "amount", *(["match"] if period.match else []), "status"],
         [
             [
                 p.member,
                 p.method + (f" ({p.charity})" if p.charity else ""),
                 f"{p.points:,}",
                 money.format(p.amount),
+                *([money.format(p.match) if p.match else "-"] if period.match else []),
                 p.status,
             ]
             for p in payouts
         ],
-        right=["points", "amount"],
+        right=["points", "amount", "match"],
         empty="(no payouts)",
     )
     carried = [c for c in conversions if c.carried_over or c.lapsed or c.debt]
@@ -166,7 +189,7 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
         [
             [
                 c.member or "",
-                f"{c.carried_over:,} to {c.carried_to}" if c.carried_over else "-",
+                _carried(c),
                 f"{c.lapsed:,}" if c.lapsed else "-",
                 c.reason or (f"{c.debt:,} points owed" if c.debt else ""),
             ]
@@ -176,36 +199,81 @@ def _close(args: argparse.Namespace, ui: Ui) -> int:
         empty="(every point was paid)",
     )
     ui.line(
-        f"  {period.points:,} points converted: {period.paid_points:,} paid, "
+        f"  {plural(period.points, 'point')} converted: {period.paid_points:,} paid, "
         f"{period.carried_over:,} carried over"
-        + (f" to {period.carried_to}" if period.carried_to else "")
+        + (f" to {period.carried_to}" if period.carried_to and period.carried_over else "")
         + f", {period.lapsed:,} lapsed"
     )
     for method, amount in sorted(period.by_method.items()):
         ui.line(f"  total {method}: {money.format(amount)}")
+    if period.match:
+        ui.line(f"  matched donations (on top): {money.format(period.match)}")
     return 0
+
+
+def _problem(community: Community) -> str | None:
+    """What ``kudos verify`` finds wrong with ``community`` (``None``: nothing)."""
+    from ..testing import assert_consistent
+
+    try:
+        assert_consistent(community, replay=False)
+    except AssertionError as exc:
+        return str(exc) or "an invariant does not hold"
+    except (NotAllowed, InvalidInput) as exc:  # the policy refuses an event it replays
+        return f"{_REPLAY_DIFFERS} a refusal: {exc}"
+    return None
+
+
+_REPLAY_DIFFERS = "replaying the log gives"
 
 
 def _verify(args: argparse.Namespace, ui: Ui) -> int:
-    from ..testing import assert_consistent
-
     community = open_existing(args, need_events=True)
     started = time.monotonic()
-    ui.note(f"verifying community {community.id!r} at {args.url}")
-    problem = None
+    ui.note(f"verifying community {community.id!r} at {shown_url(args.url)}")
     with ui.status("checking balances, reversals, and that a rebuild gives the same state"):
-        try:
-            assert_consistent(community, replay=False)
-        except AssertionError as exc:
-            problem = str(exc) or "an invariant does not hold"
+        problem = _problem(community)
+        agrees_under = []
+        if problem is not None and problem.startswith(_REPLAY_DIFFERS):
+            # Balances match the ledger, but replaying the log does not give it: most
+            # likely the events were recorded under another policy than --policy.
+            for name in PRESETS:
+                other = argparse.Namespace(**{**vars(args), "policy": name})
+                if name != args.policy and _problem(open_existing(other)) is None:
+                    agrees_under.append(name)
     elapsed = time.monotonic() - started
-    ui.emit({"consistent": problem is None, "problem": problem, "seconds": round(elapsed, 3)})
-    if problem is not None:
-        ui.line(f"NOT consistent: {problem}")
-        ui.line("the store disagrees with its event log; `kudos verify` checks again after a fix")
+    ui.emit(
+        {
+            "consistent": problem is None,
+            "problem": problem,
+            "agrees_under": agrees_under,
+            "seconds": round(elapsed, 3),
+        }
+    )
+    if problem is None:
+        ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
+        return 0
+    if problem.startswith(_REPLAY_DIFFERS):
+        ui.line(
+            f"NOT consistent under --policy {args.policy}: {problem}.\n"
+            "The balances agree with the ledger, so the ledger was most likely written "
+            "under another policy."
+        )
+        if agrees_under:
+            ui.line(
+                "It agrees under "
+                + " and ".join(f"--policy {name}" for name in agrees_under)
+                + "; verify with that."
+            )
+        else:
+            ui.line(
+                "Pass the policy the events were imported with: "
+                "`kudos verify --policy FILE --url URL`."
+            )
         return 1
-    ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
-    return 0
+    ui.line(f"NOT consistent: {problem}")
+    ui.line("the store disagrees with its event log; `kudos verify` checks again after a fix")
+    return 1
 
 
 def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
@@ -224,7 +292,7 @@ _NUMERIC = {"points", "reputation", "limit", "minimum", "uplift", "match"}
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     other = load_policy(args.policy)
     current = argparse.Namespace(**{**vars(args), "policy": args.current})
-    community = open_existing(current, need_events=True)
+    community = open_existing(current, need_events=True, policy_option="--current")
     with ui.status(f"replaying the event log under {other.name!r}"):
         result = community.simulate(other)
     ui.emit(
@@ -243,8 +311,19 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
             "rejected": [{"event_id": e, "reason": r} for e, r in result.rejected],
         }
     )
+    title = f"Under {result.policy!r} instead of {community.policy.name!r}"
+    if result.policy == community.policy.name:
+        title = (
+            f"Under --policy {args.policy} instead of --current {args.current} "
+            f"(both named {result.policy!r})"
+        )
+        if result.changes:
+            title += (
+                "; a change under the same policy means the ledger was written "
+                "under another: pass that one as --current"
+            )
     ui.table(
-        f"Under {result.policy!r} instead of {community.policy.name!r}",
+        title,
         ["member", "lifetime points", "reputation", "rank"],
         [
             [
@@ -258,7 +337,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
         empty="(no member's standing would change)",
     )
     if result.rejected:
-        ui.line(f"{len(result.rejected):,} events would be refused, e.g.:")
+        ui.line(f"{plural(len(result.rejected), 'event')} would be refused, e.g.:")
         for event_id, reason in result.rejected[:5]:
             ui.line(f"  {event_id}: {reason}")
     return 0
@@ -269,9 +348,11 @@ def _demo(args: argparse.Namespace, ui: Ui) -> int:
 
     if args.url is None:
         with tempfile.TemporaryDirectory() as tmp:
-            run_demo(f"sqlite:///{Path(tmp) / 'demo.db'}", ui.out)
+            run_demo(f"sqlite:///{Path(tmp) / 'demo.db'}", ui.out, where="a temporary database")
     else:
-        run_demo(args.url, ui.out)
+        sqlite_path(args.url)  # a URL that is no database URL is a usage error
+        with opening(args.url):
+            run_demo(args.url, ui.out, where=shown_url(args.url))
     return 0
 
 

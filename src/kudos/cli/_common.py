@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
@@ -14,11 +16,21 @@ from sqlalchemy.engine import make_url
 from .. import policies
 from ..community import Community
 from ..community import open as open_community
+from ..errors import StoreError
 from ..policy import Policy
 from ..stores.sql import SqlStore, Tables
 from ..stores.sql import metadata as default_metadata
 
-__all__ = ["PRESETS", "CliError", "load_policy", "open_existing", "open_or_create", "sqlite_path"]
+__all__ = [
+    "PRESETS",
+    "CliError",
+    "load_policy",
+    "open_existing",
+    "open_or_create",
+    "opening",
+    "shown_url",
+    "sqlite_path",
+]
 
 PRESETS = {"giffgaff": policies.giffgaff, "stackexchange": policies.stackexchange}
 
@@ -27,8 +39,8 @@ class CliError(Exception):
     """A usage problem the command reports as ``kudos: <message>`` with exit status 2."""
 
 
-def load_policy(name: str) -> Policy:
-    """A preset by name, or the policy in a TOML file.
+def load_policy(name: str, *, option: str = "--policy") -> Policy:
+    """A preset by name, or the policy in a TOML file; ``option`` names the flag in messages.
 
     Raises:
         CliError: neither a preset nor an existing file.
@@ -39,9 +51,40 @@ def load_policy(name: str) -> Policy:
     path = Path(name)
     if not path.is_file():
         raise CliError(
-            f"--policy {name!r} is neither a preset ({', '.join(PRESETS)}) nor a TOML file"
+            f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) nor a TOML file"
         )
     return Policy.from_toml(path)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: its password, if any, as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return url
+
+
+_CONNECTION_FAILED = re.compile(r"^connection failed:\s*", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def opening(url: str) -> Iterator[None]:
+    """Opening the database at ``url``: one that cannot be reached is said in one line.
+
+    Raises:
+        CliError: the database at ``url`` cannot be reached (the message hides
+            the password).
+    """
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, StoreError) as exc:
+        cause = exc if isinstance(exc, sa_exc.DBAPIError) else exc.__cause__
+        if not isinstance(cause, sa_exc.OperationalError | sa_exc.InterfaceError):
+            raise
+        reason = " ".join(str(cause.orig or cause).split())
+        raise CliError(
+            f"cannot open the database at {shown_url(url)}: {_CONNECTION_FAILED.sub('', reason)}"
+        ) from None
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -63,37 +106,48 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def open_or_create(args: argparse.Namespace) -> Community:
-    """The community at ``--url``, creating the database and its tables if missing."""
-    return open_community(args.url, policy=load_policy(args.policy), community=args.community)
+    """The community at ``--url``, creating the database and its tables if missing.
+
+    Raises:
+        CliError: the database cannot be reached, or ``--policy`` names nothing.
+    """
+    policy = load_policy(args.policy)
+    with opening(args.url):
+        return open_community(args.url, policy=policy, community=args.community)
 
 
-def open_existing(args: argparse.Namespace, *, need_events: bool = False) -> Community:
+def open_existing(
+    args: argparse.Namespace, *, need_events: bool = False, policy_option: str = "--policy"
+) -> Community:
     """The community at ``--url``; never creates a database or a table.
 
     Raises:
         CliError: no database there, it has no kudos tables, or (with
-            ``need_events``) the community has recorded nothing.
+            ``need_events``) the community has recorded nothing; the database
+            cannot be reached; ``args.policy`` (given as ``policy_option``) names nothing.
     """
-    policy = load_policy(args.policy)
+    policy = load_policy(args.policy, option=policy_option)
     path = sqlite_path(args.url)
+    url = shown_url(args.url)
     hint = "record some events first with `kudos import FILE --url URL`"
     if path is not None:
         if not path.is_file():
-            raise CliError(f"no database at {path} ({args.url}); {hint}")
+            raise CliError(f"no database at {path} ({url}); {hint}")
         if not _sqlite_has_kudos_tables(path):
-            raise CliError(f"{args.url} is not a kudos database (no kudos tables); {hint}")
-    community = open_community(args.url, policy=policy, community=args.community, create=False)
-    store = community.store
-    if isinstance(store, SqlStore):
-        table = store.tables.schema
-        if not inspect(store.engine).has_table(table.name, schema=table.schema):
-            store.close()
-            raise CliError(f"{args.url} is not a kudos database (no kudos tables); {hint}")
-    with store.transaction(community.id) as tx:
-        empty = not tx.events(limit=1)
+            raise CliError(f"{url} is not a kudos database (no kudos tables); {hint}")
+    with opening(args.url):
+        community = open_community(args.url, policy=policy, community=args.community, create=False)
+        store = community.store
+        if isinstance(store, SqlStore):
+            table = store.tables.schema
+            if not inspect(store.engine).has_table(table.name, schema=table.schema):
+                store.close()
+                raise CliError(f"{url} is not a kudos database (no kudos tables); {hint}")
+        with store.transaction(community.id) as tx:
+            empty = not tx.events(limit=1)
     if need_events and empty:
         raise CliError(
-            f"community {community.id!r} at {args.url} has recorded nothing; "
+            f"community {community.id!r} at {url} has recorded nothing; "
             "is the --url or --community mistyped?"
         )
     return community

@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import attrs
 
@@ -33,6 +34,7 @@ from ..errors import KudosError, TransientStoreError
 from ..events import Event, event_from_payload, event_types
 from ._common import CliError, open_or_create
 from ._ui import Progress, Ui
+from ._words import in_cli_terms
 
 __all__ = ["FORMATS", "Format", "Item", "Summary", "add_parser", "register"]
 
@@ -81,17 +83,55 @@ def register(source_format: Format) -> Format:
     return source_format
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _undecoded(text: str) -> str | None:
+    """Why ``text`` (decoded with ``surrogateescape``) is not UTF-8; ``None`` when it is."""
+    found = _UNDECODED.search(text)
+    if found is None:
+        return None
+    byte = ord(found.group()) - 0xDC00
+    return f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+
+
+def _source_name(path: str) -> str:
+    """How messages name a source: the path, or ``<stdin>`` for ``-``."""
+    return "<stdin>" if path == "-" else path
+
+
+def _decoded(raw: Iterator[bytes]) -> Iterator[str]:
+    """Lines of bytes as text: UTF-8, a leading byte-order mark dropped.
+
+    A byte that is not UTF-8 becomes a lone surrogate (``surrogateescape``), so
+    one bad line is refused by :func:`_undecoded` instead of ending the import.
+    """
+    first = True
+    for line in raw:
+        text = line.decode("utf-8", "surrogateescape")
+        if first:
+            text = text.removeprefix("\ufeff")
+            first = False
+        yield text
+
+
 @contextmanager
-def _lines(path: str) -> Iterator[tuple[str, TextIO]]:
+def _lines(path: str) -> Iterator[tuple[str, Iterator[str]]]:
     if path == "-":
-        yield "<stdin>", sys.stdin
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # a text stream without bytes underneath (tests, embedding)
+            yield "<stdin>", (line.removeprefix("\ufeff") for line in sys.stdin)
+        else:
+            yield "<stdin>", _decoded(raw)
         return
-    with Path(path).open(encoding="utf-8", newline="") as handle:
-        yield path, handle
+    with Path(path).open("rb") as handle:
+        yield path, _decoded(handle)
 
 
 def _count_lines(path: str, *, header: int = 0) -> int | None:
-    if path == "-":
+    """Records in a regular file, for the progress bar; ``None`` (unknown) for a pipe,
+    which can be read only once."""
+    if path == "-" or not Path(path).is_file():
         return None
     with Path(path).open("rb") as handle:
         return max(sum(1 for line in handle if line.strip()) - header, 0)
@@ -115,10 +155,20 @@ def read_jsonl(path: str) -> Iterator[Item]:
             if not line.strip():
                 continue
             where = f"{name}:{number}"
+            undecoded = _undecoded(line)
+            if undecoded is not None:
+                yield Item(where, error=undecoded)
+                continue
             try:
                 data = json.loads(line)
             except ValueError as exc:
-                yield Item(where, error=f"not JSON ({exc})")
+                yield Item(
+                    where,
+                    error=f"not JSON ({exc}); expected one JSON object a line (JSON Lines)",
+                )
+                continue
+            except RecursionError:
+                yield Item(where, error="not JSON kudos reads: nested too deeply")
                 continue
             if not isinstance(data, dict):
                 yield Item(where, error=f"expected a JSON object, got {type(data).__name__}")
@@ -145,15 +195,54 @@ def _typed(kind: str, field: str, cell: str) -> Any:
     return cell
 
 
+class _Counted:
+    """Lines, counting how many were read (the csv module's own count stops at an error)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.count = lines, 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
+
+
 def read_csv(path: str) -> Iterator[Item]:
     """The events of a CSV file with a header row (see the module's description)."""
     with _lines(path) as (name, handle):
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "type" not in reader.fieldnames:
-            yield Item(f"{name}:1", error='the header row must name a "type" column')
+        lines = _Counted(handle)
+        reader = csv.DictReader(lines)
+        try:
+            header = reader.fieldnames
+        except csv.Error as exc:
+            yield Item(f"{name}:1", error=f"not CSV ({exc})")
             return
-        for row in reader:
-            where = f"{name}:{reader.line_num}"
+        undecoded = _undecoded(",".join(header or ()))
+        if undecoded is not None or header is None or "type" not in header:
+            yield Item(f"{name}:1", error=undecoded or 'the header row must name a "type" column')
+            return
+        twice = sorted({field for field in header if header.count(field) > 1})
+        if twice:
+            yield Item(f"{name}:1", error=f"the header row names {', '.join(twice)} twice")
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell larger than the csv module's limit
+                yield Item(f"{name}:{lines.count}", error=f"not CSV ({exc})")
+                continue
+            where = f"{name}:{lines.count}"
+            undecoded = _undecoded(
+                ",".join(cell or "" for cell in row.values() if isinstance(cell, str))
+            )
+            if undecoded is not None:
+                yield Item(where, error=undecoded)
+                continue
             kind = row.get("type") or ""
             try:
                 data = {
@@ -199,6 +288,7 @@ class Summary:
     already_known: int = 0
     refused: list[tuple[str, str]] = attrs.field(factory=list)
     stopped: bool = False
+    interrupted: bool = False
 
     def document(self) -> dict[str, Any]:
         """The summary as JSON data."""
@@ -209,6 +299,7 @@ class Summary:
             "refused": len(self.refused),
             "errors": [{"where": w, "message": m} for w, m in self.refused],
             "stopped": self.stopped,
+            "interrupted": self.interrupted,
         }
 
 
@@ -226,6 +317,7 @@ class _Recorder:
 
     def refuse(self, where: str, message: str) -> bool:
         """Report a refusal; whether to go on."""
+        message = in_cli_terms(message)
         self.summary.refused.append((where, message))
         self.ui.note(f"{where}: {message}")
         self.progress.advance()
@@ -284,38 +376,58 @@ def _format_of(args: argparse.Namespace) -> tuple[Format, str]:
     return FORMATS[name], path
 
 
+def _feed(items: Iterator[Item], recorder: _Recorder, size: int) -> None:
+    """Record ``items`` in batches of ``size``, reporting each refusal where it is."""
+    batch: list[tuple[str, Event]] = []
+    for item in items:
+        if item.event is None:
+            going = recorder.record(batch) and recorder.refuse(item.where, item.error or "")
+            batch = []
+        else:
+            batch.append((item.where, item.event))
+            if len(batch) < size:
+                continue
+            going = recorder.record(batch)
+            batch = []
+        if not going:
+            return
+    recorder.record(batch)
+
+
 def run_import(args: argparse.Namespace, ui: Ui) -> int:
     """``kudos import``: exit 0 when every record was recorded or known, 1 if any was refused."""
     source_format, path = _format_of(args)
-    if path != "-" and not Path(path).exists():
-        raise CliError(f"no such file: {path}")
+    if path != "-":
+        source = Path(path)
+        if not source.exists():
+            raise CliError(f"no such file: {path}")
+        if source.is_dir():
+            raise CliError(f"{path} is a folder, not a file of events")
+        if not os.access(source, os.R_OK):  # say so before creating any database
+            raise CliError(f"cannot read {path}: permission denied")
     if args.batch < 1:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
+    if not args.community.strip():
+        raise CliError("--community must name a community, e.g. --community default")
     community = open_or_create(args)
-    summary = Summary(source=path)
-    with ui.progress(f"importing {path}", source_format.count(path)) as progress:
+    summary = Summary(source=_source_name(path))
+    with ui.progress(f"importing {summary.source}", source_format.count(path)) as progress:
         recorder = _Recorder(community, summary, ui, progress, args.stop_on_error)
-        batch: list[tuple[str, Event]] = []
-        going = True
-        for item in source_format.read(path):
-            if item.event is None:
-                going = recorder.record(batch) and recorder.refuse(item.where, item.error or "")
-                batch = []
-            else:
-                batch.append((item.where, item.event))
-                if len(batch) >= args.batch:
-                    going = recorder.record(batch)
-                    batch = []
-            if not going:
-                break
-        else:
-            recorder.record(batch)
+        try:
+            _feed(source_format.read(path), recorder, args.batch)
+        except KeyboardInterrupt:
+            # Each batch is one transaction: what the summary counts is committed.
+            summary.interrupted = True
     ui.emit(summary.document())
     ui.line(
-        f"{path}: {summary.recorded:,} recorded, {summary.already_known:,} already known, "
+        f"{summary.source}: {summary.recorded:,} recorded, "
+        f"{summary.already_known:,} already known, "
         f"{len(summary.refused):,} refused"
         + (" (stopped at the first refusal)" if summary.stopped else "")
+        + (" (interrupted: the rest was not recorded)" if summary.interrupted else "")
     )
+    if summary.interrupted:
+        return 130
     return 1 if summary.refused else 0
 
 
@@ -336,7 +448,9 @@ def add_parser(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None
     imp.add_argument(
         "--format", choices=sorted(FORMATS), default=None, help="the format (default: by suffix)"
     )
-    imp.add_argument("--batch", type=int, default=5_000, help="events per transaction")
+    imp.add_argument(
+        "--batch", type=int, default=5_000, help="events per transaction (default: 5000)"
+    )
     imp.add_argument(
         "--stop-on-error",
         action="store_true",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from ..policy import Policy
 __all__ = [
     "jsonable",
     "ledger_row",
+    "plural",
     "policy_document",
     "policy_tables",
     "requirements",
@@ -36,6 +38,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def plural(n: int, word: str) -> str:
+    """``"1 payout"``, ``"2 payouts"``, ``"1,250 points"``: ``n`` and ``word``, agreeing."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def requirements(requires: Mapping[str, int]) -> str:
     """``{"reputation": 100, "solutions": 2}`` as ``"100 reputation, 2 solutions"``."""
     return ", ".join(f"{n:,} {metric.replace('_', ' ')}" for metric, n in requires.items()) or "-"
@@ -44,11 +51,13 @@ def requirements(requires: Mapping[str, int]) -> str:
 def standing_lines(s: Standing) -> list[str]:
     """A member's standing in a few lines a person reads."""
     lines = [
-        f"{s.member} ({s.role}): {s.points:,} points this period ({s.period}), "
+        f"{s.member} ({s.role}): {plural(s.points, 'point')} this period ({s.period}), "
         f"{s.lifetime_points:,} lifetime, {s.reputation:,} reputation"
     ]
     if s.pending_points:
-        lines.append(f"  pending    {s.pending_points:,} points (e.g. referrals not yet qualified)")
+        lines.append(
+            f"  pending    {plural(s.pending_points, 'point')} (e.g. referrals not yet qualified)"
+        )
     if s.rank:
         lines.append(f"  rank       {s.rank}")
     if s.next_rank:
@@ -110,10 +119,7 @@ def policy_tables(policy: Policy) -> list[tuple[str, list[str], list[list[str]]]
         (
             "Privileges",
             ["privilege", "requires"],
-            [
-                [p.name, requirements(p.requires) + (f", rank {p.rank}" if p.rank else "")]
-                for p in policy.recognition.privileges
-            ],
+            [[p.name, _needs(p.requires, p.rank)] for p in policy.recognition.privileges],
         ),
     ]
     rate = money.rate
@@ -121,19 +127,35 @@ def policy_tables(policy: Policy) -> list[tuple[str, list[str], list[list[str]]]
         ["paid out", "yes" if money.enabled else "no"],
         [
             "rate",
-            f"{rate.points:,} points = {money.format(rate.minor_units)}",
+            f"{plural(rate.points, 'point')} = {money.format(rate.minor_units)}",
         ],
         ["rounding", money.rounding],
         ["minimum", money.format(money.minimum) if money.minimum else "none"],
         ["maximum", money.format(money.maximum) if money.maximum else "none"],
         ["below the minimum", money.below_minimum],
-        ["carried over at most", f"{money.carry_overs} times"],
+        ["carried over at most", plural(money.carry_overs, "time")],
         ["default method", money.default_method or "none (members choose)"],
     ]
     payback_rows += [
         [f"bonus over {t.above:,} points", f"+{t.percent}%"] for t in money.bonus_tiers
     ]
     tables.append(("Payback conversion", ["rule", "value"], payback_rows))
+    periods = policy.periods
+    tables.append(
+        (
+            "Payback periods",
+            ["rule", "value"],
+            [
+                ["kind", periods.kind],
+                ["first month", _MONTHS[periods.start_month - 1]],
+                ["time zone", periods.timezone],
+                *[
+                    [f"named {r.id}", f"{r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}"]
+                    for r in periods.ranges
+                ],
+            ],
+        )
+    )
     tables.append(
         (
             "Payout methods",
@@ -153,9 +175,34 @@ def policy_tables(policy: Policy) -> list[tuple[str, list[str], list[list[str]]]
     return tables
 
 
+_MONTHS = [calendar.month_name[m] for m in range(1, 13)]
+
+_FIRST = {
+    "member-joined": "joining",
+    "topic-posted": "topic posted",
+    "reply-posted": "reply posted",
+    "kudos-given": "kudos given",
+    "kudos-withdrawn": "kudos withdrawn",
+    "down-voted": "down-vote cast",
+    "down-vote-withdrawn": "down-vote withdrawn",
+    "solution-accepted": "solution accepted (as the asker)",
+    "solution-unaccepted": "solution unaccepted",
+    "idea-voted": "vote on an idea",
+    "idea-vote-withdrawn": "idea vote withdrawn",
+}
+"""How ``policy show`` words a ``first`` badge rule's event type."""
+
+
+def _needs(requires: Mapping[str, int], rank: str | None) -> str:
+    """A privilege's requirements: ``"100 reputation, rank Gold Star"``, or ``"-"``."""
+    parts = [requirements(requires)] if requires else []
+    parts += [f"rank {rank}"] if rank else []
+    return ", ".join(parts) or "-"
+
+
 def _badge_rule(badge: Any) -> str:
     if badge.first:
-        return f"the first {badge.first.replace('-', ' ')}"
+        return f"the first {_FIRST.get(badge.first, badge.first + ' event')}"
     if badge.reply_within_minutes is not None:
         return f"a reply within {badge.reply_within_minutes} minutes of a question"
     what = (badge.metric or f"custom rule {badge.custom}").replace("_", " ")

@@ -102,8 +102,15 @@ class Ui:
         if fancy:
             from rich.console import Console
 
-            self._console = Console(file=out, highlight=False, soft_wrap=True)
-            self._err_console = Console(file=err, highlight=False)
+            # Members, reasons and badges are data, never markup or emoji codes.
+            self._console = Console(
+                file=out, highlight=False, soft_wrap=True, markup=False, emoji=False
+            )
+            self._err_console = Console(file=err, highlight=False, markup=False, emoji=False)
+            # rich exits with status 1 when the reader goes away; let ``main`` say 141
+            # as it does for plain output.
+            self._console.on_broken_pipe = _reader_gone
+            self._err_console.on_broken_pipe = _reader_gone
 
     def line(self, text: str = "") -> None:
         """Print one line of results (not in ``--json`` mode)."""
@@ -186,11 +193,11 @@ class Ui:
             from rich.progress import Progress as RichProgress
 
             columns = [
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
-                TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[rate]}", markup=False),
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
@@ -205,6 +212,10 @@ class Ui:
         plain.report(plain.start)
         yield plain
         plain.report(self.clock())
+
+
+def _reader_gone() -> None:
+    raise BrokenPipeError
 
 
 class _RateTask:

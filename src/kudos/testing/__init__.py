@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +120,12 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
         and not k[1].startswith("tag:")
     }
     expected = {k: v for k, v in sums.items() if v}
-    assert balances == expected, f"balances differ from the ledger: {balances} != {expected}"
+    if balances != expected:  # a raise, not an assert: pytest would add both reprs
+        raise AssertionError(
+            _differences(
+                "balances differ from the ledger", balances, expected, "counter", "ledger sum"
+            )
+        )
 
     scratch = MemoryStore()
     with scratch.transaction(community.id) as stx:
@@ -130,12 +135,39 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
             )
         fresh_entries = stx.entries()
         fresh = stx.snapshot()
-    assert fresh_entries == entries, "replaying the log gives a different ledger"
+    if fresh_entries != entries:
+        raise AssertionError(
+            _differences(
+                "replaying the log gives a different ledger",
+                {e.entry_id: _entry_words(e) for e in entries},
+                {e.entry_id: _entry_words(e) for e in fresh_entries},
+                "stored",
+                "replayed",
+            )
+        )
     fresh_counters = {k: v for k, v in fresh.counters.items() if v}
-    assert fresh_counters == counters, "replaying the log gives different counters"
+    if fresh_counters != counters:
+        raise AssertionError(
+            _differences(
+                "replaying the log gives different counters",
+                counters,
+                fresh_counters,
+                "stored",
+                "replayed",
+            )
+        )
     docs = {(d.kind, d.key): d for d in snapshot.docs}
     fresh_docs = {(d.kind, d.key): d for d in fresh.docs}
-    assert fresh_docs == docs, "replaying the log gives different documents"
+    if fresh_docs != docs:
+        raise AssertionError(
+            _differences(
+                "replaying the log gives different documents",
+                docs,
+                fresh_docs,
+                "stored",
+                "replayed",
+            )
+        )
 
     if replay:
         for row in rows:
@@ -144,6 +176,37 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
         with community.store.transaction(community.id) as tx:
             assert tx.entries() == entries, "recording events again changed the ledger"
             assert len(tx.events()) == len(rows), "recording events again grew the log"
+
+
+def _entry_words(e: LedgerEntry) -> str:
+    """A ledger line in a few words, for messages: ``"bob +50 points (kudos_received)"``."""
+    return f"{e.member} {e.amount:+,} {e.account} ({e.action})"
+
+
+def _differences(
+    what: str,
+    have: Mapping[Any, Any],
+    want: Mapping[Any, Any],
+    have_name: str,
+    want_name: str,
+    *,
+    show: int = 5,
+) -> str:
+    """``what``, and only the keys on which ``have`` and ``want`` differ (the first ``show``).
+
+    ``"balances differ from the ledger: 1 of 12 differ; ('reputation', 'all', 'm1'):
+    counter 57, ledger sum 50"``; a key missing on one side shows as ``-``.
+    """
+    keys = sorted(set(have) | set(want), key=str)
+    differ = [k for k in keys if have.get(k) != want.get(k)]
+    if not differ:  # equal as mappings, but not as the values compared (order, duplicates)
+        return what
+    shown = "; ".join(
+        f"{k}: {have_name} {have.get(k, '-')}, {want_name} {want.get(k, '-')}"
+        for k in differ[:show]
+    )
+    more = f"; and {len(differ) - show:,} more" if len(differ) > show else ""
+    return f"{what}: {len(differ):,} of {len(keys):,} differ; {shown}{more}"
 
 
 def _stored_state(community: Community) -> dict[str, Any]:
