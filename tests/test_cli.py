@@ -939,3 +939,42 @@ def test_close_period_shows_a_debt_carried_over(in_tmp: Path) -> None:
         "to",
         "2026-H2",
     ]
+
+
+# --- a Stack Exchange dump ------------------------------------------------------------------
+
+DUMP = Path(__file__).parent / "fixtures" / "stackexchange"
+
+
+def test_import_stackexchange_records_a_dump_folder_and_a_second_run_changes_nothing(
+    in_tmp: Path,
+) -> None:
+    status, out, err = run("import", "stackexchange", str(DUMP), "--url", "sqlite:///se.db")
+    assert status == 0, err
+    assert "recorded 62 events (0 already there)" in out
+    assert "votes on posts deleted before the dump" in out  # what it skipped, and why
+    assert "importing" in err  # progress
+    status, out, _ = run(
+        "import", str(DUMP), "--format", "stackexchange", "--url", "sqlite:///se.db"
+    )
+    assert status == 0 and "recorded 0 events (62 already there)" in out
+    status, out, _ = run(
+        "leaderboard", "--url", "sqlite:///se.db", "--policy", "stackexchange", "--json"
+    )
+    board = json.loads(out)
+    assert status == 0 and board[0]["member"] == "1764"
+
+
+def test_import_stackexchange_of_a_file_or_an_incomplete_folder_creates_no_database(
+    in_tmp: Path,
+) -> None:
+    (in_tmp / "half").mkdir()
+    (in_tmp / "half" / "Users.xml").write_text("<users />")
+    for source, says in [
+        (str(DUMP / "Posts.xml"), "is not a folder"),
+        (str(in_tmp / "half"), "it has no Posts.xml, Votes.xml"),
+    ]:
+        status, out, err = run("import", "stackexchange", source, "--url", "sqlite:///se.db")
+        assert (status, out) == (2, "")
+        assert says in err and "Traceback" not in err
+    assert not (in_tmp / "se.db").exists()

@@ -77,7 +77,8 @@ def shown(value: Any) -> str:
     'x... (10002 characters)'
     """
     try:
-        text = repr(value)
+        # A time as ISO 8601 (what a host writes and reads), not datetime.datetime(...).
+        text = value.isoformat() if isinstance(value, datetime) else repr(value)
     except Exception:  # a hostile __repr__ must not replace the real complaint
         text = f"<{type(value).__name__}>"
     if len(text) <= SHOWN:

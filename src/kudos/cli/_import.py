@@ -394,8 +394,69 @@ def _feed(items: Iterator[Item], recorder: _Recorder, size: int) -> None:
     recorder.record(batch)
 
 
+STACKEXCHANGE = "stackexchange"
+"""The format name of a Stack Exchange data dump folder (``kudos import stackexchange DIR``)."""
+
+
+def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
+    """``kudos import stackexchange DIR``: a public dump's history, as trusted events.
+
+    Unless ``--policy`` names a TOML file, the dump is valued under
+    ``policies.stackexchange(dated=True)`` (the rules in force at each fact's time).
+    """
+    from .. import policies
+    from ..importers.stackexchange import import_dump
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise CliError(
+            f"{path} is not a folder; a Stack Exchange dump is a folder holding Posts.xml, "
+            "Votes.xml and Users.xml"
+        )
+    missing = [n for n in ("Users.xml", "Posts.xml", "Votes.xml") if not (folder / n).is_file()]
+    if missing:  # said before any database is made
+        raise CliError(f"{path} is not a Stack Exchange dump: it has no {', '.join(missing)}")
+    if args.batch < 1:
+        raise CliError(f"--batch must be 1 or more, got {args.batch}")
+    if args.policy in ("giffgaff", STACKEXCHANGE):  # the default, or the preset by name
+        args.policy = STACKEXCHANGE
+        community = open_or_create(args)
+        community = Community(
+            store=community.store,
+            policy=policies.stackexchange(dated=True),
+            community=args.community,
+        )
+    else:
+        community = open_or_create(args)
+    done = [0]
+    with ui.progress(f"importing {path}", None) as progress:
+
+        def report(recorded: int, total: int) -> None:
+            progress.advance(recorded - done[0])
+            done[0] = recorded
+
+        try:
+            result = import_dump(folder, community, batch_size=args.batch, progress=report)
+        except KeyboardInterrupt:
+            ui.line(f"{path}: interrupted after {done[0]:,} events (each batch is committed)")
+            return 130
+    ui.emit(
+        {
+            "source": path,
+            "recorded": result.recorded,
+            "already_known": result.replayed,
+            "by_type": dict(result.counts),
+            "skipped": dict(result.skipped),
+        }
+    )
+    ui.line(f"{path}: {result}")
+    return 0
+
+
 def run_import(args: argparse.Namespace, ui: Ui) -> int:
     """``kudos import``: exit 0 when every record was recorded or known, 1 if any was refused."""
+    if STACKEXCHANGE in (args.source, args.format) and (args.path or args.source) != "-":
+        return _import_stackexchange(args, ui, args.path or args.source)
     source_format, path = _format_of(args)
     if path != "-":
         source = Path(path)
@@ -446,7 +507,10 @@ def add_parser(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None
     )
     imp.add_argument("path", nargs="?", default=None, help=argparse.SUPPRESS)
     imp.add_argument(
-        "--format", choices=sorted(FORMATS), default=None, help="the format (default: by suffix)"
+        "--format",
+        choices=sorted([*FORMATS, STACKEXCHANGE]),
+        default=None,
+        help="the format (default: by suffix); stackexchange reads a dump folder",
     )
     imp.add_argument(
         "--batch", type=int, default=5_000, help="events per transaction (default: 5000)"

@@ -63,6 +63,18 @@ _REWORDINGS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] 
 ]
 
 
+def _a_time(found: re.Match[str]) -> str:
+    """A ``datetime.datetime(...)`` the library echoed, as the ISO text a file holds."""
+    parts = [int(p) for p in re.findall(r"\d+", found.group(1))]
+    year, month, day, *rest = parts + [0] * (7 - len(parts))
+    hour, minute, second, micro = rest[:4]
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    return text + (f".{micro:06d}" if micro else "")
+
+
+_REWORDINGS.append((re.compile(r"datetime\.datetime\(([\d, ]+)\)"), _a_time))
+
+
 def in_cli_terms(message: str) -> str:
     """``message`` with its Python-API advice said in the ``kudos`` command's terms."""
     for pattern, replacement in _REWORDINGS:
