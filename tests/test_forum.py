@@ -327,3 +327,14 @@ def test_long_blank_or_nul_input_is_a_message_on_every_database(
     assert message.startswith("Not done: "), message
     after = (rows(app, "forum_members"), rows(app, "forum_topics"), rows(app, "forum_replies"))
     assert after == before
+
+
+def test_closing_the_period_before_everyone_joined_is_listed_too(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)  # everyone joined in 2026-H2
+    sign_in(client, "staff")
+    page = client.post("/staff/close", data={"period": "2026-H1"}, follow_redirects=True)
+    assert flashed(page) == ["Closed 2026-H1: 0 payouts, £0.00."]
+    page = client.get("/payouts")
+    assert "No period has been closed yet." not in page.text
+    assert "2026-H1 (1 Dec 2025 to 31 May 2026): 0 payouts, £0.00;" in page.text

@@ -461,8 +461,8 @@ def create_app(
         return render_template("payouts.html", payouts=rows, periods=periods)
 
     def closed_periods(conn: Connection, community: kudos.Community) -> list[Any]:
-        """Every closed period since the first member joined, oldest first (with or
-        without payouts: a period whose every point was carried over is closed too)."""
+        """Every closed period up to the one before the first member joined, oldest first
+        (with or without payouts: a period whose every point was carried over is closed too)."""
         first = conn.execute(select(func.min(members.c.joined_at))).scalar()
         if first is None:
             return []
@@ -474,7 +474,7 @@ def create_app(
             shown = community.payback_period(period)
             if shown.status == "closed":
                 found.append(shown)
-            if shown.start <= first:
+            if shown.end <= first:  # ended before anyone joined (the one offered to close too)
                 return found[::-1]
             period = rules.periods.previous(period)
 

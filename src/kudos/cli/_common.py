@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
@@ -32,7 +32,18 @@ __all__ = [
     "sqlite_path",
 ]
 
-PRESETS = {"giffgaff": policies.giffgaff, "stackexchange": policies.stackexchange}
+
+def _stackexchange_dated() -> Policy:
+    """Stack Exchange's rules as they were at each fact's time (question up-votes +5 before
+    2019-11-13): what ``kudos import stackexchange`` values a dump under by default."""
+    return policies.stackexchange(dated=True)
+
+
+PRESETS: dict[str, Callable[[], Policy]] = {
+    "giffgaff": policies.giffgaff,
+    "stackexchange": policies.stackexchange,
+    "stackexchange-dated": _stackexchange_dated,
+}
 
 
 class CliError(Exception):

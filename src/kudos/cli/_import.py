@@ -366,9 +366,14 @@ def _format_of(args: argparse.Namespace) -> tuple[Format, str]:
         if path == "-":
             found = [FORMATS["jsonl"]]
         if not found:
+            hint = (
+                f"; a Stack Exchange dump folder is `kudos import {STACKEXCHANGE} {path}`"
+                if path != "-" and Path(path).is_dir()
+                else ""
+            )
             raise CliError(
                 f"cannot tell the format of {path!r} from its suffix; "
-                f"pass --format ({', '.join(FORMATS)})"
+                f"pass --format ({', '.join([*FORMATS, STACKEXCHANGE])}){hint}"
             )
         return found[0], path
     if name not in FORMATS:
@@ -401,48 +406,52 @@ STACKEXCHANGE = "stackexchange"
 def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
     """``kudos import stackexchange DIR``: a public dump's history, as trusted events.
 
-    Unless ``--policy`` names a TOML file, the dump is valued under
-    ``policies.stackexchange(dated=True)`` (the rules in force at each fact's time).
+    With ``--policy`` left at its default, the dump is valued under the
+    ``stackexchange-dated`` preset (the rules in force at each fact's time); the
+    other commands then take the same ``--policy``. The dump is read and checked
+    whole before any database is made.
     """
-    from .. import policies
-    from ..importers.stackexchange import import_dump
+    from ..importers.stackexchange import events_from_dump, record_events
 
+    if path == "-":
+        raise CliError("a Stack Exchange dump is a folder; standard input cannot be one")
     folder = Path(path)
+    if not folder.exists():
+        raise CliError(f"no such folder: {path}")
     if not folder.is_dir():
         raise CliError(
             f"{path} is not a folder; a Stack Exchange dump is a folder holding Posts.xml, "
             "Votes.xml and Users.xml"
         )
     missing = [n for n in ("Users.xml", "Posts.xml", "Votes.xml") if not (folder / n).is_file()]
-    if missing:  # said before any database is made
+    if missing:
         raise CliError(f"{path} is not a Stack Exchange dump: it has no {', '.join(missing)}")
     if args.batch < 1:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
-    if args.policy in ("giffgaff", STACKEXCHANGE):  # the default, or the preset by name
-        args.policy = STACKEXCHANGE
-        community = open_or_create(args)
-        community = Community(
-            store=community.store,
-            policy=policies.stackexchange(dated=True),
-            community=args.community,
-        )
-    else:
-        community = open_or_create(args)
+    if not args.community.strip():
+        raise CliError("--community must name a community, e.g. --community default")
+    if args.policy == "giffgaff":  # the default: no point in valuing a dump under giffgaff
+        args.policy = "stackexchange-dated"
+    events, skipped = events_from_dump(folder)  # a malformed dump stops here: no database
+    community = open_or_create(args)
     done = [0]
-    with ui.progress(f"importing {path}", None) as progress:
+    with ui.progress(f"importing {path}", len(events)) as progress:
 
         def report(recorded: int, total: int) -> None:
             progress.advance(recorded - done[0])
             done[0] = recorded
 
         try:
-            result = import_dump(folder, community, batch_size=args.batch, progress=report)
+            result = record_events(
+                events, skipped, community, batch_size=args.batch, progress=report
+            )
         except KeyboardInterrupt:
             ui.line(f"{path}: interrupted after {done[0]:,} events (each batch is committed)")
             return 130
     ui.emit(
         {
             "source": path,
+            "policy": args.policy,
             "recorded": result.recorded,
             "already_known": result.replayed,
             "by_type": dict(result.counts),
@@ -450,12 +459,13 @@ def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
         }
     )
     ui.line(f"{path}: {result}")
+    ui.line(f"valued under --policy {args.policy}: give the other commands the same --policy")
     return 0
 
 
 def run_import(args: argparse.Namespace, ui: Ui) -> int:
     """``kudos import``: exit 0 when every record was recorded or known, 1 if any was refused."""
-    if STACKEXCHANGE in (args.source, args.format) and (args.path or args.source) != "-":
+    if STACKEXCHANGE in (args.source, args.format):
         return _import_stackexchange(args, ui, args.path or args.source)
     source_format, path = _format_of(args)
     if path != "-":
@@ -497,13 +507,14 @@ def add_parser(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None
     formats = "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values())
     imp = common(
         "import",
-        "record events from a file (JSON lines or CSV), in batches",
+        "record events from a file (JSON lines or CSV) or a Stack Exchange dump, in batches",
         epilog=f"formats: {formats}",
     )
     imp.add_argument(
         "source",
         metavar="[FORMAT] PATH",
-        help="the file to read (- for standard input), optionally after its format's name",
+        help="the file to read (- for standard input) or dump folder, optionally after its "
+        "format's name",
     )
     imp.add_argument("path", nargs="?", default=None, help=argparse.SUPPRESS)
     imp.add_argument(

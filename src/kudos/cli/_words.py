@@ -73,6 +73,9 @@ def _a_time(found: re.Match[str]) -> str:
 
 
 _REWORDINGS.append((re.compile(r"datetime\.datetime\(([\d, ]+)\)"), _a_time))
+# The batch position of an event: the command names its file and line itself.
+_REWORDINGS.append((re.compile(r"record_many\(\): item #\d+: "), ""))
+_REWORDINGS.append((re.compile(r"event #\d+ \([^)]*\) of the batch: "), ""))
 
 
 def in_cli_terms(message: str) -> str:

@@ -69,7 +69,15 @@ from ..events import (
     TopicPosted,
 )
 
-__all__ = ["DELETED", "ImportReport", "Progress", "events_from_dump", "import_dump", "reputations"]
+__all__ = [
+    "DELETED",
+    "ImportReport",
+    "Progress",
+    "events_from_dump",
+    "import_dump",
+    "record_events",
+    "reputations",
+]
 
 DELETED = "se-deleted"
 """The member owning posts whose account was deleted (a deleted member: earns nothing)."""
@@ -156,6 +164,32 @@ def import_dump(
         raise InvalidInput(f"batch_size must be an int of 1 or more, got {batch_size!r}")
     started = time.perf_counter()
     events, skipped = events_from_dump(path)
+    return record_events(
+        events, skipped, community, batch_size=batch_size, progress=progress, started=started
+    )
+
+
+def record_events(
+    events: list[Event],
+    skipped: Mapping[str, int],
+    community: Community,
+    *,
+    batch_size: int = 5_000,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> ImportReport:
+    """Record what :func:`events_from_dump` read, as :func:`import_dump` does.
+
+    For a caller that reads the dump first (to refuse a malformed one before
+    opening anything) and records it afterwards.
+
+    Raises:
+        InvalidInput: ``batch_size`` is not a positive int.
+        KudosError: a row breaks a rule of the policy; earlier batches stay recorded.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInput(f"batch_size must be an int of 1 or more, got {batch_size!r}")
+    started = time.perf_counter() if started is None else started
     recorded = replayed = 0
     counts: Counter[str] = Counter()
     for start in range(0, len(events), batch_size):
