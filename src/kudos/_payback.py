@@ -248,7 +248,7 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
 
 
 def _owe(ctx: Context, period: str, member: str, debt: int, target: str | None) -> Conversion:
-    """A negative balance (points taken back after they were paid) moves to the next period."""
+    """A negative balance (points taken back after a payout, or deducted by staff) moves on."""
     rules = ctx.policy.payback
     if target is None:
         return Conversion(
@@ -262,7 +262,10 @@ def _owe(ctx: Context, period: str, member: str, debt: int, target: str | None) 
         currency=rules.currency,
         debt=debt,
         carried_to=target,
-        reason=f"{debt} points were taken back after they had been paid out",
+        reason=(
+            f"{debt} points owed: more was taken back or deducted than the balance held, "
+            f"so the next period ({target}) starts {debt} points down"
+        ),
     )
 
 
