@@ -338,3 +338,16 @@ def test_closing_the_period_before_everyone_joined_is_listed_too(tmp_path: Path)
     page = client.get("/payouts")
     assert "No period has been closed yet." not in page.text
     assert "2026-H1 (1 Dec 2025 to 31 May 2026): 0 payouts, £0.00;" in page.text
+
+
+def test_a_repeated_accept_and_an_empty_payout_form_are_said_plainly(tmp_path: Path) -> None:
+    _, app, _ = forum(f"sqlite:///{tmp_path / 'forum.db'}")
+    client = question_answered(app)
+    sign_in(client, "bob")  # the asker
+    first = client.post("/t/1/accept/1", follow_redirects=True)
+    again = client.post("/t/1/accept/1", follow_redirects=True)
+    assert flashed(first) == ["Marked as the solution."]
+    assert flashed(again) == ["That reply was already the solution."]
+    empty = client.post("/payout-method", data={}, follow_redirects=True)
+    assert empty.status_code == 200
+    assert flashed(empty) == ["Not done: the method field is empty"]

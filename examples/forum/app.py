@@ -111,11 +111,11 @@ def field(name: str, *, longest: int, required: bool = True) -> str:
     longer than ``longest`` characters or holding a NUL character."""
     value = request.form.get(name, "").strip()
     if "\x00" in value:
-        raise Refused(f"the {name} holds a NUL character")
+        raise Refused(f"the {name} field holds a NUL character")
     if required and not value:
-        raise Refused(f"the {name} is empty")
+        raise Refused(f"the {name} field is empty")
     if len(value) > longest:
-        raise Refused(f"the {name} is longer than {longest:,} characters")
+        raise Refused(f"the {name} field is longer than {longest:,} characters")
     return value
 
 
@@ -389,8 +389,12 @@ def create_app(
         if (need := signed_in()) is not None:
             return need
         with refused_as_message(), transaction() as (_, community):
-            community.accept_solution(topic_id(n), reply=reply_id(r), by=g.member)
-            flash("Marked as the solution.")
+            outcome = community.accept_solution(topic_id(n), reply=reply_id(r), by=g.member)
+            flash(
+                "That reply was already the solution."
+                if outcome.replayed
+                else "Marked as the solution."
+            )
         return redirect(url_for("topic", n=n))
 
     @app.post("/t/<int:n>/vote")
@@ -427,9 +431,9 @@ def create_app(
     def payout_method() -> Response:
         if (need := signed_in()) is not None:
             return need
-        method = request.form["method"]
-        charity = request.form.get("charity") if method == "charity" else None
         with refused_as_message(), transaction() as (_, community):
+            method = field("method", longest=32)
+            charity = field("charity", longest=100) if method == "charity" else None
             community.set_payout_method(g.member, method, charity=charity)
             flash(f"You will be paid by {method}.")
         return redirect(url_for("member", name=g.member))
