@@ -333,8 +333,6 @@ class SqlTransaction:
         self._deltas: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
-        self.shared = shared is not None
-        """Whether this transaction reads through a :class:`SharedCache`."""
         self._shared_docs = shared.docs.get(community) if shared is not None else None
         self._shared_values = shared.values.get(community) if shared is not None else None
         self._replaced = False
@@ -343,6 +341,11 @@ class SqlTransaction:
         # (value before the transaction, value after) per member.
         self._moved: dict[tuple[str, str], dict[str, int]] = {}
         self._moves: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+
+    @property
+    def shared(self) -> bool:
+        """Whether this transaction reads through a :class:`SharedCache`."""
+        return self._shared is not None
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once this work committed: kudos's commit, or the host's.

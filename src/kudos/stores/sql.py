@@ -95,6 +95,7 @@ _prepared: weakref.WeakKeyDictionary[MetaData, dict[tuple[str, str, str], _Prepa
 )
 _metadatas: dict[tuple[str | None, str], MetaData] = {}
 _engine_ids: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_data_keys: weakref.WeakKeyDictionary[Engine, dict[str, Hashable]] = weakref.WeakKeyDictionary()
 # Per SQLite engine and tables: events appended since the statistics were last gathered
 # (None: not looked at yet in this process).
 _unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -141,7 +142,19 @@ def _identity(engine: Engine, tables: Tables) -> Hashable:
 
 
 def _data_key(engine: Engine, tables: Tables) -> Hashable:
-    """The URL (no password) and tables: engines on it may see each other's writes."""
+    """The URL (no password) and tables: engines on it may see each other's writes.
+
+    Worked out once per engine and tables (a store may be made per request, and the
+    SQLite path is resolved on the file system).
+    """
+    known = _data_keys.setdefault(engine, {})
+    found = known.get(tables.events.fullname)
+    if found is None:
+        found = known[tables.events.fullname] = _data_key_of(engine, tables)
+    return found
+
+
+def _data_key_of(engine: Engine, tables: Tables) -> Hashable:
     url = engine.url
     database = url.database or ""
     if url.get_backend_name() == "sqlite" and (
@@ -614,7 +627,7 @@ class SqlStore:
                 if tx.wrote:  # what follows waits for the host's commit
                     after_commit_of(
                         conn,
-                        tx.committed if tx.shared else self._forgetter(conn, tx),
+                        tx.committed if tx.shared else self._forgetter(conn),
                         (self.data_key, community),
                     )
                 elif tx.shared:  # it read committed state only: share it now
@@ -722,8 +735,8 @@ class SqlStore:
             after_commit.append(restamp)
         return cache
 
-    def _forgetter(self, conn: Connection, tx: SqlTransaction) -> Callable[[], None]:
-        """After the host's commit: drop the shared cache, which ``tx`` wrote without."""
+    def _forgetter(self, conn: Connection) -> Callable[[], None]:
+        """After the host's commit: drop the shared cache (a transaction wrote without it)."""
         pooled = conn.connection
 
         def forget() -> None:
