@@ -18,7 +18,21 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, literal_column, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Connection,
+    Dialect,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -100,7 +114,41 @@ class Statements:
         )
         self.get_version = select(cm.c.version).where(cm.c.community == c)
         self.schema_version = select(t.schema.c.version).where(t.schema.c.id == literal_column("1"))
+        # Commit order (PostgreSQL): a writing transaction numbers its events and ledger
+        # lines again right before it commits, holding the data version row's lock, so
+        # ``seq`` follows the order transactions commit in (see SqlTransaction.finish).
+        self.renumber = {
+            table.name: _renumbered(table, dialect, c) for table in (ev, led) if dialect != "sqlite"
+        }
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+        self.lock_shared = select(
+            func.pg_advisory_xact_lock_shared(bindparam("lock", type_=BigInteger))
+        )
+        # Several keys in one round trip, in the order given (the caller sorts them):
+        # unnest() yields its array's elements in order, and the function runs per row.
+        key = func.unnest(bindparam("locks", type_=ARRAY(BigInteger))).column_valued("k")
+        self.lock_many = select(func.count(func.pg_advisory_xact_lock(key)))
+        # The keys it could not take at once (it holds the others).
+        self.try_locks = select(key).where(~func.pg_try_advisory_xact_lock(key))
+
+
+def _renumbered(table: Table, dialect: str, c: BindParameter[str]) -> Any:
+    """``UPDATE`` giving ``table``'s rows of the events ``:ids`` new ``seq`` numbers, in order.
+
+    PostgreSQL evaluates ``nextval`` after the subquery's ``ORDER BY`` (volatile
+    functions in a sorted select list are computed after the sort), so rows keep
+    their order among themselves.
+    """
+    name = postgresql.dialect().identifier_preparer.format_table(table)
+    sequence = func.pg_get_serial_sequence(literal(name), literal("seq"))
+    ids = bindparam("ids", type_=ARRAY(String))
+    fresh = (
+        select(table.c.seq.label("old"), func.nextval(sequence).label("new"))
+        .where(table.c.community == c, table.c.event_id == any_(ids))
+        .order_by(table.c.seq)
+        .subquery()
+    )
+    return update(table).where(table.c.seq == fresh.c.old).values(seq=fresh.c.new)
 
 
 def _rows(community: str, docs: Sequence[Doc]) -> list[dict[str, Any]]:

@@ -24,7 +24,9 @@ __all__ = [
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
     "WRITE_LOCK",
+    "COMMUNITY_KINDS",
     "BoardRanks",
+    "LockBusy",
     "Queries",
     "SharedCache",
     "SqlTransaction",
@@ -45,13 +47,34 @@ RANK_BOARDS = 256
 """Boards per community a :class:`SharedCache` keeps :class:`BoardRanks` of, then starts over."""
 
 WRITE_LOCK = "kudos:write"
-"""The key of a community's write lock (see :meth:`SqlTransaction._writing`)."""
+"""The key of a community's lock: shared by every writer, exclusive for whole-community work.
+
+See the notes on locking in :class:`SqlTransaction`."""
+
+COMMUNITY_KINDS = frozenset({"period"})
+"""Document kinds written only by whole-community operations (closing a period).
+
+Writing one takes the community lock exclusively, so a writer holding it shared
+reads them without a lock of their own."""
 
 
 def lock_id(community: str, key: str) -> int:
     """A stable signed 64-bit number for ``(community, key)``: a PostgreSQL advisory lock id."""
     digest = hashlib.blake2b(f"{community}\x00{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+class LockBusy(TransientStoreError):
+    """A key a writer came to late was held by another transaction (PostgreSQL).
+
+    The store waits, holding nothing, until those locks are free, then lets the
+    caller start the work over (see :meth:`SqlTransaction._guard`).
+    """
+
+    def __init__(self, message: str, locks: list[int]) -> None:
+        super().__init__(message)
+        self.locks = locks
+        """The advisory lock ids that were busy."""
 
 
 class Queries:
@@ -310,6 +333,8 @@ class SqlTransaction:
         *,
         postgres: bool,
         write_lock: bool = True,
+        writer: bool = True,
+        hints: set[str] | None = None,
         shared: SharedCache | None = None,
         on_commit: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
@@ -326,7 +351,11 @@ class SqlTransaction:
         self._postgres = postgres
         self._c = {"c": community}
         self._locked: set[str] = set()
-        self._write_locked = not write_lock
+        self._locking = postgres and write_lock and writer
+        self._hints = hints if hints is not None else set()
+        self._entered = False
+        self._exclusive = False
+        self._appended_ids: list[str] = []
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -362,6 +391,19 @@ class SqlTransaction:
         self.flush()
         if self.wrote:
             self._run.bump_version(self.community)
+            if self._locking and self._appended_ids:
+                # Writers run in parallel, so ``seq`` numbers taken when events were
+                # appended need not follow the order they commit in, which is the order
+                # their effects on shared members happened in (a writer waiting for a
+                # member's lock commits after its holder). Holding the data version
+                # row's lock (taken just above, kept to the commit, so commits of a
+                # community pass here one at a time) the events and ledger lines of this
+                # transaction get new numbers: ``seq`` order is commit order, and a
+                # replay of the log in ``seq`` order (rebuild) meets the facts in the
+                # order they were recorded in; a reader paging by ``seq`` misses none.
+                params = {"c": self.community, "ids": self._appended_ids}
+                for statement in self._sql.renumber.values():
+                    self._conn.execute(statement, params)
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -451,48 +493,118 @@ class SqlTransaction:
         if len(docs) + len(values) > SHARED_CACHE_LIMIT:
             del shared.docs[c], shared.values[c]
 
-    def _forget_reads(self) -> None:
-        """Drop what was read: another transaction may have changed it before our lock."""
-        self._docs = {
-            (kind, key): doc for kind, docs in self._dirty.items() for key, doc in docs.items()
-        }
-        self._values.clear()
-
     # -- locking --------------------------------------------------------------------
-    def _writing(self) -> None:
-        """Take the community's write lock before the first write (PostgreSQL).
+    #
+    # On PostgreSQL a writing transaction locks what it reads and writes, not the
+    # community: strict two-phase locking on advisory locks held to commit.
+    #
+    # * The community lock (WRITE_LOCK), shared: every writer takes it first, so an
+    #   operation on the whole community (closing a period, rebuild, a sweep) can
+    #   take it exclusively and wait for the writers in flight.
+    # * One exclusive lock per id (``id:<x>``) before the first read or write of
+    #   anything keyed by it: a document by its key and its ref, a counter by its
+    #   subject, ledger entries by their member and subject, the reversal of an
+    #   entry by the entry's id (``reversal:<entry id>``). Two events on distinct
+    #   members, posts and votes never share one, so they run in parallel; two on
+    #   one member take turns, and whichever comes second reads what the first
+    #   wrote (READ COMMITTED reads the latest committed rows).
+    # * A read that no key covers (documents of a kind by status alone, every
+    #   counter of a scope, a board's ranking, the ledger by time, the event log,
+    #   the whole snapshot) and any write of a document kind only whole-community
+    #   operations write (COMMUNITY_KINDS) take the community lock exclusively:
+    #   from then on the transaction is the community's only writer.
+    #
+    # Rows written without a lock of their own, and why that is safe:
+    # * events: the unique (community, event_id) decides between two writers of one
+    #   id (the second waits for the first, then finds its row); ``seq`` comes from
+    #   a sequence.
+    # * ledger lines and outbox notifications: inserted, never updated (but for an
+    #   outbox row's ``acked``, set to true by ``ack``: idempotent); ids are derived
+    #   from the event's id, ``seq`` from a sequence.
+    # * counters: one upsert adding the change (``value = value + excluded.value``),
+    #   atomic on its row whoever else adds; the subject's lock makes what a
+    #   writer read of a counter (caps, balances) stay true until it commits.
+    # * the data version row in ``<prefix>communities``: the same kind of upsert,
+    #   made in ``finish`` right before the commit, so its row lock is held for the
+    #   commit alone.
+    # Keys come up as a handler reads, not all at once in one order, so two
+    # writers can deadlock (A holds x and wants y, B holds y and wants x); PostgreSQL
+    # detects that and fails one of them with a deadlock error, which kudos raises as
+    # TransientStoreError and Community retries (the work starts over). Locks are
+    # batched and sorted where several are taken at once.
 
-        Recording an event reads state (members, posts, counters, badges) and
-        writes what follows from it; two app servers doing that at once for
-        overlapping members would each miss the other's changes. Holding one
-        lock per community from the first write to commit makes recordings
-        of a community take turns, while reads never wait. What was read
-        before the lock may be stale, so it is read again.
+    def _guard(self, keys: Iterable[str | None], prefix: str = "id:") -> None:
+        """Lock ``prefix + key`` for each key not yet locked (PostgreSQL writers only).
+
+        The first keys a transaction takes it waits for: it holds no key yet, so
+        its wait cannot close a cycle. Keys that come up later are only tried: if
+        another writer holds one, this transaction gives up at once with
+        :class:`~kudos.TransientStoreError` (rather than risk a deadlock, which
+        PostgreSQL takes a second to detect), and notes the key in ``hints``, so
+        that the retry takes it with its first keys and waits for it there.
         """
-        self.wrote = True
-        if self._write_locked or not self._postgres:
+        if not self._locking or self._exclusive:
+            return
+        locked = self._locked
+        new = {prefix + key for key in keys if key is not None and prefix + key not in locked}
+        if not new:
+            return
+        self._enter()
+        if not locked:
+            new |= self._hints
+            ids = sorted(lock_id(self.community, key) for key in new)
+            if len(ids) == 1:
+                self._conn.execute(self._sql.lock, {"lock": ids[0]})
+            else:
+                self._conn.execute(self._sql.lock_many, {"locks": ids})
+        else:
+            named = {lock_id(self.community, key): key for key in new}
+            busy = self._conn.execute(self._sql.try_locks, {"locks": sorted(named)}).scalars()
+            taken = [named[lock] for lock in busy]
+            if taken:
+                self._hints.update(taken)
+                raise LockBusy(
+                    f"another transaction is writing what this one needs ({len(taken)} "
+                    f"lock{'s' if len(taken) > 1 else ''} busy, e.g. {min(taken)[:80]!r}); "
+                    "start it over (Community does)",
+                    [lock_id(self.community, key) for key in taken],
+                )
+        locked |= new
+
+    def _enter(self) -> None:
+        """Take the community lock shared, once (PostgreSQL writers only)."""
+        if self._locking and not self._entered:
+            self._conn.execute(
+                self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)}
+            )
+            self._entered = True
+
+    def _whole_community(self) -> None:
+        """Take the community lock exclusively: no other writer runs until this commits.
+
+        Called by a read no key covers, before it reads. What this
+        transaction read before is still current: it was read under its keys'
+        locks (still held) or is of a kind only such an exclusive writer changes.
+        """
+        if not self._locking or self._exclusive:
             return
         self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
-        self._write_locked = True
-        self._forget_reads()
+        self._exclusive = True
+
+    def _writing(self) -> None:
+        """Note a write; on PostgreSQL make sure the community lock is held (shared)."""
+        self.wrote = True
+        self._enter()
 
     def lock(self, keys: Iterable[str]) -> None:
         """On PostgreSQL, take a transaction-level advisory lock per key (sorted, once each).
 
-        A transaction that writes already holds the community's write lock,
-        which covers every key; on SQLite every transaction holds the
-        database's write lock (``BEGIN IMMEDIATE``). Then there is nothing
-        more to take.
+        Every key is locked until the transaction ends. Reads and writes lock
+        the ids they touch by themselves (see the comments on locking above); these
+        keys are the engine's own (``member:<id>``, ``period:<id>``, ...). SQLite has one
+        writer at a time (``BEGIN IMMEDIATE``): there is nothing to take.
         """
-        if not self._postgres or self._write_locked:
-            return
-        new = {key for key in keys if key not in self._locked}
-        if not new:
-            return
-        for lock in sorted(lock_id(self.community, key) for key in new):
-            self._conn.execute(self._sql.lock, {"lock": lock})
-        self._locked |= new
-        self._forget_reads()
+        self._guard(keys, prefix="")
 
     # -- events -----------------------------------------------------------------------
     def append_event(self, event: StoredEvent) -> StoredEvent | None:
@@ -505,6 +617,8 @@ class SqlTransaction:
         self._writing()
         if self._run.insert_event(self.community, event):
             self.appended += 1
+            if self._locking:
+                self._appended_ids.append(event.event_id)
             return None
         known = self._run.get_event(self.community, event.event_id)
         if known is None:
@@ -520,6 +634,7 @@ class SqlTransaction:
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events with ``seq > after`` in append order (at most ``limit``)."""
+        self._whole_community()  # a writer reading the log (rebuild) needs all of it still
         params: dict[str, Any] = {"c": self.community, "after": after}
         stmt = self._q.events
         if limit is not None:
@@ -533,6 +648,8 @@ class SqlTransaction:
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Queue ledger entries (written before the next ledger read, or at commit)."""
         self._writing()
+        self._guard(key for e in entries for key in (e.member, e.subject))
+        self._guard((e.reverses for e in entries), prefix="reversal:")
         self._entries.extend(entries)
 
     def entries(
@@ -547,6 +664,13 @@ class SqlTransaction:
         until: datetime | None = None,
     ) -> list[LedgerEntry]:
         """Ledger entries matching every given filter, in append order."""
+        if member is not None or subject is not None:
+            self._guard((member, subject))
+        elif event_id is None:
+            self._whole_community()
+        # By event id alone: an event's own lines are written by the transaction that
+        # logs it, so once it is in the log they are all there (reversals of them are
+        # lines of the reversing event, under their member's and subject's locks).
         self._flush_entries()
         t = self._q.tables.ledger
         stmt = select(*self._q.entry_columns).where(t.c.community == self.community)
@@ -586,6 +710,7 @@ class SqlTransaction:
         ids = list(entry_ids)
         if not ids:
             return set()
+        self._guard(ids, prefix="reversal:")  # a reversal's writer takes it too
         self._flush_entries()
         rows = self._conn.execute(self._q.reversed_ids, {"c": self.community, "ids": ids})
         return set(rows.scalars())
@@ -600,12 +725,21 @@ class SqlTransaction:
         shared = self._shared_docs
         if shared is not None and k in shared:
             return shared[k]
+        if kind not in COMMUNITY_KINDS:
+            self._guard((key,))
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
         return doc
 
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
         self._writing()
+        if doc.kind in COMMUNITY_KINDS:
+            self._whole_community()
+        else:
+            # Its key, and its ref (a find by ref locks the ref): the new one and, when
+            # this transaction read the document, the old one.
+            old = self._docs.get((doc.kind, doc.key))
+            self._guard((doc.key, doc.ref, old.ref if old is not None else None))
         self._docs[(doc.kind, doc.key)] = doc
         dirty = self._dirty.get(doc.kind)
         if dirty is None:
@@ -621,6 +755,10 @@ class SqlTransaction:
         limit: int | None = None,
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
+        if ref is not None:
+            self._guard((ref,))
+        elif kind not in COMMUNITY_KINDS:
+            self._whole_community()
         self._flush_docs(kind)
         stmt = self._q.find[(ref is not None, status is not None, limit is not None)]
         params = {"c": self.community, "kind": kind, "ref": ref, "status": status, "limit": limit}
@@ -633,6 +771,7 @@ class SqlTransaction:
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue counter changes; they are summed per counter and sent as one upsert each."""
         self._writing()
+        self._guard({subject for _, _, subject in deltas})
         self._counted = True
         pending = self._deltas
         for key, delta in deltas.items():
@@ -648,12 +787,14 @@ class SqlTransaction:
             if shared is not None:
                 value = shared.get(key)
             if value is None:
+                self._guard((subject,))
                 value = self._run.get_counter(self.community, key)
             self._values[key] = value
         return value + self._deltas.get(key, 0)
 
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Every non-zero counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
+        self._guard((subject,))
         self._flush_counters()
         rows = self._conn.execute(
             self._q.counters_of, {"c": self.community, "subj": subject, "scopes": list(scopes)}
@@ -662,6 +803,7 @@ class SqlTransaction:
 
     def counters_in(self, scopes: Sequence[str]) -> dict[CounterKey, int]:
         """Every non-zero counter in ``scopes`` (for reading many members at once)."""
+        self._whole_community()
         self._flush_counters()
         rows = self._conn.execute(
             self._q.counters_in, {"c": self.community, "scopes": list(scopes)}
@@ -678,6 +820,7 @@ class SqlTransaction:
         exclude: Sequence[str] = (),
     ) -> list[tuple[str, int]]:
         """Subjects by value descending, ties by subject ascending; zeros are left out."""
+        self._whole_community()
         self._flush_counters()
         params = {
             "c": self.community,
@@ -693,6 +836,7 @@ class SqlTransaction:
         self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
     ) -> tuple[int | None, int]:
         """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
+        self._whole_community()
         self._flush_counters()
         ranks = self._board_ranks(metric, scope)
         if (
@@ -826,6 +970,7 @@ class SqlTransaction:
     # -- rebuild ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """Every document and non-zero counter of the community."""
+        self._whole_community()
         self.flush()
         docs = tuple(
             Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
@@ -840,6 +985,7 @@ class SqlTransaction:
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Drop every document and counter of the community and write ``snapshot``'s."""
         self._writing()
+        self._whole_community()
         self._dirty.clear()
         self._docs.clear()
         self._deltas.clear()

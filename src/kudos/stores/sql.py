@@ -26,8 +26,10 @@ generated migrations run as they are), or call :meth:`SqlStore.create_all` once.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -47,7 +49,7 @@ from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
-from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
+from ._sql_tx import LockBusy, Queries, SharedCache, SqlTransaction, lock_id
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -356,6 +358,7 @@ class SqlStore:
         self._schema_checked = False
         # Off only to show, in kudos's own tests, what the community write lock prevents.
         self._write_lock = True
+        self._hints = threading.local()
 
     @classmethod
     def from_url(
@@ -600,7 +603,37 @@ class SqlStore:
             StoreError: the database failed (TransientStoreError when retrying may help).
         """
         after_commit: list[Callable[[], object]] = []
+        # Locks a try of this work found busy (kept for its retry in this thread).
+        hints: set[str] = self._hints.__dict__.setdefault(community, set())
         doing = f"{'reading' if read_only else 'writing'} community {community!r}"
+        try:
+            with self._transaction(community, after_commit, hints, doing, read_only) as tx:
+                yield tx
+        except LockBusy as busy:
+            self._wait_for(busy.locks)
+            raise
+
+    def _wait_for(self, locks: list[int]) -> None:
+        """Wait, holding no lock, until the advisory ``locks`` are free (a retry then takes them).
+
+        Only with an engine: a joined connection keeps its locks to the end of the host's
+        transaction, so there the retry just starts over.
+        """
+        if self._engine is None:
+            return
+        with contextlib.suppress(StoreError), translate_errors("waiting for a writer"):
+            with self._engine.connect() as conn, conn.begin():
+                conn.execute(self._sql.lock_many, {"locks": sorted(locks)})
+
+    @contextmanager
+    def _transaction(
+        self,
+        community: str,
+        after_commit: list[Callable[[], object]],
+        hints: set[str],
+        doing: str,
+        read_only: bool,
+    ) -> Iterator[SqlTransaction]:
         with translate_errors(doing), self._unit(after_commit, read_only=read_only) as conn:
             runner = self._runner(conn)
             self._check_schema(conn, runner)
@@ -612,6 +645,8 @@ class SqlStore:
                 self._queries,
                 postgres=self.dialect == "postgresql",
                 write_lock=self._write_lock,
+                writer=not read_only,
+                hints=hints,
                 shared=self._shared_cache(conn, after_commit),
                 on_commit=after_commit.append
                 if self._connection is None
@@ -623,6 +658,7 @@ class SqlStore:
                     after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
             yield tx
             tx.finish()
+            hints.clear()
             if self._connection is not None and self._sqlite_sql is not None:
                 if tx.wrote:  # what follows waits for the host's commit
                     after_commit_of(

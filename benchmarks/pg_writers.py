@@ -1,0 +1,183 @@
+"""How PostgreSQL writers of one community scale: one writer process against eight.
+
+Every writer owns its own members (``w<k>m<i>``), each with a topic and a
+reply; the set-up records those in one batch. Then each writer process
+records ``--events`` kudos, one ``record`` per transaction, every kudos from
+one of its members to a post of another of its members: writers touch
+distinct members, so nothing they write needs the others' work. The runs
+are:
+
+* one writer alone (on tables of its own);
+* ``--writers`` writers at once (on tables of their own), started together.
+
+For each it prints total events per second (all events over the wall time
+from the start to the last writer's end), the p50 and p99 latency of one
+``record``, and the ratio of the many writers' throughput to the one's. Then it
+checks the database against a single-process reference (a MemoryStore
+recording the same events): ledger awards lost (in the reference, not in the
+database) and doubled (in the database more often than in the reference), and
+members whose balances differ.
+
+    python benchmarks/pg_writers.py postgresql+psycopg://user:pw@host/db
+    KUDOS_TEST_POSTGRES_URL=... python benchmarks/pg_writers.py --events 300 --writers 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import create_engine
+
+import kudos
+from kudos import Community, LedgerEntry, MemoryStore, policies
+from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos.stores.sql import SqlStore, make_metadata
+
+START = datetime(2026, 11, 2, 8, tzinfo=UTC)
+MEMBERS = 20
+"""Members per writer."""
+
+
+def set_up(writer: int) -> list[Event]:
+    """The members of ``writer``, a topic by each and a reply by the next one to it."""
+    members = [f"w{writer}m{i}" for i in range(MEMBERS)]
+    at = START + timedelta(seconds=writer)
+    events: list[Event] = [MemberJoined(member=m, at=at) for m in members]
+    for i, m in enumerate(members):
+        events.append(TopicPosted(topic=f"w{writer}t{i}", author=m, tags=["roaming"], at=at))
+        other = members[(i + 1) % MEMBERS]
+        events.append(ReplyPosted(reply=f"w{writer}r{i}", topic=f"w{writer}t{i}", author=other, at=at))
+    return events
+
+
+def kudos_of(writer: int, events: int) -> list[Event]:
+    """``events`` kudos among ``writer``'s members, each giver once per post, seeded."""
+    rng = random.Random(writer)
+    posts = [(f"w{writer}t{i}", i) for i in range(MEMBERS)]
+    posts += [(f"w{writer}r{i}", (i + 1) % MEMBERS) for i in range(MEMBERS)]
+    pairs = [
+        (post, f"w{writer}m{g}")
+        for post, author in posts
+        for g in range(MEMBERS)
+        if g != author
+    ]
+    if events > len(pairs):
+        raise SystemExit(f"at most {len(pairs)} kudos per writer with {MEMBERS} members")
+    chosen = rng.sample(pairs, events)
+    day = START + timedelta(days=1)
+    return [
+        KudosGiven(post=post, giver=giver, at=day + timedelta(seconds=n))
+        for n, (post, giver) in enumerate(chosen)
+    ]
+
+
+def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[float]:
+    """One writer process: wait for the start, then record its kudos one per transaction."""
+    engine = create_engine(url, pool_size=1)
+    store = SqlStore(engine, metadata=make_metadata(prefix=prefix))
+    community = Community(store=store, policy=policies.giffgaff(), cache=None)
+    todo = kudos_of(writer, events)
+    community.standing(f"w{writer}m0")  # connect and check the schema before the start
+    start.wait()
+    took = []
+    for event in todo:
+        began = time.perf_counter()
+        community.record(event)
+        took.append(time.perf_counter() - began)
+    engine.dispose()
+    return took
+
+
+def run(url: str, writers: int, events: int) -> tuple[float, list[float], str]:
+    """Fresh tables, the set-up, then ``writers`` processes at once: (events/s, latencies, prefix)."""
+    prefix = f"kudos_bw{os.getpid()}_{writers}_"
+    engine = create_engine(url)
+    md = make_metadata(prefix=prefix)
+    md.drop_all(engine)
+    store = SqlStore(engine, metadata=md)
+    store.create_all()
+    setup = Community(store=store, policy=policies.giffgaff(), cache=None)
+    setup.record_many([e for w in range(writers) for e in set_up(w)])
+    engine.dispose()
+
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Manager().Event()
+    with ctx.Pool(writers) as pool:
+        jobs = [pool.apply_async(write, (url, prefix, w, events, start)) for w in range(writers)]
+        time.sleep(1.0 + 0.3 * writers)  # let every process import kudos and connect
+        began = time.perf_counter()
+        start.set()
+        latencies = [t for job in jobs for t in job.get(timeout=3600)]
+        wall = time.perf_counter() - began
+    return writers * events / wall, latencies, prefix
+
+
+def check(url: str, prefix: str, writers: int, events: int) -> tuple[int, int, int]:
+    """(awards lost, awards doubled, members with a wrong balance) against a MemoryStore."""
+    reference = Community(store=MemoryStore(), policy=policies.giffgaff())
+    reference.record_many([e for w in range(writers) for e in set_up(w)])
+    for w in range(writers):
+        for event in kudos_of(w, events):
+            reference.record(event)
+    engine = create_engine(url)
+    store = SqlStore(engine, metadata=make_metadata(prefix=prefix))
+    community = Community(store=store, policy=policies.giffgaff(), cache=None)
+    with reference.store.transaction(reference.id) as want, store.transaction(community.id) as got:
+        expected = Counter(_award(e) for e in want.entries())
+        found = Counter(_award(e) for e in got.entries())
+        wrong = sum(
+            1
+            for w in range(writers)
+            for i in range(MEMBERS)
+            for account in ("points", "reputation")
+            if got.counter(account, "all", f"w{w}m{i}") != want.counter(account, "all", f"w{w}m{i}")
+        )
+    make_metadata(prefix=prefix).drop_all(engine)
+    engine.dispose()
+    return sum((expected - found).values()), sum((found - expected).values()), wrong
+
+
+def _award(e: LedgerEntry) -> tuple[str, str, str, int, str]:
+    return (e.event_id, e.member, e.account, e.amount, e.action)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", nargs="?", default=os.environ.get("KUDOS_TEST_POSTGRES_URL"))
+    parser.add_argument("--events", type=int, default=300, help="kudos per writer (300)")
+    parser.add_argument("--writers", type=int, default=8, help="writers of the second run (8)")
+    args = parser.parse_args(argv)
+    if not args.url:
+        parser.error("give a PostgreSQL URL, or set KUDOS_TEST_POSTGRES_URL")
+    print(f"kudos {kudos.__version__}, {os.cpu_count()} cores, {args.events} kudos per writer")
+    results = {}
+    for writers in (1, args.writers):
+        rate, latencies, prefix = run(args.url, writers, args.events)
+        lost, doubled, wrong = check(args.url, prefix, writers, args.events)
+        q = statistics.quantiles(latencies, n=100)
+        results[writers] = rate
+        print(
+            f"{writers} writer{'s' if writers > 1 else ''}: {rate:,.0f} events/s, "
+            f"p50 {_ms(q[49])}, p99 {_ms(q[98])}; lost {lost}, doubled {doubled}, "
+            f"wrong balances {wrong}"
+        )
+        if lost or doubled or wrong:
+            sys.exit("the database differs from the single-process reference")
+    print(f"{args.writers} writers / 1 writer: {results[args.writers] / results[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
