@@ -55,7 +55,9 @@ def set_up(writer: int) -> list[Event]:
     for i, m in enumerate(members):
         events.append(TopicPosted(topic=f"w{writer}t{i}", author=m, tags=["roaming"], at=at))
         other = members[(i + 1) % MEMBERS]
-        events.append(ReplyPosted(reply=f"w{writer}r{i}", topic=f"w{writer}t{i}", author=other, at=at))
+        events.append(
+            ReplyPosted(reply=f"w{writer}r{i}", topic=f"w{writer}t{i}", author=other, at=at)
+        )
     return events
 
 
@@ -65,10 +67,7 @@ def kudos_of(writer: int, events: int) -> list[Event]:
     posts = [(f"w{writer}t{i}", i) for i in range(MEMBERS)]
     posts += [(f"w{writer}r{i}", (i + 1) % MEMBERS) for i in range(MEMBERS)]
     pairs = [
-        (post, f"w{writer}m{g}")
-        for post, author in posts
-        for g in range(MEMBERS)
-        if g != author
+        (post, f"w{writer}m{g}") for post, author in posts for g in range(MEMBERS) if g != author
     ]
     if events > len(pairs):
         raise SystemExit(f"at most {len(pairs)} kudos per writer with {MEMBERS} members")
@@ -98,7 +97,7 @@ def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[f
 
 
 def run(url: str, writers: int, events: int) -> tuple[float, list[float], str]:
-    """Fresh tables, the set-up, then ``writers`` processes at once: (events/s, latencies, prefix)."""
+    """Fresh tables, the set-up, then ``writers`` at once: (events/s, latencies, prefix)."""
     prefix = f"kudos_bw{os.getpid()}_{writers}_"
     engine = create_engine(url)
     md = make_metadata(prefix=prefix)

@@ -139,7 +139,8 @@ def _renumbered(table: Table, dialect: str, c: BindParameter[str]) -> Any:
     functions in a sorted select list are computed after the sort), so rows keep
     their order among themselves.
     """
-    name = postgresql.dialect().identifier_preparer.format_table(table)
+    # Quoted as created: SQLAlchemy quotes a name only when it needs it, which keeps its case.
+    name = ".".join(f'"{part}"' for part in (table.schema, table.name) if part)
     sequence = func.pg_get_serial_sequence(literal(name), literal("seq"))
     ids = bindparam("ids", type_=ARRAY(String))
     fresh = (

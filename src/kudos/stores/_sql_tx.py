@@ -20,11 +20,11 @@ from ._sql_schema import Tables
 from .protocol import CounterKey, Snapshot
 
 __all__ = [
+    "COMMUNITY_KINDS",
     "RANK_BOARDS",
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
     "WRITE_LOCK",
-    "COMMUNITY_KINDS",
     "BoardRanks",
     "LockBusy",
     "Queries",
@@ -71,9 +71,9 @@ class LockBusy(TransientStoreError):
     caller start the work over (see :meth:`SqlTransaction._guard`).
     """
 
-    def __init__(self, message: str, locks: list[int]) -> None:
+    def __init__(self, message: str, locks: Sequence[int] = ()) -> None:
         super().__init__(message)
-        self.locks = locks
+        self.locks = list(locks)
         """The advisory lock ids that were busy."""
 
 
@@ -356,6 +356,7 @@ class SqlTransaction:
         self._entered = False
         self._exclusive = False
         self._appended_ids: list[str] = []
+        self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -390,7 +391,7 @@ class SqlTransaction:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
         if self.wrote:
-            self._run.bump_version(self.community)
+            self._bump_version()
             if self._locking and self._appended_ids:
                 # Writers run in parallel, so ``seq`` numbers taken when events were
                 # appended need not follow the order they commit in, which is the order
@@ -404,6 +405,16 @@ class SqlTransaction:
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
+
+    def _bump_version(self) -> None:
+        """Move the community's data version by one, once per transaction.
+
+        The upsert locks the community's row in ``<prefix>communities`` until the
+        commit: writers of one community pass from here to their commit one at a time.
+        """
+        if not self._bumped:
+            self._run.bump_version(self.community)
+            self._bumped = True
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -541,7 +552,7 @@ class SqlTransaction:
         another writer holds one, this transaction gives up at once with
         :class:`~kudos.TransientStoreError` (rather than risk a deadlock, which
         PostgreSQL takes a second to detect), and notes the key in ``hints``, so
-        that the retry takes it with its first keys and waits for it there.
+        that the retry takes it, and every key this try took, with its first keys.
         """
         if not self._locking or self._exclusive:
             return
@@ -562,7 +573,9 @@ class SqlTransaction:
             busy = self._conn.execute(self._sql.try_locks, {"locks": sorted(named)}).scalars()
             taken = [named[lock] for lock in busy]
             if taken:
-                self._hints.update(taken)
+                # The retry takes, with its first keys, every key this try took or wanted:
+                # it meets late only keys beyond the point where this one stopped.
+                self._hints.update(locked, taken)
                 raise LockBusy(
                     f"another transaction is writing what this one needs ({len(taken)} "
                     f"lock{'s' if len(taken) > 1 else ''} busy, e.g. {min(taken)[:80]!r}); "
@@ -574,9 +587,7 @@ class SqlTransaction:
     def _enter(self) -> None:
         """Take the community lock shared, once (PostgreSQL writers only)."""
         if self._locking and not self._entered:
-            self._conn.execute(
-                self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)}
-            )
+            self._conn.execute(self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)})
             self._entered = True
 
     def _whole_community(self) -> None:
@@ -648,8 +659,9 @@ class SqlTransaction:
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Queue ledger entries (written before the next ledger read, or at commit)."""
         self._writing()
-        self._guard(key for e in entries for key in (e.member, e.subject))
-        self._guard((e.reverses for e in entries), prefix="reversal:")
+        if self._locking:
+            self._guard(key for e in entries for key in (e.member, e.subject))
+            self._guard((e.reverses for e in entries), prefix="reversal:")
         self._entries.extend(entries)
 
     def entries(
@@ -725,7 +737,7 @@ class SqlTransaction:
         shared = self._shared_docs
         if shared is not None and k in shared:
             return shared[k]
-        if kind not in COMMUNITY_KINDS:
+        if self._locking and kind not in COMMUNITY_KINDS:
             self._guard((key,))
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
         return doc
@@ -735,7 +747,7 @@ class SqlTransaction:
         self._writing()
         if doc.kind in COMMUNITY_KINDS:
             self._whole_community()
-        else:
+        elif self._locking:
             # Its key, and its ref (a find by ref locks the ref): the new one and, when
             # this transaction read the document, the old one.
             old = self._docs.get((doc.kind, doc.key))
@@ -771,7 +783,8 @@ class SqlTransaction:
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue counter changes; they are summed per counter and sent as one upsert each."""
         self._writing()
-        self._guard({subject for _, _, subject in deltas})
+        if self._locking:
+            self._guard({subject for _, _, subject in deltas})
         self._counted = True
         pending = self._deltas
         for key, delta in deltas.items():
@@ -787,7 +800,8 @@ class SqlTransaction:
             if shared is not None:
                 value = shared.get(key)
             if value is None:
-                self._guard((subject,))
+                if self._locking:
+                    self._guard((subject,))
                 value = self._run.get_counter(self.community, key)
             self._values[key] = value
         return value + self._deltas.get(key, 0)
@@ -924,6 +938,11 @@ class SqlTransaction:
         if not notes:
             return []
         self._writing()
+        if self._locking:
+            # Outbox numbers in commit order, as the log's: take the data version row's
+            # lock first (the commit follows shortly), so a worker polling the outbox by
+            # ``seq`` never passes a notification that commits later with a lower number.
+            self._bump_version()
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
 

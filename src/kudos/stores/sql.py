@@ -621,9 +621,13 @@ class SqlStore:
         """
         if self._engine is None:
             return
-        with contextlib.suppress(StoreError), translate_errors("waiting for a writer"):
-            with self._engine.connect() as conn, conn.begin():
-                conn.execute(self._sql.lock_many, {"locks": sorted(locks)})
+        with (
+            contextlib.suppress(StoreError),
+            translate_errors("waiting for a writer"),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
+            conn.execute(self._sql.lock_many, {"locks": sorted(locks)})
 
     @contextmanager
     def _transaction(
