@@ -13,6 +13,8 @@ itself exactly as the column types do (JSON text, UTC timestamp text).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -113,6 +115,10 @@ class Statements:
             index_elements=[cm.c.community], set_={"version": cm.c.version + one}
         )
         self.get_version = select(cm.c.version).where(cm.c.community == c)
+        # PostgreSQL: the sum of the community's row and its shards' (see version_keys).
+        self.get_versions = select(func.coalesce(func.sum(cm.c.version), 0)).where(
+            cm.c.community.in_(bindparam("keys", expanding=True))
+        )
         self.schema_version = select(t.schema.c.version).where(t.schema.c.id == literal_column("1"))
         # Commit order (PostgreSQL): a writing transaction numbers its events and ledger
         # lines again right before it commits, holding the data version row's lock, so
@@ -130,6 +136,28 @@ class Statements:
         self.lock_many = select(func.count(func.pg_advisory_xact_lock(key)))
         # The keys it could not take at once (it holds the others).
         self.try_locks = select(key).where(~func.pg_try_advisory_xact_lock(key))
+
+
+VERSION_SHARDS = 16
+"""Rows a community's data version is spread over on PostgreSQL.
+
+A writer adds one to a row of its own (chosen by process and thread), so writers
+in parallel do not queue for one row lock until their commit; the version is the
+sum of the rows, which moves by one with every committed writing transaction."""
+
+
+def version_keys(community: str) -> list[str]:
+    """The keys of ``community``'s data version rows: its own and its shards'.
+
+    A shard's key joins the id and the shard number with U+001F, a control
+    character no community id may contain.
+    """
+    return [community] + [f"{community}\x1f{n}" for n in range(VERSION_SHARDS)]
+
+
+def version_shard(community: str) -> str:
+    """The data version row this process and thread add to (see :data:`VERSION_SHARDS`)."""
+    return f"{community}\x1f{(os.getpid() * 7919 + threading.get_ident()) % VERSION_SHARDS}"
 
 
 def _renumbered(table: Table, dialect: str, c: BindParameter[str]) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
-from ._sql_hot import CoreRunner, SqliteRunner, Statements
+from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
 from ._sql_schema import Tables
 from .protocol import CounterKey, Snapshot
 
@@ -393,15 +393,16 @@ class SqlTransaction:
         if self.wrote:
             self._bump_version()
             if self._locking and self._appended_ids:
-                # Writers run in parallel, so ``seq`` numbers taken when events were
-                # appended need not follow the order they commit in, which is the order
-                # their effects on shared members happened in (a writer waiting for a
-                # member's lock commits after its holder). Holding the data version
-                # row's lock (taken just above, kept to the commit, so commits of a
-                # community pass here one at a time) the events and ledger lines of this
-                # transaction get new numbers: ``seq`` order is commit order, and a
-                # replay of the log in ``seq`` order (rebuild) meets the facts in the
-                # order they were recorded in; a reader paging by ``seq`` misses none.
+                # Writers run in parallel, so the ``seq`` numbers events took when they
+                # were appended need not follow the order in which they touched shared
+                # members: a writer may append, then take a member's lock after another
+                # writer appended, wrote that member and committed. Numbering this
+                # transaction's events and ledger lines again here, while it holds every
+                # lock it took, puts it after every writer it waited for (they committed
+                # before it could take their keys): for events on common members ``seq``
+                # order is the order they were recorded in, and a replay of the log in
+                # ``seq`` order (rebuild) meets them in that order. Events on distinct
+                # members keep whatever order: neither reads what the other writes.
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
@@ -409,11 +410,15 @@ class SqlTransaction:
     def _bump_version(self) -> None:
         """Move the community's data version by one, once per transaction.
 
-        The upsert locks the community's row in ``<prefix>communities`` until the
-        commit: writers of one community pass from here to their commit one at a time.
+        The upsert locks its row in ``<prefix>communities`` until the commit; on
+        PostgreSQL each process and thread adds to a row of its own
+        (:func:`~kudos.stores._sql_hot.version_shard`), so writers in parallel
+        do not queue there, and commit in parallel.
         """
         if not self._bumped:
-            self._run.bump_version(self.community)
+            self._run.bump_version(
+                version_shard(self.community) if self._postgres else self.community
+            )
             self._bumped = True
 
     # -- buffering ------------------------------------------------------------------
@@ -535,12 +540,15 @@ class SqlTransaction:
     # * counters: one upsert adding the change (``value = value + excluded.value``),
     #   atomic on its row whoever else adds; the subject's lock makes what a
     #   writer read of a counter (caps, balances) stay true until it commits.
-    # * the data version row in ``<prefix>communities``: the same kind of upsert,
-    #   made in ``finish`` right before the commit, so its row lock is held for the
-    #   commit alone.
+    # * the data version in ``<prefix>communities``: the same kind of upsert, made in
+    #   ``finish`` right before the commit, on a row per process and thread (the
+    #   version is the sum of the community's rows), so parallel writers do not
+    #   queue for one row lock held through their commits.
+    # * ``seq`` of events and ledger lines: numbered again in ``finish`` (see there).
     # Keys come up as a handler reads, not all at once in one order, so two
-    # writers can deadlock (A holds x and wants y, B holds y and wants x); PostgreSQL
-    # detects that and fails one of them with a deadlock error, which kudos raises as
+    # writers could deadlock (A holds x and wants y, B holds y and wants x); see
+    # _guard for how late keys avoid that. A deadlock PostgreSQL still detects
+    # (a whole-community lock) fails one of them with a deadlock error, which kudos raises as
     # TransientStoreError and Community retries (the work starts over). Locks are
     # batched and sorted where several are taken at once.
 
@@ -938,11 +946,6 @@ class SqlTransaction:
         if not notes:
             return []
         self._writing()
-        if self._locking:
-            # Outbox numbers in commit order, as the log's: take the data version row's
-            # lock first (the commit follows shortly), so a worker polling the outbox by
-            # ``seq`` never passes a notification that commits later with a lower number.
-            self._bump_version()
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
 

@@ -47,7 +47,7 @@ from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
-from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
+from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements, version_keys
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import LockBusy, Queries, SharedCache, SqlTransaction, lock_id
 
@@ -815,7 +815,7 @@ class SqlStore:
             if not check:
                 return 0
             with translate_errors(f"reading community {community!r}"):
-                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+                return self._postgres_version(conn, community)
         if not check:
             return 0
         assert self._engine is not None
@@ -829,7 +829,13 @@ class SqlStore:
                     raw.close()
                 return int(row[0]) if row is not None else 0
             with self._engine.connect() as conn:
-                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+                return self._postgres_version(conn, community)
+
+    def _postgres_version(self, conn: Connection, community: str) -> int:
+        """The data version read through ``conn`` (on SQLite the community's row alone)."""
+        if self.dialect != "postgresql":
+            return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+        return int(conn.execute(self._sql.get_versions, {"keys": version_keys(community)}).scalar())
 
     def communities(self) -> Iterator[str]:
         """The ids of the communities with at least one event, sorted."""
