@@ -30,12 +30,13 @@ import os
 import random
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 import kudos
 from kudos import Community, LedgerEntry, MemoryStore, policies
@@ -81,7 +82,7 @@ def kudos_of(writer: int, events: int) -> list[Event]:
 
 def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[float]:
     """One writer process: wait for the start, then record its kudos one per transaction."""
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, pool_size=1, connect_args={"application_name": prefix})
     store = SqlStore(engine, metadata=make_metadata(prefix=prefix))
     community = Community(store=store, policy=policies.giffgaff(), cache=None)
     todo = kudos_of(writer, events)
@@ -96,8 +97,34 @@ def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[f
     return took
 
 
-def run(url: str, writers: int, events: int) -> tuple[float, list[float], str]:
-    """Fresh tables, the set-up, then ``writers`` at once: (events/s, latencies, prefix)."""
+def sample_waits(url: str, prefix: str, done: threading.Event) -> tuple[int, int]:
+    """Every 20 ms until ``done``: (writer backends inside a transaction, those waiting for a lock).
+
+    On a machine short of cores the writers' throughput says little about locking; what
+    their database sessions wait for does: a lock (writers taking turns), or the client.
+    """
+    engine = create_engine(url)
+    busy = waiting = 0
+    query = text(
+        "SELECT wait_event_type FROM pg_stat_activity "
+        "WHERE application_name = :app AND state <> 'idle'"
+    )
+    with engine.connect() as conn:
+        while not done.wait(0.02):
+            for (wait,) in conn.execute(query, {"app": prefix}):
+                busy += 1
+                waiting += wait == "Lock"
+            conn.rollback()
+    engine.dispose()
+    return busy, waiting
+
+
+def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, float]:
+    """Fresh tables, the set-up, then ``writers`` at once.
+
+    Returns events/s, the latencies, the tables' prefix and the share of sampled
+    writer sessions that were waiting for a lock.
+    """
     prefix = f"kudos_bw{os.getpid()}_{writers}_"
     engine = create_engine(url)
     md = make_metadata(prefix=prefix)
@@ -113,11 +140,18 @@ def run(url: str, writers: int, events: int) -> tuple[float, list[float], str]:
     with ctx.Pool(writers) as pool:
         jobs = [pool.apply_async(write, (url, prefix, w, events, start)) for w in range(writers)]
         time.sleep(1.0 + 0.3 * writers)  # let every process import kudos and connect
+        done = threading.Event()
+        waits: list[tuple[int, int]] = []
+        sampler = threading.Thread(target=lambda: waits.append(sample_waits(url, prefix, done)))
+        sampler.start()
         began = time.perf_counter()
         start.set()
         latencies = [t for job in jobs for t in job.get(timeout=3600)]
         wall = time.perf_counter() - began
-    return writers * events / wall, latencies, prefix
+        done.set()
+        sampler.join()
+    busy, waiting = waits[0]
+    return writers * events / wall, latencies, prefix, waiting / busy if busy else 0.0
 
 
 def check(url: str, prefix: str, writers: int, events: int) -> tuple[int, int, int]:
@@ -164,14 +198,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"kudos {kudos.__version__}, {os.cpu_count()} cores, {args.events} kudos per writer")
     results = {}
     for writers in (1, args.writers):
-        rate, latencies, prefix = run(args.url, writers, args.events)
+        rate, latencies, prefix, waiting = run(args.url, writers, args.events)
         lost, doubled, wrong = check(args.url, prefix, writers, args.events)
         q = statistics.quantiles(latencies, n=100)
         results[writers] = rate
         print(
             f"{writers} writer{'s' if writers > 1 else ''}: {rate:,.0f} events/s, "
-            f"p50 {_ms(q[49])}, p99 {_ms(q[98])}; lost {lost}, doubled {doubled}, "
-            f"wrong balances {wrong}"
+            f"p50 {_ms(q[49])}, p99 {_ms(q[98])}; sessions waiting for a lock "
+            f"{waiting:.0%}; lost {lost}, doubled {doubled}, wrong balances {wrong}"
         )
         if lost or doubled or wrong:
             sys.exit("the database differs from the single-process reference")
