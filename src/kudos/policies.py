@@ -7,9 +7,13 @@ Use one as it is, or as a starting point::
 
 from __future__ import annotations
 
-from . import ideas, leaderboards, payback, recognition, referrals
+from .ideas import rules as ideas
+from .leaderboards import rules as leaderboards
+from .payback import rules as payback
 from .periods import Periods
 from .policy import Cap, EarlierReward, Policy, Reward
+from .recognition import rules as recognition
+from .referrals import rules as referrals
 
 __all__ = ["giffgaff", "stackexchange"]
 

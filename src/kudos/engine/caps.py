@@ -29,12 +29,12 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .model import LedgerEntry
-from .stores.protocol import CounterKey
+from ..model import LedgerEntry
+from ..stores.protocol import CounterKey
 
 if TYPE_CHECKING:
-    from ._engine import Context
-    from .policy import Cap
+    from ..policy import Cap
+    from .core import Context
 
 TOP_UP = "cap_top_up"
 HELD = "cap_held"

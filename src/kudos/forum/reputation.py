@@ -12,8 +12,8 @@ the vote handlers in :mod:`kudos._posts` read it.
 
 from __future__ import annotations
 
-from ._engine import Context, handles
-from .events import (
+from ..engine.core import Context, handles
+from ..events import (
     AssociationBonusGranted,
     BountyAwarded,
     BountyOffered,
