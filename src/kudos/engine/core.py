@@ -683,7 +683,7 @@ class Context:
     def settle(self) -> None:
         """Bring every cap scope this event changed back to its rule, then apply the floor.
 
-        See :mod:`kudos._caps`: held-back awards take up freed room, a scope
+        See :mod:`kudos.engine.caps`: held-back awards take up freed room, a scope
         over its limit holds back the excess, and a reputation below the
         policy's floor is lifted to it.
         """

@@ -35,7 +35,7 @@ Documents kept (kind: key -> data), rebuilt exactly by replay:
 
 * ``idea``: idea id -> status, history, co-authors, duplicates, milestones and
   bonuses held (ref = author, status = the idea's status, or ``removed``);
-* ``idea_vote``: :func:`kudos._posts.vote_key` (idea, voter) -> the vote
+* ``idea_vote``: :func:`kudos.forum.handlers.vote_key` (idea, voter) -> the vote
   (ref = idea, status ``active``, ``withdrawn``, ``merged`` or ``removed``);
 * ``idea_ballot``: the same key -> the voter's side of it (ref = voter, status
   ``open`` while it counts against the budget, ``closed`` while its idea is
