@@ -15,7 +15,6 @@ from ..errors import InvalidInput, UnknownRecord
 from ..events import IdeaStatusSet, IdeaVoted, IdeaVoteWithdrawn
 from ..model import Doc, Outcome
 from ..stores.protocol import Transaction
-from . import handlers as _ideas  # noqa: F401
 from .rules import (
     _BALLOT,
     _IDEA,

@@ -12,7 +12,6 @@ from ..errors import Conflict, InvalidInput, UnknownRecord
 from ..events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
 from ..model import Outcome
 from ..stores.protocol import Transaction
-from . import handlers as _payback  # noqa: F401
 from .rules import (
     PROGRAMME,
     STATUSES,

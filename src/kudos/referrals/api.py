@@ -21,7 +21,6 @@ from ..events import (
 )
 from ..model import Outcome
 from ..stores.protocol import Transaction
-from . import handlers as _referrals  # noqa: F401
 from .rules import _PROGRAMME, STATUSES, Referral, ReferralFigures
 
 
