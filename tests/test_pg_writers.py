@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from kudos import Community, LedgerEntry, MemoryStore, TransientStoreError, policies
-from kudos._engine import apply
+from kudos.engine.core import apply
 from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
 from kudos.stores.sql import SqlStore, make_metadata
 from kudos.testing import assert_consistent
