@@ -835,7 +835,9 @@ class SqlStore:
         """The data version read through ``conn`` (on SQLite the community's row alone)."""
         if self.dialect != "postgresql":
             return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
-        return int(conn.execute(self._sql.get_versions, {"keys": version_keys(community)}).scalar())
+        return int(
+            conn.execute(self._sql.get_versions, {"keys": version_keys(community)}).scalar_one()
+        )
 
     def communities(self) -> Iterator[str]:
         """The ids of the communities with at least one event, sorted."""
