@@ -321,6 +321,12 @@ class SqlTransaction:
     SQLite a :class:`SharedCache` carries them on to the next transaction.
     Events are written at once (the database's unique key decides whether an
     id is new), and so are notifications (the caller gets their ``seq``).
+
+    On PostgreSQL a writing transaction locks, until it commits, the ids of
+    what it reads and writes and takes the community's lock shared; a read
+    that no id covers takes the community's lock exclusively (see the
+    comments on locking below, and docs/stores.md). Read-only transactions
+    take no lock.
     """
 
     def __init__(
