@@ -21,6 +21,7 @@ from .protocol import CounterKey, Snapshot
 
 __all__ = [
     "COMMUNITY_KINDS",
+    "NUMBERING_LOCK",
     "RANK_BOARDS",
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
@@ -50,6 +51,9 @@ WRITE_LOCK = "kudos:write"
 """The key of a community's lock: shared by every writer, exclusive for whole-community work.
 
 See the notes on locking in :class:`SqlTransaction`."""
+
+NUMBERING_LOCK = "kudos:numbering"
+"""The key of the lock a transaction holds from numbering its events again to its commit."""
 
 COMMUNITY_KINDS = frozenset({"period"})
 """Document kinds written only by whole-community operations (closing a period).
@@ -362,6 +366,7 @@ class SqlTransaction:
         self._entered = False
         self._exclusive = False
         self._appended_ids: list[str] = []
+        self._renumber = False
         self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
@@ -398,17 +403,25 @@ class SqlTransaction:
         self.flush()
         if self.wrote:
             self._bump_version()
-            if self._locking and self._appended_ids:
+            if self._renumber:
                 # Writers run in parallel, so the ``seq`` numbers events took when they
                 # were appended need not follow the order in which they touched shared
                 # members: a writer may append, then take a member's lock after another
-                # writer appended, wrote that member and committed. Numbering this
-                # transaction's events and ledger lines again here, while it holds every
-                # lock it took, puts it after every writer it waited for (they committed
-                # before it could take their keys): for events on common members ``seq``
-                # order is the order they were recorded in, and a replay of the log in
-                # ``seq`` order (rebuild) meets them in that order. Events on distinct
-                # members keep whatever order: neither reads what the other writes.
+                # writer appended, wrote that member and committed. When this
+                # transaction took a lock after appending, its events and ledger lines
+                # are numbered again here, while it holds every lock it took: that puts
+                # it after every writer it waited for (they committed before it could
+                # take their keys). A transaction that locked everything before its
+                # first number is after them already, and keeps its numbers. So for
+                # events on common members ``seq`` order is the order they were recorded
+                # in, and a replay of the log in ``seq`` order (rebuild) meets them in
+                # that order. Events on distinct members keep whatever order: neither
+                # reads what the other writes.
+                # The numbering lock (held to the commit) keeps two transactions from
+                # interleaving their events' and their lines' new numbers, so ledger order
+                # follows log order; those that renumber commit one at a time.
+                numbering = lock_id(self.community, NUMBERING_LOCK)
+                self._conn.execute(self._sql.lock, {"lock": numbering})
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
@@ -597,6 +610,8 @@ class SqlTransaction:
                     [lock_id(self.community, key) for key in taken],
                 )
         locked |= new
+        if self._appended_ids:
+            self._renumber = True  # a lock taken after an event's number: see finish
 
     def _enter(self) -> None:
         """Take the community lock shared, once (PostgreSQL writers only)."""
