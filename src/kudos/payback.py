@@ -67,7 +67,7 @@ ROUNDINGS: tuple[str, ...] = ("down", "half-up", "up")
 LEFTOVER: tuple[str, ...] = ("carry", "lapse")
 """What happens to points that are not paid: carried to the next period, or lapsed."""
 
-STATUSES: tuple[str, ...] = ("issued", "paid", "failed")
+STATUSES: tuple[str, ...] = ("issued", "paid", "failed", "held", "released")
 """The states of a payout, in lifecycle order."""
 
 SETTLEMENT_ACTIONS: tuple[str, ...] = ("payout", "carry_over", "lapse", "write_off")
@@ -680,7 +680,9 @@ class Conversion:
         debt: points owed (a negative balance, e.g. a reversal of points
             already paid) carried to the next period.
         reason: why not every point was paid (empty when all were).
-        payout: the id of the payout, when something was paid.
+        payout: the id of the payout, when something was paid (or held).
+        held: points not paid because the payout was under review at the
+            close (``hold_payout``); they wait in ``carried_to`` for the release.
     """
 
     member: str | None = None
@@ -702,6 +704,7 @@ class Conversion:
     debt: int = 0
     reason: str = ""
     payout: str | None = None
+    held: int = 0
 
     @property
     def carried_over(self) -> int:
@@ -742,7 +745,11 @@ class Payout:
         bonus: what bonus tiers added.
         uplift: what the method's uplift added.
         match: what the company adds to a donation, outside ``amount``.
-        status: ``issued``, then ``paid`` or ``failed``.
+        status: ``issued``, then ``paid`` or ``failed``; ``held`` when the member
+            was under review at the close (nothing was issued: ``points`` and
+            ``amount`` say what it would have paid), ``released`` once the
+            review ended (the points are paid at the next close).
+        hold_reason: why staff held it (``held`` and ``released`` payouts).
         reference: the host's own reference once paid (a PayPal transaction id ...).
         failure_reason: why paying it failed.
         issued_at: when the period was closed.
@@ -766,6 +773,7 @@ class Payout:
     failure_reason: str | None = None
     issued_at: datetime | None = None
     settled_at: datetime | None = None
+    hold_reason: str | None = None
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Payout:
@@ -789,6 +797,7 @@ class Payout:
             failure_reason=d.get("failure_reason"),
             issued_at=_when(d.get("issued_at")),
             settled_at=_when(d.get("settled_at")),
+            hold_reason=d.get("hold_reason"),
         )
 
 
@@ -837,8 +846,10 @@ class PaybackPeriod:
         by_method: money issued per method.
         paid: money of the payouts reported paid.
         failed: money of the payouts reported failed.
+        held: points of members under review at the close, moved on unpaid to
+            ``carried_to`` (see ``Community.hold_payout``).
 
-    ``paid_points + carried_over + lapsed == points``.
+    ``paid_points + carried_over + lapsed + held == points``.
     """
 
     id: str
@@ -861,6 +872,7 @@ class PaybackPeriod:
     by_method: Mapping[str, int] = attrs.field(factory=dict, converter=dict)
     paid: int = 0
     failed: int = 0
+    held: int = 0
 
     @property
     def outstanding(self) -> int:
@@ -973,6 +985,7 @@ def _period(tx: Transaction, policy: Any, period: str, now: datetime) -> Payback
         by_method=d.get("by_method", {}),
         paid=tx.counter("payout_paid_amount", period, PROGRAMME),
         failed=tx.counter("payout_failed_amount", period, PROGRAMME),
+        held=d.get("held", 0),
     )
 
 
