@@ -41,10 +41,21 @@ def _hold_id(tx: Transaction, event: PayoutHeld) -> str:
 
 
 def _release_id(tx: Transaction, event: PayoutReleased) -> str:
-    """A release belongs to the hold it ends: that hold's generation names it."""
+    """A release belongs to the hold it ends: that hold's generation names it.
+
+    The same release reported again is a replay; any other release of a payout
+    no longer held gets an id of its own, which the handler refuses.
+    """
     doc = tx.get(HOLD, payout_key(event.period, event.member))
     gen = int(doc.data.get("gen", 0)) if doc else 0
-    return engine.generation_id(engine.default_id(event), max(gen, 1))
+    same = doc is not None and (
+        doc.status == "held"
+        or (
+            doc.data.get("released_by") == event.by
+            and doc.data.get("released_reason") == event.reason
+        )
+    )
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
 
 
 def _staff(ctx: Context, by: str, doing: str) -> None:
