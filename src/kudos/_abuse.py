@@ -175,7 +175,7 @@ def find_rings(period: str, votes: list[_Vote], rules: Any) -> list[VoteRing]:
         out[giver].add(author)
 
     def passes(member: str, inside: int) -> bool:
-        return inside >= least and inside * 100 >= share * given[member]
+        return bool(inside >= least and inside * 100 >= share * given[member])
 
     # A ring member gives the rest of the group (at most size - 1 others) enough kudos.
     candidates = {

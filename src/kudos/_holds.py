@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _engine as engine
-from ._engine import Context, handles
 from . import _validate as v
+from ._engine import Context, handles
 from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
 from .events import PayoutHeld, PayoutReleased
 from .model import Doc

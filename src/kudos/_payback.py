@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from . import _engine as engine
+from . import _holds
 from ._engine import (
     Context,
     contributes_simulation,
@@ -36,7 +37,6 @@ from ._engine import (
 )
 from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
 from .events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
-from . import _holds
 from .model import Doc
 from .payback import (
     PROGRAMME,
@@ -279,12 +279,24 @@ def _hold(
     if target is not None:
         reason = f"{why}; its points wait in {target} for the release"
         ctx.credit(
-            member, "points", -balance, action="carry_over", subject=key,
-            reason=f"held over to {target}: {why}", force=True, period=period,
+            member,
+            "points",
+            -balance,
+            action="carry_over",
+            subject=key,
+            reason=f"held over to {target}: {why}",
+            force=True,
+            period=period,
         )
         ctx.credit(
-            member, "points", balance, action="carry_over", subject=key,
-            reason=f"held over from {period}: {why}", force=True, period=target,
+            member,
+            "points",
+            balance,
+            action="carry_over",
+            subject=key,
+            reason=f"held over from {period}: {why}",
+            force=True,
+            period=target,
         )
         _carry_into(ctx, target, member, carried)
     else:

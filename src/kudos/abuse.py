@@ -167,6 +167,10 @@ class SerialVoting:
     points: int = 0
 
 
+def _percents(value: Mapping[str, int]) -> dict[str, int]:
+    return dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class VoteRing:
     """A small group whose kudos in one payback period went mostly to each other.
@@ -186,7 +190,7 @@ class VoteRing:
     members: tuple[str, ...]
     votes: int
     events: tuple[str, ...]
-    shares: Mapping[str, int] = attrs.field(converter=dict)
+    shares: Mapping[str, int] = attrs.field(converter=_percents)
     points: int
     reversed: bool
 
@@ -407,9 +411,7 @@ class AbuseAPI(CommunityBase):
             InvalidInput: bad ids or reason.
         """
         return self.record(
-            PayoutHeld(
-                member=member, period=period, by=by, reason=reason, at=at, event_id=event_id
-            )
+            PayoutHeld(member=member, period=period, by=by, reason=reason, at=at, event_id=event_id)
         )
 
     def release_payout(

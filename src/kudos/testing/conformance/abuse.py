@@ -182,8 +182,10 @@ class AbuseReviewConformance(ConformanceBase):
             ("alice", "points", 0),
             ("alice", "reputation", 0),
         ]
-        assert all("pays nothing" in e.reason and "newbie joined 0 days" in e.reason
-                   for e in limited.entries)
+        assert all(
+            "pays nothing" in e.reason and "newbie joined 0 days" in e.reason
+            for e in limited.entries
+        )
         shared = c.give_kudos("r2", giver="bob")
         assert {e.amount for e in shared.entries} == {0}
         assert all("share the fingerprint 'device-1'" in e.reason for e in shared.entries)
