@@ -100,7 +100,7 @@ def _held(ctx: Context, event: PayoutHeld) -> None:
         ref=event.member,
         status="held",
     )
-    ctx.notify(event.member, "payout_held", period=event.period, reason=event.reason)
+    ctx.notify(event.member, "payout_under_review", period=event.period, reason=event.reason)
     ctx.touched.add(event.member)
 
 

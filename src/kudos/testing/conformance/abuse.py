@@ -231,7 +231,7 @@ class AbuseReviewConformance(ConformanceBase):
         with assert_unchanged(c), pytest.raises(UnknownRecord):
             c.hold_payout("alice", "2026-Q9", by="mod", reason="review")
         held = c.hold_payout("alice", "2026-H2", by="mod", reason="ring review")
-        assert [n.kind for n in held.notifications] == ["payout_held"]
+        assert [n.kind for n in held.notifications] == ["payout_under_review"]
         assert c.hold_payout("alice", "2026-H2", by="mod", reason="ring review").replayed
         with assert_unchanged(c), pytest.raises(NotAllowed, match="under review already"):
             c.hold_payout("alice", "2026-H2", by="mod", reason="another look")
