@@ -151,12 +151,18 @@ def _standing(tx: Transaction, vote: _Vote) -> bool:
     return doc is not None and bool(doc.data["active"]) and doc.data["event_id"] == vote.event_id
 
 
-def rings(tx: Transaction, policy: Any, period: str) -> list[VoteRing]:
-    """The vote rings of ``period`` under ``policy.abuse`` (none when detection is off)."""
+def rings(
+    tx: Transaction, policy: Any, period: str, votes: list[_Vote] | None = None
+) -> list[VoteRing]:
+    """The vote rings of ``period`` under ``policy.abuse`` (none when detection is off).
+
+    ``votes`` are the period's paid kudos, when the caller has read them already.
+    """
     if policy.abuse.ring_size is None:
         return []
-    votes = [v for v in _paid_votes(tx, tx.entries(period=period)) if _standing(tx, v)]
-    return find_rings(period, votes, policy.abuse)
+    if votes is None:
+        votes = _paid_votes(tx, tx.entries(period=period))
+    return find_rings(period, [v for v in votes if _standing(tx, v)], policy.abuse)
 
 
 def find_rings(period: str, votes: list[_Vote], rules: Any) -> list[VoteRing]:
@@ -305,7 +311,7 @@ def report(tx: Transaction, policy: Any, period: str) -> AbuseReport:
     """Everything :meth:`AbuseAPI.abuse_report` lists for ``period``."""
     votes = _paid_votes(tx, tx.entries(period=period))
     serial = _serial(policy, votes)
-    found_rings = rings(tx, policy, period)
+    found_rings = rings(tx, policy, period, votes)
     live = {v.event_id: v.points for v in votes if not v.reversed}
     flagged = {e for s in serial for e in s.events} | {e for r in found_rings for e in r.events}
     limited = [
