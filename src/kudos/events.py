@@ -769,7 +769,7 @@ class VoteRingReversed(Event):
 
     type: ClassVar[str] = "vote-ring-reversed"
     period: str = attrs.field(validator=v.identifier)
-    members: tuple[str, ...] = attrs.field(converter=_member_set, validator=v.identifiers)
+    members: tuple[str, ...] = attrs.field(converter=_member_set, validator=[v.identifiers, _some])
     by: str = _member_field()
     reason: str = attrs.field(default="vote ring", validator=v.text)
 

@@ -11,6 +11,8 @@ from ...abuse import AbuseRules
 from ...community import Community
 from ...errors import InvalidInput, NotAllowed, PeriodClosed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
+from ...policy import Reward
+from ...referrals import ReferralRules
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
@@ -209,6 +211,50 @@ class AbuseReviewConformance(ConformanceBase):
         assert_consistent(c)
         c.rebuild()
         assert c.abuse_report("2026-H2").limited_votes == report.limited_votes
+
+    def test_members_who_posted_nothing_yet_or_share_a_join_fingerprint_earn_no_one_anything(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        rules = AbuseRules(new_account_contributions=1, same_fingerprint=True)
+        # No referral programme: fingerprints given at join are kept all the same.
+        policy = giffgaff().evolve(
+            abuse=rules,
+            referrals=ReferralRules(enabled=False),
+            rewards={**giffgaff().rewards, "kudos_given": Reward(points=1)},
+        )
+        c = make_community(policy)
+        c.join("alice", fingerprints=["card-1"])
+        c.join("alias", fingerprints=["card-1"])
+        c.join("lurker")
+        c.post_topic("t0", author="alice")
+        c.post_topic("t1", author="alias")
+        c.post_reply("r1", topic="t0", author="alice")
+        lurking = c.give_kudos("r1", giver="lurker")
+        assert [(e.member, e.amount) for e in lurking.entries] == [
+            ("alice", 0),
+            ("alice", 0),
+            ("lurker", 0),
+        ]
+        assert "lurker has posted 0 topics and replies" in lurking.entries[0].reason
+        clock.advance(minutes=1)
+        twin = c.give_kudos("r1", giver="alias")
+        assert {e.amount for e in twin.entries} == {0}
+        c.post_reply("r2", topic="t0", author="lurker")  # now lurker has posted
+        c.post_reply("r3", topic="t1", author="alias")
+        paid = c.give_kudos("r3", giver="lurker")
+        assert {(e.member, e.account, e.amount) for e in paid.entries} == {
+            ("alias", "points", 5),
+            ("alias", "reputation", 1),
+            ("lurker", "points", 1),
+        }
+        assert [v.rule for v in c.abuse_report("2026-H2").limited_votes] == [
+            "new_account",
+            "same_fingerprint",
+        ]
+        # Withdrawing a kudos that paid nothing takes nothing back.
+        c.withdraw_kudos("r1", giver="lurker")
+        assert (c.standing("alice").points, c.standing("lurker").points) == (0, 1)
+        assert_consistent(c)
 
     def test_a_held_payout_waits_for_its_release_and_bad_holds_write_nothing(
         self, make_community: MakeCommunity, clock: FakeClock
