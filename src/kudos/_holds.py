@@ -130,16 +130,17 @@ def _released(ctx: Context, event: PayoutReleased) -> None:
         ref=event.member,
         status="released",
     )
-    payout = ctx.tx.get("payout", key)
-    if payout is not None and payout.status == "held":
-        # The period closed under the hold: its points went on to a later period.
-        ctx.put(
-            "payout",
-            key,
-            {**payout.data, "settled_at": ctx.at.isoformat()},
-            ref=payout.ref,
-            status="released",
-        )
+    for payout in ctx.tx.find("payout", ref=event.member, status="held"):
+        # Closes under this hold (of its period, and of later ones while it stood)
+        # carried the points on unpaid; the next close pays them.
+        if payout.data.get("hold") == key:
+            ctx.put(
+                "payout",
+                payout.key,
+                {**payout.data, "settled_at": ctx.at.isoformat()},
+                ref=payout.ref,
+                status="released",
+            )
     ctx.notify(event.member, "payout_released", period=event.period, reason=event.reason)
     ctx.touched.add(event.member)
 

@@ -331,6 +331,7 @@ def _hold(
             "event_id": ctx.event_id,
             "hold_reason": hold.data["held_reason"],
             "held_by": hold.data["held_by"],
+            "hold": hold.key,
         },
         ref=member,
         status="held",

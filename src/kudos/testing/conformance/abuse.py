@@ -319,3 +319,26 @@ class AbuseReviewConformance(ConformanceBase):
         assert (paid.member, paid.points, paid.amount, paid.status) == ("alice", 20, 20, "issued")
         assert c.standing("alice").points == 0
         assert_consistent(c)
+
+    def test_a_hold_stands_over_later_closes_until_it_is_released(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community()
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        c.join("alice")
+        c.join("mod", role="staff")
+        c.adjust("alice", points=300, reason="answers", by="mod")
+        c.hold_payout("alice", "2026-H2", by="mod", reason="ring review")
+        for period, close_at in (("2026-H2", (2026, 12, 1)), ("2027-H1", (2027, 6, 1))):
+            c.set_payout_method("alice", "credit")
+            clock.set(datetime(*close_at, 9, tzinfo=UTC))
+            (held,) = c.close_period(period)
+            assert (held.status, held.points) == ("held", 300)
+        assert c.standing("alice").points == 300  # in 2027-H2 now, as old as it was
+        c.release_payout("alice", "2026-H2", by="mod")
+        assert [p.status for p in c.payouts(member="alice")] == ["released", "released"]
+        c.set_payout_method("alice", "credit")
+        clock.set(datetime(2027, 12, 1, 9, tzinfo=UTC))
+        (paid,) = c.close_period("2027-H2")
+        assert (paid.status, paid.points, paid.amount) == ("issued", 300, 300)
+        assert_consistent(c)
