@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kudos import Community, InvalidPolicy, Policy, Reward, _abuse
+from kudos import Community, InvalidPolicy, Policy, Reward
 from kudos.abuse import AbuseRules
+from kudos.abuse import handlers as _abuse
 from kudos.testing import FakeClock, assert_consistent
 
 MEMBERS = ["m0", "m1", "m2", "m3"]

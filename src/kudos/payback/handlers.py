@@ -27,18 +27,14 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import _engine as engine
-from . import _holds
-from ._engine import (
-    Context,
-    contributes_simulation,
-    contributes_statement,
-    handles,
-)
-from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
-from .events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
-from .model import Doc
-from .payback import (
+from ..engine import core as engine
+from ..engine.core import Context, contributes_simulation, contributes_statement, handles
+from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
+from ..events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
+from ..model import Doc
+from ..stores.protocol import Transaction
+from . import holds
+from .rules import (
     PROGRAMME,
     SETTLEMENT_ACTIONS,
     Conversion,
@@ -47,10 +43,9 @@ from .payback import (
     PayoutComparison,
     payout_key,
 )
-from .stores.protocol import Transaction
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from ..policy import Policy
 
 # Rows read at a time when listing a period's balances.
 _PAGE = 5_000
@@ -208,7 +203,7 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
         )
     target = _next_open(ctx, period)
     totals = _Totals()
-    held = _holds.holds_at(ctx.tx, ctx.policy, period)
+    held = holds.holds_at(ctx.tx, ctx.policy, period)
     for member_id, balance in _balances(ctx.tx, period):
         member = ctx.member(member_id)
         if balance < 0:

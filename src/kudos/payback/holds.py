@@ -7,7 +7,7 @@ Documents kept (rebuilt exactly by replay):
   ``gen`` counts the holds of that period, so a payout can be held again).
 
 A close pays no member with a hold still standing on the closed period or an
-earlier one: :mod:`kudos._payback` carries their whole balance to the next
+earlier one: :mod:`kudos.payback.handlers` carries their whole balance to the next
 open period instead (see :func:`holds_at`).
 """
 
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _engine as engine
-from . import _validate as v
-from ._engine import Context, handles
-from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
-from .events import PayoutHeld, PayoutReleased
-from .model import Doc
-from .payback import payout_key
-from .stores.protocol import Transaction
+from .. import _validate as v
+from ..engine import core as engine
+from ..engine.core import Context, handles
+from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
+from ..events import PayoutHeld, PayoutReleased
+from ..model import Doc
+from ..stores.protocol import Transaction
+from .rules import payout_key
 
 HOLD = "payout_hold"
 

@@ -17,8 +17,8 @@ from datetime import timedelta
 
 import attrs
 
-from ._engine import Context
-from .model import Member, Post
+from ..engine.core import Context
+from ..model import Member, Post
 
 LIMITED = "limited_vote"
 

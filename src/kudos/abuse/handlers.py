@@ -20,13 +20,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from ._engine import Context, after_event, day_of, handles
-from ._holds import HOLD, holds_at
-from ._limits import LIMITED
-from ._posts import vote_key
-from ._referrals import _add_fingerprints
-from .abuse import AbuseReport, LimitedVote, PayoutReview, SerialVoting, VoteRing
-from .events import (
+from ..engine.core import Context, after_event, day_of, handles
+from ..events import (
     FingerprintsReported,
     KudosGiven,
     MemberJoined,
@@ -34,9 +29,14 @@ from .events import (
     VoteRingReversed,
     key_of,
 )
-from .model import LedgerEntry
-from .payback import payout_key
-from .stores.protocol import Transaction
+from ..forum.handlers import vote_key
+from ..model import LedgerEntry
+from ..payback.holds import HOLD, holds_at
+from ..payback.rules import payout_key
+from ..referrals.handlers import _add_fingerprints
+from ..stores.protocol import Transaction
+from .limits import LIMITED
+from .rules import AbuseReport, LimitedVote, PayoutReview, SerialVoting, VoteRing
 
 _PAID_BY_KUDOS = ("kudos_on_reply", "kudos_on_topic")
 _KUDOS_LINES = (*_PAID_BY_KUDOS, "kudos_given")
