@@ -41,6 +41,7 @@ from pathlib import Path
 import kudos
 from kudos.abuse import AbuseRules
 from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos.stores.sql import SqlStore
 from kudos.testing import FakeClock
 
 START = datetime(2026, 6, 2, tzinfo=UTC)
@@ -103,7 +104,7 @@ def main() -> None:
     print(f"{args.members:,} members, {args.kudos:,} kudos, {len(planted)} planted rings")
     with tempfile.TemporaryDirectory() as folder:
         stores = {
-            "SQLite": kudos.stores.sql.SqlStore.from_url(f"sqlite:///{Path(folder) / 'a.db'}"),
+            "SQLite": SqlStore.from_url(f"sqlite:///{Path(folder) / 'a.db'}"),
             "memory": kudos.MemoryStore(),
         }
         print("| store | period's ledger (baseline) | vote_rings | ratio | abuse_report | ratio |")
