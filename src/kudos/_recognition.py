@@ -8,7 +8,7 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -18,7 +18,7 @@ from . import _engine as engine
 from ._engine import Context, after_event, contributes_standing, privilege_rule
 from ._posts import ABUSE_REASONS, SOLVABLE
 from .errors import NotAllowed
-from .events import Event, PostRemoved, ReplyPosted
+from .events import Event, MemberDeleted, MemberJoined, PostRemoved, ReplyPosted
 from .model import Doc, Member, Post
 from .recognition import (
     _BADGE_RULES,
@@ -103,10 +103,13 @@ def reached_tenure(tx: Transaction, member: str) -> int:
     return int(doc.data["days"]) if doc is not None else 0
 
 
-def _raise_tenure(ctx: Context, member: Member) -> None:
+def _raise_tenure(ctx: Context, member: Member) -> bool:
+    """Raise ``member``'s tenure to this event's time; whether it grew."""
     days = _days_at(member, ctx.at)
     if days > reached_tenure(ctx.tx, member.id):
         ctx.put(TENURE, member.id, {"days": days}, ref=member.id)
+        return True
+    return False
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
@@ -153,6 +156,39 @@ class _Plan:
             or any(b.metric == "tenure_days" or b.custom is not None for b in rec.badges)
         )
         self._start: dict[str, frozenset[str]] = {}
+        # What an evaluation reads, so that a member whose inputs this event left alone
+        # is not evaluated again: the counters of rank and privilege requirements and of
+        # metric badges. Badges of another kind depend on the event itself and are
+        # checked after every event.
+        self.reads = tuple(
+            dict.fromkeys(
+                m
+                for m in (
+                    *(m for _, requires in self.ranks for m, _ in requires),
+                    *(m for _, requires, _ in self.privileges for m, _ in requires),
+                    *(b.metric for b in rec.badges if b.metric is not None),
+                )
+                if m != "tenure_days"
+            )
+        )
+        self.event_badges = tuple(b for b in rec.badges if b.metric is None)
+
+    def unchanged(self, ctx: Context, member: str) -> bool:
+        """Whether ``member`` was evaluated before and this event changed nothing it reads.
+
+        A member's rank, privileges and metric badges are a function of the
+        counters in :attr:`reads`, their tenure and role; stored once a member
+        was first evaluated (the rank and privileges documents exist from then
+        on), they stay right until one of those changes.
+        """
+        deltas = ctx.deltas
+        for metric in self.reads:
+            if deltas.get((metric, "all", member)):
+                return False
+        tx = ctx.tx
+        if self.ranks and tx.get("rank", member) is None:
+            return False
+        return not (self.privileges and tx.get("privileges", member) is None)
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
         """:meth:`Recognition.rank_for`."""
@@ -254,15 +290,20 @@ def _recognise(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
         _revoke_badges_of(ctx, rec, event.post, event.reason)
+    # Joining sets the role and leaving the account: both change what a member holds.
+    whole = isinstance(event, MemberJoined | MemberDeleted)
     for member_id in sorted(ctx.touched):
         if ctx.tx.get("member", member_id) is None:
             continue
         member = ctx.member(member_id)
-        if plan.uses_tenure:
-            _raise_tenure(ctx, member)
+        raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
         metrics = _ctx_metrics(ctx, member)
+        if not (whole or raised) and plan.unchanged(ctx, member_id):
+            if plan.event_badges:
+                _award_badges(ctx, plan.event_badges, member, metrics, actor)
+            continue
         rank = _update_rank(ctx, plan, member, metrics)
-        _award_badges(ctx, rec, member, metrics, actor)
+        _award_badges(ctx, rec.badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
 
 
@@ -347,11 +388,11 @@ def _badge_value(
 
 
 def _award_badges(
-    ctx: Context, rec: Recognition, member: Member, metrics: _Metrics, actor: str | None
+    ctx: Context, badges: Iterable[Badge], member: Member, metrics: _Metrics, actor: str | None
 ) -> None:
     post: Post | None = None
     looked = False
-    for badge in rec.badges:
+    for badge in badges:
         metric = badge.metric
         value = (
             metrics[metric]
