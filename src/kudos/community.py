@@ -702,7 +702,8 @@ class Community(
                 members = sum(1 for d in snapshot.docs if d.kind == "member")
             return RebuildReport(events=len(stored), entries=len(fresh), members=members)
 
-        return self._write(run)
+        with engine.paused_gc():
+            return self._write(run)
 
     def simulate(self, policy: Policy) -> Simulation:
         """What every member's standing would be had ``policy`` applied from the start.
@@ -748,7 +749,8 @@ class Community(
                 extras=extras,
             )
 
-        return self._read(run)
+        with engine.paused_gc():
+            return self._read(run)
 
 
 @functools.cache
