@@ -786,7 +786,9 @@ class Context:
             self._check_balances()
         if self.entries:
             self.tx.append_entries(self.entries)
-        deltas = {k: v for k, v in self.deltas.items() if v}
+        deltas: Mapping[CounterKey, int] = self.deltas
+        if deltas and 0 in deltas.values():  # a change undone within the event writes nothing
+            deltas = {k: v for k, v in deltas.items() if v}
         if deltas:
             self.tx.add(deltas)
         notes = self.tx.add_notifications(self.notes) if self.notes else []

@@ -171,7 +171,35 @@ class _Plan:
                 if m != "tenure_days"
             )
         )
-        self.event_badges = tuple(b for b in rec.badges if b.metric is None)
+        self._event_badges: dict[str, tuple[Badge, ...]] = {}
+        self._badges: dict[str, tuple[Badge, ...]] = {}
+
+    def event_badges(self, event_type: str) -> tuple[Badge, ...]:
+        """The badges other than metric badges that an event of ``event_type`` may award.
+
+        A first-action badge counts only its own action, a quick reply only a
+        reply; a badge with a custom rule may count any event.
+        """
+        found = self._event_badges.get(event_type)
+        if found is None:
+            found = self._event_badges[event_type] = tuple(
+                b
+                for b in self.rec.badges
+                if b.metric is None
+                and (b.first is None or b.first == event_type)
+                and (b.reply_within_minutes is None or event_type == ReplyPosted.type)
+            )
+        return found
+
+    def badges(self, event_type: str) -> tuple[Badge, ...]:
+        """The badges an event of ``event_type`` may award (metric badges and its own)."""
+        found = self._badges.get(event_type)
+        if found is None:
+            may = {id(b) for b in self.event_badges(event_type)}
+            found = self._badges[event_type] = tuple(
+                b for b in self.rec.badges if b.metric is not None or id(b) in may
+            )
+        return found
 
     def unchanged(self, ctx: Context, member: str) -> bool:
         """Whether ``member`` was evaluated before and this event changed nothing it reads.
@@ -292,18 +320,19 @@ def _recognise(ctx: Context) -> None:
         _revoke_badges_of(ctx, rec, event.post, event.reason)
     # Joining sets the role and leaving the account: both change what a member holds.
     whole = isinstance(event, MemberJoined | MemberDeleted)
+    event_badges = plan.event_badges(event.type)
     for member_id in sorted(ctx.touched):
         if ctx.tx.get("member", member_id) is None:
             continue
         member = ctx.member(member_id)
         raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
-        metrics = _ctx_metrics(ctx, member)
         if not (whole or raised) and plan.unchanged(ctx, member_id):
-            if plan.event_badges:
-                _award_badges(ctx, plan.event_badges, member, metrics, actor)
+            if event_badges:
+                _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
             continue
+        metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
-        _award_badges(ctx, rec.badges, member, metrics, actor)
+        _award_badges(ctx, plan.badges(event.type), member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
 
 
