@@ -201,22 +201,22 @@ class _Plan:
             )
         return found
 
-    def unchanged(self, ctx: Context, member: str) -> bool:
-        """Whether ``member`` was evaluated before and this event changed nothing it reads.
+    def changed(self, ctx: Context, member: str) -> tuple[str, ...] | None:
+        """The counters in :attr:`reads` this event changed for ``member``.
 
-        A member's rank, privileges and metric badges are a function of the
-        counters in :attr:`reads`, their tenure and role; stored once a member
-        was first evaluated (the rank and privileges documents exist from then
-        on), they stay right until one of those changes.
+        ``None`` when ``member`` was never evaluated (no rank or privileges
+        document yet): then everything is new. A member's rank, privileges and
+        metric badges are a function of the counters in :attr:`reads`, their
+        tenure and role; stored once a member was first evaluated, they stay
+        right until one of those changes.
         """
-        deltas = ctx.deltas
-        for metric in self.reads:
-            if deltas.get((metric, "all", member)):
-                return False
         tx = ctx.tx
         if self.ranks and tx.get("rank", member) is None:
-            return False
-        return not (self.privileges and tx.get("privileges", member) is None)
+            return None
+        if self.privileges and tx.get("privileges", member) is None:
+            return None
+        deltas = ctx.deltas
+        return tuple(m for m in self.reads if deltas.get((m, "all", member)))
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
         """:meth:`Recognition.rank_for`."""
@@ -326,13 +326,20 @@ def _recognise(ctx: Context) -> None:
             continue
         member = ctx.member(member_id)
         raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
-        if not (whole or raised) and plan.unchanged(ctx, member_id):
+        changed = None if whole or raised else plan.changed(ctx, member_id)
+        if changed is None:  # evaluate everything
+            badges = plan.badges(event.type)
+        elif changed:  # a metric badge is reached only when its metric moves
+            badges = tuple(
+                b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
+            )
+        else:  # nothing it reads changed: only what the event itself may award
             if event_badges:
                 _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
             continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
-        _award_badges(ctx, plan.badges(event.type), member, metrics, actor)
+        _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
 
 
