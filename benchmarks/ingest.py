@@ -276,9 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--profile", action="store_true", help="profile kudos's record_many")
-    parser.add_argument(
-        "--only", choices=["batched", "each", "memory", "replay"], default=None
-    )
+    parser.add_argument("--only", choices=["batched", "each", "memory", "replay"], default=None)
     args = parser.parse_args(argv)
 
     stream = make_stream(args.events, args.members, args.seed)

@@ -219,7 +219,9 @@ def test_a_replay_leaves_a_paused_collector_paused() -> None:
         kudos.events.TopicPosted(
             topic="t1", author="asker", title="No data", tags=["roaming", "esim"], product="sim"
         ),
-        kudos.events.MemberJoined(member="carol", role="staff", at=datetime(2026, 1, 1, tzinfo=UTC)),
+        kudos.events.MemberJoined(
+            member="carol", role="staff", at=datetime(2026, 1, 1, tzinfo=UTC)
+        ),
     ],
 )
 def test_an_event_given_a_derived_id_keeps_every_field(event: kudos.events.Event) -> None:
