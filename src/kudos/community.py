@@ -665,7 +665,8 @@ class Community(
         append-only); projections are then replaced in one transaction. No
         notification is sent again, and no privilege is checked again (each
         was checked when its event was recorded, or the event was imported
-        as trusted history).
+        as trusted history). Python's cyclic garbage collector is paused while
+        the log replays, as in :meth:`record_many`.
 
         Raises:
             RebuildMismatch: the policy now gives a different ledger; use
@@ -709,7 +710,8 @@ class Community(
         """What every member's standing would be had ``policy`` applied from the start.
 
         Replays the event log into memory; the store is not touched. Events the
-        other policy refuses are listed in ``rejected``, not applied.
+        other policy refuses are listed in ``rejected``, not applied. Python's
+        cyclic garbage collector is paused while the log replays.
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
