@@ -622,8 +622,7 @@ class Community(
         now = self.now()
 
         def read(tx: Transaction) -> builtins.list[Standing]:
-            period = engine.booking_period(tx, self.policy, now)
-            view = cast(Transaction, Preloaded(tx, ["all", period]))
+            view = _preloaded(tx, self.policy, now)
             return [compute_standing(view, self.policy, d.key, now) for d in view.find("member")]
 
         return self._read(read)
@@ -728,12 +727,15 @@ class Community(
                             engine.apply(one, policy, event, notify=False)
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
-                ids = [d.key for d in tx.find("member")]
-                before = {m: compute_standing(tx, self.policy, m, now) for m in ids}
+                # Every member's standing twice: read in bulk, as standings() does.
+                view = _preloaded(tx, self.policy, now)
+                ids = [d.key for d in view.find("member")]
+                before = {m: compute_standing(view, self.policy, m, now) for m in ids}
+                simulated = _preloaded(stx, policy, now)
                 after = {
-                    m: compute_standing(stx, policy, m, now)
+                    m: compute_standing(simulated, policy, m, now)
                     for m in ids
-                    if stx.get("member", m) is not None
+                    if simulated.get("member", m) is not None
                 }
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
@@ -761,6 +763,12 @@ def _default_policy() -> Policy:
     from .policies import giffgaff
 
     return giffgaff()
+
+
+def _preloaded(tx: Transaction, policy: Policy, now: datetime) -> Transaction:
+    """``tx`` with what every member's standing reads loaded in bulk (see :class:`Preloaded`)."""
+    period = engine.booking_period(tx, policy, now)
+    return cast(Transaction, Preloaded(tx, ["all", period]))
 
 
 def _differs(a: Standing, b: Standing) -> bool:
