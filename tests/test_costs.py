@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kudos
-from kudos import _engine as engine
-from kudos import _recognition as recognition
+from kudos.engine import core as engine
+from kudos.recognition import handlers as recognition
 from kudos.testing import FakeClock
 
 MEMBERS = ("m0", "m1", "m2", "m3")
