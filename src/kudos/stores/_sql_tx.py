@@ -366,7 +366,6 @@ class SqlTransaction:
         self._entered = False
         self._exclusive = False
         self._appended_ids: list[str] = []
-        self._renumber = False
         self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
@@ -403,16 +402,16 @@ class SqlTransaction:
         self.flush()
         if self.wrote:
             self._bump_version()
-            if self._renumber:
+            if self._appended_ids and self._locked:
                 # Writers run in parallel, so the ``seq`` numbers events took when they
                 # were appended need not follow the order in which they touched shared
                 # members: a writer may append, then take a member's lock after another
-                # writer appended, wrote that member and committed. When this
-                # transaction took a lock after appending, its events and ledger lines
-                # are numbered again here, while it holds every lock it took: that puts
+                # writer appended, wrote that member and committed. A transaction that
+                # locked what it touched (every recording does) numbers its events and
+                # ledger lines again here, while it holds every lock it took: that puts
                 # it after every writer it waited for (they committed before it could
-                # take their keys). A transaction that locked everything before its
-                # first number is after them already, and keeps its numbers. So for
+                # take their keys). One that took no lock (appending alone) keeps its
+                # numbers: nothing it did depends on another writer. So for
                 # events on common members ``seq`` order is the order they were recorded
                 # in, and a replay of the log in ``seq`` order (rebuild) meets them in
                 # that order. Events on distinct members keep whatever order: neither
@@ -610,8 +609,6 @@ class SqlTransaction:
                     [lock_id(self.community, key) for key in taken],
                 )
         locked |= new
-        if self._appended_ids:
-            self._renumber = True  # a lock taken after an event's number: see finish
 
     def _enter(self) -> None:
         """Take the community lock shared, once (PostgreSQL writers only)."""
