@@ -22,6 +22,7 @@ from . import payback as payback
 from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
+from . import support as support
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .community import Community as Community
@@ -109,4 +110,5 @@ __all__ = [
     "policies",
     "recognition",
     "referrals",
+    "support",
 ]

@@ -34,6 +34,7 @@ from .events import (
     TopicPosted,
 )
 from .model import Post
+from .support import handlers as support
 from .stores.protocol import Transaction
 
 ABUSE_REASONS = ("spam", "abuse")
@@ -172,6 +173,7 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
         reason=f"posted {event.kind} {event.topic!r}",
         tags=tags,
     )
+    support.topic_posted(ctx, event)
     ctx.touched.add(event.author)
 
 
@@ -431,9 +433,11 @@ def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
 @handles(SolutionAccepted, derive_id=_accept_id)
 def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     topic = _live_post(ctx, event.topic, "have a solution accepted")
+    solvable = ctx.policy.support.solvable
     ctx.require(
-        topic.kind in SOLVABLE,
-        f"{event.topic!r} is a {topic.kind}; only questions and problems take solutions",
+        topic.kind in solvable,
+        f"{event.topic!r} is a {topic.kind}; only {', '.join(solvable) or 'no kinds'} take "
+        "solutions (policy support.solvable)",
     )
     reply = _live_post(ctx, event.reply, "be accepted as a solution")
     ctx.require(

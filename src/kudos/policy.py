@@ -51,6 +51,9 @@ they have no entry in ``rewards``.
 ``idea_milestone``          the author of an idea reaching its vote milestone
 ``idea_planned``            the author of an idea set to ``planned``
 ``idea_implemented``        the author of an idea set to ``implemented``
+``praise_received``         the member a praise topic names
+``deflection_solution``     the author of the accepted solution of a topic that
+                            answered a member before they posted
 ==========================  ==================================================
 """
 
@@ -75,6 +78,8 @@ from .payback import PaybackRules
 from .periods import Periods
 from .recognition import Recognition
 from .referrals import ReferralRules
+from .support import rules as support
+from .support.rules import SupportRules
 
 __all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 
@@ -101,6 +106,7 @@ ACTIONS: tuple[str, ...] = (
     + payback.ACTIONS
     + leaderboards.ACTIONS
     + abuse.ACTIONS
+    + support.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -267,6 +273,8 @@ class Policy:
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
+        support: what topic kinds mean and the feelings
+            (:class:`kudos.support.SupportRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -289,6 +297,7 @@ class Policy:
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
+    support: SupportRules = attrs.field(factory=SupportRules)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor

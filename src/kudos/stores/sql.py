@@ -46,6 +46,7 @@ from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
+from . import _sql_search
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 
@@ -470,7 +471,9 @@ class SqlStore:
                 if schema is not None:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
-            # Every upgrade so far only adds tables: once they exist, the tables are current.
+            _sql_search.install(conn, self.tables)
+            # Every upgrade so far only adds tables and indexes: once they exist, the
+            # tables are current.
             t = self.tables.schema
             conn.execute(
                 t.update().where(t.c.version < SCHEMA_VERSION).values(version=SCHEMA_VERSION)

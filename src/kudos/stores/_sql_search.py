@@ -1,0 +1,126 @@
+"""Full-text search of the ``search`` documents in the database's own engine.
+
+* **SQLite**: an FTS5 table ``<prefix>search_fts`` holds the ``text`` of every
+  ``search`` document under the document row's ``rowid``; triggers on
+  ``<prefix>docs`` keep it current (so every write path, ``executemany``
+  upserts and projection replacement included, keeps it without kudos code).
+* **PostgreSQL**: a GIN index ``ix_<prefix>docs_search`` on
+  ``to_tsvector('simple', data->>'text')`` of the ``search`` documents.
+
+Both are made by :meth:`~kudos.stores.sql.SqlStore.create_all` (tables of an
+older version are upgraded). Without them (tables made by a host's migrations
+that left them out) a search still answers: PostgreSQL evaluates the same
+expression row by row, SQLite reads the documents and matches in Python.
+
+Queries are only ever built from words of letters and digits (see
+:func:`~kudos.stores.protocol.search_terms`), passed as bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, text
+
+from ..model import Doc
+from ._sql_schema import Tables
+from .protocol import SEARCH_KIND
+
+__all__ = ["install", "search"]
+
+
+def _names(conn: Connection, tables: Tables) -> tuple[str, str, str]:
+    """(quoted docs table, quoted FTS table, bare FTS table name) for ``tables``."""
+    quote = conn.dialect.identifier_preparer
+    docs = quote.format_table(tables.docs)
+    bare = f"{tables.docs.name.removesuffix('docs')}search_fts"
+    schema = tables.docs.schema
+    fts = (quote.quote_schema(schema) + "." if schema else "") + quote.quote(bare)
+    return docs, fts, bare
+
+
+def _index_name(tables: Tables) -> str:
+    return f"ix_{tables.docs.name}_search"
+
+
+def _tsvector(conn: Connection) -> str:
+    return "to_tsvector('simple'::regconfig, (data ->> 'text'))"
+
+
+def install(conn: Connection, tables: Tables) -> None:
+    """Create the full-text index of the ``search`` documents if it is missing."""
+    docs, fts, bare = _names(conn, tables)
+    if conn.dialect.name == "postgresql":
+        quote = conn.dialect.identifier_preparer
+        conn.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS {quote.quote(_index_name(tables))} ON {docs} "
+            f"USING gin ({_tsvector(conn)}) WHERE kind = '{SEARCH_KIND}'"
+        )
+        return
+    if _has_fts(conn, bare):
+        return
+    conn.exec_driver_sql(f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')")
+    kind = f"'{SEARCH_KIND}'"
+    text_of = "json_extract({}.data, '$.text')"
+    triggers = {
+        "ai": f"AFTER INSERT ON {docs} WHEN new.kind = {kind} BEGIN "
+        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+        "ad": f"AFTER DELETE ON {docs} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.rowid; END",
+        "au": f"AFTER UPDATE ON {docs} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.rowid; "
+        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+    }
+    quote = conn.dialect.identifier_preparer
+    for suffix, body in triggers.items():
+        conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {fts}(rowid, text) SELECT rowid, {text_of.format(docs)} FROM {docs} "
+        f"WHERE kind = {kind}"
+    )
+
+
+def _has_fts(conn: Connection, bare: str) -> bool:
+    row = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (bare,)
+    ).first()
+    return row is not None
+
+
+def search(
+    conn: Connection, tables: Tables, community: str, terms: Sequence[str], limit: int
+) -> list[Doc] | None:
+    """The best ``limit`` search documents with any of ``terms``; ``None`` when this
+    database has no full-text index to ask (the caller matches by itself)."""
+    if not terms:
+        return []
+    docs, fts, bare = _names(conn, tables)
+    if conn.dialect.name == "postgresql":
+        vector = _tsvector(conn)
+        stmt = text(
+            f"SELECT kind, key, ref, status, data FROM {docs} "
+            f"WHERE community = :c AND kind = '{SEARCH_KIND}' "
+            f"AND {vector} @@ to_tsquery('simple'::regconfig, :q) "
+            f"ORDER BY ts_rank({vector}, to_tsquery('simple'::regconfig, :q)) DESC, key "
+            "LIMIT :n"
+        )
+        query = " | ".join(terms)
+    else:
+        if not _has_fts(conn, bare):
+            return None
+        stmt = text(
+            f"SELECT d.kind, d.key, d.ref, d.status, d.data FROM {fts} "
+            f"JOIN {docs} AS d ON d.rowid = {fts}.rowid "
+            f"WHERE {fts} MATCH :q AND d.community = :c AND d.kind = '{SEARCH_KIND}' "
+            f"ORDER BY {fts}.rank, d.key LIMIT :n"
+        )
+        query = " OR ".join(f'"{term}"' for term in terms)
+    rows = conn.execute(stmt, {"c": community, "q": query, "n": limit})
+    out = []
+    for r in rows:
+        data = r.data
+        if isinstance(data, str):
+            data = json.loads(data)
+        out.append(Doc(kind=r.kind, key=r.key, data=data, ref=r.ref, status=r.status))
+    return out
