@@ -835,3 +835,6 @@ class ShiftReported(Event):
         out["start"] = self.start.isoformat()
         out["end"] = self.end.isoformat()
         return out
+
+    def natural_key(self) -> str:
+        return key_of(self.shift, self.start.isoformat(), self.end.isoformat())

@@ -27,7 +27,27 @@ from ..model import Doc
 from ._sql_schema import Tables
 from .protocol import SEARCH_KIND
 
-__all__ = ["install", "search"]
+__all__ = ["include_name", "install", "search"]
+
+_FTS_TABLES = ("search_fts", "search_fts_data", "search_fts_idx", "search_fts_content")
+_FTS_TABLES += ("search_fts_docsize", "search_fts_config")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: leave out kudos's full-text search index.
+
+    SQLite keeps an FTS5 index as a virtual table and five tables of its own, and
+    PostgreSQL's is a GIN index on an expression; no ``MetaData`` declares them
+    for both databases, and :meth:`~kudos.stores.sql.SqlStore.create_all` makes
+    them. Pass ``include_name=kudos.stores.sql.include_name`` to
+    ``context.configure(...)`` so autogenerate does not offer to drop them
+    (combine it with your own hook by calling it first). Everything else is included.
+    """
+    if name is None:
+        return True
+    if type_ == "index":
+        return not name.endswith("docs_search")
+    return type_ != "table" or not any(name.endswith(table) for table in _FTS_TABLES)
 
 
 def _names(conn: Connection, tables: Tables) -> tuple[str, str, str]:

@@ -47,6 +47,7 @@ from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from . import _sql_search
+from ._sql_search import include_name
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 
@@ -59,6 +60,7 @@ __all__ = [
     "SqlTransaction",
     "Tables",
     "configure_sqlite",
+    "include_name",
     "make_metadata",
     "metadata",
     "render_item",
