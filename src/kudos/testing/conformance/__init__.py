@@ -24,6 +24,7 @@ from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
+from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
@@ -35,6 +36,7 @@ __all__ = [
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
+    "SupportConformance",
 ]
 
 
@@ -47,5 +49,6 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    SupportConformance,
 ):
     """Every behaviour a kudos store must have."""
