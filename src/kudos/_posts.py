@@ -34,8 +34,8 @@ from .events import (
     TopicPosted,
 )
 from .model import Post
-from .support import handlers as support
 from .stores.protocol import Transaction
+from .support import handlers as support
 
 ABUSE_REASONS = ("spam", "abuse")
 SOLVABLE = ("question", "problem")

@@ -282,9 +282,7 @@ class TopicPosted(Event):
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
-    body: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(v.text)  # type: ignore[arg-type]
-    )
+    body: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text))
     praised: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:

@@ -29,8 +29,8 @@ from .protocol import SEARCH_KIND
 
 __all__ = ["include_name", "install", "search"]
 
-_FTS_TABLES = ("search_fts", "search_fts_data", "search_fts_idx", "search_fts_content")
-_FTS_TABLES += ("search_fts_docsize", "search_fts_config")
+_SHADOWS = ("data", "idx", "content", "docsize", "config")  # the tables FTS5 keeps an index in
+_FTS_TABLES = ("search_fts", *(f"search_fts_{shadow}" for shadow in _SHADOWS))
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -80,7 +80,9 @@ def install(conn: Connection, tables: Tables) -> None:
         return
     if _has_fts(conn, bare):
         return
-    conn.exec_driver_sql(f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')")
+    conn.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+    )
     kind = f"'{SEARCH_KIND}'"
     text_of = "json_extract({}.data, '$.text')"
     triggers = {
@@ -94,7 +96,9 @@ def install(conn: Connection, tables: Tables) -> None:
     }
     quote = conn.dialect.identifier_preparer
     for suffix, body in triggers.items():
-        conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}"
+        )
     conn.exec_driver_sql(
         f"INSERT INTO {fts}(rowid, text) SELECT rowid, {text_of.format(docs)} FROM {docs} "
         f"WHERE kind = {kind}"

@@ -15,9 +15,9 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements
 from ._sql_schema import Tables
-from . import _sql_search
 from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [

@@ -20,7 +20,6 @@ all the thinking; a store only persists. The conformance suite in
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime

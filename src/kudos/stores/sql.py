@@ -41,14 +41,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
+from . import _sql_search
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
-from . import _sql_search
-from ._sql_search import include_name
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
+from ._sql_search import include_name
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+
 import attrs
 
 from .. import _validate as v
@@ -139,7 +140,9 @@ class SupportAPI(CommunityBase):
                 or ``topic`` is a reply.
             UnknownPost, UnknownMember: never reported.
         """
-        return self.record(FeelingSet(topic=topic, feeling=feeling, by=by, at=at, event_id=event_id))
+        return self.record(
+            FeelingSet(topic=topic, feeling=feeling, by=by, at=at, event_id=event_id)
+        )
 
     def feelings(
         self, *, period: str | None = None, product: str | None = None, tag: str | None = None
@@ -202,7 +205,9 @@ class SupportAPI(CommunityBase):
         for tag in tags:
             v.check_id("tag", tag)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SIMILAR:
-            raise InvalidInput(f"limit must be an int from 1 to {MAX_SIMILAR}, got {v.shown(limit)}")
+            raise InvalidInput(
+                f"limit must be an int from 1 to {MAX_SIMILAR}, got {v.shown(limit)}"
+            )
         words = " ".join([title, *tags, product or ""])
         terms = search_terms(words, limit=MAX_TERMS)
         wanted = search_terms(title, limit=MAX_TERMS)
@@ -233,9 +238,7 @@ class SupportAPI(CommunityBase):
                 or is a reply.
             UnknownPost, UnknownMember: never reported.
         """
-        return self.record(
-            TopicDeflected(topic=topic_suggested, by=by, at=at, event_id=event_id)
-        )
+        return self.record(TopicDeflected(topic=topic_suggested, by=by, at=at, event_id=event_id))
 
     def deflections(
         self, *, period: str | None = None, product: str | None = None, topic: str | None = None

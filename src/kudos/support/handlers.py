@@ -232,7 +232,9 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     )
     ctx.put("deflection", key, {"event": ctx.event_id}, ref=event.topic, status="counted")
     period = ctx.policy.periods.period_of(ctx.at)
-    subjects = [ANY, f"topic:{event.topic}"] + ([f"product:{topic.product}"] if topic.product else [])
+    subjects = [ANY, f"topic:{event.topic}"] + (
+        [f"product:{topic.product}"] if topic.product else []
+    )
     for scope in ("all", period):
         for subject in subjects:
             ctx.deltas[("deflections", scope, subject)] += 1

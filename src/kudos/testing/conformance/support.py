@@ -313,9 +313,7 @@ class SupportConformance(ConformanceBase):
         c.join("sue", role="staff")
         now = clock()
         c.report_shift("s1", member="sam", start=now, end=now + timedelta(hours=8))
-        c.report_shift(
-            "s2", member="sue", start=now, end=now + timedelta(hours=4), product="phone"
-        )
+        c.report_shift("s2", member="sue", start=now, end=now + timedelta(hours=4), product="phone")
         assert c.staff_on_duty() == ["sam", "sue"]
         assert c.staff_on_duty("sim") == ["sam"]
         assert c.staff_on_duty("phone") == ["sam", "sue"]
