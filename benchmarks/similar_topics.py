@@ -15,9 +15,10 @@ transactions, as benchmarks/reads.py builds its boards, because recording
 ``--engine`` records them as facts with ``record_many`` instead (giffgaff preset).
 Titles are four to nine words drawn from a 2,000-word vocabulary with a
 Zipf-like skew (a few words are in many topics, most in few), plus one of
-20 tags and one of 5 products. Then it times ``--queries`` drafts (three to six words from the same distribution, some
-with a tag and a product) through ``community.similar_topics(limit=5)`` with
-the read cache off, and prints the median and 99th percentile.
+20 tags and one of 5 products. Then it times ``--queries`` drafts (three to
+six words from the same distribution, half with a tag and a product) through
+``community.similar_topics(limit=5)`` with the read cache off, and prints the
+median and 99th percentile.
 
 Baseline, in the same run: the database's own full-text query that kudos
 sends (FTS5 ``MATCH`` ordered by ``rank``, or ``@@ to_tsquery`` ordered by
