@@ -13,8 +13,9 @@ topic's author may give it.
 >>> _ = c.post_topic("t1", author="ann", title="No data abroad", feeling="frustrated")
 >>> _ = c.post_reply("r1", topic="t1", author="bob")
 >>> _ = c.accept_solution("t1", reply="r1", by="ann")
->>> [(s.topic, s.solution) for s in c.similar_topics("data not working abroad")]
-[('t1', 'r1')]
+>>> for s in c.similar_topics("data not working abroad"):
+...     print(s.topic, s.solution)
+t1 r1
 >>> c.feelings()["frustrated"]
 1
 """
