@@ -43,7 +43,7 @@ from sqlalchemy import text
 import kudos
 from kudos.events import MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
 from kudos.model import Doc
-from kudos.stores._sql_search import _names, _tsvector
+from kudos.stores._sql_search import TSVECTOR, _names
 from kudos.stores.protocol import MAX_TERMS, SEARCH_KIND, search_terms
 from kudos.stores.sql import SqlStore
 from kudos.support.handlers import search_text
@@ -177,7 +177,7 @@ def main() -> None:
         with engine.connect() as conn:
             docs, fts, _ = _names(conn, store.tables)
         if store.dialect == "postgresql":
-            vector = _tsvector(None)  # type: ignore[arg-type]
+            vector = TSVECTOR
             raw = text(
                 f"SELECT key, data FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
                 f"AND {vector} @@ to_tsquery('simple'::regconfig, :q) "

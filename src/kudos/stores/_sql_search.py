@@ -64,8 +64,8 @@ def _index_name(tables: Tables) -> str:
     return f"ix_{tables.docs.name}_search"
 
 
-def _tsvector(conn: Connection) -> str:
-    return "to_tsvector('simple'::regconfig, (data ->> 'text'))"
+TSVECTOR = "to_tsvector('simple'::regconfig, (data ->> 'text'))"
+"""The PostgreSQL expression the GIN index is on (a query must use it verbatim)."""
 
 
 def install(conn: Connection, tables: Tables) -> None:
@@ -75,7 +75,7 @@ def install(conn: Connection, tables: Tables) -> None:
         quote = conn.dialect.identifier_preparer
         conn.exec_driver_sql(
             f"CREATE INDEX IF NOT EXISTS {quote.quote(_index_name(tables))} ON {docs} "
-            f"USING gin ({_tsvector(conn)}) WHERE kind = '{SEARCH_KIND}'"
+            f"USING gin ({TSVECTOR}) WHERE kind = '{SEARCH_KIND}'"
         )
         return
     if _has_fts(conn, bare):
@@ -121,7 +121,7 @@ def search(
         return []
     docs, fts, bare = _names(conn, tables)
     if conn.dialect.name == "postgresql":
-        vector = _tsvector(conn)
+        vector = TSVECTOR
         stmt = text(
             f"SELECT kind, key, ref, status, data FROM {docs} "
             f"WHERE community = :c AND kind = '{SEARCH_KIND}' "
