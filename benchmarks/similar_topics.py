@@ -38,12 +38,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import text
-
 import kudos
 from kudos.events import MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
 from kudos.model import Doc
-from kudos.stores._sql_search import TSVECTOR, _names
+from kudos.stores._sql_search import statement
 from kudos.stores.protocol import MAX_TERMS, SEARCH_KIND, search_terms
 from kudos.stores.sql import SqlStore
 from kudos.support.handlers import search_text
@@ -174,28 +172,6 @@ def main() -> None:
         limit = c.policy.support.similar_candidates
         engine = store._engine
         assert engine is not None
-        with engine.connect() as conn:
-            docs, fts, _ = _names(conn, store.tables)
-        if store.dialect == "postgresql":
-            vector = TSVECTOR
-            raw = text(
-                f"SELECT key, data FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
-                f"AND {vector} @@ to_tsquery('simple'::regconfig, :q) "
-                f"ORDER BY ts_rank({vector}, to_tsquery('simple'::regconfig, :q)) DESC, key "
-                "LIMIT :n"
-            )
-            joiner = " | "
-        else:
-            raw = text(
-                f"SELECT d.key, d.data FROM {fts} JOIN {docs} AS d ON d.rowid = {fts}.rowid "
-                f"WHERE {fts} MATCH :q AND d.community = :c AND d.kind = '{SEARCH_KIND}' "
-                f"ORDER BY {fts}.rank, d.key LIMIT :n"
-            )
-            joiner = " OR "
-
-        def quoted(term: str) -> str:
-            return term if store.dialect == "postgresql" else f'"{term}"'
-
         kudos_times, raw_times, found = [], [], 0
         for title, tags, product in drafts:
             terms = search_terms(" ".join([title, *tags, product or ""]), limit=MAX_TERMS)
@@ -203,10 +179,9 @@ def main() -> None:
             result = c.similar_topics(title, tags=tags, product=product, limit=5)
             t1 = time.perf_counter()
             with engine.connect() as conn:
-                conn.execute(
-                    raw,
-                    {"c": community_id, "q": joiner.join(map(quoted, terms)), "n": limit},
-                ).all()
+                made = statement(conn, store.tables, terms)
+                assert made is not None, "no full-text index"
+                conn.execute(made[0], {"c": community_id, "q": made[1], "n": limit}).all()
             t2 = time.perf_counter()
             found += bool(result)
             kudos_times.append((t1 - t0) * 1000)

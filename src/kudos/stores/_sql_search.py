@@ -5,7 +5,8 @@
   ``<prefix>docs`` keep it current (so every write path, ``executemany``
   upserts and projection replacement included, keeps it without kudos code).
 * **PostgreSQL**: a GIN index ``ix_<prefix>docs_search`` on
-  ``to_tsvector('simple', data->>'text')`` of the ``search`` documents.
+  ``to_tsvector('simple', data->>'text')`` of the ``search`` documents; a
+  search looks each word up in it and ranks by how many words a topic has.
 
 Both are made by :meth:`~kudos.stores.sql.SqlStore.create_all` (tables of an
 older version are upgraded). Without them (tables made by a host's migrations
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -112,6 +114,45 @@ def _has_fts(conn: Connection, bare: str) -> bool:
     return row is not None
 
 
+def statement(conn: Connection, tables: Tables, terms: Sequence[str]) -> tuple[Any, str] | None:
+    """The full-text query of ``terms`` and its ``:q`` parameter (``:c`` community, ``:n``
+    limit); ``None`` when this database has no full-text index to ask."""
+    docs, fts, bare = _names(conn, tables)
+    # The best keys are chosen first and only their documents read: sorting every match
+    # with its JSON would cost far more than the search on a common word.
+    if conn.dialect.name == "postgresql":
+        # Ranked by how many of the words a topic has, one GIN look-up per word: ts_rank
+        # would parse the text of every match again, and a common word matches most topics.
+        hits = (
+            "SELECT d.key FROM unnest(string_to_array(:q, ' ')) AS t(term) CROSS JOIN LATERAL "
+            f"(SELECT key FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
+            f"AND {TSVECTOR} @@ to_tsquery('simple'::regconfig, t.term)) AS d"
+        )
+        stmt = text(
+            f"WITH hits AS ({hits}), best AS (SELECT key AS k, count(*) AS r FROM hits "
+            "GROUP BY key ORDER BY r DESC, key LIMIT :n) "
+            "SELECT d.kind, d.key, d.ref, d.status, d.data "
+            f"FROM best JOIN {docs} AS d ON d.community = :c AND d.kind = '{SEARCH_KIND}' "
+            "AND d.key = best.k ORDER BY best.r DESC, d.key"
+        )
+        query = " ".join(terms)
+    else:
+        if not _has_fts(conn, bare):
+            return None
+        best = (
+            f"SELECT {fts}.rowid AS id, {fts}.rank AS r FROM {fts} "
+            f"JOIN {docs} AS m ON m.rowid = {fts}.rowid "
+            f"WHERE {fts} MATCH :q AND m.community = :c AND m.kind = '{SEARCH_KIND}' "
+            f"ORDER BY {fts}.rank LIMIT :n"
+        )
+        stmt = text(
+            f"WITH best AS ({best}) SELECT d.kind, d.key, d.ref, d.status, d.data "
+            f"FROM best JOIN {docs} AS d ON d.rowid = best.id ORDER BY best.r, d.key"
+        )
+        query = " OR ".join(f'"{term}"' for term in terms)
+    return stmt, query
+
+
 def search(
     conn: Connection, tables: Tables, community: str, terms: Sequence[str], limit: int
 ) -> list[Doc] | None:
@@ -119,27 +160,10 @@ def search(
     database has no full-text index to ask (the caller matches by itself)."""
     if not terms:
         return []
-    docs, fts, bare = _names(conn, tables)
-    if conn.dialect.name == "postgresql":
-        vector = TSVECTOR
-        stmt = text(
-            f"SELECT kind, key, ref, status, data FROM {docs} "
-            f"WHERE community = :c AND kind = '{SEARCH_KIND}' "
-            f"AND {vector} @@ to_tsquery('simple'::regconfig, :q) "
-            f"ORDER BY ts_rank({vector}, to_tsquery('simple'::regconfig, :q)) DESC, key "
-            "LIMIT :n"
-        )
-        query = " | ".join(terms)
-    else:
-        if not _has_fts(conn, bare):
-            return None
-        stmt = text(
-            f"SELECT d.kind, d.key, d.ref, d.status, d.data FROM {fts} "
-            f"JOIN {docs} AS d ON d.rowid = {fts}.rowid "
-            f"WHERE {fts} MATCH :q AND d.community = :c AND d.kind = '{SEARCH_KIND}' "
-            f"ORDER BY {fts}.rank, d.key LIMIT :n"
-        )
-        query = " OR ".join(f'"{term}"' for term in terms)
+    found = statement(conn, tables, terms)
+    if found is None:
+        return None
+    stmt, query = found
     rows = conn.execute(stmt, {"c": community, "q": query, "n": limit})
     out = []
     for r in rows:
