@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -42,7 +43,7 @@ def test_support_rules_load_from_toml_and_name_a_bad_kind() -> None:
     assert policy.support.solvable == ("question", "problem", "talk")
     assert policy.support.feelings == ("angry", "calm")
     assert policy.reward("praise_received").points == 7
-    with pytest.raises(InvalidPolicy, match="unknown kind 'rant'.*question, problem"):
+    with pytest.raises(InvalidPolicy, match=r"unknown kind 'rant'.*question, problem"):
         Policy.from_toml('[support]\nsolvable = ["rant"]')
     with pytest.raises(InvalidPolicy, match="at least one feeling"):
         SupportRules(feelings=())
@@ -293,3 +294,20 @@ def test_stored_events_of_support_round_trip() -> None:
         event = kudos.events.event_from_payload(row.type, row.event_id, dict(row.payload))
         assert {**event.content(), "at": row.payload["at"]} == row.payload
     assert_consistent(c)
+
+
+def test_topics_from_before_the_upgrade_are_found_after_one_rebuild() -> None:
+    c = Community(clock=FakeClock(), cache=None)
+    c.join("ann")
+    c.post_topic("t1", author="ann", title="No data abroad", feeling="frustrated")
+    with c.store.transaction(c.id) as tx:  # what an older kudos left: no support records
+        snapshot = tx.snapshot()
+        kept = tuple(d for d in snapshot.docs if d.kind != "search")
+        tx.replace_projections(attrs.evolve(snapshot, docs=kept))
+    assert c.similar_topics("data abroad") == []
+    with pytest.raises(kudos.NotAllowed, match=r"rebuild\(\)"):
+        c.set_feeling("t1", "happy", by="ann")
+    c.rebuild()
+    assert [s.topic for s in c.similar_topics("data abroad")] == ["t1"]
+    c.set_feeling("t1", "happy", by="ann")
+    assert c.feelings()["happy"] == 1

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from .. import _engine as engine
 from .. import _validate as v
 from .._base import CommunityBase
 from ..errors import InvalidInput
@@ -343,8 +344,6 @@ class SupportAPI(CommunityBase):
         when = self.now() if at is None else v.check_time("at", at)
 
         def read(tx: Transaction) -> Presence:
-            from .. import _engine as engine
-
             if topic is not None:
                 post = engine.get_post(tx, topic)
                 return Presence(

@@ -202,6 +202,11 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
         f"not {event.by!r}",
     )
     data = _record(ctx, event.topic)
+    ctx.require(
+        data is not None,
+        f"topic {event.topic!r} was posted before kudos kept feelings; "
+        "run community.rebuild() once after upgrading kudos",
+    )
     assert data is not None
     ctx.require(
         data["feeling"] != event.feeling,
