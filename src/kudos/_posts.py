@@ -38,7 +38,6 @@ from .stores.protocol import Transaction
 from .support import handlers as support
 
 ABUSE_REASONS = ("spam", "abuse")
-SOLVABLE = ("question", "problem")
 
 
 def vote_key(post: str, member: str) -> str:

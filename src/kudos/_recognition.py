@@ -16,7 +16,7 @@ import attrs
 
 from . import _engine as engine
 from ._engine import Context, after_event, contributes_standing, privilege_rule
-from ._posts import ABUSE_REASONS, SOLVABLE
+from ._posts import ABUSE_REASONS
 from .errors import NotAllowed
 from .events import Event, PostRemoved, ReplyPosted
 from .model import Doc, Member, Post
@@ -335,7 +335,8 @@ def _badge_value(
         if not isinstance(event, ReplyPosted) or event.author != member.id:
             return 0
         topic = ctx.post(event.topic)
-        if topic.kind not in SOLVABLE or topic.author == member.id or topic.posted_at is None:
+        solvable = ctx.policy.support.solvable
+        if topic.kind not in solvable or topic.author == member.id or topic.posted_at is None:
             return 0
         waited = (ctx.at - topic.posted_at).total_seconds()
         return int(0 <= waited <= badge.reply_within_minutes * 60)
