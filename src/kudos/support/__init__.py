@@ -22,8 +22,30 @@ t1 r1
 
 from __future__ import annotations
 
-from . import handlers as _handlers  # noqa: F401  (registers the support handlers)
-from .api import Presence, SimilarTopic, SupportAPI
-from .rules import ACTIONS, FEELINGS, SupportRules
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .rules import ACTIONS as ACTIONS
+from .rules import FEELINGS as FEELINGS
+from .rules import SupportRules as SupportRules
+
+if TYPE_CHECKING:
+    from .api import Presence as Presence
+    from .api import SimilarTopic as SimilarTopic
+    from .api import SupportAPI as SupportAPI
 
 __all__ = ["ACTIONS", "FEELINGS", "Presence", "SimilarTopic", "SupportAPI", "SupportRules"]
+
+# The engine-side names load on first use, so importing the rules loads no engine.
+_LAZY = {"Presence": "api", "SimilarTopic": "api", "SupportAPI": "api"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names in ``_LAZY``, imported from their module when first asked for.
+
+    Raises:
+        AttributeError: ``name`` is not a name of this package.
+    """
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

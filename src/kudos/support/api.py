@@ -7,9 +7,9 @@ from datetime import datetime
 
 import attrs
 
-from .. import _engine as engine
 from .. import _validate as v
-from .._base import CommunityBase
+from ..engine import core as engine
+from ..engine.base import CommunityBase
 from ..errors import InvalidInput
 from ..events import FeelingSet, ShiftReported, TopicDeflected, TopicFollowed, TopicUnfollowed
 from ..model import Doc, Outcome

@@ -25,8 +25,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import _engine as engine
-from .._engine import Context, after_event, handles
+from ..engine import core as engine
+from ..engine.core import Context, after_event, handles
 from ..errors import InvalidInput
 from ..events import (
     FeelingSet,
