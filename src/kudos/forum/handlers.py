@@ -433,10 +433,14 @@ def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
 def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     topic = _live_post(ctx, event.topic, "have a solution accepted")
     solvable = ctx.policy.support.solvable
+    kinds = [f"{kind}s" for kind in solvable]
+    named = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
+    article = "an" if topic.kind[0] in "aeiou" else "a"
     ctx.require(
         topic.kind in solvable,
-        f"{event.topic!r} is a {topic.kind}; only {', '.join(solvable) or 'no kinds'} take "
-        "solutions (policy support.solvable)",
+        f"{event.topic!r} is {article} {topic.kind}; "
+        + (f"only {named} take solutions" if named else "no kind takes solutions")
+        + " (policy support.solvable)",
     )
     reply = _live_post(ctx, event.reply, "be accepted as a solution")
     ctx.require(
