@@ -430,7 +430,7 @@ def test_policy_show_renders_every_part_of_the_policy() -> None:
     assert status == 0
     for title in ("Rewards", "Caps", "Ranks", "Badges", "Privileges", "Payback conversion"):
         assert f"\n{title}\n" in out
-    assert "  solution_accepted      +50         +10" in out
+    assert "  solution_accepted       +50         +10" in out
     assert "  minimum               none" in out or "minimum" in out
     assert "  cash      £10.00" in out
 

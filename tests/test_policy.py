@@ -99,6 +99,8 @@ def test_the_presets_differ_where_the_communities_do() -> None:
                 "kudos_on_topic",
                 "solution_accepted",
                 "solution_accepter",
+                "praise_received",
+                "deflection_solution",
             ),
         ),
     )

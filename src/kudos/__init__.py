@@ -23,6 +23,7 @@ from . import payback as payback
 from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
+from . import support as support
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .errors import Conflict as Conflict
@@ -114,6 +115,7 @@ __all__ = [
     "policies",
     "recognition",
     "referrals",
+    "support",
 ]
 
 # What runs or stores loads on first use: importing the policy data (kudos.policy,

@@ -54,6 +54,7 @@ from .recognition.api import RecognitionAPI
 from .referrals.api import ReferralsAPI
 from .stores.memory import MemoryStore
 from .stores.protocol import Store, Transaction
+from .support.api import SupportAPI
 
 __all__ = ["SHARED_CACHE", "Community", "RebuildReport", "Simulation", "StandingChange", "open"]
 
@@ -136,6 +137,7 @@ class Community(
     PaybackAPI,
     LeaderboardsAPI,
     AbuseAPI,
+    SupportAPI,
     CommunityBase,
 ):
     """A rewarded community: report facts, ask for standings.
@@ -269,10 +271,22 @@ class Community(
         tags: Sequence[str] = (),
         product: str | None = None,
         feeling: str | None = None,
+        body: str | None = None,
+        praised: str | None = None,
         at: datetime | None = None,
         event_id: str | None = None,
     ) -> Outcome:
-        """Report a topic: ``kind`` is ``question``, ``problem``, ``idea`` or ``praise``."""
+        """Report a topic: ``kind`` is ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
+
+        ``feeling`` is one of the policy's ``support.feelings``; ``body`` is optional
+        text (an excerpt) that similar-topic search also matches; ``praised``
+        names the member a praise topic thanks (they earn ``praise_received``).
+
+        Raises:
+            InvalidInput: an unknown kind or feeling (the message lists the allowed ones).
+            NotAllowed: the topic id was used, or ``praised`` on a kind that cannot
+                praise, or the author praising themselves.
+        """
         return self.record(
             TopicPosted(
                 topic=topic,
@@ -282,6 +296,8 @@ class Community(
                 tags=tags,
                 product=product,
                 feeling=feeling,
+                body=body,
+                praised=praised,
                 at=at,
                 event_id=event_id,
             )

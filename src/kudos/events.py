@@ -35,6 +35,7 @@ __all__ = [
     "DownVoted",
     "Event",
     "EventRefused",
+    "FeelingSet",
     "FingerprintsReported",
     "IdeaStatusSet",
     "IdeaVoteWithdrawn",
@@ -61,17 +62,21 @@ __all__ = [
     "ReferralsExpired",
     "ReplyPosted",
     "SerialVotesReversed",
+    "ShiftReported",
     "SolutionAccepted",
     "SolutionUnaccepted",
     "SuggestedEditApproved",
+    "TopicDeflected",
+    "TopicFollowed",
     "TopicPosted",
+    "TopicUnfollowed",
     "VoteRingReversed",
     "event_from_payload",
     "event_types",
     "key_of",
 ]
 
-TOPIC_KINDS = ("question", "problem", "idea", "praise")
+TOPIC_KINDS = ("question", "problem", "idea", "praise", "talk")
 ROLES = ("member", "staff", "moderator")
 
 _REGISTRY: dict[str, type[Event]] = {}
@@ -84,6 +89,7 @@ def _register(cls: type[E]) -> type[E]:
 
 
 _CONTENT_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+_OMITTED_WHEN_UNSET: dict[type[Event], tuple[str, ...]] = {}
 
 
 def _content_fields(cls: type[Event]) -> tuple[str, ...]:
@@ -164,8 +170,11 @@ class Event:
     def content(self) -> dict[str, Any]:
         """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
         out = {}
+        omitted = _OMITTED_WHEN_UNSET.get(type(self), ())
         for name in _content_fields(type(self)):
             value = getattr(self, name)
+            if value is None and name in omitted:
+                continue  # a field added later: facts recorded before it keep their content
             out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -268,7 +277,13 @@ class MemberDeleted(Event):
 @_register
 @attrs.frozen(kw_only=True)
 class TopicPosted(Event):
-    """A member posted a topic: a ``question``, ``problem``, ``idea`` or ``praise``."""
+    """A member posted a topic: a ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
+
+    ``body`` is optional text the host passes for similar-topic search (an
+    excerpt is enough); ``praised`` names the member a ``praise`` topic thanks.
+    Both are left out of the fact's content when unset, so facts recorded
+    before they existed keep their content.
+    """
 
     type: ClassVar[str] = "topic-posted"
     topic: str = attrs.field(validator=v.identifier)
@@ -278,9 +293,14 @@ class TopicPosted(Event):
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    body: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text))
+    praised: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
         return key_of(self.topic)
+
+
+_OMITTED_WHEN_UNSET[TopicPosted] = ("body", "praised")
 
 
 @_register
@@ -831,3 +851,80 @@ class PayoutReleased(Event):
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)
+
+
+# --- support -------------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class FeelingSet(Event):
+    """``by`` (the topic's author) says how they feel about ``topic`` now.
+
+    The feeling must be one of the policy's ``support.feelings``; a later
+    ``FeelingSet`` of the same topic replaces it (give each change its own
+    ``event_id``, or let kudos derive one from the topic and the feeling).
+    """
+
+    type: ClassVar[str] = "feeling-set"
+    topic: str = attrs.field(validator=v.identifier)
+    feeling: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicDeflected(Event):
+    """``by`` found their answer in the suggested ``topic`` and did not post (once per member)."""
+
+    type: ClassVar[str] = "topic-deflected"
+    topic: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicFollowed(Event):
+    """``member`` follows ``topic`` (the host reports it; kudos counts the people involved)."""
+
+    type: ClassVar[str] = "topic-followed"
+    topic: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicUnfollowed(Event):
+    """``member`` stopped following ``topic``."""
+
+    type: ClassVar[str] = "topic-unfollowed"
+    topic: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ShiftReported(Event):
+    """Staff member ``member`` is on duty from ``start`` to ``end`` (exclusive).
+
+    ``product`` limits the shift to one product's community (``None``: every
+    product). ``shift`` is the host's id of the shift; reporting it again with
+    other times replaces it (give the new report its own ``event_id``), and
+    ``end`` equal to ``start`` cancels it.
+    """
+
+    type: ClassVar[str] = "shift-reported"
+    shift: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+    start: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    end: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    product: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+    def content(self) -> dict[str, Any]:
+        out = super().content()
+        out["start"] = self.start.isoformat()
+        out["end"] = self.end.isoformat()
+        return out
+
+    def natural_key(self) -> str:
+        return key_of(self.shift, self.start.isoformat(), self.end.isoformat())

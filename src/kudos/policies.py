@@ -54,6 +54,8 @@ def giffgaff() -> Policy:
             "referral_welcome": Reward(points=500),
             "idea_planned": Reward(points=100, reputation=10),
             "idea_implemented": Reward(points=500, reputation=50),
+            "praise_received": Reward(points=5, reputation=2),
+            "deflection_solution": Reward(points=5, reputation=1),
         },
         caps=(
             Cap(
@@ -65,6 +67,8 @@ def giffgaff() -> Policy:
                     "kudos_on_topic",
                     "solution_accepted",
                     "solution_accepter",
+                    "praise_received",
+                    "deflection_solution",
                 ),
             ),
         ),

@@ -51,6 +51,9 @@ they have no entry in ``rewards``.
 ``idea_milestone``          the author of an idea reaching its vote milestone
 ``idea_planned``            the author of an idea set to ``planned``
 ``idea_implemented``        the author of an idea set to ``implemented``
+``praise_received``         the member a praise topic names
+``deflection_solution``     the author of the accepted solution of a topic that
+                            answered a member before they posted
 ==========================  ==================================================
 """
 
@@ -80,6 +83,8 @@ from .recognition import rules as recognition
 from .recognition.rules import Recognition
 from .referrals import rules as referrals
 from .referrals.rules import ReferralRules
+from .support import rules as support
+from .support.rules import SupportRules
 
 __all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 
@@ -106,6 +111,7 @@ ACTIONS: tuple[str, ...] = (
     + payback.ACTIONS
     + leaderboards.ACTIONS
     + abuse.ACTIONS
+    + support.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -272,6 +278,8 @@ class Policy:
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
+        support: what topic kinds mean and the feelings
+            (:class:`kudos.support.SupportRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -294,6 +302,7 @@ class Policy:
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
+    support: SupportRules = attrs.field(factory=SupportRules)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor

@@ -16,6 +16,7 @@ from ..leaderboards import handlers as leaderboards
 from ..payback import handlers as payback
 from ..recognition import handlers as recognition
 from ..referrals import handlers as referrals
+from ..support import handlers as support
 from . import refusals
 
 HANDLERS = (
@@ -28,5 +29,6 @@ HANDLERS = (
     leaderboards,
     payback,
     referrals,
+    support,
 )
 """The modules whose handlers the engine runs, in the order they registered."""

@@ -15,9 +15,10 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements
 from ._sql_schema import Tables
-from .protocol import CounterKey, Snapshot
+from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
     "RANK_BOARDS",
@@ -628,6 +629,13 @@ class SqlTransaction:
             Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
             for r in self._conn.execute(stmt, params)
         ]
+
+    def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
+        """Search documents with any of ``terms``, best first (SQLite FTS5 or PostgreSQL
+        ``tsvector``; see :mod:`kudos.stores._sql_search`)."""
+        self._flush_docs(SEARCH_KIND)
+        found = _sql_search.search(self._conn, self._q.tables, self.community, terms, limit)
+        return found if found is not None else match_terms(self.find(SEARCH_KIND), terms, limit)
 
     # -- counters -----------------------------------------------------------------------
     def add(self, deltas: Mapping[CounterKey, int]) -> None:

@@ -24,6 +24,7 @@ from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
+from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
@@ -36,6 +37,7 @@ __all__ = [
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
+    "SupportConformance",
 ]
 
 
@@ -49,5 +51,6 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    SupportConformance,
 ):
     """Every behaviour a kudos store must have."""
