@@ -50,6 +50,7 @@ from .events import (
 )
 from .ideas import IdeasAPI
 from .leaderboards import LeaderboardsAPI
+from .explain.lines import render_lines
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
 from .payback import PaybackAPI
 from .policy import Policy
@@ -567,8 +568,10 @@ class Community(
 
         def read(tx: Transaction) -> Statement:
             engine.get_member(tx, member)
-            lines = tuple(
-                tx.entries(member=member, period=period, since=since, until=until, account=account)
+            lines = render_lines(
+                tx,
+                self.policy,
+                tx.entries(member=member, period=period, since=since, until=until, account=account),
             )
             totals = {
                 a: sum(e.amount for e in lines if e.account == a) for a in ("points", "reputation")

@@ -69,6 +69,7 @@ import attrs
 from . import abuse, ideas, leaderboards, payback, recognition, referrals
 from .abuse import AbuseRules
 from .errors import InvalidPolicy
+from .explain.texts import DEFAULT_TEXTS, check_texts
 from .ideas import IdeaRules
 from .leaderboards import LeaderboardRules
 from .payback import PaybackRules
@@ -227,6 +228,17 @@ def _check_actions(names: typing.Iterable[str], where: str) -> None:
             )
 
 
+def _texts(value: Mapping[str, str]) -> dict[str, str]:
+    out = check_texts(value)
+    unknown = sorted(set(out) - set(DEFAULT_TEXTS))
+    if unknown:
+        raise InvalidPolicy(
+            f"texts: unknown key {unknown[0]!r}; a template is named after an action or "
+            f"the fact that booked the line: {', '.join(DEFAULT_TEXTS)}"
+        )
+    return out
+
+
 def _rewards(value: Mapping[str, Any]) -> dict[str, Reward]:
     out: dict[str, Reward] = {}
     for action, reward in dict(value).items():
@@ -267,6 +279,10 @@ class Policy:
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
+        texts: templates for the words of statement lines, by key, over
+            :data:`kudos.explain.texts.DEFAULT_TEXTS` (a template naming an
+            unknown ``{placeholder}``, or an unknown key, is
+            :class:`~kudos.InvalidPolicy`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -289,6 +305,7 @@ class Policy:
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
+    texts: Mapping[str, str] = attrs.field(factory=dict, converter=_texts)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor
@@ -308,6 +325,17 @@ class Policy:
         """
         found = self.rewards.get(action, _NOTHING)
         return found.on(day) if day is not None and found.was else found
+
+    def text(self, key: str) -> str:
+        """The template for ``key`` (this policy's, else the default), see :mod:`kudos.explain.texts`.
+
+        Raises:
+            InvalidPolicy: no template has that key.
+        """
+        found = self.texts.get(key) or DEFAULT_TEXTS.get(key)
+        if found is None:
+            raise InvalidPolicy(f"no text template {key!r}; known: {', '.join(DEFAULT_TEXTS)}")
+        return found
 
     def caps_for(self, action: str, account: str) -> list[Cap]:
         """The caps that apply to ``action`` in ``account``."""
