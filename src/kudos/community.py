@@ -51,6 +51,7 @@ from .events import (
 from .ideas import IdeasAPI
 from .leaderboards import LeaderboardsAPI
 from .explain.lines import render_lines
+from .explain.report import SimulationReport, build_report
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
 from .payback import PaybackAPI
 from .policy import Policy
@@ -103,6 +104,9 @@ class Simulation:
         rejected: ``(event id, reason)`` of events the other policy would refuse.
         standings: every member's standing under the other policy.
         extras: further comparisons contributed by capabilities (e.g. payouts).
+        report: the diff member by member, sorted by impact, with totals and the
+            rules responsible (:class:`kudos.explain.report.SimulationReport`;
+            ``report.text()`` and ``report.markdown()`` render it).
     """
 
     policy: str
@@ -110,6 +114,7 @@ class Simulation:
     rejected: tuple[tuple[str, str], ...]
     standings: dict[str, Standing]
     extras: dict[str, Any] = attrs.field(factory=dict)
+    report: SimulationReport | None = attrs.field(default=None, eq=False, repr=False)
 
 
 def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datetime) -> Standing:
@@ -711,7 +716,13 @@ class Community(
         """What every member's standing would be had ``policy`` applied from the start.
 
         Replays the event log into memory; the store is not touched. Events the
-        other policy refuses are listed in ``rejected``, not applied.
+        other policy refuses are listed in ``rejected``, not applied. The
+        result's ``report`` is the diff before the change: every member who
+        moves (points, reputation, rank, badges, payouts), largest move first,
+        with totals and the rules responsible; ``report.text()`` prints it.
+
+        Raises:
+            InvalidInput: ``policy`` is not a :class:`~kudos.Policy`.
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
@@ -738,6 +749,17 @@ class Community(
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
                     extras.update(part(tx, self.policy, stx, policy))
+                report = build_report(
+                    current=self.policy,
+                    other=policy,
+                    before=before,
+                    after=after,
+                    entries_before=tx.entries(),
+                    entries_after=stx.entries(),
+                    payouts_before=tx.find("payout"),
+                    payouts_after=stx.find("payout"),
+                    rejected=len(rejected),
+                )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])
                 for m in ids
@@ -749,6 +771,7 @@ class Community(
                 rejected=tuple(rejected),
                 standings=after,
                 extras=extras,
+                report=report,
             )
 
         return self._read(run)

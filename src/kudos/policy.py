@@ -77,6 +77,9 @@ from .periods import Periods
 from .recognition import Recognition
 from .referrals import ReferralRules
 
+if typing.TYPE_CHECKING:
+    from .explain.table import PolicyTable
+
 __all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 
 CORE_ACTIONS = (
@@ -325,6 +328,22 @@ class Policy:
         """
         found = self.rewards.get(action, _NOTHING)
         return found.on(day) if day is not None and found.was else found
+
+    def describe(self) -> PolicyTable:
+        """The whole policy as a published table (:class:`kudos.explain.table.PolicyTable`).
+
+        Rewards, dated rules, caps, members and reputation (start, floor,
+        thresholds), ranks with their thresholds, badges, privileges,
+        referral and idea rules, payback conversion (rate, minimum,
+        roll-over), periods and payout methods, each a titled section of rows;
+        ``.text()``, ``.markdown()`` and ``.html()`` render it.
+
+        >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).describe().section("Rewards").rows
+        (('kudos_on_reply', '+5', '+0'),)
+        """
+        from .explain.table import describe
+
+        return describe(self)
 
     def text(self, key: str) -> str:
         """The template for ``key`` (this policy's, else the default), see :mod:`kudos.explain.texts`.

@@ -102,7 +102,8 @@ def _line(
         "author": str(data.get("author") or "someone"),
         "kind": str(data.get("kind", "post")),
         "post": post.key if post is not None else "",
-        "title": str(topic.data.get("title", "")) if topic is not None else "",
+        # An untitled topic goes by its id.
+        "title": str(topic.data.get("title") or topic.key) if topic is not None else "",
         "date": _day(e.at, zone),
         "given_on": _day(original.at if original is not None else e.at, zone, e.at),
         "reason": e.reason,
