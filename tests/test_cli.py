@@ -752,7 +752,8 @@ def test_names_and_reasons_are_printed_as_they_are_not_as_markup(in_tmp: Path) -
     for name in accepted:
         status, out, err = run("statement", name, plain=False)
         assert status == 0, err
-        assert "bonus [/] :pile_of_poo:" in out
+        # The sentence may wrap in a narrow table; its markup-like words print as they are.
+        assert "bonus [/]" in out and ":pile_of_poo:" in out
     (in_tmp / "odd.toml").write_text(
         'name = "odd"\n[[recognition.badges]]\nname = "[/oops]"\n'
         'threshold = 1\nmetric = "solutions"\n'

@@ -77,7 +77,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "bounty_awarded": 'you were awarded the bounty on "{title}"',
     "referral_qualified": "your referral {referral} qualified",
     "referral_welcome": "welcome bonus: you joined on {referrer}'s referral",
-    "referral_bonus": "referral bonus: {reason}",
+    "referral_bonus": "referral bonus: your referral {referral} qualified",
     "idea_vote_received": '{actor} voted for your idea "{title}"',
     "idea_milestone": 'your idea "{title}" reached a vote milestone',
     "idea_planned": 'your idea "{title}" is planned',
