@@ -74,7 +74,7 @@ def test_every_giffgaff_action_reads_as_a_sentence(store: Store) -> None:
     assert bob[:4] == [
         '+1 point: carol gave kudos to your question "No data abroad"',
         '+1 reputation: carol gave kudos to your question "No data abroad"',
-        "+5 points: you accepted alice's reply as the solution of \"No data abroad\"",
+        '+5 points: you accepted alice\'s reply as the solution of "No data abroad"',
         '\u22125 points: the solution of "No data abroad" was unaccepted',
     ]
     assert texts(c, "dan") == ["+500 points: welcome bonus: you joined on alice's referral"]
@@ -154,14 +154,13 @@ def test_every_stackexchange_action_reads_as_a_sentence(store: Store) -> None:
     ]
     carol = texts(c, "carol")
     assert carol[1:3] == [
-        "+100 reputation: association bonus: an account in good standing elsewhere on the "
-        "network",
+        "+100 reputation: association bonus: an account in good standing elsewhere on the network",
         "+100 reputation: mod adjusted your balance: seed",
     ]
     assert carol[-1] == '\u22121 reputation: you down-voted an answer in "eSIM"'
     bob = texts(c, "bob")
     assert '+10 reputation: your question "eSIM" was up-voted' in bob
-    assert "+2 reputation: you accepted alice's answer to \"eSIM\"" in bob
+    assert '+2 reputation: you accepted alice\'s answer to "eSIM"' in bob
     assert '\u221250 reputation: you offered a bounty on "eSIM"' in bob
 
 
@@ -190,7 +189,9 @@ def test_texts_load_from_toml_and_bad_templates_name_their_key() -> None:
     policy = Policy.from_toml('[texts]\nkudos_on_reply = "{actor} liked it"\n')
     assert policy.text("kudos_on_reply") == "{actor} liked it"
     assert policy.text("payout") == DEFAULT_TEXTS["payout"]
-    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply: unknown placeholder \{giver\}"):
+    with pytest.raises(
+        InvalidPolicy, match=r"texts\.kudos_on_reply: unknown placeholder \{giver\}"
+    ):
         Policy.from_toml('[texts]\nkudos_on_reply = "{giver} liked it"\n')
     with pytest.raises(InvalidPolicy, match=r"texts: unknown key 'kudos_on_replies'"):
         Policy.from_toml('[texts]\nkudos_on_replies = "{actor} liked it"\n')

@@ -49,6 +49,7 @@ from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
 from .model import Statement as Statement
+from .model import StatementLine as StatementLine
 from .periods import Periods as Periods
 from .policy import Cap as Cap
 from .policy import EarlierReward as EarlierReward
@@ -92,6 +93,7 @@ __all__ = [
     "Standing",
     "StandingChange",
     "Statement",
+    "StatementLine",
     "Store",
     "StoreError",
     "TransientStoreError",

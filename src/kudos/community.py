@@ -48,10 +48,10 @@ from .events import (
     SuggestedEditApproved,
     TopicPosted,
 )
-from .ideas import IdeasAPI
-from .leaderboards import LeaderboardsAPI
 from .explain.lines import render_lines
 from .explain.report import SimulationReport, build_report
+from .ideas import IdeasAPI
+from .leaderboards import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
 from .payback import PaybackAPI
 from .policy import Policy

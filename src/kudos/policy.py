@@ -346,7 +346,7 @@ class Policy:
         return describe(self)
 
     def text(self, key: str) -> str:
-        """The template for ``key`` (this policy's, else the default), see :mod:`kudos.explain.texts`.
+        """The template for ``key``: this policy's, else the default (:mod:`kudos.explain.texts`).
 
         Raises:
             InvalidPolicy: no template has that key.

@@ -42,7 +42,7 @@ _SPANS = {
 
 
 def amount_words(amount: int, account: str) -> str:
-    """``"+5 points"``, ``"−10 reputation"``, ``"0 points"``, ``"+1 point"``."""
+    """``"+5 points"``, ``"0 points"``, ``"+1 point"``; a debit takes a minus sign (U+2212)."""
     sign = "+" if amount > 0 else "\u2212" if amount < 0 else ""
     unit = account if account != "points" or abs(amount) != 1 else "point"
     return f"{sign}{abs(amount):,} {unit}"
@@ -68,13 +68,11 @@ def render_lines(
     posts = {d.key: d for d in _docs(tx, "post", post_ids)}
     topics = {str(d.data["topic"]) for d in posts.values() if d.data.get("topic")}
     posts.update({d.key: d for d in _docs(tx, "post", topics - set(posts))})
-    referral_ids = {e.subject.split(":", 1)[1] for e in entries if _is_referral(e.subject)}
+    referral_ids = {str(e.subject).split(":", 1)[1] for e in entries if _is_referral(e.subject)}
     referrals = {d.key: d for d in _docs(tx, "referral", referral_ids)}
     texts = _texts(policy)
     zone = _zone(policy.periods.timezone)
-    return tuple(
-        _line(e, policy, texts, zone, events, posts, referrals) for e in entries
-    )
+    return tuple(_line(e, policy, texts, zone, events, posts, referrals) for e in entries)
 
 
 def _line(
@@ -94,7 +92,7 @@ def _line(
     )
     data: Mapping[str, Any] = post.data if post is not None else {}
     topic = posts.get(str(data.get("topic", ""))) if data.get("topic") else post
-    referral = referrals.get(e.subject.split(":", 1)[1]) if _is_referral(e.subject) else None
+    referral = referrals.get(str(e.subject).split(":", 1)[1]) if _is_referral(e.subject) else None
     original = events.get(_event_of(e.reverses)) if e.reverses else None
     values = {
         "member": e.member,

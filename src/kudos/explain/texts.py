@@ -64,7 +64,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "reply_posted": 'you replied in "{title}"',
     "kudos_on_reply": '{actor} gave kudos to your reply in "{title}"',
     "kudos_on_topic": '{actor} gave kudos to your {kind} "{title}"',
-    "kudos_given": "you gave kudos to {author}'s {kind} in \"{title}\"",
+    "kudos_given": 'you gave kudos to {author}\'s {kind} in "{title}"',
     "down_vote_on_reply": 'your reply in "{title}" was down-voted',
     "down_vote_on_topic": 'your {kind} "{title}" was down-voted',
     "down_vote_cast": 'you down-voted a reply in "{title}"',
