@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
@@ -229,3 +232,39 @@ def test_a_statement_reads_its_facts_in_bulk_not_per_line(sqlite_store: kudos.Sq
         event.remove(sqlite_store.engine, "before_cursor_execute", count)
     assert len(lines) > 60 and few > 0
     assert len(statements) < 15, statements
+
+
+class _Plain:
+    """A transaction offering only the Protocol's reads (no optional bulk reads)."""
+
+    def __init__(self, tx: object) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> object:
+        if name in ("events_with_ids", "docs_with_keys"):
+            raise AttributeError(name)
+        return getattr(self._tx, name)
+
+
+class _PlainStore:
+    """A host's store without the optional bulk reads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @contextlib.contextmanager
+    def transaction(self, community: str) -> Iterator[object]:
+        with self._store.transaction(community) as tx:
+            yield _Plain(tx)
+
+    def communities(self) -> Iterator[str]:
+        return self._store.communities()
+
+
+def test_a_store_without_bulk_reads_gives_the_same_words(memory_store: Store) -> None:
+    c = giffgaff_season(memory_store)
+    plain = Community(
+        store=cast(Store, _PlainStore(memory_store)), policy=c.policy, clock=c.clock, cache=None
+    )
+    for member in ("alice", "bob", "carol", "spammer"):
+        assert texts(plain, member) == texts(c, member)

@@ -9,14 +9,11 @@ without them is read one record at a time).
 
 from __future__ import annotations
 
-import calendar
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import attrs
 
 from ..model import Doc, LedgerEntry, StatementLine, StoredEvent
 from .texts import DEFAULT_TEXTS, fill
@@ -25,7 +22,7 @@ if TYPE_CHECKING:
     from ..policy import Cap, Policy
     from ..stores.protocol import Transaction
 
-__all__ = ["amount_words", "cap_words", "render_lines"]
+__all__ = ["amount_words", "cap_words", "read_docs", "read_events", "render_lines"]
 
 # Lines given again by these facts keep their action but say what gave them back.
 _GIVEN_AGAIN = ("post-restored",)
@@ -61,15 +58,15 @@ def render_lines(
         return ()
     wanted = {e.event_id for e in entries}
     wanted |= {_event_of(e.reverses) for e in entries if e.reverses}
-    events = {ev.event_id: ev for ev in _events(tx, wanted)}
+    events = {ev.event_id: ev for ev in read_events(tx, wanted)}
     post_ids = {e.subject for e in entries if e.subject}
     for ev in events.values():
         post_ids.update(str(ev.payload[f]) for f in _POST_FIELDS if ev.payload.get(f))
-    posts = {d.key: d for d in _docs(tx, "post", post_ids)}
+    posts = {d.key: d for d in read_docs(tx, "post", post_ids)}
     topics = {str(d.data["topic"]) for d in posts.values() if d.data.get("topic")}
-    posts.update({d.key: d for d in _docs(tx, "post", topics - set(posts))})
+    posts.update({d.key: d for d in read_docs(tx, "post", topics - set(posts))})
     referral_ids = {str(e.subject).split(":", 1)[1] for e in entries if _is_referral(e.subject)}
-    referrals = {d.key: d for d in _docs(tx, "referral", referral_ids)}
+    referrals = {d.key: d for d in read_docs(tx, "referral", referral_ids)}
     texts = _texts(policy)
     zone = _zone(policy.periods.timezone)
     return tuple(_line(e, policy, texts, zone, events, posts, referrals) for e in entries)
@@ -122,8 +119,21 @@ def _line(
     words = fill(texts[key], values)
     if key == e.action and e.action in policy.rewards:
         words = _wrapped(e, policy, texts, words, values)
-    fields = attrs.asdict(e, recurse=False)
-    return StatementLine(**fields, text=f"{amount_words(e.amount, e.account)}: {words}")
+    return StatementLine(
+        entry_id=e.entry_id,
+        member=e.member,
+        account=e.account,
+        amount=e.amount,
+        action=e.action,
+        reason=e.reason,
+        event_id=e.event_id,
+        subject=e.subject,
+        period=e.period,
+        at=e.at,
+        reverses=e.reverses,
+        tags=e.tags,
+        text=f"{amount_words(e.amount, e.account)}: {words}",
+    )
 
 
 def _wrapped(
@@ -149,15 +159,23 @@ def _texts(policy: Policy) -> Mapping[str, str]:
     return {**DEFAULT_TEXTS, **policy.texts}
 
 
-def _events(tx: Transaction, ids: Iterable[str]) -> list[StoredEvent]:
+def read_events(tx: Transaction, ids: Iterable[str]) -> list[StoredEvent]:
+    """The logged events among ``ids``, in append order: in one read where the store can.
+
+    Uses the store's optional ``events_with_ids`` bulk read, else ``get_event`` per id.
+    """
     bulk = getattr(tx, "events_with_ids", None)
     if bulk is not None:
         return list(bulk(ids))
-    found = (tx.get_event(i) for i in sorted(set(ids)))
-    return [e for e in found if e is not None]
+    found = (tx.get_event(i) for i in set(ids))
+    return sorted((e for e in found if e is not None), key=lambda e: e.seq)
 
 
-def _docs(tx: Transaction, kind: str, keys: Iterable[str]) -> list[Doc]:
+def read_docs(tx: Transaction, kind: str, keys: Iterable[str]) -> list[Doc]:
+    """The documents of ``kind`` among ``keys``, ordered by key: in one read where it can.
+
+    Uses the store's optional ``docs_with_keys`` bulk read, else ``get`` per key.
+    """
     keys = set(keys)
     if not keys:
         return []
@@ -187,8 +205,28 @@ def _iso_day(at: datetime, policy: Policy) -> str:
 
 def _day(at: datetime, zone: ZoneInfo, relative_to: datetime | None = None) -> str:
     """``"3 March 2026"``, or ``"3 March"`` when ``relative_to`` falls in the same year."""
-    day = at.astimezone(zone)
-    words = f"{day.day} {calendar.month_name[day.month]}"
-    if relative_to is not None and relative_to.astimezone(zone).year == day.year:
-        return words
-    return f"{words} {day.year}"
+    day = at.astimezone(zone).date()
+    same = relative_to is not None and relative_to.astimezone(zone).year == day.year
+    return _day_words(day, same)
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_words(day: date, without_year: bool) -> str:
+    words = f"{day.day} {_MONTHS[day.month - 1]}"
+    return words if without_year else f"{words} {day.year}"

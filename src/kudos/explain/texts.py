@@ -24,6 +24,7 @@ This module is pure data: it imports nothing that runs or stores anything.
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 
@@ -145,5 +146,10 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     """``template`` with its fields filled from ``values`` (a missing one is empty)."""
     return "".join(
         literal + (str(values.get(field, "")) if field is not None else "")
-        for literal, field, _spec, _conv in _FORMATTER.parse(template)
+        for literal, field in _parsed(template)
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((literal, field) for literal, field, _s, _c in _FORMATTER.parse(template))
