@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 from typing import cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kudos
 from kudos import Community, InvalidPolicy, Policy, Reward
+from kudos.explain.lines import amount_words
 from kudos.explain.texts import DEFAULT_TEXTS, PLACEHOLDERS
 from kudos.model import StatementLine
+from kudos.stores.memory import MemoryStore
 from kudos.stores.protocol import Store
 from kudos.testing import FakeClock
 
@@ -268,3 +272,113 @@ def test_a_store_without_bulk_reads_gives_the_same_words(memory_store: Store) ->
     )
     for member in ("alice", "bob", "carol", "spammer"):
         assert texts(plain, member) == texts(c, member)
+
+
+# -- every line of a random history reads as a sentence ---------------------------------------
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "kudos",
+                "withdraw",
+                "down",
+                "undown",
+                "accept",
+                "unaccept",
+                "remove",
+                "restore",
+                "later",
+            ]
+        ),
+        st.integers(0, 3),  # which reply
+        st.integers(0, 3),  # which member
+    ),
+    max_size=40,
+)
+MEMBERS = ("ann", "bob", "cat", "dan")
+
+
+def _history(c: Community, steps: list[tuple[str, int, int]]) -> None:
+    c.join("mod", role="moderator")
+    for name in MEMBERS:
+        c.join(name)
+        c.adjust(name, reputation=200, reason="seed", by="mod")
+    c.post_topic("t1", author="ann", title="No data abroad")
+    for n, name in enumerate(MEMBERS):
+        c.post_reply(f"r{n}", topic="t1", author=name)
+    for step, reply, who in steps:
+        member, post = MEMBERS[who], f"r{reply}"
+        try:
+            if step == "kudos":
+                c.give_kudos(post, giver=member)
+            elif step == "withdraw":
+                c.withdraw_kudos(post, giver=member)
+            elif step == "down":
+                c.down_vote(post, voter=member)
+            elif step == "undown":
+                c.withdraw_down_vote(post, voter=member)
+            elif step == "accept":
+                c.accept_solution("t1", reply=post, by="ann")
+            elif step == "unaccept":
+                c.unaccept_solution("t1", by="ann")
+            elif step == "remove":
+                c.remove_post(post, by="mod", reason="spam" if who % 2 else "off-topic")
+            elif step == "restore":
+                c.restore_post(post, by="mod")
+            else:
+                c.clock.advance(days=who + 1)  # type: ignore[attr-defined]
+        except kudos.KudosError:
+            pass  # refused (self-kudos, nothing to withdraw, ...): the history goes on
+
+
+@pytest.mark.parametrize("preset", ["giffgaff", "stackexchange"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=STEPS)
+def test_every_line_of_any_history_is_a_sentence_from_its_own_template(
+    preset: str, steps: list[tuple[str, int, int]]
+) -> None:
+    policy = getattr(kudos.policies, preset)()
+    clock = FakeClock(datetime(2026, 3, 3, 9, tzinfo=UTC))
+    c = Community(store=MemoryStore(), policy=policy, clock=clock, cache=None)
+    _history(c, steps)
+    for member in MEMBERS:
+        statement = c.statement(member)
+        with c.store.transaction(c.id) as tx:
+            assert [line.entry() for line in statement.lines] == tx.entries(member=member)
+        for line in statement.lines:
+            head = f"{amount_words(line.amount, line.account)}: "
+            words = line.text.removeprefix(head)
+            assert line.text.startswith(head) and words, line
+            assert line.template not in ("line", "reversal"), line  # a template of its own
+            assert not any(bad in words for bad in ("{", "}", "None", '""', "''")), line
+        assert c.statement(member) == statement  # the same words every time
+
+
+def test_the_daily_cap_says_what_it_held_back_topped_up_and_released(
+    memory_store: Store,
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 3, 9, tzinfo=UTC))
+    c = Community(store=memory_store, policy=kudos.policies.stackexchange(), clock=clock)
+    c.join("mod", role="moderator")
+    for name in ("alice", "carol", "bob"):
+        c.join(name)
+        c.adjust(name, reputation=300, reason="seed", by="mod")
+    for n in range(22):
+        c.post_topic(f"t{n}", author="bob", title=f"Q{n}")
+        c.post_reply(f"r{n}", topic=f"t{n}", author="alice")
+        c.give_kudos(f"r{n}", giver="carol")
+    c.down_vote("r0", voter="bob")
+    c.withdraw_kudos("r1", giver="carol")
+    clock.advance(days=1)
+    c.withdraw_down_vote("r0", voter="bob")
+    assert texts(c, "alice")[-8:] == [
+        '0 reputation: capped (200 reputation per day reached): your answer in "Q21" was up-voted',
+        '\u22122 reputation: your answer in "Q0" was down-voted',
+        '+2 reputation: topped up: room opened again under the cap, for "Q20"',
+        '\u221210 reputation: an up-vote of 3 March in "Q1" was withdrawn',
+        '+8 reputation: topped up: room opened again under the cap, for "Q20"',
+        '+2 reputation: topped up: room opened again under the cap, for "Q21"',
+        '+2 reputation: a down-vote of 3 March in "Q0" was withdrawn',
+        "\u22122 reputation: held back: over 200 reputation per day",
+    ]

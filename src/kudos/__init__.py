@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import abuse as abuse
 from . import events as events
+from . import explain as explain
 from . import ideas as ideas
 from . import importers as importers
 from . import leaderboards as leaderboards
@@ -41,6 +42,8 @@ from .errors import TransientStoreError as TransientStoreError
 from .errors import UnknownMember as UnknownMember
 from .errors import UnknownPost as UnknownPost
 from .errors import UnknownRecord as UnknownRecord
+from .explain.report import SimulationReport as SimulationReport
+from .explain.table import PolicyTable as PolicyTable
 from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
@@ -82,6 +85,7 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyTable",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -89,6 +93,7 @@ __all__ = [
     "RebuildReport",
     "Reward",
     "Simulation",
+    "SimulationReport",
     "SqlStore",
     "Standing",
     "StandingChange",
@@ -103,6 +108,7 @@ __all__ = [
     "__version__",
     "abuse",
     "events",
+    "explain",
     "ideas",
     "importers",
     "leaderboards",

@@ -89,10 +89,14 @@ class StatementLine(LedgerEntry):
     templates (:mod:`kudos.explain.texts`) and the facts the line references,
     e.g. ``+5 points: carol gave kudos to your reply in "No data abroad"``;
     ``str(line)`` is the same sentence. Every field of :class:`LedgerEntry`
-    is there as stored; :meth:`entry` gives the plain entry back.
+    is there as stored; :meth:`entry` gives the plain entry back. ``template``
+    names the template the words came from (an action such as
+    ``"kudos_on_reply"``, or the fact that reversed the line, such as
+    ``"kudos-withdrawn"``).
     """
 
     text: str = ""
+    template: str = ""
 
     def __str__(self) -> str:
         return self.text
@@ -100,7 +104,7 @@ class StatementLine(LedgerEntry):
     def entry(self) -> LedgerEntry:
         """The line as the ledger holds it (without ``text``)."""
         fields = attrs.asdict(self, recurse=False)
-        del fields["text"]
+        del fields["text"], fields["template"]
         return LedgerEntry(**fields)
 
 

@@ -184,5 +184,6 @@ STACKEXCHANGE_TEXTS = {
     "solution-unaccepted": 'the accepted answer of "{title}" was unaccepted',
     "solution-accepted": 'another answer was accepted for "{title}"',
     "post-removed": 'the post in "{title}" was removed ({note})',
+    "post-restored": 'the post in "{title}" was restored',
 }
 """Stack Exchange's words: answers, up-votes (votes are anonymous there)."""

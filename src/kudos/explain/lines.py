@@ -133,6 +133,7 @@ def _line(
         reverses=e.reverses,
         tags=e.tags,
         text=f"{amount_words(e.amount, e.account)}: {words}",
+        template=key,
     )
 
 
