@@ -105,7 +105,6 @@ def test_the_simulate_report_sorts_members_by_impact_and_names_the_rules(
         rewards={**policy.rewards, "kudos_on_reply": Reward(points=10, reputation=100)}
     )
     report = c.simulate(proposal).report
-    assert report is not None
     assert [m.member for m in report.members] == ["bob", "cat"]
     bob, cat = report.members
     assert (bob.points, bob.reputation, bob.rule) == (15, 297, "kudos_on_reply")
@@ -124,7 +123,7 @@ def test_the_simulate_report_sorts_members_by_impact_and_names_the_rules(
         "| bob | 65 -> 80 (+15) | 13 -> 310 (+297) | Member -> Bronze Star |" in report.markdown()
     )
     lower = c.simulate(policy.evolve(rewards={})).report
-    assert lower is not None and lower.ranks_lost == 0 and lower.points_moved == 75
+    assert lower.ranks_lost == 0 and lower.points_moved == 75
 
 
 def test_the_report_counts_money_and_lost_ranks(memory_store: Store) -> None:
@@ -142,13 +141,12 @@ def test_the_report_counts_money_and_lost_ranks(memory_store: Store) -> None:
         payback=kudos.payback.PaybackRules(rate=kudos.payback.Rate(points=2, minor_units=1))
     )
     report = c.simulate(half).report
-    assert report is not None
     bob = next(m for m in report.members if m.member == "bob")
     assert (bob.payout_before, bob.payout_after) == (2_065, 1_032)
     assert report.money_moved == 1_037
     assert "£20.65 -> £10.32" in report.text()
     flat = c.simulate(kudos.Policy(name="flat")).report
-    assert flat is not None and flat.ranks_lost == 5  # no ladder: every Member loses its rank
+    assert flat.ranks_lost == 5  # no ladder: every Member loses its rank
 
 
 def run(*argv: str) -> tuple[int, str, str]:

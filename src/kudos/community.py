@@ -114,7 +114,7 @@ class Simulation:
     rejected: tuple[tuple[str, str], ...]
     standings: dict[str, Standing]
     extras: dict[str, Any] = attrs.field(factory=dict)
-    report: SimulationReport | None = attrs.field(default=None, eq=False, repr=False)
+    report: SimulationReport = attrs.field(eq=False, repr=False)
 
 
 def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datetime) -> Standing:

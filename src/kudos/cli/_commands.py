@@ -322,7 +322,6 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
         }
     )
     report = result.report
-    assert report is not None
     if args.markdown:
         ui.out.write(report.markdown(limit=args.limit))
         return 0
@@ -354,10 +353,8 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
-def _report_document(report: SimulationReport | None) -> dict[str, Any]:
+def _report_document(report: SimulationReport) -> dict[str, Any]:
     """The simulation report as JSON data (money in minor units of ``currency``)."""
-    if report is None:
-        return {}
     document: dict[str, Any] = jsonable(attrs.evolve(report, members=(), rules=()))
     del document["money"]
     document["currency"] = report.money.currency
