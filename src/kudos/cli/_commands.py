@@ -15,16 +15,10 @@ import attrs
 from ..community import Community
 from ..errors import InvalidInput, NotAllowed, UnknownMember
 from ..explain.report import SimulationReport
-from ..leaderboards import METRICS
-from ..payback import Conversion
+from ..leaderboards.rules import METRICS
+from ..payback.rules import Conversion
 from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
-from ._render import (
-    jsonable,
-    ledger_row,
-    plural,
-    policy_document,
-    standing_lines,
-)
+from ._render import jsonable, ledger_row, plural, policy_document, standing_lines
 from ._ui import Ui
 
 __all__ = ["add_parsers"]
@@ -367,7 +361,7 @@ def _report_document(report: SimulationReport) -> dict[str, Any]:
 
 
 def _demo(args: argparse.Namespace, ui: Ui) -> int:
-    from .._demo import run_demo
+    from ._demo import run_demo
 
     if args.url is None:
         with tempfile.TemporaryDirectory() as tmp:

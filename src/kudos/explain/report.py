@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..model import Doc, LedgerEntry, Standing
-from ..payback import SETTLEMENT_ACTIONS, PaybackRules
+from ..payback.rules import SETTLEMENT_ACTIONS, PaybackRules
 from .table import PolicySection
 
 if TYPE_CHECKING:

@@ -12,12 +12,9 @@ from __future__ import annotations
 import calendar
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
-
-if TYPE_CHECKING:
-    from ..policy import Policy
 
 __all__ = ["PolicySection", "PolicyTable", "describe"]
 
@@ -116,8 +113,12 @@ class PolicyTable:
         return "\n".join(s.html() for s in self.sections) + "\n"
 
 
-def describe(policy: Policy) -> PolicyTable:
-    """``policy`` as a :class:`PolicyTable` (what :meth:`kudos.Policy.describe` returns)."""
+def describe(policy: Any) -> PolicyTable:
+    """``policy`` (a :class:`kudos.Policy`) as a :class:`PolicyTable`.
+
+    What :meth:`kudos.Policy.describe` returns; typed loosely because the policy
+    module imports this one (and the layout has no import circle).
+    """
     rec = policy.recognition
     money = policy.payback
     sections = [
