@@ -84,7 +84,7 @@ def test_every_giffgaff_action_reads_as_a_sentence(store: Store) -> None:
         '+5 points: you accepted alice\'s reply as the solution of "No data abroad"',
         '\u22125 points: the solution of "No data abroad" was unaccepted',
     ]
-    assert texts(c, "dan") == ["+500 points: welcome bonus: you joined on alice's referral"]
+    assert texts(c, "dan")[:2] == ["+500 points: welcome bonus: you joined on alice's referral"]
     assert texts(c, "erin") == [
         '+100 points: your idea "eSIM support" is planned',
         '+10 reputation: your idea "eSIM support" is planned',
@@ -381,4 +381,61 @@ def test_the_daily_cap_says_what_it_held_back_topped_up_and_released(
         '+2 reputation: topped up: room opened again under the cap, for "Q21"',
         '+2 reputation: a down-vote of 3 March in "Q0" was withdrawn',
         "\u22122 reputation: held back: over 200 reputation per day",
+    ]
+
+
+def test_idea_votes_referral_revocations_failed_payouts_and_refunds_read_as_sentences(
+    memory_store: Store,
+) -> None:
+    giffgaff = kudos.policies.giffgaff()
+    policy = giffgaff.evolve(
+        rewards={
+            **giffgaff.rewards,
+            "idea_vote_received": Reward(points=2, reputation=1),
+            "idea_milestone": Reward(points=20),
+        },
+        ideas=kudos.ideas.IdeaRules(milestones=(2,)),
+    )
+    clock = FakeClock(datetime(2026, 3, 3, 9, tzinfo=UTC))
+    c = Community(store=memory_store, policy=policy, clock=clock)
+    for name in ("erin", "ann", "bob", "cat"):
+        c.join(name)
+    c.join("dan", referred_by="ann")
+    c.join("staff1", role="staff")
+    c.post_topic("i1", author="erin", kind="idea", title="eSIM support")
+    c.vote_idea("i1", voter="ann")
+    c.vote_idea("i1", voter="bob")
+    clock.advance(days=1)
+    c.withdraw_vote("i1", voter="bob")
+    c.qualify_referral("dan")
+    c.revoke_referral("dan", reason="fraud")
+    c.adjust("cat", points=2_000, reason="meet-up", by="staff1")
+    c.set_payout_method("cat", "cash")
+    clock.set(datetime(2026, 6, 2, 9, tzinfo=UTC))
+    c.close_period("2026-H1", by="staff1")
+    c.mark_payout_failed("2026-H1:cat", reason="bank refused")
+    assert texts(c, "erin")[3:8] == [
+        '+1 reputation: bob voted for your idea "eSIM support"',
+        '+20 points: your idea "eSIM support" reached a vote milestone',
+        '\u22122 points: bob withdrew their vote for your idea "eSIM support"',
+        '\u22121 reputation: bob withdrew their vote for your idea "eSIM support"',
+        '\u221220 points: bob withdrew their vote for your idea "eSIM support"',
+    ]
+    assert texts(c, "dan")[:2] == [
+        "+500 points: welcome bonus: you joined on ann's referral",
+        "\u2212500 points: the referral of dan was revoked (fraud)",
+    ]
+    assert texts(c, "cat")[-1] == (
+        "+2,000 points: the payout of 2 June failed (bank refused); its points are yours again"
+    )
+    se = Community(store=MemoryStore(), policy=kudos.policies.stackexchange(), clock=clock)
+    se.join("mod", role="moderator")
+    se.join("bob")
+    se.adjust("bob", reputation=300, reason="seed", by="mod")
+    se.post_topic("t1", author="bob", title="eSIM")
+    se.offer_bounty("b1", topic="t1", by="bob", amount=50)
+    se.refund_bounty("b1", by="mod")
+    assert texts(se, "bob")[-2:] == [
+        '\u221250 reputation: you offered a bounty on "eSIM"',
+        '+50 reputation: the bounty on "eSIM" was refunded',
     ]

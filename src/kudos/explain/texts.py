@@ -104,7 +104,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "idea-vote-withdrawn": '{actor} withdrew their vote for your idea "{title}"',
     "idea-status-set": 'your idea "{title}" moved back to {status}',
     "serial-votes-reversed": "a vote of {given_on} reversed as serial voting",
-    "payout-failed": "the payout for {period} failed ({note}); its points are yours again",
+    "payout-failed": "the payout of {given_on} failed ({note}); its points are yours again",
     # -- wrappers and fallbacks ---------------------------------------------------
     "capped": "capped ({cap} reached): {text}",
     "floored": "{text} ({absorbed} absorbed by the reputation floor of {floor})",
