@@ -32,7 +32,10 @@ def test_describe_lists_every_section_of_the_policy() -> None:
         "Payback conversion",
         "Payback periods",
         "Payout methods",
+        "Leaderboards and abuse",
+        "Statement words",
     )
+    assert table.section("Statement words").rows == ()
     assert ("kudos_on_reply", "+5", "+1") in table.section("Rewards").rows
     assert ("Guru", "3,000 reputation, 150 solutions, 365 tenure days") in table.section(
         "Ranks"
@@ -42,6 +45,9 @@ def test_describe_lists_every_section_of_the_policy() -> None:
     se = kudos.policies.stackexchange(dated=True).describe()
     assert se.section("Dated rules").rows == (("kudos_on_topic", "2019-11-13", "+0", "+5"),)
     assert ("reputation floor", "1") in se.section("Members and reputation").rows
+    words = dict(se.section("Statement words").rows)
+    assert words["down_vote_on_reply"] == 'your answer in "{title}" was down-voted'
+    assert ("max window days", "90") in se.section("Leaderboards and abuse").rows
     with pytest.raises(KeyError, match="no section 'Nope'"):
         se.section("Nope")
 

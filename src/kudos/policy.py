@@ -340,8 +340,9 @@ class Policy:
         Rewards, dated rules, caps, members and reputation (start, floor,
         thresholds), ranks with their thresholds, badges, privileges,
         referral and idea rules, payback conversion (rate, minimum,
-        roll-over), periods and payout methods, each a titled section of rows;
-        ``.text()``, ``.markdown()`` and ``.html()`` render it.
+        roll-over), periods and payout methods, leaderboards and abuse, and the
+        policy's own statement words (its ``texts``), each a titled section of
+        rows; ``.text()``, ``.markdown()`` and ``.html()`` render it.
 
         >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).describe().section("Rewards").rows
         (('kudos_on_reply', '+5', '+0'),)

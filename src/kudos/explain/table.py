@@ -3,7 +3,8 @@
 A :class:`PolicyTable` holds every rule of a policy as titled sections of
 rows of strings (rewards, dated rules, caps, ranks, badges, privileges,
 members and reputation, referrals, ideas, payback conversion and periods,
-payout methods), ready to print (:meth:`PolicyTable.text`), to publish in
+payout methods, leaderboards and abuse, and the policy's own statement words
+over the defaults), ready to print (:meth:`PolicyTable.text`), to publish in
 Markdown (:meth:`PolicyTable.markdown`) or on a page (:meth:`PolicyTable.html`).
 """
 
@@ -236,6 +237,24 @@ def describe(policy: Any) -> PolicyTable:
                 for name, m in money.methods.items()
             ),
             numeric=("minimum", "uplift", "match"),
+        ),
+    ]
+    sections += [
+        PolicySection(
+            title="Leaderboards and abuse",
+            columns=("rule", "value"),
+            rows=(
+                *_settings(policy.leaderboards),
+                (
+                    "serial voting from (votes a day, one member to another)",
+                    _value(policy.abuse.serial_votes),
+                ),
+            ),
+        ),
+        PolicySection(
+            title="Statement words",
+            columns=("template", "words"),
+            rows=tuple((key, template) for key, template in policy.texts.items()),
         ),
     ]
     return PolicyTable(policy=policy.name, sections=tuple(sections))
