@@ -16,7 +16,7 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance
+from .abuse import AbuseConformance, AbuseReviewConformance
 from .core import CoreConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
@@ -27,6 +27,7 @@ from .referrals import ReferralConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReviewConformance",
     "CoreConformance",
     "IdeaConformance",
     "InputConformance",
@@ -47,5 +48,6 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    AbuseReviewConformance,
 ):
     """Every behaviour a kudos store must have."""
