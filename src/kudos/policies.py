@@ -172,4 +172,26 @@ def stackexchange(*, dated: bool = False) -> Policy:
         ideas=ideas.preset("stackexchange"),
         payback=payback.preset("stackexchange"),
         leaderboards=leaderboards.preset("stackexchange"),
+        texts=STACKEXCHANGE_TEXTS,
     )
+
+
+STACKEXCHANGE_TEXTS = {
+    "kudos_on_reply": 'your answer in "{title}" was up-voted',
+    "kudos_on_topic": 'your {kind} "{title}" was up-voted',
+    "down_vote_on_reply": 'your answer in "{title}" was down-voted',
+    "down_vote_on_topic": 'your {kind} "{title}" was down-voted',
+    "down_vote_cast": 'you down-voted an answer in "{title}"',
+    "solution_accepted": 'your answer in "{title}" was accepted',
+    "solution_accepter": 'you accepted {author}\'s answer to "{title}"',
+    "removed_as_spam": 'your post in "{title}" was removed as spam',
+    "kudos-withdrawn": 'an up-vote of {given_on} in "{title}" was withdrawn',
+    "kudos-given": 'a down-vote in "{title}" became an up-vote',
+    "down-voted": 'an up-vote in "{title}" became a down-vote',
+    "down-vote-withdrawn": 'a down-vote of {given_on} in "{title}" was withdrawn',
+    "solution-unaccepted": 'the accepted answer of "{title}" was unaccepted',
+    "solution-accepted": 'another answer was accepted for "{title}"',
+    "post-removed": 'the post in "{title}" was removed ({note})',
+    "post-restored": 'the post in "{title}" was restored',
+}
+"""Stack Exchange's words: answers, up-votes (votes are anonymous there)."""
