@@ -83,6 +83,8 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "idea_milestone": 'your idea "{title}" reached a vote milestone',
     "idea_planned": 'your idea "{title}" is planned',
     "idea_implemented": 'your idea "{title}" was implemented',
+    "praise_received": '{actor} praised you in "{title}"',
+    "deflection_solution": 'your solution in "{title}" answered {actor} before they had to ask',
     "adjustment": "{by} adjusted your balance: {note}",
     "payout": "{reason}",
     "carry_over": "{reason}",
@@ -104,6 +106,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "idea-vote-withdrawn": '{actor} withdrew their vote for your idea "{title}"',
     "idea-status-set": 'your idea "{title}" moved back to {status}',
     "serial-votes-reversed": "a vote of {given_on} reversed as serial voting",
+    "vote-ring-reversed": "a vote of {given_on} reversed: it came from a vote ring",
     "payout-failed": "the payout of {given_on} failed ({note}); its points are yours again",
     # -- wrappers and fallbacks ---------------------------------------------------
     "capped": "capped ({cap} reached): {text}",
