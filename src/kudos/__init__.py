@@ -14,7 +14,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from . import abuse as abuse
+from . import channels as channels
 from . import events as events
+from . import health as health
 from . import ideas as ideas
 from . import importers as importers
 from . import leaderboards as leaderboards
@@ -100,7 +102,9 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "abuse",
+    "channels",
     "events",
+    "health",
     "ideas",
     "importers",
     "leaderboards",

@@ -26,6 +26,7 @@ from ._base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from ._bulk import Preloaded
 from .abuse import AbuseAPI
 from .cache import ReadCache
+from .channels.api import ChannelsAPI
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
     AssociationBonusGranted,
@@ -48,6 +49,8 @@ from .events import (
     SuggestedEditApproved,
     TopicPosted,
 )
+from .health import handlers as _health  # noqa: F401  (registers response health)
+from .health.api import HealthAPI
 from .ideas import IdeasAPI
 from .leaderboards import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
@@ -139,6 +142,8 @@ class Community(
     PaybackAPI,
     LeaderboardsAPI,
     AbuseAPI,
+    ChannelsAPI,
+    HealthAPI,
     CommunityBase,
 ):
     """A rewarded community: report facts, ask for standings.

@@ -44,6 +44,10 @@ Bounties move reputation between members at the amount the host reports
 (the offerer pays it at once; the awarded reply's author receives it), so
 they have no entry in ``rewards``.
 
+``canonical_reused``        the author of a canonical answer reused to answer
+                            a conversation (``answer_with``)
+==========================  ==================================================
+
 ==========================  ==================================================
 ``referral_qualified``      the referrer, when their referral qualifies
 ``referral_welcome``        the new member, when their referral qualifies
@@ -68,7 +72,11 @@ import attrs
 
 from . import abuse, ideas, leaderboards, payback, recognition, referrals
 from .abuse import AbuseRules
+from .channels import rules as channels
+from .channels.rules import ChannelRules
 from .errors import InvalidPolicy
+from .health import rules as health
+from .health.rules import HealthRules
 from .ideas import IdeaRules
 from .leaderboards import LeaderboardRules
 from .payback import PaybackRules
@@ -101,6 +109,8 @@ ACTIONS: tuple[str, ...] = (
     + payback.ACTIONS
     + leaderboards.ACTIONS
     + abuse.ACTIONS
+    + channels.ACTIONS
+    + health.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -267,6 +277,8 @@ class Policy:
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
+        channels: the channels facts may come through (:class:`kudos.channels.ChannelRules`).
+        health: the response target (:class:`kudos.health.HealthRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -289,6 +301,8 @@ class Policy:
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
+    channels: ChannelRules = attrs.field(factory=ChannelRules)
+    health: HealthRules = attrs.field(factory=HealthRules)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor
