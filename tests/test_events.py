@@ -59,6 +59,7 @@ from kudos.events import (
     event_from_payload,
     event_types,
 )
+from kudos.channels import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 from kudos.model import StoredEvent
 from kudos.testing import FakeClock
 
@@ -112,6 +113,13 @@ EXAMPLES: list[tuple[Event, str]] = [
     (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
     (AssociationBonusGranted(member="alice"), "alice"),
     (MemberDeleted(member="alice"), "alice"),
+    (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob"),
+    (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
+    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
+    (
+        AnsweredWith(conversation="tw-1", canonical="r1", by="staff1", channel="twitter"),
+        "tw-1:r1:twitter",
+    ),
 ]
 
 

@@ -611,7 +611,7 @@ class ReferralsExpired(Event):
     as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
 
     def content(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat()}
+        return {**super().content(), "as_of": self.as_of.isoformat()}
 
 
 @_register

@@ -65,7 +65,6 @@ def giffgaff() -> Policy:
                     "kudos_on_topic",
                     "solution_accepted",
                     "solution_accepter",
-                    "canonical_reused",
                 ),
             ),
             Cap(account="points", per="post", limit=200, actions=("canonical_reused",)),

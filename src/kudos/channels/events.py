@@ -11,7 +11,6 @@ from typing import ClassVar
 import attrs
 
 from .. import _validate as v
-from ..errors import InvalidInput
 from ..events import Event, _member_field, _register, key_of
 
 __all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged"]
@@ -20,23 +19,18 @@ __all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged"]
 @_register
 @attrs.frozen(kw_only=True)
 class IdentityLinked(Event):
-    """``member`` is ``handle`` on ``channel`` (required here: the identity's channel).
+    """``member`` is ``handle`` on ``channel`` (the identity's channel: required here).
 
-    One handle per channel belongs to one member.
+    One handle per channel belongs to one member. Recording it without a
+    channel raises :class:`kudos.InvalidInput`.
     """
 
     type: ClassVar[str] = "identity-linked"
     member: str = _member_field()
     handle: str = attrs.field(validator=v.identifier)
 
-    def __attrs_post_init__(self) -> None:
-        if self.channel is None:
-            raise InvalidInput(
-                f"linking handle {self.handle!r} needs the channel it is on, e.g. channel='twitter'"
-            )
-
     def natural_key(self) -> str:
-        return key_of(self.channel, self.handle)
+        return key_of(self.channel or "", self.handle)
 
 
 @_register

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._engine import Context, _is_closed, before_event, handles
+from ..errors import InvalidInput
 from ..events import MEMBER_FIELD, Event, MemberDeleted, MemberJoined, key_of
 from ..stores.protocol import Transaction
 from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
@@ -71,7 +72,10 @@ def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
 
 @handles(IdentityLinked)
 def _identity_linked(ctx: Context, event: IdentityLinked) -> None:
-    assert event.channel is not None
+    if event.channel is None:
+        raise InvalidInput(
+            f"linking handle {event.handle!r} needs the channel it is on, e.g. channel='twitter'"
+        )
     member = ctx.member(event.member)
     ctx.require(not member.deleted, f"member {event.member!r} was deleted; link no identity to it")
     key = key_of(event.channel, event.handle)
