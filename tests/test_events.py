@@ -113,7 +113,7 @@ EXAMPLES: list[tuple[Event, str]] = [
     (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
     (AssociationBonusGranted(member="alice"), "alice"),
     (MemberDeleted(member="alice"), "alice"),
-    (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob"),
+    (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob:bob"),
     (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
     (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
     (

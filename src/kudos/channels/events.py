@@ -30,7 +30,7 @@ class IdentityLinked(Event):
     handle: str = attrs.field(validator=v.identifier)
 
     def natural_key(self) -> str:
-        return key_of(self.channel or "", self.handle)
+        return key_of(self.channel or "", self.handle, self.member)
 
 
 @_register

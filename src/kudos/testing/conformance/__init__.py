@@ -17,7 +17,9 @@ subclass. Each capability has its own class, should you want to prove a part.
 from __future__ import annotations
 
 from .abuse import AbuseConformance
+from .channels import ChannelConformance
 from .core import CoreConformance
+from .health import HealthConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
@@ -27,7 +29,9 @@ from .referrals import ReferralConformance
 
 __all__ = [
     "AbuseConformance",
+    "ChannelConformance",
     "CoreConformance",
+    "HealthConformance",
     "IdeaConformance",
     "InputConformance",
     "LeaderboardConformance",
@@ -47,5 +51,7 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    ChannelConformance,
+    HealthConformance,
 ):
     """Every behaviour a kudos store must have."""
