@@ -18,6 +18,7 @@ from kudos import Community, Conflict, InvalidInput, KudosError, policies
 from kudos import _engine as engine
 from kudos import _validate as v
 from kudos._engine import default_id, stored_to_event
+from kudos.channels import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 from kudos.events import (
     ROLES,
     TOPIC_KINDS,
@@ -59,7 +60,6 @@ from kudos.events import (
     event_from_payload,
     event_types,
 )
-from kudos.channels import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 from kudos.model import StoredEvent
 from kudos.testing import FakeClock
 

@@ -75,7 +75,7 @@ class ChannelConformance(ConformanceBase):
         c = community
         at = clock().isoformat()
         # Payloads exactly as kudos wrote them before facts had a channel.
-        old = {
+        old: dict[str, dict[str, object]] = {
             "member-joined:alice": {
                 "member": "alice",
                 "role": "member",
