@@ -7,9 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._engine import Context, _is_closed, before_event, handles
-from ..errors import InvalidInput
-from ..events import MEMBER_FIELD, Event, MemberDeleted, MemberJoined, key_of
+from .._engine import Context, _is_closed, after_event, before_event, handles
+from ..errors import InvalidInput, NotAllowed
+from ..events import (
+    MEMBER_FIELD,
+    DownVoted,
+    Event,
+    IdeaVoted,
+    KudosGiven,
+    MemberDeleted,
+    MemberJoined,
+    key_of,
+)
 from ..stores.protocol import Transaction
 from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 
@@ -64,10 +73,56 @@ def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
         kept = resolve(tx, named)
         if kept != named:
             changes[name] = kept
+    if isinstance(event, KudosGiven | DownVoted | IdeaVoted):
+        _refuse_own_vote(tx, event, changes)
     if not changes:
         return event
     assert event.event_id is not None
     return attrs.evolve(event, event_id=None, **changes).with_id(event.event_id)
+
+
+def _refuse_own_vote(
+    tx: Transaction, event: KudosGiven | DownVoted | IdeaVoted, changes: Any
+) -> None:
+    """A vote on a post its voter wrote under an account since merged is a vote on their own."""
+    post = event.idea if isinstance(event, IdeaVoted) else event.post
+    field = "giver" if isinstance(event, KudosGiven) else "voter"
+    voter = str(changes.get(field, getattr(event, field)))
+    doc = tx.get("post", post)
+    if doc is None:
+        return
+    author = str(doc.data["author"])
+    if author != voter and resolve(tx, author) == voter:
+        raise NotAllowed(
+            f"member {voter!r} cannot vote on {post!r}: they wrote it as {author!r}, "
+            "an account merged into theirs"
+        )
+
+
+@after_event
+def _sweep_merged(ctx: Context) -> None:
+    """What this event booked to a merged account (an award on a post it wrote, the reversal
+    of an award it earned) moves on to the account kept, as the merge moved its balances."""
+    for entry in list(ctx.entries):
+        if not entry.amount or entry.action == MERGE_ACTION:
+            continue
+        if merged_into(ctx.tx, entry.member) is None:
+            continue
+        kept = resolve(ctx.tx, entry.member)
+        for member, amount, reason in (
+            (entry.member, -entry.amount, f"moved to {kept!r}: account merged into it"),
+            (kept, entry.amount, f"moved from {entry.member!r}: account merged into this one"),
+        ):
+            ctx.line(
+                member,
+                entry.account,
+                amount,
+                action=MERGE_ACTION,
+                reason=f"{reason} ({entry.entry_id})",
+                subject=entry.member,
+                period=entry.period,
+            )
+        ctx.touched.add(kept)
 
 
 @handles(IdentityLinked)

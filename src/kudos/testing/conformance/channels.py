@@ -159,6 +159,15 @@ class ChannelConformance(ConformanceBase):
         assert c.post("r3").author == "bob"
         with pytest.raises(NotAllowed):  # bob's own reply, given kudos under the old account
             c.give_kudos("r3", giver="bob2")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="merged into theirs"):
+            c.give_kudos("r2", giver="bob")  # written as bob2: bob's own
+        # What the old account's posts earn or lose from now on moves on to the kept one.
+        c.withdraw_kudos("r2", giver="carol")
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 5, before["bob"][1] + 1)
+        c.give_kudos("r2", giver="alice")
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 10, before["bob"][1] + 2)
         assert c.member_by_handle("twitter", "@bobby") == "bob"
         assert [m.member for m in c.merges("bob")] == ["bob2"]
         assert c.merge_members("bob2", into="bob", by="staff1").replayed
