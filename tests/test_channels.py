@@ -49,7 +49,7 @@ def test_channel_and_health_sections_load_from_toml_and_are_checked() -> None:
     )
     assert policy.channels == ChannelRules(allowed=("web", "sms"))
     assert policy.health == HealthRules(target_seconds=90)
-    with pytest.raises(InvalidPolicy, match="channels.default"):
+    with pytest.raises(InvalidPolicy, match=r"channels\.default"):
         ChannelRules(allowed=("sms",))
     with pytest.raises(InvalidPolicy, match="twice"):
         ChannelRules(allowed=("web", "web"))
