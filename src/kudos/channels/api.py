@@ -276,7 +276,8 @@ class ChannelsAPI(CommunityBase):
         """The canonical answer for ``topic`` (or a conversation id), or ``None``.
 
         A conversation answered with a canonical answer gets the last one it was
-        answered with; a problem with a canonical answer gets its first one.
+        answered with; a problem with a canonical answer gets its first one; a topic
+        whose accepted solution was marked canonical (for another problem) gets it.
         """
         v.require_id("topic", topic)
 
@@ -287,6 +288,10 @@ class ChannelsAPI(CommunityBase):
             else:
                 own = sorted(tx.find("canonical", ref=topic), key=lambda d: d.data["at"])
                 doc = own[0] if own else None
+            if doc is None:  # a topic whose own solution was marked for another problem
+                post = tx.get("post", topic)
+                solution = post.data.get("solution") if post is not None else None
+                doc = tx.get("canonical", solution) if solution else None
             return None if doc is None else _canonical_from(doc)
 
         return self._read(read)

@@ -278,4 +278,6 @@ class ChannelConformance(ConformanceBase):
         assert found.answers == {"email": ("r5",), "twitter": ("r1",), "web": ("r1",)}
         assert found.distinct == ("r1", "r5")
         assert [a.reply for a in c.canonical_answers("t1")] == ["r1", "r5"]
+        found_for_t5 = c.answer_for("t5")
+        assert found_for_t5 is not None and found_for_t5.reply == "r5"
         assert_consistent(c)
