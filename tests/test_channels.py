@@ -169,3 +169,20 @@ def test_health_and_links_after_rebuild_equal_incremental_and_merges_keep_the_le
         for merge in c.merges(kept):
             s = c.standing(merge.member)
             assert (s.points, s.reputation) == (0, 0)
+
+
+def test_a_cached_health_report_still_ages_the_unanswered_and_sees_writes() -> None:
+    clock = FakeClock()
+    c = kudos.Community(clock=clock, cache=kudos.ReadCache())
+    c.join("bob")
+    c.join("alice")
+    c.post_topic("t1", author="bob")
+    first = c.health().total
+    assert (first.unanswered, first.unanswered_age.longest, first.past_target) == (1, 0, 0)
+    clock.advance(hours=2)
+    later = c.health().total
+    assert (later.unanswered_age.longest, later.past_target) == (7200, 1)
+    c.post_reply("r1", topic="t1", author="alice")
+    answered = c.health().total
+    assert (answered.unanswered, answered.first_response.median) == (0, 7200)
+    assert (answered.within_target, answered.past_target) == (0, 1)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from .. import _validate as v
 from .._base import CommunityBase
 from .._engine import day_of, get_post
@@ -38,8 +40,10 @@ def timing(values: Iterable[int]) -> Timing:
     return Timing(count=n, median=rank(50), p90=rank(90), longest=ordered[-1])
 
 
-def _figures(docs: Sequence[Mapping[str, Any]], now: datetime, target: int) -> HealthFigures:
-    first, first_member, solution, ages = [], [], [], []
+def _answered(docs: Sequence[Mapping[str, Any]], target: int) -> tuple[HealthFigures, list[str]]:
+    """The figures of ``docs`` that do not change with time, and the posting times (ISO) of
+    the unanswered ones, which :func:`_at` ages."""
+    first, first_member, solution, waiting = [], [], [], []
     by_members = by_staff = within = past = 0
     for d in docs:
         if d["first"] is not None:
@@ -49,10 +53,7 @@ def _figures(docs: Sequence[Mapping[str, Any]], now: datetime, target: int) -> H
             else:
                 past += 1
         else:
-            age = h._seconds(d["posted_at"], now)
-            ages.append(age)
-            if age > target:
-                past += 1
+            waiting.append(d["posted_at"])
         if d["first_member"] is not None:
             first_member.append(d["first_member"])
         if d["solution"] is not None:
@@ -61,7 +62,7 @@ def _figures(docs: Sequence[Mapping[str, Any]], now: datetime, target: int) -> H
                 by_staff += 1
             else:
                 by_members += 1
-    return HealthFigures(
+    figures = HealthFigures(
         topics=len(docs),
         answered=len(first),
         first_response=timing(first),
@@ -70,10 +71,21 @@ def _figures(docs: Sequence[Mapping[str, Any]], now: datetime, target: int) -> H
         solved=len(solution),
         solved_by_members=by_members,
         solved_by_staff=by_staff,
-        unanswered=len(ages),
-        unanswered_age=timing(ages),
         within_target=within,
         past_target=past,
+    )
+    return figures, waiting
+
+
+def _at(part: tuple[HealthFigures, list[str]], now: datetime, target: int) -> HealthFigures:
+    """The figures with the unanswered topics aged at ``now``."""
+    figures, waiting = part
+    ages = [h._seconds(posted, now) for posted in waiting]
+    return attrs.evolve(
+        figures,
+        unanswered=len(ages),
+        unanswered_age=timing(ages),
+        past_target=figures.past_target + sum(1 for age in ages if age > target),
     )
 
 
@@ -120,23 +132,29 @@ class HealthAPI(CommunityBase):
         now = self.now()
         target = self.policy.health.target_seconds
 
-        def read(tx: Transaction) -> HealthReport:
+        Part = tuple[HealthFigures, list[str]]
+
+        def read(tx: Transaction) -> tuple[Part, dict[str, Part]]:
             docs = [d.data for d in tx.find(h.KIND, ref=period) if d.status != "removed"]
             groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
             if by is not None:
                 for d in docs:
                     for group in dict.fromkeys(self._groups_of(d, by)):
                         groups[group].append(d)
-            return HealthReport(
-                period=period,
-                by=by,
-                target_seconds=target,
-                at=now,
-                total=_figures(docs, now, target),
-                groups={g: _figures(found, now, target) for g, found in sorted(groups.items())},
-            )
+            return _answered(docs, target), {
+                g: _answered(found, target) for g, found in sorted(groups.items())
+            }
 
-        return self._read(read)
+        # What does not age is cached until the next write; the unanswered are aged now.
+        total, groups = self._cached(("health", period, by, target), read)
+        return HealthReport(
+            period=period,
+            by=by,
+            target_seconds=target,
+            at=now,
+            total=_at(total, now, target),
+            groups={g: _at(part, now, target) for g, part in groups.items()},
+        )
 
     def topic_feedback(self, topic: str) -> TopicFeedback:
         """How well the community did on ``topic``: its answers, the time to the first
