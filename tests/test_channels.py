@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import kudos
 from kudos import InvalidInput, InvalidPolicy, KudosError, Policy
-from kudos._engine import default_id
 from kudos.channels import ChannelRules
+from kudos.engine.core import default_id
 from kudos.events import KudosGiven, TopicPosted
 from kudos.health import HealthRules, Timing
 from kudos.health.api import timing

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Self
 
 from .. import _validate as v
-from .._base import CommunityBase
-from .._engine import get_member
+from ..engine.base import CommunityBase
+from ..engine.core import get_member
 from ..errors import UnknownMember
 from ..events import key_of
 from ..model import Doc, Outcome

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._engine import Context, _is_closed, after_event, before_event, handles
+from ..engine.core import Context, _is_closed, after_event, before_event, handles
 from ..errors import InvalidInput, NotAllowed
 from ..events import (
     MEMBER_FIELD,

@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 
 from .. import _validate as v
-from .._base import CommunityBase
-from .._engine import day_of, get_post
+from ..engine.base import CommunityBase
+from ..engine.core import day_of, get_post
 from ..errors import InvalidInput, UnknownRecord
 from ..model import Doc
 from ..stores.protocol import Transaction

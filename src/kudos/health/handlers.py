@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .._engine import Context, after_event
 from ..channels.events import AnsweredWith
+from ..engine.core import Context, after_event
 from ..events import (
     PostRemoved,
     PostRestored,

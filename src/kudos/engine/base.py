@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from . import _engine as engine
-from . import _refusals as refusals
-from . import _validate as v
-from .cache import ReadCache, local_version
-from .errors import InvalidInput, KudosError, TransientStoreError
-from .events import Event
-from .model import Notification, Outcome
-from .stores.protocol import Store, Transaction
+from .. import _validate as v
+from ..cache import ReadCache, local_version
+from ..errors import InvalidInput, KudosError, TransientStoreError
+from ..events import Event
+from ..model import Notification, Outcome
+from ..stores.protocol import Store, Transaction
+from . import core as engine
+from . import refusals as refusals
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from ..policy import Policy
 
 T = TypeVar("T")
 
