@@ -16,7 +16,7 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance
+from .abuse import AbuseConformance, AbuseReviewConformance
 from .channels import ChannelConformance
 from .core import CoreConformance
 from .health import HealthConformance
@@ -29,6 +29,7 @@ from .referrals import ReferralConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReviewConformance",
     "ChannelConformance",
     "CoreConformance",
     "HealthConformance",
@@ -51,6 +52,7 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    AbuseReviewConformance,
     ChannelConformance,
     HealthConformance,
 ):
