@@ -186,3 +186,9 @@ def test_a_cached_health_report_still_ages_the_unanswered_and_sees_writes() -> N
     answered = c.health().total
     assert (answered.unanswered, answered.first_response.median) == (0, 7200)
     assert (answered.within_target, answered.past_target) == (0, 1)
+
+
+def test_an_event_given_its_derived_id_keeps_its_channel() -> None:
+    event = KudosGiven(post="r1", giver="bob", channel="twitter").with_id("kudos-given:r1:bob")
+    assert (event.event_id, event.channel) == ("kudos-given:r1:bob", "twitter")
+    assert KudosGiven(post="r1", giver="bob").with_id("x").channel is None

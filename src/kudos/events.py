@@ -158,6 +158,7 @@ class Event:
         for name in _content_fields(cls):
             object.__setattr__(copy, name, getattr(self, name))
         object.__setattr__(copy, "at", self.at)
+        object.__setattr__(copy, "channel", self.channel)
         object.__setattr__(copy, "event_id", event_id)
         return copy
 
