@@ -16,8 +16,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import abuse as abuse
+from . import channels as channels
 from . import events as events
 from . import explain as explain
+from . import health as health
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
@@ -113,8 +115,10 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "abuse",
+    "channels",
     "events",
     "explain",
+    "health",
     "ideas",
     "importers",
     "leaderboards",

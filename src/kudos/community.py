@@ -19,6 +19,7 @@ import attrs
 from . import _validate as v
 from .abuse.api import AbuseAPI
 from .cache import ReadCache
+from .channels.api import ChannelsAPI
 from .engine import core as engine
 from .engine.base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from .engine.bulk import Preloaded
@@ -47,6 +48,7 @@ from .events import (
 )
 from .explain.lines import render_lines
 from .explain.report import SimulationReport, build_report
+from .health.api import HealthAPI
 from .ideas.api import IdeasAPI
 from .leaderboards.api import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
@@ -144,6 +146,8 @@ class Community(
     LeaderboardsAPI,
     AbuseAPI,
     SupportAPI,
+    ChannelsAPI,
+    HealthAPI,
     CommunityBase,
 ):
     """A rewarded community: report facts, ask for standings.

@@ -35,10 +35,13 @@ def giffgaff() -> Policy:
     referral welcome      500       0           the recruit's £5 bonus (giffgaff, 2019)
     idea implemented      500       50          implemented ideas "in many cases" rewarded
     idea planned          100       10
+    canonical reused      10        2           a canonical answer reused on any channel
+                                                credits its author; ours, capped below
     ====================  ========  ==========  ==========================================
 
     Caps: 1,500 points per member per calendar month, giffgaff's Layer-2
-    community cap of £15/month (Community Payback 2.0, June 2015). Periods: 1
+    community cap of £15/month (Community Payback 2.0, June 2015); a canonical
+    answer earns its author at most 200 points from reuse. Periods: 1
     Dec-31 May and 1 Jun-30 Nov, Europe/London. 1 point = 1p. Staff earn
     nothing (official replies are their job). No down-votes.
     """
@@ -56,6 +59,7 @@ def giffgaff() -> Policy:
             "idea_implemented": Reward(points=500, reputation=50),
             "praise_received": Reward(points=5, reputation=2),
             "deflection_solution": Reward(points=5, reputation=1),
+            "canonical_reused": Reward(points=10, reputation=2),
         },
         caps=(
             Cap(
@@ -71,6 +75,7 @@ def giffgaff() -> Policy:
                     "deflection_solution",
                 ),
             ),
+            Cap(account="points", per="post", limit=200, actions=("canonical_reused",)),
         ),
         staff_earn=False,
         down_votes=False,

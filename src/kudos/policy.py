@@ -44,6 +44,10 @@ Bounties move reputation between members at the amount the host reports
 (the offerer pays it at once; the awarded reply's author receives it), so
 they have no entry in ``rewards``.
 
+``canonical_reused``        the author of a canonical answer reused to answer
+                            a conversation (``answer_with``)
+==========================  ==================================================
+
 ==========================  ==================================================
 ``referral_qualified``      the referrer, when their referral qualifies
 ``referral_welcome``        the new member, when their referral qualifies
@@ -71,8 +75,12 @@ import attrs
 
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
+from .channels import rules as channels
+from .channels.rules import ChannelRules
 from .errors import InvalidPolicy
 from .explain.texts import DEFAULT_TEXTS, check_texts
+from .health import rules as health
+from .health.rules import HealthRules
 from .ideas import rules as ideas
 from .ideas.rules import IdeaRules
 from .leaderboards import rules as leaderboards
@@ -116,6 +124,8 @@ ACTIONS: tuple[str, ...] = (
     + leaderboards.ACTIONS
     + abuse.ACTIONS
     + support.ACTIONS
+    + channels.ACTIONS
+    + health.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -299,6 +309,8 @@ class Policy:
             :data:`kudos.explain.texts.DEFAULT_TEXTS` (a template naming an
             unknown ``{placeholder}``, or an unknown key, is
             :class:`~kudos.InvalidPolicy`).
+        channels: the channels facts may come through (:class:`kudos.channels.ChannelRules`).
+        health: the response target (:class:`kudos.health.HealthRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -323,6 +335,8 @@ class Policy:
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
     support: SupportRules = attrs.field(factory=SupportRules)
     texts: Mapping[str, str] = attrs.field(factory=dict, converter=_texts)
+    channels: ChannelRules = attrs.field(factory=ChannelRules)
+    health: HealthRules = attrs.field(factory=HealthRules)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor

@@ -85,6 +85,8 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "idea_implemented": 'your idea "{title}" was implemented',
     "praise_received": '{actor} praised you in "{title}"',
     "deflection_solution": 'your solution in "{title}" answered {actor} before they had to ask',
+    "canonical_reused": 'your solution in "{title}" was given as the answer once more',
+    "member_merged": "{reason}",
     "adjustment": "{by} adjusted your balance: {note}",
     "payout": "{reason}",
     "carry_over": "{reason}",
