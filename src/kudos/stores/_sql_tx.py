@@ -569,7 +569,9 @@ class SqlTransaction:
     #   a sequence.
     # * ledger lines and outbox notifications: inserted, never updated (but for an
     #   outbox row's ``acked``, set to true by ``ack``: idempotent); ids are derived
-    #   from the event's id, ``seq`` from a sequence.
+    #   from the event's id, ``seq`` from a sequence. Notifications are inserted
+    #   under the numbering lock (held to the commit), so the outbox commits in
+    #   ``seq`` order and a cursor never passes one that commits later.
     # * counters: one upsert adding the change (``value = value + excluded.value``),
     #   atomic on its row whoever else adds; the subject's lock makes what a
     #   writer read of a counter (caps, balances) stay true until it commits.
@@ -806,6 +808,8 @@ class SqlTransaction:
         wanted = sorted(set(keys))
         if not wanted:
             return []
+        if kind not in COMMUNITY_KINDS:
+            self._guard(wanted)  # as ``get`` would, key by key
         self._flush_docs(kind)
         params = {"c": self.community, "kind": kind, "keys": wanted}
         return [
@@ -852,7 +856,9 @@ class SqlTransaction:
 
     def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
         """Search documents with any of ``terms``, best first (SQLite FTS5 or PostgreSQL
-        ``tsvector``; see :mod:`kudos.stores._sql_search`)."""
+        ``tsvector``; see :mod:`kudos.stores._sql_search`). A writer reading it takes the
+        community lock exclusively, as :meth:`find` by kind alone does."""
+        self._whole_community()
         self._flush_docs(SEARCH_KIND)
         found = _sql_search.search(self._conn, self._q.tables, self.community, terms, limit)
         return found if found is not None else match_terms(self.find(SEARCH_KIND), terms, limit)
@@ -1016,6 +1022,12 @@ class SqlTransaction:
         if not notes:
             return []
         self._writing()
+        if self._postgres:
+            # Outbox numbers in commit order, so a worker paging by ``seq`` (``since=``)
+            # never passes a notification that commits later with a lower number: take
+            # the numbering lock (held to the commit; ``finish`` takes it anyway) before
+            # the numbers are drawn. Writers that notify commit one at a time from here.
+            self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, NUMBERING_LOCK)})
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
 
