@@ -35,6 +35,7 @@ from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
 from .errors import KudosError as KudosError
 from .errors import NotAllowed as NotAllowed
+from .errors import PolicyMismatch as PolicyMismatch
 from .errors import RebuildMismatch as RebuildMismatch
 from .errors import StoreError as StoreError
 from .errors import TransientStoreError as TransientStoreError
@@ -45,6 +46,7 @@ from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
 from .model import Outcome as Outcome
+from .model import PolicyVersion as PolicyVersion
 from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
@@ -81,9 +83,11 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "ReadCache",
+    "PolicyMismatch",
     "RebuildMismatch",
     "RebuildReport",
     "Reward",

@@ -18,6 +18,7 @@ __all__ = [
     "Member",
     "Notification",
     "Outcome",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "Standing",
@@ -64,6 +65,9 @@ class LedgerEntry:
         at: when the event happened.
         reverses: the ``entry_id`` this entry reverses, for reversals.
         tags: the tags (and product) of the topic the award came from.
+        policy: the version of the community's policy that valued it (1 for
+            the policy recorded with the first write; each
+            :meth:`~kudos.Community.change_policy` adds one).
     """
 
     entry_id: str
@@ -78,6 +82,28 @@ class LedgerEntry:
     at: datetime
     reverses: str | None = None
     tags: tuple[str, ...] = ()
+    policy: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class PolicyVersion:
+    """One version of a community's policy, as the store keeps it.
+
+    Attributes:
+        version: 1 for the policy recorded with the community's first write,
+            then 2, 3, ... for each change of policy.
+        content: the policy's canonical JSON (sorted keys, no spaces), which
+            :meth:`kudos.Policy.from_dict` reads back to an equal policy.
+        fingerprint: the SHA-256 of ``content`` in hex (64 characters).
+        effective: from when facts are valued under it (``None``: from the start).
+        event_id: the policy-change event that recorded it (``None`` for version 1).
+    """
+
+    version: int
+    content: str
+    fingerprint: str
+    effective: datetime | None = None
+    event_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

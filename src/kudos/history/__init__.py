@@ -1,0 +1,15 @@
+"""Policy history: the store remembers its policy, and a change of policy is a fact.
+
+* :mod:`kudos.history.rules`: a policy's canonical content, fingerprint and
+  the settings two policies differ in (pure; no engine, no store);
+* :mod:`kudos.history.handlers`: the engine half: which version values a
+  fact, and what a policy change books;
+* :mod:`kudos.history.api`: :meth:`kudos.Community.change_policy` and
+  :meth:`kudos.Community.policy_history`.
+"""
+
+from __future__ import annotations
+
+from .rules import canonical, differences, fingerprint
+
+__all__ = ["canonical", "differences", "fingerprint"]

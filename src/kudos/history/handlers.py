@@ -1,0 +1,202 @@
+"""The engine half of policy history: which version values a fact, what a change books.
+
+A community's policy versions are numbered 1, 2, 3, ... in the order they
+were recorded; version 1 is recorded with the community's first write, and
+each :class:`~kudos.events.PolicyChanged` event adds the next. A fact is
+valued by the latest version recorded before it whose ``effective`` time is
+not after the fact's time, so replaying the log in order (``rebuild``) picks
+the same version for every fact as recording it did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .. import _engine as engine
+from ..errors import KudosError, NotAllowed
+from ..events import PolicyChanged
+from ..model import LedgerEntry, PolicyVersion, StoredEvent
+from ..stores.memory import MemoryStore
+from ..stores.protocol import Transaction
+from .rules import canonical, fingerprint, from_content
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+__all__ = ["RECALCULATED", "Timeline", "first_version", "last_closed_end", "replay"]
+
+RECALCULATED = "policy_recalculated"
+"""The ledger action of the lines a retroactive policy change books."""
+
+
+class Timeline:
+    """A community's policy versions as policies, each in force from its ``effective`` time.
+
+    ``pending`` is the policy a community with no recorded version will
+    record as version 1 with its first write.
+    """
+
+    __slots__ = ("pending", "policies", "versions")
+
+    def __init__(self, versions: Sequence[PolicyVersion], pending: Policy | None = None) -> None:
+        self.versions = tuple(versions)
+        self.policies = tuple(from_content(v.content) for v in self.versions)
+        self.pending = pending if not self.versions else None
+
+    @property
+    def recorded(self) -> int:
+        """The number of the latest version in the store (0: none yet)."""
+        return len(self.versions)
+
+    @property
+    def current(self) -> Policy:
+        """The latest version's policy (the pending one before any write)."""
+        if self.pending is not None:
+            return self.pending
+        return self.policies[-1]
+
+    def at(self, when: datetime, *, upto: int | None = None) -> tuple[int, Policy]:
+        """``(version, policy)`` in force at ``when`` among versions ``1..upto`` (default all)."""
+        if self.pending is not None:
+            return 1, self.pending
+        last = len(self.versions) if upto is None else min(upto, len(self.versions))
+        for i in range(last - 1, 0, -1):
+            effective = self.versions[i].effective
+            if effective is None or effective <= when:
+                return i + 1, self.policies[i]
+        return 1, self.policies[0]
+
+
+def first_version(policy: Policy) -> PolicyVersion:
+    """Version 1 of a community's policy: ``policy``, in force from the start."""
+    return PolicyVersion(version=1, content=canonical(policy), fingerprint=fingerprint(policy))
+
+
+def last_closed_end(tx: Transaction, policy: Policy) -> datetime | None:
+    """The end of the latest closed payback period (``None``: none closed)."""
+    ends = [policy.periods.bounds(doc.key)[1] for doc in tx.find("period", status="closed")]
+    return max(ends, default=None)
+
+
+@engine.handles(PolicyChanged)
+def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
+    tx = ctx.tx
+    versions = tx.policy_versions()
+    ctx.require(
+        bool(versions),
+        "a policy change needs the community's first policy recorded; "
+        "record any fact first, or open the community with the policy to start from",
+    )
+    new = from_content(event.policy)
+    effective = datetime.fromisoformat(event.effective)
+    end = last_closed_end(tx, ctx.policy)
+    if not event.retroactive and end is not None and effective < end:
+        raise NotAllowed(
+            f"a policy change effective {effective.isoformat()} reaches into a closed payback "
+            f"period (the last one closed ended {end.isoformat()}): its points are paid out. "
+            "Make it effective at or after that end, or pass retroactive=True to recalculate "
+            "history and book the difference now"
+        )
+    number = len(versions) + 1
+    tx.add_policy(
+        PolicyVersion(
+            version=number,
+            content=canonical(new),
+            fingerprint=fingerprint(new),
+            effective=effective,
+            event_id=ctx.event_id,
+        )
+    )
+    if event.retroactive:
+        timeline = Timeline(versions)
+        difference = _recalculated(tx, ctx.event_id, timeline, number, new, effective)
+        ctx.version = number
+        why = f"recalculated under policy version {number}"
+        if event.reason:
+            why = f"{why}: {event.reason}"
+        for (member, account), amount in sorted(difference.items()):
+            ctx.line(member, account, amount, action=RECALCULATED, reason=why)
+
+
+def _recalculated(
+    tx: Transaction,
+    event_id: str,
+    timeline: Timeline,
+    number: int,
+    new: Policy,
+    effective: datetime,
+) -> dict[tuple[str, str], int]:
+    """Per (member, account), what replaying history under the new rules adds (or takes).
+
+    Every fact before this change is replayed in log order, valued under the
+    new policy from ``effective`` on and under the version it had before
+    that; facts the rules in force refuse are left out. Earlier policy
+    changes are not replayed (their recalculations are what this one
+    supersedes), and settlements (payouts, carry-overs) count on neither
+    side: points paid out stay paid, and the difference is booked now.
+    """
+    scratch = MemoryStore()
+    seen = 1
+    for row in tx.events():
+        if row.event_id == event_id:
+            continue
+        if row.type == PolicyChanged.type:
+            seen += 1
+            continue
+        fact = engine.stored_to_event(row)
+        assert fact.at is not None
+        if fact.at >= effective:
+            version, policy = number, new
+        else:
+            version, policy = timeline.at(fact.at, upto=seen)
+        try:
+            with scratch.transaction(tx.community) as one:
+                engine.apply(one, policy, fact, notify=False, trusted=True, version=version)
+        except KudosError:
+            continue  # the rules in force refuse it now: it earns nothing
+    with scratch.transaction(tx.community) as stx:
+        want = _earned(stx.entries())
+    have = _earned(tx.entries())
+    return {k: want[k] - have[k] for k in set(want) | set(have) if want[k] != have[k]}
+
+
+def _earned(entries: Iterable[LedgerEntry]) -> Counter[tuple[str, str]]:
+    totals: Counter[tuple[str, str]] = Counter()
+    for e in entries:
+        if not engine.is_settlement(e.action):
+            totals[(e.member, e.account)] += e.amount
+    return totals
+
+
+def replay(
+    rows: Iterable[StoredEvent],
+    versions: Sequence[PolicyVersion],
+    into: Transaction,
+    *,
+    fallback: Policy,
+) -> int:
+    """Apply the logged ``rows`` in order to ``into``, each under the version in force for it.
+
+    What ``rebuild`` replays, and what recording did: version 1 of
+    ``versions`` first (``fallback`` for a store that never recorded one), and
+    each policy change adds its version as it is replayed. Privileges are not
+    checked again and nothing is notified. Returns how many rows were applied.
+    """
+    if versions:
+        into.add_policy(versions[0])
+        timeline = Timeline(versions[:1])
+    else:
+        timeline = Timeline((), fallback)
+    count = 0
+    for row in rows:
+        event = engine.stored_to_event(row)
+        assert event.at is not None
+        version, policy = timeline.at(event.at)
+        engine.apply(into, policy, event, notify=False, trusted=True, version=version)
+        if row.type == PolicyChanged.type:
+            timeline = Timeline(into.policy_versions())
+        count += 1
+    return count
