@@ -380,7 +380,7 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.sampled_from(TOPIC_KINDS)
     if field.name == "day":
         return st.dates(date(1970, 1, 1), date(2999, 12, 31)).map(date.isoformat)
-    if field.name == "policy":  # a policy's canonical JSON
+    if field.name == "policy":  # a policy as JSON
         return st.dictionaries(ids, st.integers(), max_size=2).map(
             lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"))
         )

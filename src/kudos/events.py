@@ -433,7 +433,7 @@ def _iso_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
 def _policy_content(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not value.startswith("{"):
         raise InvalidInput(
-            f"{attr.name} must be a policy's canonical JSON (kudos.history.canonical(policy)), "
+            f"{attr.name} must be a policy as JSON (kudos.history.to_json(policy)), "
             f"got {v.shown(value)}"
         )
 
@@ -443,7 +443,7 @@ def _policy_content(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
 class PolicyChanged(Event):
     """The community's policy changed: facts from ``effective`` on are valued under ``policy``.
 
-    ``policy`` is the new policy's canonical JSON (:func:`kudos.history.canonical`),
+    ``policy`` is the new policy as JSON (:func:`kudos.history.to_json`),
     ``effective`` when it takes effect (UTC ISO 8601 text; a datetime is
     converted). Facts already recorded keep their value, unless
     ``retroactive``: then what history is worth under the new rules (every

@@ -92,9 +92,10 @@ class PolicyVersion:
     Attributes:
         version: 1 for the policy recorded with the community's first write,
             then 2, 3, ... for each change of policy.
-        content: the policy's canonical JSON (sorted keys, no spaces), which
+        content: the policy as compact JSON (:func:`kudos.history.to_json`), which
             :meth:`kudos.Policy.from_dict` reads back to an equal policy.
-        fingerprint: the SHA-256 of ``content`` in hex (64 characters).
+        fingerprint: the SHA-256 of the settings with keys sorted, in hex (64
+            characters): equal settings, equal print.
         effective: from when facts are valued under it (``None``: from the start).
         event_id: the policy-change event that recorded it (``None`` for version 1).
     """

@@ -1,6 +1,6 @@
 """Policy history: the store remembers its policy, and a change of policy is a fact.
 
-* :mod:`kudos.history.rules`: a policy's canonical content, fingerprint and
+* :mod:`kudos.history.rules`: a policy's content as JSON, its fingerprint and
   the settings two policies differ in (pure; no engine, no store);
 * :mod:`kudos.history.handlers`: the engine half: which version values a
   fact, and what a policy change books;
@@ -10,6 +10,6 @@
 
 from __future__ import annotations
 
-from .rules import canonical, differences, fingerprint
+from .rules import differences, fingerprint, to_json
 
-__all__ = ["canonical", "differences", "fingerprint"]
+__all__ = ["differences", "fingerprint", "to_json"]

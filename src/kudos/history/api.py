@@ -11,7 +11,7 @@ from ..errors import InvalidInput
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
 from ..policy import Policy
-from .rules import canonical
+from .rules import to_json
 
 __all__ = ["PolicyHistoryAPI"]
 
@@ -78,7 +78,7 @@ class PolicyHistoryAPI(CommunityBase):
         when = effective if effective is not None else (at if at is not None else self.now())
         return self.record(
             PolicyChanged(
-                policy=canonical(policy),
+                policy=to_json(policy),
                 effective=when,
                 retroactive=retroactive,
                 by=by,

@@ -21,7 +21,7 @@ from ..events import PolicyChanged
 from ..model import LedgerEntry, PolicyVersion, StoredEvent
 from ..stores.memory import MemoryStore
 from ..stores.protocol import Transaction
-from .rules import canonical, fingerprint, from_content
+from .rules import fingerprint, to_json, from_content
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -72,7 +72,7 @@ class Timeline:
 
 def first_version(policy: Policy) -> PolicyVersion:
     """Version 1 of a community's policy: ``policy``, in force from the start."""
-    return PolicyVersion(version=1, content=canonical(policy), fingerprint=fingerprint(policy))
+    return PolicyVersion(version=1, content=to_json(policy), fingerprint=fingerprint(policy))
 
 
 def last_closed_end(tx: Transaction, policy: Policy) -> datetime | None:
@@ -104,7 +104,7 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
     tx.add_policy(
         PolicyVersion(
             version=number,
-            content=canonical(new),
+            content=to_json(new),
             fingerprint=fingerprint(new),
             effective=effective,
             event_id=ctx.event_id,

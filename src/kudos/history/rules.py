@@ -1,4 +1,4 @@
-"""A policy as content: canonical JSON, a fingerprint, and what differs between two.
+"""A policy as content: its JSON, a fingerprint, and what differs between two.
 
 Pure functions of :class:`kudos.Policy` values; nothing here runs the engine
 or touches a store.
@@ -21,30 +21,39 @@ from ..errors import InvalidPolicy
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["canonical", "differences", "fingerprint", "from_content"]
+__all__ = ["differences", "fingerprint", "from_content", "to_json"]
 
 _known: dict[int, tuple[str, str]] = {}
 _lock = threading.Lock()
 
 
-def canonical(policy: Policy) -> str:
-    """``policy``'s full content as canonical JSON: sorted keys, no spaces, UTF-8 text.
+def to_json(policy: Policy) -> str:
+    """``policy``'s full content as compact JSON text (what a store records).
 
-    Two policies with the same settings give the same text, whatever their
-    construction (code, TOML, JSON), and :func:`from_content` reads it back
-    to an equal policy. Worked out once per policy object.
+    Every setting, in the policy's own order (tables keep the order they were
+    written in, so the policy read back with :func:`from_content` behaves
+    exactly alike). Worked out once per policy object.
 
     >>> from kudos import Policy, Reward
     >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
-    >>> loaded = Policy.from_dict({"rewards": {"kudos_on_reply": {"points": 5}}})
-    >>> canonical(coded) == canonical(loaded)
+    >>> from_content(to_json(coded)) == coded
     True
     """
     return _content(policy)[0]
 
 
 def fingerprint(policy: Policy) -> str:
-    """The SHA-256 of :func:`canonical` in hex (64 characters): equal settings, equal print."""
+    """The SHA-256 (hex, 64 characters) of ``policy``'s settings with every key sorted.
+
+    Equal settings give equal prints, whatever their order or construction
+    (code, TOML, JSON): what tells whether a policy is the one a store holds.
+
+    >>> from kudos import Policy, Reward
+    >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
+    >>> loaded = Policy.from_dict({"rewards": {"kudos_on_reply": {"points": 5}}})
+    >>> fingerprint(coded) == fingerprint(loaded)
+    True
+    """
     return _content(policy)[1]
 
 
@@ -53,19 +62,23 @@ def _content(policy: Policy) -> tuple[str, str]:
     with _lock:
         found = _known.get(key)
     if found is None:
-        text = json.dumps(
-            attrs.asdict(policy), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        found = (text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        data = attrs.asdict(policy)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        found = (text, _print(data))
         with _lock:
             _known[key] = found
         weakref.finalize(policy, _known.pop, key, None)
     return found
 
 
+def _print(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @functools.lru_cache(maxsize=64)
 def from_content(content: str) -> Policy:
-    """The policy whose :func:`canonical` text is ``content`` (one object per text, kept).
+    """The policy whose :func:`to_json` text is ``content`` (one object per text, kept).
 
     Every ``Community`` reading the same stored version gets the same object,
     so they share cached reads.
@@ -81,7 +94,7 @@ def from_content(content: str) -> Policy:
 
     policy = Policy.from_dict(data)
     with _lock:
-        _known[id(policy)] = (content, hashlib.sha256(content.encode("utf-8")).hexdigest())
+        _known[id(policy)] = (content, _print(data))
     weakref.finalize(policy, _known.pop, id(policy), None)
     return policy
 
@@ -103,8 +116,8 @@ def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
     """
     if fingerprint(stored) == fingerprint(given):
         return []
-    old = _flat(json.loads(canonical(stored)))
-    new = _flat(json.loads(canonical(given)))
+    old = _flat(attrs.asdict(stored))
+    new = _flat(attrs.asdict(given))
     lines = []
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)

@@ -216,7 +216,7 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Column("effective", _timestamp(), nullable=True),
         Column("event_id", String, nullable=True),
         PrimaryKeyConstraint("community", "version", name=f"pk_{p}policies"),
-        comment="Each community's policy versions: canonical JSON, fingerprint, effective time.",
+        comment="Each community's policy versions: JSON content, fingerprint, effective time.",
     )
     Table(
         f"{p}events",

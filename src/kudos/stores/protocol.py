@@ -11,7 +11,7 @@ A store keeps six things per community, and never interprets them:
   per-period and per-tag totals), with ordered reads for leaderboards;
 * the **outbox** of notifications, with a cursor and acknowledgement;
 * the **policy history**: each version of the community's policy (its
-  canonical content, fingerprint and effective time), numbered 1, 2, 3, ...
+  content as JSON, fingerprint and effective time), numbered 1, 2, 3, ...
 
 All writes happen inside :meth:`Store.transaction`; everything written in one
 transaction commits together or not at all. The engine (``Community``) does

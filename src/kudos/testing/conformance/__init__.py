@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .abuse import AbuseConformance
 from .core import CoreConformance
+from .history import PolicyHistoryConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
@@ -32,6 +33,7 @@ __all__ = [
     "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
+    "PolicyHistoryConformance",
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
@@ -47,5 +49,6 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    PolicyHistoryConformance,
 ):
     """Every behaviour a kudos store must have."""
