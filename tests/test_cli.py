@@ -540,6 +540,30 @@ def test_a_utf8_byte_order_mark_is_accepted(in_tmp: Path, suffix: str) -> None:
     assert (status, out) == (0, f"{source}: 1 recorded, 0 already known, 0 refused\n"), err
 
 
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_a_csv_file_with_any_line_ending_is_read_by_rows(in_tmp: Path, ending: str) -> None:
+    # Old Mac line endings (a bare CR) are as many rows as lines, as the csv module reads
+    # them, and the progress count agrees with what is read.
+    source = in_tmp / "endings.csv"
+    source.write_bytes(
+        ending.join(["type,member", "member-joined,ann", "member-joined,bob", ""]).encode()
+    )
+    status, out, err = run("import", str(source))
+    assert (status, out) == (0, f"{source}: 2 recorded, 0 already known, 0 refused\n"), err
+    assert ": 0 of 2 (starting)" in err
+
+
+def test_json_lines_with_bare_carriage_returns_are_refused_with_the_reason(in_tmp: Path) -> None:
+    # JSON Lines ends lines with a line feed; a carriage return is whitespace inside JSON. A file
+    # saved with bare CRs is one line, refused with the reason instead of "Extra data".
+    source = in_tmp / "mac.jsonl"
+    rows = [f'{{"type": "member-joined", "member": "{m}"}}' for m in ("ann", "bob")]
+    source.write_bytes("\r".join(rows).encode() + b"\r")
+    status, _, err = run("import", str(source))
+    assert status == 1
+    assert "mac.jsonl:1: not JSON" in err and "bare carriage return" in err
+
+
 def test_standard_input_is_named_alike_in_errors_and_the_summary(
     in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

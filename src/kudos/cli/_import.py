@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -100,41 +101,42 @@ def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def _decoded(raw: Iterator[bytes]) -> Iterator[str]:
+def _decoded(raw: IO[bytes], newline: str | None) -> Iterator[str]:
     """Lines of bytes as text: UTF-8, a leading byte-order mark dropped.
 
-    A byte that is not UTF-8 becomes a lone surrogate (``surrogateescape``), so
-    one bad line is refused by :func:`_undecoded` instead of ending the import.
+    ``newline`` is :class:`io.TextIOWrapper`'s: ``"\n"`` splits on line feeds
+    only (JSON Lines, where a carriage return is whitespace), ``""`` on any of
+    ``\n``, ``\r\n`` and a bare ``\r`` (CSV, as the csv module reads it). A
+    byte that is not UTF-8 becomes a lone surrogate (``surrogateescape``), so one
+    bad line is refused by :func:`_undecoded` instead of ending the import.
     """
-    first = True
-    for line in raw:
-        text = line.decode("utf-8", "surrogateescape")
-        if first:
-            text = text.removeprefix("\ufeff")
-            first = False
-        yield text
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=newline)
+    try:
+        yield from text
+    finally:
+        text.detach()
 
 
 @contextmanager
-def _lines(path: str) -> Iterator[tuple[str, Iterator[str]]]:
+def _lines(path: str, newline: str | None = "\n") -> Iterator[tuple[str, Iterator[str]]]:
     if path == "-":
         raw = getattr(sys.stdin, "buffer", None)
         if raw is None:  # a text stream without bytes underneath (tests, embedding)
             yield "<stdin>", (line.removeprefix("\ufeff") for line in sys.stdin)
         else:
-            yield "<stdin>", _decoded(raw)
+            yield "<stdin>", _decoded(raw, newline)
         return
     with Path(path).open("rb") as handle:
-        yield path, _decoded(handle)
+        yield path, _decoded(handle, newline)
 
 
-def _count_lines(path: str, *, header: int = 0) -> int | None:
+def _count_lines(path: str, *, header: int = 0, newline: str | None = "\n") -> int | None:
     """Records in a regular file, for the progress bar; ``None`` (unknown) for a pipe,
     which can be read only once."""
     if path == "-" or not Path(path).is_file():
         return None
     with Path(path).open("rb") as handle:
-        return max(sum(1 for line in handle if line.strip()) - header, 0)
+        return max(sum(1 for line in _decoded(handle, newline) if line.strip()) - header, 0)
 
 
 def _event(where: str, data: dict[str, Any]) -> Item:
@@ -162,9 +164,15 @@ def read_jsonl(path: str) -> Iterator[Item]:
             try:
                 data = json.loads(line)
             except ValueError as exc:
+                hint = (
+                    "; its lines end with a bare carriage return (old Mac line endings):"
+                    " JSON Lines ends each line with a line feed (\\n)"
+                    if any(part.lstrip().startswith("{") for part in line.split("\r")[1:])
+                    else ""
+                )
                 yield Item(
                     where,
-                    error=f"not JSON ({exc}); expected one JSON object a line (JSON Lines)",
+                    error=f"not JSON ({exc}); expected one JSON object a line (JSON Lines){hint}",
                 )
                 continue
             except RecursionError:
@@ -212,7 +220,7 @@ class _Counted:
 
 def read_csv(path: str) -> Iterator[Item]:
     """The events of a CSV file with a header row (see the module's description)."""
-    with _lines(path) as (name, handle):
+    with _lines(path, newline="") as (name, handle):
         lines = _Counted(handle)
         reader = csv.DictReader(lines)
         try:
@@ -274,7 +282,7 @@ register(
         description="CSV with a header row: type,event_id,at,<fields>",
         suffixes=(".csv",),
         read=read_csv,
-        count=lambda path: _count_lines(path, header=1),
+        count=lambda path: _count_lines(path, header=1, newline=""),
     )
 )
 
