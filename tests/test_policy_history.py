@@ -91,7 +91,9 @@ def play(c: Community, clock: FakeClock, fact: tuple[str, int, int, int]) -> Non
         if kind == "kudos":
             c.give_kudos(reply, giver=giver, event_id=f"k-{reply}-{giver}-{clock().timestamp()}")
         elif kind == "withdraw":
-            c.withdraw_kudos(reply, giver=giver, event_id=f"w-{reply}-{giver}-{clock().timestamp()}")
+            c.withdraw_kudos(
+                reply, giver=giver, event_id=f"w-{reply}-{giver}-{clock().timestamp()}"
+            )
         else:
             c.accept_solution(f"t{topic}", reply=reply, by=asker)
     except KudosError:
@@ -112,7 +114,9 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
     clock = FakeClock(T0)
     c = Community(MemoryStore(), worth(first[0], first[1], cap=first[2]), clock=clock)
     seeded(c)
-    due = sorted(((min(at, len(history)), *rest) for at, *rest in policy_changes), key=lambda ch: ch[0])
+    due = sorted(
+        ((min(at, len(history)), *rest) for at, *rest in policy_changes), key=lambda ch: ch[0]
+    )
     for step in range(len(history) + 1):
         while due and due[0][0] <= step:
             _, (points, reputation, cap), retroactive, back = due.pop(0)
@@ -132,7 +136,10 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
                 full = {
                     (m, account): getattr(s, field)
                     for m, s in c.simulate(new).standings.items()
-                    for account, field in (("points", "lifetime_points"), ("reputation", "reputation"))
+                    for account, field in (
+                        ("points", "lifetime_points"),
+                        ("reputation", "reputation"),
+                    )
                 }
                 booked: Counter[tuple[str, str]] = Counter()
                 for line in out.entries:
@@ -188,7 +195,7 @@ def test_a_mismatch_leaves_nothing_written(tmp_path: Path) -> None:
     store = SqlStore.from_url(url)
     with store.engine.connect() as conn:
         before = {t.name: conn.execute(select(t)).all() for t in store.metadata.sorted_tables}
-    for attempt in range(2):
+    for _ in range(2):
         with pytest.raises(PolicyMismatch):
             Community(SqlStore.from_url(url), policy=worth(5), clock=clock)
     with store.engine.connect() as conn:
@@ -237,9 +244,9 @@ def test_a_first_write_racing_another_policy_on_postgresql_is_a_mismatch(
 
 
 def test_a_malformed_or_contradictory_policy_is_invalid_policy_naming_the_key() -> None:
-    with pytest.raises(InvalidPolicy, match="rewards.kudos_on_reply.points"):
+    with pytest.raises(InvalidPolicy, match=r"rewards\.kudos_on_reply\.points"):
         Policy.from_toml('[rewards]\nkudos_on_reply = { points = "ten" }\n')
-    with pytest.raises(InvalidPolicy, match="reputation_start .* reputation_floor"):
+    with pytest.raises(InvalidPolicy, match=r"reputation_start .* reputation_floor"):
         Policy.from_dict({"reputation_start": 0, "reputation_floor": 1})
     c = Community(clock=FakeClock(T0))
     seeded(c)
@@ -247,7 +254,7 @@ def test_a_malformed_or_contradictory_policy_is_invalid_policy_naming_the_key() 
     with pytest.raises(InvalidPolicy, match="staff_earns"):
         c.record(PolicyChanged(policy=bad, effective=T0, by="staff1", reason="typo"))
     assert len(c.policy_history()) == 1
-    with pytest.raises(kudos.InvalidInput, match="kudos.Policy"):
+    with pytest.raises(kudos.InvalidInput, match=r"kudos\.Policy"):
         c.change_policy({"name": "x"}, by="staff1", reason="x")  # type: ignore[arg-type]
 
 

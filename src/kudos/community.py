@@ -27,9 +27,6 @@ from ._bulk import Preloaded
 from .abuse import AbuseAPI
 from .cache import ReadCache
 from .errors import InvalidInput, RebuildMismatch
-from .history.api import PolicyHistoryAPI
-from .history.handlers import replay
-from .history.state import PolicyState
 from .events import (
     AssociationBonusGranted,
     BountyAwarded,
@@ -52,6 +49,9 @@ from .events import (
     SuggestedEditApproved,
     TopicPosted,
 )
+from .history.api import PolicyHistoryAPI
+from .history.handlers import replay
+from .history.state import PolicyState
 from .ideas import IdeasAPI
 from .leaderboards import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement

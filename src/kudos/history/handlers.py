@@ -21,7 +21,7 @@ from ..events import PolicyChanged
 from ..model import LedgerEntry, PolicyVersion, StoredEvent
 from ..stores.memory import MemoryStore
 from ..stores.protocol import Transaction
-from .rules import fingerprint, to_json, from_content
+from .rules import fingerprint, from_content, to_json
 
 if TYPE_CHECKING:
     from ..policy import Policy

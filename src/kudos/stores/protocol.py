@@ -179,7 +179,7 @@ class Transaction(Protocol):
         """Every version of the community's policy, oldest first (empty before any write)."""
 
     def policy_version(self) -> int:
-        """The latest version's number, 0 when none is recorded: read on every write, keep it cheap."""
+        """The latest version's number, 0 when none is recorded (read by every transaction)."""
 
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the community's next policy version.

@@ -21,10 +21,10 @@ from .. import _engine as engine
 from .._engine import EARNED_POINTS
 from ..errors import InvalidInput
 from ..events import EventRefused
+from ..history import handlers as history
 from ..model import LedgerEntry
 from ..payback import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
-from ..history import handlers as history
 
 if TYPE_CHECKING:
     from ..community import Community

@@ -144,9 +144,7 @@ class PolicyHistoryConformance(ConformanceBase):
         with kudos_store.transaction("default") as tx:
             assert (tx.events(), tx.entries(), tx.policy_versions()) == before
 
-    def test_the_same_content_is_not_a_mismatch(
-        self, kudos_store: Store, clock: FakeClock
-    ) -> None:
+    def test_the_same_content_is_not_a_mismatch(self, kudos_store: Store, clock: FakeClock) -> None:
         first = Community(store=kudos_store, policy=kudos_worth(10), clock=clock)
         _thread(first)
         same = Policy.from_dict(json.loads(to_json(kudos_worth(10))))  # as JSON gives it
@@ -218,8 +216,11 @@ class PolicyHistoryConformance(ConformanceBase):
         c.give_kudos("r1", giver="bob")
         clock.advance(timedelta(hours=1))
         out = c.change_policy(
-            kudos_worth(25), effective=T0 - timedelta(days=1), retroactive=True,
-            by="staff1", reason="recalculated",
+            kudos_worth(25),
+            effective=T0 - timedelta(days=1),
+            retroactive=True,
+            by="staff1",
+            reason="recalculated",
         )
         (line,) = out.entries
         assert (line.member, line.account, line.amount) == ("alice", "points", 15)
@@ -250,4 +251,3 @@ class PolicyHistoryConformance(ConformanceBase):
         c.change_policy(kudos_worth(20), effective=end, by="staff1", reason="from the end")
         assert len(c.policy_history()) == 2
         assert_consistent(c)
-
