@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import abuse as abuse
 from . import events as events
+from . import history as history
 from . import ideas as ideas
 from . import importers as importers
 from . import leaderboards as leaderboards
@@ -105,6 +106,7 @@ __all__ = [
     "__version__",
     "abuse",
     "events",
+    "history",
     "ideas",
     "importers",
     "leaderboards",
