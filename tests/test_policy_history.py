@@ -126,7 +126,12 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
             clock.advance(timedelta(minutes=1))
             effective = T0 - timedelta(days=1) if retroactive else clock() - timedelta(minutes=back)
             out = c.change_policy(
-                new, effective=effective, retroactive=retroactive, by="staff1", reason="fuzz"
+                new,
+                effective=effective,
+                retroactive=retroactive,
+                by="staff1",
+                reason="fuzz",
+                event_id=f"change-{len(policy_changes) - len(due)}",
             )
             # The ledger is append-only: what was there is still there, unchanged.
             assert _ledger(c)[: len(ledger_before)] == ledger_before

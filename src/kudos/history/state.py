@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
-from ..stores.memory import MemoryStore
-from ..stores.protocol import Store, Transaction
+from ..stores.protocol import Transaction
 from .handlers import Timeline, first_version
 from .rules import differences, fingerprint
 
@@ -47,7 +46,6 @@ class PolicyState:
         given: the ``policy=`` the object was opened with; checked against the
             store's latest version, then forgotten.
         default: the policy of a community that has recorded none yet.
-        store: the store (whether its writers may run at once).
     """
 
     def __init__(
@@ -56,14 +54,13 @@ class PolicyState:
         community: str,
         given: Policy | None,
         default: Callable[[], Policy],
-        store: Store,
     ) -> None:
         self.key = key
         self.community = community
         self.given = given
         self.default = default
-        self.concurrent = _concurrent(store)
         self.timeline: Timeline | None = None
+        self.stale = False
         with _lock:
             known = _KNOWN.get(key)
         if known is not None and (
@@ -136,10 +133,17 @@ class PolicyState:
     def begin(self, tx: Transaction) -> Timeline:
         """The history at the start of a write; the community's first write records version 1.
 
+        A known history is used as it is (no read): :meth:`end` checks it once
+        the work is done, and a write under a history that moved is tried again.
+
         Raises:
             PolicyMismatch: the store was empty when this object opened with
                 ``policy=``, and another object recorded a different policy since.
         """
+        known = self.timeline
+        if known is not None and known.recorded and self.given is None and not self.stale:
+            return known
+        self.stale = False
         timeline = self.sync(tx)
         if timeline.recorded:
             return timeline
@@ -150,15 +154,19 @@ class PolicyState:
         return Timeline(tx.policy_versions())
 
     def end(self, tx: Transaction, timeline: Timeline, outcomes: Sequence[Outcome]) -> None:
-        """After a write's work: re-check the history where writers overlap; adopt on commit.
+        """After a write's work: check the history did not move; adopt what changed on commit.
+
+        Checked once the work holds the community's locks (PostgreSQL takes
+        them as it writes), so no fact is valued under a version another
+        writer had replaced.
 
         Raises:
-            PolicyMoved: another writer changed the policy before this one
-                held the community's lock (the write is tried again).
+            PolicyMoved: another writer changed the policy (the write is tried again).
         """
         if any(o.type == PolicyChanged.type and not o.replayed for o in outcomes):
             timeline = Timeline(tx.policy_versions())
-        if self.concurrent and tx.policy_version() != timeline.recorded:
+        if tx.policy_version() != timeline.recorded:
+            self.stale = True
             raise PolicyMoved("the community's policy changed meanwhile; trying again")
         if timeline is not self.timeline:
             on_commit = getattr(tx, "on_commit", None)
@@ -166,17 +174,6 @@ class PolicyState:
                 self.adopt(timeline)
             else:
                 on_commit(lambda: self.adopt(timeline))
-
-
-def _concurrent(store: Store) -> bool:
-    """Whether two transactions of ``store`` may write at once.
-
-    A :class:`~kudos.MemoryStore` runs one transaction at a time and SQLite
-    holds the database's write lock from a transaction's start; PostgreSQL
-    and a host's own store take locks as they go, so a write checks the
-    policy again once it holds them.
-    """
-    return getattr(store, "dialect", None) != "sqlite" and not isinstance(store, MemoryStore)
 
 
 def _mismatch(community: str, timeline: Timeline, given: Policy) -> str:
