@@ -49,14 +49,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event, select, text
 
 import kudos
 from kudos import Community, ReadCache
-from kudos.events import (
-    Event,
-    KudosGiven,
-    MemberJoined,
-    ReplyPosted,
-    SolutionAccepted,
-    TopicPosted,
-)
+from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
 from kudos.stores.sql import SqlStore, make_metadata
 from kudos.testing import FakeClock
 

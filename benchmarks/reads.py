@@ -85,7 +85,7 @@ import attrs
 
 import kudos
 from kudos import ReadCache
-from kudos._engine import EARNED_POINTS
+from kudos.engine.core import EARNED_POINTS
 from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
 from kudos.stores.sql import SqlStore
 from kudos.testing import FakeClock

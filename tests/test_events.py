@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kudos import Community, Conflict, InvalidInput, KudosError, policies
-from kudos import _engine as engine
 from kudos import _validate as v
-from kudos._engine import default_id, stored_to_event
+from kudos.engine import core as engine
+from kudos.engine.core import default_id, stored_to_event
 from kudos.events import (
     ROLES,
     TOPIC_KINDS,

@@ -11,15 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kudos
-from kudos import leaderboards
-from kudos._engine import EARNED_POINTS
+from kudos.engine.core import EARNED_POINTS
 from kudos.errors import InvalidInput, InvalidPolicy
-from kudos.leaderboards import (
-    METRICS,
-    LeaderboardPosition,
-    LeaderboardRules,
-    preset,
-)
+from kudos.leaderboards import METRICS, LeaderboardPosition, LeaderboardRules, preset
+from kudos.leaderboards import api as leaderboards
 from kudos.periods import Periods
 from kudos.testing import FakeClock, assert_consistent
 from kudos.testing.conformance.leaderboards import OPS, check_boards, play

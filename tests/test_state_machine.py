@@ -48,9 +48,9 @@ from kudos import (
     Policy,
     UnknownMember,
     UnknownPost,
-    _caps,
 )
-from kudos import _engine as engine
+from kudos.engine import caps as _caps
+from kudos.engine import core as engine
 from kudos.events import (
     DownVoted,
     DownVoteWithdrawn,

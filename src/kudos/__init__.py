@@ -11,13 +11,14 @@ and payouts.
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from . import abuse as abuse
 from . import events as events
 from . import history as history
 from . import ideas as ideas
-from . import importers as importers
 from . import leaderboards as leaderboards
 from . import payback as payback
 from . import policies as policies
@@ -25,11 +26,6 @@ from . import recognition as recognition
 from . import referrals as referrals
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
-from .community import Community as Community
-from .community import RebuildReport as RebuildReport
-from .community import Simulation as Simulation
-from .community import StandingChange as StandingChange
-from .community import open as open
 from .errors import Conflict as Conflict
 from .errors import InvalidDump as InvalidDump
 from .errors import InvalidInput as InvalidInput
@@ -57,9 +53,18 @@ from .policy import Cap as Cap
 from .policy import EarlierReward as EarlierReward
 from .policy import Policy as Policy
 from .policy import Reward as Reward
-from .stores.memory import MemoryStore as MemoryStore
-from .stores.protocol import Store as Store
-from .stores.sql import SqlStore as SqlStore
+
+if TYPE_CHECKING:
+    from . import importers as importers
+    from .community import Community as Community
+    from .community import RebuildReport as RebuildReport
+    from .community import Simulation as Simulation
+    from .community import StandingChange as StandingChange
+    from .community import open as open
+    from .stores.memory import MemoryStore as MemoryStore
+    from .stores.protocol import Store as Store
+    from .stores.sql import SqlStore as SqlStore
+
 
 try:
     __version__ = version("kudos-community")
@@ -116,3 +121,32 @@ __all__ = [
     "recognition",
     "referrals",
 ]
+
+# What runs or stores loads on first use: importing the policy data (kudos.policy,
+# kudos.ideas.rules, ...) never loads the engine, the stores or Community.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "importers": ("kudos.importers", None),
+    "Community": ("kudos.community", "Community"),
+    "RebuildReport": ("kudos.community", "RebuildReport"),
+    "Simulation": ("kudos.community", "Simulation"),
+    "StandingChange": ("kudos.community", "StandingChange"),
+    "open": ("kudos.community", "open"),
+    "MemoryStore": ("kudos.stores.memory", "MemoryStore"),
+    "Store": ("kudos.stores.protocol", "Store"),
+    "SqlStore": ("kudos.stores.sql", "SqlStore"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names in ``_LAZY``, imported from their module when first asked for.
+
+    Raises:
+        AttributeError: ``name`` is not a public name of kudos.
+    """
+    if name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

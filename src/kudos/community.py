@@ -16,16 +16,13 @@ from typing import Any, cast
 
 import attrs
 
-from . import _engine as engine
-from . import (
-    _posts,  # noqa: F401  (registers the forum's handlers)
-    _reputation,  # noqa: F401  (registers bounties, wiki, edits, association)
-)
 from . import _validate as v
-from ._base import Clock, CommunityBase, subscribers_of, utc_now
-from ._bulk import Preloaded
-from .abuse import AbuseAPI
+from .abuse.api import AbuseAPI
 from .cache import ReadCache
+from .engine import core as engine
+from .engine.base import Clock, CommunityBase, subscribers_of, utc_now
+from .engine.bulk import Preloaded
+from .engine.registry import HANDLERS as HANDLERS  # the capabilities register their handlers
 from .errors import InvalidInput, RebuildMismatch
 from .events import (
     AssociationBonusGranted,
@@ -52,13 +49,13 @@ from .events import (
 from .history.api import PolicyHistoryAPI
 from .history.handlers import replay
 from .history.state import PolicyState
-from .ideas import IdeasAPI
-from .leaderboards import LeaderboardsAPI
+from .ideas.api import IdeasAPI
+from .leaderboards.api import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
-from .payback import PaybackAPI
+from .payback.api import PaybackAPI
 from .policy import Policy
-from .recognition import RecognitionAPI
-from .referrals import ReferralsAPI
+from .recognition.api import RecognitionAPI
+from .referrals.api import ReferralsAPI
 from .stores.memory import MemoryStore
 from .stores.protocol import Store, Transaction
 

@@ -7,9 +7,13 @@ Use one as it is, or as a starting point::
 
 from __future__ import annotations
 
-from . import ideas, leaderboards, payback, recognition, referrals
+from .ideas import rules as ideas
+from .leaderboards import rules as leaderboards
+from .payback import rules as payback
 from .periods import Periods
 from .policy import Cap, EarlierReward, Policy, Reward
+from .recognition import rules as recognition
+from .referrals import rules as referrals
 
 __all__ = ["giffgaff", "stackexchange"]
 
@@ -100,7 +104,7 @@ def stackexchange(*, dated: bool = False) -> Policy:
     Cap: 200 reputation per UTC day from votes and approved edits, *net*:
     down-votes received count against it, so 20 answer up-votes, a down-vote
     and one more up-vote leave 200, in whatever order they came (see
-    :mod:`kudos._caps`). Accepted answers, bounties and the association bonus
+    :mod:`kudos.engine.caps`). Accepted answers, bounties and the association bonus
     are exempt. Every member starts at 1 and never drops below 1
     (``reputation_start``/``reputation_floor``). Up-voting needs 15
     reputation, down-voting 125 (the privilege table of graduated sites).

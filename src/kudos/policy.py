@@ -66,15 +66,20 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from . import abuse, ideas, leaderboards, payback, recognition, referrals
-from .abuse import AbuseRules
+from .abuse import rules as abuse
+from .abuse.rules import AbuseRules
 from .errors import InvalidPolicy
-from .ideas import IdeaRules
-from .leaderboards import LeaderboardRules
-from .payback import PaybackRules
+from .ideas import rules as ideas
+from .ideas.rules import IdeaRules
+from .leaderboards import rules as leaderboards
+from .leaderboards.rules import LeaderboardRules
+from .payback import rules as payback
+from .payback.rules import PaybackRules
 from .periods import Periods
-from .recognition import Recognition
-from .referrals import ReferralRules
+from .recognition import rules as recognition
+from .recognition.rules import Recognition
+from .referrals import rules as referrals
+from .referrals.rules import ReferralRules
 
 __all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 

@@ -13,17 +13,10 @@ from typing import Any
 
 from ..community import Community
 from ..errors import InvalidInput, NotAllowed, PolicyMismatch, UnknownMember
-from ..leaderboards import METRICS
-from ..payback import Conversion
+from ..leaderboards.rules import METRICS
+from ..payback.rules import Conversion
 from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
-from ._render import (
-    jsonable,
-    ledger_row,
-    plural,
-    policy_document,
-    policy_tables,
-    standing_lines,
-)
+from ._render import jsonable, ledger_row, plural, policy_document, policy_tables, standing_lines
 from ._ui import Ui
 
 __all__ = ["add_parsers"]
@@ -350,7 +343,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def _demo(args: argparse.Namespace, ui: Ui) -> int:
-    from .._demo import run_demo
+    from ._demo import run_demo
 
     if args.url is None:
         with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 
 from .. import _validate as v
-from .._base import CommunityBase
+from ..engine.base import CommunityBase
 from ..errors import InvalidInput
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion

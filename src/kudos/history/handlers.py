@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .. import _engine as engine
+from ..engine import core as engine
 from ..errors import KudosError, NotAllowed
 from ..events import PolicyChanged
 from ..model import LedgerEntry, PolicyVersion, StoredEvent

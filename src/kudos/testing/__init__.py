@@ -17,13 +17,13 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .. import _engine as engine
-from .._engine import EARNED_POINTS
+from ..engine import core as engine
+from ..engine.core import EARNED_POINTS
 from ..errors import InvalidInput
 from ..events import EventRefused
 from ..history import handlers as history
 from ..model import LedgerEntry
-from ..payback import SETTLEMENT_ACTIONS
+from ..payback.rules import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
 
 if TYPE_CHECKING:

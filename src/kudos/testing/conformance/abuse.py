@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ...abuse import AbuseRules
+from ...abuse.rules import AbuseRules
 from ...community import Community
 from ...errors import InvalidInput, NotAllowed
 from ...policies import giffgaff

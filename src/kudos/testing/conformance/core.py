@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from ... import _engine as engine
 from ...community import Community
+from ...engine import core as engine
 from ...errors import Conflict, NotAllowed, RebuildMismatch, UnknownMember
 from ...events import KudosGiven, MemberJoined, ReplyPosted, TopicPosted
 from ...model import Doc, Notification

@@ -11,10 +11,10 @@ import pytest
 from ...community import Community
 from ...errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost, UnknownRecord
 from ...events import IdeaVoted
-from ...ideas import DEFAULT_TRANSITIONS, IdeaRules
+from ...ideas.rules import DEFAULT_TRANSITIONS, IdeaRules
 from ...policies import giffgaff
 from ...policy import Policy, Reward
-from ...recognition import Privilege, Recognition
+from ...recognition.rules import Privilege, Recognition
 from .. import FakeClock, assert_consistent
 from ._base import ConformanceBase
 

@@ -20,11 +20,16 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from ... import _engine as engine
 from ...community import Community
+from ...engine import core as engine
 from ...errors import InvalidInput, KudosError, UnknownMember, UnknownRecord
-from ...leaderboards import STAFF_METRIC, LeaderboardPosition, LeaderboardRow, LeaderboardRules
-from ...payback import SETTLEMENT_ACTIONS
+from ...leaderboards.rules import (
+    STAFF_METRIC,
+    LeaderboardPosition,
+    LeaderboardRow,
+    LeaderboardRules,
+)
+from ...payback.rules import SETTLEMENT_ACTIONS
 from ...policies import giffgaff
 from ...policy import Policy
 from .. import FakeClock, assert_consistent

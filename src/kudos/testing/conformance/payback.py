@@ -12,7 +12,7 @@ import pytest
 
 from ...community import Community
 from ...errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownRecord
-from ...payback import PAYOUT_COLUMNS, BonusTier, PaybackRules, PayoutMethod, Rate
+from ...payback.rules import PAYOUT_COLUMNS, BonusTier, PaybackRules, PayoutMethod, Rate
 from ...policies import giffgaff, stackexchange
 from ...policy import Policy
 from .. import FakeClock, assert_consistent

@@ -15,14 +15,14 @@ from ...events import KudosGiven
 from ...model import Notification
 from ...policies import giffgaff, stackexchange
 from ...policy import Policy
-from ...recognition import (
+from ...recognition.handlers import current_rank
+from ...recognition.rules import (
     Badge,
     BadgeFacts,
     Privilege,
     Rank,
     Recognition,
     badge_key,
-    current_rank,
     register_badge_rule,
 )
 from ...stores.protocol import Store

@@ -15,7 +15,7 @@ from ...errors import Conflict, InvalidInput, NotAllowed, UnknownMember, Unknown
 from ...events import ReferralCodeIssued, ReferralQualified
 from ...policies import giffgaff, stackexchange
 from ...policy import Policy
-from ...referrals import ReferralBonus, ReferralRules
+from ...referrals.rules import ReferralBonus, ReferralRules
 from ...stores.protocol import Store
 from .. import FakeClock, assert_consistent
 from ._base import ConformanceBase

@@ -27,16 +27,12 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import _engine as engine
-from ._engine import (
-    Context,
-    contributes_simulation,
-    contributes_statement,
-    handles,
-)
-from .errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
-from .events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
-from .payback import (
+from ..engine import core as engine
+from ..engine.core import Context, contributes_simulation, contributes_statement, handles
+from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
+from ..events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
+from ..stores.protocol import Transaction
+from .rules import (
     PROGRAMME,
     SETTLEMENT_ACTIONS,
     Conversion,
@@ -45,10 +41,9 @@ from .payback import (
     PayoutComparison,
     payout_key,
 )
-from .stores.protocol import Transaction
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from ..policy import Policy
 
 # Rows read at a time when listing a period's balances.
 _PAGE = 5_000

@@ -1,37 +1,4 @@
-"""Recognition: ranks, badges and privileges, and telling members when they change.
-
-The policy section :class:`Recognition` holds three lists, all plain data that
-load from TOML (see ``docs/recognition.md``):
-
-* a **ladder** of :class:`Rank` s, highest first: a member's rank is the first
-  whose requirements they meet (``requires = {reputation = 1000, solutions = 50}``);
-* :class:`Badge` s, single or levelled (bronze/silver/gold), each with one rule
-  from a small vocabulary: a metric reaching a threshold, the first time a
-  member does something, a reply soon after a question, or a host's own pure
-  function registered with :func:`register_badge_rule`;
-* :class:`Privilege` s unlocked by metrics or by rank, plus the privileges
-  each role (staff, moderator) holds regardless.
-
-Metrics are the member's all-time counters (``reputation``, ``points``,
-``solutions``, ``kudos_received``, ``kudos_given``, ``replies``, ``topics``,
-``days_active``, and counters other capabilities keep, such as ``referrals``
-and ``ideas_implemented``) plus ``tenure_days``, the whole days since joining.
-
-After every event, recognition re-evaluates the members the event touched
-(ranks first, then badges, then privileges) and keeps these documents (rebuilt exactly by replay):
-
-* ``rank``: member id -> ``{"rank": name, "since": iso time}`` (status = the rank);
-* ``privileges``: member id -> ``{"privileges": [names]}``;
-* ``badge``: :func:`badge_key` -> the award (ref = member, status =
-  ``earned`` or ``revoked``);
-* ``active_days``: member and month -> the distinct days the member acted on,
-  behind the ``days_active`` counter.
-
-Changes are notified through the outbox in the same transaction:
-``rank_changed``, ``badge_earned``, ``badge_revoked``, ``privilege_granted``
-and ``privilege_revoked``. What every new member has from the start (the
-entry rank, privileges that need nothing) is not news and is not notified.
-"""
+"""The policy data of recognition: attrs classes and constants, no I/O."""
 
 from __future__ import annotations
 
@@ -41,32 +8,14 @@ from typing import Any
 
 import attrs
 
-from . import _validate as v
-from ._base import CommunityBase
-from .errors import InvalidInput, InvalidPolicy
-from .events import ROLES, Event
-from .model import Member, Post, RankProgress
-from .stores.protocol import Transaction
+from ..errors import InvalidInput, InvalidPolicy
+from ..events import ROLES, Event
+from ..model import Member, Post, RankProgress
 
 ACTIONS: tuple[str, ...] = ()
 """The policy actions this capability rewards (see :mod:`kudos.policy`): none,
 recognition rewards with standing, not points."""
 
-__all__ = [
-    "ACTIONS",
-    "ACTIVITIES",
-    "Badge",
-    "BadgeAward",
-    "BadgeFacts",
-    "Privilege",
-    "Rank",
-    "Recognition",
-    "RecognitionAPI",
-    "badge_key",
-    "current_rank",
-    "preset",
-    "register_badge_rule",
-]
 
 ACTIVITIES: Mapping[str, str] = {
     "member-joined": "member",
@@ -738,16 +687,6 @@ def _origin(rule: BadgeRule) -> tuple[str, str]:
     return (getattr(rule, "__module__", "") or "", getattr(rule, "__qualname__", repr(rule)))
 
 
-def current_rank(tx: Transaction, member: str) -> str | None:
-    """The rank stored for ``member`` (as of their last event), for other capabilities.
-
-    It is what ``rank_changed`` notifications last said; a tenure requirement
-    is only re-checked when an event touches the member.
-    """
-    doc = tx.get("rank", member)
-    return doc.data.get("rank") if doc is not None else None
-
-
 def badge_key(member: str, badge: str, level: str | None) -> str:
     """The document key of ``member``'s award of ``badge`` at ``level``.
 
@@ -784,68 +723,4 @@ class BadgeAward:
     revoked_reason: str | None = None
 
 
-class RecognitionAPI(CommunityBase):
-    """The :class:`kudos.Community` methods of this capability.
-
-    Ranks, badges and privileges also appear in :meth:`standing`
-    (``rank``, ``next_rank``, ``badges``, ``privileges``).
-    """
-
-    def can(self, member: str, privilege: str) -> bool:
-        """Whether ``member`` may do ``privilege`` now (e.g. ``"vote_ideas"``).
-
-        Asks every privilege rule of the engine, as recording the fact would;
-        a privilege nobody has a rule for is allowed.
-
-        Raises:
-            UnknownMember: never joined.
-            InvalidInput: ``privilege`` is not a name.
-
-        >>> import kudos
-        >>> c = kudos.Community(policy=kudos.policies.stackexchange())
-        >>> _ = c.join("bob")
-        >>> c.can("bob", "give_kudos"), c.can("bob", "vote_ideas")
-        (False, True)
-        """
-        return self.why_not(member, privilege) is None
-
-    def why_not(self, member: str, privilege: str) -> str | None:
-        """Why ``member`` may not do ``privilege`` now, or ``None`` when they may.
-
-        The sentence says what is missing, ready to show the member.
-
-        Raises:
-            UnknownMember: never joined.
-            InvalidInput: ``privilege`` is not a name.
-
-        >>> import kudos
-        >>> c = kudos.Community(policy=kudos.policies.stackexchange())
-        >>> _ = c.join("bob")
-        >>> c.why_not("bob", "comment")
-        "member 'bob' needs 50 reputation to comment everywhere (has 1)"
-        """
-        v.check_id("member", member)
-        if not isinstance(privilege, str) or not privilege.strip():
-            raise InvalidInput(
-                f"privilege must be a name such as 'vote_ideas', got {v.shown(privilege)}"
-            )
-        now = self.now()
-        return self._read(lambda tx: _recognition.explain(tx, self.policy, member, privilege, now))
-
-    def badges(self, member: str, *, revoked: bool = False) -> list[BadgeAward]:
-        """The badge levels ``member`` holds, in the policy's order, with when and why.
-
-        With ``revoked=True``, badges taken back (their post was removed as
-        spam or abuse) are listed too, with ``revoked_at`` and ``revoked_reason``.
-
-        Raises:
-            UnknownMember: never joined.
-            InvalidInput: ``member`` is not an id, or ``revoked`` not True or False.
-        """
-        v.check_id("member", member)
-        v.check_flag("revoked", revoked)
-        return self._read(lambda tx: _recognition.awards(tx, self.policy, member, revoked))
-
-
 # The engine half (hooks, privilege rule, standing) needs the names above.
-from . import _recognition  # noqa: E402

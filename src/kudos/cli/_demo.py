@@ -12,12 +12,12 @@ import random
 from datetime import UTC, datetime
 from typing import TextIO
 
-from . import policies
-from .cli._render import ledger_row, plural, standing_lines
-from .community import Community
-from .community import open as open_community
-from .errors import NotAllowed
-from .testing import FakeClock
+from .. import policies
+from ..community import Community
+from ..community import open as open_community
+from ..errors import NotAllowed
+from ..testing import FakeClock
+from ._render import ledger_row, plural, standing_lines
 
 MEMBERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 TAGS = ["roaming", "billing", "signal", "esim", "top-up"]

@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from . import _engine as engine
-from . import _refusals as refusals
-from . import _validate as v
-from .cache import ReadCache, local_version
-from .errors import InvalidInput, KudosError, TransientStoreError
-from .events import Event, PolicyChanged
-from .history.handlers import Timeline
-from .history.state import PolicyState
-from .model import Notification, Outcome
-from .stores.protocol import Store, Transaction
+from .. import _validate as v
+from ..cache import ReadCache, local_version
+from ..errors import InvalidInput, KudosError, TransientStoreError
+from ..events import Event, PolicyChanged
+from ..history.handlers import Timeline
+from ..history.state import PolicyState
+from ..model import Notification, Outcome
+from ..stores.protocol import Store, Transaction
+from . import core as engine
+from . import refusals as refusals
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from ..policy import Policy
 
 T = TypeVar("T")
 

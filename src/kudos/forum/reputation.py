@@ -7,13 +7,13 @@ Documents kept here (kind: key -> data):
 * ``association``: member id -> event_id (the bonus is granted once).
 
 Community wiki is a flag on the ``post`` document (``wiki``, ``wiki_at``);
-the vote handlers in :mod:`kudos._posts` read it.
+the vote handlers in :mod:`kudos.forum.handlers` read it.
 """
 
 from __future__ import annotations
 
-from ._engine import Context, handles
-from .events import (
+from ..engine.core import Context, handles
+from ..events import (
     AssociationBonusGranted,
     BountyAwarded,
     BountyOffered,

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Doc
-from .stores.memory import DocIndex
-from .stores.protocol import CounterKey, Transaction
+from ..model import Doc
+from ..stores.memory import DocIndex
+from ..stores.protocol import CounterKey, Transaction
 
 __all__ = ["Preloaded"]
 

@@ -19,22 +19,73 @@ came in.
 
 The floor (``Policy.reputation_floor``) is applied after the caps: a debit is
 booked only down to the floor when it is credited (see
-:meth:`kudos._engine.Context.credit`), and a member a reversal left below it
+:meth:`kudos.engine.core.Context.credit`), and a member a reversal left below it
 gets a ``reputation_floor`` line lifting them back.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .model import LedgerEntry
-from .stores.protocol import CounterKey
+from ..model import LedgerEntry
+from ..stores.protocol import CounterKey
 
 if TYPE_CHECKING:
-    from ._engine import Context
-    from .policy import Cap
+    from ..policy import Cap, Policy
+    from ..stores.protocol import Transaction
+
+
+class Context(Protocol):
+    """What the caps use of the engine's context (:class:`kudos.engine.core.Context`).
+
+    Spelled out here so that this module, which the engine core imports, does
+    not import the core back.
+    """
+
+    tx: Transaction
+    policy: Policy
+    event_id: str
+    deltas: Counter[CounterKey]
+    unsettled: dict[CounterKey, tuple[Cap, datetime]]
+    clipped: list[tuple[Cap, CounterKey, LedgerEntry, int]]
+    unfloored: set[str]
+
+    def counter(self, metric: str, scope: str, subject: str) -> int: ...
+
+    def balance(self, member: str, account: str, scope: str = "all") -> int: ...
+
+    def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None: ...
+
+    def written(self, event_id: str, entry_id: str) -> LedgerEntry: ...
+
+    def line(
+        self,
+        member: str,
+        account: str,
+        amount: int,
+        *,
+        action: str,
+        reason: str,
+        subject: str | None = None,
+        tags: tuple[str, ...] = (),
+        at: datetime | None = None,
+        period: str | None = None,
+    ) -> LedgerEntry: ...
+
+    def put(
+        self,
+        kind: str,
+        key: str,
+        data: Mapping[str, Any],
+        *,
+        ref: str | None = None,
+        status: str | None = None,
+    ) -> None: ...
+
 
 TOP_UP = "cap_top_up"
 HELD = "cap_held"

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import _engine as engine
-from ._engine import Context, after_event, contributes_standing, handles
-from .errors import NotAllowed, UnknownMember, UnknownRecord
-from .events import (
+from ..engine import core as engine
+from ..engine.core import Context, after_event, contributes_standing, handles
+from ..errors import NotAllowed, UnknownMember, UnknownRecord
+from ..events import (
     MemberJoined,
     ReferralCodeIssued,
     ReferralMade,
@@ -23,9 +23,9 @@ from .events import (
     ReferralRevoked,
     ReferralsExpired,
 )
-from .model import Doc, Member
-from .referrals import _PROGRAMME, ReferralBonus, ReferralRules
-from .stores.protocol import Transaction
+from ..model import Doc, Member
+from ..stores.protocol import Transaction
+from .rules import _PROGRAMME, ReferralBonus, ReferralRules
 
 # The scope of a referrer's lifetime counts kept for caps and bonuses; not "all", so
 # that they stay out of the counters a standing shows.

@@ -25,15 +25,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from . import _caps
-from ._validate import MAX_AMOUNT, MAX_BALANCE
-from .errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
-from .events import Event, event_from_payload
-from .model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
-from .stores.protocol import CounterKey, Transaction
+from .._validate import MAX_AMOUNT, MAX_BALANCE
+from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
+from ..events import Event, event_from_payload
+from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
+from ..stores.protocol import CounterKey, Transaction
+from . import caps as _caps
 
 if TYPE_CHECKING:
-    from .policy import Cap, Policy
+    from ..policy import Cap, Policy
 
 E = TypeVar("E", bound=Event)
 
@@ -693,7 +693,7 @@ class Context:
     def settle(self) -> None:
         """Bring every cap scope this event changed back to its rule, then apply the floor.
 
-        See :mod:`kudos._caps`: held-back awards take up freed room, a scope
+        See :mod:`kudos.engine.caps`: held-back awards take up freed room, a scope
         over its limit holds back the excess, and a reputation below the
         policy's floor is lifted to it.
         """

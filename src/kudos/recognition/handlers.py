@@ -14,13 +14,14 @@ from typing import Any, ClassVar
 
 import attrs
 
-from . import _engine as engine
-from ._engine import Context, after_event, contributes_standing, privilege_rule
-from ._posts import ABUSE_REASONS, SOLVABLE
-from .errors import NotAllowed
-from .events import Event, PostRemoved, ReplyPosted
-from .model import Doc, Member, Post
-from .recognition import (
+from ..engine import core as engine
+from ..engine.core import Context, after_event, contributes_standing, privilege_rule
+from ..errors import NotAllowed
+from ..events import Event, PostRemoved, ReplyPosted
+from ..forum.handlers import ABUSE_REASONS, SOLVABLE
+from ..model import Doc, Member, Post
+from ..stores.protocol import Transaction
+from .rules import (
     _BADGE_RULES,
     ACTIVITIES,
     Badge,
@@ -30,7 +31,6 @@ from .recognition import (
     Recognition,
     badge_key,
 )
-from .stores.protocol import Transaction
 
 # The post whose contribution an event rewards: a badge earned through it is
 # revoked if that post is later removed as spam or abuse.
@@ -568,3 +568,13 @@ def _award(data: Mapping[str, Any]) -> BadgeAward:
         revoked_at=datetime.fromisoformat(revoked) if revoked else None,
         revoked_reason=data.get("revoked_reason"),
     )
+
+
+def current_rank(tx: Transaction, member: str) -> str | None:
+    """The rank stored for ``member`` (as of their last event), for other capabilities.
+
+    It is what ``rank_changed`` notifications last said; a tenure requirement
+    is only re-checked when an event touches the member.
+    """
+    doc = tx.get("rank", member)
+    return doc.data.get("rank") if doc is not None else None

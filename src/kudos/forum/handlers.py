@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import _caps
-from . import _engine as engine
-from ._engine import Context, handles
-from .events import (
+from ..engine import caps as _caps
+from ..engine import core as engine
+from ..engine.core import Context, handles
+from ..events import (
     DownVoted,
     DownVoteWithdrawn,
     KudosGiven,
@@ -33,8 +33,8 @@ from .events import (
     SolutionUnaccepted,
     TopicPosted,
 )
-from .model import Post
-from .stores.protocol import Transaction
+from ..model import Post
+from ..stores.protocol import Transaction
 
 ABUSE_REASONS = ("spam", "abuse")
 SOLVABLE = ("question", "problem")

@@ -17,12 +17,12 @@ asking anew, so their refusals are not remembered.
 
 from __future__ import annotations
 
-from . import _engine as engine
-from . import errors
-from .errors import Conflict, KudosError, StoreError
-from .events import Event, EventRefused
-from .model import StoredEvent
-from .stores.protocol import Transaction
+from .. import errors
+from ..errors import Conflict, KudosError, StoreError
+from ..events import Event, EventRefused
+from ..model import StoredEvent
+from ..stores.protocol import Transaction
+from . import core as engine
 
 # Host ids hold no control characters, so no host id can start with this one.
 _PREFIX = "refused\x1f"

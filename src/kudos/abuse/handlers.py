@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ._engine import Context, handles
-from .abuse import SerialVoting
-from .events import KudosGiven, SerialVotesReversed
-from .stores.protocol import Transaction
+from ..engine.core import Context, handles
+from ..events import KudosGiven, SerialVotesReversed
+from ..stores.protocol import Transaction
+from .rules import SerialVoting
 
 _PAID_BY_KUDOS = ("kudos_on_reply", "kudos_on_topic")
 

@@ -17,27 +17,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _engine as engine
-from ._engine import Context, after_event, contributes_standing, handles
-from ._posts import vote_key
-from .errors import InvalidInput, NotAllowed
-from .events import IdeaStatusSet, IdeaVoted, IdeaVoteWithdrawn, PostRemoved, TopicPosted
-from .ideas import (
-    _BALLOT,
-    _IDEA,
-    _PLANNED_STAGES,
-    _VOTE,
-    _VOTES,
-    IdeaRules,
-    board_scope,
-    open_votes,
-    vote_budget,
-)
-from .model import LedgerEntry, Member
-from .stores.protocol import Transaction
+from ..engine import core as engine
+from ..engine.core import Context, after_event, contributes_standing, handles
+from ..errors import InvalidInput, NotAllowed
+from ..events import IdeaStatusSet, IdeaVoted, IdeaVoteWithdrawn, PostRemoved, TopicPosted
+from ..forum.handlers import vote_key
+from ..model import Doc, LedgerEntry, Member
+from ..recognition.handlers import current_rank
+from ..stores.protocol import Transaction
+from .rules import _BALLOT, _IDEA, _PLANNED_STAGES, _VOTE, _VOTES, IdeaRules, board_scope
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from ..policy import Policy
 
 Data = dict[str, Any]
 Ref = list[str]  # [event id, entry id, member]
@@ -621,3 +612,15 @@ def _votes_left(tx: Transaction, policy: Policy, member: Member, now: datetime) 
     if budget is None:
         return {}
     return {"votes_left": max(0, budget - len(open_votes(tx, member.id)))}
+
+
+def vote_budget(tx: Transaction, rules: IdeaRules, member: str) -> int | None:
+    """``member``'s vote budget now, by the rank recognition keeps (``None``: no limit)."""
+    if not rules.has_budget:
+        return None
+    return rules.budget_for(current_rank(tx, member) if rules.budget_by_rank else None)
+
+
+def open_votes(tx: Transaction, member: str) -> list[Doc]:
+    """The ballots of ``member`` that count against their budget."""
+    return tx.find(_BALLOT, ref=member, status="open")

@@ -1,0 +1,85 @@
+"""Recognition: ranks, badges and privileges, and telling members when they change.
+
+The policy section :class:`Recognition` holds three lists, all plain data that
+load from TOML (see ``docs/recognition.md``):
+
+* a **ladder** of :class:`Rank` s, highest first: a member's rank is the first
+  whose requirements they meet (``requires = {reputation = 1000, solutions = 50}``);
+* :class:`Badge` s, single or levelled (bronze/silver/gold), each with one rule
+  from a small vocabulary: a metric reaching a threshold, the first time a
+  member does something, a reply soon after a question, or a host's own pure
+  function registered with :func:`register_badge_rule`;
+* :class:`Privilege` s unlocked by metrics or by rank, plus the privileges
+  each role (staff, moderator) holds regardless.
+
+Metrics are the member's all-time counters (``reputation``, ``points``,
+``solutions``, ``kudos_received``, ``kudos_given``, ``replies``, ``topics``,
+``days_active``, and counters other capabilities keep, such as ``referrals``
+and ``ideas_implemented``) plus ``tenure_days``, the whole days since joining.
+
+After every event, recognition re-evaluates the members the event touched
+(ranks first, then badges, then privileges) and keeps these documents (rebuilt exactly by replay):
+
+* ``rank``: member id -> ``{"rank": name, "since": iso time}`` (status = the rank);
+* ``privileges``: member id -> ``{"privileges": [names]}``;
+* ``badge``: :func:`badge_key` -> the award (ref = member, status =
+  ``earned`` or ``revoked``);
+* ``active_days``: member and month -> the distinct days the member acted on,
+  behind the ``days_active`` counter.
+
+Changes are notified through the outbox in the same transaction:
+``rank_changed``, ``badge_earned``, ``badge_revoked``, ``privilege_granted``
+and ``privilege_revoked``. What every new member has from the start (the
+entry rank, privileges that need nothing) is not news and is not notified.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .rules import ACTIONS as ACTIONS
+from .rules import ACTIVITIES as ACTIVITIES
+from .rules import Badge as Badge
+from .rules import BadgeAward as BadgeAward
+from .rules import BadgeFacts as BadgeFacts
+from .rules import Privilege as Privilege
+from .rules import Rank as Rank
+from .rules import Recognition as Recognition
+from .rules import badge_key as badge_key
+from .rules import preset as preset
+from .rules import register_badge_rule as register_badge_rule
+
+if TYPE_CHECKING:
+    from .api import RecognitionAPI as RecognitionAPI
+    from .handlers import current_rank as current_rank
+
+__all__ = [
+    "ACTIONS",
+    "ACTIVITIES",
+    "Badge",
+    "BadgeAward",
+    "BadgeFacts",
+    "Privilege",
+    "Rank",
+    "Recognition",
+    "RecognitionAPI",
+    "badge_key",
+    "current_rank",
+    "preset",
+    "register_badge_rule",
+]
+
+# The engine-side names load on first use, so importing the rules loads no engine.
+_LAZY = {"RecognitionAPI": "api", "current_rank": "handlers"}
+
+
+def __getattr__(name: str) -> Any:
+    """The names in ``_LAZY``, imported from their module when first asked for.
+
+    Raises:
+        AttributeError: ``name`` is not a name of this package.
+    """
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
