@@ -76,8 +76,17 @@ def first_version(policy: Policy) -> PolicyVersion:
 
 
 def last_closed_end(tx: Transaction, policy: Policy) -> datetime | None:
-    """The end of the latest closed payback period (``None``: none closed)."""
-    ends = [policy.periods.bounds(doc.key)[1] for doc in tx.find("period", status="closed")]
+    """The end of the latest closed payback period (``None``: none closed).
+
+    A period whose id ``policy``'s schedule does not know (an earlier version
+    cut time differently) is left out.
+    """
+    ends = []
+    for doc in tx.find("period", status="closed"):
+        try:
+            ends.append(policy.periods.bounds(doc.key)[1])
+        except KudosError:
+            continue
     return max(ends, default=None)
 
 
