@@ -26,8 +26,8 @@ from .. import _validate as v
 from ..cache import ReadCache, local_version
 from ..errors import InvalidInput, KudosError, TransientStoreError
 from ..events import Event, PolicyChanged
-from ..history.handlers import Timeline
 from ..history.state import PolicyState
+from ..history.timeline import Timeline
 from ..model import Notification, Outcome
 from ..stores.protocol import Store, Transaction
 from . import core as engine

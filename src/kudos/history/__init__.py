@@ -2,8 +2,11 @@
 
 * :mod:`kudos.history.rules`: a policy's content as JSON, its fingerprint and
   the settings two policies differ in (pure; no engine, no store);
-* :mod:`kudos.history.handlers`: the engine half: which version values a
-  fact, and what a policy change books;
+* :mod:`kudos.history.timeline`: which version values a fact;
+* :mod:`kudos.history.handlers`: the engine half: what a policy change
+  books, and replaying the log under the version in force for each fact;
+* :mod:`kudos.history.state`: which policy a ``Community`` applies, checked
+  against its store in every transaction;
 * :mod:`kudos.history.api`: :meth:`kudos.Community.change_policy` and
   :meth:`kudos.Community.policy_history`.
 """

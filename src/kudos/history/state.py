@@ -18,8 +18,8 @@ from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
 from ..stores.protocol import Transaction
-from .handlers import Timeline, first_version
 from .rules import differences, fingerprint
+from .timeline import Timeline, first_version
 
 if TYPE_CHECKING:
     from ..policy import Policy
