@@ -29,6 +29,7 @@ from kudos.events import (
     DownVoteWithdrawn,
     Event,
     EventRefused,
+    FingerprintsReported,
     IdeaStatusSet,
     IdeaVoted,
     IdeaVoteWithdrawn,
@@ -38,8 +39,10 @@ from kudos.events import (
     MemberJoined,
     PaybackPeriodClosed,
     PayoutFailed,
+    PayoutHeld,
     PayoutMethodChosen,
     PayoutPaid,
+    PayoutReleased,
     PointsAdjusted,
     PolicyChanged,
     PostMadeWiki,
@@ -57,6 +60,7 @@ from kudos.events import (
     SolutionUnaccepted,
     SuggestedEditApproved,
     TopicPosted,
+    VoteRingReversed,
     event_from_payload,
     event_types,
 )
@@ -95,6 +99,16 @@ EXAMPLES: list[tuple[Event, str]] = [
     (PayoutPaid(payout="p1", reference="PAYPAL-77"), "p1"),
     (PayoutFailed(payout="p1"), "p1"),
     (SerialVotesReversed(day="2026-11-23"), "2026-11-23"),
+    (
+        VoteRingReversed(period="2026-H2", members=["carol", "bob"], by="mod"),
+        "2026-H2:bob:carol",
+    ),
+    (
+        FingerprintsReported(member="bob", fingerprints=["dev:2", "card:9f2"]),
+        "bob:card%3A9f2:dev%3A2",
+    ),
+    (PayoutHeld(member="bob", period="2026-H2", by="mod", reason="ring"), "bob:2026-H2"),
+    (PayoutReleased(member="bob", period="2026-H2", by="mod"), "bob:2026-H2"),
     (
         EventRefused(
             refused_id="vote-7",
@@ -390,8 +404,8 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return texts if field.validator is v.text else ids
     if hint == str | None:
         return st.none() | ids
-    if hint == tuple[str, ...]:
-        return st.lists(ids, max_size=3)
+    if hint == tuple[str, ...]:  # a list the fact cannot do without names at least one
+        return st.lists(ids, min_size=int(field.default is attrs.NOTHING), max_size=3)
     if hint is bool:
         return st.booleans()
     if field.name == "amount":  # a bounty is more than zero

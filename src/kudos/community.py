@@ -630,8 +630,7 @@ class Community(
         now = self.now()
 
         def read(tx: Transaction) -> builtins.list[Standing]:
-            period = engine.booking_period(tx, self.policy, now)
-            view = cast(Transaction, Preloaded(tx, ["all", period]))
+            view = _preloaded(tx, self.policy, now)
             return [compute_standing(view, self.policy, d.key, now) for d in view.find("member")]
 
         return self._read(read)
@@ -675,7 +674,8 @@ class Community(
         append-only); projections are then replaced in one transaction. No
         notification is sent again, and no privilege is checked again (each
         was checked when its event was recorded, or the event was imported
-        as trusted history).
+        as trusted history). Python's cyclic garbage collector is paused while
+        the log replays, as in :meth:`record_many`.
 
         Raises:
             RebuildMismatch: the policy now gives a different ledger; use
@@ -714,14 +714,16 @@ class Community(
                 members = sum(1 for d in snapshot.docs if d.kind == "member")
             return RebuildReport(events=len(stored), entries=len(fresh), members=members)
 
-        return self._write(run)
+        with engine.paused_gc():
+            return self._write(run)
 
     def simulate(self, policy: Policy) -> Simulation:
         """What every member's standing would be had ``policy`` applied from the start.
 
         Replays the event log into memory; the store is not touched. Events the
         other policy refuses are listed in ``rejected``, not applied. Recorded
-        policy changes are left out: ``policy`` values every fact.
+        policy changes are left out: ``policy`` values every fact. Python's
+        cyclic garbage collector is paused while the log replays.
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
@@ -740,12 +742,15 @@ class Community(
                             engine.apply(one, policy, event, notify=False)
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
-                ids = [d.key for d in tx.find("member")]
-                before = {m: compute_standing(tx, self.policy, m, now) for m in ids}
+                # Every member's standing twice: read in bulk, as standings() does.
+                view = _preloaded(tx, self.policy, now)
+                ids = [d.key for d in view.find("member")]
+                before = {m: compute_standing(view, self.policy, m, now) for m in ids}
+                simulated = _preloaded(stx, policy, now)
                 after = {
-                    m: compute_standing(stx, policy, m, now)
+                    m: compute_standing(simulated, policy, m, now)
                     for m in ids
-                    if stx.get("member", m) is not None
+                    if simulated.get("member", m) is not None
                 }
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
@@ -763,7 +768,8 @@ class Community(
                 extras=extras,
             )
 
-        return self._read(run)
+        with engine.paused_gc():
+            return self._read(run)
 
 
 @functools.cache
@@ -772,6 +778,12 @@ def _default_policy() -> Policy:
     from .policies import giffgaff
 
     return giffgaff()
+
+
+def _preloaded(tx: Transaction, policy: Policy, now: datetime) -> Transaction:
+    """``tx`` with what every member's standing reads loaded in bulk (see :class:`Preloaded`)."""
+    period = engine.booking_period(tx, policy, now)
+    return cast(Transaction, Preloaded(tx, ["all", period]))
 
 
 def _differs(a: Standing, b: Standing) -> bool:

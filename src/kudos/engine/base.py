@@ -9,7 +9,6 @@ cache and the subscribers, and turns an event into one store transaction.
 from __future__ import annotations
 
 import contextlib
-import gc
 import inspect
 import itertools
 import logging
@@ -218,18 +217,13 @@ class CommunityBase:
             self._policies.end(tx, timeline, outcomes)
             return outcomes
 
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
         try:
-            return self._write(run)
+            with engine.paused_gc():
+                return self._write(run)
         except KudosError:
             if refused:
                 self._remember(*refused[-1])
             raise
-        finally:
-            if paused:
-                gc.enable()
 
     def _write(self, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in one transaction (retried when transient); then tell the world.

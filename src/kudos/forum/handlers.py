@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..abuse import limits as _limits
 from ..engine import caps as _caps
 from ..engine import core as engine
 from ..engine.core import Context, handles
@@ -288,21 +289,29 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
+    limit = _limits.unpaid_vote(ctx, giver, post.author)
+    kept = 0
     if not post.wiki:  # community wiki: votes count, but earn no one anything
-        ctx.award(
+        kept += _limits.award(
+            ctx,
+            limit,
             post.author,
             action,
             subject=post.id,
             reason=f"kudos from {event.giver} on {noun} {post.id!r}",
             tags=tags,
         )
-    ctx.award(
+    kept += _limits.award(
+        ctx,
+        limit,
         event.giver,
         "kudos_given",
         subject=post.id,
         reason=f"gave kudos on {noun} {post.id!r}",
         tags=tags,
     )
+    if limit is not None:
+        _limits.remember(ctx, limit, event.giver, post, kept)
     ctx.touched.update((post.author, event.giver))
 
 

@@ -94,6 +94,7 @@ def _period(tx: Transaction, policy: Any, period: str, now: datetime) -> Payback
         by_method=d.get("by_method", {}),
         paid=tx.counter("payout_paid_amount", period, PROGRAMME),
         failed=tx.counter("payout_failed_amount", period, PROGRAMME),
+        held=d.get("held", 0),
     )
 
 

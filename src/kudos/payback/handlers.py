@@ -31,7 +31,9 @@ from ..engine import core as engine
 from ..engine.core import Context, contributes_simulation, contributes_statement, handles
 from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
 from ..events import PaybackPeriodClosed, PayoutFailed, PayoutMethodChosen, PayoutPaid
+from ..model import Doc
 from ..stores.protocol import Transaction
+from . import holds
 from .rules import (
     PROGRAMME,
     SETTLEMENT_ACTIONS,
@@ -157,6 +159,7 @@ class _Totals:
     def __init__(self) -> None:
         self.members = self.points = self.paid_points = self.carried_over = 0
         self.lapsed = self.debts = self.payouts = self.amount = self.match = 0
+        self.held = 0
         self.by_method: dict[str, int] = {}
 
     def add(self, conversion: Conversion) -> None:
@@ -166,6 +169,7 @@ class _Totals:
         self.carried_over += conversion.carried_over
         self.lapsed += conversion.lapsed
         self.debts += conversion.debt
+        self.held += conversion.held
         if conversion.payout is not None and conversion.method is not None:
             self.payouts += 1
             self.amount += conversion.amount
@@ -199,10 +203,14 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
         )
     target = _next_open(ctx, period)
     totals = _Totals()
+    held = holds.holds_at(ctx.tx, ctx.policy, period)
     for member_id, balance in _balances(ctx.tx, period):
         member = ctx.member(member_id)
         if balance < 0:
             conversion = _owe(ctx, period, member_id, -balance, target)
+        elif member_id in held and not (member.is_staff and not ctx.policy.staff_earn):
+            totals.add(_hold(ctx, rules, period, member_id, balance, target, held[member_id]))
+            continue
         elif member.is_staff and not ctx.policy.staff_earn:
             conversion = Conversion(
                 points=balance,
@@ -233,6 +241,7 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
             "amount": totals.amount,
             "match": totals.match,
             "by_method": totals.by_method,
+            "held": totals.held,
         },
         status="closed",
     )
@@ -240,6 +249,92 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
         # Members pick each period: a choice is spent by the close it applied to.
         for doc in ctx.tx.find("payout_method", status="chosen"):
             ctx.put("payout_method", doc.key, doc.data, ref=doc.ref, status="used")
+
+
+def _hold(
+    ctx: Context,
+    rules: PaybackRules,
+    period: str,
+    member: str,
+    balance: int,
+    target: str | None,
+    hold: Doc,
+) -> Conversion:
+    """A member under review is not paid: their balance waits in the next open period.
+
+    The points keep their age (a hold never makes them lapse sooner), the
+    payout is listed as ``held`` with what it would have paid, and the first
+    close after the release pays them with the rest.
+    """
+    key = payout_key(period, member)
+    would = _convert(ctx, rules, period, member, balance, target)
+    carried_doc = ctx.tx.get("carry_over", key)
+    carried: list[int] = list(carried_doc.data["carried"]) if carried_doc else []
+    why = f"payout held under review by {hold.data['held_by']}: {hold.data['held_reason']}"
+    if target is not None:
+        reason = f"{why}; its points wait in {target} for the release"
+        ctx.credit(
+            member,
+            "points",
+            -balance,
+            action="carry_over",
+            subject=key,
+            reason=f"held over to {target}: {why}",
+            force=True,
+            period=period,
+        )
+        ctx.credit(
+            member,
+            "points",
+            balance,
+            action="carry_over",
+            subject=key,
+            reason=f"held over from {period}: {why}",
+            force=True,
+            period=target,
+        )
+        _carry_into(ctx, target, member, carried)
+    else:
+        reason = f"{why}; no later period, so its points stay in {period}"
+    conversion = Conversion(
+        member=member,
+        period=period,
+        points=balance,
+        carried_in=sum(carried),
+        currency=rules.currency,
+        carried_to=target,
+        held=balance,
+        reason=reason,
+        payout=key,
+    )
+    ctx.put(
+        "payout",
+        key,
+        {
+            "member": member,
+            "period": period,
+            "points": balance,
+            "amount": would.amount,
+            "currency": would.currency,
+            "method": would.method or "",
+            "charity": would.charity,
+            "base": would.base,
+            "bonus": would.bonus,
+            "uplift": would.uplift,
+            "match": would.match,
+            "issued_at": ctx.at.isoformat(),
+            "event_id": ctx.event_id,
+            "hold_reason": hold.data["held_reason"],
+            "held_by": hold.data["held_by"],
+            "hold": hold.key,
+        },
+        ref=member,
+        status="held",
+    )
+    ctx.put("conversion", key, conversion.data(), ref=member, status=period)
+    ctx.notify(member, "payout_held", period=period, points=balance, reason=reason)
+    ctx.touched.add(member)
+    return conversion
 
 
 def _owe(ctx: Context, period: str, member: str, debt: int, target: str | None) -> Conversion:
@@ -423,6 +518,12 @@ def _issued(ctx: Context, payout_id: str, doing: str) -> dict[str, Any]:
             "community.payouts(period)"
         )
     data = dict(doc.data)
+    if doc.status in ("held", "released"):
+        raise NotAllowed(
+            f"payout {payout_id!r} was held under review ({data.get('hold_reason')}); nothing "
+            f"was issued, so it cannot {doing}. Its points are paid at the first close after "
+            "community.release_payout()"
+        )
     if doc.status == "paid":
         raise NotAllowed(
             f"payout {payout_id!r} was paid already (reference {data.get('reference')!r}); "

@@ -26,7 +26,7 @@ ROUNDINGS: tuple[str, ...] = ("down", "half-up", "up")
 LEFTOVER: tuple[str, ...] = ("carry", "lapse")
 """What happens to points that are not paid: carried to the next period, or lapsed."""
 
-STATUSES: tuple[str, ...] = ("issued", "paid", "failed")
+STATUSES: tuple[str, ...] = ("issued", "paid", "failed", "held", "released")
 """The states of a payout, in lifecycle order."""
 
 SETTLEMENT_ACTIONS: tuple[str, ...] = ("payout", "carry_over", "lapse", "write_off")
@@ -618,7 +618,9 @@ class Conversion:
         debt: points owed (a negative balance, e.g. a reversal of points
             already paid) carried to the next period.
         reason: why not every point was paid (empty when all were).
-        payout: the id of the payout, when something was paid.
+        payout: the id of the payout, when something was paid (or held).
+        held: points not paid because the payout was under review at the
+            close (``hold_payout``); they wait in ``carried_to`` for the release.
     """
 
     member: str | None = None
@@ -640,6 +642,7 @@ class Conversion:
     debt: int = 0
     reason: str = ""
     payout: str | None = None
+    held: int = 0
 
     @property
     def carried_over(self) -> int:
@@ -680,7 +683,11 @@ class Payout:
         bonus: what bonus tiers added.
         uplift: what the method's uplift added.
         match: what the company adds to a donation, outside ``amount``.
-        status: ``issued``, then ``paid`` or ``failed``.
+        status: ``issued``, then ``paid`` or ``failed``; ``held`` when the member
+            was under review at the close (nothing was issued: ``points`` and
+            ``amount`` say what it would have paid), ``released`` once the
+            review ended (the points are paid at the next close).
+        hold_reason: why staff held it (``held`` and ``released`` payouts).
         reference: the host's own reference once paid (a PayPal transaction id ...).
         failure_reason: why paying it failed.
         issued_at: when the period was closed.
@@ -704,6 +711,7 @@ class Payout:
     failure_reason: str | None = None
     issued_at: datetime | None = None
     settled_at: datetime | None = None
+    hold_reason: str | None = None
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Payout:
@@ -727,6 +735,7 @@ class Payout:
             failure_reason=d.get("failure_reason"),
             issued_at=_when(d.get("issued_at")),
             settled_at=_when(d.get("settled_at")),
+            hold_reason=d.get("hold_reason"),
         )
 
 
@@ -775,8 +784,10 @@ class PaybackPeriod:
         by_method: money issued per method.
         paid: money of the payouts reported paid.
         failed: money of the payouts reported failed.
+        held: points of members under review at the close, moved on unpaid to
+            ``carried_to`` (see ``Community.hold_payout``).
 
-    ``paid_points + carried_over + lapsed == points``.
+    ``paid_points + carried_over + lapsed + held == points``.
     """
 
     id: str
@@ -799,6 +810,7 @@ class PaybackPeriod:
     by_method: Mapping[str, int] = attrs.field(factory=dict, converter=dict)
     paid: int = 0
     failed: int = 0
+    held: int = 0
 
     @property
     def outstanding(self) -> int:

@@ -18,7 +18,9 @@ Metrics are the member's all-time counters (``reputation``, ``points``,
 and ``ideas_implemented``) plus ``tenure_days``, the whole days since joining.
 
 After every event, recognition re-evaluates the members the event touched
-(ranks first, then badges, then privileges) and keeps these documents (rebuilt exactly by replay):
+(ranks first, then badges, then privileges) and keeps these documents (rebuilt exactly by replay).
+A member evaluated before is evaluated again only when a counter those rules read, their
+tenure or their role moved; badges that depend on the event itself are checked every time:
 
 * ``rank``: member id -> ``{"rank": name, "since": iso time}`` (status = the rank);
 * ``privileges``: member id -> ``{"privileges": [names]}``;

@@ -8,7 +8,7 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ import attrs
 from ..engine import core as engine
 from ..engine.core import Context, after_event, contributes_standing, privilege_rule
 from ..errors import NotAllowed
-from ..events import Event, PostRemoved, ReplyPosted
+from ..events import Event, MemberDeleted, MemberJoined, PostRemoved, ReplyPosted
 from ..forum.handlers import ABUSE_REASONS, SOLVABLE
 from ..model import Doc, Member, Post
 from ..stores.protocol import Transaction
@@ -103,10 +103,13 @@ def reached_tenure(tx: Transaction, member: str) -> int:
     return int(doc.data["days"]) if doc is not None else 0
 
 
-def _raise_tenure(ctx: Context, member: Member) -> None:
+def _raise_tenure(ctx: Context, member: Member) -> bool:
+    """Raise ``member``'s tenure to this event's time; whether it grew."""
     days = _days_at(member, ctx.at)
     if days > reached_tenure(ctx.tx, member.id):
         ctx.put(TENURE, member.id, {"days": days}, ref=member.id)
+        return True
+    return False
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
@@ -153,6 +156,67 @@ class _Plan:
             or any(b.metric == "tenure_days" or b.custom is not None for b in rec.badges)
         )
         self._start: dict[str, frozenset[str]] = {}
+        # What an evaluation reads, so that a member whose inputs this event left alone
+        # is not evaluated again: the counters of rank and privilege requirements and of
+        # metric badges. Badges of another kind depend on the event itself and are
+        # checked after every event.
+        self.reads = tuple(
+            dict.fromkeys(
+                m
+                for m in (
+                    *(m for _, requires in self.ranks for m, _ in requires),
+                    *(m for _, requires, _ in self.privileges for m, _ in requires),
+                    *(b.metric for b in rec.badges if b.metric is not None),
+                )
+                if m != "tenure_days"
+            )
+        )
+        self._event_badges: dict[str, tuple[Badge, ...]] = {}
+        self._badges: dict[str, tuple[Badge, ...]] = {}
+
+    def event_badges(self, event_type: str) -> tuple[Badge, ...]:
+        """The badges other than metric badges that an event of ``event_type`` may award.
+
+        A first-action badge counts only its own action, a quick reply only a
+        reply; a badge with a custom rule may count any event.
+        """
+        found = self._event_badges.get(event_type)
+        if found is None:
+            found = self._event_badges[event_type] = tuple(
+                b
+                for b in self.rec.badges
+                if b.metric is None
+                and (b.first is None or b.first == event_type)
+                and (b.reply_within_minutes is None or event_type == ReplyPosted.type)
+            )
+        return found
+
+    def badges(self, event_type: str) -> tuple[Badge, ...]:
+        """The badges an event of ``event_type`` may award (metric badges and its own)."""
+        found = self._badges.get(event_type)
+        if found is None:
+            may = {id(b) for b in self.event_badges(event_type)}
+            found = self._badges[event_type] = tuple(
+                b for b in self.rec.badges if b.metric is not None or id(b) in may
+            )
+        return found
+
+    def changed(self, ctx: Context, member: str) -> tuple[str, ...] | None:
+        """The counters in :attr:`reads` this event changed for ``member``.
+
+        ``None`` when ``member`` was never evaluated (no rank or privileges
+        document yet): then everything is new. A member's rank, privileges and
+        metric badges are a function of the counters in :attr:`reads`, their
+        tenure and role; stored once a member was first evaluated, they stay
+        right until one of those changes.
+        """
+        tx = ctx.tx
+        if self.ranks and tx.get("rank", member) is None:
+            return None
+        if self.privileges and tx.get("privileges", member) is None:
+            return None
+        deltas = ctx.deltas
+        return tuple(m for m in self.reads if deltas.get((m, "all", member)))
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
         """:meth:`Recognition.rank_for`."""
@@ -254,15 +318,28 @@ def _recognise(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
         _revoke_badges_of(ctx, rec, event.post, event.reason)
+    # Joining sets the role and leaving the account: both change what a member holds.
+    whole = isinstance(event, MemberJoined | MemberDeleted)
+    event_badges = plan.event_badges(event.type)
     for member_id in sorted(ctx.touched):
         if ctx.tx.get("member", member_id) is None:
             continue
         member = ctx.member(member_id)
-        if plan.uses_tenure:
-            _raise_tenure(ctx, member)
+        raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
+        changed = None if whole or raised else plan.changed(ctx, member_id)
+        if changed is None:  # evaluate everything
+            badges = plan.badges(event.type)
+        elif changed:  # a metric badge is reached only when its metric moves
+            badges = tuple(
+                b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
+            )
+        else:  # nothing it reads changed: only what the event itself may award
+            if event_badges:
+                _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+            continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
-        _award_badges(ctx, rec, member, metrics, actor)
+        _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
 
 
@@ -347,11 +424,11 @@ def _badge_value(
 
 
 def _award_badges(
-    ctx: Context, rec: Recognition, member: Member, metrics: _Metrics, actor: str | None
+    ctx: Context, badges: Iterable[Badge], member: Member, metrics: _Metrics, actor: str | None
 ) -> None:
     post: Post | None = None
     looked = False
-    for badge in rec.badges:
+    for badge in badges:
         metric = badge.metric
         value = (
             metrics[metric]

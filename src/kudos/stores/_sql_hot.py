@@ -269,9 +269,16 @@ class SqliteSql:
 _loads = json.loads
 
 
+_encode = json.JSONEncoder().encode  # what json.dumps(value) uses, without its keyword checks
+
+
 def _dumps(value: Any) -> str:
-    with _json_only():
-        return json.dumps(value)
+    # The handler of _json_only, inlined: this runs for every row written.
+    try:
+        return _encode(value)
+    except (TypeError, ValueError) as exc:
+        with _json_only():
+            raise exc from None
 
 
 _from_text = datetime.fromisoformat

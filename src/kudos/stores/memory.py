@@ -333,7 +333,7 @@ class MemoryTransaction:
     # -- documents --------------------------------------------------------------
     def get(self, kind: str, key: str) -> Doc | None:
         """The document or ``None``."""
-        return self._d.docs.get((kind, key))
+        return self._d.docs._all.get((kind, key))  # DocIndex.get, inlined: the hottest read
 
     def put(self, doc: Doc) -> None:
         """Insert or replace a document."""

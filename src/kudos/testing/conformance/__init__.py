@@ -16,7 +16,7 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance
+from .abuse import AbuseConformance, AbuseReviewConformance
 from .core import CoreConformance
 from .history import PolicyHistoryConformance
 from .ideas import IdeaConformance
@@ -28,6 +28,7 @@ from .referrals import ReferralConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReviewConformance",
     "CoreConformance",
     "IdeaConformance",
     "InputConformance",
@@ -49,6 +50,7 @@ class StoreConformance(
     PaybackConformance,
     LeaderboardConformance,
     AbuseConformance,
+    AbuseReviewConformance,
     PolicyHistoryConformance,
 ):
     """Every behaviour a kudos store must have."""

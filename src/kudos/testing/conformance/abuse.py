@@ -9,8 +9,10 @@ import pytest
 
 from ...abuse.rules import AbuseRules
 from ...community import Community
-from ...errors import InvalidInput, NotAllowed
+from ...errors import InvalidInput, NotAllowed, PeriodClosed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
+from ...policy import Reward
+from ...referrals import ReferralRules
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
@@ -87,3 +89,256 @@ class AbuseConformance(ConformanceBase):
         strict.reverse_serial_votes(date(2026, 11, 23))  # a date works as well
         assert strict.serial_votes(DAY)[0].reversed
         assert strict.serial_votes((clock() - timedelta(days=30)).date()) == []
+
+
+def _kudos(c: Community, clock: FakeClock, votes: list[tuple[str, str, int]]) -> None:
+    """Each ``(giver, author, n)``: the author posts n replies on t0 and the giver likes each."""
+    for giver, author, n in votes:
+        for _ in range(n):
+            reply = f"r{int(clock().timestamp())}-{giver}-{author}"
+            c.post_reply(reply, topic="t0", author=author)
+            c.give_kudos(reply, giver=giver)
+            clock.advance(minutes=10)
+
+
+class AbuseReviewConformance(ConformanceBase):
+    """Vote rings, votes that pay nothing, payouts held under review, and the review queue."""
+
+    def test_a_vote_ring_is_flagged_and_only_staff_reverse_what_it_paid(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        rules = AbuseRules(ring_size=3, ring_share=80, ring_votes=3)
+        c = make_community(giffgaff().evolve(abuse=rules))
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        for m in ("a", "b", "c", "d", "e"):
+            c.join(m)
+        c.join("mod", role="moderator")
+        c.post_topic("t0", author="e")
+        # a, b and c give each other all their kudos; d gives only to a and b, who never
+        # give back; e gives a single kudos.
+        _kudos(c, clock, [("a", "b", 2), ("a", "c", 1), ("b", "c", 2), ("b", "a", 1)])
+        _kudos(c, clock, [("c", "a", 3), ("d", "a", 2), ("d", "b", 1), ("e", "a", 1)])
+        (ring,) = c.vote_rings("2026-H2")
+        assert (ring.members, ring.votes, ring.reversed) == (("a", "b", "c"), 9, False)
+        assert ring.shares == {"a": 100, "b": 100, "c": 100}
+        assert ring.points == 9 * 5
+        assert c.vote_rings("2026-H2") == [ring]  # the same log, the same answer
+        assert c.abuse_report("2026-H2").rings == (ring,)
+        before = {m: c.standing(m) for m in ("a", "b", "c", "d")}
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="only staff"):
+            c.reverse_vote_ring("2026-H2", ["a", "b", "c"], by="d")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="not a vote ring"):
+            c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod")
+        with assert_unchanged(c), pytest.raises(UnknownMember):
+            c.reverse_vote_ring("2026-H2", ["a", "b", "c"], by="ghost")
+        outcome = c.reverse_vote_ring("2026-H2", ["c", "b", "a"], by="mod", reason="ring")
+        assert outcome.entries and all(
+            e.reverses is not None and "vote ring a, b, c" in e.reason for e in outcome.entries
+        )
+        assert {e.member for e in outcome.entries} == {"a", "b", "c"}
+        # What d and e gave a and b stands; the ring's own kudos pay nothing any more.
+        assert c.standing("a").points == before["a"].points - 4 * 5 == 3 * 5
+        assert c.standing("b").points == before["b"].points - 2 * 5 == 1 * 5
+        assert c.standing("c").points == 0
+        assert c.standing("d") == before["d"]
+        assert c.vote_rings("2026-H2")[0].reversed
+        assert c.abuse_report("2026-H2").points == 0
+        assert c.reverse_vote_ring("2026-H2", ["a", "b", "c"], by="mod", reason="ring").replayed
+        assert_consistent(c)
+        c.rebuild()
+        assert c.standing("a").points == 15
+
+    def test_rings_are_off_unless_the_policy_sets_a_size(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community()
+        for m in ("a", "b"):
+            c.join(m)
+        c.join("mod", role="staff")
+        c.post_topic("t0", author="a")
+        _kudos(c, clock, [("a", "b", 5), ("b", "a", 5)])
+        assert c.vote_rings("2026-H2") == []
+        with assert_unchanged(c), pytest.raises(NotAllowed, match=r"abuse\.ring_size"):
+            c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod")
+        with pytest.raises(UnknownRecord):
+            c.vote_rings("2026-Q9")
+
+    def test_new_accounts_and_shared_fingerprints_earn_nothing_with_a_reason(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        rules = AbuseRules(new_account_days=7, same_fingerprint=True)
+        c = make_community(giffgaff().evolve(abuse=rules))
+        clock.set(datetime(2026, 11, 1, 9, tzinfo=UTC))
+        c.join("alice")
+        c.join("bob", fingerprints=["device-1"])
+        c.join("carol")
+        c.post_topic("t0", author="alice")
+        clock.set(datetime(2026, 11, 20, 9, tzinfo=UTC))
+        c.join("newbie")
+        c.report_fingerprints("carol", ["device-1"])  # carol turns out to share bob's device
+        c.post_reply("r1", topic="t0", author="alice")
+        c.post_reply("r2", topic="t0", author="carol")
+        c.post_reply("r3", topic="t0", author="bob")
+        limited = c.give_kudos("r1", giver="newbie")
+        assert [(e.member, e.account, e.amount) for e in limited.entries] == [
+            ("alice", "points", 0),
+            ("alice", "reputation", 0),
+        ]
+        assert all(
+            "pays nothing" in e.reason and "newbie joined 0 days" in e.reason
+            for e in limited.entries
+        )
+        shared = c.give_kudos("r2", giver="bob")
+        assert {e.amount for e in shared.entries} == {0}
+        assert all("share the fingerprint 'device-1'" in e.reason for e in shared.entries)
+        paid = c.give_kudos("r3", giver="alice")  # no limit between alice and bob
+        assert {e.amount for e in paid.entries if e.account == "points"} == {5}
+        assert (c.standing("alice").points, c.standing("carol").points) == (0, 0)
+        assert c.standing("alice").counters["kudos_received"] == 1  # the vote counts
+        report = c.abuse_report("2026-H2")
+        assert [(v.giver, v.author, v.rule, v.points) for v in report.limited_votes] == [
+            ("newbie", "alice", "new_account", 5),
+            ("bob", "carol", "same_fingerprint", 5),
+        ]
+        clock.advance(days=7)
+        c.post_reply("r4", topic="t0", author="alice")
+        c.give_kudos("r4", giver="newbie")  # a week on, newbie's kudos pay
+        assert c.standing("alice").points == 5
+        with assert_unchanged(c), pytest.raises(UnknownMember):
+            c.report_fingerprints("ghost", ["device-2"])
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="fingerprints"):
+            c.report_fingerprints("bob", [])
+        assert_consistent(c)
+        c.rebuild()
+        assert c.abuse_report("2026-H2").limited_votes == report.limited_votes
+
+    def test_members_who_posted_nothing_yet_or_share_a_join_fingerprint_earn_no_one_anything(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        rules = AbuseRules(new_account_contributions=1, same_fingerprint=True)
+        # No referral programme: fingerprints given at join are kept all the same.
+        policy = giffgaff().evolve(
+            abuse=rules,
+            referrals=ReferralRules(enabled=False),
+            rewards={**giffgaff().rewards, "kudos_given": Reward(points=1)},
+        )
+        c = make_community(policy)
+        c.join("alice", fingerprints=["card-1"])
+        c.join("alias", fingerprints=["card-1"])
+        c.join("lurker")
+        c.post_topic("t0", author="alice")
+        c.post_topic("t1", author="alias")
+        c.post_reply("r1", topic="t0", author="alice")
+        lurking = c.give_kudos("r1", giver="lurker")
+        assert [(e.member, e.amount) for e in lurking.entries] == [
+            ("alice", 0),
+            ("alice", 0),
+            ("lurker", 0),
+        ]
+        assert "lurker has posted 0 topics and replies" in lurking.entries[0].reason
+        clock.advance(minutes=1)
+        twin = c.give_kudos("r1", giver="alias")
+        assert {e.amount for e in twin.entries} == {0}
+        c.post_reply("r2", topic="t0", author="lurker")  # now lurker has posted
+        c.post_reply("r3", topic="t1", author="alias")
+        paid = c.give_kudos("r3", giver="lurker")
+        assert {(e.member, e.account, e.amount) for e in paid.entries} == {
+            ("alias", "points", 5),
+            ("alias", "reputation", 1),
+            ("lurker", "points", 1),
+        }
+        assert [v.rule for v in c.abuse_report("2026-H2").limited_votes] == [
+            "new_account",
+            "same_fingerprint",
+        ]
+        # Withdrawing a kudos that paid nothing takes nothing back.
+        c.withdraw_kudos("r1", giver="lurker")
+        assert (c.standing("alice").points, c.standing("lurker").points) == (0, 1)
+        assert_consistent(c)
+
+    def test_a_held_payout_waits_for_its_release_and_bad_holds_write_nothing(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community()
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        for m in ("alice", "bob"):
+            c.join(m)
+        c.join("mod", role="staff")
+        c.post_topic("t0", author="bob")
+        _kudos(c, clock, [("bob", "alice", 4), ("alice", "bob", 2)])
+        for m in ("alice", "bob"):
+            c.set_payout_method(m, "credit")
+        with assert_unchanged(c), pytest.raises(UnknownMember):
+            c.hold_payout("ghost", "2026-H2", by="mod", reason="review")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="only staff"):
+            c.hold_payout("alice", "2026-H2", by="bob", reason="review")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="not under review"):
+            c.release_payout("alice", "2026-H2", by="mod")
+        with assert_unchanged(c), pytest.raises(UnknownRecord):
+            c.hold_payout("alice", "2026-Q9", by="mod", reason="review")
+        held = c.hold_payout("alice", "2026-H2", by="mod", reason="ring review")
+        assert [n.kind for n in held.notifications] == ["payout_under_review"]
+        assert c.hold_payout("alice", "2026-H2", by="mod", reason="ring review").replayed
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="under review already"):
+            c.hold_payout("alice", "2026-H2", by="mod", reason="another look")
+        (review,) = c.abuse_report("2026-H2").reviews
+        assert (review.member, review.reason, review.points, review.released) == (
+            "alice",
+            "ring review",
+            20,
+            False,
+        )
+        clock.set(datetime(2026, 12, 1, 1, tzinfo=UTC))
+        payouts = {p.member: p for p in c.close_period("2026-H2")}
+        assert (payouts["bob"].status, payouts["bob"].amount) == ("issued", 10)
+        alice = payouts["alice"]
+        assert (alice.status, alice.points, alice.amount, alice.hold_reason) == (
+            "held",
+            20,
+            20,
+            "ring review",
+        )
+        rows = {r["member"]: r for r in c.export_payouts("2026-H2")}
+        assert rows["alice"]["status"] == "held"
+        period = c.payback_period("2026-H2")
+        assert (period.held, period.amount, period.payouts) == (20, 10, 1)
+        assert c.standing("alice").points == 20  # waiting in 2027-H1
+        with assert_unchanged(c), pytest.raises(PeriodClosed):
+            c.hold_payout("bob", "2026-H2", by="mod", reason="too late")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="held under review"):
+            c.mark_payout_paid(alice.id, "ref-1")
+        released = c.release_payout("alice", "2026-H2", by="mod", reason="all fine")
+        assert [n.kind for n in released.notifications] == ["payout_released"]
+        assert c.payout(alice.id).status == "released"
+        assert c.abuse_report("2026-H2").reviews[0].released
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="not under review"):
+            c.release_payout("alice", "2026-H2", by="mod", reason="again")
+        c.set_payout_method("alice", "credit")
+        clock.set(datetime(2027, 6, 1, 1, tzinfo=UTC))
+        (paid,) = c.close_period("2027-H1")
+        assert (paid.member, paid.points, paid.amount, paid.status) == ("alice", 20, 20, "issued")
+        assert c.standing("alice").points == 0
+        assert_consistent(c)
+
+    def test_a_hold_stands_over_later_closes_until_it_is_released(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community()
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        c.join("alice")
+        c.join("mod", role="staff")
+        c.adjust("alice", points=300, reason="answers", by="mod")
+        c.hold_payout("alice", "2026-H2", by="mod", reason="ring review")
+        for period, close_at in (("2026-H2", (2026, 12, 1)), ("2027-H1", (2027, 6, 1))):
+            c.set_payout_method("alice", "credit")
+            clock.set(datetime(*close_at, 9, tzinfo=UTC))
+            (held,) = c.close_period(period)
+            assert (held.status, held.points) == ("held", 300)
+        assert c.standing("alice").points == 300  # in 2027-H2 now, as old as it was
+        c.release_payout("alice", "2026-H2", by="mod")
+        assert [p.status for p in c.payouts(member="alice")] == ["released", "released"]
+        c.set_payout_method("alice", "credit")
+        clock.set(datetime(2027, 12, 1, 9, tzinfo=UTC))
+        (paid,) = c.close_period("2027-H2")
+        assert (paid.status, paid.points, paid.amount) == ("issued", 300, 300)
+        assert_consistent(c)

@@ -1,0 +1,171 @@
+"""Payouts held under review: the engine half of ``hold_payout`` / ``release_payout``.
+
+Documents kept (rebuilt exactly by replay):
+
+* ``payout_hold``: ``<period>:<member>`` -> who held it, why and when, and, once
+  released, who released it (ref = member, status ``held`` or ``released``;
+  ``gen`` counts the holds of that period, so a payout can be held again).
+
+A close pays no member with a hold still standing on the closed period or an
+earlier one: :mod:`kudos.payback.handlers` carries their whole balance to the next
+open period instead (see :func:`holds_at`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _validate as v
+from ..engine import core as engine
+from ..engine.core import Context, handles
+from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
+from ..events import PayoutHeld, PayoutReleased
+from ..model import Doc
+from ..stores.protocol import Transaction
+from .rules import payout_key
+
+HOLD = "payout_hold"
+
+
+def _hold_id(tx: Transaction, event: PayoutHeld) -> str:
+    """One id per hold: the same hold reported again is a replay, another one a new fact."""
+    doc = tx.get(HOLD, payout_key(event.period, event.member))
+    gen = int(doc.data.get("gen", 0)) if doc else 0
+    same = (
+        doc is not None
+        and doc.status == "held"
+        and doc.data.get("held_by") == event.by
+        and doc.data.get("held_reason") == event.reason
+    )
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+def _release_id(tx: Transaction, event: PayoutReleased) -> str:
+    """A release belongs to the hold it ends: that hold's generation names it.
+
+    The same release reported again is a replay; any other release of a payout
+    no longer held gets an id of its own, which the handler refuses.
+    """
+    doc = tx.get(HOLD, payout_key(event.period, event.member))
+    gen = int(doc.data.get("gen", 0)) if doc else 0
+    same = doc is not None and (
+        doc.status == "held"
+        or (
+            doc.data.get("released_by") == event.by
+            and doc.data.get("released_reason") == event.reason
+        )
+    )
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+def _staff(ctx: Context, by: str, doing: str) -> None:
+    ctx.require(
+        ctx.member(by).is_staff,
+        f"member {by!r} may not {doing}: only staff and moderators can",
+    )
+
+
+@handles(PayoutHeld, derive_id=_hold_id)
+def _held(ctx: Context, event: PayoutHeld) -> None:
+    ctx.member(event.member)
+    _staff(ctx, event.by, "hold payouts")
+    ctx.policy.periods.bounds(event.period)
+    key = payout_key(event.period, event.member)
+    ctx.tx.lock([f"period:{event.period}", f"payout:{key}"])
+    closed = ctx.tx.get("period", event.period)
+    if closed is not None and closed.status == "closed":
+        raise PeriodClosed(
+            f"period {event.period!r} is closed already; its payouts were issued. Hold "
+            f"{event.member!r}'s payout of the open period, or mark the issued payout failed"
+        )
+    doc = ctx.tx.get(HOLD, key)
+    if doc is not None and doc.status == "held":
+        raise NotAllowed(
+            f"the payout of {event.member!r} for {event.period!r} is under review already "
+            f"(held by {doc.data.get('held_by')!r}: {v.shown(doc.data.get('held_reason'))}); "
+            "release it before holding it again"
+        )
+    gen = int(doc.data.get("gen", 0)) if doc else 0
+    ctx.put(
+        HOLD,
+        key,
+        {
+            "member": event.member,
+            "period": event.period,
+            "held_by": event.by,
+            "held_reason": event.reason,
+            "held_at": ctx.at.isoformat(),
+            "gen": gen + 1,
+        },
+        ref=event.member,
+        status="held",
+    )
+    ctx.notify(event.member, "payout_under_review", period=event.period, reason=event.reason)
+    ctx.touched.add(event.member)
+
+
+@handles(PayoutReleased, derive_id=_release_id)
+def _released(ctx: Context, event: PayoutReleased) -> None:
+    ctx.member(event.member)
+    _staff(ctx, event.by, "release payouts")
+    ctx.policy.periods.bounds(event.period)
+    key = payout_key(event.period, event.member)
+    ctx.tx.lock([f"period:{event.period}", f"payout:{key}"])
+    doc = ctx.tx.get(HOLD, key)
+    ctx.require(
+        doc is not None and doc.status == "held",
+        f"the payout of {event.member!r} for {event.period!r} is not under review; "
+        f"hold it with community.hold_payout() first",
+    )
+    assert doc is not None
+    ctx.put(
+        HOLD,
+        key,
+        {
+            **doc.data,
+            "released_by": event.by,
+            "released_reason": event.reason,
+            "released_at": ctx.at.isoformat(),
+        },
+        ref=event.member,
+        status="released",
+    )
+    for payout in ctx.tx.find("payout", ref=event.member, status="held"):
+        # Closes under this hold (of its period, and of later ones while it stood)
+        # carried the points on unpaid; the next close pays them.
+        if payout.data.get("hold") == key:
+            ctx.put(
+                "payout",
+                payout.key,
+                {**payout.data, "settled_at": ctx.at.isoformat()},
+                ref=payout.ref,
+                status="released",
+            )
+    ctx.notify(event.member, "payout_released", period=event.period, reason=event.reason)
+    ctx.touched.add(event.member)
+
+
+def holds_at(tx: Transaction, policy: Any, period: str) -> dict[str, Doc]:
+    """The standing holds a close of ``period`` obeys, by member.
+
+    A hold on ``period`` or on an earlier period (whose points were carried on
+    under it) stands until it is released.
+    """
+    start, _ = policy.periods.bounds(period)
+    found: dict[str, Doc] = {}
+    for doc in tx.find(HOLD, status="held"):
+        if doc.ref is None or doc.ref in found:
+            continue
+        try:
+            held_from, _ = policy.periods.bounds(doc.data["period"])
+        except (InvalidInput, UnknownRecord):  # a period the schedule no longer has: it holds
+            held_from = start
+        if held_from <= start:
+            found[doc.ref] = doc
+    return found
+
+
+def holds(tx: Transaction, period: str | None = None) -> list[Doc]:
+    """Every hold document (optionally of one period), standing or released, by key."""
+    docs = tx.find(HOLD)
+    return [d for d in docs if period is None or d.data.get("period") == period]
