@@ -300,26 +300,26 @@ def test_closing_a_period_uses_the_rules_in_force_at_its_close() -> None:
     assert_consistent(c)
 
 
-# --- the upgrade from schema version 2 ----------------------------------------------------
+# --- the upgrade from schema version 3 ----------------------------------------------------
 
 
-def test_tables_of_version_2_are_upgraded_by_create_all(tmp_path: Path) -> None:
+def test_tables_of_version_3_are_upgraded_by_create_all(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     clock = FakeClock(T0)
     seeded(kudos.open(url, policy=worth(10), clock=clock))
     store = SqlStore.from_url(url, create=False)
     t = store.tables
-    with store.engine.begin() as conn:  # what version 2 had: no policies, no ledger.policy
+    with store.engine.begin() as conn:  # what version 3 had: no policies, no ledger.policy
         conn.execute(text(f"DROP TABLE {t.policies.name}"))
         conn.execute(text(f"ALTER TABLE {t.ledger.name} DROP COLUMN policy"))
-        conn.execute(update(t.schema).values(version=2))
+        conn.execute(update(t.schema).values(version=3))
     store.close()
     with pytest.raises(kudos.StoreError, match="older than this kudos"):
         Community(SqlStore.from_url(url, create=False), clock=clock).members()
-    upgraded = kudos.open(url, policy=worth(10), clock=clock)  # create_all brings it to 3
+    upgraded = kudos.open(url, policy=worth(10), clock=clock)  # create_all brings it to 4
     assert isinstance(upgraded.store, SqlStore)
     with upgraded.store.engine.connect() as conn:
-        assert conn.execute(select(t.schema.c.version)).scalar() == SCHEMA_VERSION == 3
+        assert conn.execute(select(t.schema.c.version)).scalar() == SCHEMA_VERSION == 4
         columns = {c["name"] for c in inspect(conn).get_columns(t.ledger.name)}
         assert "policy" in columns
     assert upgraded.policy_history() == []  # written before kudos kept it
@@ -327,3 +327,88 @@ def test_tables_of_version_2_are_upgraded_by_create_all(tmp_path: Path) -> None:
     assert [v.fingerprint for v in upgraded.policy_history()] == [fingerprint(worth(10))]
     assert {e.policy for e in upgraded.statement("m1").lines} == {1}
     assert_consistent(upgraded)
+
+
+# --- the stored policy holds every setting, the newer sections too ----------------------------
+
+
+def _custom() -> Policy:
+    """giffgaff with custom support, channels, health, statement words and abuse rules."""
+    from kudos.abuse.rules import AbuseRules
+    from kudos.channels import ChannelRules
+    from kudos.health import HealthRules
+    from kudos.support import SupportRules
+
+    return worth(10).evolve(
+        name="custom sections",
+        support=SupportRules(solvable=("question",), feelings=("calm", "cross")),
+        channels=ChannelRules(allowed=("web", "sms"), default="web"),
+        health=HealthRules(target_seconds=900),
+        texts={"kudos_on_reply": '{actor} liked your reply in "{title}"'},
+        abuse=AbuseRules(serial_votes=4, ring_votes=7),
+    )
+
+
+@pytest.mark.parametrize("where", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_stored_policy_keeps_its_support_channels_health_texts_and_abuse_rules(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    def store() -> SqlStore:
+        if where == "sqlite":
+            return SqlStore.from_url(f"sqlite:///{tmp_path / 'community.db'}")
+        pg: SqlStore = request.getfixturevalue("postgres_store")
+        return SqlStore(pg.engine, metadata=pg.metadata)
+
+    clock = FakeClock(T0)
+    custom = _custom()
+    first = Community(store(), custom, clock=clock)
+    seeded(first)
+    first.give_kudos("r01", giver="m0")
+    reopened = Community(store(), clock=clock)  # no policy=: the stored one, every section
+    assert reopened.policy == custom
+    assert reopened.policy.describe() == custom.describe()
+    line = reopened.statement("m1", account="points").lines[-1]
+    assert line.text == '+10 points: m0 liked your reply in "topic 0"'  # the stored words
+    for changed, setting in [
+        (custom.evolve(support=attrs.evolve(custom.support, solvable=("problem",))), "support"),
+        (custom.evolve(channels=attrs.evolve(custom.channels, allowed=("web",))), "channels"),
+        (custom.evolve(health=attrs.evolve(custom.health, target_seconds=60)), "health"),
+        (custom.evolve(texts={}), "texts.kudos_on_reply"),
+        (custom.evolve(abuse=attrs.evolve(custom.abuse, serial_votes=9)), "abuse.serial_votes"),
+    ]:
+        with pytest.raises(PolicyMismatch, match=f"{setting}.*in the store"):
+            Community(store(), changed, clock=clock)
+
+
+# --- statement lines say which policy version paid them, and recalculations in words ------------
+
+
+def test_statement_lines_carry_the_policy_version_that_paid_them_and_recalculations_read_as_words() -> (
+    None
+):
+    clock = FakeClock(T0)
+    c = Community(MemoryStore(), worth(10), clock=clock)
+    seeded(c)
+    c.give_kudos("r01", giver="m0")
+    clock.advance(timedelta(hours=1))
+    c.change_policy(worth(20), by="staff1", reason="replies matter more")
+    clock.advance(timedelta(hours=1))
+    c.give_kudos("r02", giver="m0")
+    clock.advance(timedelta(hours=1))
+    c.change_policy(
+        worth(30), effective=T0, by="staff1", reason="as Stack Exchange did", retroactive=True
+    )
+    lines = c.statement("m1", account="points").lines
+    assert [(ln.amount, ln.policy, ln.action) for ln in lines][-1] == (20, 3, "policy_recalculated")
+    kudos_lines = [ln for ln in lines if ln.action == "kudos_on_reply"]
+    assert [(ln.amount, ln.policy) for ln in kudos_lines] == [(10, 1)]
+    assert lines[-1].template == "policy_recalculated"
+    assert lines[-1].text == (
+        "+20 points: recalculated under policy version 3, changed by staff1: as Stack Exchange did"
+    )
+    assert lines[-1].entry().policy == 3
+    (paid_under_2,) = [
+        ln for ln in c.statement("m2", account="points").lines if ln.action == "kudos_on_reply"
+    ]
+    assert (paid_under_2.amount, paid_under_2.policy) == (20, 2)
+    assert_consistent(c)

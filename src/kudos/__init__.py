@@ -16,14 +16,18 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import abuse as abuse
+from . import channels as channels
 from . import events as events
 from . import history as history
+from . import explain as explain
+from . import health as health
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
 from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
+from . import support as support
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .errors import Conflict as Conflict
@@ -39,6 +43,8 @@ from .errors import TransientStoreError as TransientStoreError
 from .errors import UnknownMember as UnknownMember
 from .errors import UnknownPost as UnknownPost
 from .errors import UnknownRecord as UnknownRecord
+from .explain.report import SimulationReport as SimulationReport
+from .explain.table import PolicyTable as PolicyTable
 from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
@@ -48,6 +54,7 @@ from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
 from .model import Statement as Statement
+from .model import StatementLine as StatementLine
 from .periods import Periods as Periods
 from .policy import Cap as Cap
 from .policy import EarlierReward as EarlierReward
@@ -91,6 +98,7 @@ __all__ = [
     "Policy",
     "PolicyMismatch",
     "PolicyVersion",
+    "PolicyTable",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -98,10 +106,12 @@ __all__ = [
     "RebuildReport",
     "Reward",
     "Simulation",
+    "SimulationReport",
     "SqlStore",
     "Standing",
     "StandingChange",
     "Statement",
+    "StatementLine",
     "Store",
     "StoreError",
     "TransientStoreError",
@@ -110,8 +120,11 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "abuse",
+    "channels",
     "events",
     "history",
+    "explain",
+    "health",
     "ideas",
     "importers",
     "leaderboards",
@@ -120,6 +133,7 @@ __all__ = [
     "policies",
     "recognition",
     "referrals",
+    "support",
 ]
 
 # What runs or stores loads on first use: importing the policy data (kudos.policy,

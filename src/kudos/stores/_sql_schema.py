@@ -43,15 +43,17 @@ __all__ = [
     "utc_text",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the tables this kudos reads and writes (kept in ``<prefix>schema``).
 
-2 added ``<prefix>communities`` (each community's data version); 3 added
-``<prefix>policies`` (each community's policy versions) and the ledger's
-``policy`` column (the version that valued each entry, 1 for entries written
-before). Older tables are brought to this version by
-:meth:`~kudos.stores.sql.SqlStore.create_all` or by a migration that makes
-those additions (see the CHANGELOG)."""
+2 added ``<prefix>communities`` (each community's data version). 3 added the
+full-text index of similar-topic search (SQLite: the FTS5 table
+``<prefix>search_fts`` and its triggers; PostgreSQL: the GIN index
+``ix_<prefix>docs_search``). 4 added ``<prefix>policies`` (each community's
+policy versions) and the ledger's ``policy`` column (the version that valued
+each entry, 1 for entries written before). Older tables are brought to this
+version by :meth:`~kudos.stores.sql.SqlStore.create_all` or by a migration
+that makes those additions (see the CHANGELOG)."""
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

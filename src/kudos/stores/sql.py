@@ -51,12 +51,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
+from . import _sql_search
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
+from ._sql_search import include_name
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "SqlTransaction",
     "Tables",
     "configure_sqlite",
+    "include_name",
     "make_metadata",
     "metadata",
     "render_item",
@@ -464,7 +467,8 @@ class SqlStore:
 
         For hosts without migrations; safe to call on every start. Tables of an
         older kudos are brought to this version (so far every upgrade only adds
-        tables and columns: version 3 adds ``<prefix>policies`` and the ledger's
+        tables, indexes and columns: version 3 adds the full-text index of
+        similar-topic search, version 4 ``<prefix>policies`` and the ledger's
         ``policy`` column, 1 on the rows already there). With a joined
         connection the tables are created in your transaction (commit it).
         Alembic users add :attr:`metadata` to ``target_metadata`` instead.
@@ -482,7 +486,9 @@ class SqlStore:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
             self._add_missing_columns(conn)
-            # Every upgrade so far adds tables or columns: once they exist, the tables are current.
+            _sql_search.install(conn, self.tables)
+            # Every upgrade so far adds tables, columns or indexes: once they exist, the
+            # tables are current.
             t = self.tables.schema
             conn.execute(
                 t.update().where(t.c.version < SCHEMA_VERSION).values(version=SCHEMA_VERSION)
@@ -491,7 +497,7 @@ class SqlStore:
             self._check_schema(conn)
 
     def _add_missing_columns(self, conn: Connection) -> None:
-        """Add the columns later versions gave existing tables (version 3: ``ledger.policy``)."""
+        """Add the columns later versions gave existing tables (version 4: ``ledger.policy``)."""
         ledger = self.tables.ledger
         present = {c["name"] for c in inspect(conn).get_columns(ledger.name, schema=ledger.schema)}
         if "policy" not in present:
