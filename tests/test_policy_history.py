@@ -383,9 +383,7 @@ def test_a_stored_policy_keeps_its_support_channels_health_texts_and_abuse_rules
 # --- statement lines say which policy version paid them, and recalculations in words ------------
 
 
-def test_statement_lines_carry_the_policy_version_that_paid_them_and_recalculations_read_as_words() -> (
-    None
-):
+def test_statement_lines_carry_their_policy_version_and_recalculations_read_as_words() -> None:
     clock = FakeClock(T0)
     c = Community(MemoryStore(), worth(10), clock=clock)
     seeded(c)

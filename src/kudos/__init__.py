@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from . import abuse as abuse
 from . import channels as channels
 from . import events as events
-from . import history as history
 from . import explain as explain
 from . import health as health
+from . import history as history
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
@@ -97,8 +97,8 @@ __all__ = [
     "Periods",
     "Policy",
     "PolicyMismatch",
-    "PolicyVersion",
     "PolicyTable",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -122,9 +122,9 @@ __all__ = [
     "abuse",
     "channels",
     "events",
-    "history",
     "explain",
     "health",
+    "history",
     "ideas",
     "importers",
     "leaderboards",

@@ -12,8 +12,8 @@ from ..abuse import handlers as abuse
 from ..channels import handlers as channels
 from ..forum import handlers as forum
 from ..forum import reputation
-from ..history import handlers as history
 from ..health import handlers as health
+from ..history import handlers as history
 from ..ideas import handlers as ideas
 from ..leaderboards import handlers as leaderboards
 from ..payback import handlers as payback

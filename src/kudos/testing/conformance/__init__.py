@@ -19,8 +19,8 @@ from __future__ import annotations
 from .abuse import AbuseConformance, AbuseReviewConformance
 from .channels import ChannelConformance
 from .core import CoreConformance
-from .history import PolicyHistoryConformance
 from .health import HealthConformance
+from .history import PolicyHistoryConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
