@@ -32,7 +32,7 @@ from ..events import (
 )
 from ..forum.handlers import vote_key
 from ..model import LedgerEntry
-from ..payback.holds import HOLD, holds_at
+from ..payback.holds import HOLD, covering
 from ..payback.rules import payout_key
 from ..referrals.handlers import _add_fingerprints
 from ..stores.protocol import Transaction
@@ -484,7 +484,7 @@ def report(tx: Transaction, policy: Any, period: str) -> AbuseReport:
         for d in tx.find(LIMITED, status=period)
     ]
     docs = {d.key: d for d in tx.find(HOLD) if d.data.get("period") == period}
-    docs.update({d.key: d for d in holds_at(tx, policy, period).values()})
+    docs.update({d.key: d for d in covering(tx, period)})
     reviews = []
     for doc in sorted(docs.values(), key=lambda d: (d.data["period"], d.data["member"])):
         d = doc.data

@@ -158,29 +158,38 @@ def _released(ctx: Context, event: PayoutReleased) -> None:
     ctx.touched.add(event.member)
 
 
-def holds_at(tx: Transaction, policy: Any, period: str) -> dict[str, Doc]:
-    """The standing holds a close of ``period`` obeys, by member.
+def covering(tx: Transaction, period: str) -> list[Doc]:
+    """Every standing hold that covers a close of ``period``, by key.
 
     A hold covers the period it names; once a close of that period held the
     member's payout under it (their balance carried on unpaid), it also covers
     every later close until it is released, since that balance is in theirs.
-    A hold on an earlier period never closed covers nothing later. When two
-    apply, the one naming ``period`` is the one shown.
+    A hold on an earlier period never closed covers nothing later.
     """
-    found: dict[str, Doc] = {}
+    found = []
     for doc in tx.find(HOLD, status="held"):
-        member = doc.ref
+        member, named = doc.ref, doc.data["period"]
         if member is None:
             continue
-        named = doc.data["period"]
-        if named == period:
-            found[member] = doc
-            continue
-        if member in found:
-            continue
-        held = tx.get("payout", payout_key(named, member))
-        if held is not None and held.status == "held" and held.data.get("hold") == doc.key:
-            found[member] = doc
+        if named != period:
+            held = tx.get("payout", payout_key(named, member))
+            if held is None or held.status != "held" or held.data.get("hold") != doc.key:
+                continue
+        found.append(doc)
+    return found
+
+
+def holds_at(tx: Transaction, policy: Any, period: str) -> dict[str, Doc]:
+    """The hold a close of ``period`` obeys, by member (see :func:`covering`).
+
+    When two cover it, the one naming ``period`` is the one that applies (and
+    is shown on the payout); otherwise the earliest.
+    """
+    found: dict[str, Doc] = {}
+    for doc in covering(tx, period):
+        assert doc.ref is not None
+        if doc.ref not in found or doc.data["period"] == period:
+            found[doc.ref] = doc
     return found
 
 

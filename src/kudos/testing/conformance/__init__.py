@@ -16,7 +16,12 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance, AbuseReviewConformance
+from .abuse import (
+    AbuseConformance,
+    AbuseReversalConformance,
+    AbuseReviewConformance,
+    PayoutHoldConformance,
+)
 from .core import CoreConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
@@ -27,12 +32,14 @@ from .referrals import ReferralConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReversalConformance",
     "AbuseReviewConformance",
     "CoreConformance",
     "IdeaConformance",
     "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
+    "PayoutHoldConformance",
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
@@ -49,5 +56,7 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    AbuseReversalConformance,
+    PayoutHoldConformance,
 ):
     """Every behaviour a kudos store must have."""
