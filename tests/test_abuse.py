@@ -209,12 +209,12 @@ def _oracle(votes: list[tuple[str, str]], rules: AbuseRules) -> set[tuple[str, .
     return {g for g in found if not any(set(g) < set(h) for h in found)}
 
 
-@settings(max_examples=150, deadline=None)
-@given(ballots, st.randoms(use_true_random=False))
+@settings(max_examples=200, deadline=None)
+@given(ballots, st.randoms(use_true_random=False), st.sampled_from([2, 3, 4, 5]))
 def test_rings_are_exactly_the_maximal_groups_passing_the_test_in_any_vote_order(
-    kudos: list[tuple[str, str]], shuffle: random.Random
+    kudos: list[tuple[str, str]], shuffle: random.Random, size: int
 ) -> None:
-    rules = AbuseRules(ring_size=3, ring_share=70, ring_votes=2)
+    rules = AbuseRules(ring_size=size, ring_share=70, ring_votes=2)
     stamp = datetime(2026, 11, 23, tzinfo=UTC)
     made = [
         _abuse._Vote(

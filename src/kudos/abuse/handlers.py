@@ -211,9 +211,12 @@ class _Graph:
     def inside(self, member: str, group: Iterable[str]) -> int:
         return sum(self.pairs[(member, other)] for other in group if other != member)
 
+    def needed(self, rules: Any, member: str) -> int:
+        """The kudos ``member`` must give the rest of a group for it to be a ring."""
+        return max(rules.ring_votes, -(-rules.ring_share * self.given[member] // 100))
+
     def passes(self, rules: Any, member: str, inside: int) -> bool:
-        share, least = rules.ring_share, rules.ring_votes
-        return bool(inside >= least and inside * 100 >= share * self.given[member])
+        return inside >= self.needed(rules, member)
 
     def connected(self, group: frozenset[str]) -> bool:
         for start in group:
@@ -354,6 +357,7 @@ def find_rings(period: str, votes: list[_Vote], rules: Any) -> list[VoteRing]:
     """
     graph = _Graph.of(votes)
     size = rules.ring_size
+    need = {m: graph.needed(rules, m) for m in graph.given}
     found: set[frozenset[str]] = set()
     for part in graph.candidates(rules):
         for seed in sorted(part):
@@ -364,15 +368,34 @@ def find_rings(period: str, votes: list[_Vote], rules: Any) -> list[VoteRing]:
                 if group in seen:
                     continue
                 seen.add(group)
-                if len(group) >= 2 and graph.is_ring(rules, group):
+                room = size - len(group)
+                short = [m for m in sorted(group) if graph.inside(m, group) < need[m]]
+                if not short and len(group) >= 2 and graph.connected(group):
                     found.add(group)
-                if len(group) < size:
-                    todo.extend(
-                        group | {n}
-                        for m in group
-                        for n in graph.out[m]
-                        if n in part and n > seed and n not in group
+                if not room:
+                    continue
+                outside = {
+                    m: sorted(
+                        (
+                            graph.pairs[(m, n)]
+                            for n in graph.out[m]
+                            if n in part and n > seed and n not in group
+                        ),
+                        reverse=True,
                     )
+                    for m in group
+                }
+                if any(graph.inside(m, group) + sum(outside[m][:room]) < need[m] for m in group):
+                    continue  # some member cannot reach their share with the room left
+                # A short member needs one of the members they give to; a group that
+                # passes may still grow along any of its kudos.
+                growers = short[:1] or sorted(group)
+                todo.extend(
+                    group | {n}
+                    for m in growers
+                    for n in graph.out[m]
+                    if n in part and n > seed and n not in group
+                )
     result = [
         graph.ring(period, group) for group in found if not any(group < other for other in found)
     ]
