@@ -1,13 +1,18 @@
 """The engine half of abuse handling: finding serial kudos and vote rings, reversing what
 they paid, indexing fingerprints, and the review queue.
 
-Detection reads the ledger: a kudos counts when it paid its author something
-(a ``kudos_on_reply`` or ``kudos_on_topic`` line of a ``KudosGiven`` event). Votes
-that paid nothing (a limit, a cap that held it all back, a wiki post) have
-nothing to reverse and are left out. Documents kept (rebuilt exactly by replay):
+Detection reads the ledger: a kudos counts when it earned its author an award
+(a ``kudos_on_reply`` or ``kudos_on_topic`` line of a ``KudosGiven`` event), paid or
+held back by a cap, and still stands. Kudos a limit made pay nothing and
+withdrawn kudos are left out. Abuse reversals are booked in the reversed award's
+period while it is open (:attr:`Context.reverse_in_own_period`).
 
-* ``ring_reversed``: ``<period>:<members>`` -> who reversed the ring, why and
-  by which event (status = the period).
+Documents kept (rebuilt exactly by replay):
+
+* ``ring_reversed``: ``<period>:<members>`` -> who reversed the ring, why, the
+  kudos reversed and how many times (``gen``) (ref = the event, status = the period);
+* ``abuse_undone``: kudos event id -> why an abuse reversal took it back
+  (status = its period).
 """
 
 from __future__ import annotations
@@ -213,7 +218,7 @@ class _Graph:
 
     def needed(self, rules: Any, member: str) -> int:
         """The kudos ``member`` must give the rest of a group for it to be a ring."""
-        return max(rules.ring_votes, -(-rules.ring_share * self.given[member] // 100))
+        return int(max(rules.ring_votes, -(-rules.ring_share * self.given[member] // 100)))
 
     def passes(self, rules: Any, member: str, inside: int) -> bool:
         return inside >= self.needed(rules, member)
