@@ -22,19 +22,24 @@ from .abuse import (
     AbuseReviewConformance,
     PayoutHoldConformance,
 )
+from .channels import ChannelConformance
 from .core import CoreConformance
+from .health import HealthConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
+from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
     "AbuseReversalConformance",
     "AbuseReviewConformance",
+    "ChannelConformance",
     "CoreConformance",
+    "HealthConformance",
     "IdeaConformance",
     "InputConformance",
     "LeaderboardConformance",
@@ -43,6 +48,7 @@ __all__ = [
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
+    "SupportConformance",
 ]
 
 
@@ -58,5 +64,8 @@ class StoreConformance(
     AbuseReviewConformance,
     AbuseReversalConformance,
     PayoutHoldConformance,
+    SupportConformance,
+    ChannelConformance,
+    HealthConformance,
 ):
     """Every behaviour a kudos store must have."""
