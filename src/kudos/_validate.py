@@ -316,6 +316,13 @@ def text(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     check_text(attr.name, value)
 
 
+def reason(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: :func:`check_text`, and not empty or blank (a reason says why)."""
+    check_text(attr.name, value)
+    if not value.strip():
+        raise InvalidInput(f"{attr.name} must say why (not empty), got {shown(value)}")
+
+
 def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: :func:`check_flag`."""
     check_flag(attr.name, value)

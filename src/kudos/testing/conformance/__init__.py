@@ -16,7 +16,12 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance, AbuseReviewConformance
+from .abuse import (
+    AbuseConformance,
+    AbuseReversalConformance,
+    AbuseReviewConformance,
+    PayoutHoldConformance,
+)
 from .channels import ChannelConformance
 from .core import CoreConformance
 from .health import HealthConformance
@@ -31,6 +36,7 @@ from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReversalConformance",
     "AbuseReviewConformance",
     "ChannelConformance",
     "CoreConformance",
@@ -39,6 +45,7 @@ __all__ = [
     "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
+    "PayoutHoldConformance",
     "PolicyHistoryConformance",
     "RecognitionConformance",
     "ReferralConformance",
@@ -58,6 +65,8 @@ class StoreConformance(
     AbuseConformance,
     AbuseReviewConformance,
     PolicyHistoryConformance,
+    AbuseReversalConformance,
+    PayoutHoldConformance,
     SupportConformance,
     ChannelConformance,
     HealthConformance,
