@@ -36,7 +36,10 @@ class IdentityLinked(Event):
 @_register
 @attrs.frozen(kw_only=True)
 class MembersMerged(Event):
-    """The account ``member`` was merged into ``into`` (the account kept).
+    """The account ``member`` was merged into ``into`` (the account kept) by ``by``.
+
+    ``by`` (staff or a moderator) is required of new facts; a log written when
+    it was optional still replays.
 
     Facts naming ``member`` afterwards count for ``into``; ``member``'s
     balances moved to ``into`` by ledger lines of this event.
@@ -56,7 +59,10 @@ class MembersMerged(Event):
 class CanonicalMarked(Event):
     """Staff marked ``reply``, the accepted solution of ``topic``, canonical for ``problem``.
 
-    ``problem`` (a topic id) defaults to ``topic``.
+    ``problem`` (a topic id) defaults to ``topic``. The id kudos derives names
+    the reply and the problem: marking it again for the same problem is a
+    replay, for another problem a new fact the rules refuse
+    (:class:`kudos.NotAllowed`: a reply is canonical for one problem).
     """
 
     type: ClassVar[str] = "canonical-marked"
@@ -66,14 +72,19 @@ class CanonicalMarked(Event):
     problem: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
-        return key_of(self.reply)
+        return key_of(self.reply, self.problem or self.topic)
 
 
 @_register
 @attrs.frozen(kw_only=True)
 class AnsweredWith(Event):
     """``by`` answered ``conversation`` (a topic, or the host's id of a thread elsewhere)
-    with the canonical answer ``canonical`` (a reply id), on the event's ``channel``."""
+    with the canonical answer ``canonical`` (a reply id), on the event's ``channel``.
+
+    The id kudos derives names the conversation and the answer, never the
+    channel: the same answer given to the same conversation is one fact, and
+    reporting it again through another channel is a :class:`kudos.Conflict`.
+    """
 
     type: ClassVar[str] = "answered-with"
     conversation: str = attrs.field(validator=v.identifier)
@@ -81,4 +92,4 @@ class AnsweredWith(Event):
     by: str = _member_field()
 
     def natural_key(self) -> str:
-        return key_of(self.conversation, self.canonical, self.channel or "")
+        return key_of(self.conversation, self.canonical)

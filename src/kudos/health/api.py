@@ -56,7 +56,7 @@ def _answered(docs: Sequence[Mapping[str, Any]], target: int) -> tuple[HealthFig
             waiting.append(d["posted_at"])
         if d["first_member"] is not None:
             first_member.append(d["first_member"])
-        if d["solution"] is not None:
+        if h.solved(d):
             solution.append(d["solved_in"])
             if d["solver_staff"]:
                 by_staff += 1
@@ -123,8 +123,12 @@ class HealthAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``by`` is not one of those, or ``period`` not an id.
+            UnknownRecord: ``period`` is not a period of the policy (as
+                :meth:`statement` refuses it).
         """
         v.check_optional_id("period", period)
+        if period is not None:
+            self.policy.periods.bounds(period)
         if by is not None and by not in GROUPINGS:
             raise InvalidInput(
                 f"health() groups by {', '.join(repr(g) for g in GROUPINGS)}, got {v.shown(by)}"
@@ -208,9 +212,9 @@ def _feedback(doc: Doc, now: datetime, target: int) -> TopicFeedback:
         first_response=first,
         first_member_response=d["first_member"],
         within_target=within,
-        solved=d["solution"] is not None,
-        solution=d["solution"],
-        solved_by=d["solver"],
-        solved_by_staff=d["solver_staff"],
-        time_to_solution=d["solved_in"],
+        solved=h.solved(d),
+        solution=d["solution"] if h.solved(d) else None,
+        solved_by=d["solver"] if h.solved(d) else None,
+        solved_by_staff=d["solver_staff"] if h.solved(d) else None,
+        time_to_solution=d["solved_in"] if h.solved(d) else None,
     )
