@@ -19,6 +19,7 @@ from ..abuse import limits as _limits
 from ..engine import caps as _caps
 from ..engine import core as engine
 from ..engine.core import Context, handles, same_person
+from ..errors import InvalidInput
 from ..events import (
     DownVoted,
     DownVoteWithdrawn,
@@ -183,6 +184,12 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; reply on a topic instead")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no replies")
+    if not ctx.trusted and topic.posted_at is not None and ctx.at < topic.posted_at:
+        raise InvalidInput(
+            f"reply {event.reply!r} is dated {ctx.at.isoformat()}, before its topic "
+            f"{event.topic!r} ({topic.posted_at.isoformat()}); a reply cannot be older than "
+            "its topic: report it with its real time"
+        )
     _new_post(ctx, event.reply)
     ctx.put(
         "post",

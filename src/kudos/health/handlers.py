@@ -143,24 +143,21 @@ def _track(ctx: Context) -> None:
 
 
 def _merge(ctx: Context, gone: str) -> None:
-    """After ``gone`` was merged, replies its person wrote on their own topics (under either
-    account, or one merged into ``gone`` before) stop counting as responses."""
-    accounts, todo = [gone], [gone]
+    """After ``gone`` was merged, replies its person wrote on their own topics (under any of
+    their accounts) stop counting as responses: only their topics can hold such replies."""
+    kept = resolve(ctx.tx, gone)
+    accounts, todo = [kept], [kept]
     while todo:
         for doc in ctx.tx.find("merge", ref=todo.pop()):
             accounts.append(doc.key)
             todo.append(doc.key)
-    topics = set()
     for account in accounts:
         for post in ctx.tx.find("post", ref=account):
-            topics.add(post.data.get("topic") or post.key)
-    kept = resolve(ctx.tx, gone)
-    for topic in sorted(topics):
-        doc = ctx.tx.get(KIND, topic)
-        if doc is None or resolve(ctx.tx, doc.data["author"]) != kept:
-            continue
-        responses = [r for r in doc.data["responses"] if resolve(ctx.tx, r[_AUTHOR]) != kept]
-        if len(responses) != len(doc.data["responses"]):
-            data = {**doc.data, "responses": responses}
-            _firsts(data)
-            _save(ctx, topic, data, doc.ref)
+            doc = ctx.tx.get(KIND, post.key)
+            if doc is None:
+                continue  # not a topic
+            responses = [r for r in doc.data["responses"] if resolve(ctx.tx, r[_AUTHOR]) != kept]
+            if len(responses) != len(doc.data["responses"]):
+                data = {**doc.data, "responses": responses}
+                _firsts(data)
+                _save(ctx, post.key, data, doc.ref)
