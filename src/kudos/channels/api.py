@@ -10,13 +10,13 @@ from typing import Self
 
 from .. import _validate as v
 from ..engine.base import CommunityBase
-from ..engine.core import get_member
+from ..engine.core import get_member, resolve
 from ..errors import UnknownMember
 from ..events import key_of
 from ..model import Doc, Outcome
 from ..stores.protocol import Transaction
 from . import handlers
-from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
+from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged, check_handle
 from .model import AnswerInconsistency, AnswerUse, CanonicalAnswer, Identity, Merge
 
 __all__ = ["ChannelsAPI"]
@@ -93,6 +93,8 @@ class ChannelsAPI(CommunityBase):
 
         A member may have identities on several channels; one handle on a
         channel belongs to one member. Linking the same handle again is a replay.
+        Handles are compared exactly as given (up to 320 characters, room for any
+        e-mail address): normalise them first (e.g. lowercase e-mail addresses).
 
         Raises:
             InvalidInput: ``channel`` is not one of the policy's ``channels.allowed``.
@@ -111,7 +113,7 @@ class ChannelsAPI(CommunityBase):
             UnknownMember: nobody linked that handle on that channel.
         """
         v.require_id("channel", channel)
-        v.require_id("handle", handle)
+        check_handle(handle)
 
         def read(tx: Transaction) -> str:
             doc = tx.get("identity", key_of(channel, handle))
@@ -120,7 +122,7 @@ class ChannelsAPI(CommunityBase):
                     f"no member has the {channel} handle {handle!r}; link it with "
                     "link_identity(member, channel, handle)"
                 )
-            return handlers.resolve(tx, str(doc.data["member"]))
+            return resolve(tx, str(doc.data["member"]))
 
         return self._read(read)
 

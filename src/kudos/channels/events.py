@@ -6,14 +6,35 @@ names, so a log holding them replays), kept beside the capability.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
 from .. import _validate as v
 from ..events import Event, _member_field, _register, key_of
 
-__all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged"]
+__all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged", "check_handle"]
+
+MAX_HANDLE_LENGTH = 320
+"""The longest handle (characters): an e-mail address may be 254 long, and ids elsewhere are
+limited to 100."""
+
+
+def check_handle(handle: object) -> str:
+    """Return ``handle`` if it is a handle: an id of at most :data:`MAX_HANDLE_LENGTH` characters.
+
+    kudos compares handles exactly as given: normalising them (lowercasing an
+    e-mail address, adding or dropping a Twitter ``@``) is the host's job.
+
+    Raises:
+        InvalidInput: it is not a non-empty string of at most 320 characters without
+            surrounding spaces or control characters.
+    """
+    return v.check_id("handle", handle, limit=MAX_HANDLE_LENGTH)
+
+
+def _handle(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    check_handle(value)
 
 
 @_register
@@ -27,7 +48,7 @@ class IdentityLinked(Event):
 
     type: ClassVar[str] = "identity-linked"
     member: str = _member_field()
-    handle: str = attrs.field(validator=v.identifier)
+    handle: str = attrs.field(validator=_handle)
 
     def natural_key(self) -> str:
         return key_of(self.channel or "", self.handle, self.member)

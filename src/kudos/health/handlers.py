@@ -148,9 +148,9 @@ def _merge(ctx: Context, gone: str) -> None:
     kept = resolve(ctx.tx, gone)
     accounts, todo = [kept], [kept]
     while todo:
-        for doc in ctx.tx.find("merge", ref=todo.pop()):
-            accounts.append(doc.key)
-            todo.append(doc.key)
+        for merge in ctx.tx.find("merge", ref=todo.pop()):
+            accounts.append(merge.key)
+            todo.append(merge.key)
     for account in accounts:
         for post in ctx.tx.find("post", ref=account):
             doc = ctx.tx.get(KIND, post.key)

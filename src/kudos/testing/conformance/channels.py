@@ -363,7 +363,7 @@ class ChannelConformance(ConformanceBase):
         c = make_community()
         _desk(c)  # bob's question t1 has a solution accepted
         with c.store.transaction(c.id) as tx:
-            accepted = [e for e in tx.events() if e.type == "solution-accepted"][0]
+            accepted = next(e for e in tx.events() if e.type == "solution-accepted")
         # A policy under which questions take no solution cannot replay that log.
         strict = make_community(giffgaff().evolve(support=SupportRules(solvable=("problem",))))
         with pytest.raises(NotAllowed, match=f"event {accepted.event_id!r}"):

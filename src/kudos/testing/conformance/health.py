@@ -9,9 +9,9 @@ import pytest
 
 from ...community import Community
 from ...errors import InvalidInput, UnknownPost, UnknownRecord
+from ...events import ReplyPosted
 from ...health import HealthRules, Timing
 from ...policies import giffgaff
-from ...events import ReplyPosted
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
