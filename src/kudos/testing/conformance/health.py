@@ -207,3 +207,18 @@ class HealthConformance(ConformanceBase):
             c.record(ReplyPosted(reply="r1", topic="t1", author="alice", at=early))
         c.post_reply("r1", topic="t1", author="alice")
         assert c.topic_feedback("t1").first_response == 0
+
+    def test_health_may_count_only_the_kinds_that_take_answers(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)  # t3 is an idea
+        c.post_topic("t5", author="carol", kind="praise")
+        c.post_topic("t6", author="carol", kind="talk")
+        assert c.health().total.unanswered == 3
+        report = c.health(kinds=c.policy.support.solvable)
+        assert (report.total.topics, report.total.unanswered) == (3, 1)
+        assert report.kinds == ("problem", "question")
+        assert c.health(kinds=["idea"], by="tag").groups["roaming"].topics == 1
+        with pytest.raises(InvalidInput, match="kinds"):
+            c.health(kinds="question")
