@@ -100,17 +100,18 @@ def _bad_character(value: str, *, controls: bool) -> str | None:
     return None
 
 
-def check_id(name: str, value: Any) -> str:
-    """Return ``value`` if it is an id (see the module's rules), else raise InvalidInput."""
+def check_id(name: str, value: Any, limit: int = MAX_ID_LENGTH) -> str:
+    """Return ``value`` if it is an id (see the module's rules; at most ``limit``
+    characters), else raise InvalidInput."""
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a str id, got {_typed(value)}; pass the host's id")
     if not value or value != value.strip():
         raise InvalidInput(
             f"{name} must be a non-empty id without surrounding spaces, got {shown(value)}"
         )
-    if len(value) > MAX_ID_LENGTH:
+    if len(value) > limit:
         raise InvalidInput(
-            f"{name} must be at most {MAX_ID_LENGTH} characters, got {len(value)}: {shown(value)}"
+            f"{name} must be at most {limit} characters, got {len(value)}: {shown(value)}"
         )
     bad = _bad_character(value, controls=True)
     if bad is not None:
