@@ -116,9 +116,7 @@ class DocIndex:
         for term in terms:
             hits.update(self._words.get(term, ()))
         docs = self._all
-        return best_candidates(
-            ((n, docs[(SEARCH_KIND, key)]) for key, n in hits.items()), limit
-        )
+        return best_candidates(((n, docs[(SEARCH_KIND, key)]) for key, n in hits.items()), limit)
 
     def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
         if ref is not None:

@@ -377,8 +377,8 @@ def _on_forum_events(ctx: Context) -> None:
         topic = ctx.post(event.topic)
         _involve(ctx, topic.id, _live_product(topic), event.author, "replied")
     elif isinstance(event, MemberDeleted):  # a deleted account is on duty no more
-        for doc in ctx.tx.find("shift", ref=event.member, status="active"):
-            ctx.put("shift", doc.key, dict(doc.data), ref=doc.ref, status="cancelled")
+        for shift in ctx.tx.find("shift", ref=event.member, status="active"):
+            ctx.put("shift", shift.key, dict(shift.data), ref=shift.ref, status="cancelled")
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
         _sync_solution(ctx, event.topic)
     elif isinstance(event, PostRemoved | PostRestored):

@@ -72,7 +72,8 @@ class SupportRules:
         feelings: the feelings a topic's author may give it (how they feel).
         stop_words: words a similar-topic draft's title leaves out of the query
             (compared after folding, like every searched word: lower case, no
-            accents, plural ``s`` dropped); English by default (:data:`STOP_WORDS`), ``()`` for none.
+            accents, plural ``s`` dropped); English by default
+            (:data:`STOP_WORDS`), ``()`` for none.
             Topics are indexed with every word, so changing the list needs no rebuild.
         similar_candidates: how many full-text matches :meth:`similar_topics`
             ranks at most (the store's best; a bound on the work per call).
@@ -97,7 +98,9 @@ class SupportRules:
     similar_candidates: int = attrs.field(default=200)
 
     @stop_words.validator
-    def _check_stop_words(self, attr: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+    def _check_stop_words(
+        self, attr: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+    ) -> None:
         for word in value:
             if not isinstance(word, str) or not word or word != word.strip():
                 raise InvalidPolicy(f"support.stop_words: {word!r} is not a word")

@@ -464,10 +464,14 @@ class SupportConformance(ConformanceBase):
         c = community
         _desk(c)
         assert c.similar_topics("data abroad")[0].solved
+        c.deflected("t1", by="dan")
+        before = c.standing("bob").points
         c.remove_post("r1", by="sam")
         first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
         assert (first.solved, first.solution) == (False, None)
+        assert c.standing("bob").points < before  # the deflection reward went with it
         c.restore_post("r1", by="sam")
+        assert c.standing("bob").points == before
         first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
         assert (first.solved, first.solution) == (True, "r1")
         assert_consistent(c)
