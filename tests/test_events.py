@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kudos import Community, Conflict, InvalidInput, KudosError, policies
 from kudos import _validate as v
+from kudos.channels import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 from kudos.engine import core as engine
 from kudos.engine.core import default_id, stored_to_event
 from kudos.events import (
@@ -143,6 +144,13 @@ EXAMPLES: list[tuple[Event, str]] = [
             end=datetime(2026, 11, 23, 17, tzinfo=UTC),
         ),
         "s1:2026-11-23T09%3A00%3A00+00%3A00:2026-11-23T17%3A00%3A00+00%3A00",
+    ),
+    (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob:bob"),
+    (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
+    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
+    (
+        AnsweredWith(conversation="tw-1", canonical="r1", by="staff1", channel="twitter"),
+        "tw-1:r1:twitter",
     ),
 ]
 
@@ -447,7 +455,8 @@ def stored(event: Event) -> StoredEvent:
 def test_every_event_type_round_trips_through_its_stored_form(event: Event) -> None:
     row = stored(event)
     back = stored_to_event(row)
-    assert back == attrs.evolve(event, event_id=row.event_id, at=row.at)
+    # A derived id may be longer than a host's (it joins several ids), so it is set, not checked.
+    assert back == attrs.evolve(event, at=row.at).with_id(row.event_id)
     assert back.content() == event.content()
     assert default_id(back) == default_id(attrs.evolve(event, at=row.at))
 

@@ -16,7 +16,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import abuse as abuse
+from . import channels as channels
 from . import events as events
+from . import explain as explain
+from . import health as health
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
@@ -38,6 +41,8 @@ from .errors import TransientStoreError as TransientStoreError
 from .errors import UnknownMember as UnknownMember
 from .errors import UnknownPost as UnknownPost
 from .errors import UnknownRecord as UnknownRecord
+from .explain.report import SimulationReport as SimulationReport
+from .explain.table import PolicyTable as PolicyTable
 from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
@@ -46,6 +51,7 @@ from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
 from .model import Statement as Statement
+from .model import StatementLine as StatementLine
 from .periods import Periods as Periods
 from .policy import Cap as Cap
 from .policy import EarlierReward as EarlierReward
@@ -87,6 +93,7 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyTable",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -94,10 +101,12 @@ __all__ = [
     "RebuildReport",
     "Reward",
     "Simulation",
+    "SimulationReport",
     "SqlStore",
     "Standing",
     "StandingChange",
     "Statement",
+    "StatementLine",
     "Store",
     "StoreError",
     "TransientStoreError",
@@ -106,7 +115,10 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "abuse",
+    "channels",
     "events",
+    "explain",
+    "health",
     "ideas",
     "importers",
     "leaderboards",

@@ -11,6 +11,11 @@ the first outcome. The *content* of an event is every field except
 ``event_id`` and ``at``: a retry of the same fact at a later time is the same
 fact, while different content under a used id raises :class:`kudos.Conflict`.
 
+Every event may carry the ``channel`` it came through (``"twitter"``,
+``"email"``, ... as the policy's ``channels.allowed`` lists). A channel is part
+of the content only when it is given, and never of a derived id, so facts and
+logs written before channels existed keep their ids and payloads.
+
 >>> from kudos.events import KudosGiven
 >>> KudosGiven(post="r1", giver="bob").content()
 {'post': 'r1', 'giver': 'bob'}
@@ -96,7 +101,7 @@ def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     names = _CONTENT_FIELDS.get(cls)
     if names is None:
         names = _CONTENT_FIELDS[cls] = tuple(
-            f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at")
+            f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at", "channel")
         )
     return names
 
@@ -133,6 +138,8 @@ class Event:
     Attributes:
         event_id: the idempotency key; ``None`` lets kudos derive it.
         at: when it happened (timezone-aware); ``None`` means the clock's now.
+        channel: where the fact came from (one of the policy's
+            ``channels.allowed``, e.g. ``"twitter"``); ``None``: not said.
     """
 
     type: ClassVar[str] = "event"
@@ -141,6 +148,7 @@ class Event:
     at: datetime | None = attrs.field(
         default=None, converter=v.to_datetime, validator=v.aware_datetime
     )
+    channel: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def with_id(self, event_id: str) -> Event:
         """A copy with the id kudos derived for it.
@@ -156,6 +164,7 @@ class Event:
         for name in _content_fields(cls):
             object.__setattr__(copy, name, getattr(self, name))
         object.__setattr__(copy, "at", self.at)
+        object.__setattr__(copy, "channel", self.channel)
         object.__setattr__(copy, "event_id", event_id)
         return copy
 
@@ -163,12 +172,18 @@ class Event:
         """The part of a derived event id that identifies this fact.
 
         Each part is escaped (:func:`key_of`), so no choice of ids makes two
-        facts share a key.
+        facts share a key. The channel is not part of it.
         """
-        return key_of(*self.content().values())
+        content = self.content()
+        content.pop("channel", None)
+        return key_of(*content.values())
 
     def content(self) -> dict[str, Any]:
-        """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
+        """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``).
+
+        ``channel`` is included only when given: a fact recorded before
+        channels existed has the same content as the same fact now.
+        """
         out = {}
         omitted = _OMITTED_WHEN_UNSET.get(type(self), ())
         for name in _content_fields(type(self)):
@@ -176,6 +191,8 @@ class Event:
             if value is None and name in omitted:
                 continue  # a field added later: facts recorded before it keep their content
             out[name] = list(value) if isinstance(value, tuple) else value
+        if self.channel is not None:
+            out["channel"] = self.channel
         return out
 
     def payload(self) -> dict[str, Any]:
@@ -206,7 +223,7 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         return cls(event_id=event_id, **payload)
     except TypeError as exc:
         # attrs says a keyword is missing or unexpected; say it in the payload's terms.
-        takes = [*_content_fields(cls), "at"]
+        takes = [*_content_fields(cls), "at", "channel"]
         missing = [
             f.name
             for f in attrs.fields(cls)
@@ -221,8 +238,12 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         ) from None
 
 
+MEMBER_FIELD = "kudos_member"
+"""Metadata key marking an event field that names a member (merges re-point these)."""
+
+
 def _member_field() -> Any:
-    return attrs.field(validator=v.identifier)
+    return attrs.field(validator=v.identifier, metadata={MEMBER_FIELD: True})
 
 
 def _required_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -625,7 +646,7 @@ class ReferralsExpired(Event):
     as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
 
     def content(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat()}
+        return {**super().content(), "as_of": self.as_of.isoformat()}
 
 
 @_register

@@ -69,6 +69,11 @@ class Queries:
             .order_by(ev.c.seq)
         )
         self.events_limited = self.events.limit(bindparam("limit"))
+        self.events_with_ids = (
+            select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.payload, ev.c.at)
+            .where(ev.c.community == c, ev.c.event_id.in_(bindparam("ids", expanding=True)))
+            .order_by(ev.c.seq)
+        )
         self.entry_columns = (
             led.c.entry_id,
             led.c.member,
@@ -104,6 +109,15 @@ class Queries:
             if limited:
                 stmt = stmt.limit(bindparam("limit"))
             self.find[(by_ref, by_status, limited)] = stmt
+        self.docs_with_keys = (
+            select(*self.doc_columns)
+            .where(
+                docs.c.community == c,
+                docs.c.kind == bindparam("kind"),
+                docs.c.key.in_(bindparam("keys", expanding=True)),
+            )
+            .order_by(docs.c.key)
+        )
         self.insert_docs = docs.insert()
         self.delete_docs = delete(docs).where(docs.c.community == c)
 
@@ -530,6 +544,21 @@ class SqlTransaction:
             for r in self._conn.execute(stmt, params)
         ]
 
+    def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
+        """The logged events among ``event_ids``, in append order, in one query.
+
+        An optional bulk read (statements name many events at once); the
+        engine falls back to :meth:`get_event` on stores without it.
+        """
+        ids = sorted(set(event_ids))
+        if not ids:
+            return []
+        rows = self._conn.execute(self._q.events_with_ids, {"c": self.community, "ids": ids})
+        return [
+            StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
+            for r in rows
+        ]
+
     # -- ledger ---------------------------------------------------------------------
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Queue ledger entries (written before the next ledger read, or at commit)."""
@@ -603,6 +632,21 @@ class SqlTransaction:
             return shared[k]
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
         return doc
+
+    def docs_with_keys(self, kind: str, keys: Iterable[str]) -> list[Doc]:
+        """The documents of ``kind`` among ``keys``, ordered by key, in one query.
+
+        An optional bulk read; the engine falls back to :meth:`get` without it.
+        """
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        self._flush_docs(kind)
+        params = {"c": self.community, "kind": kind, "keys": wanted}
+        return [
+            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
+            for r in self._conn.execute(self._q.docs_with_keys, params)
+        ]
 
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""

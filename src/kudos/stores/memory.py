@@ -262,6 +262,16 @@ class MemoryTransaction:
         """The stored event or ``None``."""
         return self._d.events.get(event_id)
 
+    def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
+        """The stored events among ``event_ids``, in append order (an optional bulk read)."""
+        found = (self._d.events.get(i) for i in set(event_ids))
+        return sorted((e for e in found if e is not None), key=lambda e: e.seq)
+
+    def docs_with_keys(self, kind: str, keys: Iterable[str]) -> list[Doc]:
+        """The documents of ``kind`` among ``keys``, ordered by key (an optional bulk read)."""
+        found = (self._d.docs.get((kind, k)) for k in sorted(set(keys)))
+        return [d for d in found if d is not None]
+
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events after ``seq`` ``after`` (seq is the 1-based position)."""
         stop = None if limit is None else after + limit

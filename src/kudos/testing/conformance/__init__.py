@@ -17,7 +17,9 @@ subclass. Each capability has its own class, should you want to prove a part.
 from __future__ import annotations
 
 from .abuse import AbuseConformance, AbuseReviewConformance
+from .channels import ChannelConformance
 from .core import CoreConformance
+from .health import HealthConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
@@ -29,7 +31,9 @@ from .support import SupportConformance
 __all__ = [
     "AbuseConformance",
     "AbuseReviewConformance",
+    "ChannelConformance",
     "CoreConformance",
+    "HealthConformance",
     "IdeaConformance",
     "InputConformance",
     "LeaderboardConformance",
@@ -52,5 +56,7 @@ class StoreConformance(
     AbuseConformance,
     AbuseReviewConformance,
     SupportConformance,
+    ChannelConformance,
+    HealthConformance,
 ):
     """Every behaviour a kudos store must have."""
