@@ -64,7 +64,8 @@ class Presence:
 
     Attributes:
         people_involved: distinct members who posted, replied or follow (for a
-            product: in its topics that are not removed).
+            product: in its topics that are not removed). A deleted member still
+            counts here and in ``followers``: they took part.
         followers: members following (topics only; 0 for a product).
         staff_on_duty: the staff ids on duty at the time asked (sorted; deleted
             members are never on duty).
