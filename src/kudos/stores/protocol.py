@@ -210,14 +210,14 @@ def fold(word: str) -> str:
     accents, and a plural ``s`` dropped.
 
     Accents are dropped by decomposing (NFKD) and leaving out combining marks, so
-    ``Données`` is ``donnees``; ``Straße`` case-folds to ``strasse``; full-width and
+    ``Données`` and ``donnees`` are one word; ``Straße`` case-folds to ``strasse``; full-width and
     ligature forms become their plain letters (NFKC). The plural rule: a word of 4
     or more characters ending in ``s`` but not in ``ss``, ``us`` or ``is`` loses the
     ``s`` (``pins`` -> ``pin``, ``minutes`` -> ``minute``; ``gas``, ``access``,
     ``status``, ``this`` stay).
 
     >>> [fold(w) for w in ("Données", "PINs", "Straße", "ﬁles", "status")]
-    ['donnees', 'pin', 'strasse', 'file', 'status']
+    ['donnee', 'pin', 'strasse', 'file', 'status']
     """
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", word).casefold())
     plain = unicodedata.normalize(
