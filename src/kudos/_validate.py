@@ -336,6 +336,13 @@ def body_prefix(value: Any) -> Any:
     return value[:MAX_TEXT_LENGTH]
 
 
+def reason(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: :func:`check_text`, and not empty or blank (a reason says why)."""
+    check_text(attr.name, value)
+    if not value.strip():
+        raise InvalidInput(f"{attr.name} must say why (not empty), got {shown(value)}")
+
+
 def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: :func:`check_flag`."""
     check_flag(attr.name, value)

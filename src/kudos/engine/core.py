@@ -328,6 +328,9 @@ class Context:
         """Awards held back entirely that this event stopped holding: (entry id, missing)."""
         self.unfloored: set[str] = set()
         """Members a line not held to the reputation floor debited (settle() checks them)."""
+        self.reverse_in_own_period = False
+        """Book reversals in the reversed entry's own period while it is open (abuse
+        reversals); otherwise, and always once that period is closed, in this event's."""
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -602,7 +605,7 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=entry.subject,
-            period=self.period,
+            period=self.reversal_period(entry),
             at=self.at,
             reverses=entry.entry_id,
             tags=entry.tags,
@@ -619,6 +622,17 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def reversal_period(self, entry: LedgerEntry) -> str:
+        """The period the reversal of ``entry`` is booked in.
+
+        This event's booking period, unless :attr:`reverse_in_own_period` is set
+        and ``entry``'s own period is still open: then that period, so its payout
+        never pays what was taken back.
+        """
+        if self.reverse_in_own_period and not _is_closed(self.tx, entry.period):
+            return entry.period
+        return self.period
 
     def written(self, event_id: str, entry_id: str) -> LedgerEntry:
         """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
