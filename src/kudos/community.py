@@ -289,11 +289,15 @@ class Community(
         """Report a topic: ``kind`` is ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
 
         ``feeling`` is one of the policy's ``support.feelings``; ``body`` is optional
-        text (an excerpt) that similar-topic search also matches; ``praised``
-        names the member a praise topic thanks (they earn ``praise_received``).
+        text (an excerpt, or the whole post) that similar-topic search also
+        matches: only its first 10,000 characters are kept and indexed, the rest
+        is ignored; ``praised`` names the member a praise topic thanks (they earn
+        ``praise_received``).
 
         Raises:
-            InvalidInput: an unknown kind or feeling (the message lists the allowed ones).
+            InvalidInput: an unknown kind or feeling (the message lists the allowed
+                ones); ``title`` over 10,000 characters; ``title`` or ``body`` not
+                text or holding a NUL byte or a lone surrogate (anywhere in ``body``).
             NotAllowed: the topic id was used, or ``praised`` on a kind that cannot
                 praise, or the author praising themselves.
         """
