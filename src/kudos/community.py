@@ -300,11 +300,15 @@ class Community(
         """Report a topic: ``kind`` is ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
 
         ``feeling`` is one of the policy's ``support.feelings``; ``body`` is optional
-        text (an excerpt) that similar-topic search also matches; ``praised``
-        names the member a praise topic thanks (they earn ``praise_received``).
+        text (an excerpt, or the whole post) that similar-topic search also
+        matches: only its first 10,000 characters are kept and indexed, the rest
+        is ignored; ``praised`` names the member a praise topic thanks (they earn
+        ``praise_received``).
 
         Raises:
-            InvalidInput: an unknown kind or feeling (the message lists the allowed ones).
+            InvalidInput: an unknown kind or feeling (the message lists the allowed
+                ones); ``title`` over 10,000 characters; ``title`` or ``body`` not
+                text or holding a NUL byte or a lone surrogate (anywhere in ``body``).
             NotAllowed: the topic id was used, or ``praised`` on a kind that cannot
                 praise, or the author praising themselves.
         """
@@ -717,7 +721,7 @@ class Community(
             with scratch.transaction(self.id) as stx:
                 # Privileges were checked when each was recorded; each fact is valued
                 # under the policy version in force for it.
-                replay(stored, versions, stx, fallback=self.policy)
+                replay(stored, versions, stx, fallback=self.policy, what="rebuild()")
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:

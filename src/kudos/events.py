@@ -303,7 +303,8 @@ class TopicPosted(Event):
     """A member posted a topic: a ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
 
     ``body`` is optional text the host passes for similar-topic search (an
-    excerpt is enough); ``praised`` names the member a ``praise`` topic thanks.
+    excerpt is enough; only its first 10,000 characters are kept and indexed,
+    a longer body is cut, not refused); ``praised`` names the member a ``praise`` topic thanks.
     Both are left out of the fact's content when unset, so facts recorded
     before they existed keep their content.
     """
@@ -316,7 +317,9 @@ class TopicPosted(Event):
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
-    body: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text))
+    body: str | None = attrs.field(
+        default=None, converter=v.body_prefix, validator=attrs.validators.optional(v.text)
+    )
     praised: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
@@ -981,7 +984,8 @@ class ShiftReported(Event):
 
     ``product`` limits the shift to one product's community (``None``: every
     product). ``shift`` is the host's id of the shift; reporting it again with
-    other times replaces it (give the new report its own ``event_id``), and
+    other fields replaces it (each distinct report is its own generation; the
+    same fields again are a replay), and
     ``end`` equal to ``start`` cancels it.
     """
 

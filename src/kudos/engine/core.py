@@ -265,6 +265,27 @@ def _post_from_doc(doc: Doc) -> Post:
     )
 
 
+def merged_into(tx: Transaction, member: str) -> str | None:
+    """The account ``member`` was merged into (directly), or ``None``."""
+    doc = tx.get("member", member)
+    return None if doc is None else doc.data.get("merged_into")
+
+
+def resolve(tx: Transaction, member: str) -> str:
+    """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
+    seen = {member}
+    while (into := merged_into(tx, member)) is not None and into not in seen:
+        seen.add(into)
+        member = into
+    return member
+
+
+def same_person(tx: Transaction, one: str, other: str) -> bool:
+    """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
+    merged into the same one (a post written before a merge is still its author's own)."""
+    return one == other or resolve(tx, one) == resolve(tx, other)
+
+
 def get_member(tx: Transaction, member: str) -> Member:
     """The member, or :class:`UnknownMember` saying to ``join`` them first."""
     doc = tx.get("member", member)
@@ -989,9 +1010,18 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
     """The first outcome of an event recorded again; :class:`Conflict` if it differs."""
     content = {k: v for k, v in known.payload.items() if k != "at"}
     if not _same_fact(known, event):
+        now = event.content()
+        if known.type == event.type and {**content, "channel": None} == {**now, "channel": None}:
+            # The same fact, reported again through another channel: one fact, one channel.
+            raise Conflict(
+                f"event id {known.event_id!r} records this {known.type} fact already, through "
+                f"channel {content.get('channel')!r}; it is now reported through "
+                f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
+                "once and counts once"
+            )
         raise Conflict(
             f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {event.content()}. Give each distinct fact its own event_id"
+            f"now as {event.type} {now}. Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

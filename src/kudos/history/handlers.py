@@ -141,6 +141,7 @@ def replay(
     into: Transaction,
     *,
     fallback: Policy,
+    what: str = "the replay",
 ) -> int:
     """Apply the logged ``rows`` in order to ``into``, each under the version in force for it.
 
@@ -148,6 +149,10 @@ def replay(
     ``versions`` first (``fallback`` for a store that never recorded one), and
     each policy change adds its version as it is replayed. Privileges are not
     checked again and nothing is notified. Returns how many rows were applied.
+
+    Raises:
+        KudosError: a row the rules refuse; the same class, its message
+            prefixed with ``what`` and the event (id, type, time) it stopped at.
     """
     if versions:
         into.add_policy(versions[0])
@@ -159,7 +164,13 @@ def replay(
         event = engine.stored_to_event(row)
         assert event.at is not None
         version, policy = timeline.at(event.at)
-        engine.apply(into, policy, event, notify=False, trusted=True, version=version)
+        try:
+            engine.apply(into, policy, event, notify=False, trusted=True, version=version)
+        except KudosError as exc:
+            raise type(exc)(
+                f"{what} stopped at event {row.event_id!r} ({row.type}, "
+                f"{row.at.isoformat()}): {exc}"
+            ) from exc
         if row.type == PolicyChanged.type:
             timeline = Timeline(into.policy_versions())
         count += 1

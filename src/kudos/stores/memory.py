@@ -22,7 +22,7 @@ import attrs
 
 from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
-from .protocol import SEARCH_KIND, CounterKey, Snapshot
+from .protocol import SEARCH_KIND, CounterKey, Snapshot, best_candidates
 
 __all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
 
@@ -111,12 +111,13 @@ class DocIndex:
                     del self._words[word]
 
     def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
-        """Search documents with any of ``terms``: most terms matched first, then by key."""
+        """Search documents with any of ``terms``, in candidate order (see
+        :func:`~kudos.stores.protocol.best_candidates`)."""
         hits: Counter[str] = Counter()
         for term in terms:
             hits.update(self._words.get(term, ()))
-        best = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [self._all[(SEARCH_KIND, key)] for key, _ in best]
+        docs = self._all
+        return best_candidates(((n, docs[(SEARCH_KIND, key)]) for key, n in hits.items()), limit)
 
     def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
         if ref is not None:

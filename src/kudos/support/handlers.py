@@ -30,6 +30,7 @@ from ..engine.core import Context, after_event, handles
 from ..errors import InvalidInput
 from ..events import (
     FeelingSet,
+    MemberDeleted,
     PostRemoved,
     PostRestored,
     ReplyPosted,
@@ -41,6 +42,7 @@ from ..events import (
     TopicPosted,
     TopicUnfollowed,
 )
+from ..model import Post
 from ..stores.protocol import SEARCH_KIND, Transaction, search_terms
 
 ANY = "*"
@@ -118,6 +120,11 @@ def _uninvolve(ctx: Context, topic: str, product: str | None, member: str, why: 
         if product:
             _product_involvement(ctx, product, member, -1)
     return True
+
+
+def _live_product(topic: Post) -> str | None:
+    """The product a topic involves its members in: none while it is removed."""
+    return None if topic.removed else topic.product
 
 
 def _product_involvement(ctx: Context, product: str, member: str, delta: int) -> None:
@@ -286,7 +293,7 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
-    _involve(ctx, topic.id, topic.product, event.member, "following")
+    _involve(ctx, topic.id, _live_product(topic), event.member, "following")
     ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
 
 
@@ -295,7 +302,7 @@ def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     ctx.member(event.member)
     topic = ctx.post(event.topic)
     ctx.require(
-        _uninvolve(ctx, topic.id, topic.product, event.member, "following"),
+        _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
     )
 
@@ -303,27 +310,46 @@ def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
 # --- shifts ------------------------------------------------------------------------------
 
 
-@handles(ShiftReported)
+def _shift_fields(event: ShiftReported) -> dict[str, Any]:
+    return {
+        "member": event.member,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "product": event.product,
+    }
+
+
+def _shift_id(tx: Transaction, event: ShiftReported) -> str:
+    """A report of a shift's current fields again is a replay; any other report is the
+    shift's next generation (so every distinct report applies, even back to old times)."""
+    doc = tx.get("shift", event.shift)
+    if doc is None:
+        return engine.generation_id(engine.default_id(event), 1)
+    gen = int(doc.data.get("gen", 1))
+    fields = {k: doc.data.get(k) for k in ("member", "start", "end", "product")}
+    same = fields == _shift_fields(event)
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+@handles(ShiftReported, derive_id=_shift_id)
 def _shift(ctx: Context, event: ShiftReported) -> None:
     member = ctx.member(event.member)
     ctx.require(
         member.is_staff,
         f"member {event.member!r} is not staff; only staff (employees) work shifts",
     )
+    ctx.require(not member.deleted, f"member {event.member!r} was deleted; they work no shifts")
     if event.end < event.start:
         raise InvalidInput(
             f"shift {event.shift!r} ends ({event.end.isoformat()}) before it starts "
             f"({event.start.isoformat()}); to cancel a shift report it with end equal to start"
         )
+    before = ctx.tx.get("shift", event.shift)
+    gen = int(before.data.get("gen", 1)) + 1 if before is not None else 1
     ctx.put(
         "shift",
         event.shift,
-        {
-            "member": event.member,
-            "start": event.start.isoformat(),
-            "end": event.end.isoformat(),
-            "product": event.product,
-        },
+        {**_shift_fields(event), "gen": gen},
         ref=event.member,
         status="active" if event.end > event.start else "cancelled",
     )
@@ -349,31 +375,50 @@ def _on_forum_events(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, ReplyPosted):
         topic = ctx.post(event.topic)
-        _involve(ctx, topic.id, topic.product, event.author, "replied")
+        _involve(ctx, topic.id, _live_product(topic), event.author, "replied")
+    elif isinstance(event, MemberDeleted):  # a deleted account is on duty no more
+        for shift in ctx.tx.find("shift", ref=event.member, status="active"):
+            ctx.put("shift", shift.key, dict(shift.data), ref=shift.ref, status="cancelled")
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
-        data = _record(ctx, event.topic)
-        if data is None:
-            return
-        topic = ctx.post(event.topic)
-        solution = topic.solution
-        author = ctx.post(solution).author if solution is not None else None
-        if (data["solution"], data["solution_author"]) != (solution, author):
-            doc = ctx.tx.get(SEARCH_KIND, event.topic)
-            assert doc is not None
-            data.update(solution=solution, solution_author=author)
-            ctx.put(SEARCH_KIND, event.topic, data, ref=doc.ref, status=doc.status)
+        _sync_solution(ctx, event.topic)
     elif isinstance(event, PostRemoved | PostRestored):
+        removed = isinstance(event, PostRemoved)
+        post = ctx.post(event.post)
+        if post.kind == "reply":
+            if post.topic is not None:
+                _sync_solution(ctx, post.topic)
+            return
         doc = ctx.tx.get(SEARCH_KIND, event.post)
         if doc is None:
             return
         data = dict(doc.data)
-        removed = isinstance(event, PostRemoved)
         _count_feeling(ctx, data, data["feeling"], -1 if removed else +1)
         if removed:  # a removed topic is found by no search, until it is restored
             data["hidden_text"], data["text"] = data["text"], ""
         else:
             data["text"] = data.pop("hidden_text", data["text"])
         ctx.put(SEARCH_KIND, event.post, data, ref=doc.ref, status="removed" if removed else "live")
+        if post.product:  # a removed topic involves no one in its product
+            for inv in ctx.tx.find("involved", ref=post.id, status="involved"):
+                member = inv.key.split(":", 1)[1][len(post.id) + 1 :]  # see pair_key
+                _product_involvement(ctx, post.product, member, -1 if removed else +1)
+
+
+def _sync_solution(ctx: Context, topic_id: str) -> None:
+    """Keep a topic's search record's solution: its accepted reply unless removed."""
+    data = _record(ctx, topic_id)
+    if data is None:
+        return
+    topic = ctx.post(topic_id)
+    solution = topic.solution
+    if solution is not None and ctx.post(solution).removed:
+        solution = None
+    author = ctx.post(solution).author if solution is not None else None
+    if (data["solution"], data["solution_author"]) != (solution, author):
+        doc = ctx.tx.get(SEARCH_KIND, topic_id)
+        assert doc is not None
+        data.update(solution=solution, solution_author=author)
+        ctx.put(SEARCH_KIND, topic_id, data, ref=doc.ref, status=doc.status)
 
 
 __all__ = ["feeling_scope", "on_duty", "pair_key", "search_text", "topic_posted"]
