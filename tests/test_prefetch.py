@@ -24,8 +24,8 @@ import kudos
 from kudos.engine import prefetch as prefetching
 from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
 from kudos.forum.handlers import vote_key
-from kudos.stores import _sql_hot
 from kudos.model import Doc
+from kudos.stores import _sql_hot
 from kudos.stores.memory import MemoryStore
 from kudos.stores.protocol import CounterKey, Snapshot
 from kudos.stores.sql import SqlStore
@@ -126,7 +126,9 @@ def test_counters_read_in_bulk_then_written_read_back_with_the_writes(
         assert post is not None and post.data["author"] == "m1"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     batch=st.integers(min_value=1, max_value=40),
     members=st.integers(min_value=3, max_value=8),

@@ -20,9 +20,9 @@ from ._sql_schema import Tables
 from .protocol import CounterKey, Snapshot
 
 __all__ = [
+    "PREFETCH_CHUNK",
     "RANK_BOARDS",
     "RANK_STEP",
-    "PREFETCH_CHUNK",
     "SHARED_CACHE_LIMIT",
     "WRITE_LOCK",
     "BoardRanks",
@@ -709,7 +709,7 @@ class SqlTransaction:
         return value + self._deltas.get(key, 0)
 
     def prefetch_counters(self, subjects: Iterable[str], scopes: Iterable[str]) -> None:
-        """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the transaction.
+        """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the work.
 
         One statement per :data:`PREFETCH_CHUNK` subjects; afterwards :meth:`counter` answers
         any metric of those subjects and scopes from memory (0 for a counter with no row).
@@ -719,9 +719,7 @@ class SqlTransaction:
         self._write_lock()
         scope_list = sorted(set(scopes))
         complete = self._complete
-        wanted = sorted(
-            {s for s in subjects if not all((sc, s) in complete for sc in scope_list)}
-        )
+        wanted = sorted({s for s in subjects if not all((sc, s) in complete for sc in scope_list)})
         if not scope_list or not wanted:
             return
         # Flushed sums are in the rows read; pending ones are added by counter() as always.
