@@ -344,7 +344,9 @@ def test_read_commands_print_json(in_tmp: Path) -> None:
     status, out, _ = run("policy", "show", "--json")
     assert json.loads(out)["payback"]["currency"] == "GBP"
     status, out, _ = run("simulate", "--policy", "giffgaff", "--json")
-    assert json.loads(out) == {"policy": "giffgaff", "changes": [], "rejected": []}
+    document = json.loads(out)
+    assert (document["policy"], document["changes"], document["rejected"]) == ("giffgaff", [], [])
+    assert (document["report"]["members_moved"], document["report"]["members"]) == (0, [])
 
 
 def test_statement_lists_what_why_and_when(in_tmp: Path) -> None:
@@ -352,7 +354,7 @@ def test_statement_lists_what_why_and_when(in_tmp: Path) -> None:
     status, out, _ = run("statement", "m1")
     assert status == 0
     assert out.splitlines()[0] == "Statement of m1"
-    assert "2026-06-01     +50  points      reply 'r0' accepted as the solution of 't0'" in out
+    assert '2026-06-01     +50  points      your reply in "t0" was accepted as the solution' in out
     assert out.splitlines()[-1] == "  totals: +60 points, +12 reputation"
 
 
@@ -430,7 +432,7 @@ def test_policy_show_renders_every_part_of_the_policy() -> None:
     assert status == 0
     for title in ("Rewards", "Caps", "Ranks", "Badges", "Privileges", "Payback conversion"):
         assert f"\n{title}\n" in out
-    assert "  solution_accepted      +50         +10" in out
+    assert "  solution_accepted       +50         +10" in out
     assert "  minimum               none" in out or "minimum" in out
     assert "  cash      £10.00" in out
 
@@ -774,7 +776,8 @@ def test_names_and_reasons_are_printed_as_they_are_not_as_markup(in_tmp: Path) -
     for name in accepted:
         status, out, err = run("statement", name, plain=False)
         assert status == 0, err
-        assert "bonus [/] :pile_of_poo:" in out
+        # The sentence may wrap in a narrow table; its markup-like words print as they are.
+        assert "bonus [/]" in out and ":pile_of_poo:" in out
     (in_tmp / "odd.toml").write_text(
         'name = "odd"\n[[recognition.badges]]\nname = "[/oops]"\n'
         'threshold = 1\nmetric = "solutions"\n'

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kudos import Community, Conflict, InvalidInput, KudosError, policies
 from kudos import _validate as v
+from kudos.channels import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
 from kudos.engine import core as engine
 from kudos.engine.core import default_id, stored_to_event
 from kudos.events import (
@@ -29,6 +30,7 @@ from kudos.events import (
     DownVoteWithdrawn,
     Event,
     EventRefused,
+    FeelingSet,
     FingerprintsReported,
     IdeaStatusSet,
     IdeaVoted,
@@ -55,10 +57,14 @@ from kudos.events import (
     ReferralsExpired,
     ReplyPosted,
     SerialVotesReversed,
+    ShiftReported,
     SolutionAccepted,
     SolutionUnaccepted,
     SuggestedEditApproved,
+    TopicDeflected,
+    TopicFollowed,
     TopicPosted,
+    TopicUnfollowed,
     VoteRingReversed,
     event_from_payload,
     event_types,
@@ -126,6 +132,26 @@ EXAMPLES: list[tuple[Event, str]] = [
     (SuggestedEditApproved(edit="e1", post="t1", member="alice"), "e1"),
     (AssociationBonusGranted(member="alice"), "alice"),
     (MemberDeleted(member="alice"), "alice"),
+    (FeelingSet(topic="t1", feeling="happy", by="bob"), "t1:happy:bob"),
+    (TopicDeflected(topic="t1", by="carol"), "t1:carol"),
+    (TopicFollowed(topic="t1", member="carol"), "t1:carol"),
+    (TopicUnfollowed(topic="t1", member="carol"), "t1:carol"),
+    (
+        ShiftReported(
+            shift="s1",
+            member="staff1",
+            start=datetime(2026, 11, 23, 9, tzinfo=UTC),
+            end=datetime(2026, 11, 23, 17, tzinfo=UTC),
+        ),
+        "s1:2026-11-23T09%3A00%3A00+00%3A00:2026-11-23T17%3A00%3A00+00%3A00",
+    ),
+    (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob:bob"),
+    (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
+    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
+    (
+        AnsweredWith(conversation="tw-1", canonical="r1", by="staff1", channel="twitter"),
+        "tw-1:r1:twitter",
+    ),
 ]
 
 

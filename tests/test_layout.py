@@ -35,6 +35,7 @@ PURE = sorted(
 
 def test_every_capability_package_has_its_rules_module() -> None:
     capabilities = {"ideas", "payback", "referrals", "recognition", "leaderboards", "abuse"}
+    capabilities |= {"support"}
     assert {f"kudos.{c}.rules" for c in capabilities} <= set(PURE)
 
 

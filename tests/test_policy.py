@@ -99,8 +99,11 @@ def test_the_presets_differ_where_the_communities_do() -> None:
                 "kudos_on_topic",
                 "solution_accepted",
                 "solution_accepter",
+                "praise_received",
+                "deflection_solution",
             ),
         ),
+        Cap(account="points", per="post", limit=200, actions=("canonical_reused",)),
     )
     assert se.caps_for("kudos_on_reply", "reputation")[0].limit == 200
     assert se.caps_for("solution_accepted", "reputation") == []

@@ -47,7 +47,14 @@ from kudos.events import KudosGiven, MemberJoined
 from kudos.model import Doc, LedgerEntry
 from kudos.stores._sql_errors import translated
 from kudos.stores.memory import MemoryStore
-from kudos.stores.sql import NAMING_CONVENTION, SCHEMA_VERSION, SqlStore, make_metadata, metadata
+from kudos.stores.sql import (
+    NAMING_CONVENTION,
+    SCHEMA_VERSION,
+    SqlStore,
+    include_name,
+    make_metadata,
+    metadata,
+)
 from kudos.testing import FakeClock, assert_consistent
 
 _names = itertools.count()
@@ -246,7 +253,9 @@ def test_alembic_autogenerate_finds_nothing_to_change_after_create_all(db: Db) -
     prefix = store.tables.events.name.removesuffix("events")
 
     def ours(name: str | None, type_: str, parent: Any) -> bool:
-        return type_ != "table" or bool(name and name.startswith(prefix))
+        return include_name(name, type_, parent) and (
+            type_ != "table" or bool(name and name.startswith(prefix))
+        )
 
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
@@ -787,3 +796,66 @@ def test_standings_statements_and_leaderboards_never_scan_a_table(tmp_path: Path
             scans = [step for step in plan if step.startswith("SCAN kudos_")]
             assert scans == [], f"{statement}\n{plan}"
     store.close()
+
+
+# --- full-text search of similar topics ---------------------------------------------------
+
+
+def _topics(c: Community) -> None:
+    c.join("ann")
+    c.post_topic("t1", author="ann", title="No data abroad", tags=["roaming"])
+    c.post_topic("t2", author="ann", title="Bill too high", body="roaming charges on my bill")
+
+
+def test_similar_topics_use_the_databases_own_full_text_index(db: Db) -> None:
+    store = db.store()
+    c = clocked(store)
+    _topics(c)
+    with db.engine.connect() as conn:
+        if db.dialect == "sqlite":
+            fts = store.tables.docs.name.removesuffix("docs") + "search_fts"
+            rows = conn.exec_driver_sql(f"SELECT rowid, text FROM {fts} ORDER BY rowid").all()
+            assert [text for _, text in rows] == [
+                "no data abroad roaming",
+                "bill too high roaming charges on my",  # each word once
+            ]
+        else:
+            index = f"ix_{store.tables.docs.name}_search"
+            found = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = %(n)s", {"n": index}
+            ).scalar_one()
+            assert "gin" in found and "to_tsvector" in found
+    assert [s.topic for s in c.similar_topics("roaming abroad")] == ["t1", "t2"]
+    c.remove_post("t1", by=c.join("mo", role="moderator").id)
+    assert [s.topic for s in c.similar_topics("roaming abroad")] == ["t2"]
+    c.rebuild()  # projections replaced: the index follows
+    assert [s.topic for s in c.similar_topics("roaming abroad")] == ["t2"]
+
+
+def test_create_all_adds_the_search_index_to_version_2_tables(db: Db) -> None:
+    store = db.store()
+    c = clocked(store)
+    _topics(c)
+    with db.engine.begin() as conn:  # what a version-2 kudos made: no full-text index
+        if db.dialect == "sqlite":
+            fts = store.tables.docs.name.removesuffix("docs") + "search_fts"
+            conn.exec_driver_sql(f"DROP TABLE {fts}")
+        else:
+            conn.exec_driver_sql(f"DROP INDEX ix_{store.tables.docs.name}_search")
+        conn.execute(update(store.tables.schema).values(version=2))
+    with pytest.raises(StoreError, match="older than this kudos"):
+        list(SqlStore(db.engine, metadata=store.metadata).communities())
+    upgraded = SqlStore(db.engine, metadata=store.metadata)
+    upgraded.create_all()
+    with db.engine.connect() as conn:
+        assert conn.execute(select(store.tables.schema.c.version)).scalar_one() == SCHEMA_VERSION
+    assert [s.topic for s in clocked(upgraded).similar_topics("roaming")] == ["t1", "t2"]
+
+
+def test_tables_without_the_search_index_still_find_similar_topics(db: Db) -> None:
+    md = db.tables()
+    md.create_all(db.engine)  # a host's migration: the tables, not kudos's full-text index
+    c = clocked(SqlStore(db.engine, metadata=md))
+    _topics(c)
+    assert [s.topic for s in c.similar_topics("roaming abroad")] == ["t1", "t2"]
+    assert c.similar_topics('"abroad" NEAR(*)')[0].topic == "t1"

@@ -16,13 +16,17 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import abuse as abuse
+from . import channels as channels
 from . import events as events
+from . import explain as explain
+from . import health as health
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
 from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
+from . import support as support
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .errors import Conflict as Conflict
@@ -37,6 +41,8 @@ from .errors import TransientStoreError as TransientStoreError
 from .errors import UnknownMember as UnknownMember
 from .errors import UnknownPost as UnknownPost
 from .errors import UnknownRecord as UnknownRecord
+from .explain.report import SimulationReport as SimulationReport
+from .explain.table import PolicyTable as PolicyTable
 from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
@@ -45,6 +51,7 @@ from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
 from .model import Statement as Statement
+from .model import StatementLine as StatementLine
 from .periods import Periods as Periods
 from .policy import Cap as Cap
 from .policy import EarlierReward as EarlierReward
@@ -86,6 +93,7 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyTable",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -93,10 +101,12 @@ __all__ = [
     "RebuildReport",
     "Reward",
     "Simulation",
+    "SimulationReport",
     "SqlStore",
     "Standing",
     "StandingChange",
     "Statement",
+    "StatementLine",
     "Store",
     "StoreError",
     "TransientStoreError",
@@ -105,7 +115,10 @@ __all__ = [
     "UnknownRecord",
     "__version__",
     "abuse",
+    "channels",
     "events",
+    "explain",
+    "health",
     "ideas",
     "importers",
     "leaderboards",
@@ -114,6 +127,7 @@ __all__ = [
     "policies",
     "recognition",
     "referrals",
+    "support",
 ]
 
 # What runs or stores loads on first use: importing the policy data (kudos.policy,

@@ -19,6 +19,7 @@ import attrs
 from . import _validate as v
 from .abuse.api import AbuseAPI
 from .cache import ReadCache
+from .channels.api import ChannelsAPI
 from .engine import core as engine
 from .engine.base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from .engine.bulk import Preloaded
@@ -45,6 +46,9 @@ from .events import (
     SuggestedEditApproved,
     TopicPosted,
 )
+from .explain.lines import render_lines
+from .explain.report import SimulationReport, build_report
+from .health.api import HealthAPI
 from .ideas.api import IdeasAPI
 from .leaderboards.api import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
@@ -54,6 +58,7 @@ from .recognition.api import RecognitionAPI
 from .referrals.api import ReferralsAPI
 from .stores.memory import MemoryStore
 from .stores.protocol import Store, Transaction
+from .support.api import SupportAPI
 
 __all__ = ["SHARED_CACHE", "Community", "RebuildReport", "Simulation", "StandingChange", "open"]
 
@@ -99,6 +104,9 @@ class Simulation:
         rejected: ``(event id, reason)`` of events the other policy would refuse.
         standings: every member's standing under the other policy.
         extras: further comparisons contributed by capabilities (e.g. payouts).
+        report: the diff member by member, sorted by impact, with totals and the
+            rules responsible (:class:`kudos.explain.report.SimulationReport`;
+            ``report.text()`` and ``report.markdown()`` render it).
     """
 
     policy: str
@@ -106,6 +114,7 @@ class Simulation:
     rejected: tuple[tuple[str, str], ...]
     standings: dict[str, Standing]
     extras: dict[str, Any] = attrs.field(factory=dict)
+    report: SimulationReport = attrs.field(eq=False, repr=False)
 
 
 def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datetime) -> Standing:
@@ -136,6 +145,9 @@ class Community(
     PaybackAPI,
     LeaderboardsAPI,
     AbuseAPI,
+    SupportAPI,
+    ChannelsAPI,
+    HealthAPI,
     CommunityBase,
 ):
     """A rewarded community: report facts, ask for standings.
@@ -269,10 +281,22 @@ class Community(
         tags: Sequence[str] = (),
         product: str | None = None,
         feeling: str | None = None,
+        body: str | None = None,
+        praised: str | None = None,
         at: datetime | None = None,
         event_id: str | None = None,
     ) -> Outcome:
-        """Report a topic: ``kind`` is ``question``, ``problem``, ``idea`` or ``praise``."""
+        """Report a topic: ``kind`` is ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
+
+        ``feeling`` is one of the policy's ``support.feelings``; ``body`` is optional
+        text (an excerpt) that similar-topic search also matches; ``praised``
+        names the member a praise topic thanks (they earn ``praise_received``).
+
+        Raises:
+            InvalidInput: an unknown kind or feeling (the message lists the allowed ones).
+            NotAllowed: the topic id was used, or ``praised`` on a kind that cannot
+                praise, or the author praising themselves.
+        """
         return self.record(
             TopicPosted(
                 topic=topic,
@@ -282,6 +306,8 @@ class Community(
                 tags=tags,
                 product=product,
                 feeling=feeling,
+                body=body,
+                praised=praised,
                 at=at,
                 event_id=event_id,
             )
@@ -564,8 +590,10 @@ class Community(
 
         def read(tx: Transaction) -> Statement:
             engine.get_member(tx, member)
-            lines = tuple(
-                tx.entries(member=member, period=period, since=since, until=until, account=account)
+            lines = render_lines(
+                tx,
+                self.policy,
+                tx.entries(member=member, period=period, since=since, until=until, account=account),
             )
             totals = {
                 a: sum(e.amount for e in lines if e.account == a) for a in ("points", "reputation")
@@ -707,7 +735,13 @@ class Community(
 
         Replays the event log into memory; the store is not touched. Events the
         other policy refuses are listed in ``rejected``, not applied. Python's
-        cyclic garbage collector is paused while the log replays.
+        cyclic garbage collector is paused while the log replays. The
+        result's ``report`` is the diff before the change: every member who
+        moves (points, reputation, rank, badges, payouts), largest move first,
+        with totals and the rules responsible; ``report.text()`` prints it.
+
+        Raises:
+            InvalidInput: ``policy`` is not a :class:`~kudos.Policy`.
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
@@ -737,6 +771,17 @@ class Community(
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
                     extras.update(part(tx, self.policy, stx, policy))
+                report = build_report(
+                    current=self.policy,
+                    other=policy,
+                    before=before,
+                    after=after,
+                    entries_before=tx.entries(),
+                    entries_after=stx.entries(),
+                    payouts_before=tx.find("payout"),
+                    payouts_after=stx.find("payout"),
+                    rejected=len(rejected),
+                )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])
                 for m in ids
@@ -748,6 +793,7 @@ class Community(
                 rejected=tuple(rejected),
                 standings=after,
                 extras=extras,
+                report=report,
             )
 
         with engine.paused_gc():

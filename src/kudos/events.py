@@ -11,6 +11,11 @@ the first outcome. The *content* of an event is every field except
 ``event_id`` and ``at``: a retry of the same fact at a later time is the same
 fact, while different content under a used id raises :class:`kudos.Conflict`.
 
+Every event may carry the ``channel`` it came through (``"twitter"``,
+``"email"``, ... as the policy's ``channels.allowed`` lists). A channel is part
+of the content only when it is given, and never of a derived id, so facts and
+logs written before channels existed keep their ids and payloads.
+
 >>> from kudos.events import KudosGiven
 >>> KudosGiven(post="r1", giver="bob").content()
 {'post': 'r1', 'giver': 'bob'}
@@ -35,6 +40,7 @@ __all__ = [
     "DownVoted",
     "Event",
     "EventRefused",
+    "FeelingSet",
     "FingerprintsReported",
     "IdeaStatusSet",
     "IdeaVoteWithdrawn",
@@ -61,17 +67,21 @@ __all__ = [
     "ReferralsExpired",
     "ReplyPosted",
     "SerialVotesReversed",
+    "ShiftReported",
     "SolutionAccepted",
     "SolutionUnaccepted",
     "SuggestedEditApproved",
+    "TopicDeflected",
+    "TopicFollowed",
     "TopicPosted",
+    "TopicUnfollowed",
     "VoteRingReversed",
     "event_from_payload",
     "event_types",
     "key_of",
 ]
 
-TOPIC_KINDS = ("question", "problem", "idea", "praise")
+TOPIC_KINDS = ("question", "problem", "idea", "praise", "talk")
 ROLES = ("member", "staff", "moderator")
 
 _REGISTRY: dict[str, type[Event]] = {}
@@ -84,13 +94,14 @@ def _register(cls: type[E]) -> type[E]:
 
 
 _CONTENT_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+_OMITTED_WHEN_UNSET: dict[type[Event], tuple[str, ...]] = {}
 
 
 def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     names = _CONTENT_FIELDS.get(cls)
     if names is None:
         names = _CONTENT_FIELDS[cls] = tuple(
-            f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at")
+            f.name for f in attrs.fields(cls) if f.name not in ("event_id", "at", "channel")
         )
     return names
 
@@ -127,6 +138,8 @@ class Event:
     Attributes:
         event_id: the idempotency key; ``None`` lets kudos derive it.
         at: when it happened (timezone-aware); ``None`` means the clock's now.
+        channel: where the fact came from (one of the policy's
+            ``channels.allowed``, e.g. ``"twitter"``); ``None``: not said.
     """
 
     type: ClassVar[str] = "event"
@@ -135,6 +148,7 @@ class Event:
     at: datetime | None = attrs.field(
         default=None, converter=v.to_datetime, validator=v.aware_datetime
     )
+    channel: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def with_id(self, event_id: str) -> Event:
         """A copy with the id kudos derived for it.
@@ -150,6 +164,7 @@ class Event:
         for name in _content_fields(cls):
             object.__setattr__(copy, name, getattr(self, name))
         object.__setattr__(copy, "at", self.at)
+        object.__setattr__(copy, "channel", self.channel)
         object.__setattr__(copy, "event_id", event_id)
         return copy
 
@@ -157,16 +172,27 @@ class Event:
         """The part of a derived event id that identifies this fact.
 
         Each part is escaped (:func:`key_of`), so no choice of ids makes two
-        facts share a key.
+        facts share a key. The channel is not part of it.
         """
-        return key_of(*self.content().values())
+        content = self.content()
+        content.pop("channel", None)
+        return key_of(*content.values())
 
     def content(self) -> dict[str, Any]:
-        """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``)."""
+        """The fields that make the fact, as JSON-ready values (not ``event_id`` or ``at``).
+
+        ``channel`` is included only when given: a fact recorded before
+        channels existed has the same content as the same fact now.
+        """
         out = {}
+        omitted = _OMITTED_WHEN_UNSET.get(type(self), ())
         for name in _content_fields(type(self)):
             value = getattr(self, name)
+            if value is None and name in omitted:
+                continue  # a field added later: facts recorded before it keep their content
             out[name] = list(value) if isinstance(value, tuple) else value
+        if self.channel is not None:
+            out["channel"] = self.channel
         return out
 
     def payload(self) -> dict[str, Any]:
@@ -197,7 +223,7 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         return cls(event_id=event_id, **payload)
     except TypeError as exc:
         # attrs says a keyword is missing or unexpected; say it in the payload's terms.
-        takes = [*_content_fields(cls), "at"]
+        takes = [*_content_fields(cls), "at", "channel"]
         missing = [
             f.name
             for f in attrs.fields(cls)
@@ -212,8 +238,12 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         ) from None
 
 
+MEMBER_FIELD = "kudos_member"
+"""Metadata key marking an event field that names a member (merges re-point these)."""
+
+
 def _member_field() -> Any:
-    return attrs.field(validator=v.identifier)
+    return attrs.field(validator=v.identifier, metadata={MEMBER_FIELD: True})
 
 
 def _required_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -268,7 +298,13 @@ class MemberDeleted(Event):
 @_register
 @attrs.frozen(kw_only=True)
 class TopicPosted(Event):
-    """A member posted a topic: a ``question``, ``problem``, ``idea`` or ``praise``."""
+    """A member posted a topic: a ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
+
+    ``body`` is optional text the host passes for similar-topic search (an
+    excerpt is enough); ``praised`` names the member a ``praise`` topic thanks.
+    Both are left out of the fact's content when unset, so facts recorded
+    before they existed keep their content.
+    """
 
     type: ClassVar[str] = "topic-posted"
     topic: str = attrs.field(validator=v.identifier)
@@ -278,9 +314,14 @@ class TopicPosted(Event):
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    body: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text))
+    praised: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
         return key_of(self.topic)
+
+
+_OMITTED_WHEN_UNSET[TopicPosted] = ("body", "praised")
 
 
 @_register
@@ -602,7 +643,7 @@ class ReferralsExpired(Event):
     as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
 
     def content(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat()}
+        return {**super().content(), "as_of": self.as_of.isoformat()}
 
 
 @_register
@@ -831,3 +872,80 @@ class PayoutReleased(Event):
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)
+
+
+# --- support -------------------------------------------------------------------
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class FeelingSet(Event):
+    """``by`` (the topic's author) says how they feel about ``topic`` now.
+
+    The feeling must be one of the policy's ``support.feelings``; a later
+    ``FeelingSet`` of the same topic replaces it (give each change its own
+    ``event_id``, or let kudos derive one from the topic and the feeling).
+    """
+
+    type: ClassVar[str] = "feeling-set"
+    topic: str = attrs.field(validator=v.identifier)
+    feeling: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicDeflected(Event):
+    """``by`` found their answer in the suggested ``topic`` and did not post (once per member)."""
+
+    type: ClassVar[str] = "topic-deflected"
+    topic: str = attrs.field(validator=v.identifier)
+    by: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicFollowed(Event):
+    """``member`` follows ``topic`` (the host reports it; kudos counts the people involved)."""
+
+    type: ClassVar[str] = "topic-followed"
+    topic: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TopicUnfollowed(Event):
+    """``member`` stopped following ``topic``."""
+
+    type: ClassVar[str] = "topic-unfollowed"
+    topic: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ShiftReported(Event):
+    """Staff member ``member`` is on duty from ``start`` to ``end`` (exclusive).
+
+    ``product`` limits the shift to one product's community (``None``: every
+    product). ``shift`` is the host's id of the shift; reporting it again with
+    other times replaces it (give the new report its own ``event_id``), and
+    ``end`` equal to ``start`` cancels it.
+    """
+
+    type: ClassVar[str] = "shift-reported"
+    shift: str = attrs.field(validator=v.identifier)
+    member: str = _member_field()
+    start: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    end: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    product: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+    def content(self) -> dict[str, Any]:
+        out = super().content()
+        out["start"] = self.start.isoformat()
+        out["end"] = self.end.isoformat()
+        return out
+
+    def natural_key(self) -> str:
+        return key_of(self.shift, self.start.isoformat(), self.end.isoformat())

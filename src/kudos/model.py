@@ -22,6 +22,7 @@ __all__ = [
     "RankProgress",
     "Standing",
     "Statement",
+    "StatementLine",
     "StoredEvent",
 ]
 
@@ -78,6 +79,33 @@ class LedgerEntry:
     at: datetime
     reverses: str | None = None
     tags: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class StatementLine(LedgerEntry):
+    """A ledger line as a member's statement shows it: the entry, and it in words.
+
+    ``text`` is the whole sentence, amount first, rendered from the policy's
+    templates (:mod:`kudos.explain.texts`) and the facts the line references,
+    e.g. ``+5 points: carol gave kudos to your reply in "No data abroad"``;
+    ``str(line)`` is the same sentence. Every field of :class:`LedgerEntry`
+    is there as stored; :meth:`entry` gives the plain entry back. ``template``
+    names the template the words came from (an action such as
+    ``"kudos_on_reply"``, or the fact that reversed the line, such as
+    ``"kudos-withdrawn"``).
+    """
+
+    text: str = ""
+    template: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def entry(self) -> LedgerEntry:
+        """The line as the ledger holds it (without ``text``)."""
+        fields = attrs.asdict(self, recurse=False)
+        del fields["text"], fields["template"]
+        return LedgerEntry(**fields)
 
 
 @attrs.frozen(kw_only=True)
@@ -226,14 +254,16 @@ class Standing:
 class Statement:
     """A member's ledger lines over a span or a payback period, with totals.
 
-    ``totals`` maps each account to the sum of ``lines``. For a closed
+    ``lines`` are :class:`StatementLine` s: each ledger line with its
+    ``text``, a sentence saying what paid it. ``totals`` maps each account
+    to the sum of ``lines``. For a closed
     payback period, ``payout`` is the payout it produced (``None`` otherwise)
     and ``conversion`` how the period's points were converted: paid, carried
     over or lapsed (a :class:`kudos.payback.Conversion`).
     """
 
     member: str
-    lines: tuple[LedgerEntry, ...]
+    lines: tuple[StatementLine, ...]
     totals: Mapping[str, int] = attrs.field(converter=_frozen_mapping)
     period: str | None = None
     since: datetime | None = None

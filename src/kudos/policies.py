@@ -35,10 +35,13 @@ def giffgaff() -> Policy:
     referral welcome      500       0           the recruit's £5 bonus (giffgaff, 2019)
     idea implemented      500       50          implemented ideas "in many cases" rewarded
     idea planned          100       10
+    canonical reused      10        2           a canonical answer reused on any channel
+                                                credits its author; ours, capped below
     ====================  ========  ==========  ==========================================
 
     Caps: 1,500 points per member per calendar month, giffgaff's Layer-2
-    community cap of £15/month (Community Payback 2.0, June 2015). Periods: 1
+    community cap of £15/month (Community Payback 2.0, June 2015); a canonical
+    answer earns its author at most 200 points from reuse. Periods: 1
     Dec-31 May and 1 Jun-30 Nov, Europe/London. 1 point = 1p. Staff earn
     nothing (official replies are their job). No down-votes.
     """
@@ -54,6 +57,9 @@ def giffgaff() -> Policy:
             "referral_welcome": Reward(points=500),
             "idea_planned": Reward(points=100, reputation=10),
             "idea_implemented": Reward(points=500, reputation=50),
+            "praise_received": Reward(points=5, reputation=2),
+            "deflection_solution": Reward(points=5, reputation=1),
+            "canonical_reused": Reward(points=10, reputation=2),
         },
         caps=(
             Cap(
@@ -65,8 +71,11 @@ def giffgaff() -> Policy:
                     "kudos_on_topic",
                     "solution_accepted",
                     "solution_accepter",
+                    "praise_received",
+                    "deflection_solution",
                 ),
             ),
+            Cap(account="points", per="post", limit=200, actions=("canonical_reused",)),
         ),
         staff_earn=False,
         down_votes=False,
@@ -168,4 +177,26 @@ def stackexchange(*, dated: bool = False) -> Policy:
         ideas=ideas.preset("stackexchange"),
         payback=payback.preset("stackexchange"),
         leaderboards=leaderboards.preset("stackexchange"),
+        texts=STACKEXCHANGE_TEXTS,
     )
+
+
+STACKEXCHANGE_TEXTS = {
+    "kudos_on_reply": 'your answer in "{title}" was up-voted',
+    "kudos_on_topic": 'your {kind} "{title}" was up-voted',
+    "down_vote_on_reply": 'your answer in "{title}" was down-voted',
+    "down_vote_on_topic": 'your {kind} "{title}" was down-voted',
+    "down_vote_cast": 'you down-voted an answer in "{title}"',
+    "solution_accepted": 'your answer in "{title}" was accepted',
+    "solution_accepter": 'you accepted {author}\'s answer to "{title}"',
+    "removed_as_spam": 'your post in "{title}" was removed as spam',
+    "kudos-withdrawn": 'an up-vote of {given_on} in "{title}" was withdrawn',
+    "kudos-given": 'a down-vote in "{title}" became an up-vote',
+    "down-voted": 'an up-vote in "{title}" became a down-vote',
+    "down-vote-withdrawn": 'a down-vote of {given_on} in "{title}" was withdrawn',
+    "solution-unaccepted": 'the accepted answer of "{title}" was unaccepted',
+    "solution-accepted": 'another answer was accepted for "{title}"',
+    "post-removed": 'the post in "{title}" was removed ({note})',
+    "post-restored": 'the post in "{title}" was restored',
+}
+"""Stack Exchange's words: answers, up-votes (votes are anonymous there)."""

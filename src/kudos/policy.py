@@ -44,6 +44,10 @@ Bounties move reputation between members at the amount the host reports
 (the offerer pays it at once; the awarded reply's author receives it), so
 they have no entry in ``rewards``.
 
+``canonical_reused``        the author of a canonical answer reused to answer
+                            a conversation (``answer_with``)
+==========================  ==================================================
+
 ==========================  ==================================================
 ``referral_qualified``      the referrer, when their referral qualifies
 ``referral_welcome``        the new member, when their referral qualifies
@@ -51,6 +55,9 @@ they have no entry in ``rewards``.
 ``idea_milestone``          the author of an idea reaching its vote milestone
 ``idea_planned``            the author of an idea set to ``planned``
 ``idea_implemented``        the author of an idea set to ``implemented``
+``praise_received``         the member a praise topic names
+``deflection_solution``     the author of the accepted solution of a topic that
+                            answered a member before they posted
 ==========================  ==================================================
 """
 
@@ -68,7 +75,12 @@ import attrs
 
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
+from .channels import rules as channels
+from .channels.rules import ChannelRules
 from .errors import InvalidPolicy
+from .explain.texts import DEFAULT_TEXTS, check_texts
+from .health import rules as health
+from .health.rules import HealthRules
 from .ideas import rules as ideas
 from .ideas.rules import IdeaRules
 from .leaderboards import rules as leaderboards
@@ -80,6 +92,11 @@ from .recognition import rules as recognition
 from .recognition.rules import Recognition
 from .referrals import rules as referrals
 from .referrals.rules import ReferralRules
+from .support import rules as support
+from .support.rules import SupportRules
+
+if typing.TYPE_CHECKING:
+    from .explain.table import PolicyTable
 
 __all__ = ["ACTIONS", "CORE_ACTIONS", "Cap", "EarlierReward", "Policy", "Reward"]
 
@@ -106,6 +123,9 @@ ACTIONS: tuple[str, ...] = (
     + payback.ACTIONS
     + leaderboards.ACTIONS
     + abuse.ACTIONS
+    + support.ACTIONS
+    + channels.ACTIONS
+    + health.ACTIONS
 )
 """Every action a policy may reward: the forum's own, then each capability's."""
 
@@ -232,6 +252,17 @@ def _check_actions(names: typing.Iterable[str], where: str) -> None:
             )
 
 
+def _texts(value: Mapping[str, str]) -> dict[str, str]:
+    out = check_texts(value)
+    unknown = sorted(set(out) - set(DEFAULT_TEXTS))
+    if unknown:
+        raise InvalidPolicy(
+            f"texts: unknown key {unknown[0]!r}; a template is named after an action or "
+            f"the fact that booked the line: {', '.join(DEFAULT_TEXTS)}"
+        )
+    return out
+
+
 def _rewards(value: Mapping[str, Any]) -> dict[str, Reward]:
     out: dict[str, Reward] = {}
     for action, reward in dict(value).items():
@@ -272,6 +303,14 @@ class Policy:
         payback: converting period points into money.
         leaderboards: leaderboard and read-cache settings.
         abuse: serial-vote detection (:class:`kudos.abuse.AbuseRules`).
+        support: what topic kinds mean and the feelings
+            (:class:`kudos.support.SupportRules`).
+        texts: templates for the words of statement lines, by key, over
+            :data:`kudos.explain.texts.DEFAULT_TEXTS` (a template naming an
+            unknown ``{placeholder}``, or an unknown key, is
+            :class:`~kudos.InvalidPolicy`).
+        channels: the channels facts may come through (:class:`kudos.channels.ChannelRules`).
+        health: the response target (:class:`kudos.health.HealthRules`).
 
     >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).reward("kudos_on_reply")
     Reward(points=5, reputation=0, was=())
@@ -294,6 +333,10 @@ class Policy:
     payback: PaybackRules = attrs.field(factory=PaybackRules)
     leaderboards: LeaderboardRules = attrs.field(factory=LeaderboardRules)
     abuse: AbuseRules = attrs.field(factory=AbuseRules)
+    support: SupportRules = attrs.field(factory=SupportRules)
+    texts: Mapping[str, str] = attrs.field(factory=dict, converter=_texts)
+    channels: ChannelRules = attrs.field(factory=ChannelRules)
+    health: HealthRules = attrs.field(factory=HealthRules)
 
     def __attrs_post_init__(self) -> None:
         floor = self.reputation_floor
@@ -313,6 +356,34 @@ class Policy:
         """
         found = self.rewards.get(action, _NOTHING)
         return found.on(day) if day is not None and found.was else found
+
+    def describe(self) -> PolicyTable:
+        """The whole policy as a published table (:class:`kudos.explain.table.PolicyTable`).
+
+        Rewards, dated rules, caps, members and reputation (start, floor,
+        thresholds), ranks with their thresholds, badges, privileges,
+        referral and idea rules, payback conversion (rate, minimum,
+        roll-over), periods and payout methods, leaderboards and abuse, and the
+        policy's own statement words (its ``texts``), each a titled section of
+        rows; ``.text()``, ``.markdown()`` and ``.html()`` render it.
+
+        >>> Policy(rewards={"kudos_on_reply": Reward(points=5)}).describe().section("Rewards").rows
+        (('kudos_on_reply', '+5', '+0'),)
+        """
+        from .explain.table import describe
+
+        return describe(self)
+
+    def text(self, key: str) -> str:
+        """The template for ``key``: this policy's, else the default (:mod:`kudos.explain.texts`).
+
+        Raises:
+            InvalidPolicy: no template has that key.
+        """
+        found = self.texts.get(key) or DEFAULT_TEXTS.get(key)
+        if found is None:
+            raise InvalidPolicy(f"no text template {key!r}; known: {', '.join(DEFAULT_TEXTS)}")
+        return found
 
     def caps_for(self, action: str, account: str) -> list[Cap]:
         """The caps that apply to ``action`` in ``account``."""

@@ -10,12 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..community import Community
 from ..errors import InvalidInput, NotAllowed, UnknownMember
+from ..explain.report import SimulationReport
 from ..leaderboards.rules import METRICS
 from ..payback.rules import Conversion
 from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
-from ._render import jsonable, ledger_row, plural, policy_document, policy_tables, standing_lines
+from ._render import jsonable, ledger_row, plural, policy_document, standing_lines
 from ._ui import Ui
 
 __all__ = ["add_parsers"]
@@ -271,15 +274,22 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
 
 def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
     policy = load_policy(args.policy)
+    table = policy.describe()
+    if args.markdown:
+        ui.out.write(table.markdown())
+        return 0
     ui.emit(policy_document(policy))
     ui.line(f"Policy {policy.name!r}")
-    for title, columns, rows in policy_tables(policy):
+    for section in table.sections:
         ui.line()
-        ui.table(title, columns, rows, right=[c for c in columns if c in _NUMERIC])
+        ui.table(
+            section.title,
+            list(section.columns),
+            [list(r) for r in section.rows],
+            right=list(section.numeric),
+            empty="(none)",
+        )
     return 0
-
-
-_NUMERIC = {"points", "reputation", "limit", "minimum", "uplift", "match"}
 
 
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
@@ -302,9 +312,14 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
                 for c in result.changes
             ],
             "rejected": [{"event_id": e, "reason": r} for e, r in result.rejected],
+            "report": _report_document(result.report),
         }
     )
-    title = f"Under {result.policy!r} instead of {community.policy.name!r}"
+    report = result.report
+    if args.markdown:
+        ui.out.write(report.markdown(limit=args.limit))
+        return 0
+    title = report.sections()[0].title
     if result.policy == community.policy.name:
         title = (
             f"Under --policy {args.policy} instead of --current {args.current} "
@@ -315,25 +330,34 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
                 "; a change under the same policy means the ledger was written "
                 "under another: pass that one as --current"
             )
-    ui.table(
-        title,
-        ["member", "lifetime points", "reputation", "rank"],
-        [
-            [
-                c.member,
-                f"{c.before.lifetime_points:,} -> {c.after.lifetime_points:,} ({c.points:+,})",
-                f"{c.before.reputation:,} -> {c.after.reputation:,} ({c.reputation:+,})",
-                f"{c.before.rank or '-'} -> {c.after.rank or '-'}",
-            ]
-            for c in result.changes
-        ],
-        empty="(no member's standing would change)",
-    )
+    for n, section in enumerate(report.sections(limit=args.limit)):
+        if n:
+            ui.line()
+        ui.table(
+            title if n == 0 else section.title,
+            list(section.columns),
+            [list(r) for r in section.rows],
+            right=list(section.numeric),
+            empty="(no member's standing would change)" if n == 1 else "(none)",
+        )
     if result.rejected:
         ui.line(f"{plural(len(result.rejected), 'event')} would be refused, e.g.:")
         for event_id, reason in result.rejected[:5]:
             ui.line(f"  {event_id}: {reason}")
     return 0
+
+
+def _report_document(report: SimulationReport) -> dict[str, Any]:
+    """The simulation report as JSON data (money in minor units of ``currency``)."""
+    document: dict[str, Any] = jsonable(attrs.evolve(report, members=(), rules=()))
+    del document["money"]
+    document["currency"] = report.money.currency
+    document["members"] = [
+        {**jsonable(m), "points": m.points, "reputation": m.reputation, "money": m.money}
+        for m in report.members
+    ]
+    document["rules"] = [jsonable(r) for r in report.rules]
+    return document
 
 
 def _demo(args: argparse.Namespace, ui: Ui) -> int:
@@ -396,6 +420,10 @@ def add_parsers(sub: Any, command: Any) -> None:
         default="giffgaff",
         help="the policy the ledger was written under (default: giffgaff)",
     )
+    simulate.add_argument(
+        "--limit", type=int, default=20, help="members shown, largest move first (default: 20)"
+    )
+    simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)
 
     policy = command("policy", "show a policy", db=False, json=False, plain=False)
@@ -407,5 +435,8 @@ def add_parsers(sub: Any, command: Any) -> None:
     )
     show.add_argument("--policy", default="giffgaff", help="preset name or TOML file")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--markdown", action="store_true", help="print Markdown tables (as docs/policies.md has)"
+    )
     show.add_argument("--plain", action="store_true", help="plain text, no colours or boxes")
     show.set_defaults(run=_policy_show)

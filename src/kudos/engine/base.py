@@ -65,6 +65,8 @@ class CommunityBase:
     _namespace: Hashable
     _writes: Hashable
     _policy_token: int
+    _channel: str | None = None
+    """The channel facts recorded through this object carry (see ``Community.via``)."""
 
     # -- time -----------------------------------------------------------------
     def now(self) -> datetime:
@@ -87,6 +89,8 @@ class CommunityBase:
                 clock's now: a fact cannot have happened in the future.
         """
         now = now or self.now()
+        if self._channel is not None and event.channel is None:
+            event = attrs.evolve(event, channel=self._channel)
         if event.at is None:
             return attrs.evolve(event, at=now)
         if event.at > now + v.CLOCK_SKEW:

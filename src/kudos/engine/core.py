@@ -4,6 +4,9 @@ Every capability (posts and kudos, recognition, referrals, ideas, payback)
 lives in its own module and plugs in here through three registries:
 
 * :func:`handles` registers the handler of an event type;
+* :func:`before_event` registers a check or rewrite run on every new event
+  before its handler (channels refuse unknown channels and re-point facts
+  naming a merged member);
 * :func:`after_event` registers a hook run after every handled event
   (recognition re-evaluates ranks and badges of the members it touched);
 * :func:`contributes_standing` registers a function adding fields to a
@@ -46,6 +49,8 @@ StandingPart = Callable[[Transaction, "Policy", Member, datetime], dict[str, Any
 
 _HANDLERS: dict[type[Event], tuple[Handler, IdDeriver | None]] = {}
 _AFTER: list[Hook] = []
+Before = Callable[[Transaction, "Policy", Event], Event]
+_BEFORE: list[Before] = []
 _STANDING: list[StandingPart] = []
 _STATEMENT: list[Callable[[Transaction, Policy, str, str | None], dict[str, Any]]] = []
 _SIMULATION: list[Callable[[Transaction, Policy, Transaction, Policy], dict[str, Any]]] = []
@@ -90,6 +95,17 @@ def handles(
         return fn
 
     return register
+
+
+def before_event(fn: Before) -> Before:
+    """Register ``fn(tx, policy, event) -> event`` run on every new event before its handler.
+
+    It may raise (a :class:`~kudos.KudosError`) to refuse the event, or return
+    the event the handler should see instead; the log keeps the event as the
+    host reported it, so a replay of the log is rewritten the same way.
+    """
+    _BEFORE.append(fn)
+    return fn
 
 
 def after_event(fn: Hook) -> Hook:
@@ -915,13 +931,15 @@ def apply(
             # accept it, the clash is a Conflict.
             handler(Context(tx, policy, event, notify=False), event)
         return replayed(tx, known, event)
+    for before in _BEFORE:
+        event = before(tx, policy, event)
     ctx = Context(tx, policy, event, notify=notify, trusted=trusted)
     handler(ctx, event)
     ctx.settle()
     for hook in _AFTER:
         hook(ctx)
     entries, notes = ctx.flush()
-    return Outcome(event_id=event.event_id, type=event.type, entries=entries, notifications=notes)
+    return Outcome(event_id=ctx.event_id, type=event.type, entries=entries, notifications=notes)
 
 
 def _never_here() -> datetime:

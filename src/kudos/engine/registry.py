@@ -9,13 +9,16 @@ is the order hooks run after every event.
 from __future__ import annotations
 
 from ..abuse import handlers as abuse
+from ..channels import handlers as channels
 from ..forum import handlers as forum
 from ..forum import reputation
+from ..health import handlers as health
 from ..ideas import handlers as ideas
 from ..leaderboards import handlers as leaderboards
 from ..payback import handlers as payback
 from ..recognition import handlers as recognition
 from ..referrals import handlers as referrals
+from ..support import handlers as support
 from . import refusals
 
 HANDLERS = (
@@ -23,10 +26,13 @@ HANDLERS = (
     reputation,
     refusals,
     abuse,
+    channels,
     recognition,
     ideas,
     leaderboards,
     payback,
     referrals,
+    support,
+    health,
 )
 """The modules whose handlers the engine runs, in the order they registered."""

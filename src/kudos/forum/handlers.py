@@ -36,9 +36,9 @@ from ..events import (
 )
 from ..model import Post
 from ..stores.protocol import Transaction
+from ..support import handlers as support
 
 ABUSE_REASONS = ("spam", "abuse")
-SOLVABLE = ("question", "problem")
 
 
 def vote_key(post: str, member: str) -> str:
@@ -173,6 +173,7 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
         reason=f"posted {event.kind} {event.topic!r}",
         tags=tags,
     )
+    support.topic_posted(ctx, event)
     ctx.touched.add(event.author)
 
 
@@ -440,9 +441,15 @@ def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
 @handles(SolutionAccepted, derive_id=_accept_id)
 def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     topic = _live_post(ctx, event.topic, "have a solution accepted")
+    solvable = ctx.policy.support.solvable
+    kinds = [f"{kind}s" for kind in solvable]
+    named = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
+    article = "an" if topic.kind[0] in "aeiou" else "a"
     ctx.require(
-        topic.kind in SOLVABLE,
-        f"{event.topic!r} is a {topic.kind}; only questions and problems take solutions",
+        topic.kind in solvable,
+        f"{event.topic!r} is {article} {topic.kind}; "
+        + (f"only {named} take solutions" if named else "no kind takes solutions")
+        + " (policy support.solvable)",
     )
     reply = _live_post(ctx, event.reply, "be accepted as a solution")
     ctx.require(

@@ -519,7 +519,7 @@ def _merge(ctx: Context, dup: str, dup_data: Data, voters: list[Data], target: s
 @after_event
 def _on_idea_events(ctx: Context) -> None:
     event = ctx.event
-    if isinstance(event, TopicPosted) and event.kind == "idea":
+    if isinstance(event, TopicPosted) and event.kind in ctx.policy.support.votable:
         _posted(ctx, event)
     elif isinstance(event, PostRemoved) and ctx.tx.get(_IDEA, event.post) is not None:
         _removed(ctx, event)

@@ -18,7 +18,7 @@ from ..engine import core as engine
 from ..engine.core import Context, after_event, contributes_standing, privilege_rule
 from ..errors import NotAllowed
 from ..events import Event, MemberDeleted, MemberJoined, PostRemoved, ReplyPosted
-from ..forum.handlers import ABUSE_REASONS, SOLVABLE
+from ..forum.handlers import ABUSE_REASONS
 from ..model import Doc, Member, Post
 from ..stores.protocol import Transaction
 from .rules import (
@@ -412,7 +412,8 @@ def _badge_value(
         if not isinstance(event, ReplyPosted) or event.author != member.id:
             return 0
         topic = ctx.post(event.topic)
-        if topic.kind not in SOLVABLE or topic.author == member.id or topic.posted_at is None:
+        solvable = ctx.policy.support.solvable
+        if topic.kind not in solvable or topic.author == member.id or topic.posted_at is None:
             return 0
         waited = (ctx.at - topic.posted_at).total_seconds()
         return int(0 <= waited <= badge.reply_within_minutes * 60)

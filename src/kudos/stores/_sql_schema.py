@@ -43,12 +43,15 @@ __all__ = [
     "utc_text",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the tables this kudos reads and writes (kept in ``<prefix>schema``).
 
 2 added ``<prefix>communities`` (each community's data version); tables at
 version 1 are brought to 2 by :meth:`~kudos.stores.sql.SqlStore.create_all` or
-by a migration that adds that table (see the CHANGELOG)."""
+by a migration that adds that table (see the CHANGELOG). 3 added the
+full-text index of similar-topic search (SQLite: the FTS5 table
+``<prefix>search_fts`` and its triggers; PostgreSQL: the GIN index
+``ix_<prefix>docs_search``); ``create_all`` adds it to older tables."""
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -15,9 +15,10 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements
 from ._sql_schema import Tables
-from .protocol import CounterKey, Snapshot
+from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
     "PREFETCH_CHUNK",
@@ -73,6 +74,11 @@ class Queries:
             .order_by(ev.c.seq)
         )
         self.events_limited = self.events.limit(bindparam("limit"))
+        self.events_with_ids = (
+            select(ev.c.seq, ev.c.event_id, ev.c.type, ev.c.payload, ev.c.at)
+            .where(ev.c.community == c, ev.c.event_id.in_(bindparam("ids", expanding=True)))
+            .order_by(ev.c.seq)
+        )
         self.entry_columns = (
             led.c.entry_id,
             led.c.member,
@@ -108,10 +114,14 @@ class Queries:
             if limited:
                 stmt = stmt.limit(bindparam("limit"))
             self.find[(by_ref, by_status, limited)] = stmt
-        self.docs_in = select(docs.c.key, docs.c.ref, docs.c.status, docs.c.data).where(
-            docs.c.community == c,
-            docs.c.kind == bindparam("kind"),
-            docs.c.key.in_(bindparam("keys", expanding=True)),
+        self.docs_with_keys = (
+            select(*self.doc_columns)
+            .where(
+                docs.c.community == c,
+                docs.c.kind == bindparam("kind"),
+                docs.c.key.in_(bindparam("keys", expanding=True)),
+            )
+            .order_by(docs.c.key)
         )
         self.insert_docs = docs.insert()
         self.delete_docs = delete(docs).where(docs.c.community == c)
@@ -554,6 +564,21 @@ class SqlTransaction:
             for r in self._conn.execute(stmt, params)
         ]
 
+    def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
+        """The logged events among ``event_ids``, in append order, in one query.
+
+        An optional bulk read (statements name many events at once); the
+        engine falls back to :meth:`get_event` on stores without it.
+        """
+        ids = sorted(set(event_ids))
+        if not ids:
+            return []
+        rows = self._conn.execute(self._q.events_with_ids, {"c": self.community, "ids": ids})
+        return [
+            StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
+            for r in rows
+        ]
+
     # -- ledger ---------------------------------------------------------------------
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Queue ledger entries (written before the next ledger read, or at commit)."""
@@ -628,6 +653,21 @@ class SqlTransaction:
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
         return doc
 
+    def docs_with_keys(self, kind: str, keys: Iterable[str]) -> list[Doc]:
+        """The documents of ``kind`` among ``keys``, ordered by key, in one query.
+
+        An optional bulk read; the engine falls back to :meth:`get` without it.
+        """
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        self._flush_docs(kind)
+        params = {"c": self.community, "kind": kind, "keys": wanted}
+        return [
+            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
+            for r in self._conn.execute(self._q.docs_with_keys, params)
+        ]
+
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
         self._writing()
@@ -657,11 +697,7 @@ class SqlTransaction:
         )
         for i in range(0, len(wanted), PREFETCH_CHUNK):
             chunk = wanted[i : i + PREFETCH_CHUNK]
-            params = {"c": self.community, "kind": kind, "keys": chunk}
-            found = {
-                r.key: Doc(kind=kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
-                for r in self._conn.execute(self._q.docs_in, params)
-            }
+            found = {doc.key: doc for doc in self.docs_with_keys(kind, chunk)}
             for key in chunk:
                 docs.setdefault((kind, key), found.get(key))
 
@@ -681,6 +717,13 @@ class SqlTransaction:
             Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
             for r in self._conn.execute(stmt, params)
         ]
+
+    def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
+        """Search documents with any of ``terms``, best first (SQLite FTS5 or PostgreSQL
+        ``tsvector``; see :mod:`kudos.stores._sql_search`)."""
+        self._flush_docs(SEARCH_KIND)
+        found = _sql_search.search(self._conn, self._q.tables, self.community, terms, limit)
+        return found if found is not None else match_terms(self.find(SEARCH_KIND), terms, limit)
 
     # -- counters -----------------------------------------------------------------------
     def add(self, deltas: Mapping[CounterKey, int]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +22,7 @@ import attrs
 
 from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
-from .protocol import CounterKey, Snapshot
+from .protocol import SEARCH_KIND, CounterKey, Snapshot
 
 __all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
 
@@ -63,6 +63,7 @@ class DocIndex:
         self._kinds: defaultdict[str, set[str]] = defaultdict(set)
         self._refs: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
         self._statuses: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
+        self._words: defaultdict[str, set[str]] = defaultdict(set)  # search word -> keys
         for doc in docs:
             self.put(doc)
 
@@ -80,6 +81,11 @@ class DocIndex:
                 self._refs[(kind, old.ref)].discard(key)
             if old.status != doc.status:
                 self._statuses[(kind, old.status)].discard(key)
+            if kind == SEARCH_KIND:
+                self._unindex(old)
+        if kind == SEARCH_KIND:
+            for word in str(doc.data.get("text", "")).split():
+                self._words[word].add(key)
         self._all[(kind, key)] = doc
         self._kinds[kind].add(key)
         self._refs[(kind, doc.ref)].add(key)
@@ -92,6 +98,24 @@ class DocIndex:
             self._kinds[kind].discard(key)
             self._refs[(kind, old.ref)].discard(key)
             self._statuses[(kind, old.status)].discard(key)
+            if kind == SEARCH_KIND:
+                self._unindex(old)
+
+    def _unindex(self, doc: Doc) -> None:
+        for word in str(doc.data.get("text", "")).split():
+            keys = self._words.get(word)
+            if keys is not None:
+                keys.discard(doc.key)
+                if not keys:
+                    del self._words[word]
+
+    def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
+        """Search documents with any of ``terms``: most terms matched first, then by key."""
+        hits: Counter[str] = Counter()
+        for term in terms:
+            hits.update(self._words.get(term, ()))
+        best = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [self._all[(SEARCH_KIND, key)] for key, _ in best]
 
     def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
         if ref is not None:
@@ -237,6 +261,16 @@ class MemoryTransaction:
         """The stored event or ``None``."""
         return self._d.events.get(event_id)
 
+    def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
+        """The stored events among ``event_ids``, in append order (an optional bulk read)."""
+        found = (self._d.events.get(i) for i in set(event_ids))
+        return sorted((e for e in found if e is not None), key=lambda e: e.seq)
+
+    def docs_with_keys(self, kind: str, keys: Iterable[str]) -> list[Doc]:
+        """The documents of ``kind`` among ``keys``, ordered by key (an optional bulk read)."""
+        found = (self._d.docs.get((kind, k)) for k in sorted(set(keys)))
+        return [d for d in found if d is not None]
+
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events after ``seq`` ``after`` (seq is the 1-based position)."""
         stop = None if limit is None else after + limit
@@ -320,6 +354,10 @@ class MemoryTransaction:
         if not self._replaced and k not in self._old_docs:
             self._old_docs[k] = docs.get(k)
         docs.put(doc)
+
+    def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
+        """Search documents with any of ``terms`` (an in-memory word index), best first."""
+        return self._d.docs.search(terms, limit)
 
     def find(
         self,

@@ -19,6 +19,7 @@ all the thinking; a store only persists. The conformance suite in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -28,7 +29,16 @@ import attrs
 
 from ..model import Doc, LedgerEntry, Notification, StoredEvent
 
-__all__ = ["CounterKey", "Snapshot", "Store", "Transaction"]
+__all__ = [
+    "SEARCH_KIND",
+    "CounterKey",
+    "SearchTransaction",
+    "Snapshot",
+    "Store",
+    "Transaction",
+    "match_terms",
+    "search_terms",
+]
 
 CounterKey = tuple[str, str, str]
 """``(metric, scope, subject)``: e.g. ``("reputation", "all", "alice")``."""
@@ -178,6 +188,68 @@ class Transaction(Protocol):
 
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Drop every document and counter of the community and write ``snapshot``'s."""
+
+
+SEARCH_KIND = "search"
+"""The kind of the documents a store may index for full-text search.
+
+Their ``data["text"]`` is lower-case words separated by single spaces (what
+:func:`search_terms` makes of a text), so every store finds the same words.
+"""
+
+_WORD = re.compile(r"[^\W_]+")
+MAX_TERMS = 32
+"""The most distinct words of a query a search looks for (the first ones)."""
+
+
+def search_terms(text: str, *, limit: int | None = None) -> list[str]:
+    """The distinct lower-case words of ``text`` (letters and digits), in order.
+
+    Everything else (quotes, operators such as ``*``, ``-``, ``NEAR``'s
+    parentheses, SQL punctuation, NUL bytes) separates words and is never
+    passed on to a full-text engine, so no text can be a query's syntax.
+
+    >>> search_terms('No "data" abroad* -- NEAR(roaming, 2)')
+    ['no', 'data', 'abroad', 'near', 'roaming', '2']
+    """
+    words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+    found = list(words)
+    return found if limit is None else found[:limit]
+
+
+def match_terms(docs: Iterable[Doc], terms: Sequence[str], limit: int) -> list[Doc]:
+    """The ``docs`` whose ``text`` has any of ``terms``: most terms first, then by key.
+
+    How kudos searches a store without full-text search (and a store may use it
+    when its own index is missing).
+    """
+    wanted = set(terms)
+    scored = []
+    for doc in docs:
+        hits = len(wanted & set(str(doc.data.get("text", "")).split()))
+        if hits:
+            scored.append((-hits, doc.key, doc))
+    scored.sort(key=lambda t: t[:2])
+    return [doc for _, _, doc in scored[:limit]]
+
+
+@runtime_checkable
+class SearchTransaction(Protocol):
+    """What a transaction may add for full-text search (optional; see ``kudos.support``).
+
+    A store whose transactions have :meth:`search` indexes the ``text`` of the
+    documents of kind :data:`SEARCH_KIND` as they are written and replaced
+    (SQLite FTS5, PostgreSQL ``tsvector``, an in-memory index). Without it,
+    kudos reads those documents and matches them itself.
+    """
+
+    def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
+        """Documents of kind :data:`SEARCH_KIND` whose text has any of ``terms``.
+
+        ``terms`` are lower-case words as :func:`search_terms` makes them (at
+        most :data:`MAX_TERMS`); the best matches first, by the store's own
+        measure, at most ``limit``. No terms: no documents.
+        """
 
 
 @runtime_checkable

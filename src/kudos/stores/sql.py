@@ -41,12 +41,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
+from . import _sql_search
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
+from ._sql_search import include_name
 from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "SqlTransaction",
     "Tables",
     "configure_sqlite",
+    "include_name",
     "make_metadata",
     "metadata",
     "render_item",
@@ -470,7 +473,9 @@ class SqlStore:
                 if schema is not None:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
-            # Every upgrade so far only adds tables: once they exist, the tables are current.
+            _sql_search.install(conn, self.tables)
+            # Every upgrade so far only adds tables and indexes: once they exist, the
+            # tables are current.
             t = self.tables.schema
             conn.execute(
                 t.update().where(t.c.version < SCHEMA_VERSION).values(version=SCHEMA_VERSION)

@@ -17,18 +17,23 @@ subclass. Each capability has its own class, should you want to prove a part.
 from __future__ import annotations
 
 from .abuse import AbuseConformance, AbuseReviewConformance
+from .channels import ChannelConformance
 from .core import CoreConformance
+from .health import HealthConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
 from .payback import PaybackConformance
 from .recognition import RecognitionConformance
 from .referrals import ReferralConformance
+from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
     "AbuseReviewConformance",
+    "ChannelConformance",
     "CoreConformance",
+    "HealthConformance",
     "IdeaConformance",
     "InputConformance",
     "LeaderboardConformance",
@@ -36,6 +41,7 @@ __all__ = [
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
+    "SupportConformance",
 ]
 
 
@@ -49,5 +55,8 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    SupportConformance,
+    ChannelConformance,
+    HealthConformance,
 ):
     """Every behaviour a kudos store must have."""

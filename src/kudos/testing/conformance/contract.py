@@ -122,6 +122,27 @@ class StoreContractConformance(ConformanceBase):
             assert found is not None and dict(found.payload) == {"n": 1}
             assert tx.get_event("e2") is None
 
+    def test_bulk_reads_agree_with_reads_one_at_a_time(self, kudos_store: Store) -> None:
+        # Statements read the events and documents their lines reference in bulk, through
+        # a store's optional events_with_ids/docs_with_keys, else one at a time.
+        from ...explain.lines import read_docs, read_events
+
+        with kudos_store.transaction("c1") as tx:
+            for event_id in ("e-b", "e-a", "e-c"):
+                tx.append_event(_event(event_id))
+            for key in ("t2", "t1", "t3"):
+                tx.put(Doc(kind="post", key=key, data={"title": key}))
+        with kudos_store.transaction("c2") as tx:
+            tx.append_event(_event("e-x"))
+            tx.put(Doc(kind="post", key="t9", data={}))
+        with kudos_store.transaction("c1") as tx:
+            events = read_events(tx, ["e-c", "e-b", "e-x", "nope"])
+            assert events == [tx.get_event("e-b"), tx.get_event("e-c")]
+            assert read_events(tx, []) == []
+            docs = read_docs(tx, "post", ["t3", "t1", "t9", "nope"])
+            assert docs == [tx.get("post", "t1"), tx.get("post", "t3")]
+            assert read_docs(tx, "member", ["t1"]) == [] and read_docs(tx, "post", []) == []
+
     def test_event_payloads_and_times_round_trip(self, kudos_store: Store) -> None:
         payload = {
             "text": "Ça marche, 👍 merci",

@@ -1,0 +1,311 @@
+"""The engine half of channels: checking channels, re-pointing merged members, canonical answers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..engine.core import Context, _is_closed, after_event, before_event, handles
+from ..errors import InvalidInput, NotAllowed
+from ..events import (
+    MEMBER_FIELD,
+    DownVoted,
+    Event,
+    IdeaVoted,
+    KudosGiven,
+    MemberDeleted,
+    MemberJoined,
+    key_of,
+)
+from ..stores.protocol import Transaction
+from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+MERGE_ACTION = "member_merged"
+"""The action of the ledger lines that move a merged account's balances."""
+
+# Facts about the account itself: a merged account is still the one that joined or is deleted.
+_NOT_REPOINTED = (MemberJoined, MemberDeleted, MembersMerged)
+
+
+_MEMBER_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _member_fields(cls: type[Event]) -> tuple[str, ...]:
+    names = _MEMBER_FIELDS.get(cls)
+    if names is None:
+        names = _MEMBER_FIELDS[cls] = tuple(
+            f.name for f in attrs.fields(cls) if f.metadata.get(MEMBER_FIELD)
+        )
+    return names
+
+
+def merged_into(tx: Transaction, member: str) -> str | None:
+    """The account ``member`` was merged into (directly), or ``None``."""
+    doc = tx.get("member", member)
+    return None if doc is None else doc.data.get("merged_into")
+
+
+def resolve(tx: Transaction, member: str) -> str:
+    """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
+    seen = {member}
+    while (into := merged_into(tx, member)) is not None and into not in seen:
+        seen.add(into)
+        member = into
+    return member
+
+
+@before_event
+def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
+    """Refuse a channel the policy does not allow; make facts naming a merged account count
+    for the account kept."""
+    if event.channel is not None:
+        policy.channels.check(event.channel)
+    if isinstance(event, _NOT_REPOINTED):
+        return event
+    changes: dict[str, Any] = {}
+    for name in _member_fields(type(event)):
+        named = getattr(event, name)
+        kept = resolve(tx, named)
+        if kept != named:
+            changes[name] = kept
+    if isinstance(event, KudosGiven | DownVoted | IdeaVoted):
+        _refuse_own_vote(tx, event, changes)
+    if not changes:
+        return event
+    assert event.event_id is not None
+    return attrs.evolve(event, event_id=None, **changes).with_id(event.event_id)
+
+
+def _refuse_own_vote(
+    tx: Transaction, event: KudosGiven | DownVoted | IdeaVoted, changes: Any
+) -> None:
+    """A vote on a post its voter wrote under an account since merged is a vote on their own."""
+    post = event.idea if isinstance(event, IdeaVoted) else event.post
+    field = "giver" if isinstance(event, KudosGiven) else "voter"
+    voter = str(changes.get(field, getattr(event, field)))
+    doc = tx.get("post", post)
+    if doc is None:
+        return
+    author = str(doc.data["author"])
+    if author != voter and resolve(tx, author) == voter:
+        raise NotAllowed(
+            f"member {voter!r} cannot vote on {post!r}: they wrote it as {author!r}, "
+            "an account merged into theirs"
+        )
+
+
+@after_event
+def _sweep_merged(ctx: Context) -> None:
+    """What this event booked to a merged account (an award on a post it wrote, the reversal
+    of an award it earned) moves on to the account kept, as the merge moved its balances."""
+    for entry in list(ctx.entries):
+        if not entry.amount or entry.action == MERGE_ACTION:
+            continue
+        if merged_into(ctx.tx, entry.member) is None:
+            continue
+        kept = resolve(ctx.tx, entry.member)
+        for member, amount, reason in (
+            (entry.member, -entry.amount, f"moved to {kept!r}: account merged into it"),
+            (kept, entry.amount, f"moved from {entry.member!r}: account merged into this one"),
+        ):
+            ctx.line(
+                member,
+                entry.account,
+                amount,
+                action=MERGE_ACTION,
+                reason=f"{reason} ({entry.entry_id})",
+                subject=entry.member,
+                period=entry.period,
+            )
+        ctx.touched.add(kept)
+
+
+@handles(IdentityLinked)
+def _identity_linked(ctx: Context, event: IdentityLinked) -> None:
+    if event.channel is None:
+        raise InvalidInput(
+            f"linking handle {event.handle!r} needs the channel it is on, e.g. channel='twitter'"
+        )
+    member = ctx.member(event.member)
+    ctx.require(not member.deleted, f"member {event.member!r} was deleted; link no identity to it")
+    key = key_of(event.channel, event.handle)
+    known = ctx.tx.get("identity", key)
+    if known is not None:
+        owner = known.data["member"]
+        ctx.require(
+            False,
+            f"{event.channel} handle {event.handle!r} already belongs to member {owner!r}"
+            + ("" if owner != event.member else "; it is linked already"),
+        )
+    ctx.put(
+        "identity",
+        key,
+        {
+            "member": event.member,
+            "channel": event.channel,
+            "handle": event.handle,
+            "at": ctx.at.isoformat(),
+        },
+        ref=event.member,
+        status=event.channel,
+    )
+
+
+@handles(MembersMerged)
+def _members_merged(ctx: Context, event: MembersMerged) -> None:
+    gone, kept = event.member, event.into
+    ctx.require(gone != kept, f"cannot merge member {gone!r} into itself; name two accounts")
+    for name, role in ((gone, "merged"), (kept, "kept")):
+        found = ctx.member(name)
+        ctx.require(
+            not found.is_staff,
+            f"member {name!r} is {found.role}: staff accounts are never merged "
+            f"(asked to merge {gone!r} into {kept!r})",
+        )
+        ctx.require(not found.deleted, f"member {name!r} was deleted; it cannot be {role}")
+    earlier = merged_into(ctx.tx, gone)
+    ctx.require(earlier is None, f"member {gone!r} was already merged into {earlier!r}")
+    onward = merged_into(ctx.tx, kept)
+    ctx.require(
+        onward is None,
+        f"member {kept!r} was itself merged into {onward!r}; merge {gone!r} into "
+        f"{resolve(ctx.tx, kept)!r} instead",
+    )
+    if event.by is not None:
+        ctx.member(event.by)
+    _move_balances(ctx, gone, kept)
+    ctx.update("member", gone, merged_into=kept)
+    ctx.put(
+        "merge",
+        gone,
+        {"into": kept, "by": event.by, "at": ctx.at.isoformat(), "event": ctx.event_id},
+        ref=kept,
+    )
+    ctx.notify(kept, "members-merged", merged=gone)
+
+
+def _move_balances(ctx: Context, gone: str, kept: str) -> None:
+    """Move every balance of ``gone`` to ``kept``: a debit and a credit line per account and
+    payback period, both of this event, both naming ``gone`` as their subject.
+
+    Points of closed periods were settled at the close; reputation moves in one line.
+    """
+    sums: dict[tuple[str, str | None], int] = defaultdict(int)
+    for entry in ctx.tx.entries(member=gone):
+        if entry.account == "points":
+            sums[("points", entry.period)] += entry.amount
+        else:
+            sums[(entry.account, None)] += entry.amount
+    for (account, period), amount in sorted(
+        sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+    ):
+        if not amount or (period is not None and _is_closed(ctx.tx, period)):
+            continue
+        ctx.line(
+            gone,
+            account,
+            -amount,
+            action=MERGE_ACTION,
+            reason=f"moved to {kept!r}: account merged into it ({ctx.event_id})",
+            subject=gone,
+            period=period,
+        )
+        ctx.line(
+            kept,
+            account,
+            amount,
+            action=MERGE_ACTION,
+            reason=f"moved from {gone!r}: account merged into this one ({ctx.event_id})",
+            subject=gone,
+            period=period,
+        )
+    ctx.touched.update((gone, kept))
+
+
+@handles(CanonicalMarked)
+def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
+    by = ctx.member(event.by)
+    ctx.require(
+        by.is_staff,
+        f"member {event.by!r} is not staff; only staff mark a canonical answer",
+    )
+    topic = ctx.post(event.topic)
+    ctx.require(topic.topic is None, f"post {event.topic!r} is a reply, not a topic")
+    ctx.require(
+        topic.solution == event.reply,
+        f"reply {event.reply!r} is not the accepted solution of topic {event.topic!r}; "
+        "accept it first (accept_solution), then mark it canonical",
+    )
+    reply = ctx.post(event.reply)
+    problem = event.problem or event.topic
+    if problem != event.topic:
+        found = ctx.post(problem)
+        ctx.require(found.topic is None, f"problem {problem!r} is a reply; name a topic")
+    known = ctx.tx.get("canonical", event.reply)
+    ctx.require(
+        known is None,
+        f"reply {event.reply!r} is already canonical for problem "
+        f"{known.data['problem'] if known else ''!r}",
+    )
+    ctx.put(
+        "canonical",
+        event.reply,
+        {
+            "topic": event.topic,
+            "problem": problem,
+            "author": reply.author,
+            "by": event.by,
+            "at": ctx.at.isoformat(),
+            "uses": 0,
+        },
+        ref=problem,
+    )
+
+
+@handles(AnsweredWith)
+def _answered_with(ctx: Context, event: AnsweredWith) -> None:
+    canonical = ctx.tx.get("canonical", event.canonical)
+    ctx.require(
+        canonical is not None,
+        f"reply {event.canonical!r} is not a canonical answer; mark it with mark_canonical() first",
+    )
+    assert canonical is not None
+    ctx.member(event.by)
+    conversation = ctx.tx.get("post", event.conversation)
+    ctx.require(
+        conversation is None or conversation.data.get("topic") is None,
+        f"post {event.conversation!r} is a reply; answer its topic or a conversation",
+    )
+    channel = event.channel or ctx.policy.channels.default
+    problem = canonical.data["problem"]
+    ctx.put(
+        "canonical-use",
+        ctx.event_id,
+        {
+            "conversation": event.conversation,
+            "canonical": event.canonical,
+            "problem": problem,
+            "channel": channel,
+            "by": event.by,
+            "at": ctx.at.isoformat(),
+        },
+        ref=problem,
+        status=event.conversation,
+    )
+    ctx.update("canonical", event.canonical, uses=int(canonical.data["uses"]) + 1)
+    solver = str(canonical.data["author"])
+    if resolve(ctx.tx, solver) != event.by:  # reusing your own answer earns nothing
+        ctx.award(
+            resolve(ctx.tx, solver),
+            "canonical_reused",
+            subject=event.canonical,
+            reason=(
+                f"canonical answer {event.canonical!r} reused on {channel} "
+                f"for {event.conversation!r}"
+            ),
+        )

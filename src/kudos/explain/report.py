@@ -1,0 +1,284 @@
+"""The diff before a change: what :meth:`kudos.Community.simulate` would do, member by member.
+
+A :class:`SimulationReport` compares every member's standing and payouts now
+and under the other policy, sorts members by how much they move, totals the
+moves (members moved, points and money moved, ranks gained and lost) and names
+the rules (ledger actions) behind them. Render it with
+:meth:`SimulationReport.text` or :meth:`SimulationReport.markdown`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ..model import Doc, LedgerEntry, Standing
+from ..payback.rules import SETTLEMENT_ACTIONS, PaybackRules
+from .table import PolicySection
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+__all__ = ["MemberImpact", "RuleImpact", "SimulationReport", "build_report"]
+
+
+@attrs.frozen(kw_only=True)
+class MemberImpact:
+    """One member now and under the other policy.
+
+    Points are lifetime points (net of reversals); ``payout_*`` are the money
+    (minor units) their payouts of closed periods came to; badges are names
+    with level. ``rule`` is the action that moved them most, or ``None``.
+    """
+
+    member: str
+    points_before: int
+    points_after: int
+    reputation_before: int
+    reputation_after: int
+    rank_before: str | None
+    rank_after: str | None
+    badges_gained: tuple[str, ...] = ()
+    badges_lost: tuple[str, ...] = ()
+    payout_before: int = 0
+    payout_after: int = 0
+    rule: str | None = None
+
+    @property
+    def points(self) -> int:
+        """Change in lifetime points."""
+        return self.points_after - self.points_before
+
+    @property
+    def reputation(self) -> int:
+        """Change in reputation."""
+        return self.reputation_after - self.reputation_before
+
+    @property
+    def money(self) -> int:
+        """Change in money paid out, in minor units."""
+        return self.payout_after - self.payout_before
+
+    @property
+    def impact(self) -> int:
+        """How far the member moves: the sum of the absolute changes (the sort key)."""
+        return abs(self.points) + abs(self.reputation) + abs(self.money)
+
+    @property
+    def moved(self) -> bool:
+        """Whether anything of the member's changes (ranks and badges included)."""
+        return bool(
+            self.impact
+            or self.rank_before != self.rank_after
+            or self.badges_gained
+            or self.badges_lost
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RuleImpact:
+    """What one rule (a ledger action) changes in total, and for how many members."""
+
+    action: str
+    points: int
+    reputation: int
+    members: int
+
+
+@attrs.frozen(kw_only=True)
+class SimulationReport:
+    """Every member's move under another policy, sorted by impact, with totals.
+
+    Attributes:
+        policy: the other policy's name; ``current``: this one's.
+        money: the other policy's payback rules (its currency formats the money).
+        members: the members who move, largest :attr:`MemberImpact.impact` first
+            (ties by member id).
+        members_moved: how many move.
+        points_moved: the sum of the absolute changes in lifetime points.
+        reputation_moved: the same for reputation.
+        money_moved: the same for payouts, in minor units.
+        ranks_gained: members whose rank would go up; ``ranks_lost``: down.
+        rules: the rules responsible, largest absolute change first.
+        rejected: how many events the other policy would refuse.
+    """
+
+    policy: str
+    current: str
+    money: PaybackRules = attrs.field(repr=False)
+    members: tuple[MemberImpact, ...]
+    members_moved: int
+    points_moved: int
+    reputation_moved: int
+    money_moved: int
+    ranks_gained: int
+    ranks_lost: int
+    rules: tuple[RuleImpact, ...]
+    rejected: int = 0
+
+    def sections(self, limit: int | None = None) -> tuple[PolicySection, ...]:
+        """The report as titled tables: totals, members (at most ``limit``), rules."""
+        shown = self.members if limit is None else self.members[:limit]
+        totals = PolicySection(
+            title=f"Under {self.policy!r} instead of {self.current!r}",
+            columns=("total", "value"),
+            rows=(
+                ("members moved", f"{self.members_moved:,}"),
+                ("points moved", f"{self.points_moved:,}"),
+                ("reputation moved", f"{self.reputation_moved:,}"),
+                ("money moved", self.money.format(self.money_moved)),
+                ("ranks gained", f"{self.ranks_gained:,}"),
+                ("ranks lost", f"{self.ranks_lost:,}"),
+                ("events refused", f"{self.rejected:,}"),
+            ),
+            numeric=("value",),
+        )
+        members = PolicySection(
+            title="Members, largest move first",
+            columns=("member", "points", "reputation", "rank", "badges", "payout", "mostly"),
+            rows=tuple(
+                (
+                    m.member,
+                    _move(m.points_before, m.points_after),
+                    _move(m.reputation_before, m.reputation_after),
+                    "-"
+                    if m.rank_before == m.rank_after
+                    else f"{m.rank_before or '-'} -> {m.rank_after or '-'}",
+                    _badges(m),
+                    "-"
+                    if not m.money
+                    else f"{self.money.format(m.payout_before)} -> "
+                    f"{self.money.format(m.payout_after)}",
+                    m.rule or "-",
+                )
+                for m in shown
+            ),
+        )
+        rules = PolicySection(
+            title="Rules responsible",
+            columns=("rule", "points", "reputation", "members"),
+            rows=tuple(
+                (r.action, f"{r.points:+,}", f"{r.reputation:+,}", f"{r.members:,}")
+                for r in self.rules
+            ),
+            numeric=("points", "reputation", "members"),
+        )
+        return (totals, members, rules)
+
+    def text(self, limit: int | None = 20) -> str:
+        """The report as plain-text tables (the ``limit`` largest moves)."""
+        return "\n\n".join(s.text() for s in self.sections(limit)) + "\n"
+
+    def markdown(self, limit: int | None = 20) -> str:
+        """The report as Markdown tables (the ``limit`` largest moves)."""
+        return "\n\n".join(s.markdown() for s in self.sections(limit)) + "\n"
+
+
+def build_report(
+    *,
+    current: Policy,
+    other: Policy,
+    before: Mapping[str, Standing],
+    after: Mapping[str, Standing],
+    entries_before: Iterable[LedgerEntry],
+    entries_after: Iterable[LedgerEntry],
+    payouts_before: Sequence[Doc],
+    payouts_after: Sequence[Doc],
+    rejected: int,
+) -> SimulationReport:
+    """Compare two ledgers and their standings into a :class:`SimulationReport`."""
+    by_rule: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for sign, entries in ((-1, entries_before), (1, entries_after)):
+        for e in entries:
+            if e.action in SETTLEMENT_ACTIONS:
+                continue  # paying out is a consequence, shown as money, not a rule
+            by_rule[(e.member, e.action)][e.account] += sign * e.amount
+    paid_before, paid_after = _paid(payouts_before), _paid(payouts_after)
+    ladder = other.recognition
+    impacts = []
+    for member in sorted(set(before) & set(after)):
+        b, a = before[member], after[member]
+        moves = {
+            action: abs(c["points"]) + abs(c["reputation"])
+            for (m, action), c in by_rule.items()
+            if m == member and (c["points"] or c["reputation"])
+        }
+        impact = MemberImpact(
+            member=member,
+            points_before=b.lifetime_points,
+            points_after=a.lifetime_points,
+            reputation_before=b.reputation,
+            reputation_after=a.reputation,
+            rank_before=b.rank,
+            rank_after=a.rank,
+            badges_gained=tuple(x for x in a.badges if x not in b.badges),
+            badges_lost=tuple(x for x in b.badges if x not in a.badges),
+            payout_before=paid_before.get(member, 0),
+            payout_after=paid_after.get(member, 0),
+            rule=max(sorted(moves), key=lambda k: moves[k]) if moves else None,
+        )
+        if impact.moved:
+            impacts.append(impact)
+    impacts.sort(key=lambda m: (-m.impact, m.member))
+    gained = lost = 0
+    for m in impacts:
+        if m.rank_before == m.rank_after:
+            continue
+        was, now = ladder.rank_index(m.rank_before), ladder.rank_index(m.rank_after)
+        # The ladder lists the highest rank first: a smaller index is a higher rank.
+        if now is not None and (was is None or now < was):
+            gained += 1
+        else:
+            lost += 1
+    totals: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for (_member, action), c in by_rule.items():
+        if c["points"] or c["reputation"]:
+            totals[action].update({"points": c["points"], "reputation": c["reputation"]})
+            totals[action]["members"] += 1
+    rules = sorted(
+        (
+            RuleImpact(
+                action=action,
+                points=c["points"],
+                reputation=c["reputation"],
+                members=c["members"],
+            )
+            for action, c in totals.items()
+            if c["points"] or c["reputation"]
+        ),
+        key=lambda r: (-(abs(r.points) + abs(r.reputation)), r.action),
+    )
+    return SimulationReport(
+        policy=other.name,
+        current=current.name,
+        money=other.payback,
+        members=tuple(impacts),
+        members_moved=len(impacts),
+        points_moved=sum(abs(m.points) for m in impacts),
+        reputation_moved=sum(abs(m.reputation) for m in impacts),
+        money_moved=sum(abs(m.money) for m in impacts),
+        ranks_gained=gained,
+        ranks_lost=lost,
+        rules=tuple(rules),
+        rejected=rejected,
+    )
+
+
+def _paid(payouts: Sequence[Doc]) -> dict[str, int]:
+    out: Counter[str] = Counter()
+    for doc in payouts:
+        if doc.status != "failed":
+            out[str(doc.data["member"])] += int(doc.data["amount"])
+    return dict(out)
+
+
+def _move(before: int, after: int) -> str:
+    return f"{before:,}" if before == after else f"{before:,} -> {after:,} ({after - before:+,})"
+
+
+def _badges(m: MemberImpact) -> str:
+    parts = [f"+{b}" for b in m.badges_gained] + [f"-{b}" for b in m.badges_lost]
+    return ", ".join(parts) or "-"

@@ -1,0 +1,132 @@
+"""The engine half of response health: one document per topic, kept as facts happen.
+
+Each topic's ``health`` document holds its posting time and attributes, its
+responses (replies by anyone but its author, and canonical answers given to
+it) and its accepted solution; the figures of :meth:`kudos.Community.health`
+are read from these documents, never from the event log, and ``rebuild()``
+writes the same documents again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..channels.events import AnsweredWith
+from ..engine.core import Context, after_event
+from ..events import (
+    PostRemoved,
+    PostRestored,
+    ReplyPosted,
+    SolutionAccepted,
+    SolutionUnaccepted,
+    TopicPosted,
+)
+
+KIND = "health"
+"""The document kind (one per topic, keyed by topic id, ``ref`` its posting period)."""
+
+# A response: [id, author, at (ISO), seconds after posting, staff, canonical or None, live]
+_ID, _AUTHOR, _AT, _SECONDS, _STAFF, _CANONICAL, _LIVE = range(7)
+
+
+def _seconds(since: str, at: datetime) -> int:
+    return max(0, int((at - datetime.fromisoformat(since)).total_seconds()))
+
+
+def _firsts(data: dict[str, Any]) -> None:
+    live = [r for r in data["responses"] if r[_LIVE]]
+    data["first"] = min((r[_SECONDS] for r in live), default=None)
+    data["first_member"] = min((r[_SECONDS] for r in live if not r[_STAFF]), default=None)
+
+
+def _status(data: dict[str, Any]) -> str:
+    if data["removed"]:
+        return "removed"
+    if data["solution"] is not None:
+        return "solved"
+    return "answered" if data["first"] is not None else "open"
+
+
+def _save(ctx: Context, topic: str, data: dict[str, Any], ref: str | None) -> None:
+    ctx.put(KIND, topic, data, ref=ref, status=_status(data))
+
+
+def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
+    doc = ctx.tx.get(KIND, topic)
+    if doc is None or response[_AUTHOR] == doc.data["author"]:
+        return  # not a topic, or its author speaking again: no response
+    data = dict(doc.data)
+    response[_SECONDS] = _seconds(data["posted_at"], ctx.at)
+    data["responses"] = [*data["responses"], response]
+    _firsts(data)
+    _save(ctx, topic, data, doc.ref)
+
+
+def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
+    doc = ctx.tx.get(KIND, topic)
+    if doc is None:
+        return
+    data = dict(doc.data)
+    data["responses"] = [[*r[:_LIVE], live] if r[_ID] == reply else r for r in data["responses"]]
+    _firsts(data)
+    _save(ctx, topic, data, doc.ref)
+
+
+@after_event
+def _track(ctx: Context) -> None:
+    event = ctx.event
+    if isinstance(event, TopicPosted):
+        data: dict[str, Any] = {
+            "posted_at": ctx.at.isoformat(),
+            "author": event.author,
+            "kind": event.kind,
+            "product": event.product,
+            "tags": list(event.tags),
+            "channel": event.channel or ctx.policy.channels.default,
+            "responses": [],
+            "first": None,
+            "first_member": None,
+            "solution": None,
+            "solver": None,
+            "solver_staff": None,
+            "solved_in": None,
+            "removed": False,
+        }
+        _save(ctx, event.topic, data, ctx.policy.periods.period_of(ctx.at))
+    elif isinstance(event, ReplyPosted):
+        staff = ctx.member(event.author).is_staff
+        response = [event.reply, event.author, ctx.at.isoformat(), 0, staff, None, True]
+        _respond(ctx, event.topic, response)
+    elif isinstance(event, AnsweredWith):
+        staff = ctx.member(event.by).is_staff
+        response = [ctx.event_id, event.by, ctx.at.isoformat(), 0, staff, event.canonical, True]
+        _respond(ctx, event.conversation, response)
+    elif isinstance(event, SolutionAccepted):
+        doc = ctx.tx.get(KIND, event.topic)
+        if doc is not None:
+            solver = ctx.post(event.reply).author
+            data = dict(doc.data)
+            data.update(
+                solution=event.reply,
+                solver=solver,
+                solver_staff=ctx.member(solver).is_staff,
+                solved_in=_seconds(data["posted_at"], ctx.at),
+            )
+            _save(ctx, event.topic, data, doc.ref)
+    elif isinstance(event, SolutionUnaccepted):
+        doc = ctx.tx.get(KIND, event.topic)
+        if doc is not None:
+            data = dict(doc.data)
+            data.update(solution=None, solver=None, solver_staff=None, solved_in=None)
+            _save(ctx, event.topic, data, doc.ref)
+    elif isinstance(event, PostRemoved | PostRestored):
+        removed = isinstance(event, PostRemoved)
+        post = ctx.post(event.post)
+        if post.topic is not None:
+            _set_live(ctx, post.topic, post.id, not removed)
+            return
+        doc = ctx.tx.get(KIND, post.id)
+        if doc is not None:
+            data = {**doc.data, "removed": removed}
+            _save(ctx, post.id, data, doc.ref)

@@ -1,0 +1,174 @@
+"""Full-text search of the ``search`` documents in the database's own engine.
+
+* **SQLite**: an FTS5 table ``<prefix>search_fts`` holds the ``text`` of every
+  ``search`` document under the document row's ``rowid``; triggers on
+  ``<prefix>docs`` keep it current (so every write path, ``executemany``
+  upserts and projection replacement included, keeps it without kudos code).
+* **PostgreSQL**: a GIN index ``ix_<prefix>docs_search`` on
+  ``to_tsvector('simple', data->>'text')`` of the ``search`` documents; a
+  search looks each word up in it and ranks by how many words a topic has.
+
+Both are made by :meth:`~kudos.stores.sql.SqlStore.create_all` (tables of an
+older version are upgraded). Without them (tables made by a host's migrations
+that left them out) a search still answers: PostgreSQL evaluates the same
+expression row by row, SQLite reads the documents and matches in Python.
+
+Queries are only ever built from words of letters and digits (see
+:func:`~kudos.stores.protocol.search_terms`), passed as bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ..model import Doc
+from ._sql_schema import Tables
+from .protocol import SEARCH_KIND
+
+__all__ = ["include_name", "install", "search"]
+
+_SHADOWS = ("data", "idx", "content", "docsize", "config")  # the tables FTS5 keeps an index in
+_FTS_TABLES = ("search_fts", *(f"search_fts_{shadow}" for shadow in _SHADOWS))
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: leave out kudos's full-text search index.
+
+    SQLite keeps an FTS5 index as a virtual table and five tables of its own, and
+    PostgreSQL's is a GIN index on an expression; no ``MetaData`` declares them
+    for both databases, and :meth:`~kudos.stores.sql.SqlStore.create_all` makes
+    them. Pass ``include_name=kudos.stores.sql.include_name`` to
+    ``context.configure(...)`` so autogenerate does not offer to drop them
+    (combine it with your own hook by calling it first). Everything else is included.
+    """
+    if name is None:
+        return True
+    if type_ == "index":
+        return not name.endswith("docs_search")
+    return type_ != "table" or not any(name.endswith(table) for table in _FTS_TABLES)
+
+
+def _names(conn: Connection, tables: Tables) -> tuple[str, str, str]:
+    """(quoted docs table, quoted FTS table, bare FTS table name) for ``tables``."""
+    quote = conn.dialect.identifier_preparer
+    docs = quote.format_table(tables.docs)
+    bare = f"{tables.docs.name.removesuffix('docs')}search_fts"
+    schema = tables.docs.schema
+    fts = (quote.quote_schema(schema) + "." if schema else "") + quote.quote(bare)
+    return docs, fts, bare
+
+
+def _index_name(tables: Tables) -> str:
+    return f"ix_{tables.docs.name}_search"
+
+
+TSVECTOR = "to_tsvector('simple'::regconfig, (data ->> 'text'))"
+"""The PostgreSQL expression the GIN index is on (a query must use it verbatim)."""
+
+
+def install(conn: Connection, tables: Tables) -> None:
+    """Create the full-text index of the ``search`` documents if it is missing."""
+    docs, fts, bare = _names(conn, tables)
+    if conn.dialect.name == "postgresql":
+        quote = conn.dialect.identifier_preparer
+        conn.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS {quote.quote(_index_name(tables))} ON {docs} "
+            f"USING gin ({TSVECTOR}) WHERE kind = '{SEARCH_KIND}'"
+        )
+        return
+    if _has_fts(conn, bare):
+        return
+    conn.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+    )
+    kind = f"'{SEARCH_KIND}'"
+    text_of = "json_extract({}.data, '$.text')"
+    triggers = {
+        "ai": f"AFTER INSERT ON {docs} WHEN new.kind = {kind} BEGIN "
+        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+        "ad": f"AFTER DELETE ON {docs} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.rowid; END",
+        "au": f"AFTER UPDATE ON {docs} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {fts} WHERE rowid = old.rowid; "
+        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+    }
+    quote = conn.dialect.identifier_preparer
+    for suffix, body in triggers.items():
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}"
+        )
+    conn.exec_driver_sql(
+        f"INSERT INTO {fts}(rowid, text) SELECT rowid, {text_of.format(docs)} FROM {docs} "
+        f"WHERE kind = {kind}"
+    )
+
+
+def _has_fts(conn: Connection, bare: str) -> bool:
+    row = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (bare,)
+    ).first()
+    return row is not None
+
+
+def statement(conn: Connection, tables: Tables, terms: Sequence[str]) -> tuple[Any, str] | None:
+    """The full-text query of ``terms`` and its ``:q`` parameter (``:c`` community, ``:n``
+    limit); ``None`` when this database has no full-text index to ask."""
+    docs, fts, bare = _names(conn, tables)
+    # The best keys are chosen first and only their documents read: sorting every match
+    # with its JSON would cost far more than the search on a common word.
+    if conn.dialect.name == "postgresql":
+        # Ranked by how many of the words a topic has, one GIN look-up per word: ts_rank
+        # would parse the text of every match again, and a common word matches most topics.
+        hits = (
+            "SELECT d.key FROM unnest(string_to_array(:q, ' ')) AS t(term) CROSS JOIN LATERAL "
+            f"(SELECT key FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
+            f"AND {TSVECTOR} @@ to_tsquery('simple'::regconfig, t.term)) AS d"
+        )
+        stmt = text(
+            f"WITH hits AS ({hits}), best AS (SELECT key AS k, count(*) AS r FROM hits "
+            "GROUP BY key ORDER BY r DESC, key LIMIT :n) "
+            "SELECT d.kind, d.key, d.ref, d.status, d.data "
+            f"FROM best JOIN {docs} AS d ON d.community = :c AND d.kind = '{SEARCH_KIND}' "
+            "AND d.key = best.k ORDER BY best.r DESC, d.key"
+        )
+        query = " ".join(terms)
+    else:
+        if not _has_fts(conn, bare):
+            return None
+        best = (
+            f"SELECT {fts}.rowid AS id, {fts}.rank AS r FROM {fts} "
+            f"JOIN {docs} AS m ON m.rowid = {fts}.rowid "
+            f"WHERE {fts} MATCH :q AND m.community = :c AND m.kind = '{SEARCH_KIND}' "
+            f"ORDER BY {fts}.rank LIMIT :n"
+        )
+        stmt = text(
+            f"WITH best AS ({best}) SELECT d.kind, d.key, d.ref, d.status, d.data "
+            f"FROM best JOIN {docs} AS d ON d.rowid = best.id ORDER BY best.r, d.key"
+        )
+        query = " OR ".join(f'"{term}"' for term in terms)
+    return stmt, query
+
+
+def search(
+    conn: Connection, tables: Tables, community: str, terms: Sequence[str], limit: int
+) -> list[Doc] | None:
+    """The best ``limit`` search documents with any of ``terms``; ``None`` when this
+    database has no full-text index to ask (the caller matches by itself)."""
+    if not terms:
+        return []
+    found = statement(conn, tables, terms)
+    if found is None:
+        return None
+    stmt, query = found
+    rows = conn.execute(stmt, {"c": community, "q": query, "n": limit})
+    out = []
+    for r in rows:
+        data = r.data
+        if isinstance(data, str):
+            data = json.loads(data)
+        out.append(Doc(kind=r.kind, key=r.key, data=data, ref=r.ref, status=r.status))
+    return out

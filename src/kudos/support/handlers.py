@@ -1,0 +1,379 @@
+"""The engine half of support: feelings, search records, deflections, people involved, shifts.
+
+Documents kept here (kind: key -> data):
+
+* ``search`` (:data:`~kudos.stores.protocol.SEARCH_KIND`): topic id -> text (the
+  words a similar-topic search matches), title, kind, tags, product, period,
+  posted_at, feeling, feeling_gen, solution, solution_author (status ``live`` /
+  ``removed``; a removed topic's text is empty, so no search finds it);
+* ``involved``: topic and member -> why the member is involved (``posted``,
+  ``replied``, ``following``) and the follow generation (ref = topic);
+* ``involved_product``: product and member -> in how many of its topics;
+* ``deflection``: topic and member -> the event (ref = topic);
+* ``shift``: shift id -> member, start, end, product (ref = member; status
+  ``active`` or ``cancelled``).
+
+Counters (metric, scope, subject):
+
+* ``("feelings", "<period>|<product>|<tag>", feeling)``, ``*`` for "any";
+* ``("deflections", "all" | period, "*" | "product:<p>" | "topic:<t>")``;
+* ``("people_involved", "topic" | "product", id)`` and ``("followers", "topic", id)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..engine import core as engine
+from ..engine.core import Context, after_event, handles
+from ..errors import InvalidInput
+from ..events import (
+    FeelingSet,
+    PostRemoved,
+    PostRestored,
+    ReplyPosted,
+    ShiftReported,
+    SolutionAccepted,
+    SolutionUnaccepted,
+    TopicDeflected,
+    TopicFollowed,
+    TopicPosted,
+    TopicUnfollowed,
+)
+from ..stores.protocol import SEARCH_KIND, Transaction, search_terms
+
+ANY = "*"
+
+
+def pair_key(first: str, second: str) -> str:
+    """A document key of two ids that no choice of ids can make collide."""
+    return f"{len(first)}:{first}:{second}"
+
+
+def search_text(title: str, body: str | None, tags: tuple[str, ...], product: str | None) -> str:
+    """The words a topic is found by: its title, body, tags and product."""
+    parts = [title, body or "", *tags, product or ""]
+    return " ".join(search_terms(" ".join(parts)))
+
+
+def feeling_scope(period: str | None, product: str | None, tag: str | None) -> str:
+    """The counter scope of feelings of one period, product and tag (``None``: any)."""
+    return f"{period or ANY}|{product or ANY}|{tag or ANY}"
+
+
+def _check_feeling(ctx: Context, feeling: str) -> None:
+    allowed = ctx.policy.support.feelings
+    if feeling not in allowed:
+        raise InvalidInput(
+            f"feeling {feeling!r} is not one of the policy's feelings: {', '.join(allowed)}"
+        )
+
+
+def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign: int) -> None:
+    if feeling is None:
+        return
+    products = [ANY] + ([data["product"]] if data.get("product") else [])
+    tags = [ANY, *dict.fromkeys(data.get("tags", ()))]
+    for period in (ANY, data["period"]):
+        for product in products:
+            for tag in tags:
+                ctx.deltas[("feelings", f"{period}|{product}|{tag}", feeling)] += sign
+
+
+# --- people involved ----------------------------------------------------------------
+
+
+def _involve(ctx: Context, topic: str, product: str | None, member: str, why: str) -> None:
+    key = pair_key(topic, member)
+    doc = ctx.tx.get("involved", key)
+    data = dict(doc.data) if doc else {"why": []}
+    whys = list(data["why"])
+    if why in whys:
+        return
+    data["why"] = [*whys, why]
+    ctx.put("involved", key, data, ref=topic, status="involved")
+    if why == "following":
+        ctx.deltas[("followers", "topic", topic)] += 1
+    if whys:
+        return
+    ctx.deltas[("people_involved", "topic", topic)] += 1
+    if product:
+        _product_involvement(ctx, product, member, +1)
+
+
+def _uninvolve(ctx: Context, topic: str, product: str | None, member: str, why: str) -> bool:
+    key = pair_key(topic, member)
+    doc = ctx.tx.get("involved", key)
+    if doc is None or why not in doc.data["why"]:
+        return False
+    whys = [w for w in doc.data["why"] if w != why]
+    ctx.put(
+        "involved", key, {**doc.data, "why": whys}, ref=topic, status="involved" if whys else "gone"
+    )
+    if why == "following":
+        ctx.deltas[("followers", "topic", topic)] -= 1
+    if not whys:
+        ctx.deltas[("people_involved", "topic", topic)] -= 1
+        if product:
+            _product_involvement(ctx, product, member, -1)
+    return True
+
+
+def _product_involvement(ctx: Context, product: str, member: str, delta: int) -> None:
+    key = pair_key(product, member)
+    doc = ctx.tx.get("involved_product", key)
+    topics = (int(doc.data["topics"]) if doc else 0) + delta
+    ctx.put("involved_product", key, {"topics": topics}, ref=product, status=None)
+    if (topics > 0) != (topics - delta > 0):
+        ctx.deltas[("people_involved", "product", product)] += delta
+
+
+# --- topics ------------------------------------------------------------------------------
+
+
+def topic_posted(ctx: Context, event: TopicPosted) -> None:
+    """What a new topic means for support (called by the forum's topic handler)."""
+    if event.feeling is not None:
+        _check_feeling(ctx, event.feeling)
+    rules = ctx.policy.support
+    if event.praised is not None:
+        ctx.require(
+            event.kind in rules.praisable,
+            f"a {event.kind} topic cannot name a member it praises; "
+            f"only {', '.join(rules.praisable) or 'no kinds'} can (policy support.praisable)",
+        )
+        ctx.member(event.praised)
+        ctx.require(
+            event.praised != event.author,
+            f"member {event.author!r} cannot praise themselves in topic {event.topic!r}",
+        )
+    data: dict[str, Any] = {
+        "text": search_text(event.title, event.body, event.tags, event.product),
+        "title": event.title,
+        "kind": event.kind,
+        "author": event.author,
+        "tags": list(event.tags),
+        "product": event.product,
+        "period": ctx.policy.periods.period_of(ctx.at),
+        "posted_at": ctx.at.isoformat(),
+        "feeling": event.feeling,
+        "feeling_gen": 1 if event.feeling else 0,
+        "praised": event.praised,
+        "solution": None,
+        "solution_author": None,
+    }
+    ctx.put(SEARCH_KIND, event.topic, data, ref=event.product, status="live")
+    _count_feeling(ctx, data, event.feeling, +1)
+    _involve(ctx, event.topic, event.product, event.author, "posted")
+    if event.praised is not None:
+        tags = event.tags + ((event.product,) if event.product else ())
+        ctx.award(
+            event.praised,
+            "praise_received",
+            subject=event.topic,
+            reason=f"praised by {event.author} in {event.topic!r}",
+            tags=tags,
+        )
+        ctx.touched.add(event.praised)
+
+
+def _record(ctx: Context, topic: str) -> dict[str, Any] | None:
+    doc = ctx.tx.get(SEARCH_KIND, topic)
+    return dict(doc.data) if doc is not None else None
+
+
+def _feeling_id(tx: Transaction, event: FeelingSet) -> str:
+    doc = tx.get(SEARCH_KIND, event.topic)
+    gen = int(doc.data.get("feeling_gen", 0)) if doc else 0
+    same = doc is not None and doc.data.get("feeling") == event.feeling
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+@handles(FeelingSet, derive_id=_feeling_id)
+def _feeling_set(ctx: Context, event: FeelingSet) -> None:
+    _check_feeling(ctx, event.feeling)
+    topic = ctx.post(event.topic)
+    ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
+    ctx.member(event.by)
+    ctx.require(
+        event.by == topic.author,
+        f"only the author {topic.author!r} says how they feel about {event.topic!r}, "
+        f"not {event.by!r}",
+    )
+    data = _record(ctx, event.topic)
+    ctx.require(
+        data is not None,
+        f"topic {event.topic!r} was posted before kudos kept feelings; "
+        "run community.rebuild() once after upgrading kudos",
+    )
+    assert data is not None
+    ctx.require(
+        data["feeling"] != event.feeling,
+        f"topic {event.topic!r} already has the feeling {event.feeling!r}",
+    )
+    doc = ctx.tx.get(SEARCH_KIND, event.topic)
+    assert doc is not None
+    if doc.status != "removed":
+        _count_feeling(ctx, data, data["feeling"], -1)
+        _count_feeling(ctx, data, event.feeling, +1)
+    data.update(feeling=event.feeling, feeling_gen=int(data.get("feeling_gen", 0)) + 1)
+    ctx.put(SEARCH_KIND, event.topic, data, ref=doc.ref, status=doc.status)
+
+
+# --- deflection --------------------------------------------------------------------------
+
+
+@handles(TopicDeflected)
+def _deflected(ctx: Context, event: TopicDeflected) -> None:
+    ctx.member(event.by)
+    topic = ctx.post(event.topic)
+    ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; suggestions are topics")
+    ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it answers no one")
+    key = pair_key(event.topic, event.by)
+    ctx.require(
+        ctx.tx.get("deflection", key) is None,
+        f"member {event.by!r} already said topic {event.topic!r} answered them",
+    )
+    ctx.put("deflection", key, {"event": ctx.event_id}, ref=event.topic, status="counted")
+    period = ctx.policy.periods.period_of(ctx.at)
+    subjects = [ANY, f"topic:{event.topic}"] + (
+        [f"product:{topic.product}"] if topic.product else []
+    )
+    for scope in ("all", period):
+        for subject in subjects:
+            ctx.deltas[("deflections", scope, subject)] += 1
+    if topic.solution is None:
+        return
+    reply = ctx.post(topic.solution)
+    if reply.removed or reply.author == event.by:
+        return
+    tags = topic.tags + ((topic.product,) if topic.product else ())
+    ctx.award(
+        reply.author,
+        "deflection_solution",
+        subject=reply.id,
+        reason=f"solution {reply.id!r} of {topic.id!r} answered {event.by} before they asked",
+        tags=tags,
+    )
+    ctx.touched.add(reply.author)
+
+
+# --- followers ---------------------------------------------------------------------------
+
+
+def _follow_gen(tx: Transaction, event: TopicFollowed | TopicUnfollowed) -> tuple[bool, int]:
+    doc = tx.get("involved", pair_key(event.topic, event.member))
+    if doc is None:
+        return False, 0
+    return "following" in doc.data["why"], int(doc.data.get("follow_gen", 0))
+
+
+def _follow_id(tx: Transaction, event: TopicFollowed) -> str:
+    following, gen = _follow_gen(tx, event)
+    return engine.generation_id(engine.default_id(event), gen if following else gen + 1)
+
+
+def _unfollow_id(tx: Transaction, event: TopicUnfollowed) -> str:
+    _, gen = _follow_gen(tx, event)
+    return engine.generation_id(engine.default_id(event), max(gen, 1))
+
+
+@handles(TopicFollowed, derive_id=_follow_id)
+def _followed(ctx: Context, event: TopicFollowed) -> None:
+    ctx.member(event.member)
+    topic = ctx.post(event.topic)
+    ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
+    following, gen = _follow_gen(ctx.tx, event)
+    ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
+    _involve(ctx, topic.id, topic.product, event.member, "following")
+    ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
+
+
+@handles(TopicUnfollowed, derive_id=_unfollow_id)
+def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
+    ctx.member(event.member)
+    topic = ctx.post(event.topic)
+    ctx.require(
+        _uninvolve(ctx, topic.id, topic.product, event.member, "following"),
+        f"member {event.member!r} does not follow {event.topic!r}",
+    )
+
+
+# --- shifts ------------------------------------------------------------------------------
+
+
+@handles(ShiftReported)
+def _shift(ctx: Context, event: ShiftReported) -> None:
+    member = ctx.member(event.member)
+    ctx.require(
+        member.is_staff,
+        f"member {event.member!r} is not staff; only staff (employees) work shifts",
+    )
+    if event.end < event.start:
+        raise InvalidInput(
+            f"shift {event.shift!r} ends ({event.end.isoformat()}) before it starts "
+            f"({event.start.isoformat()}); to cancel a shift report it with end equal to start"
+        )
+    ctx.put(
+        "shift",
+        event.shift,
+        {
+            "member": event.member,
+            "start": event.start.isoformat(),
+            "end": event.end.isoformat(),
+            "product": event.product,
+        },
+        ref=event.member,
+        status="active" if event.end > event.start else "cancelled",
+    )
+
+
+def on_duty(tx: Transaction, product: str | None, at: datetime) -> list[str]:
+    """The staff ids with an active shift covering ``at`` for ``product`` (any when ``None``)."""
+    found = set()
+    for doc in tx.find("shift", status="active"):
+        d = doc.data
+        if product is not None and d["product"] not in (None, product):
+            continue
+        if datetime.fromisoformat(d["start"]) <= at < datetime.fromisoformat(d["end"]):
+            found.add(d["member"])
+    return sorted(found)
+
+
+# --- what other facts mean for support ------------------------------------------------
+
+
+@after_event
+def _on_forum_events(ctx: Context) -> None:
+    event = ctx.event
+    if isinstance(event, ReplyPosted):
+        topic = ctx.post(event.topic)
+        _involve(ctx, topic.id, topic.product, event.author, "replied")
+    elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
+        data = _record(ctx, event.topic)
+        if data is None:
+            return
+        topic = ctx.post(event.topic)
+        solution = topic.solution
+        author = ctx.post(solution).author if solution is not None else None
+        if (data["solution"], data["solution_author"]) != (solution, author):
+            doc = ctx.tx.get(SEARCH_KIND, event.topic)
+            assert doc is not None
+            data.update(solution=solution, solution_author=author)
+            ctx.put(SEARCH_KIND, event.topic, data, ref=doc.ref, status=doc.status)
+    elif isinstance(event, PostRemoved | PostRestored):
+        doc = ctx.tx.get(SEARCH_KIND, event.post)
+        if doc is None:
+            return
+        data = dict(doc.data)
+        removed = isinstance(event, PostRemoved)
+        _count_feeling(ctx, data, data["feeling"], -1 if removed else +1)
+        if removed:  # a removed topic is found by no search, until it is restored
+            data["hidden_text"], data["text"] = data["text"], ""
+        else:
+            data["text"] = data.pop("hidden_text", data["text"])
+        ctx.put(SEARCH_KIND, event.post, data, ref=doc.ref, status="removed" if removed else "live")
+
+
+__all__ = ["feeling_scope", "on_duty", "pair_key", "search_text", "topic_posted"]

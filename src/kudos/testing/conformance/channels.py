@@ -1,0 +1,283 @@
+"""Conformance: channels, identities, merges and canonical answers, on every store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ...channels import ChannelRules, MembersMerged
+from ...community import Community
+from ...errors import InvalidInput, NotAllowed, UnknownMember
+from ...events import TopicPosted
+from ...policies import giffgaff
+from .. import FakeClock, assert_consistent, assert_unchanged
+from ._base import ConformanceBase
+
+MakeCommunity = Callable[..., Community]
+
+
+def _desk(c: Community) -> None:
+    """alice answers bob's question t1, bob accepts; staff1 is staff."""
+    for m in ("alice", "bob", "carol"):
+        c.join(m)
+    c.join("staff1", role="staff")
+    c.post_topic("t1", author="bob", title="No data abroad", tags=["roaming"], product="sim")
+    c.post_reply("r1", topic="t1", author="alice")
+    c.accept_solution("t1", reply="r1", by="bob")
+
+
+def _balances(c: Community, member: str) -> tuple[int, int]:
+    s = c.standing(member)
+    return s.points, s.reputation
+
+
+class ChannelConformance(ConformanceBase):
+    """Facts carry their channel; identities, merges and canonical answers behave alike."""
+
+    # -- channels ------------------------------------------------------------------
+    def test_a_fact_keeps_the_channel_it_came_through(self, community: Community) -> None:
+        c = community
+        c.join("bob")
+        c.via("twitter").post_topic("t1", author="bob", title="Roaming?")
+        c.record(TopicPosted(topic="t2", author="bob", channel="email"))
+        c.post_topic("t3", author="bob")
+        with c.store.transaction(c.id) as tx:
+            payloads = {r.payload.get("topic"): dict(r.payload) for r in tx.events()}
+        assert payloads["t1"]["channel"] == "twitter"
+        assert payloads["t2"]["channel"] == "email"
+        assert "channel" not in payloads["t3"]  # stored as before channels existed
+        assert c.topic_feedback("t1").channel == "twitter"
+        assert c.topic_feedback("t3").channel == "web"
+        assert_consistent(c)
+
+    def test_an_unknown_channel_is_refused_naming_the_allowed_ones(
+        self, community: Community
+    ) -> None:
+        c = community
+        c.join("bob")
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="'web', 'twitter'"):
+            c.record(TopicPosted(topic="t1", author="bob", channel="pigeon"))
+        with pytest.raises(InvalidInput, match=r"channels\.allowed"):
+            c.via("pigeon")
+
+    def test_the_policy_may_list_its_own_channels(self, make_community: MakeCommunity) -> None:
+        c = make_community(giffgaff().evolve(channels=ChannelRules(allowed=("web", "sms"))))
+        c.join("bob")
+        c.via("sms").post_topic("t1", author="bob")
+        with pytest.raises(InvalidInput, match="'web', 'sms'"):
+            c.via("twitter").post_topic("t2", author="bob")
+        assert c.health(by="channel").groups["sms"].topics == 1
+
+    def test_a_log_written_before_channels_loads_replays_and_rebuilds(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        at = clock().isoformat()
+        # Payloads exactly as kudos wrote them before facts had a channel.
+        old: dict[str, dict[str, object]] = {
+            "member-joined:alice": {
+                "member": "alice",
+                "role": "member",
+                "referred_by": None,
+                "referral_code": None,
+                "fingerprints": [],
+                "at": at,
+            },
+            "topic-posted:t1": {
+                "topic": "t1",
+                "author": "alice",
+                "kind": "question",
+                "title": "",
+                "tags": [],
+                "product": None,
+                "feeling": None,
+                "at": at,
+            },
+        }
+        c.join("alice")
+        c.post_topic("t1", author="alice")
+        with c.store.transaction(c.id) as tx:
+            assert {r.event_id: dict(r.payload) for r in tx.events()} == old
+        c.rebuild()
+        assert c.post_topic("t1", author="alice").replayed
+        assert c.topic_feedback("t1").channel == "web"
+        assert_consistent(c)
+
+    # -- identities ----------------------------------------------------------------
+    def test_a_member_has_identities_on_several_channels(self, community: Community) -> None:
+        c = community
+        c.join("bob")
+        c.join("carol")
+        c.link_identity("bob", "twitter", "@bob")
+        c.link_identity("bob", "email", "bob@example.com")
+        assert c.link_identity("bob", "twitter", "@bob").replayed
+        assert c.member_by_handle("twitter", "@bob") == "bob"
+        assert [(i.channel, i.handle) for i in c.identities("bob")] == [
+            ("email", "bob@example.com"),
+            ("twitter", "@bob"),
+        ]
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="belongs to member 'bob'"):
+            c.link_identity("carol", "twitter", "@bob")
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=r"channels\.allowed"):
+            c.link_identity("carol", "pigeon", "coo")
+        with pytest.raises(UnknownMember, match="@nobody"):
+            c.member_by_handle("twitter", "@nobody")
+        with pytest.raises(UnknownMember):
+            c.link_identity("zed", "twitter", "@zed")
+        assert_consistent(c)
+
+    # -- merges --------------------------------------------------------------------
+    def test_a_merge_moves_balances_by_lines_and_repoints_later_facts(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        c.join("bob2")
+        c.link_identity("bob2", "twitter", "@bobby")
+        c.post_reply("r2", topic="t1", author="bob2")
+        c.give_kudos("r2", giver="carol")
+        before = {m: _balances(c, m) for m in ("bob", "bob2")}
+        assert before["bob2"] == (5, 1)
+        outcome = c.merge_members("bob2", into="bob", by="staff1")
+        lines = {(e.member, e.account, e.amount) for e in outcome.entries}
+        assert lines == {
+            ("bob2", "points", -5),
+            ("bob", "points", 5),
+            ("bob2", "reputation", -1),
+            ("bob", "reputation", 1),
+        }
+        assert {e.action for e in outcome.entries} == {"member_merged"}
+        assert all(e.subject == "bob2" and e.reverses is None for e in outcome.entries)
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 5, before["bob"][1] + 1)
+        # Later facts naming the merged account count for the kept one.
+        c.post_reply("r3", topic="t1", author="bob2")
+        c.give_kudos("r3", giver="carol")
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 10, before["bob"][1] + 2)
+        assert c.post("r3").author == "bob"
+        with pytest.raises(NotAllowed):  # bob's own reply, given kudos under the old account
+            c.give_kudos("r3", giver="bob2")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="merged into theirs"):
+            c.give_kudos("r2", giver="bob")  # written as bob2: bob's own
+        # What the old account's posts earn or lose from now on moves on to the kept one.
+        c.withdraw_kudos("r2", giver="carol")
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 5, before["bob"][1] + 1)
+        c.give_kudos("r2", giver="alice")
+        assert _balances(c, "bob2") == (0, 0)
+        assert _balances(c, "bob") == (before["bob"][0] + 10, before["bob"][1] + 2)
+        assert c.member_by_handle("twitter", "@bobby") == "bob"
+        assert [m.member for m in c.merges("bob")] == ["bob2"]
+        assert c.merge_members("bob2", into="bob", by="staff1").replayed
+        assert_consistent(c)
+        c.rebuild()
+        assert _balances(c, "bob") == (before["bob"][0] + 10, before["bob"][1] + 2)
+
+    def test_merges_that_make_no_sense_are_refused_and_write_nothing(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        c.join("bob2")
+        c.join("dave")
+        refused = [
+            (("bob", "bob"), "into itself"),
+            (("staff1", "bob"), "staff accounts are never merged"),
+            (("bob", "staff1"), "staff accounts are never merged"),
+        ]
+        for (member, into), why in refused:
+            with assert_unchanged(c), pytest.raises(NotAllowed, match=why):
+                c.merge_members(member, into=into)
+        c.merge_members("bob2", into="bob")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already merged into 'bob'"):
+            c.merge_members("bob2", into="carol")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="merge 'dave' into 'bob'"):
+            c.merge_members("dave", into="bob2")
+        with assert_unchanged(c), pytest.raises(UnknownMember):
+            c.merge_members("zed", into="bob")
+        with assert_unchanged(c), pytest.raises(InvalidInput):
+            c.record(MembersMerged(member="", into="bob"))
+        assert_consistent(c)
+
+    # -- one answer everywhere -----------------------------------------------------------
+    def test_a_canonical_answer_reused_on_any_channel_credits_its_author_capped(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="only staff"):
+            c.mark_canonical("t1", "r1", by="carol")
+        c.post_reply("r9", topic="t1", author="carol")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="not the accepted solution"):
+            c.mark_canonical("t1", "r9", by="staff1")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="mark_canonical"):
+            c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1")
+        c.mark_canonical("t1", "r1", by="staff1")
+        before = c.standing("alice").points
+        outcome = c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1")
+        assert [(e.member, e.action, e.amount) for e in outcome.entries] == [
+            ("alice", "canonical_reused", 10),
+            ("alice", "canonical_reused", 2),
+        ]
+        assert c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1").replayed
+        for i in range(25):  # giffgaff caps reuse at 200 points per canonical answer
+            c.answer_with(f"mail-{i}", canonical="r1", channel="email", by="staff1")
+        assert c.standing("alice").points == before + 200
+        assert c.answer_with("call-1", canonical="r1", channel="phone", by="alice").entries == ()
+        assert c.answer_for("tw-1") is not None
+        found = c.answer_for("tw-1")
+        assert found is not None and (found.reply, found.author, found.problem) == (
+            "r1",
+            "alice",
+            "t1",
+        )
+        assert c.answer_for("t1") == found
+        assert c.answer_for("nothing") is None
+        assert len(c.answer_uses(problem="t1")) == 27
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=r"channels\.allowed"):
+            c.answer_with("x-1", canonical="r1", channel="pigeon", by="staff1")
+        assert_consistent(c)
+
+    def test_a_duplicate_topic_answered_with_the_canonical_answer_gets_it(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        c.mark_canonical("t1", "r1", by="staff1")
+        c.post_topic("t2", author="carol", title="Data abroad not working")
+        clock.advance(minutes=3)
+        c.answer_with("t2", canonical="r1", by="staff1")
+        found = c.answer_for("t2")
+        assert found is not None and found.reply == "r1"
+        feedback = c.topic_feedback("t2")
+        assert feedback.first_response == 180
+        assert feedback.answers[0].canonical == "r1"
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="is a reply"):
+            c.answer_with("r1", canonical="r1", by="staff1")
+        c.rebuild()
+        assert c.answer_for("t2") == found
+        assert_consistent(c)
+
+    def test_problems_answered_differently_on_different_channels_are_reported(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        c.mark_canonical("t1", "r1", by="staff1")
+        c.post_topic("t5", author="carol", title="Roaming broken again")
+        c.post_reply("r5", topic="t5", author="alice")
+        c.accept_solution("t5", reply="r5", by="carol")
+        c.mark_canonical("t5", "r5", by="staff1", problem="t1")
+        c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1")
+        assert c.answer_inconsistencies() == []
+        c.answer_with("mail-1", canonical="r5", channel="email", by="staff1")
+        (found,) = c.answer_inconsistencies()
+        assert found.problem == "t1"
+        assert found.answers == {"email": ("r5",), "twitter": ("r1",), "web": ("r1",)}
+        assert found.distinct == ("r1", "r5")
+        assert [a.reply for a in c.canonical_answers("t1")] == ["r1", "r5"]
+        found_for_t5 = c.answer_for("t5")
+        assert found_for_t5 is not None and found_for_t5.reply == "r5"
+        assert_consistent(c)

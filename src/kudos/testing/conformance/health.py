@@ -1,0 +1,155 @@
+"""Conformance: response health and topic feedback, on every store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ...community import Community
+from ...errors import InvalidInput, UnknownPost, UnknownRecord
+from ...health import HealthRules, Timing
+from ...policies import giffgaff
+from .. import FakeClock, assert_consistent
+from ._base import ConformanceBase
+
+MakeCommunity = Callable[..., Community]
+
+
+def _week(c: Community, clock: FakeClock) -> None:
+    """Four topics: t1 answered by staff in 2 min, then by a member in 10 and solved by her;
+    t2 (twitter) answered by a member in 30 min, solved by staff's answer; t3 answered in
+    2 h; t4 unanswered, posted 5 h before the end."""
+    for m in ("alice", "bob", "carol"):
+        c.join(m)
+    c.join("staff1", role="staff")
+    c.post_topic("t1", author="bob", kind="problem", tags=["roaming"], product="sim")
+    clock.advance(minutes=1)
+    c.post_reply("r0", topic="t1", author="bob")  # the author again: no response
+    clock.advance(minutes=1)
+    c.post_reply("r1", topic="t1", author="staff1")
+    clock.advance(minutes=8)
+    c.post_reply("r2", topic="t1", author="alice")
+    clock.advance(minutes=10)
+    c.accept_solution("t1", reply="r2", by="bob")  # 20 min after posting
+    c.via("twitter").post_topic("t2", author="carol", tags=["billing"], product="sim")
+    clock.advance(minutes=30)
+    c.post_reply("r3", topic="t2", author="alice")
+    c.post_reply("r4", topic="t2", author="staff1")
+    clock.advance(minutes=30)
+    c.accept_solution("t2", reply="r4", by="carol")  # 60 min after posting
+    c.post_topic("t3", author="carol", kind="idea", tags=["roaming"])
+    clock.advance(hours=2)
+    c.post_reply("r5", topic="t3", author="bob")
+    c.post_topic("t4", author="bob", product="esim")
+    clock.advance(hours=5)
+
+
+class HealthConformance(ConformanceBase):
+    """Response figures are kept as facts happen and rebuilt the same."""
+
+    def test_health_reads_response_times_solutions_and_the_unanswered(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        report = c.health()
+        total = report.total
+        assert (total.topics, total.answered, total.unanswered) == (4, 3, 1)
+        assert total.first_response == Timing(count=3, median=1800, p90=7200, longest=7200)
+        assert total.first_member_response == Timing(count=3, median=1800, p90=7200, longest=7200)
+        assert c.topic_feedback("t1").first_member_response == 600
+        assert total.solution == Timing(count=2, median=1200, p90=3600, longest=3600)
+        assert (total.solved, total.solved_by_members, total.solved_by_staff) == (2, 1, 1)
+        assert total.peer_answer_ratio == 0.5
+        assert total.unanswered_age == Timing(count=1, median=18000, p90=18000, longest=18000)
+        # Target one hour: t1 and t2 in time; t3 late; t4 unanswered past it.
+        assert (total.within_target, total.past_target) == (2, 2)
+        assert total.within_target_share == 0.5
+        assert_consistent(c)
+
+    def test_health_groups_by_tag_product_kind_channel_and_period(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        assert sorted(c.health(by="tag").groups) == ["billing", "roaming"]
+        assert c.health(by="tag").groups["roaming"].topics == 2
+        products = c.health(by="product").groups
+        assert {p: g.topics for p, g in products.items()} == {"esim": 1, "sim": 2}
+        assert products["esim"].unanswered == 1
+        kinds = c.health(by="kind").groups
+        assert {k: g.topics for k, g in kinds.items()} == {"idea": 1, "problem": 1, "question": 2}
+        channels = c.health(by="channel").groups
+        assert {k: g.topics for k, g in channels.items()} == {"twitter": 1, "web": 3}
+        assert channels["twitter"].first_response.median == 1800
+        assert list(c.health(by="period").groups) == ["2026-H2"]
+        assert list(c.health(by="month").groups) == ["2026-11"]
+        assert c.health(period="2026-H2").total.topics == 4
+        assert c.health(period="2027-H1").total.topics == 0
+        with pytest.raises(InvalidInput, match="'tag'"):
+            c.health(by="colour")
+
+    def test_a_removed_first_response_no_longer_counts(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        c.remove_post("r1", by="staff1", reason="spam")
+        assert c.topic_feedback("t1").first_response == 600
+        assert [a.reply for a in c.topic_feedback("t1").answers] == ["r2"]
+        c.remove_post("t4", by="staff1", reason="spam")
+        assert c.health().total.topics == 3
+        c.restore_post("r1", by="staff1")
+        assert c.topic_feedback("t1").first_response == 120
+        c.unaccept_solution("t2", by="carol")
+        assert c.health().total.solved == 1
+        assert_consistent(c)
+
+    def test_topic_feedback_tells_how_well_one_topic_did(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        f = c.topic_feedback("t2")
+        assert (f.kind, f.channel, f.product, f.tags) == (
+            "question",
+            "twitter",
+            "sim",
+            ("billing",),
+        )
+        assert [(a.reply, a.author, a.seconds, a.staff) for a in f.answers] == [
+            ("r3", "alice", 1800, False),
+            ("r4", "staff1", 1800, True),
+        ]
+        assert (f.first_response, f.within_target, f.solved) == (1800, True, True)
+        assert (f.solution, f.solved_by, f.solved_by_staff, f.time_to_solution) == (
+            "r4",
+            "staff1",
+            True,
+            3600,
+        )
+        unanswered = c.topic_feedback("t4")
+        assert (unanswered.first_response, unanswered.within_target) == (None, False)
+        assert not unanswered.solved and unanswered.solved_by is None
+        with pytest.raises(UnknownRecord, match="is a reply"):
+            c.topic_feedback("r1")
+        with pytest.raises(UnknownPost):
+            c.topic_feedback("nope")
+
+    def test_the_target_is_policy(self, make_community: MakeCommunity, clock: FakeClock) -> None:
+        c = make_community(giffgaff().evolve(health=HealthRules(target_seconds=60 * 45)))
+        _week(c, clock)
+        total = c.health().total
+        assert (total.within_target, total.past_target, c.health().target_seconds) == (
+            2,
+            2,
+            2700,
+        )
+
+    def test_rebuild_gives_the_same_figures(self, community: Community, clock: FakeClock) -> None:
+        c = community
+        _week(c, clock)
+        before = c.health(by="tag"), c.topic_feedback("t1")
+        c.rebuild()
+        assert (c.health(by="tag"), c.topic_feedback("t1")) == before

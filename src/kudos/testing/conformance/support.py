@@ -1,0 +1,333 @@
+"""Conformance: topic kinds and feelings, similar topics, deflection, people involved, shifts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from ...community import Community
+from ...errors import InvalidInput, NotAllowed, UnknownMember
+from ...policies import giffgaff
+from ...policy import Cap, Reward
+from ...support import SupportRules
+from .. import FakeClock, assert_consistent, assert_unchanged
+from ._base import ConformanceBase
+
+MakeCommunity = Callable[..., Community]
+
+HOSTILE_TITLES = (
+    '"',
+    '""data""',
+    "data*",
+    "*",
+    "NEAR(data abroad, 2)",
+    "data AND abroad OR NOT roaming",
+    "data -abroad",
+    "^data",
+    "title:data",
+    "{title}: data",
+    "'; DROP TABLE kudos_docs; --",
+    "data' OR '1'='1",
+    "data & abroad | !roaming <-> (x)",
+    "data:* & ab:*",
+    "\\",
+    "%_%",
+    "",
+    "   ",
+    "(((",
+    "data " * 2000,
+    "🙂 données à l'étranger",
+)
+
+
+def _desk(c: Community) -> None:
+    """Members, staff and a few topics on two products."""
+    for m in ("ann", "bob", "cat", "dan"):
+        c.join(m)
+    c.join("sam", role="staff")
+    c.post_topic(
+        "t1",
+        author="ann",
+        title="No data abroad",
+        tags=["roaming"],
+        product="sim",
+        feeling="frustrated",
+    )
+    c.post_reply("r1", topic="t1", author="bob")
+    c.accept_solution("t1", reply="r1", by="ann")
+    c.post_topic(
+        "t2",
+        author="cat",
+        title="Data abroad is slow",
+        tags=["roaming"],
+        product="sim",
+        feeling="confused",
+    )
+    c.post_topic(
+        "t3",
+        author="dan",
+        kind="talk",
+        title="Favourite phone",
+        product="phone",
+        body="which handset has the best data signal",
+        feeling="happy",
+    )
+
+
+class SupportConformance(ConformanceBase):
+    """Support features behave alike on every store and rebuild to the same state."""
+
+    # -- kinds and feelings ------------------------------------------------------------
+    def test_a_kind_that_cannot_be_solved_takes_no_solution(
+        self, community: Community, make_community: MakeCommunity
+    ) -> None:
+        c = community
+        _desk(c)
+        c.post_reply("r3", topic="t3", author="ann")
+        with (
+            assert_unchanged(c),
+            pytest.raises(NotAllowed, match="only questions and problems take solutions"),
+        ):
+            c.accept_solution("t3", reply="r3", by="dan")
+        with pytest.raises(InvalidInput, match="'question', 'problem', 'idea', 'praise', 'talk'"):
+            c.post_topic("t9", author="ann", kind="rant")
+        talky = make_community(
+            giffgaff().evolve(support=SupportRules(solvable=("question", "problem", "talk"))),
+            community="talky",
+        )
+        _desk(talky)
+        talky.post_reply("r3", topic="t3", author="ann")
+        talky.accept_solution("t3", reply="r3", by="dan")
+        assert talky.post("t3").solution == "r3"
+        assert_consistent(talky)
+
+    def test_feelings_are_counted_per_product_tag_and_period_and_follow_changes(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        period = c.policy.periods.period_of(clock())
+        assert c.feelings() == {"frustrated": 1, "confused": 1, "happy": 1, "indifferent": 0}
+        assert c.feelings(product="sim") == {
+            "frustrated": 1,
+            "confused": 1,
+            "happy": 0,
+            "indifferent": 0,
+        }
+        assert c.feelings(tag="roaming", period=period)["frustrated"] == 1
+        assert c.feelings(product="phone", tag="roaming") == dict.fromkeys(
+            c.policy.support.feelings, 0
+        )
+        assert sum(c.feelings(period=c.policy.periods.next(period)).values()) == 0
+        clock.advance(days=400)  # changed much later: still counted in the period it was posted
+        c.set_feeling("t1", "happy", by="ann")
+        assert c.feelings(period=period, product="sim")["happy"] == 1
+        assert c.feelings()["frustrated"] == 0
+        c.set_feeling("t1", "frustrated", by="ann")  # back again: a new fact, not a replay
+        assert c.feelings()["frustrated"] == 1
+        c.remove_post("t2", by="sam")
+        assert c.feelings()["confused"] == 0
+        c.restore_post("t2", by="sam")
+        assert c.feelings()["confused"] == 1
+        assert_consistent(c)
+
+    def test_a_feeling_outside_the_policy_or_from_another_member_is_refused(
+        self, community: Community, make_community: MakeCommunity
+    ) -> None:
+        c = community
+        _desk(c)
+        with assert_unchanged(c), pytest.raises(InvalidInput) as refused:
+            c.set_feeling("t1", "furious", by="ann")
+        assert "frustrated, confused, happy, indifferent" in str(refused.value)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="furious"):
+            c.post_topic("t9", author="ann", feeling="furious")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="only the author 'ann'"):
+            c.set_feeling("t1", "happy", by="bob")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already has the feeling"):
+            c.set_feeling("t1", "frustrated", by="ann")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="reply"):
+            c.set_feeling("r1", "happy", by="bob")
+        own = make_community(
+            giffgaff().evolve(support=SupportRules(feelings=("furious", "delighted"))),
+            community="own",
+        )
+        own.join("ann")
+        own.post_topic("t1", author="ann", feeling="furious")
+        assert own.feelings() == {"furious": 1, "delighted": 0}
+        assert_consistent(own)
+
+    def test_a_praise_topic_rewards_the_member_it_names(self, community: Community) -> None:
+        c = community
+        _desk(c)
+        before = c.standing("bob")
+        c.post_topic("p1", author="ann", kind="praise", title="Thanks Bob!", praised="bob")
+        after = c.standing("bob")
+        assert (after.points - before.points, after.reputation - before.reputation) == (5, 2)
+        lines = [e for e in c.ledger(subject="p1") if e.member == "bob"]
+        assert {e.action for e in lines} == {"praise_received"}
+        assert all("praised by ann" in e.reason for e in lines)
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="cannot name a member"):
+            c.post_topic("p2", author="ann", kind="question", praised="bob")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="cannot praise themselves"):
+            c.post_topic("p3", author="ann", kind="praise", praised="ann")
+        with assert_unchanged(c), pytest.raises(UnknownMember):
+            c.post_topic("p4", author="ann", kind="praise", praised="nobody")
+        c.post_topic("p5", author="ann", kind="praise", praised="sam")  # staff earn nothing
+        assert c.standing("sam").points == 0
+        c.remove_post("p1", by="sam")
+        assert c.standing("bob").points == before.points
+        assert_consistent(c)
+
+    # -- similar topics ------------------------------------------------------------------
+    def test_similar_topics_rank_matches_and_put_solved_ones_first(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        found = c.similar_topics("data not working abroad")
+        assert [(s.topic, s.score, s.solved, s.solution) for s in found] == [
+            ("t1", 2, True, "r1"),  # solved first among equals, with its solution
+            ("t2", 2, False, None),
+            ("t3", 1, False, None),  # found by its body
+        ]
+        by_tag = c.similar_topics("abroad", tags=["roaming"], product="sim", limit=1)
+        assert [(s.topic, s.score) for s in by_tag] == [("t1", 5)]
+        assert [s.topic for s in c.similar_topics("handset")] == ["t3"]
+        assert c.similar_topics("nothing like it") == []
+        c.remove_post("t1", by="sam")
+        assert [s.topic for s in c.similar_topics("data abroad")] == ["t2", "t3"]
+        c.restore_post("t1", by="sam")
+        c.unaccept_solution("t1", by="ann")
+        assert [s.topic for s in c.similar_topics("no data abroad")][:1] == ["t1"]
+        assert not c.similar_topics("no data abroad")[0].solved
+        before = c.similar_topics("data abroad phone")
+        c.rebuild()
+        assert c.similar_topics("data abroad phone") == before
+        assert_consistent(c)
+
+    def test_hostile_queries_give_a_result_or_a_clear_error(self, community: Community) -> None:
+        c = community
+        _desk(c)
+        for title in HOSTILE_TITLES:
+            found = c.similar_topics(title)
+            assert all(s.topic in {"t1", "t2", "t3"} for s in found), title
+        assert c.similar_topics('"data" NEAR abroad*')[0].topic == "t1"
+        for bad, match in (
+            ("x" * 10_000_001, "at most 10000"),
+            ("data\x00abroad", "must not hold"),
+            (b"data", "must be text"),
+            (None, "must be text"),
+        ):
+            with pytest.raises(InvalidInput, match=match):
+                c.similar_topics(bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="tag"):
+            c.similar_topics("data", tags=["road\x00ming"])
+        with pytest.raises(InvalidInput, match="tags must be a list"):
+            c.similar_topics("data", tags="roaming")
+        with pytest.raises(InvalidInput, match="limit"):
+            c.similar_topics("data", limit=0)
+        with pytest.raises(InvalidInput, match="limit"):
+            c.similar_topics("data", limit=51)
+        with pytest.raises(InvalidInput, match="product"):
+            c.similar_topics("data", product="")
+        with pytest.raises(InvalidInput, match="body"):
+            c.post_topic("t9", author="ann", body="a\x00b")
+
+    # -- deflection ----------------------------------------------------------------------
+    def test_a_deflection_is_counted_and_rewards_the_solution_author(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        period = c.policy.periods.period_of(clock())
+        before = c.standing("bob")
+        outcome = c.deflected("t1", by="dan")
+        assert {(e.member, e.action, e.subject) for e in outcome.entries} == {
+            ("bob", "deflection_solution", "r1")
+        }
+        assert c.standing("bob").points - before.points == 5
+        c.deflected("t2", by="dan")  # no solution: counted, rewards no one
+        c.deflected("t1", by="bob")  # the solution's own author: counted, no reward
+        assert c.standing("bob").points - before.points == 5
+        assert c.deflections() == 3
+        assert c.deflections(period=period, product="sim") == 3
+        assert c.deflections(topic="t1") == 2
+        assert c.deflections(product="phone") == 0
+        assert c.deflections(period=c.policy.periods.next(period)) == 0
+        assert c.deflected("t1", by="dan").replayed
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already said"):
+            c.deflected("t1", by="dan", event_id="again")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="reply"):
+            c.deflected("r1", by="cat")
+        with pytest.raises(InvalidInput, match="not both"):
+            c.deflections(product="sim", topic="t1")
+        c.remove_post("r1", by="sam")  # the solution removed: all it earned goes with it
+        assert c.standing("bob").points == 0
+        assert sum(e.amount for e in c.ledger(subject="r1") if e.member == "bob") == 0
+        assert_consistent(c)
+
+    def test_deflection_rewards_are_capped_like_other_rewards(
+        self, make_community: MakeCommunity
+    ) -> None:
+        policy = giffgaff().evolve(
+            rewards={"deflection_solution": Reward(points=5)},
+            caps=[Cap(account="points", per="month", limit=12, actions=["deflection_solution"])],
+        )
+        c = make_community(policy)
+        _desk(c)
+        for i in range(4):
+            c.join(f"asker{i}")
+            c.deflected("t1", by=f"asker{i}")
+        assert c.standing("bob").points == 12
+        assert c.deflections(topic="t1") == 4
+        assert_consistent(c)
+
+    # -- people involved and staff on duty --------------------------------------------------
+    def test_people_involved_count_each_member_once(self, community: Community) -> None:
+        c = community
+        _desk(c)
+        assert c.presence(topic="t1").people_involved == 2  # ann asked, bob replied
+        c.post_reply("r1b", topic="t1", author="bob")
+        c.follow("t1", member="bob")
+        c.follow("t1", member="cat")
+        t1 = c.presence(topic="t1")
+        assert (t1.people_involved, t1.followers) == (3, 2)
+        assert c.presence(product="sim").people_involved == 3  # ann, bob, cat
+        c.unfollow("t1", member="cat")
+        assert c.presence(topic="t1").people_involved == 2
+        assert c.presence(product="sim").people_involved == 3  # cat asked t2
+        c.follow("t1", member="cat")  # following again is a new fact
+        assert c.presence(topic="t1").followers == 2
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already follows"):
+            c.follow("t1", member="cat", event_id="f-again")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="does not follow"):
+            c.unfollow("t1", member="dan")
+        with pytest.raises(InvalidInput, match="one of them"):
+            c.presence()
+        assert_consistent(c)
+
+    def test_staff_on_duty_follow_the_reported_shifts(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        c.join("sue", role="staff")
+        now = clock()
+        c.report_shift("s1", member="sam", start=now, end=now + timedelta(hours=8))
+        c.report_shift("s2", member="sue", start=now, end=now + timedelta(hours=4), product="phone")
+        assert c.staff_on_duty() == ["sam", "sue"]
+        assert c.staff_on_duty("sim") == ["sam"]
+        assert c.staff_on_duty("phone") == ["sam", "sue"]
+        assert c.staff_on_duty("phone", at=now + timedelta(hours=5)) == ["sam"]
+        assert c.staff_on_duty(at=now - timedelta(seconds=1)) == []
+        t3 = c.presence(topic="t3")
+        assert (t3.staff_on_duty, t3.employees_available) == (("sam", "sue"), 2)
+        c.report_shift("s1", member="sam", start=now, end=now)  # cancelled
+        assert c.staff_on_duty("sim") == []
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="not staff"):
+            c.report_shift("s3", member="ann", start=now, end=now + timedelta(hours=1))
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="before it starts"):
+            c.report_shift("s4", member="sue", start=now, end=now - timedelta(hours=1))
+        assert_consistent(c)
