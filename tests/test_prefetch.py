@@ -29,6 +29,7 @@ from kudos.stores import _sql_hot
 from kudos.stores.memory import MemoryStore
 from kudos.stores.protocol import CounterKey, Snapshot
 from kudos.stores.sql import SqlStore
+from kudos.support.handlers import pair_key
 from kudos.testing import assert_consistent
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -158,3 +159,4 @@ def test_any_batching_on_sqlite_equals_recording_one_by_one(
 def test_the_vote_keys_read_ahead_are_the_forums() -> None:
     assert prefetching._vote_key("r12", "m3") == vote_key("r12", "m3")
     assert prefetching._vote_key("a:b", "c") == vote_key("a:b", "c")
+    assert prefetching._vote_key("t1", "m2") == pair_key("t1", "m2")

@@ -55,7 +55,8 @@ _VOTES: dict[type[Event], tuple[str, str]] = {
 
 
 def _vote_key(post: str, member: str) -> str:
-    # The forum's vote document key (kudos.forum.handlers.vote_key), kept in step by a test.
+    # The forum's vote document key (kudos.forum.handlers.vote_key) and support's pair key
+    # (kudos.support.handlers.pair_key), kept in step by a test.
     return f"{len(post)}:{post}:{member}"
 
 
@@ -84,8 +85,8 @@ def _fields(kind: type[Event]) -> _Fields:
 def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
     """Warm ``tx`` with the documents and counters recording ``events`` will read.
 
-    Posts, members and votes named by the events (and the authors of the
-    posts they name), each kind in one bulk read; then the counters of those
+    Posts, members, votes and who is involved in a topic, named by the
+    events (and the authors of the posts they name), each kind in one bulk read; then the counters of those
     members in the scopes the events fall in (all time, their periods, days
     and months). Does nothing on a store without ``prefetch_docs`` and
     ``prefetch_counters``. Raises nothing of its own; a store error
@@ -103,6 +104,7 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
     scopes: set[str] = {"all", "ever"}
     authors: set[str] = set()
     buckets: set[datetime] = set()
+    involved: set[str] = set()
     for event in events:
         kind = type(event)
         f = _fields(kind)
@@ -113,7 +115,10 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
             if isinstance(value, str):
                 members.add(value)
         if kind is TopicPosted or kind is ReplyPosted:
-            authors.add(event.author)  # type: ignore[attr-defined]
+            author = event.author  # type: ignore[attr-defined]
+            authors.add(author)
+            # Support's record of who is involved in a topic (kudos.support.handlers.pair_key).
+            involved.add(_vote_key(event.topic, author))  # type: ignore[attr-defined]
         vote = _VOTES.get(kind)
         if vote is not None:
             post, member = getattr(event, vote[0]), getattr(event, vote[1])
@@ -129,6 +134,7 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
         day = day_of(policy, at)
         scopes.update((period_of(policy, at), f"day:{day}", f"month:{day[:7]}"))
     docs("post", posts)
+    docs("involved", involved)
     for vote_kind, keys in votes.items():
         docs(vote_kind, keys)
     # The authors of the posts the batch names (the members a kudos or a solution pays).
