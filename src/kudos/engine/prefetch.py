@@ -87,8 +87,9 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
 
     Posts, members, votes and who is involved in a topic, named by the
     events (and the authors of the posts they name), each kind in one bulk
-    read; then the counters of those members in the scopes the events fall in (all time, their periods, days
-    and months). Does nothing on a store without ``prefetch_docs`` and
+    read; then the counters of those members in the scopes the events fall
+    in (all time, their periods, days and months). Does nothing on a store
+    without ``prefetch_docs`` and
     ``prefetch_counters``. Raises nothing of its own; a store error
     propagates as from any read.
     """
