@@ -427,6 +427,7 @@ class Policy:
                 does not parse, or a key is unknown or wrong.
         """
         text = source if isinstance(source, str) else ""
+        where = "policy TOML"
         if isinstance(source, Path) or ("\n" not in source and source.endswith(".toml")):
             path = Path(source)
             if not path.is_file():
@@ -435,10 +436,11 @@ class Policy:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidPolicy(f"cannot read the policy file {str(source)!r}: {exc}") from None
+            where = f"policy file {str(source)!r}"
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidPolicy(f"policy TOML does not parse: {exc}") from None
+            raise InvalidPolicy(f"{where} does not parse: {exc}") from None
         return cls.from_dict(data)
 
 
