@@ -514,3 +514,37 @@ def test_the_date_placeholders_say_what_they_render(memory_store: Store) -> None
     rendered = texts(c, "bob")[0].split(": ", 1)[1]
     assert rendered == "3 March 2026"
     assert f"e.g. {rendered}" in PLACEHOLDERS["date"] or rendered in PLACEHOLDERS["date"]
+
+
+@pytest.mark.parametrize("template", ["{title:>30}", "{actor!r}", "{title!z}", "by {by!s:>3}"])
+def test_a_format_spec_or_conversion_is_refused_naming_the_key(template: str) -> None:
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply: .* plain \{name\} fields"):
+        Policy(texts={"kudos_on_reply": template})
+    toml = f"[texts]\nkudos_on_reply = {template!r}\n".replace("'", '"')
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply"):
+        Policy.from_toml(toml)
+
+
+@pytest.mark.parametrize("template", ["", "   "])
+def test_an_empty_template_is_refused(template: str) -> None:
+    with pytest.raises(InvalidPolicy, match=r"texts\.payout: the template is empty"):
+        Policy(texts={"payout": template})
+
+
+def test_escaped_braces_are_still_words() -> None:
+    assert Policy(texts={"payout": "{{{reason}}}"}).text("payout") == "{{{reason}}}"
+
+
+def test_evolve_overlays_texts_on_the_presets_words() -> None:
+    se = kudos.policies.stackexchange()
+    mine = se.evolve(texts={"kudos_on_reply": 'your answer in "{title}" got an up-vote'})
+    assert mine.text("kudos_on_reply") == 'your answer in "{title}" got an up-vote'
+    assert mine.text("kudos-withdrawn") == se.text("kudos-withdrawn")
+    assert {k: v for k, v in mine.texts.items() if k != "kudos_on_reply"} == {
+        k: v for k, v in se.texts.items() if k != "kudos_on_reply"
+    }
+    back = mine.evolve(texts={"kudos_on_reply": None})
+    assert back.text("kudos_on_reply") == DEFAULT_TEXTS["kudos_on_reply"]
+    assert mine.evolve(staff_earn=True).texts == mine.texts
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply: unknown placeholder"):
+        se.evolve(texts={"kudos_on_reply": "{giver}"})

@@ -392,8 +392,19 @@ class Policy:
     def evolve(self, **changes: Any) -> Policy:
         """A copy with ``changes`` applied (``attrs.evolve``), e.g. to preview a change.
 
+        ``texts`` is the exception: the templates given **overlay** this
+        policy's (keys given override, the others are kept), so a preset keeps
+        its own words for every line you do not reword; a key given as
+        ``None`` goes back to the default template. To replace the whole
+        table, build ``Policy(...)`` or use ``attrs.evolve`` yourself.
+
         >>> Policy().evolve(staff_earn=True).staff_earn
         True
+        >>> import kudos
+        >>> se = kudos.policies.stackexchange()
+        >>> mine = se.evolve(texts={"payout": "paid: {reason}"})
+        >>> mine.text("payout"), mine.text("kudos_on_reply") == se.text("kudos_on_reply")
+        ('paid: {reason}', True)
 
         Raises:
             InvalidPolicy: a change names no field of Policy, or has a bad value.
@@ -404,6 +415,12 @@ class Policy:
             raise InvalidPolicy(
                 f"evolve(): unknown key {unknown[0]!r}; policy takes: {', '.join(sorted(fields))}"
             )
+        if "texts" in changes:
+            given = changes["texts"]
+            if not isinstance(given, Mapping):
+                raise InvalidPolicy(f"texts must be a table of templates, got {given!r}")
+            merged = {**self.texts, **given}
+            changes["texts"] = {k: v for k, v in merged.items() if v is not None}
         return attrs.evolve(self, **changes)
 
     @classmethod

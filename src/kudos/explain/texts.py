@@ -149,18 +149,30 @@ def check_texts(texts: Mapping[str, str], where: str = "texts") -> dict[str, str
     """``texts`` as a dict, once each template is checked.
 
     Raises:
-        InvalidPolicy: a template is not a string, does not parse, or names a
-            field that is not in :data:`PLACEHOLDERS` (the message names the key).
+        InvalidPolicy: a template is not a string, is empty, does not parse,
+            has a field with a conversion or format spec (``{title:>30}``,
+            ``{actor!r}``: only plain ``{name}`` fields), or names a field that
+            is not in :data:`PLACEHOLDERS` (the message names the key).
     """
     out: dict[str, str] = {}
     for key, template in dict(texts).items():
         path = f"{where}.{key}"
         if not isinstance(template, str):
             raise InvalidPolicy(f"{path} must be a string, got {template!r}")
+        if not template.strip():
+            raise InvalidPolicy(f"{path}: the template is empty; give the words of the line")
         try:
-            fields = [f for _, f, spec, conv in _FORMATTER.parse(template) if f is not None]
+            parsed = [(f, spec, conv) for _, f, spec, conv in _FORMATTER.parse(template)]
         except ValueError as exc:
             raise InvalidPolicy(f"{path}: the template does not parse ({exc})") from None
+        fields = [f for f, _spec, _conv in parsed if f is not None]
+        for field, spec, conv in parsed:
+            if field is not None and (spec or conv):
+                shown = f"{{{field}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+                raise InvalidPolicy(
+                    f"{path}: {shown} has a conversion or format spec; "
+                    f"templates take plain {{name}} fields only"
+                )
         for field in fields:
             if field not in PLACEHOLDERS:
                 raise InvalidPolicy(
