@@ -455,7 +455,8 @@ def stored(event: Event) -> StoredEvent:
 def test_every_event_type_round_trips_through_its_stored_form(event: Event) -> None:
     row = stored(event)
     back = stored_to_event(row)
-    assert back == attrs.evolve(event, event_id=row.event_id, at=row.at)
+    # A derived id may be longer than a host's (it joins several ids), so it is set, not checked.
+    assert back == attrs.evolve(event, at=row.at).with_id(row.event_id)
     assert back.content() == event.content()
     assert default_id(back) == default_id(attrs.evolve(event, at=row.at))
 
