@@ -234,7 +234,7 @@ class SimulationReport:
         )
         if not self.refusals:
             return (totals, members, rules)
-        example = {}
+        example: dict[str, Refusal] = {}
         for r in self.refusals:
             example.setdefault(r.kind, r)
         refused = PolicySection(
