@@ -147,10 +147,10 @@ EXAMPLES: list[tuple[Event, str]] = [
     ),
     (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob:bob"),
     (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
-    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
+    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1:t1"),
     (
         AnsweredWith(conversation="tw-1", canonical="r1", by="staff1", channel="twitter"),
-        "tw-1:r1:twitter",
+        "tw-1:r1",  # never the channel: one answer to one conversation is one fact
     ),
 ]
 

@@ -100,17 +100,18 @@ def _bad_character(value: str, *, controls: bool) -> str | None:
     return None
 
 
-def check_id(name: str, value: Any) -> str:
-    """Return ``value`` if it is an id (see the module's rules), else raise InvalidInput."""
+def check_id(name: str, value: Any, limit: int = MAX_ID_LENGTH) -> str:
+    """Return ``value`` if it is an id (see the module's rules; at most ``limit``
+    characters), else raise InvalidInput."""
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a str id, got {_typed(value)}; pass the host's id")
     if not value or value != value.strip():
         raise InvalidInput(
             f"{name} must be a non-empty id without surrounding spaces, got {shown(value)}"
         )
-    if len(value) > MAX_ID_LENGTH:
+    if len(value) > limit:
         raise InvalidInput(
-            f"{name} must be at most {MAX_ID_LENGTH} characters, got {len(value)}: {shown(value)}"
+            f"{name} must be at most {limit} characters, got {len(value)}: {shown(value)}"
         )
     bad = _bad_character(value, controls=True)
     if bad is not None:
@@ -314,6 +315,13 @@ def one_of(*choices: str) -> Any:
 def text(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: :func:`check_text` (free text such as a title; it may be empty)."""
     check_text(attr.name, value)
+
+
+def reason(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: :func:`check_text`, and not empty or blank (a reason says why)."""
+    check_text(attr.name, value)
+    if not value.strip():
+        raise InvalidInput(f"{attr.name} must say why (not empty), got {shown(value)}")
 
 
 def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:

@@ -24,7 +24,7 @@ from .engine import core as engine
 from .engine.base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
 from .engine.bulk import Preloaded
 from .engine.registry import HANDLERS as HANDLERS  # the capabilities register their handlers
-from .errors import InvalidInput, RebuildMismatch
+from .errors import InvalidInput, KudosError, RebuildMismatch
 from .events import (
     AssociationBonusGranted,
     BountyAwarded,
@@ -702,13 +702,19 @@ class Community(
             stored = tx.events()
             with scratch.transaction(self.id) as stx:
                 for row in stored:
-                    engine.apply(
-                        stx,
-                        self.policy,
-                        engine.stored_to_event(row),
-                        notify=False,
-                        trusted=True,  # privileges were checked when each was recorded
-                    )
+                    try:
+                        engine.apply(
+                            stx,
+                            self.policy,
+                            engine.stored_to_event(row),
+                            notify=False,
+                            trusted=True,  # privileges were checked when each was recorded
+                        )
+                    except KudosError as exc:
+                        raise type(exc)(
+                            f"rebuild() stopped at event {row.event_id!r} ({row.type}, "
+                            f"{row.at.isoformat()}): {exc}"
+                        ) from exc
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:

@@ -819,7 +819,7 @@ class VoteRingReversed(Event):
     period: str = attrs.field(validator=v.identifier)
     members: tuple[str, ...] = attrs.field(converter=_member_set, validator=[v.identifiers, _some])
     by: str = _member_field()
-    reason: str = attrs.field(default="vote ring", validator=v.text)
+    reason: str = attrs.field(default="vote ring", validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.period, *self.members)
@@ -853,7 +853,7 @@ class PayoutHeld(Event):
     member: str = _member_field()
     period: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
-    reason: str = attrs.field(validator=v.text)
+    reason: str = attrs.field(validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)
@@ -868,7 +868,7 @@ class PayoutReleased(Event):
     member: str = _member_field()
     period: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
-    reason: str = attrs.field(default="reviewed", validator=v.text)
+    reason: str = attrs.field(default="reviewed", validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)

@@ -260,6 +260,27 @@ def _post_from_doc(doc: Doc) -> Post:
     )
 
 
+def merged_into(tx: Transaction, member: str) -> str | None:
+    """The account ``member`` was merged into (directly), or ``None``."""
+    doc = tx.get("member", member)
+    return None if doc is None else doc.data.get("merged_into")
+
+
+def resolve(tx: Transaction, member: str) -> str:
+    """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
+    seen = {member}
+    while (into := merged_into(tx, member)) is not None and into not in seen:
+        seen.add(into)
+        member = into
+    return member
+
+
+def same_person(tx: Transaction, one: str, other: str) -> bool:
+    """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
+    merged into the same one (a post written before a merge is still its author's own)."""
+    return one == other or resolve(tx, one) == resolve(tx, other)
+
+
 def get_member(tx: Transaction, member: str) -> Member:
     """The member, or :class:`UnknownMember` saying to ``join`` them first."""
     doc = tx.get("member", member)
@@ -328,6 +349,9 @@ class Context:
         """Awards held back entirely that this event stopped holding: (entry id, missing)."""
         self.unfloored: set[str] = set()
         """Members a line not held to the reputation floor debited (settle() checks them)."""
+        self.reverse_in_own_period = False
+        """Book reversals in the reversed entry's own period while it is open (abuse
+        reversals); otherwise, and always once that period is closed, in this event's."""
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -602,7 +626,7 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=entry.subject,
-            period=self.period,
+            period=self.reversal_period(entry),
             at=self.at,
             reverses=entry.entry_id,
             tags=entry.tags,
@@ -619,6 +643,17 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def reversal_period(self, entry: LedgerEntry) -> str:
+        """The period the reversal of ``entry`` is booked in.
+
+        This event's booking period, unless :attr:`reverse_in_own_period` is set
+        and ``entry``'s own period is still open: then that period, so its payout
+        never pays what was taken back.
+        """
+        if self.reverse_in_own_period and not _is_closed(self.tx, entry.period):
+            return entry.period
+        return self.period
 
     def written(self, event_id: str, entry_id: str) -> LedgerEntry:
         """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
@@ -962,9 +997,18 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
     """The first outcome of an event recorded again; :class:`Conflict` if it differs."""
     content = {k: v for k, v in known.payload.items() if k != "at"}
     if not _same_fact(known, event):
+        now = event.content()
+        if known.type == event.type and {**content, "channel": None} == {**now, "channel": None}:
+            # The same fact, reported again through another channel: one fact, one channel.
+            raise Conflict(
+                f"event id {known.event_id!r} records this {known.type} fact already, through "
+                f"channel {content.get('channel')!r}; it is now reported through "
+                f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
+                "once and counts once"
+            )
         raise Conflict(
             f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {event.content()}. Give each distinct fact its own event_id"
+            f"now as {event.type} {now}. Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

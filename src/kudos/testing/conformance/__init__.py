@@ -16,7 +16,12 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance, AbuseReviewConformance
+from .abuse import (
+    AbuseConformance,
+    AbuseReversalConformance,
+    AbuseReviewConformance,
+    PayoutHoldConformance,
+)
 from .channels import ChannelConformance
 from .core import CoreConformance
 from .health import HealthConformance
@@ -30,6 +35,7 @@ from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReversalConformance",
     "AbuseReviewConformance",
     "ChannelConformance",
     "CoreConformance",
@@ -38,6 +44,7 @@ __all__ = [
     "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
+    "PayoutHoldConformance",
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
@@ -55,6 +62,8 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    AbuseReversalConformance,
+    PayoutHoldConformance,
     SupportConformance,
     ChannelConformance,
     HealthConformance,
