@@ -1021,3 +1021,73 @@ def test_a_malformed_dump_is_refused_before_any_database_is_made(in_tmp: Path) -
         assert status == 2 and says in err
     status, _, err = run("import", str(DUMP), "--url", "sqlite:///se.db")
     assert status == 2 and "kudos import stackexchange" in err
+
+
+# --- simulate: limits, missing and broken files, refusals by kind -----------------------
+
+GENEROUS = 'name = "generous"\n[rewards]\nsolution_accepted = { points = 100, reputation = 20 }\n'
+
+
+def test_simulate_limit_zero_shows_totals_and_says_how_many_more(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=3)
+    (in_tmp / "generous.toml").write_text(GENEROUS)
+    status, out, _ = run("simulate", "--policy", "generous.toml", "--limit", "0")
+    assert status == 0
+    assert "no member's standing would change" not in out
+    assert re.search(r"members moved +3\n", out) and "... and 3 more" in out
+    status, out, _ = run("simulate", "--policy", "generous.toml", "--limit", "1")
+    assert status == 0 and "... and 2 more" in out
+    status, out, _ = run("simulate", "--policy", "generous.toml", "--limit", "1", "--markdown")
+    assert status == 0 and "... and 2 more" in out and out.startswith("## Under 'generous'")
+    status, _, err = run("simulate", "--policy", "generous.toml", "--limit", "-1")
+    assert status == 2 and "--limit: must be 0 or more, got -1" in err
+
+
+def test_simulate_says_a_policy_file_is_missing_or_does_not_parse(in_tmp: Path) -> None:
+    imported(in_tmp, members=2, topics=1)
+    status, _, err = run("simulate", "--policy", "missing.toml")
+    assert status != 0 and "--policy 'missing.toml': no such file" in err
+    (in_tmp / "broken.toml").write_text('name = "x"\n[rewards\n')
+    status, _, err = run("simulate", "--policy", "broken.toml")
+    assert status != 0 and "policy file 'broken.toml' does not parse" in err
+
+
+def test_simulate_lists_refusals_by_kind_and_refused_closes(in_tmp: Path) -> None:
+    day = H1.isoformat()
+    records: list[dict[str, object]] = [
+        {"type": "member-joined", "member": m, "at": day} for m in ("alice", "bob", "s1")
+    ]
+    records[-1]["role"] = "staff"
+    for member, method in (("alice", "cash"), ("bob", "cash")):
+        records.append(
+            {
+                "type": "points-adjusted",
+                "member": member,
+                "points": 1500,
+                "reason": "help",
+                "by": "s1",
+                "at": day,
+            }
+        )
+        records.append(
+            {"type": "payout-method-chosen", "member": member, "method": method, "at": day}
+        )
+    run("import", str(write_jsonl(in_tmp / "e.jsonl", records)))
+    assert run("close-period", "2026-H1", "--by", "s1")[0] == 0
+    (in_tmp / "quarters.toml").write_text('name = "quarters"\n[periods]\nkind = "quarter"\n')
+    status, out, _ = run("simulate", "--policy", "quarters.toml")
+    assert status == 0, out
+    assert out.startswith("'quarters' refuses the close of 2026-H1")
+    assert "£15.00 -> £0.00" not in out and "£15.00 in a refused close" in out
+    assert "period-closed             1" in out and "payout-method-chosen      2" in out
+    assert "e.g.:" not in out
+    status, out, _ = run("simulate", "--policy", "quarters.toml", "--markdown")
+    assert "'quarters' refuses the close of 2026-H1" in out and "| period-closed | 1 |" in out
+    status, out, _ = run("simulate", "--policy", "quarters.toml", "--json")
+    report = json.loads(out)["report"]
+    assert report["refused_closes"] == ["2026-H1"]
+    assert report["refused_kinds"] == [
+        {"event": "payout-method-chosen", "count": 2},
+        {"event": "period-closed", "count": 1},
+    ]
+    assert report["money_moved"] == 0 and report["summary"]

@@ -373,7 +373,7 @@ def test_a_stored_policy_keeps_its_support_channels_health_texts_and_abuse_rules
         (custom.evolve(support=attrs.evolve(custom.support, solvable=("problem",))), "support"),
         (custom.evolve(channels=attrs.evolve(custom.channels, allowed=("web",))), "channels"),
         (custom.evolve(health=attrs.evolve(custom.health, target_seconds=60)), "health"),
-        (custom.evolve(texts={}), "texts.kudos_on_reply"),
+        (custom.evolve(texts={"kudos_on_reply": None}), "texts.kudos_on_reply"),
         (custom.evolve(abuse=attrs.evolve(custom.abuse, serial_votes=9)), "abuse.serial_votes"),
     ]:
         with pytest.raises(PolicyMismatch, match=f"{setting}.*in the store"):

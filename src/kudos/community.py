@@ -48,7 +48,7 @@ from .events import (
     TopicPosted,
 )
 from .explain.lines import render_lines
-from .explain.report import SimulationReport, build_report
+from .explain.report import CLOSE_EVENT, Refusal, SimulationReport, build_report
 from .health.api import HealthAPI
 from .history.api import PolicyHistoryAPI
 from .history.handlers import replay
@@ -770,6 +770,7 @@ class Community(
 
         def run(tx: Transaction) -> Simulation:
             rejected = []
+            refusals: list[Refusal] = []
             with scratch.transaction(self.id) as stx:
                 for row in tx.events():
                     if row.type == PolicyChanged.type:
@@ -780,6 +781,16 @@ class Community(
                             engine.apply(one, policy, event, notify=False)
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
+                        refusals.append(
+                            Refusal(
+                                event_id=row.event_id,
+                                kind=row.type,
+                                reason=str(exc),
+                                period=str(row.payload["period"])
+                                if row.type == CLOSE_EVENT and row.payload.get("period")
+                                else None,
+                            )
+                        )
                 # Every member's standing twice: read in bulk, as standings() does.
                 view = _preloaded(tx, self.policy, now)
                 ids = [d.key for d in view.find("member")]
@@ -802,7 +813,7 @@ class Community(
                     entries_after=stx.entries(),
                     payouts_before=tx.find("payout"),
                     payouts_after=stx.find("payout"),
-                    rejected=len(rejected),
+                    rejected=refusals,
                 )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])

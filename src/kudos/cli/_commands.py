@@ -324,7 +324,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     if args.markdown:
         ui.out.write(report.markdown(limit=args.limit))
         return 0
-    title = report.sections()[0].title
+    title = report.title
     if result.policy == community.policy.name:
         title = (
             f"Under --policy {args.policy} instead of --current "
@@ -336,21 +336,34 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
                 "; a change under the same policy means the ledger was written "
                 "under another: pass that one as --current"
             )
+    for sentence in report.summary():
+        ui.line(sentence)
+        ui.line()
     for n, section in enumerate(report.sections(limit=args.limit)):
         if n:
             ui.line()
+        nobody = n == 1 and not report.members
         ui.table(
             title if n == 0 else section.title,
             list(section.columns),
             [list(r) for r in section.rows],
             right=list(section.numeric),
-            empty="(no member's standing would change)" if n == 1 else "(none)",
+            empty="(no member's standing would change)" if nobody else "(none shown)",
         )
-    if result.rejected:
-        ui.line(f"{plural(len(result.rejected), 'event')} would be refused, e.g.:")
-        for event_id, reason in result.rejected[:5]:
-            ui.line(f"  {event_id}: {reason}")
+        if section.note:
+            ui.line(section.note)
     return 0
+
+
+def _count(value: str) -> int:
+    """A whole number of 0 or more (argparse's ``type`` for ``--limit``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
 
 
 def _report_document(report: SimulationReport) -> dict[str, Any]:
@@ -363,6 +376,9 @@ def _report_document(report: SimulationReport) -> dict[str, Any]:
         for m in report.members
     ]
     document["rules"] = [jsonable(r) for r in report.rules]
+    document["refused_kinds"] = [{"event": k, "count": n} for k, n in report.refused_kinds]
+    document["refused_closes"] = list(report.refused_closes)
+    document["summary"] = list(report.summary())
     return document
 
 
@@ -427,7 +443,10 @@ def add_parsers(sub: Any, command: Any) -> None:
         help="the policy the ledger was written under (default: the one the database holds)",
     )
     simulate.add_argument(
-        "--limit", type=int, default=20, help="members shown, largest move first (default: 20)"
+        "--limit",
+        type=_count,
+        default=20,
+        help="members shown, largest move first (default: 20; 0 shows totals only)",
     )
     simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)

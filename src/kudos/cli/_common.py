@@ -70,6 +70,11 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
         return PRESETS[name]()
     path = Path(name)
     if not path.is_file():
+        looks_like_file = path.suffix == ".toml" or "/" in name or "\\" in name
+        if looks_like_file and not path.exists():
+            raise CliError(f"{option} {name!r}: no such file")
+        if looks_like_file:
+            raise CliError(f"{option} {name!r} is not a file")
         raise CliError(
             f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) nor a TOML file"
         )

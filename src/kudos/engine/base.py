@@ -31,6 +31,7 @@ from ..model import Notification, Outcome
 from ..stores.protocol import Store, Transaction
 from . import core as engine
 from . import refusals as refusals
+from .prefetch import prefetch
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -197,6 +198,7 @@ class CommunityBase:
         def run(tx: Transaction) -> list[Outcome]:
             outcomes: list[Outcome] = []
             timeline = self._policies.begin(tx)
+            prefetch(tx, self.policy, batch)
             for i, event in enumerate(batch):
                 try:
                     if not retry and event.event_id is not None:

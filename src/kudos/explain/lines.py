@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..model import Doc, LedgerEntry, StatementLine, StoredEvent
-from .texts import DEFAULT_TEXTS, fill
+from .texts import BY_YOU, DEFAULT_TEXTS, fill
 
 if TYPE_CHECKING:
     from ..policy import Cap, Policy
@@ -99,6 +99,7 @@ def _line(
         "post": post.key if post is not None else "",
         # An untitled topic goes by its id.
         "title": str(topic.data.get("title") or topic.key) if topic is not None else "",
+        "the_post": _the_post(e.member, post, topic),
         "date": _day(e.at, zone),
         "given_on": _day(original.at if original is not None else e.at, zone, e.at),
         "reason": e.reason,
@@ -113,6 +114,8 @@ def _line(
     }
     if e.reverses:
         key = kind if kind in texts else "reversal"
+        if values["actor"] == e.member and key + BY_YOU in texts:
+            key += BY_YOU
     elif kind in _GIVEN_AGAIN:
         key = kind
     else:
@@ -137,6 +140,18 @@ def _line(
         text=f"{amount_words(e.amount, e.account)}: {words}",
         template=key,
     )
+
+
+def _the_post(member: str, post: Doc | None, topic: Doc | None) -> str:
+    """``your question "Hello"``, ``your reply in "Hello"``, ``bob's reply in "Hello"``."""
+    if post is None:
+        return "the post"
+    author = str(post.data.get("author") or "")
+    whose = "your" if author == member else f"{author}'s" if author else "the"
+    kind = str(post.data.get("kind") or ("reply" if post.data.get("topic") else "post"))
+    title = str(topic.data.get("title") or topic.key) if topic is not None else post.key
+    joint = " in " if post.data.get("topic") else " "
+    return f'{whose} {kind}{joint}"{title}"'
 
 
 def _wrapped(

@@ -21,6 +21,7 @@ from ._sql_schema import Tables
 from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
+    "PREFETCH_CHUNK",
     "RANK_BOARDS",
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
@@ -31,6 +32,10 @@ __all__ = [
     "SqlTransaction",
     "lock_id",
 ]
+
+PREFETCH_CHUNK = 500
+"""Keys (or subjects) per statement of :meth:`SqlTransaction.prefetch_docs` and
+:meth:`SqlTransaction.prefetch_counters`: well under every driver's parameter limit."""
 
 SHARED_CACHE_LIMIT = 500_000
 """Documents and counters a :class:`SharedCache` keeps per community before starting over.
@@ -138,6 +143,11 @@ class Queries:
             cnt.c.subject == bindparam("subj"),
             cnt.c.scope.in_(bindparam("scopes", expanding=True)),
             cnt.c.value != 0,
+        )
+        self.counters_grid = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
+            cnt.c.community == c,
+            cnt.c.subject.in_(bindparam("subjects", expanding=True)),
+            cnt.c.scope.in_(bindparam("scopes", expanding=True)),
         )
         self.counters_in = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
             cnt.c.community == c,
@@ -355,6 +365,9 @@ class SqlTransaction:
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
+        # (scope, subject) pairs whose every counter was read (prefetch_counters): a key of
+        # one that is in neither _values nor the shared cache is 0 in the database.
+        self._complete: set[tuple[str, str]] = set()
         self._deltas: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
@@ -438,7 +451,7 @@ class SqlTransaction:
         if not self._deltas:
             return
         deltas, self._deltas = self._deltas, {}
-        values, shared = self._values, self._shared_values
+        values, shared, complete = self._values, self._shared_values, self._complete
         changes = []
         for key in sorted(deltas):  # sorted against deadlocks, as documents
             delta = deltas[key]
@@ -447,6 +460,8 @@ class SqlTransaction:
                     values[key] += delta
                 elif shared is not None and key in shared:
                     values[key] = shared[key] + delta
+                elif (key[1], key[2]) in complete:
+                    values[key] = delta
                 changes.append((key, delta))
         if changes:
             self._run.add_counters(self.community, changes)
@@ -482,6 +497,7 @@ class SqlTransaction:
             (kind, key): doc for kind, docs in self._dirty.items() for key, doc in docs.items()
         }
         self._values.clear()
+        self._complete.clear()
 
     # -- locking --------------------------------------------------------------------
     def _writing(self) -> None:
@@ -495,6 +511,10 @@ class SqlTransaction:
         before the lock may be stale, so it is read again.
         """
         self.wrote = True
+        self._write_lock()
+
+    def _write_lock(self) -> None:
+        """Take the community's write lock (PostgreSQL, once), forgetting what was read before."""
         if self._write_locked or not self._postgres:
             return
         self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
@@ -707,6 +727,30 @@ class SqlTransaction:
             dirty = self._dirty[doc.kind] = {}
         dirty[doc.key] = doc
 
+    def prefetch_docs(self, kind: str, keys: Iterable[str]) -> None:
+        """Read the documents ``(kind, key)`` of ``keys`` at once, for the rest of the transaction.
+
+        What a batch of events will read, in one statement per :data:`PREFETCH_CHUNK` keys
+        instead of one each: a key without a document is remembered as ``None``. Keys read or
+        written before (in this transaction or the shared cache) are left as they are. Takes
+        the community's write lock first on PostgreSQL (the batch is about to write), so
+        nothing read here can be changed by another writer before commit.
+        """
+        self._write_lock()
+        docs, shared = self._docs, self._shared_docs
+        wanted = sorted(
+            {
+                key
+                for key in keys
+                if (kind, key) not in docs and (shared is None or (kind, key) not in shared)
+            }
+        )
+        for i in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[i : i + PREFETCH_CHUNK]
+            found = {doc.key: doc for doc in self.docs_with_keys(kind, chunk)}
+            for key in chunk:
+                docs.setdefault((kind, key), found.get(key))
+
     def find(
         self,
         kind: str,
@@ -750,9 +794,36 @@ class SqlTransaction:
             if shared is not None:
                 value = shared.get(key)
             if value is None:
-                value = self._run.get_counter(self.community, key)
+                if (scope, subject) in self._complete:
+                    value = 0
+                else:
+                    value = self._run.get_counter(self.community, key)
             self._values[key] = value
         return value + self._deltas.get(key, 0)
+
+    def prefetch_counters(self, subjects: Iterable[str], scopes: Iterable[str]) -> None:
+        """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the work.
+
+        One statement per :data:`PREFETCH_CHUNK` subjects; afterwards :meth:`counter` answers
+        any metric of those subjects and scopes from memory (0 for a counter with no row).
+        Values read or written before are kept. Takes the write lock first on PostgreSQL, as
+        :meth:`prefetch_docs` does.
+        """
+        self._write_lock()
+        scope_list = sorted(set(scopes))
+        complete = self._complete
+        wanted = sorted({s for s in subjects if not all((sc, s) in complete for sc in scope_list)})
+        if not scope_list or not wanted:
+            return
+        # Flushed sums are in the rows read; pending ones are added by counter() as always.
+        self._flush_counters()
+        values = self._values
+        for i in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[i : i + PREFETCH_CHUNK]
+            params = {"c": self.community, "subjects": chunk, "scopes": scope_list}
+            for r in self._conn.execute(self._q.counters_grid, params):
+                values.setdefault((r.metric, r.scope, r.subject), int(r.value))
+            complete.update((sc, s) for s in chunk for sc in scope_list)
 
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Every non-zero counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
@@ -946,6 +1017,7 @@ class SqlTransaction:
         self._docs.clear()
         self._deltas.clear()
         self._values.clear()
+        self._complete.clear()
         self._shared_docs = self._shared_values = None
         self._replaced = True
         self._conn.execute(self._q.delete_docs, self._c)
