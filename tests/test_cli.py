@@ -658,24 +658,18 @@ def test_simulate_names_the_current_policy_flag_it_could_not_read(in_tmp: Path) 
 HALF = 'name = "half"\n[rewards]\nkudos_on_reply = { points = 5, reputation = 1 }\n'
 
 
-def test_verify_says_a_ledger_written_under_another_policy_is_not_corruption(
-    in_tmp: Path,
-) -> None:
+def test_the_database_keeps_the_policy_it_was_imported_under(in_tmp: Path) -> None:
     write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
     (in_tmp / "half.toml").write_text(HALF)
     assert run("import", "h.jsonl", "--policy", "half.toml")[0] == 0
-    status, out, _ = run("verify")
-    assert status == 1
-    assert out.startswith("NOT consistent under --policy giffgaff: replaying the log")
-    assert "written under another policy" in out
-    assert "`kudos verify --policy FILE --url URL`" in out
+    assert run("verify")[0] == 0  # no --policy: the one the database holds
     assert run("verify", "--policy", "half.toml")[0] == 0
+    status, _, err = run("verify", "--policy", "giffgaff")
+    assert status != 0
+    assert "holds policy version 1 ('half')" in err and "change_policy" in err
     assert run("import", "h.jsonl", "--url", "sqlite:///se.db", "--policy", "stackexchange")[0]
-    status, out, _ = run("verify", "--url", "sqlite:///se.db")
-    assert status == 1
-    assert "It agrees under --policy stackexchange" in out and "verify with that." in out
     status, out, _ = run("verify", "--url", "sqlite:///se.db", "--json")
-    assert json.loads(out)["agrees_under"] == ["stackexchange", "stackexchange-dated"]
+    assert status == 0 and json.loads(out)["consistent"]
 
 
 def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
@@ -704,7 +698,7 @@ def test_simulate_under_the_same_policy_name_says_so(in_tmp: Path) -> None:
     assert status == 0
     assert "instead of 'giffgaff'" not in out
     title = out.splitlines()[0]
-    assert title.startswith("Under --policy giffgaff instead of --current giffgaff")
+    assert title.startswith("Under --policy giffgaff instead of --current the stored policy")
     assert "pass that one as --current" in title
 
 
@@ -985,9 +979,8 @@ def test_import_stackexchange_records_a_dump_folder_and_a_second_run_changes_not
         "import", str(DUMP), "--format", "stackexchange", "--url", "sqlite:///se.db"
     )
     assert status == 0 and "recorded 0 events (62 already there)" in out
-    status, out, _ = run(
-        "leaderboard", "--url", "sqlite:///se.db", "--policy", "stackexchange", "--json"
-    )
+    # The database keeps the policy it was imported under: no --policy needed.
+    status, out, _ = run("leaderboard", "--url", "sqlite:///se.db", "--json")
     board = json.loads(out)
     assert status == 0 and board[0]["member"] == "1764"
 

@@ -210,10 +210,12 @@ def test_texts_load_from_toml_and_bad_templates_name_their_key() -> None:
 
 def test_every_default_template_uses_only_known_placeholders_and_covers_every_action() -> None:
     from kudos.explain.texts import check_texts
+    from kudos.history.handlers import RECALCULATED
     from kudos.policy import ACTIONS
 
     assert check_texts(DEFAULT_TEXTS) == dict(DEFAULT_TEXTS)
     assert set(ACTIONS) <= set(DEFAULT_TEXTS)
+    assert RECALCULATED in DEFAULT_TEXTS  # the lines a retroactive policy change books
     assert "text" in PLACEHOLDERS and "cap" in PLACEHOLDERS
 
 

@@ -20,6 +20,7 @@ from . import channels as channels
 from . import events as events
 from . import explain as explain
 from . import health as health
+from . import history as history
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
@@ -35,6 +36,7 @@ from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
 from .errors import KudosError as KudosError
 from .errors import NotAllowed as NotAllowed
+from .errors import PolicyMismatch as PolicyMismatch
 from .errors import RebuildMismatch as RebuildMismatch
 from .errors import StoreError as StoreError
 from .errors import TransientStoreError as TransientStoreError
@@ -47,6 +49,7 @@ from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
 from .model import Outcome as Outcome
+from .model import PolicyVersion as PolicyVersion
 from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
@@ -93,7 +96,9 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyMismatch",
     "PolicyTable",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -119,6 +124,7 @@ __all__ = [
     "events",
     "explain",
     "health",
+    "history",
     "ideas",
     "importers",
     "leaderboards",

@@ -438,7 +438,7 @@ def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
     if not args.community.strip():
         raise CliError("--community must name a community, e.g. --community default")
-    if args.policy == "giffgaff":  # the default: no point in valuing a dump under giffgaff
+    if args.policy is None:  # no point in valuing a dump under giffgaff
         args.policy = "stackexchange-dated"
     events, skipped = events_from_dump(folder)  # a malformed dump stops here: no database
     community = open_or_create(args)
@@ -467,7 +467,7 @@ def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
         }
     )
     ui.line(f"{path}: {result}")
-    ui.line(f"valued under --policy {args.policy}: give the other commands the same --policy")
+    ui.line(f"valued under --policy {args.policy}: the database keeps it for the other commands")
     return 0
 
 

@@ -74,6 +74,11 @@ def settlements(*actions: str) -> None:
     _SETTLEMENTS.update(actions)
 
 
+def is_settlement(action: str) -> bool:
+    """Whether ledger ``action`` settles points (a payout, a carry-over) rather than earning."""
+    return action in _SETTLEMENTS
+
+
 def counter_for(metric: str) -> str:
     """The counter a leaderboard metric reads: ``points`` ranks points earned."""
     return EARNED_POINTS if metric == "points" else metric
@@ -324,10 +329,13 @@ class Context:
         *,
         notify: bool = True,
         trusted: bool = False,
+        version: int = 1,
     ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
         self.policy = policy
+        self.version = version
+        """The version of the community's policy ``policy`` is (stamped on every entry)."""
         self.event = event
         self.event_id: str = event.event_id
         self.at: datetime = event.at
@@ -630,6 +638,7 @@ class Context:
             at=self.at,
             reverses=entry.entry_id,
             tags=entry.tags,
+            policy=self.version,
         )
         self._book(reversal)
         if entry.account == "reputation" and entry.amount > 0:
@@ -758,6 +767,7 @@ class Context:
             or (self.period if at is None else booking_period(self.tx, self.policy, at)),
             at=at or self.at,
             tags=tags,
+            policy=self.version,
         )
         self._book(entry)
         return entry
@@ -931,11 +941,14 @@ def apply(
     *,
     notify: bool = True,
     trusted: bool = False,
+    version: int = 1,
 ) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
 
     ``trusted`` records history: reputation thresholds and privilege rules
-    are not checked again (they were when the fact happened).
+    are not checked again (they were when the fact happened). ``version`` is
+    the version of the community's policy that ``policy`` is, stamped on
+    every ledger entry the event writes.
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -968,7 +981,7 @@ def apply(
         return replayed(tx, known, event)
     for before in _BEFORE:
         event = before(tx, policy, event)
-    ctx = Context(tx, policy, event, notify=notify, trusted=trusted)
+    ctx = Context(tx, policy, event, notify=notify, trusted=trusted, version=version)
     handler(ctx, event)
     ctx.settle()
     for hook in _AFTER:

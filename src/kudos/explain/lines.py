@@ -110,6 +110,7 @@ def _line(
         "status": str(payload.get("status", "")).replace("_", " "),
         "period": e.period,
         "floor": str(policy.reputation_floor),
+        "version": str(e.policy),
     }
     if e.reverses:
         key = kind if kind in texts else "reversal"
@@ -135,6 +136,7 @@ def _line(
         at=e.at,
         reverses=e.reverses,
         tags=e.tags,
+        policy=e.policy,
         text=f"{amount_words(e.amount, e.account)}: {words}",
         template=key,
     )

@@ -67,6 +67,7 @@ PLACEHOLDERS: Mapping[str, str] = {
     "text": "in ``capped`` and ``floored``: the words of the award itself",
     "floor": "the policy's reputation floor",
     "absorbed": "how much of a debit the reputation floor absorbed",
+    "version": "the version of the community's policy that paid the line (1: the first recorded)",
 }
 """Every field a template may use, with what it holds."""
 
@@ -102,6 +103,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "deflection_solution": 'your solution in "{title}" answered {actor} before they had to ask',
     "canonical_reused": 'your solution in "{title}" was given as the answer once more',
     "member_merged": "{reason}",
+    "policy_recalculated": "recalculated under policy version {version}, changed by {by}: {note}",
     "adjustment": "{by} adjusted your balance: {note}",
     "payout": "{reason}",
     "carry_over": "{reason}",
@@ -140,7 +142,8 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "reversal": "taken back: {reason}",
     "line": "{reason}",
 }
-"""The words of every line the engine books, for every action of both presets."""
+"""The words of every line the engine books, for every action of both presets (and the
+``policy_recalculated`` lines of a retroactive policy change)."""
 
 _FORMATTER = string.Formatter()
 

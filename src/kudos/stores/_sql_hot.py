@@ -46,6 +46,7 @@ _ENTRY_KEYS = (
     "at",
     "reverses",
     "tags",
+    "policy",
 )
 _NOTE_KEYS = ("community", "member", "kind", "data", "event_id", "at", "acked")
 
@@ -203,6 +204,7 @@ class CoreRunner:
                 "at": e.at,
                 "reverses": e.reverses,
                 "tags": list(e.tags),
+                "policy": e.policy,
             }
             for e in entries
         ]
@@ -358,6 +360,7 @@ class SqliteRunner:
                     utc_text(e.at),
                     e.reverses,
                     _dumps(list(e.tags)),
+                    e.policy,
                 )
                 for e in entries
             ],

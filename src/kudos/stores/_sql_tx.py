@@ -13,8 +13,8 @@ import attrs
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.sql.elements import BindParameter
 
-from ..errors import TransientStoreError
-from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ..errors import Conflict, TransientStoreError
+from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements
 from ._sql_schema import Tables
@@ -92,6 +92,7 @@ class Queries:
             led.c.at,
             led.c.reverses,
             led.c.tags,
+            led.c.policy,
         )
         self.reversed_ids = select(led.c.reverses).where(
             led.c.community == c, led.c.reverses.in_(bindparam("ids", expanding=True))
@@ -125,6 +126,15 @@ class Queries:
         )
         self.insert_docs = docs.insert()
         self.delete_docs = delete(docs).where(docs.c.community == c)
+
+        pol = t.policies
+        self.policy_versions = (
+            select(pol.c.version, pol.c.content, pol.c.fingerprint, pol.c.effective, pol.c.event_id)
+            .where(pol.c.community == c)
+            .order_by(pol.c.version)
+        )
+        self.policy_version = select(func.max(pol.c.version)).where(pol.c.community == c)
+        self.insert_policy = pol.insert()
 
         self.insert_counters = cnt.insert()
         self.delete_counters = delete(cnt).where(cnt.c.community == c)
@@ -564,6 +574,45 @@ class SqlTransaction:
             for r in self._conn.execute(stmt, params)
         ]
 
+    # -- policy history ---------------------------------------------------------------
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every version of the community's policy, oldest first."""
+        return [
+            PolicyVersion(
+                version=r.version,
+                content=r.content,
+                fingerprint=r.fingerprint,
+                effective=r.effective,
+                event_id=r.event_id,
+            )
+            for r in self._conn.execute(self._q.policy_versions, self._c)
+        ]
+
+    def policy_version(self) -> int:
+        """The latest version's number (0: none recorded yet); one index read."""
+        return int(self._conn.execute(self._q.policy_version, self._c).scalar() or 0)
+
+    def add_policy(self, version: PolicyVersion) -> None:
+        """Append the next version; any number but the next one is a :class:`Conflict`."""
+        self._writing()  # PostgreSQL: the community's write lock, before reading the latest
+        latest = self.policy_version()
+        if version.version != latest + 1:
+            raise Conflict(
+                f"policy version {version.version} cannot follow version {latest}; "
+                "policy versions are numbered 1, 2, 3, ..."
+            )
+        self._conn.execute(
+            self._q.insert_policy,
+            {
+                "community": self.community,
+                "version": version.version,
+                "content": version.content,
+                "fingerprint": version.fingerprint,
+                "effective": version.effective,
+                "event_id": version.event_id,
+            },
+        )
+
     def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
         """The logged events among ``event_ids``, in append order, in one query.
 
@@ -627,6 +676,7 @@ class SqlTransaction:
                 at=r.at,
                 reverses=r.reverses,
                 tags=tuple(r.tags),
+                policy=r.policy,
             )
             for r in self._conn.execute(stmt.order_by(t.c.seq))
         ]

@@ -1,6 +1,6 @@
 """The storage contract: what a store must do for kudos.
 
-A store keeps five things per community, and never interprets them:
+A store keeps six things per community, and never interprets them:
 
 * the **event log** (append-only, unique event id, read back in order);
 * the **ledger** (append-only entries; reversals are new entries);
@@ -9,7 +9,9 @@ A store keeps five things per community, and never interprets them:
   ideas, payouts, ...);
 * **counters**: integers by ``(metric, scope, subject)`` (balances, counts,
   per-period and per-tag totals), with ordered reads for leaderboards;
-* the **outbox** of notifications, with a cursor and acknowledgement.
+* the **outbox** of notifications, with a cursor and acknowledgement;
+* the **policy history**: each version of the community's policy (its
+  content as JSON, fingerprint and effective time), numbered 1, 2, 3, ...
 
 All writes happen inside :meth:`Store.transaction`; everything written in one
 transaction commits together or not at all. The engine (``Community``) does
@@ -28,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 
 __all__ = [
     "SEARCH_KIND",
@@ -184,6 +186,22 @@ class Transaction(Protocol):
 
     def ack(self, seqs: Iterable[int]) -> None:
         """Mark outbox entries as delivered."""
+
+    # -- policy history -------------------------------------------------------
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every version of the community's policy, oldest first (empty before any write)."""
+
+    def policy_version(self) -> int:
+        """The latest version's number, 0 when none is recorded (read by every transaction)."""
+
+    def add_policy(self, version: PolicyVersion) -> None:
+        """Append the community's next policy version.
+
+        ``version.version`` must be one more than the latest (1 for the first);
+        any other number raises :class:`kudos.Conflict` (two writers recorded
+        a version at once). Policy versions are history: never replaced, and
+        untouched by :meth:`replace_projections`.
+        """
 
     # -- rebuild --------------------------------------------------------------
     def snapshot(self) -> Snapshot:

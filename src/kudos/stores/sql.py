@@ -34,7 +34,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
@@ -457,7 +467,9 @@ class SqlStore:
 
         For hosts without migrations; safe to call on every start. Tables of an
         older kudos are brought to this version (so far every upgrade only adds
-        tables). With a joined
+        tables, indexes and columns: version 3 adds the full-text index of
+        similar-topic search, version 4 ``<prefix>policies`` and the ledger's
+        ``policy`` column, 1 on the rows already there). With a joined
         connection the tables are created in your transaction (commit it).
         Alembic users add :attr:`metadata` to ``target_metadata`` instead.
         Tables already there and current are only read (no write lock is taken,
@@ -473,8 +485,9 @@ class SqlStore:
                 if schema is not None:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
+            self._add_missing_columns(conn)
             _sql_search.install(conn, self.tables)
-            # Every upgrade so far only adds tables and indexes: once they exist, the
+            # Every upgrade so far adds tables, columns or indexes: once they exist, the
             # tables are current.
             t = self.tables.schema
             conn.execute(
@@ -482,6 +495,14 @@ class SqlStore:
             )
             self._schema_checked = False
             self._check_schema(conn)
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Add the columns later versions gave existing tables (version 4: ``ledger.policy``)."""
+        ledger = self.tables.ledger
+        present = {c["name"] for c in inspect(conn).get_columns(ledger.name, schema=ledger.schema)}
+        if "policy" not in present:
+            table = conn.dialect.identifier_preparer.format_table(ledger)
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN policy INTEGER NOT NULL DEFAULT 1"))
 
     def _tables_current(self) -> bool:
         """Whether every kudos table exists at this version (read without a write lock)."""

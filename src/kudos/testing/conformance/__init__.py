@@ -25,6 +25,7 @@ from .abuse import (
 from .channels import ChannelConformance
 from .core import CoreConformance
 from .health import HealthConformance
+from .history import PolicyHistoryConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
@@ -45,6 +46,7 @@ __all__ = [
     "LeaderboardConformance",
     "PaybackConformance",
     "PayoutHoldConformance",
+    "PolicyHistoryConformance",
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
@@ -62,6 +64,7 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    PolicyHistoryConformance,
     AbuseReversalConformance,
     PayoutHoldConformance,
     SupportConformance,

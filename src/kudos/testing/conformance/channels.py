@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 import pytest
 
 from ...channels import ChannelRules, MembersMerged
 from ...community import Community
-from ...errors import Conflict, InvalidInput, NotAllowed, UnknownMember
+from ...errors import Conflict, InvalidInput, KudosError, NotAllowed, UnknownMember
 from ...events import ReplyPosted, TopicPosted
 from ...policies import giffgaff
-from ...support import SupportRules
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
@@ -353,7 +353,13 @@ class ChannelConformance(ConformanceBase):
         old = make_community()
         old.join("bob")
         old.via("twitter").post_topic("t1", author="bob", title="Roaming?")
-        narrow = make_community(giffgaff().evolve(channels=ChannelRules(allowed=("web",))))
+        # The store keeps its policy: dropping a channel is a change of policy.
+        old.change_policy(
+            giffgaff().evolve(channels=ChannelRules(allowed=("web",))),
+            by="staff1",
+            reason="web only",
+        )
+        narrow = old  # under the stored policy, now without twitter
         narrow.rebuild()
         assert narrow.topic_feedback("t1").channel == "twitter"
         with assert_unchanged(narrow), pytest.raises(InvalidInput, match="unknown channel"):
@@ -365,9 +371,18 @@ class ChannelConformance(ConformanceBase):
         with c.store.transaction(c.id) as tx:
             accepted = next(e for e in tx.events() if e.type == "solution-accepted")
         # A policy under which questions take no solution cannot replay that log.
-        strict = make_community(giffgaff().evolve(support=SupportRules(solvable=("problem",))))
-        with pytest.raises(NotAllowed, match=f"event {accepted.event_id!r}"):
-            strict.rebuild()
+        # The store keeps its policy, so a log the rules refuse is one written around
+        # them: the accepted solution logged again for a reply that does not exist.
+        forged = attrs.evolve(
+            accepted,
+            event_id="forged-acceptance",
+            payload={**accepted.payload, "reply": "no-such-reply"},
+            seq=0,
+        )
+        with c.store.transaction(c.id) as tx:
+            tx.append_event(forged)
+        with pytest.raises(KudosError, match="event 'forged-acceptance'"):
+            c.rebuild()
 
     def test_only_staff_or_a_moderator_merge_accounts(self, community: Community) -> None:
         c = community
