@@ -11,9 +11,8 @@ and payouts.
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import abuse as abuse
 from . import channels as channels
@@ -28,6 +27,7 @@ from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
 from . import support as support
+from ._lazy import lazy_names
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .errors import Conflict as Conflict
@@ -151,16 +151,4 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported from their module when first asked for.
-
-    Raises:
-        AttributeError: ``name`` is not a public name of kudos.
-    """
-    if name in _LAZY:
-        module_name, attribute = _LAZY[name]
-        module = importlib.import_module(module_name)
-        value = module if attribute is None else getattr(module, attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)
