@@ -166,9 +166,13 @@ class SupportAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``period``, ``product`` or ``tag`` is not an id.
+            UnknownRecord: ``period`` is not a period of the policy (as
+                :meth:`statement` and :meth:`health` refuse it).
         """
         for name, value in (("period", period), ("product", product), ("tag", tag)):
             v.check_optional_id(name, value)
+        if period is not None:
+            self.policy.periods.bounds(period)
         scope = handlers.feeling_scope(period, product, tag)
         feelings = self.policy.support.feelings
 
@@ -281,9 +285,12 @@ class SupportAPI(CommunityBase):
 
         Raises:
             InvalidInput: an argument is not an id, or both ``product`` and ``topic``.
+            UnknownRecord: ``period`` is not a period of the policy.
         """
         for name, value in (("period", period), ("product", product), ("topic", topic)):
             v.check_optional_id(name, value)
+        if period is not None:
+            self.policy.periods.bounds(period)
         if product is not None and topic is not None:
             raise InvalidInput("deflections() counts per product or per topic, not both")
         subject = f"product:{product}" if product else f"topic:{topic}" if topic else handlers.ANY

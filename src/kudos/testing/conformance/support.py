@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from ...community import Community
-from ...errors import InvalidInput, NotAllowed, UnknownMember
+from ...errors import InvalidInput, NotAllowed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
 from ...policy import Cap, Reward
 from ...support import SupportRules
@@ -411,6 +411,19 @@ class SupportConformance(ConformanceBase):
         with assert_unchanged(c), pytest.raises(InvalidInput, match="U\\+0000"):
             c.post_topic("t10", author="ann", title="NUL late", body="a" * 12_000 + "\x00")
         assert_consistent(c)
+
+    def test_feelings_and_deflections_refuse_a_period_the_policy_does_not_have(
+        self, community: Community
+    ) -> None:
+        c = community
+        for period in ("2026-Q9", "nonsense", "2026-H3"):
+            with pytest.raises(UnknownRecord):
+                c.feelings(period=period)
+            with pytest.raises(UnknownRecord):
+                c.deflections(period=period)
+        now = c.policy.periods.period_of(c.now())
+        assert sum(c.feelings(period=now).values()) == 0
+        assert c.deflections(period=now) == 0
 
     def test_stop_words_are_left_out_and_words_are_folded_alike(
         self, community: Community, make_community: MakeCommunity, clock: FakeClock
