@@ -59,9 +59,17 @@ def search_text(title: str, body: str | None, tags: tuple[str, ...], product: st
     return " ".join(search_terms(" ".join(parts)))
 
 
+def _scope_part(value: str | None) -> str:
+    """``value`` in a scope: :data:`ANY` for ``None``, else escaped so that no id (say
+    ``"*"`` or ``"p|q"``) reads as "any" or as two parts."""
+    if value is None:
+        return ANY
+    return value.replace("%", "%25").replace("*", "%2A").replace("|", "%7C")
+
+
 def feeling_scope(period: str | None, product: str | None, tag: str | None) -> str:
     """The counter scope of feelings of one period, product and tag (``None``: any)."""
-    return f"{period or ANY}|{product or ANY}|{tag or ANY}"
+    return "|".join(_scope_part(part) for part in (period, product, tag))
 
 
 def _check_feeling(ctx: Context, feeling: str) -> None:
@@ -75,12 +83,12 @@ def _check_feeling(ctx: Context, feeling: str) -> None:
 def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign: int) -> None:
     if feeling is None:
         return
-    products = [ANY] + ([data["product"]] if data.get("product") else [])
-    tags = [ANY, *dict.fromkeys(data.get("tags", ()))]
-    for period in (ANY, data["period"]):
+    products: list[str | None] = [None] + ([data["product"]] if data.get("product") else [])
+    tags: list[str | None] = [None, *dict.fromkeys(data.get("tags", ()))]
+    for period in (None, data["period"]):
         for product in products:
             for tag in tags:
-                ctx.deltas[("feelings", f"{period}|{product}|{tag}", feeling)] += sign
+                ctx.deltas[("feelings", feeling_scope(period, product, tag), feeling)] += sign
 
 
 # --- people involved ----------------------------------------------------------------

@@ -425,6 +425,20 @@ class SupportConformance(ConformanceBase):
         assert sum(c.feelings(period=now).values()) == 0
         assert c.deflections(period=now) == 0
 
+    def test_a_product_or_tag_named_like_a_wildcard_or_separator_counts_once(
+        self, community: Community
+    ) -> None:
+        c = community
+        c.join("ann")
+        c.post_topic("t1", author="ann", title="Odd names", product="*", feeling="happy")
+        c.post_topic("t2", author="ann", title="More", product="p|q", tags=["t"], feeling="happy")
+        assert c.feelings()["happy"] == 2
+        assert c.feelings(product="*")["happy"] == 1
+        assert c.feelings(product="p")["happy"] == 0
+        assert c.feelings(product="p", tag="q|t")["happy"] == 0
+        assert c.feelings(product="p|q", tag="t")["happy"] == 1
+        assert_consistent(c)
+
     def test_stop_words_are_left_out_and_words_are_folded_alike(
         self, community: Community, make_community: MakeCommunity, clock: FakeClock
     ) -> None:
