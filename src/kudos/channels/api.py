@@ -109,7 +109,9 @@ class ChannelsAPI(CommunityBase):
         """The member (id) ``handle`` on ``channel`` belongs to; the account kept if it was merged.
 
         Raises:
-            InvalidInput: ``channel`` or ``handle`` is not an id.
+            InvalidInput: ``channel`` or ``handle`` is not an id, or nobody linked
+                that handle and ``channel`` is not one of the policy's channels (a
+                handle linked on a channel the policy later dropped is still found).
             UnknownMember: nobody linked that handle on that channel.
         """
         v.require_id("channel", channel)
@@ -118,6 +120,7 @@ class ChannelsAPI(CommunityBase):
         def read(tx: Transaction) -> str:
             doc = tx.get("identity", key_of(channel, handle))
             if doc is None:
+                self.policy.channels.check(channel)
                 raise UnknownMember(
                     f"no member has the {channel} handle {handle!r}; link it with "
                     "link_identity(member, channel, handle)"

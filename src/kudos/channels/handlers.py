@@ -191,11 +191,17 @@ def _members_merged(ctx: Context, event: MembersMerged) -> None:
     earlier = merged_into(ctx.tx, gone)
     ctx.require(earlier is None, f"member {gone!r} was already merged into {earlier!r}")
     onward = merged_into(ctx.tx, kept)
-    ctx.require(
-        onward is None,
-        f"member {kept!r} was itself merged into {onward!r}; merge {gone!r} into "
-        f"{resolve(ctx.tx, kept)!r} instead",
-    )
+    if onward is not None:
+        final = resolve(ctx.tx, kept)
+        ctx.require(
+            final != gone,
+            f"member {kept!r} was merged into {gone!r} already: they are one account",
+        )
+        ctx.require(
+            False,
+            f"member {kept!r} was itself merged into {onward!r}; merge {gone!r} into "
+            f"{final!r} instead",
+        )
     _move_balances(ctx, gone, kept)
     ctx.update("member", gone, merged_into=kept)
     ctx.put(

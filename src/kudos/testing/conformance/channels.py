@@ -124,6 +124,8 @@ class ChannelConformance(ConformanceBase):
             c.link_identity("carol", "pigeon", "coo")
         with pytest.raises(UnknownMember, match="@nobody"):
             c.member_by_handle("twitter", "@nobody")
+        with pytest.raises(InvalidInput, match=r"unknown channel 'pigeon'.*channels\.allowed"):
+            c.member_by_handle("pigeon", "coo")
         with pytest.raises(UnknownMember):
             c.link_identity("zed", "twitter", "@zed")
         assert_consistent(c)
@@ -196,6 +198,8 @@ class ChannelConformance(ConformanceBase):
             c.merge_members("bob2", into="carol", by="staff1")
         with assert_unchanged(c), pytest.raises(NotAllowed, match="merge 'dave' into 'bob'"):
             c.merge_members("dave", into="bob2", by="staff1")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="they are one account"):
+            c.merge_members("bob", into="bob2", by="staff1")
         with assert_unchanged(c), pytest.raises(UnknownMember):
             c.merge_members("zed", into="bob", by="staff1")
         with assert_unchanged(c), pytest.raises(InvalidInput):
