@@ -10,7 +10,7 @@ import attrs
 from .. import _validate as v
 from ..engine import core as engine
 from ..engine.base import CommunityBase
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnknownRecord
 from ..events import FeelingSet, ShiftReported, TopicDeflected, TopicFollowed, TopicUnfollowed
 from ..model import Doc, Outcome
 from ..stores.protocol import (
@@ -385,6 +385,7 @@ class SupportAPI(CommunityBase):
         Raises:
             InvalidInput: neither or both of ``topic`` and ``product``.
             UnknownPost: ``topic`` was never reported.
+            UnknownRecord: ``topic`` is a reply (ask for its topic).
         """
         v.check_optional_id("topic", topic)
         v.check_optional_id("product", product)
@@ -395,6 +396,10 @@ class SupportAPI(CommunityBase):
         def read(tx: Transaction) -> Presence:
             if topic is not None:
                 post = engine.get_post(tx, topic)
+                if post.topic is not None:
+                    raise UnknownRecord(
+                        f"post {topic!r} is a reply; ask for its topic {post.topic!r}'s presence"
+                    )
                 return Presence(
                     people_involved=tx.counter("people_involved", "topic", topic),
                     followers=tx.counter("followers", "topic", topic),

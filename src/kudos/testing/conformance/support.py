@@ -439,6 +439,16 @@ class SupportConformance(ConformanceBase):
         assert c.feelings(product="p|q", tag="t")["happy"] == 1
         assert_consistent(c)
 
+    def test_presence_of_a_reply_points_to_its_topic(self, community: Community) -> None:
+        c = community
+        c.join("ann")
+        c.join("bob")
+        c.post_topic("t1", author="ann", title="No data abroad", product="sim")
+        c.post_reply("r1", topic="t1", author="bob")
+        assert c.presence(topic="t1").people_involved == 2
+        with pytest.raises(UnknownRecord, match="'r1' is a reply"):
+            c.presence(topic="r1")
+
     def test_stop_words_are_left_out_and_words_are_folded_alike(
         self, community: Community, make_community: MakeCommunity, clock: FakeClock
     ) -> None:
