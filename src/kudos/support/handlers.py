@@ -160,8 +160,9 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
         )
         ctx.member(event.praised)
         ctx.require(
-            event.praised != event.author,
-            f"member {event.author!r} cannot praise themselves in topic {event.topic!r}",
+            not engine.same_person(ctx.tx, event.praised, event.author),
+            f"member {event.author!r} cannot praise themselves (or an account merged with "
+            f"theirs) in topic {event.topic!r}",
         )
     data: dict[str, Any] = {
         "text": search_text(event.title, event.body, event.tags, event.product),
@@ -212,7 +213,7 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
     ctx.member(event.by)
     ctx.require(
-        event.by == topic.author,
+        engine.same_person(ctx.tx, event.by, topic.author),
         f"only the author {topic.author!r} says how they feel about {event.topic!r}, "
         f"not {event.by!r}",
     )
@@ -261,7 +262,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     if topic.solution is None:
         return
     reply = ctx.post(topic.solution)
-    if reply.removed or reply.author == event.by:
+    if reply.removed or engine.same_person(ctx.tx, reply.author, event.by):
         return
     tags = topic.tags + ((topic.product,) if topic.product else ())
     ctx.award(

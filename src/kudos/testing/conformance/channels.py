@@ -310,6 +310,28 @@ class ChannelConformance(ConformanceBase):
         assert "its own event_id" not in str(err.value)
         assert_consistent(c)
 
+    def test_a_merged_account_is_one_person_in_praise_feelings_and_deflections(
+        self, community: Community
+    ) -> None:
+        c = community
+        for member in ("ann", "bob", "bob2"):
+            c.join(member)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="bob2", kind="problem", title="No data", feeling="frustrated")
+        c.post_reply("r1", topic="t1", author="bob2")
+        c.post_topic("t2", author="ann", kind="problem", title="Data abroad")
+        c.post_reply("r2", topic="t2", author="bob2")
+        c.accept_solution("t2", reply="r2", by="ann")
+        c.merge_members("bob2", into="bob", by="sam")
+        before = c.standing("bob").points
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="cannot praise themselves"):
+            c.post_topic("p1", author="bob", kind="praise", title="Me!", praised="bob2")
+        assert not c.deflected("t2", by="bob").entries  # the solution is his own
+        assert c.standing("bob").points == before
+        c.set_feeling("t1", "happy", by="bob")  # the kept account speaks for the old one
+        assert c.feelings()["happy"] == 1
+        assert_consistent(c)
+
     def test_accepting_a_reply_written_under_a_merged_account_pays_nothing(
         self, community: Community
     ) -> None:
