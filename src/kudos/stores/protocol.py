@@ -221,6 +221,10 @@ Their ``data["text"]`` is lower-case words separated by single spaces (what
 _WORD = re.compile(r"[^\W_]+")
 MAX_TERMS = 32
 """The most distinct words of a query a search looks for (the first ones)."""
+MAX_WORD = 200
+"""The characters of a word that count: a longer word is cut to its first 200, in the text
+indexed and in a query alike (PostgreSQL's ``tsvector`` leaves out words over 2,047 bytes,
+so every store cuts words well below that)."""
 
 
 def fold(word: str) -> str:
@@ -258,11 +262,13 @@ def search_terms(text: str, *, limit: int | None = None) -> list[str]:
 
     >>> search_terms('No "data" abroad* -- NEAR(roaming, 2)')
     ['no', 'data', 'abroad', 'near', 'roaming', '2']
+
+    A word longer than :data:`MAX_WORD` characters counts by its first ones.
     """
     words: dict[str, None] = {}
     for raw in _WORD.findall(text):
         for word in _WORD.findall(fold(raw)):  # folding may split (e.g. a ligature's parts)
-            words[word] = None
+            words[word[:MAX_WORD]] = None
     found = list(words)
     return found if limit is None else found[:limit]
 

@@ -449,6 +449,15 @@ class SupportConformance(ConformanceBase):
         with pytest.raises(UnknownRecord, match="'r1' is a reply"):
             c.presence(topic="r1")
 
+    def test_a_very_long_word_is_found_on_every_store(self, community: Community) -> None:
+        c = community
+        c.join("ann")
+        long_word = "x" * 5_000
+        c.post_topic("t1", author="ann", title=f"Error {long_word}")
+        c.post_topic("t2", author="ann", title="Error 3 on the screen")
+        assert [s.topic for s in c.similar_topics(long_word)] == ["t1"]
+        assert [s.topic for s in c.similar_topics("error ³")] == ["t2", "t1"]
+
     def test_stop_words_are_left_out_and_words_are_folded_alike(
         self, community: Community, make_community: MakeCommunity, clock: FakeClock
     ) -> None:
