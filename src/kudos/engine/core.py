@@ -454,7 +454,13 @@ class Context:
         tags: Iterable[str] = (),
         times: int = 1,
     ) -> list[LedgerEntry]:
-        """Credit ``member`` what the policy says ``action`` is worth (``times`` over)."""
+        """Credit ``member`` what the policy says ``action`` is worth (``times`` over).
+
+        An account merged into another earns for the account kept, under the kept
+        account's caps (one person never earns two caps' worth).
+        """
+        if merged_into(self.tx, member) is not None:
+            member = resolve(self.tx, member)
         reward = self.policy.reward(action)
         if reward.was:
             reward = reward.on(self.day())

@@ -12,6 +12,7 @@ from ...community import Community
 from ...errors import Conflict, InvalidInput, KudosError, NotAllowed, UnknownMember
 from ...events import ReplyPosted, TopicPosted
 from ...policies import giffgaff
+from ...policy import Cap
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
@@ -330,6 +331,29 @@ class ChannelConformance(ConformanceBase):
         assert c.standing("bob").points == before
         c.set_feeling("t1", "happy", by="bob")  # the kept account speaks for the old one
         assert c.feelings()["happy"] == 1
+        assert_consistent(c)
+
+    def test_a_merged_account_earns_under_the_kept_accounts_cap(
+        self, make_community: MakeCommunity
+    ) -> None:
+        cap = Cap(account="points", per="month", limit=100, actions=("solution_accepted",))
+        c = make_community(giffgaff().evolve(caps=(cap,)))
+        for member in ("carol", "a", "b"):
+            c.join(member)
+        c.join("sam", role="staff")
+        for i in range(4):
+            c.post_topic(f"t{i}", author="carol", title=f"Topic {i}")
+        for i in (0, 1):
+            c.post_reply(f"ra{i}", topic=f"t{i}", author="a")
+        c.merge_members("a", into="b", by="sam")
+        for i in (2, 3):
+            c.post_reply(f"rb{i}", topic=f"t{i}", author="b")
+            c.accept_solution(f"t{i}", reply=f"rb{i}", by="carol")
+        earned = c.standing("b").points
+        for i in (0, 1):  # the merged account's old answers, accepted in the same month
+            c.accept_solution(f"t{i}", reply=f"ra{i}", by="carol")
+        assert c.standing("b").points == earned  # one person, one cap
+        assert c.standing("a").points == 0
         assert_consistent(c)
 
     def test_accepting_a_reply_written_under_a_merged_account_pays_nothing(
