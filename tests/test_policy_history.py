@@ -410,3 +410,25 @@ def test_statement_lines_carry_their_policy_version_and_recalculations_read_as_w
     ]
     assert (paid_under_2.amount, paid_under_2.policy) == (20, 2)
     assert_consistent(c)
+
+
+def test_a_change_of_policy_does_not_reword_earlier_lines(tmp_path: Path) -> None:
+    # A kudos worth 5 under giffgaff stays "+5 points: ... gave kudos ..." after a change to a
+    # policy paying 10: whether a line was capped is judged by the version that paid it.
+    clock = FakeClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    c = kudos.open(f"sqlite:///{tmp_path / 'c.db'}", policy=kudos.policies.giffgaff(), clock=clock)
+    c.join("ann")
+    c.join("bob")
+    c.join("sam", role="staff")
+    c.post_topic("t1", author="ann", title="No data abroad")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("r1", giver="ann")
+    before = [line.text for line in c.statement("bob").lines]
+    generous = kudos.policies.giffgaff().evolve(
+        rewards={**kudos.policies.giffgaff().rewards, "kudos_on_reply": Reward(points=10)}
+    )
+    clock.advance(hours=1)
+    c.change_policy(generous, effective=c.now(), by="sam", reason="more for kudos")
+    after = [line.text for line in c.statement("bob").lines]
+    assert after == before
+    assert not any("capped" in text for text in after), after

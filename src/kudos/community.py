@@ -609,6 +609,7 @@ class Community(
                 tx,
                 self.policy,
                 tx.entries(member=member, period=period, since=since, until=until, account=account),
+                self._policy_versions(),
             )
             totals = {
                 a: sum(e.amount for e in lines if e.account == a) for a in ("points", "reputation")

@@ -51,9 +51,17 @@ def cap_words(cap: Cap) -> str:
 
 
 def render_lines(
-    tx: Transaction, policy: Policy, entries: Sequence[LedgerEntry]
+    tx: Transaction,
+    policy: Policy,
+    entries: Sequence[LedgerEntry],
+    versions: Sequence[Policy] = (),
 ) -> tuple[StatementLine, ...]:
-    """``entries`` as :class:`~kudos.model.StatementLine` s, each with its sentence."""
+    """``entries`` as :class:`~kudos.model.StatementLine` s, each with its sentence.
+
+    ``versions`` are the community's policy versions (version 1 first): whether an
+    award was capped is judged by the version that paid it (its ``policy``), so a
+    later change of rules does not reword earlier lines. Without them, ``policy``.
+    """
     if not entries:
         return ()
     wanted = {e.event_id for e in entries}
@@ -69,7 +77,15 @@ def render_lines(
     referrals = {d.key: d for d in read_docs(tx, "referral", referral_ids)}
     texts = _texts(policy)
     zone = _zone(policy.periods.timezone)
-    return tuple(_line(e, policy, texts, zone, events, posts, referrals) for e in entries)
+    return tuple(
+        _line(e, policy, texts, zone, events, posts, referrals, _paid_by(e, policy, versions))
+        for e in entries
+    )
+
+
+def _paid_by(e: LedgerEntry, policy: Policy, versions: Sequence[Policy]) -> Policy:
+    """The policy version that valued ``e`` (``policy`` when not known)."""
+    return versions[e.policy - 1] if 0 < e.policy <= len(versions) else policy
 
 
 def _line(
@@ -80,6 +96,7 @@ def _line(
     events: Mapping[str, StoredEvent],
     posts: Mapping[str, Doc],
     referrals: Mapping[str, Doc],
+    paid_by: Policy,
 ) -> StatementLine:
     event = events.get(e.event_id)
     payload: Mapping[str, Any] = event.payload if event is not None else {}
@@ -121,8 +138,8 @@ def _line(
     else:
         key = e.action if e.action in texts else "line"
     words = fill(texts[key], values)
-    if key == e.action and e.action in policy.rewards:
-        words = _wrapped(e, policy, texts, words, values)
+    if key == e.action and e.action in paid_by.rewards:
+        words = _wrapped(e, paid_by, texts, words, values)
     return StatementLine(
         entry_id=e.entry_id,
         member=e.member,
