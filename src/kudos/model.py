@@ -25,6 +25,7 @@ __all__ = [
     "Statement",
     "StatementLine",
     "StoredEvent",
+    "board_tags",
 ]
 
 ACCOUNTS = ("points", "reputation")
@@ -204,6 +205,11 @@ class Member:
     def is_staff(self) -> bool:
         """Staff (the company's employees) or moderators."""
         return self.role in ("staff", "moderator")
+
+
+def board_tags(tags: tuple[str, ...], product: str | None) -> tuple[str, ...]:
+    """The tags a post counts under on boards and caps: its tags, then its product if any."""
+    return tags + ((product,) if product else ())
 
 
 @attrs.frozen(kw_only=True)

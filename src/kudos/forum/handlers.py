@@ -35,7 +35,7 @@ from ..events import (
     SolutionUnaccepted,
     TopicPosted,
 )
-from ..model import Post
+from ..model import Post, board_tags
 from ..stores.protocol import Transaction
 from ..support import handlers as support
 
@@ -55,7 +55,7 @@ def _noun(post: Post) -> str:
 
 
 def _tags(post: Post) -> tuple[str, ...]:
-    return post.tags + ((post.product,) if post.product else ())
+    return board_tags(post.tags, post.product)
 
 
 def _fact_at(ctx: Context, event_id: str | None) -> datetime | None:
@@ -149,7 +149,7 @@ def _deleted(ctx: Context, event: MemberDeleted) -> None:
 def _topic(ctx: Context, event: TopicPosted) -> None:
     ctx.member(event.author)
     _new_post(ctx, event.topic)
-    tags = event.tags + ((event.product,) if event.product else ())
+    tags = board_tags(event.tags, event.product)
     ctx.put(
         "post",
         event.topic,

@@ -42,7 +42,7 @@ from ..events import (
     TopicPosted,
     TopicUnfollowed,
 )
-from ..model import Post
+from ..model import Post, board_tags
 from ..stores.protocol import SEARCH_KIND, Transaction, search_terms
 
 ANY = "*"
@@ -183,7 +183,7 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
     _count_feeling(ctx, data, event.feeling, +1)
     _involve(ctx, event.topic, event.product, event.author, "posted")
     if event.praised is not None:
-        tags = event.tags + ((event.product,) if event.product else ())
+        tags = board_tags(event.tags, event.product)
         ctx.award(
             event.praised,
             "praise_received",
@@ -264,7 +264,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     reply = ctx.post(topic.solution)
     if reply.removed or engine.same_person(ctx.tx, reply.author, event.by):
         return
-    tags = topic.tags + ((topic.product,) if topic.product else ())
+    tags = board_tags(topic.tags, topic.product)
     ctx.award(
         reply.author,
         "deflection_solution",
