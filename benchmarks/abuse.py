@@ -25,6 +25,13 @@ on a ``MemoryStore``, it times (median of ``--repeat`` runs):
   reviews).
 
 It checks that every planted ring is found and prints the ratios to the baseline.
+
+Then the dense case (``--dense`` members, 1,000 by default), where nobody is a ring
+but everybody is a candidate: each member gives 5 kudos to each of 5 others
+(``(i + k*k + k) % n`` for k = 1..5), with ``ring_size=6, ring_share=80,
+ring_votes=5``, so each member's five favourites take all their kudos. It times
+``vote_rings`` and a refused ``reverse_vote_ring`` of two members who are not a
+ring against the same baseline.
 """
 
 from __future__ import annotations
@@ -96,6 +103,7 @@ def main() -> None:
     parser.add_argument("--rings", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dense", type=int, default=1_000)
     args = parser.parse_args()
     policy = kudos.policies.giffgaff().evolve(
         abuse=AbuseRules(serial_votes=5, ring_size=4, ring_share=80, ring_votes=5)
@@ -136,6 +144,68 @@ def main() -> None:
                 f"  ({name}: built in {built:.0f} s; {len(rings)} rings found, "
                 f"{len(rings - planted)} not planted; "
                 f"{len(report.serial_votes)} serial groups)"  # type: ignore[attr-defined]
+            )
+    dense(args.dense, args.repeat)
+
+
+def dense_stream(members: int) -> list[Event]:
+    ids = [f"m{i:05d}" for i in range(members)]
+    events: list[Event] = [MemberJoined(member=m, at=START) for m in ids]
+    events.append(MemberJoined(member="mod", role="staff", at=START))
+    events += [TopicPosted(topic=f"t-{m}", author=m, at=START) for m in ids]
+    n = 0
+    for i, giver in enumerate(ids):
+        for k in range(1, 6):
+            author = ids[(i + k * k + k) % members]
+            for _ in range(5):
+                n += 1
+                at = START + timedelta(minutes=n)
+                events.append(ReplyPosted(reply=f"r{n}", topic=f"t-{author}", author=author, at=at))
+                events.append(KudosGiven(post=f"r{n}", giver=giver, at=at))
+    return events
+
+
+def dense(members: int, repeat: int) -> None:
+    policy = kudos.policies.giffgaff().evolve(
+        abuse=AbuseRules(ring_size=6, ring_share=80, ring_votes=5)
+    )
+    events = dense_stream(members)
+    print(f"\ndense: {members:,} members, {members * 25:,} kudos, no ring")
+    print(
+        "| store | period's ledger (baseline) | vote_rings | ratio "
+        "| refused reverse_vote_ring | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as folder:
+        stores = {
+            "SQLite": SqlStore.from_url(f"sqlite:///{Path(folder) / 'd.db'}"),
+            "memory": kudos.MemoryStore(),
+        }
+        for name, store in stores.items():
+            clock = FakeClock(END + timedelta(days=1))
+            c = kudos.Community(store=store, policy=policy, clock=clock)
+            for i in range(0, len(events), 5_000):
+                c.record_many(events[i : i + 5_000])
+
+            def ledger(store: object = store) -> object:
+                with store.transaction("default") as tx:  # type: ignore[attr-defined]
+                    return tx.entries(period=PERIOD)
+
+            def refused(c: kudos.Community = c) -> object:
+                try:
+                    c.reverse_vote_ring(PERIOD, ["m00000", "m00002"], by="mod")
+                except kudos.NotAllowed:
+                    return None
+                raise AssertionError("two members who are not a ring were reversed")
+
+            base, _ = median(ledger, repeat)
+            ring_time, found = median(lambda c=c: c.vote_rings(PERIOD), repeat)
+            assert found == [], found
+            reverse_time, _ = median(refused, repeat)
+            print(
+                f"| {name} | {base * 1000:,.0f} ms | {ring_time * 1000:,.0f} ms | "
+                f"{ring_time / base:.1f} | {reverse_time * 1000:,.0f} ms | "
+                f"{reverse_time / base:.1f} |"
             )
 
 

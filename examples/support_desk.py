@@ -1,7 +1,9 @@
 """A week of a product community that replaces a help desk: customers ask, report problems,
 share ideas and praise on the forum, Twitter, e-mail and the phone; members and staff answer;
 a solution becomes the canonical answer and is reused on every channel; two accounts of one
-customer are merged; and the week ends with the response-health table.
+customer are merged; a draft's similar topics answer a customer before they post
+(a deflection), feelings and staff on duty are shown; and the week ends with the
+response-health table.
 
 Run it: python examples/support_desk.py
 """
@@ -89,8 +91,23 @@ community.give_kudos("r91", giver="bob")
 community.merge_members("carol-old", into="carol", by="sam")
 assert community.member_by_handle("twitter", "@carol_k") == "carol"
 
-# Part of the issue, built beside this (similar topics before posting, deflection,
-# feelings, staff on duty), goes here when it is on this branch.
+# Friday: before posting, gus sees similar topics; the solved roaming one answers him, so he
+# never posts (a deflection: alice, who solved it, is rewarded). Feelings and staff on duty.
+community.post_topic(
+    "t95", author="femi", kind="question", title="How do I change my PIN?", feeling="confused"
+)
+community.set_feeling("t95", "happy", by="femi")
+suggestions = community.similar_topics("How do I get data in Spain?", product="sim")
+print("Similar topics:", [(s.topic, s.score, s.solved) for s in suggestions[:3]])
+assert suggestions[0].topic == "t1" and suggestions[0].solved
+community.deflected("t1", by="gus")
+now = community.now()
+community.report_shift("fri-sam", member="sam", start=now, end=now + timedelta(hours=8))
+page = community.presence(product="sim")
+print(
+    f"Deflections: {community.deflections()}; feelings: {community.feelings()}; "
+    f"people involved: {page.people_involved}, employees available: {page.employees_available}"
+)
 
 canonical = community.answer_for("t1")
 assert canonical is not None

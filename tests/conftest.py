@@ -84,6 +84,7 @@ def postgres_store(postgres_engine: Engine, postgres_metadata: MetaData) -> SqlS
             store.tables.docs,
             store.tables.counters,
             store.tables.outbox,
+            store.tables.policies,
         ):
             conn.execute(delete(table))
     return store

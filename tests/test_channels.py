@@ -192,3 +192,17 @@ def test_an_event_given_its_derived_id_keeps_its_channel() -> None:
     event = KudosGiven(post="r1", giver="bob", channel="twitter").with_id("kudos-given:r1:bob")
     assert (event.event_id, event.channel) == ("kudos-given:r1:bob", "twitter")
     assert KudosGiven(post="r1", giver="bob").with_id("x").channel is None
+
+
+def test_a_handle_may_be_as_long_as_an_email_address_and_is_compared_as_given() -> None:
+    c = kudos.Community(clock=FakeClock())
+    c.join("bob")
+    address = "b" * 64 + "@" + "e" * 185 + ".com"  # 254 characters, the longest e-mail address
+    c.link_identity("bob", "email", address)
+    assert c.member_by_handle("email", address) == "bob"
+    c.rebuild()
+    assert c.identities("bob")[0].handle == address
+    with pytest.raises(kudos.UnknownMember):
+        c.member_by_handle("email", address.upper())  # normalising is the host's job
+    with pytest.raises(InvalidInput, match="at most 320"):
+        c.link_identity("bob", "email", "x" * 321)

@@ -193,9 +193,11 @@ def test_simulate_replays_with_the_collector_paused_and_restores_it(
 def test_a_failed_rebuild_restores_the_collector() -> None:
     c = _forum()
     c.give_kudos("r1", giver="bob")
-    other = kudos.Community(store=c.store, policy=kudos.policies.stackexchange())
+    with c.store.transaction(c.id) as tx:  # a ledger line the log does not give
+        (line, *_) = tx.entries(event_id=c.ledger(subject="r1")[0].event_id)
+        tx.append_entries([attrs.evolve(line, entry_id="forged/0", amount=1000)])
     with pytest.raises(kudos.RebuildMismatch):
-        other.rebuild()
+        c.rebuild()
     assert gc.isenabled()
 
 

@@ -4,7 +4,9 @@ Every python block of a page runs on its own, in a fresh namespace, unless its
 first line says it goes on from the block before (``# (continued)``).
 
 Pages whose python blocks are fragments of a host's code (a Flask view, an Alembic
-``env.py``) are left out: :data:`FRAGMENT_PAGES`.
+``env.py``) are left out: :data:`FRAGMENT_PAGES`. On a page that runs, a single block
+that is a fragment (it reads a file the reader has, say) says so on its first line,
+``# (fragment)``, and is compiled but not run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import kudos
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
-FRAGMENT_PAGES = {"integrate.md", "policies.md", "stores.md"}
+FRAGMENT_PAGES = {"integrate.md", "stores.md"}
 RUNNABLE_PAGES = [ROOT / "README.md"] + [
     page for page in sorted(DOCS.glob("*.md")) if page.name not in FRAGMENT_PAGES
 ]
@@ -45,6 +47,9 @@ def test_docstring_examples_run(name: str) -> None:
 CONTINUED = "# (continued)"
 """The first line of a python block that goes on from the page's previous block."""
 
+FRAGMENT = "# (fragment)"
+"""The first line of a python block that is compiled but not run (it needs the reader's files)."""
+
 
 def _blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
@@ -62,15 +67,31 @@ def test_page_examples_run_each_on_its_own(
     monkeypatch.chdir(tmp_path)  # pages may create community.db
     namespace: dict[str, object] = {}
     for number, block in enumerate(_blocks(page), 1):
+        code = compile(block, f"{page.name} (python block {number})", "exec")
+        if block.startswith(FRAGMENT):
+            continue
         if not block.startswith(CONTINUED):
             namespace = {}
-        exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+        exec(code, namespace)
 
 
 def test_a_continued_block_follows_another() -> None:
     for page in RUNNABLE_PAGES:
         blocks = _blocks(page)
         assert not (blocks and blocks[0].startswith(CONTINUED)), page.name
+
+
+def test_a_runnable_page_runs_most_of_its_blocks() -> None:
+    """Fragments are the exception: most of a runnable page's blocks run."""
+    for page in RUNNABLE_PAGES:
+        blocks = _blocks(page)
+        fragments = [b for b in blocks if b.startswith(FRAGMENT)]
+        assert len(fragments) * 2 < max(len(blocks), 1), page.name
+
+
+def test_policies_page_runs() -> None:
+    """The policy page's examples run with the docs test: its tables cannot drift from code."""
+    assert DOCS / "policies.md" in RUNNABLE_PAGES
 
 
 def test_the_pages_that_run_have_examples() -> None:

@@ -46,6 +46,7 @@ from kudos.events import (
     PayoutPaid,
     PayoutReleased,
     PointsAdjusted,
+    PolicyChanged,
     PostMadeWiki,
     PostRemoved,
     PostRestored,
@@ -126,6 +127,15 @@ EXAMPLES: list[tuple[Event, str]] = [
     ),
     (PostRestored(post="r9", by="mod1"), "r9"),
     (PostMadeWiki(post="r1"), "r1"),
+    (
+        PolicyChanged(
+            policy="{}",
+            effective=datetime(2026, 6, 1, tzinfo=UTC),
+            by="staff1",
+            reason="new rules",
+        ),
+        "44136fa355b3678a1146ad16f7e8649e:2026-06-01T00%3A00%3A00+00%3A00:onward",
+    ),
     (BountyOffered(bounty="b1", topic="t1", by="bob", amount=50), "b1"),
     (BountyAwarded(bounty="b1", reply="r1", amount=25), "b1"),
     (BountyRefunded(bounty="b1", by="mod1"), "b1"),
@@ -147,10 +157,10 @@ EXAMPLES: list[tuple[Event, str]] = [
     ),
     (IdentityLinked(member="bob", channel="twitter", handle="@bob"), "twitter:@bob:bob"),
     (MembersMerged(member="bob2", into="bob", by="staff1"), "bob2:bob"),
-    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1"),
+    (CanonicalMarked(topic="t1", reply="r1", by="staff1"), "r1:t1"),
     (
         AnsweredWith(conversation="tw-1", canonical="r1", by="staff1", channel="twitter"),
-        "tw-1:r1:twitter",
+        "tw-1:r1",  # never the channel: one answer to one conversation is one fact
     ),
 ]
 
@@ -410,6 +420,12 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.sampled_from(TOPIC_KINDS)
     if field.name == "day":
         return st.dates(date(1970, 1, 1), date(2999, 12, 31)).map(date.isoformat)
+    if field.name == "policy":  # a policy as JSON
+        return st.dictionaries(ids, st.integers(), max_size=2).map(
+            lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"))
+        )
+    if field.name == "effective":  # kept as UTC ISO 8601 text
+        return times(zones)
     if hint is str:
         return texts if field.validator is v.text else ids
     if hint == str | None:

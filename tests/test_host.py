@@ -674,7 +674,7 @@ def test_engines_on_one_url_with_their_own_search_path_never_share_results(
     assert [r.standing("alice").points for r in readers] == [100, 7]
 
 
-def test_communities_under_different_policies_never_share_cached_results() -> None:
+def test_a_change_of_policy_outdates_every_cached_result_of_the_community() -> None:
     store = kudos.MemoryStore()
     clock = FakeClock()
     giffgaff = Community(store=store, clock=clock)
@@ -687,10 +687,15 @@ def test_communities_under_different_policies_never_share_cached_results() -> No
         name="ranked otherwise",
         recognition=kudos.policies.stackexchange().recognition,
     )
-    other = Community(store=store, policy=ranked, clock=clock)
-    truth = Community(store=store, policy=ranked, clock=clock, cache=None)
-    assert other.standing("alice") == truth.standing("alice")
-    assert other.standing("alice").rank != "Member"
+    Community(store=store, clock=clock).change_policy(ranked, by="staff1", reason="new ranks")
+    truth = Community(store=store, clock=clock, cache=None)
+    assert truth.policy == ranked
+    per_request = Community(store=store, policy=ranked, clock=clock)
+    assert per_request.standing("alice") == truth.standing("alice")
+    assert per_request.standing("alice").rank != "Member"
+    # The object that cached under the old rules takes up the change at its next read.
+    assert giffgaff.standing("alice") == truth.standing("alice")
+    assert giffgaff.policy == ranked
 
 
 def test_a_cached_standing_follows_the_clock_past_a_referral_expiry() -> None:

@@ -193,3 +193,95 @@ def test_the_commands_show_the_policy_and_the_simulate_report(tmp_path: Path) ->
     (tmp_path / "broken.toml").write_text("[rewards\n")
     status, _, err = run("simulate", "--policy", str(tmp_path / "broken.toml"), "--url", url)
     assert status == 2 and "does not parse" in err
+
+
+# --- issue 14 review: refused closes, limits, titles, Markdown -------------------------
+
+
+def closed_half_year(store: Store) -> Community:
+    """The seeded community with bob's points paid out in a closed half-year."""
+    from datetime import timedelta
+
+    c = seeded(store)
+    c.join("staff1", role="staff")
+    c.adjust("bob", points=2_000, reputation=300, reason="seed", by="staff1")
+    c.set_payout_method("bob", "cash")
+    period = c.current_period()
+    end = c.policy.periods.bounds(period)[1]
+    c.clock = lambda: end + timedelta(days=1)
+    c.close_period(period, by="staff1")
+    return c
+
+
+def test_a_refused_close_is_said_plainly_and_not_counted_as_money_moved(
+    memory_store: Store,
+) -> None:
+    c = closed_half_year(memory_store)
+    period = c.current_period()
+    quarters = c.policy.evolve(periods=kudos.periods.Periods(kind="quarter"))
+    report = c.simulate(quarters).report
+    closed = next(p for p in report.refused_closes)
+    assert report.refused_closes == (closed,) and "H" in closed and closed != period
+    bob = next(m for m in report.members if m.member == "bob")
+    assert (bob.payout_before, bob.payout_after, bob.payout_refused) == (0, 0, 2_065)
+    assert report.money_moved == 0
+    assert report.refused_kinds == (("period-closed", 1),)
+    text = report.text()
+    assert text.startswith(f"{quarters.name!r} refuses the close of {closed}")
+    assert "£20.65 -> £0.00" not in text and "£20.65 in a refused close" in text
+    assert f"closes refused    {closed}" in text
+    assert "Refused under" in text and "period-closed      1" in text
+    markdown = report.markdown()
+    assert f"refuses the close of {closed}" in markdown
+    assert "| period-closed | 1 |" in markdown
+
+
+def test_refusals_are_counted_by_kind_not_cut_to_five(memory_store: Store) -> None:
+    import attrs
+
+    c = seeded(memory_store)
+    members = ("ann", "bob", "cat", "dan")
+    for m in members:
+        c.set_payout_method(m, "cash")
+    payback = attrs.evolve(c.policy.payback, methods={"credit": c.policy.payback.methods["credit"]})
+    report = c.simulate(c.policy.evolve(name="credit only", payback=payback)).report
+    assert report.refused_kinds == (("payout-method-chosen", 4),)
+    assert report.rejected == len(report.refusals) == 4
+    assert [r.event_id for r in report.refusals] == [
+        r.event_id for r in report.refusals if r.kind == "payout-method-chosen"
+    ]
+    assert report.refused_closes == () and report.summary() == ()
+    assert "payout-method-chosen      4" in report.text()
+
+
+def test_a_cut_member_list_says_how_many_more(memory_store: Store) -> None:
+    c = seeded(memory_store)
+    proposal = c.policy.evolve(rewards={})
+    report = c.simulate(proposal).report
+    assert len(report.members) >= 2
+    members = report.sections(limit=1)[1]
+    assert len(members.rows) == 1 and members.note == f"... and {len(report.members) - 1} more"
+    assert f"... and {len(report.members) - 1} more" in report.text(limit=1)
+    assert report.sections(limit=None)[1].note == ""
+    with pytest.raises(ValueError, match="0 or more"):
+        report.sections(limit=-1)
+
+
+def test_the_report_title_under_the_same_name_and_markdown_headings(memory_store: Store) -> None:
+    c = seeded(memory_store)
+    same = c.simulate(c.policy.evolve(rewards={})).report
+    assert "instead of 'giffgaff'" not in same.text()
+    assert same.text().startswith("Under 'giffgaff' (both policies have that name)")
+    assert same.markdown().startswith("## Under 'giffgaff'")
+
+
+def test_markdown_and_html_start_with_the_policy_and_escape_raw_html() -> None:
+    policy = kudos.policies.giffgaff().evolve(
+        texts={"kudos_on_reply": "<b>{actor}</b> liked | your reply"}
+    )
+    table = policy.describe()
+    markdown = table.markdown()
+    assert markdown.startswith("## Policy 'giffgaff'\n")
+    assert "<b>" not in markdown and "&lt;b>{actor}&lt;/b> liked \\| your reply" in markdown
+    assert table.html().startswith("<h2>Policy &#x27;giffgaff&#x27;</h2>")
+    assert not table.markdown(heading=False).startswith("## Policy")

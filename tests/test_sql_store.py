@@ -817,7 +817,7 @@ def test_similar_topics_use_the_databases_own_full_text_index(db: Db) -> None:
             rows = conn.exec_driver_sql(f"SELECT rowid, text FROM {fts} ORDER BY rowid").all()
             assert [text for _, text in rows] == [
                 "no data abroad roaming",
-                "bill too high roaming charges on my",  # each word once
+                "bill too high roaming charge on my",  # each word once, folded
             ]
         else:
             index = f"ix_{store.tables.docs.name}_search"
@@ -832,24 +832,74 @@ def test_similar_topics_use_the_databases_own_full_text_index(db: Db) -> None:
     assert [s.topic for s in c.similar_topics("roaming abroad")] == ["t2"]
 
 
-def test_create_all_adds_the_search_index_to_version_2_tables(db: Db) -> None:
+def _as_of_version(db: Db, store: SqlStore, version: int) -> None:
+    """Take ``store``'s tables back to what a kudos of schema ``version`` made."""
+    t = store.tables
+    with db.engine.begin() as conn:
+        if version < 4:  # no policy history: no policies table, no ledger.policy
+            t.policies.drop(conn)
+            conn.exec_driver_sql(f"ALTER TABLE {t.ledger.name} DROP COLUMN policy")
+        if version < 3:  # no full-text index
+            if db.dialect == "sqlite":
+                fts = t.docs.name.removesuffix("docs") + "search_fts"
+                conn.exec_driver_sql(f"DROP TABLE {fts}")
+            else:
+                conn.exec_driver_sql(f"DROP INDEX ix_{t.docs.name}_search")
+        if version < 2:  # no data versions
+            t.communities.drop(conn)
+        conn.execute(update(t.schema).values(version=version))
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_create_all_brings_older_tables_to_this_version_through_every_upgrade(
+    db: Db, version: int
+) -> None:
     store = db.store()
-    c = clocked(store)
-    _topics(c)
-    with db.engine.begin() as conn:  # what a version-2 kudos made: no full-text index
-        if db.dialect == "sqlite":
-            fts = store.tables.docs.name.removesuffix("docs") + "search_fts"
-            conn.exec_driver_sql(f"DROP TABLE {fts}")
-        else:
-            conn.exec_driver_sql(f"DROP INDEX ix_{store.tables.docs.name}_search")
-        conn.execute(update(store.tables.schema).values(version=2))
+    forum(clocked(store))
+    _as_of_version(db, store, version)
     with pytest.raises(StoreError, match="older than this kudos"):
         list(SqlStore(db.engine, metadata=store.metadata).communities())
     upgraded = SqlStore(db.engine, metadata=store.metadata)
     upgraded.create_all()
     with db.engine.connect() as conn:
         assert conn.execute(select(store.tables.schema.c.version)).scalar_one() == SCHEMA_VERSION
-    assert [s.topic for s in clocked(upgraded).similar_topics("roaming")] == ["t1", "t2"]
+        ledger = store.tables.ledger
+        columns = {c["name"] for c in inspect(conn).get_columns(ledger.name, schema=ledger.schema)}
+        assert "policy" in columns
+    assert SCHEMA_VERSION == 4
+    again = clocked(upgraded)
+    assert [s.topic for s in again.similar_topics("abroad")] == ["t1"]  # version 3's index
+    assert again.policy_history() == []  # written before kudos kept its policy
+    assert {line.policy for line in again.statement("alice").lines} == {1}  # read as version 1
+    again.give_kudos("r2", giver="alice")  # the first write records the policy as version 1
+    assert [v.version for v in again.policy_history()] == [1]
+    assert_consistent(again)
+
+
+def test_alembic_autogenerate_finds_the_version_4_additions_on_version_3_tables(db: Db) -> None:
+    store = db.store()
+    forum(clocked(store))
+    _as_of_version(db, store, 3)
+    prefix = store.tables.events.name.removesuffix("events")
+
+    def ours(name: str | None, type_: str, parent: Any) -> bool:
+        return include_name(name, type_, parent) and (
+            type_ != "table" or bool(name and name.startswith(prefix))
+        )
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": ours}
+        )
+        found = compare_metadata(context, store.metadata)
+    added = sorted(
+        (d[0], d[1].name if d[0] == "add_table" else f"{d[2]}.{d[3].name}")
+        for d in (diff if isinstance(diff, tuple) else diff[0] for diff in found)
+    )
+    assert added == [
+        ("add_column", f"{store.tables.ledger.name}.policy"),
+        ("add_table", store.tables.policies.name),
+    ]
 
 
 def test_tables_without_the_search_index_still_find_similar_topics(db: Db) -> None:

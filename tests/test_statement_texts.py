@@ -70,8 +70,8 @@ def test_every_giffgaff_action_reads_as_a_sentence(store: Store) -> None:
         '+1 reputation: carol gave kudos to your reply in "No data abroad"',
         '+50 points: your reply in "No data abroad" was accepted as the solution',
         '+10 reputation: your reply in "No data abroad" was accepted as the solution',
-        "\u22125 points: carol withdrew the kudos given on 3 March",
-        "\u22121 reputation: carol withdrew the kudos given on 3 March",
+        '\u22125 points: carol withdrew the kudos given on 3 March in "No data abroad"',
+        '\u22121 reputation: carol withdrew the kudos given on 3 March in "No data abroad"',
         '\u221250 points: the solution of "No data abroad" was unaccepted',
         '\u221210 reputation: the solution of "No data abroad" was unaccepted',
         "+500 points: your referral dan qualified",
@@ -82,7 +82,7 @@ def test_every_giffgaff_action_reads_as_a_sentence(store: Store) -> None:
         '+1 point: carol gave kudos to your question "No data abroad"',
         '+1 reputation: carol gave kudos to your question "No data abroad"',
         '+5 points: you accepted alice\'s reply as the solution of "No data abroad"',
-        '\u22125 points: the solution of "No data abroad" was unaccepted',
+        '\u22125 points: you unaccepted the solution of "No data abroad"',
     ]
     assert texts(c, "dan")[:2] == ["+500 points: welcome bonus: you joined on alice's referral"]
     assert texts(c, "erin") == [
@@ -94,8 +94,8 @@ def test_every_giffgaff_action_reads_as_a_sentence(store: Store) -> None:
     assert texts(c, "spammer") == [
         '+5 points: bob gave kudos to your reply in "No data abroad"',
         '+1 reputation: bob gave kudos to your reply in "No data abroad"',
-        '\u22125 points: the reply in "No data abroad" was removed (spam)',
-        '\u22121 reputation: the reply in "No data abroad" was removed (spam)',
+        '\u22125 points: your reply in "No data abroad" was removed (spam)',
+        '\u22121 reputation: your reply in "No data abroad" was removed (spam)',
         '\u221250 reputation: your reply in "No data abroad" was removed (spam)',
     ]
     assert carol[0] == "+100 points: staff1 adjusted your balance: meet-up host"
@@ -210,10 +210,12 @@ def test_texts_load_from_toml_and_bad_templates_name_their_key() -> None:
 
 def test_every_default_template_uses_only_known_placeholders_and_covers_every_action() -> None:
     from kudos.explain.texts import check_texts
+    from kudos.history.handlers import RECALCULATED
     from kudos.policy import ACTIONS
 
     assert check_texts(DEFAULT_TEXTS) == dict(DEFAULT_TEXTS)
     assert set(ACTIONS) <= set(DEFAULT_TEXTS)
+    assert RECALCULATED in DEFAULT_TEXTS  # the lines a retroactive policy change books
     assert "text" in PLACEHOLDERS and "cap" in PLACEHOLDERS
 
 
@@ -439,3 +441,112 @@ def test_idea_votes_referral_revocations_failed_payouts_and_refunds_read_as_sent
         '\u221250 reputation: you offered a bounty on "eSIM"',
         '+50 reputation: the bounty on "eSIM" was refunded',
     ]
+
+
+# --- issue 14 review: "you" for the member's own facts, the post named, kind-aware words ----
+
+
+def test_a_member_reads_their_own_reversals_as_you(store: Store) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    policy = kudos.policies.giffgaff()
+    policy = policy.evolve(rewards={**policy.rewards, "kudos_given": Reward(points=1)})
+    c = Community(store=store, policy=policy, clock=clock)
+    for name in ("ann", "bob"):
+        c.join(name)
+    c.post_topic("t1", author="bob", title="Hello")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("r1", giver="ann")
+    clock.advance(days=1)
+    c.withdraw_kudos("r1", giver="ann")
+    assert texts(c, "ann") == [
+        '+1 point: you gave kudos to bob\'s reply in "Hello"',
+        '\u22121 point: you withdrew the kudos you gave on 1 March in "Hello"',
+    ]
+    assert texts(c, "bob")[-1] == (
+        '\u22121 reputation: ann withdrew the kudos given on 1 March in "Hello"'
+    )
+
+
+def test_a_stackexchange_voter_reads_their_own_vote_changes_as_you(store: Store) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    c = Community(store=store, policy=kudos.policies.stackexchange(), clock=clock)
+    for name in ("bob", "dan"):
+        c.join(name)
+    c.join("mod", role="moderator")
+    c.adjust("dan", reputation=200, reason="seed", by="mod")
+    c.post_topic("t1", author="bob", title="Hello")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.down_vote("r1", voter="dan")
+    c.give_kudos("r1", giver="dan")
+    assert texts(c, "dan")[-2:] == [
+        '\u22121 reputation: you down-voted an answer in "Hello"',
+        '+1 reputation: you changed your down-vote in "Hello" to an up-vote',
+    ]
+    assert not any(line.startswith(("+", "\u2212")) and "dan " in line for line in texts(c, "dan"))
+
+
+def test_removed_and_restored_posts_read_by_kind(store: Store) -> None:
+    c = Community(store=store, policy=kudos.policies.giffgaff())
+    for name in ("ann", "bob", "carol"):
+        c.join(name)
+    c.join("mod", role="moderator")
+    c.post_topic("t1", author="ann", title="Hello")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("t1", giver="carol")
+    c.give_kudos("r1", giver="carol")
+    c.remove_post("t1", by="mod", reason="duplicate")
+    c.restore_post("t1", by="mod")
+    c.remove_post("r1", by="mod", reason="off topic")
+    ann, bob = texts(c, "ann"), texts(c, "bob")
+    assert '\u22121 point: your question "Hello" was removed (duplicate)' in ann
+    assert '+1 point: your question "Hello" was restored' in ann
+    assert '\u22125 points: your reply in "Hello" was removed (off topic)' in bob
+    assert not any("the question in" in line or "the reply in" in line for line in ann + bob)
+
+
+def test_the_date_placeholders_say_what_they_render(memory_store: Store) -> None:
+    clock = FakeClock(datetime(2026, 3, 3, 9, tzinfo=UTC))
+    policy = kudos.policies.giffgaff().evolve(texts={"kudos_on_reply": "{date}"})
+    c = Community(store=memory_store, policy=policy, clock=clock)
+    for name in ("ann", "bob"):
+        c.join(name)
+    c.post_topic("t1", author="ann", title="Hello")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("r1", giver="ann")
+    rendered = texts(c, "bob")[0].split(": ", 1)[1]
+    assert rendered == "3 March 2026"
+    assert f"e.g. {rendered}" in PLACEHOLDERS["date"] or rendered in PLACEHOLDERS["date"]
+
+
+@pytest.mark.parametrize("template", ["{title:>30}", "{actor!r}", "{title!z}", "by {by!s:>3}"])
+def test_a_format_spec_or_conversion_is_refused_naming_the_key(template: str) -> None:
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply: .* plain \{name\} fields"):
+        Policy(texts={"kudos_on_reply": template})
+    toml = f"[texts]\nkudos_on_reply = {template!r}\n".replace("'", '"')
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply"):
+        Policy.from_toml(toml)
+
+
+@pytest.mark.parametrize("template", ["", "   "])
+def test_an_empty_template_is_refused(template: str) -> None:
+    with pytest.raises(InvalidPolicy, match=r"texts\.payout: the template is empty"):
+        Policy(texts={"payout": template})
+
+
+def test_escaped_braces_are_still_words() -> None:
+    assert Policy(texts={"payout": "{{{reason}}}"}).text("payout") == "{{{reason}}}"
+
+
+def test_evolve_overlays_texts_on_the_presets_words() -> None:
+    se = kudos.policies.stackexchange()
+    mine = se.evolve(texts={"kudos_on_reply": 'your answer in "{title}" got an up-vote'})
+    assert mine.text("kudos_on_reply") == 'your answer in "{title}" got an up-vote'
+    assert mine.text("kudos-withdrawn") == se.text("kudos-withdrawn")
+    assert {k: v for k, v in mine.texts.items() if k != "kudos_on_reply"} == {
+        k: v for k, v in se.texts.items() if k != "kudos_on_reply"
+    }
+    back = mine.evolve(texts={"kudos_on_reply": None})
+    assert back.text("kudos_on_reply") == DEFAULT_TEXTS["kudos_on_reply"]
+    assert mine.evolve(staff_earn=True).texts == mine.texts
+    with pytest.raises(InvalidPolicy, match=r"texts\.kudos_on_reply: unknown placeholder"):
+        se.evolve(texts={"kudos_on_reply": "{giver}"})

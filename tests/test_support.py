@@ -165,12 +165,13 @@ class SupportMachine(RuleBasedStateMachine):
         self.dir.cleanup()
 
     def both(self, method: str, *args: Any, **kwargs: Any) -> bool:
-        """Call ``method`` on both communities; both succeed or both refuse alike."""
+        """Call ``method`` on both communities; both apply, replay or refuse alike.
+        True when the call applied (not refused, not an idempotent replay)."""
         results: list[Any] = []
         for c in self.communities:
             try:
-                getattr(c, method)(*args, **kwargs)
-                results.append(None)
+                out = getattr(c, method)(*args, **kwargs)
+                results.append("replayed" if getattr(out, "replayed", False) else None)
             except KudosError as exc:
                 results.append(type(exc))
         assert results[0] == results[1], (method, args, kwargs, results)

@@ -11,15 +11,15 @@ and payouts.
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import abuse as abuse
 from . import channels as channels
 from . import events as events
 from . import explain as explain
 from . import health as health
+from . import history as history
 from . import ideas as ideas
 from . import leaderboards as leaderboards
 from . import payback as payback
@@ -27,6 +27,7 @@ from . import policies as policies
 from . import recognition as recognition
 from . import referrals as referrals
 from . import support as support
+from ._lazy import lazy_names
 from .cache import CacheStats as CacheStats
 from .cache import ReadCache as ReadCache
 from .errors import Conflict as Conflict
@@ -35,6 +36,7 @@ from .errors import InvalidInput as InvalidInput
 from .errors import InvalidPolicy as InvalidPolicy
 from .errors import KudosError as KudosError
 from .errors import NotAllowed as NotAllowed
+from .errors import PolicyMismatch as PolicyMismatch
 from .errors import RebuildMismatch as RebuildMismatch
 from .errors import StoreError as StoreError
 from .errors import TransientStoreError as TransientStoreError
@@ -47,6 +49,7 @@ from .model import LedgerEntry as LedgerEntry
 from .model import Member as Member
 from .model import Notification as Notification
 from .model import Outcome as Outcome
+from .model import PolicyVersion as PolicyVersion
 from .model import Post as Post
 from .model import RankProgress as RankProgress
 from .model import Standing as Standing
@@ -93,7 +96,9 @@ __all__ = [
     "Outcome",
     "Periods",
     "Policy",
+    "PolicyMismatch",
     "PolicyTable",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "ReadCache",
@@ -119,6 +124,7 @@ __all__ = [
     "events",
     "explain",
     "health",
+    "history",
     "ideas",
     "importers",
     "leaderboards",
@@ -145,16 +151,4 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported from their module when first asked for.
-
-    Raises:
-        AttributeError: ``name`` is not a public name of kudos.
-    """
-    if name in _LAZY:
-        module_name, attribute = _LAZY[name]
-        module = importlib.import_module(module_name)
-        value = module if attribute is None else getattr(module, attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

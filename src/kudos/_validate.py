@@ -27,6 +27,7 @@ Messages name the field, say what to pass instead, and show at most
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -100,17 +101,18 @@ def _bad_character(value: str, *, controls: bool) -> str | None:
     return None
 
 
-def check_id(name: str, value: Any) -> str:
-    """Return ``value`` if it is an id (see the module's rules), else raise InvalidInput."""
+def check_id(name: str, value: Any, limit: int = MAX_ID_LENGTH) -> str:
+    """Return ``value`` if it is an id (see the module's rules; at most ``limit``
+    characters), else raise InvalidInput."""
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a str id, got {_typed(value)}; pass the host's id")
     if not value or value != value.strip():
         raise InvalidInput(
             f"{name} must be a non-empty id without surrounding spaces, got {shown(value)}"
         )
-    if len(value) > MAX_ID_LENGTH:
+    if len(value) > limit:
         raise InvalidInput(
-            f"{name} must be at most {MAX_ID_LENGTH} characters, got {len(value)}: {shown(value)}"
+            f"{name} must be at most {limit} characters, got {len(value)}: {shown(value)}"
         )
     bad = _bad_character(value, controls=True)
     if bad is not None:
@@ -314,6 +316,32 @@ def one_of(*choices: str) -> Any:
 def text(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: :func:`check_text` (free text such as a title; it may be empty)."""
     check_text(attr.name, value)
+
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def body_prefix(value: Any) -> Any:
+    """An attrs converter: the first :data:`MAX_TEXT_LENGTH` characters of a long body.
+
+    A longer text is cut, after checking all of it for NUL bytes and lone
+    surrogates (refused with :class:`InvalidInput`, as :func:`check_text` refuses
+    them); anything that is not a ``str`` is passed on for the validator to refuse.
+    """
+    if not isinstance(value, str) or len(value) <= MAX_TEXT_LENGTH:
+        return value
+    found = _BAD_TEXT.search(value)
+    if found is not None:
+        bad = _bad_character(found.group(), controls=False)
+        raise InvalidInput(f"body must not hold {bad}, got {shown(value)}")
+    return value[:MAX_TEXT_LENGTH]
+
+
+def reason(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: :func:`check_text`, and not empty or blank (a reason says why)."""
+    check_text(attr.name, value)
+    if not value.strip():
+        raise InvalidInput(f"{attr.name} must say why (not empty), got {shown(value)}")
 
 
 def boolean(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:

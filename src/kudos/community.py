@@ -21,7 +21,7 @@ from .abuse.api import AbuseAPI
 from .cache import ReadCache
 from .channels.api import ChannelsAPI
 from .engine import core as engine
-from .engine.base import Clock, CommunityBase, policy_token, subscribers_of, utc_now
+from .engine.base import Clock, CommunityBase, subscribers_of, utc_now
 from .engine.bulk import Preloaded
 from .engine.registry import HANDLERS as HANDLERS  # the capabilities register their handlers
 from .errors import InvalidInput, RebuildMismatch
@@ -37,6 +37,7 @@ from .events import (
     MemberDeleted,
     MemberJoined,
     PointsAdjusted,
+    PolicyChanged,
     PostMadeWiki,
     PostRemoved,
     PostRestored,
@@ -47,8 +48,11 @@ from .events import (
     TopicPosted,
 )
 from .explain.lines import render_lines
-from .explain.report import SimulationReport, build_report
+from .explain.report import CLOSE_EVENT, Refusal, SimulationReport, build_report
 from .health.api import HealthAPI
+from .history.api import PolicyHistoryAPI
+from .history.handlers import replay
+from .history.state import PolicyState
 from .ideas.api import IdeasAPI
 from .leaderboards.api import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
@@ -148,6 +152,7 @@ class Community(
     SupportAPI,
     ChannelsAPI,
     HealthAPI,
+    PolicyHistoryAPI,
     CommunityBase,
 ):
     """A rewarded community: report facts, ask for standings.
@@ -155,7 +160,11 @@ class Community(
     Args:
         store: where events, the ledger and projections live
             (default: a new :class:`~kudos.MemoryStore`).
-        policy: what actions are worth (default: :func:`kudos.policies.giffgaff`).
+        policy: what actions are worth. The store remembers the policy of
+            each community (recorded with its first write): ``None`` uses the
+            stored one, or :func:`kudos.policies.giffgaff` for a community
+            never written to; a policy given must have the stored one's
+            content (see :meth:`change_policy` to change it).
         community: the id of this community in a store shared by several.
         clock: returns the current time (timezone-aware); tests pass
             :class:`kudos.testing.FakeClock`.
@@ -171,6 +180,10 @@ class Community(
     >>> _ = c.post_reply("r1", topic="t1", author="alice")
     >>> c.give_kudos("r1", giver="bob").total("alice", "reputation") > 0
     True
+
+    Raises:
+        PolicyMismatch: the store recorded a policy for ``community`` whose
+            content differs from ``policy``; nothing is written.
     """
 
     def __init__(
@@ -182,13 +195,10 @@ class Community(
         clock: Clock | None = None,
         cache: ReadCache | None = SHARED_CACHE,
     ) -> None:
-        if policy is None:
-            policy = _default_policy()
-        if not isinstance(policy, Policy):
+        if policy is not None and not isinstance(policy, Policy):
             raise InvalidInput(f"policy must be a kudos.Policy, got {type(policy).__name__}")
         v.check_id("community", community)
         self.store: Store = store if store is not None else MemoryStore()
-        self.policy = policy
         self.id = community
         self.clock = clock or utc_now
         identity = getattr(self.store, "identity", None)
@@ -201,8 +211,9 @@ class Community(
         self._namespace = (identity, community)
         # What this process's writes are counted under: every store that may share the data.
         self._writes = (getattr(self.store, "data_key", identity), community)
-        self._policy_token = policy_token(policy)
         self._subscribers = subscribers_of(self._namespace)
+        self._policies = PolicyState(self._writes, community, policy, _default_policy)
+        self._policies.open(self._read_raw)
 
     def __repr__(self) -> str:
         return f"Community({self.id!r}, policy={self.policy.name!r}, store={self.store!r})"
@@ -289,11 +300,15 @@ class Community(
         """Report a topic: ``kind`` is ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
 
         ``feeling`` is one of the policy's ``support.feelings``; ``body`` is optional
-        text (an excerpt) that similar-topic search also matches; ``praised``
-        names the member a praise topic thanks (they earn ``praise_received``).
+        text (an excerpt, or the whole post) that similar-topic search also
+        matches: only its first 10,000 characters are kept and indexed, the rest
+        is ignored; ``praised`` names the member a praise topic thanks (they earn
+        ``praise_received``).
 
         Raises:
-            InvalidInput: an unknown kind or feeling (the message lists the allowed ones).
+            InvalidInput: an unknown kind or feeling (the message lists the allowed
+                ones); ``title`` over 10,000 characters; ``title`` or ``body`` not
+                text or holding a NUL byte or a lone surrogate (anywhere in ``body``).
             NotAllowed: the topic id was used, or ``praised`` on a kind that cannot
                 praise, or the author praising themselves.
         """
@@ -594,6 +609,7 @@ class Community(
                 tx,
                 self.policy,
                 tx.entries(member=member, period=period, since=since, until=until, account=account),
+                self._policy_versions(),
             )
             totals = {
                 a: sum(e.amount for e in lines if e.account == a) for a in ("points", "reputation")
@@ -683,9 +699,11 @@ class Community(
 
     # -- replay ----------------------------------------------------------------------------
     def rebuild(self) -> RebuildReport:
-        """Recompute every projection from the event log under this policy.
+        """Recompute every projection from the event log.
 
-        The replayed ledger must equal the stored one (the ledger is
+        Each fact is valued under the policy version in force for it (see
+        :meth:`change_policy`), as when it was recorded. The replayed ledger
+        must equal the stored one (the ledger is
         append-only); projections are then replaced in one transaction. No
         notification is sent again, and no privilege is checked again (each
         was checked when its event was recorded, or the event was imported
@@ -700,15 +718,11 @@ class Community(
         def run(tx: Transaction) -> RebuildReport:
             scratch = MemoryStore()
             stored = tx.events()
+            versions = tx.policy_versions()
             with scratch.transaction(self.id) as stx:
-                for row in stored:
-                    engine.apply(
-                        stx,
-                        self.policy,
-                        engine.stored_to_event(row),
-                        notify=False,
-                        trusted=True,  # privileges were checked when each was recorded
-                    )
+                # Privileges were checked when each was recorded; each fact is valued
+                # under the policy version in force for it.
+                replay(stored, versions, stx, fallback=self.policy, what="rebuild()")
                 fresh = stx.entries()
                 old = tx.entries()
                 if fresh != old:
@@ -722,6 +736,12 @@ class Community(
                         f"differ at entry #{first}. Was the policy changed? "
                         "Preview it with simulate()"
                     )
+                replayed = [(p.version, p.fingerprint) for p in stx.policy_versions()]
+                if versions and replayed != [(p.version, p.fingerprint) for p in versions]:
+                    raise RebuildMismatch(
+                        f"replaying the log gives {len(replayed)} policy versions, the store "
+                        f"holds {len(versions)} (or their content differs)"
+                    )
                 snapshot = stx.snapshot()
                 tx.replace_projections(snapshot)
                 members = sum(1 for d in snapshot.docs if d.kind == "member")
@@ -734,7 +754,8 @@ class Community(
         """What every member's standing would be had ``policy`` applied from the start.
 
         Replays the event log into memory; the store is not touched. Events the
-        other policy refuses are listed in ``rejected``, not applied. Python's
+        other policy refuses are listed in ``rejected``, not applied. Recorded
+        policy changes are left out: ``policy`` values every fact. Python's
         cyclic garbage collector is paused while the log replays. The
         result's ``report`` is the diff before the change: every member who
         moves (points, reputation, rank, badges, payouts), largest move first,
@@ -750,14 +771,27 @@ class Community(
 
         def run(tx: Transaction) -> Simulation:
             rejected = []
+            refusals: list[Refusal] = []
             with scratch.transaction(self.id) as stx:
                 for row in tx.events():
+                    if row.type == PolicyChanged.type:
+                        continue  # the other policy applies from the start, alone
                     event = engine.stored_to_event(row)
                     try:
                         with scratch.transaction(self.id) as one:
                             engine.apply(one, policy, event, notify=False)
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
+                        refusals.append(
+                            Refusal(
+                                event_id=row.event_id,
+                                kind=row.type,
+                                reason=str(exc),
+                                period=str(row.payload["period"])
+                                if row.type == CLOSE_EVENT and row.payload.get("period")
+                                else None,
+                            )
+                        )
                 # Every member's standing twice: read in bulk, as standings() does.
                 view = _preloaded(tx, self.policy, now)
                 ids = [d.key for d in view.find("member")]
@@ -780,7 +814,7 @@ class Community(
                     entries_after=stx.entries(),
                     payouts_before=tx.find("payout"),
                     payouts_after=stx.find("payout"),
-                    rejected=len(rejected),
+                    rejected=refusals,
                 )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])

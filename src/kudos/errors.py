@@ -14,6 +14,7 @@ __all__ = [
     "KudosError",
     "NotAllowed",
     "PeriodClosed",
+    "PolicyMismatch",
     "RebuildMismatch",
     "StoreError",
     "TransientStoreError",
@@ -40,6 +41,16 @@ class InvalidDump(InvalidInput):
 
 class InvalidPolicy(KudosError, ValueError):
     """A policy (built in code or loaded from TOML) is malformed; the message names the key."""
+
+
+class PolicyMismatch(KudosError):
+    """A community was opened with a policy other than the one its store recorded.
+
+    The message names the settings that differ (``rewards.kudos_on_reply.points:
+    10 in the store, 5 given``). Open it without ``policy=`` to use the stored
+    one, or adopt the new one with :meth:`kudos.Community.change_policy`.
+    Nothing is written.
+    """
 
 
 class NotAllowed(KudosError):

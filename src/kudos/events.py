@@ -23,6 +23,7 @@ logs written before channels existed keep their ids and payloads.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -56,6 +57,7 @@ __all__ = [
     "PayoutPaid",
     "PayoutReleased",
     "PointsAdjusted",
+    "PolicyChanged",
     "PostMadeWiki",
     "PostRemoved",
     "PostRestored",
@@ -301,7 +303,8 @@ class TopicPosted(Event):
     """A member posted a topic: a ``question``, ``problem``, ``idea``, ``praise`` or ``talk``.
 
     ``body`` is optional text the host passes for similar-topic search (an
-    excerpt is enough); ``praised`` names the member a ``praise`` topic thanks.
+    excerpt is enough; only its first 10,000 characters are kept and indexed,
+    a longer body is cut, not refused); ``praised`` names the member a ``praise`` topic thanks.
     Both are left out of the fact's content when unset, so facts recorded
     before they existed keep their content.
     """
@@ -314,7 +317,9 @@ class TopicPosted(Event):
     tags: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.identifiers)
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
     feeling: str | None = attrs.field(default=None, validator=v.optional_identifier)
-    body: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text))
+    body: str | None = attrs.field(
+        default=None, converter=v.body_prefix, validator=attrs.validators.optional(v.text)
+    )
     praised: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
@@ -464,6 +469,55 @@ class PointsAdjusted(Event):
         if self.at is None:  # not dated yet: the engine dates every fact before deriving its id
             return key_of(*self.content().values())
         return key_of(*self.content().values(), self.at.astimezone(UTC).isoformat())
+
+
+def _utc_text(value: Any) -> Any:
+    """A datetime as UTC ISO 8601 text (what a policy change keeps as ``effective``)."""
+    if isinstance(value, datetime):
+        v.check_time("effective", value)
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def _iso_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{attr.name} must be a datetime, got {v.shown(value)}")
+    v.check_time(attr.name, v.to_datetime(value))
+
+
+def _policy_content(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.startswith("{"):
+        raise InvalidInput(
+            f"{attr.name} must be a policy as JSON (kudos.history.to_json(policy)), "
+            f"got {v.shown(value)}"
+        )
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class PolicyChanged(Event):
+    """The community's policy changed: facts from ``effective`` on are valued under ``policy``.
+
+    ``policy`` is the new policy as JSON (:func:`kudos.history.to_json`),
+    ``effective`` when it takes effect (UTC ISO 8601 text; a datetime is
+    converted). Facts already recorded keep their value, unless
+    ``retroactive``: then what history is worth under the new rules (every
+    fact from ``effective`` on) is worked out, and the difference per member
+    and account booked as ``policy_recalculated`` lines of this event.
+    :meth:`kudos.Community.change_policy` records it.
+    """
+
+    type: ClassVar[str] = "policy-changed"
+    policy: str = attrs.field(validator=_policy_content, repr=False)
+    effective: str = attrs.field(converter=_utc_text, validator=_iso_time)
+    retroactive: bool = attrs.field(default=False, validator=v.boolean)
+    by: str = _member_field()
+    reason: str = attrs.field(validator=v.text)
+
+    def natural_key(self) -> str:
+        """The new policy's fingerprint, when it takes effect and whether retroactively."""
+        digest = hashlib.sha256(self.policy.encode("utf-8")).hexdigest()[:32]
+        return key_of(digest, self.effective, "retroactive" if self.retroactive else "onward")
 
 
 # --- Stack Exchange's own facts ----------------------------------------------
@@ -819,7 +873,7 @@ class VoteRingReversed(Event):
     period: str = attrs.field(validator=v.identifier)
     members: tuple[str, ...] = attrs.field(converter=_member_set, validator=[v.identifiers, _some])
     by: str = _member_field()
-    reason: str = attrs.field(default="vote ring", validator=v.text)
+    reason: str = attrs.field(default="vote ring", validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.period, *self.members)
@@ -853,7 +907,7 @@ class PayoutHeld(Event):
     member: str = _member_field()
     period: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
-    reason: str = attrs.field(validator=v.text)
+    reason: str = attrs.field(validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)
@@ -868,7 +922,7 @@ class PayoutReleased(Event):
     member: str = _member_field()
     period: str = attrs.field(validator=v.identifier)
     by: str = _member_field()
-    reason: str = attrs.field(default="reviewed", validator=v.text)
+    reason: str = attrs.field(default="reviewed", validator=v.reason)
 
     def natural_key(self) -> str:
         return key_of(self.member, self.period)
@@ -930,7 +984,8 @@ class ShiftReported(Event):
 
     ``product`` limits the shift to one product's community (``None``: every
     product). ``shift`` is the host's id of the shift; reporting it again with
-    other times replaces it (give the new report its own ``event_id``), and
+    other fields replaces it (each distinct report is its own generation; the
+    same fields again are a replay), and
     ``end`` equal to ``start`` cancels it.
     """
 

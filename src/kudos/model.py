@@ -18,12 +18,14 @@ __all__ = [
     "Member",
     "Notification",
     "Outcome",
+    "PolicyVersion",
     "Post",
     "RankProgress",
     "Standing",
     "Statement",
     "StatementLine",
     "StoredEvent",
+    "board_tags",
 ]
 
 ACCOUNTS = ("points", "reputation")
@@ -65,6 +67,9 @@ class LedgerEntry:
         at: when the event happened.
         reverses: the ``entry_id`` this entry reverses, for reversals.
         tags: the tags (and product) of the topic the award came from.
+        policy: the version of the community's policy that valued it (1 for
+            the policy recorded with the first write; each
+            :meth:`~kudos.Community.change_policy` adds one).
     """
 
     entry_id: str
@@ -79,6 +84,29 @@ class LedgerEntry:
     at: datetime
     reverses: str | None = None
     tags: tuple[str, ...] = ()
+    policy: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class PolicyVersion:
+    """One version of a community's policy, as the store keeps it.
+
+    Attributes:
+        version: 1 for the policy recorded with the community's first write,
+            then 2, 3, ... for each change of policy.
+        content: the policy as compact JSON (:func:`kudos.history.to_json`), which
+            :meth:`kudos.Policy.from_dict` reads back to an equal policy.
+        fingerprint: the SHA-256 of the settings with keys sorted, in hex (64
+            characters): equal settings, equal print.
+        effective: from when facts are valued under it (``None``: from the start).
+        event_id: the policy-change event that recorded it (``None`` for version 1).
+    """
+
+    version: int
+    content: str
+    fingerprint: str
+    effective: datetime | None = None
+    event_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -89,7 +117,9 @@ class StatementLine(LedgerEntry):
     templates (:mod:`kudos.explain.texts`) and the facts the line references,
     e.g. ``+5 points: carol gave kudos to your reply in "No data abroad"``;
     ``str(line)`` is the same sentence. Every field of :class:`LedgerEntry`
-    is there as stored; :meth:`entry` gives the plain entry back. ``template``
+    is there as stored, among them ``policy``, the version of the community's
+    policy that paid the line (see :meth:`~kudos.Community.policy_history`);
+    :meth:`entry` gives the plain entry back. ``template``
     names the template the words came from (an action such as
     ``"kudos_on_reply"``, or the fact that reversed the line, such as
     ``"kudos-withdrawn"``).
@@ -175,6 +205,11 @@ class Member:
     def is_staff(self) -> bool:
         """Staff (the company's employees) or moderators."""
         return self.role in ("staff", "moderator")
+
+
+def board_tags(tags: tuple[str, ...], product: str | None) -> tuple[str, ...]:
+    """The tags a post counts under on boards and caps: its tags, then its product if any."""
+    return tags + ((product,) if product else ())
 
 
 @attrs.frozen(kw_only=True)

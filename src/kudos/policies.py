@@ -198,5 +198,11 @@ STACKEXCHANGE_TEXTS = {
     "solution-accepted": 'another answer was accepted for "{title}"',
     "post-removed": 'the post in "{title}" was removed ({note})',
     "post-restored": 'the post in "{title}" was restored',
+    "kudos-withdrawn-by-you": 'you withdrew your up-vote of {given_on} in "{title}"',
+    "kudos-given-by-you": 'you changed your down-vote in "{title}" to an up-vote',
+    "down-voted-by-you": 'you changed your up-vote in "{title}" to a down-vote',
+    "down-vote-withdrawn-by-you": 'you withdrew your down-vote of {given_on} in "{title}"',
+    "solution-unaccepted-by-you": 'you unaccepted the accepted answer of "{title}"',
+    "solution-accepted-by-you": 'you accepted another answer for "{title}"',
 }
 """Stack Exchange's words: answers, up-votes (votes are anonymous there)."""

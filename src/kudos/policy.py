@@ -392,8 +392,19 @@ class Policy:
     def evolve(self, **changes: Any) -> Policy:
         """A copy with ``changes`` applied (``attrs.evolve``), e.g. to preview a change.
 
+        ``texts`` is the exception: the templates given **overlay** this
+        policy's (keys given override, the others are kept), so a preset keeps
+        its own words for every line you do not reword; a key given as
+        ``None`` goes back to the default template. To replace the whole
+        table, build ``Policy(...)`` or use ``attrs.evolve`` yourself.
+
         >>> Policy().evolve(staff_earn=True).staff_earn
         True
+        >>> import kudos
+        >>> se = kudos.policies.stackexchange()
+        >>> mine = se.evolve(texts={"payout": "paid: {reason}"})
+        >>> mine.text("payout"), mine.text("kudos_on_reply") == se.text("kudos_on_reply")
+        ('paid: {reason}', True)
 
         Raises:
             InvalidPolicy: a change names no field of Policy, or has a bad value.
@@ -404,6 +415,12 @@ class Policy:
             raise InvalidPolicy(
                 f"evolve(): unknown key {unknown[0]!r}; policy takes: {', '.join(sorted(fields))}"
             )
+        if "texts" in changes:
+            given = changes["texts"]
+            if not isinstance(given, Mapping):
+                raise InvalidPolicy(f"texts must be a table of templates, got {given!r}")
+            merged = {**self.texts, **given}
+            changes["texts"] = {k: v for k, v in merged.items() if v is not None}
         return attrs.evolve(self, **changes)
 
     @classmethod
@@ -427,6 +444,7 @@ class Policy:
                 does not parse, or a key is unknown or wrong.
         """
         text = source if isinstance(source, str) else ""
+        where = "policy TOML"
         if isinstance(source, Path) or ("\n" not in source and source.endswith(".toml")):
             path = Path(source)
             if not path.is_file():
@@ -435,10 +453,11 @@ class Policy:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidPolicy(f"cannot read the policy file {str(source)!r}: {exc}") from None
+            where = f"policy file {str(source)!r}"
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise InvalidPolicy(f"policy TOML does not parse: {exc}") from None
+            raise InvalidPolicy(f"{where} does not parse: {exc}") from None
         return cls.from_dict(data)
 
 

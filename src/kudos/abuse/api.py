@@ -38,7 +38,10 @@ class AbuseAPI(CommunityBase):
         """Reverse every award of ``day``'s serial kudos (a daily job, once the day ended).
 
         One fact per day: running it again changes nothing. Each reversal
-        references the entry it takes back and says why.
+        references the entry it takes back and says why, and is booked in that
+        entry's period while it is open (else in the current period, as a debt).
+        Kudos a cap held back are reversed too, so they take none of the room
+        the sweep frees.
 
         Raises:
             NotAllowed: the policy detects no serial voting, or the day has not ended.
@@ -53,9 +56,11 @@ class AbuseAPI(CommunityBase):
         member gave the others at least ``abuse.ring_votes`` of the kudos booked
         in the period, at least ``abuse.ring_share`` percent of all they gave
         there, and each can reach every other through those kudos. Only kudos
-        that paid something and still stand count. A group inside a larger
+        that still stand count, paid or held back by a cap. A group inside a larger
         ring is not listed apart. The same log gives the same rings, ordered
-        by their members. Rings are flagged, never reversed by themselves:
+        by their members. Candidates are pruned by the share rule before groups
+        are searched (see docs/abuse.md for the cost). Rings are flagged, never
+        reversed by themselves:
         staff decide with :meth:`reverse_vote_ring`.
 
         Raises:
@@ -79,15 +84,17 @@ class AbuseAPI(CommunityBase):
 
         Every award of every kudos one member of the ring gave another in the
         period (to the author and to the giver) is reversed by an entry that
-        references it and says why; the reversals are booked in the open
-        period. Reversing the same ring again changes nothing.
+        references it and says why; each reversal is booked in its award's
+        period while that is open (else in the current period). Only the named
+        group is checked against the ring test. Calling it again changes nothing
+        while the ring gave no new kudos; once it did, the same call reverses them.
 
         Raises:
-            NotAllowed: ``by`` is not staff or a moderator, or ``members`` is not
-                a ring :meth:`vote_rings` lists for ``period``.
+            NotAllowed: ``by`` is not staff or a moderator, or ``members`` do not
+                pass the ring test in ``period``.
             UnknownMember: ``by`` never joined.
             UnknownRecord: ``period`` is not a period of the policy.
-            InvalidInput: bad ids.
+            InvalidInput: bad ids, or an empty ``reason``.
         """
         return self.record(
             VoteRingReversed(
@@ -129,10 +136,14 @@ class AbuseAPI(CommunityBase):
     ) -> Outcome:
         """Staff put ``member``'s payout of ``period`` under review.
 
-        While the hold stands, closing ``period`` (or a later period) pays the
-        member nothing: their whole balance moves on to the next open period,
-        its points keeping their age, and :meth:`payouts` / :meth:`export_payouts`
-        list the payout as ``held`` with what it would have paid. After
+        ``period`` is a period of the schedule, not closed. While the hold
+        stands, closing ``period`` pays the member nothing (and so does every
+        later close, once that one carried their balance on under the hold; a
+        hold on a period never closed covers nothing later): their whole
+        balance moves on to the next open period, its points keeping their
+        age, and :meth:`payouts` / :meth:`export_payouts` list the payout
+        as ``held`` with what it would have paid and how (the member's choice
+        is not spent by a close that holds them). After
         :meth:`release_payout` the first close pays it with the rest. Staff
         who find abuse reverse it (:meth:`reverse_vote_ring`, :meth:`adjust`)
         before releasing. Notifies the member (``payout_under_review``; at the close,
@@ -140,11 +151,12 @@ class AbuseAPI(CommunityBase):
 
         Raises:
             UnknownMember: ``member`` or ``by`` never joined.
-            NotAllowed: ``by`` is not staff or a moderator, or the payout is
-                held already.
+            NotAllowed: ``by`` is not staff or a moderator, ``by`` is ``member``
+                (nobody holds their own payout), or the payout is held already.
             PeriodClosed: ``period`` is closed (its payouts were issued).
             UnknownRecord: ``period`` is not a period of the policy.
-            InvalidInput: bad ids or reason.
+            InvalidInput: bad ids, an empty reason, or a period outside the
+                times kudos keeps.
         """
         return self.record(
             PayoutHeld(member=member, period=period, by=by, reason=reason, at=at, event_id=event_id)
@@ -168,9 +180,11 @@ class AbuseAPI(CommunityBase):
 
         Raises:
             UnknownMember: ``member`` or ``by`` never joined.
-            NotAllowed: ``by`` is not staff or a moderator, or the payout is
-                not under review.
+            NotAllowed: ``by`` is not staff or a moderator, ``by`` is ``member``,
+                or the payout is not under review.
             UnknownRecord: ``period`` is not a period of the policy.
+            InvalidInput: bad ids, an empty reason, or a period outside the
+                times kudos keeps.
         """
         return self.record(
             PayoutReleased(

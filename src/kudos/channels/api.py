@@ -10,13 +10,13 @@ from typing import Self
 
 from .. import _validate as v
 from ..engine.base import CommunityBase
-from ..engine.core import get_member
+from ..engine.core import get_member, resolve
 from ..errors import UnknownMember
 from ..events import key_of
 from ..model import Doc, Outcome
 from ..stores.protocol import Transaction
 from . import handlers
-from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged
+from .events import AnsweredWith, CanonicalMarked, IdentityLinked, MembersMerged, check_handle
 from .model import AnswerInconsistency, AnswerUse, CanonicalAnswer, Identity, Merge
 
 __all__ = ["ChannelsAPI"]
@@ -93,6 +93,8 @@ class ChannelsAPI(CommunityBase):
 
         A member may have identities on several channels; one handle on a
         channel belongs to one member. Linking the same handle again is a replay.
+        Handles are compared exactly as given (up to 320 characters, room for any
+        e-mail address): normalise them first (e.g. lowercase e-mail addresses).
 
         Raises:
             InvalidInput: ``channel`` is not one of the policy's ``channels.allowed``.
@@ -107,20 +109,23 @@ class ChannelsAPI(CommunityBase):
         """The member (id) ``handle`` on ``channel`` belongs to; the account kept if it was merged.
 
         Raises:
-            InvalidInput: ``channel`` or ``handle`` is not an id.
+            InvalidInput: ``channel`` or ``handle`` is not an id, or nobody linked
+                that handle and ``channel`` is not one of the policy's channels (a
+                handle linked on a channel the policy later dropped is still found).
             UnknownMember: nobody linked that handle on that channel.
         """
         v.require_id("channel", channel)
-        v.require_id("handle", handle)
+        check_handle(handle)
 
         def read(tx: Transaction) -> str:
             doc = tx.get("identity", key_of(channel, handle))
             if doc is None:
+                self.policy.channels.check(channel)
                 raise UnknownMember(
                     f"no member has the {channel} handle {handle!r}; link it with "
                     "link_identity(member, channel, handle)"
                 )
-            return handlers.resolve(tx, str(doc.data["member"]))
+            return resolve(tx, str(doc.data["member"]))
 
         return self._read(read)
 
@@ -148,7 +153,7 @@ class ChannelsAPI(CommunityBase):
         member: str,
         *,
         into: str,
-        by: str | None = None,
+        by: str,
         at: datetime | None = None,
         event_id: str | None = None,
     ) -> Outcome:
@@ -166,12 +171,13 @@ class ChannelsAPI(CommunityBase):
         Args:
             member: the account merged (it stops counting on its own).
             into: the account kept.
-            by: who merged them (a member id, e.g. the staff member), for the audit.
+            by: who merged them: a staff member or moderator (kept for the audit).
 
         Raises:
             UnknownMember: either account (or ``by``) never joined.
-            NotAllowed: ``member`` is ``into``; either is staff or a moderator, or
-                deleted; ``member`` was merged already; ``into`` was itself merged.
+            NotAllowed: ``by`` is neither staff nor a moderator; ``member`` is
+                ``into``; either is staff or a moderator, or deleted; ``member`` was
+                merged already; ``into`` was itself merged.
         """
         return self.record(MembersMerged(member=member, into=into, by=by, at=at, event_id=event_id))
 
@@ -219,14 +225,23 @@ class ChannelsAPI(CommunityBase):
             problem: the recurring problem it answers (a topic id); default ``topic``.
                 Name an older topic to record a second answer to the same problem.
 
+        Marking the same reply again for the same problem is a replay (the
+        outcome's ``replayed`` is true, nothing changes), whoever marks it.
+
         Raises:
             UnknownMember, UnknownPost: ``by``, ``topic``, ``reply`` or ``problem`` unknown.
             NotAllowed: ``by`` is not staff; ``reply`` is not ``topic``'s accepted
-                solution; it is canonical already.
+                solution; ``reply`` is canonical for another problem already (a
+                reply answers one problem: mark it there, or accept another reply).
         """
         return self.record(
             CanonicalMarked(
-                topic=topic, reply=reply, by=by, problem=problem, at=at, event_id=event_id
+                topic=topic,
+                reply=reply,
+                by=by,
+                problem=problem or topic,
+                at=at,
+                event_id=event_id,
             )
         )
 
@@ -252,15 +267,22 @@ class ChannelsAPI(CommunityBase):
             conversation: the topic or conversation answered.
             canonical: the canonical answer (a reply id marked with :meth:`mark_canonical`).
             by: who answered (member id, usually staff).
-            channel: the channel it was answered on (default: the policy's
-                ``channels.default``).
+            channel: the channel it was answered on: default the channel of a
+                :meth:`via` view, else the policy's ``channels.default``, never the
+                channel the conversation was posted through.
+
+        The id kudos derives names ``conversation`` and ``canonical``, not the
+        channel: the same answer to the same conversation again is a replay
+        (paid once), and through another channel a :class:`~kudos.Conflict`.
 
         Raises:
             InvalidInput: ``channel`` is not one of the policy's ``channels.allowed``.
             UnknownMember: ``by`` never joined.
-            NotAllowed: ``canonical`` is not a canonical answer; ``conversation``
-                is a reply.
+            NotAllowed: ``canonical`` is not a canonical answer, or its reply was
+                removed; ``conversation`` is a reply or a removed topic.
+            Conflict: this answer was given to ``conversation`` through another channel.
         """
+        channel = channel or self._channel or self.policy.channels.default
         return self.record(
             AnsweredWith(
                 conversation=conversation,
@@ -278,20 +300,25 @@ class ChannelsAPI(CommunityBase):
         A conversation answered with a canonical answer gets the last one it was
         answered with; a problem with a canonical answer gets its first one; a topic
         whose accepted solution was marked canonical (for another problem) gets it.
+        A canonical answer whose reply was removed is passed over (restored, it
+        counts again).
         """
         v.require_id("topic", topic)
 
         def read(tx: Transaction) -> CanonicalAnswer | None:
+            def live(reply: str | None) -> Doc | None:
+                doc = tx.get("canonical", reply) if reply else None
+                return doc if doc is not None and not handlers.removed(tx, doc.key) else None
+
             uses = sorted(tx.find("canonical-use", status=topic), key=lambda d: d.data["at"])
-            if uses:
-                doc = tx.get("canonical", uses[-1].data["canonical"])
-            else:
-                own = sorted(tx.find("canonical", ref=topic), key=lambda d: d.data["at"])
-                doc = own[0] if own else None
-            if doc is None:  # a topic whose own solution was marked for another problem
-                post = tx.get("post", topic)
-                solution = post.data.get("solution") if post is not None else None
-                doc = tx.get("canonical", solution) if solution else None
+            own = sorted(tx.find("canonical", ref=topic), key=lambda d: d.data["at"])
+            post = tx.get("post", topic)
+            solution = post.data.get("solution") if post is not None else None
+            # The last answer given, else the problem's first, else the topic's own solution.
+            for reply in [*(u.data["canonical"] for u in reversed(uses)), *(d.key for d in own)]:
+                if (doc := live(reply)) is not None:
+                    return _canonical_from(doc)
+            doc = live(solution)
             return None if doc is None else _canonical_from(doc)
 
         return self._read(read)

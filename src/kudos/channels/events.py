@@ -6,14 +6,35 @@ names, so a log holding them replays), kept beside the capability.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
 from .. import _validate as v
 from ..events import Event, _member_field, _register, key_of
 
-__all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged"]
+__all__ = ["AnsweredWith", "CanonicalMarked", "IdentityLinked", "MembersMerged", "check_handle"]
+
+MAX_HANDLE_LENGTH = 320
+"""The longest handle (characters): an e-mail address may be 254 long, and ids elsewhere are
+limited to 100."""
+
+
+def check_handle(handle: object) -> str:
+    """Return ``handle`` if it is a handle: an id of at most :data:`MAX_HANDLE_LENGTH` characters.
+
+    kudos compares handles exactly as given: normalising them (lowercasing an
+    e-mail address, adding or dropping a Twitter ``@``) is the host's job.
+
+    Raises:
+        InvalidInput: it is not a non-empty string of at most 320 characters without
+            surrounding spaces or control characters.
+    """
+    return v.check_id("handle", handle, limit=MAX_HANDLE_LENGTH)
+
+
+def _handle(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    check_handle(value)
 
 
 @_register
@@ -27,7 +48,7 @@ class IdentityLinked(Event):
 
     type: ClassVar[str] = "identity-linked"
     member: str = _member_field()
-    handle: str = attrs.field(validator=v.identifier)
+    handle: str = attrs.field(validator=_handle)
 
     def natural_key(self) -> str:
         return key_of(self.channel or "", self.handle, self.member)
@@ -36,7 +57,10 @@ class IdentityLinked(Event):
 @_register
 @attrs.frozen(kw_only=True)
 class MembersMerged(Event):
-    """The account ``member`` was merged into ``into`` (the account kept).
+    """The account ``member`` was merged into ``into`` (the account kept) by ``by``.
+
+    ``by`` (staff or a moderator) is required of new facts; a log written when
+    it was optional still replays.
 
     Facts naming ``member`` afterwards count for ``into``; ``member``'s
     balances moved to ``into`` by ledger lines of this event.
@@ -56,7 +80,10 @@ class MembersMerged(Event):
 class CanonicalMarked(Event):
     """Staff marked ``reply``, the accepted solution of ``topic``, canonical for ``problem``.
 
-    ``problem`` (a topic id) defaults to ``topic``.
+    ``problem`` (a topic id) defaults to ``topic``. The id kudos derives names
+    the reply and the problem: marking it again for the same problem is a
+    replay, for another problem a new fact the rules refuse
+    (:class:`kudos.NotAllowed`: a reply is canonical for one problem).
     """
 
     type: ClassVar[str] = "canonical-marked"
@@ -66,14 +93,19 @@ class CanonicalMarked(Event):
     problem: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def natural_key(self) -> str:
-        return key_of(self.reply)
+        return key_of(self.reply, self.problem or self.topic)
 
 
 @_register
 @attrs.frozen(kw_only=True)
 class AnsweredWith(Event):
     """``by`` answered ``conversation`` (a topic, or the host's id of a thread elsewhere)
-    with the canonical answer ``canonical`` (a reply id), on the event's ``channel``."""
+    with the canonical answer ``canonical`` (a reply id), on the event's ``channel``.
+
+    The id kudos derives names the conversation and the answer, never the
+    channel: the same answer given to the same conversation is one fact, and
+    reporting it again through another channel is a :class:`kudos.Conflict`.
+    """
 
     type: ClassVar[str] = "answered-with"
     conversation: str = attrs.field(validator=v.identifier)
@@ -81,4 +113,4 @@ class AnsweredWith(Event):
     by: str = _member_field()
 
     def natural_key(self) -> str:
-        return key_of(self.conversation, self.canonical, self.channel or "")
+        return key_of(self.conversation, self.canonical)

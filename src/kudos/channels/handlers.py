@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..engine.core import Context, _is_closed, after_event, before_event, handles
+from ..engine.core import (
+    Context,
+    _is_closed,
+    after_event,
+    before_event,
+    handles,
+    merged_into,
+    resolve,
+)
 from ..errors import InvalidInput, NotAllowed
 from ..events import (
     MEMBER_FIELD,
@@ -44,27 +52,15 @@ def _member_fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
-def merged_into(tx: Transaction, member: str) -> str | None:
-    """The account ``member`` was merged into (directly), or ``None``."""
-    doc = tx.get("member", member)
-    return None if doc is None else doc.data.get("merged_into")
-
-
-def resolve(tx: Transaction, member: str) -> str:
-    """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
-    seen = {member}
-    while (into := merged_into(tx, member)) is not None and into not in seen:
-        seen.add(into)
-        member = into
-    return member
+def removed(tx: Transaction, post: str) -> bool:
+    """Whether ``post`` is a post that was removed (and not restored)."""
+    doc = tx.get("post", post)
+    return doc is not None and bool(doc.data.get("removed"))
 
 
 @before_event
 def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
-    """Refuse a channel the policy does not allow; make facts naming a merged account count
-    for the account kept."""
-    if event.channel is not None:
-        policy.channels.check(event.channel)
+    """Make facts naming a merged account count for the account kept."""
     if isinstance(event, _NOT_REPOINTED):
         return event
     changes: dict[str, Any] = {}
@@ -97,6 +93,18 @@ def _refuse_own_vote(
             f"member {voter!r} cannot vote on {post!r}: they wrote it as {author!r}, "
             "an account merged into theirs"
         )
+
+
+@after_event
+def _check_channel(ctx: Context) -> None:
+    """Refuse a new fact through a channel the policy does not allow.
+
+    History (a replay of the log by ``rebuild()``, or facts imported as trusted)
+    was checked under the policy it was recorded under: a channel the policy
+    has since dropped still replays.
+    """
+    if ctx.event.channel is not None and not ctx.trusted:
+        ctx.policy.channels.check(ctx.event.channel)
 
 
 @after_event
@@ -159,6 +167,18 @@ def _identity_linked(ctx: Context, event: IdentityLinked) -> None:
 @handles(MembersMerged)
 def _members_merged(ctx: Context, event: MembersMerged) -> None:
     gone, kept = event.member, event.into
+    if not ctx.trusted:  # a log from when ``by`` was optional still replays
+        ctx.require(
+            event.by is not None,
+            f"merging {gone!r} into {kept!r} needs by=, the staff member or moderator merging",
+        )
+    if event.by is not None:
+        merger = ctx.member(event.by)
+        ctx.require(
+            ctx.trusted or merger.is_staff,
+            f"member {event.by!r} is not staff or a moderator; only they merge accounts "
+            f"(asked to merge {gone!r} into {kept!r})",
+        )
     ctx.require(gone != kept, f"cannot merge member {gone!r} into itself; name two accounts")
     for name, role in ((gone, "merged"), (kept, "kept")):
         found = ctx.member(name)
@@ -171,13 +191,17 @@ def _members_merged(ctx: Context, event: MembersMerged) -> None:
     earlier = merged_into(ctx.tx, gone)
     ctx.require(earlier is None, f"member {gone!r} was already merged into {earlier!r}")
     onward = merged_into(ctx.tx, kept)
-    ctx.require(
-        onward is None,
-        f"member {kept!r} was itself merged into {onward!r}; merge {gone!r} into "
-        f"{resolve(ctx.tx, kept)!r} instead",
-    )
-    if event.by is not None:
-        ctx.member(event.by)
+    if onward is not None:
+        final = resolve(ctx.tx, kept)
+        ctx.require(
+            final != gone,
+            f"member {kept!r} was merged into {gone!r} already: they are one account",
+        )
+        ctx.require(
+            False,
+            f"member {kept!r} was itself merged into {onward!r}; merge {gone!r} into "
+            f"{final!r} instead",
+        )
     _move_balances(ctx, gone, kept)
     ctx.update("member", gone, merged_into=kept)
     ctx.put(
@@ -250,7 +274,8 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
     ctx.require(
         known is None,
         f"reply {event.reply!r} is already canonical for problem "
-        f"{known.data['problem'] if known else ''!r}",
+        f"{known.data['problem'] if known else ''!r}; a reply answers one problem "
+        "(answer_with() gives it to other conversations)",
     )
     ctx.put(
         "canonical",
@@ -275,11 +300,20 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
         f"reply {event.canonical!r} is not a canonical answer; mark it with mark_canonical() first",
     )
     assert canonical is not None
+    ctx.require(
+        not removed(ctx.tx, event.canonical),
+        f"canonical answer {event.canonical!r} was removed; restore it (restore_post) "
+        "or answer with another canonical answer",
+    )
     ctx.member(event.by)
     conversation = ctx.tx.get("post", event.conversation)
     ctx.require(
         conversation is None or conversation.data.get("topic") is None,
         f"post {event.conversation!r} is a reply; answer its topic or a conversation",
+    )
+    ctx.require(
+        not removed(ctx.tx, event.conversation),
+        f"topic {event.conversation!r} was removed; restore it before answering it",
     )
     channel = event.channel or ctx.policy.channels.default
     problem = canonical.data["problem"]

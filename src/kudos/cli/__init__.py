@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
             if policy:
                 p.add_argument(
                     "--policy",
-                    default="giffgaff",
-                    help="preset name or policy TOML file (default: giffgaff)",
+                    default=None,
+                    help="preset name or policy TOML file (default: the policy the "
+                    "database holds, giffgaff for a new one)",
                 )
             p.add_argument("--community", default="default", help="community id (default: default)")
         if json:

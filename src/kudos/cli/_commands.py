@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import attrs
 
 from ..community import Community
-from ..errors import InvalidInput, NotAllowed, UnknownMember
+from ..errors import InvalidInput, NotAllowed, PolicyMismatch, UnknownMember
 from ..explain.report import SimulationReport
 from ..leaderboards.rules import METRICS
 from ..payback.rules import Conversion
@@ -233,10 +234,14 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
         if problem is not None and problem.startswith(_REPLAY_DIFFERS):
             # Balances match the ledger, but replaying the log does not give it: most
             # likely the events were recorded under another policy than --policy.
+            # (A database that records its policy refuses any other: PolicyMismatch.)
             for name in PRESETS:
                 other = argparse.Namespace(**{**vars(args), "policy": name})
-                if name != args.policy and _problem(open_existing(other)) is None:
-                    agrees_under.append(name)
+                if name == args.policy:
+                    continue
+                with contextlib.suppress(PolicyMismatch):
+                    if _problem(open_existing(other)) is None:
+                        agrees_under.append(name)
     elapsed = time.monotonic() - started
     ui.emit(
         {
@@ -251,7 +256,7 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
         return 0
     if problem.startswith(_REPLAY_DIFFERS):
         ui.line(
-            f"NOT consistent under --policy {args.policy}: {problem}.\n"
+            f"NOT consistent under --policy {args.policy or community.policy.name}: {problem}.\n"
             "The balances agree with the ledger, so the ledger was most likely written "
             "under another policy."
         )
@@ -319,10 +324,11 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     if args.markdown:
         ui.out.write(report.markdown(limit=args.limit))
         return 0
-    title = report.sections()[0].title
+    title = report.title
     if result.policy == community.policy.name:
         title = (
-            f"Under --policy {args.policy} instead of --current {args.current} "
+            f"Under --policy {args.policy} instead of --current "
+            f"{args.current or 'the stored policy'} "
             f"(both named {result.policy!r})"
         )
         if result.changes:
@@ -330,21 +336,34 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
                 "; a change under the same policy means the ledger was written "
                 "under another: pass that one as --current"
             )
+    for sentence in report.summary():
+        ui.line(sentence)
+        ui.line()
     for n, section in enumerate(report.sections(limit=args.limit)):
         if n:
             ui.line()
+        nobody = n == 1 and not report.members
         ui.table(
             title if n == 0 else section.title,
             list(section.columns),
             [list(r) for r in section.rows],
             right=list(section.numeric),
-            empty="(no member's standing would change)" if n == 1 else "(none)",
+            empty="(no member's standing would change)" if nobody else "(none shown)",
         )
-    if result.rejected:
-        ui.line(f"{plural(len(result.rejected), 'event')} would be refused, e.g.:")
-        for event_id, reason in result.rejected[:5]:
-            ui.line(f"  {event_id}: {reason}")
+        if section.note:
+            ui.line(section.note)
     return 0
+
+
+def _count(value: str) -> int:
+    """A whole number of 0 or more (argparse's ``type`` for ``--limit``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
 
 
 def _report_document(report: SimulationReport) -> dict[str, Any]:
@@ -357,6 +376,9 @@ def _report_document(report: SimulationReport) -> dict[str, Any]:
         for m in report.members
     ]
     document["rules"] = [jsonable(r) for r in report.rules]
+    document["refused_kinds"] = [{"event": k, "count": n} for k, n in report.refused_kinds]
+    document["refused_closes"] = list(report.refused_closes)
+    document["summary"] = list(report.summary())
     return document
 
 
@@ -417,11 +439,14 @@ def add_parsers(sub: Any, command: Any) -> None:
     simulate.add_argument("--policy", required=True, help="the other policy: a preset or TOML file")
     simulate.add_argument(
         "--current",
-        default="giffgaff",
-        help="the policy the ledger was written under (default: giffgaff)",
+        default=None,
+        help="the policy the ledger was written under (default: the one the database holds)",
     )
     simulate.add_argument(
-        "--limit", type=int, default=20, help="members shown, largest move first (default: 20)"
+        "--limit",
+        type=_count,
+        default=20,
+        help="members shown, largest move first (default: 20; 0 shows totals only)",
     )
     simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)

@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import overload
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
@@ -50,17 +51,30 @@ class CliError(Exception):
     """A usage problem the command reports as ``kudos: <message>`` with exit status 2."""
 
 
-def load_policy(name: str, *, option: str = "--policy") -> Policy:
+@overload
+def load_policy(name: str, *, option: str = ...) -> Policy: ...
+@overload
+def load_policy(name: None, *, option: str = ...) -> None: ...
+def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
     """A preset by name, or the policy in a TOML file; ``option`` names the flag in messages.
+
+    ``None`` (no ``--policy``): the policy the database holds, so ``None``.
 
     Raises:
         CliError: neither a preset nor an existing file.
         InvalidPolicy: the file is not a valid policy.
     """
+    if name is None:
+        return None
     if name in PRESETS:
         return PRESETS[name]()
     path = Path(name)
     if not path.is_file():
+        looks_like_file = path.suffix == ".toml" or "/" in name or "\\" in name
+        if looks_like_file and not path.exists():
+            raise CliError(f"{option} {name!r}: no such file")
+        if looks_like_file:
+            raise CliError(f"{option} {name!r} is not a file")
         raise CliError(
             f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) nor a TOML file"
         )

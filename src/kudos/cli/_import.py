@@ -101,18 +101,20 @@ def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def _decoded(raw: IO[bytes], newline: str | None) -> Iterator[str]:
+@contextmanager
+def _decoded(raw: IO[bytes], newline: str | None) -> Iterator[Iterator[str]]:
     """Lines of bytes as text: UTF-8, a leading byte-order mark dropped.
 
     ``newline`` is :class:`io.TextIOWrapper`'s: ``"\n"`` splits on line feeds
     only (JSON Lines, where a carriage return is whitespace), ``""`` on any of
     ``\n``, ``\r\n`` and a bare ``\r`` (CSV, as the csv module reads it). A
     byte that is not UTF-8 becomes a lone surrogate (``surrogateescape``), so one
-    bad line is refused by :func:`_undecoded` instead of ending the import.
+    bad line is refused by :func:`_undecoded` instead of ending the import. The
+    text layer is taken off again while ``raw`` is still open.
     """
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=newline)
     try:
-        yield from text
+        yield text
     finally:
         text.detach()
 
@@ -124,10 +126,11 @@ def _lines(path: str, newline: str | None = "\n") -> Iterator[tuple[str, Iterato
         if raw is None:  # a text stream without bytes underneath (tests, embedding)
             yield "<stdin>", (line.removeprefix("\ufeff") for line in sys.stdin)
         else:
-            yield "<stdin>", _decoded(raw, newline)
+            with _decoded(raw, newline) as text:
+                yield "<stdin>", text
         return
-    with Path(path).open("rb") as handle:
-        yield path, _decoded(handle, newline)
+    with Path(path).open("rb") as handle, _decoded(handle, newline) as text:
+        yield path, text
 
 
 def _count_lines(path: str, *, header: int = 0, newline: str | None = "\n") -> int | None:
@@ -135,8 +138,8 @@ def _count_lines(path: str, *, header: int = 0, newline: str | None = "\n") -> i
     which can be read only once."""
     if path == "-" or not Path(path).is_file():
         return None
-    with Path(path).open("rb") as handle:
-        return max(sum(1 for line in _decoded(handle, newline) if line.strip()) - header, 0)
+    with Path(path).open("rb") as handle, _decoded(handle, newline) as text:
+        return max(sum(1 for line in text if line.strip()) - header, 0)
 
 
 def _event(where: str, data: dict[str, Any]) -> Item:
@@ -438,7 +441,7 @@ def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
         raise CliError(f"--batch must be 1 or more, got {args.batch}")
     if not args.community.strip():
         raise CliError("--community must name a community, e.g. --community default")
-    if args.policy == "giffgaff":  # the default: no point in valuing a dump under giffgaff
+    if args.policy is None:  # no point in valuing a dump under giffgaff
         args.policy = "stackexchange-dated"
     events, skipped = events_from_dump(folder)  # a malformed dump stops here: no database
     community = open_or_create(args)
@@ -467,7 +470,7 @@ def _import_stackexchange(args: argparse.Namespace, ui: Ui, path: str) -> int:
         }
     )
     ui.line(f"{path}: {result}")
-    ui.line(f"valued under --policy {args.policy}: give the other commands the same --policy")
+    ui.line(f"valued under --policy {args.policy}: the database keeps it for the other commands")
     return 0
 
 

@@ -12,7 +12,9 @@ import contextlib
 import inspect
 import itertools
 import logging
+import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextvars import ContextVar
@@ -24,11 +26,14 @@ import attrs
 from .. import _validate as v
 from ..cache import ReadCache, local_version
 from ..errors import InvalidInput, KudosError, TransientStoreError
-from ..events import Event
+from ..events import Event, PolicyChanged
+from ..history.state import PolicyState
+from ..history.timeline import Timeline
 from ..model import Notification, Outcome
 from ..stores.protocol import Store, Transaction
 from . import core as engine
 from . import refusals as refusals
+from .prefetch import prefetch
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -39,6 +44,10 @@ Clock = Callable[[], datetime]
 """A callable returning the current time, timezone-aware."""
 
 _RETRIES = 5
+"""Tries of one write that fails with :class:`~kudos.TransientStoreError` before giving up."""
+
+_BACKOFF = 0.01
+"""Seconds: the bound of the first pause between two tries; it doubles with each try."""
 
 log = logging.getLogger("kudos")
 
@@ -56,14 +65,13 @@ class CommunityBase:
     """Store, policy, clock, cache and subscribers; see :class:`kudos.Community`."""
 
     store: Store
-    policy: Policy
     id: str
     clock: Clock
     cache: ReadCache
     _subscribers: Subscribers
     _namespace: Hashable
     _writes: Hashable
-    _policy_token: int
+    _policies: PolicyState
     _channel: str | None = None
     """The channel facts recorded through this object carry (see ``Community.via``)."""
 
@@ -125,13 +133,18 @@ class CommunityBase:
         refused: list[KudosError] = []  # what the rules said, when they refused
 
         def work(tx: Transaction) -> Outcome:
+            timeline = self._policies.begin(tx)
             if not retry:
                 refusals.check(tx, stamped)
+            assert stamped.at is not None
+            version, policy = timeline.at(stamped.at)
             try:
-                return engine.apply(tx, self.policy, stamped)
+                outcome = engine.apply(tx, policy, stamped, version=version)
             except KudosError as exc:
                 refused.append(exc)
                 raise
+            self._policies.end(tx, timeline, [outcome])
+            return outcome
 
         try:
             return self._write(work)
@@ -189,13 +202,20 @@ class CommunityBase:
         refused: list[tuple[Event, KudosError]] = []
 
         def run(tx: Transaction) -> list[Outcome]:
-            outcomes = []
+            outcomes: list[Outcome] = []
+            timeline = self._policies.begin(tx)
+            prefetch(tx, self.policy, batch)
             for i, event in enumerate(batch):
                 try:
                     if not retry and event.event_id is not None:
                         refusals.check(tx, event)
+                    assert event.at is not None
+                    version, policy = timeline.at(event.at)
                     try:
-                        outcomes.append(engine.apply(tx, self.policy, event, trusted=trusted))
+                        outcome = engine.apply(tx, policy, event, trusted=trusted, version=version)
+                        outcomes.append(outcome)
+                        if outcome.type == PolicyChanged.type and not outcome.replayed:
+                            timeline = Timeline(tx.policy_versions())
                     except KudosError as exc:
                         refused.append((event, exc))
                         raise
@@ -206,6 +226,7 @@ class CommunityBase:
                         f"event #{i} ({event.event_id or event.type}) of the batch: {exc}; "
                         "nothing of the batch was recorded"
                     ) from exc
+            self._policies.end(tx, timeline, outcomes)
             return outcomes
 
         try:
@@ -232,9 +253,15 @@ class CommunityBase:
                     if on_commit is not None:
                         on_commit(lambda result=result: self._committed(result))
                 break
-            except TransientStoreError:
+            except TransientStoreError as exc:
                 if attempt == _RETRIES - 1:
-                    raise
+                    raise TransientStoreError(
+                        f"{exc} (gave up after {_RETRIES} tries: other writers kept busy what "
+                        "this work needs, and nothing of it was recorded; call again later)"
+                    ) from exc
+                # Exponential backoff with full jitter: writers that collided do not all
+                # come back at the same moment.
+                time.sleep(random.uniform(0, _BACKOFF * 2**attempt))
         if on_commit is None:  # a store that cannot say when: its block's end is the commit
             self._committed(result)
         return result
@@ -245,8 +272,36 @@ class CommunityBase:
             if isinstance(outcome, Outcome) and not outcome.replayed:
                 self._publish(outcome.notifications)
 
+    # -- the policy in force ---------------------------------------------------------
+    @property
+    def policy(self) -> Policy:
+        """The policy in force now: the latest version the store recorded for the community.
+
+        Before the community's first write, the ``policy=`` it was opened with
+        (or the default preset); see :meth:`kudos.Community.change_policy`.
+        """
+        if self._policies.timeline is None:
+            self._read(lambda tx: None)
+        return self._policies.current()
+
+    def _policy_versions(self) -> tuple[Policy, ...]:
+        """The community's policy versions as policies, version 1 first (as last read)."""
+        timeline = self._policies.timeline
+        return timeline.policies if timeline is not None else ()
+
+    @property
+    def _policy_token(self) -> int:
+        return policy_token(self.policy)
+
     # -- reading ------------------------------------------------------------------
     def _read(self, work: Callable[[Transaction], T]) -> T:
+        def synced(tx: Transaction) -> T:
+            self._policies.sync(tx)
+            return work(tx)
+
+        return self._read_raw(synced)
+
+    def _read_raw(self, work: Callable[[Transaction], T]) -> T:
         if _takes_read_only(self.store):
             with self.store.transaction(self.id, read_only=True) as tx:  # type: ignore[call-arg]
                 return work(tx)

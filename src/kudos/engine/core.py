@@ -74,6 +74,11 @@ def settlements(*actions: str) -> None:
     _SETTLEMENTS.update(actions)
 
 
+def is_settlement(action: str) -> bool:
+    """Whether ledger ``action`` settles points (a payout, a carry-over) rather than earning."""
+    return action in _SETTLEMENTS
+
+
 def counter_for(metric: str) -> str:
     """The counter a leaderboard metric reads: ``points`` ranks points earned."""
     return EARNED_POINTS if metric == "points" else metric
@@ -260,6 +265,27 @@ def _post_from_doc(doc: Doc) -> Post:
     )
 
 
+def merged_into(tx: Transaction, member: str) -> str | None:
+    """The account ``member`` was merged into (directly), or ``None``."""
+    doc = tx.get("member", member)
+    return None if doc is None else doc.data.get("merged_into")
+
+
+def resolve(tx: Transaction, member: str) -> str:
+    """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
+    seen = {member}
+    while (into := merged_into(tx, member)) is not None and into not in seen:
+        seen.add(into)
+        member = into
+    return member
+
+
+def same_person(tx: Transaction, one: str, other: str) -> bool:
+    """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
+    merged into the same one (a post written before a merge is still its author's own)."""
+    return one == other or resolve(tx, one) == resolve(tx, other)
+
+
 def get_member(tx: Transaction, member: str) -> Member:
     """The member, or :class:`UnknownMember` saying to ``join`` them first."""
     doc = tx.get("member", member)
@@ -303,10 +329,13 @@ class Context:
         *,
         notify: bool = True,
         trusted: bool = False,
+        version: int = 1,
     ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
         self.policy = policy
+        self.version = version
+        """The version of the community's policy ``policy`` is (stamped on every entry)."""
         self.event = event
         self.event_id: str = event.event_id
         self.at: datetime = event.at
@@ -328,6 +357,9 @@ class Context:
         """Awards held back entirely that this event stopped holding: (entry id, missing)."""
         self.unfloored: set[str] = set()
         """Members a line not held to the reputation floor debited (settle() checks them)."""
+        self.reverse_in_own_period = False
+        """Book reversals in the reversed entry's own period while it is open (abuse
+        reversals); otherwise, and always once that period is closed, in this event's."""
 
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
@@ -422,7 +454,13 @@ class Context:
         tags: Iterable[str] = (),
         times: int = 1,
     ) -> list[LedgerEntry]:
-        """Credit ``member`` what the policy says ``action`` is worth (``times`` over)."""
+        """Credit ``member`` what the policy says ``action`` is worth (``times`` over).
+
+        An account merged into another earns for the account kept, under the kept
+        account's caps (one person never earns two caps' worth).
+        """
+        if merged_into(self.tx, member) is not None:
+            member = resolve(self.tx, member)
         reward = self.policy.reward(action)
         if reward.was:
             reward = reward.on(self.day())
@@ -602,10 +640,11 @@ class Context:
             reason=reason,
             event_id=self.event_id,
             subject=entry.subject,
-            period=self.period,
+            period=self.reversal_period(entry),
             at=self.at,
             reverses=entry.entry_id,
             tags=entry.tags,
+            policy=self.version,
         )
         self._book(reversal)
         if entry.account == "reputation" and entry.amount > 0:
@@ -619,6 +658,17 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def reversal_period(self, entry: LedgerEntry) -> str:
+        """The period the reversal of ``entry`` is booked in.
+
+        This event's booking period, unless :attr:`reverse_in_own_period` is set
+        and ``entry``'s own period is still open: then that period, so its payout
+        never pays what was taken back.
+        """
+        if self.reverse_in_own_period and not _is_closed(self.tx, entry.period):
+            return entry.period
+        return self.period
 
     def written(self, event_id: str, entry_id: str) -> LedgerEntry:
         """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
@@ -723,6 +773,7 @@ class Context:
             or (self.period if at is None else booking_period(self.tx, self.policy, at)),
             at=at or self.at,
             tags=tags,
+            policy=self.version,
         )
         self._book(entry)
         return entry
@@ -896,11 +947,14 @@ def apply(
     *,
     notify: bool = True,
     trusted: bool = False,
+    version: int = 1,
 ) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
 
     ``trusted`` records history: reputation thresholds and privilege rules
-    are not checked again (they were when the fact happened).
+    are not checked again (they were when the fact happened). ``version`` is
+    the version of the community's policy that ``policy`` is, stamped on
+    every ledger entry the event writes.
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -933,7 +987,7 @@ def apply(
         return replayed(tx, known, event)
     for before in _BEFORE:
         event = before(tx, policy, event)
-    ctx = Context(tx, policy, event, notify=notify, trusted=trusted)
+    ctx = Context(tx, policy, event, notify=notify, trusted=trusted, version=version)
     handler(ctx, event)
     ctx.settle()
     for hook in _AFTER:
@@ -962,9 +1016,18 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
     """The first outcome of an event recorded again; :class:`Conflict` if it differs."""
     content = {k: v for k, v in known.payload.items() if k != "at"}
     if not _same_fact(known, event):
+        now = event.content()
+        if known.type == event.type and {**content, "channel": None} == {**now, "channel": None}:
+            # The same fact, reported again through another channel: one fact, one channel.
+            raise Conflict(
+                f"event id {known.event_id!r} records this {known.type} fact already, through "
+                f"channel {content.get('channel')!r}; it is now reported through "
+                f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
+                "once and counts once"
+            )
         raise Conflict(
             f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {event.content()}. Give each distinct fact its own event_id"
+            f"now as {event.type} {now}. Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

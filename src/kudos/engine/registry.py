@@ -13,6 +13,7 @@ from ..channels import handlers as channels
 from ..forum import handlers as forum
 from ..forum import reputation
 from ..health import handlers as health
+from ..history import handlers as history
 from ..ideas import handlers as ideas
 from ..leaderboards import handlers as leaderboards
 from ..payback import handlers as payback
@@ -32,6 +33,7 @@ HANDLERS = (
     leaderboards,
     payback,
     referrals,
+    history,
     support,
     health,
 )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..model import Doc, LedgerEntry, StatementLine, StoredEvent
-from .texts import DEFAULT_TEXTS, fill
+from .texts import BY_YOU, DEFAULT_TEXTS, fill
 
 if TYPE_CHECKING:
     from ..policy import Cap, Policy
@@ -51,9 +51,17 @@ def cap_words(cap: Cap) -> str:
 
 
 def render_lines(
-    tx: Transaction, policy: Policy, entries: Sequence[LedgerEntry]
+    tx: Transaction,
+    policy: Policy,
+    entries: Sequence[LedgerEntry],
+    versions: Sequence[Policy] = (),
 ) -> tuple[StatementLine, ...]:
-    """``entries`` as :class:`~kudos.model.StatementLine` s, each with its sentence."""
+    """``entries`` as :class:`~kudos.model.StatementLine` s, each with its sentence.
+
+    ``versions`` are the community's policy versions (version 1 first): whether an
+    award was capped is judged by the version that paid it (its ``policy``), so a
+    later change of rules does not reword earlier lines. Without them, ``policy``.
+    """
     if not entries:
         return ()
     wanted = {e.event_id for e in entries}
@@ -69,7 +77,15 @@ def render_lines(
     referrals = {d.key: d for d in read_docs(tx, "referral", referral_ids)}
     texts = _texts(policy)
     zone = _zone(policy.periods.timezone)
-    return tuple(_line(e, policy, texts, zone, events, posts, referrals) for e in entries)
+    return tuple(
+        _line(e, policy, texts, zone, events, posts, referrals, _paid_by(e, policy, versions))
+        for e in entries
+    )
+
+
+def _paid_by(e: LedgerEntry, policy: Policy, versions: Sequence[Policy]) -> Policy:
+    """The policy version that valued ``e`` (``policy`` when not known)."""
+    return versions[e.policy - 1] if 0 < e.policy <= len(versions) else policy
 
 
 def _line(
@@ -80,6 +96,7 @@ def _line(
     events: Mapping[str, StoredEvent],
     posts: Mapping[str, Doc],
     referrals: Mapping[str, Doc],
+    paid_by: Policy,
 ) -> StatementLine:
     event = events.get(e.event_id)
     payload: Mapping[str, Any] = event.payload if event is not None else {}
@@ -99,6 +116,7 @@ def _line(
         "post": post.key if post is not None else "",
         # An untitled topic goes by its id.
         "title": str(topic.data.get("title") or topic.key) if topic is not None else "",
+        "the_post": _the_post(e.member, post, topic),
         "date": _day(e.at, zone),
         "given_on": _day(original.at if original is not None else e.at, zone, e.at),
         "reason": e.reason,
@@ -109,16 +127,19 @@ def _line(
         "status": str(payload.get("status", "")).replace("_", " "),
         "period": e.period,
         "floor": str(policy.reputation_floor),
+        "version": str(e.policy),
     }
     if e.reverses:
         key = kind if kind in texts else "reversal"
+        if values["actor"] == e.member and key + BY_YOU in texts:
+            key += BY_YOU
     elif kind in _GIVEN_AGAIN:
         key = kind
     else:
         key = e.action if e.action in texts else "line"
     words = fill(texts[key], values)
-    if key == e.action and e.action in policy.rewards:
-        words = _wrapped(e, policy, texts, words, values)
+    if key == e.action and e.action in paid_by.rewards:
+        words = _wrapped(e, paid_by, texts, words, values)
     return StatementLine(
         entry_id=e.entry_id,
         member=e.member,
@@ -132,9 +153,22 @@ def _line(
         at=e.at,
         reverses=e.reverses,
         tags=e.tags,
+        policy=e.policy,
         text=f"{amount_words(e.amount, e.account)}: {words}",
         template=key,
     )
+
+
+def _the_post(member: str, post: Doc | None, topic: Doc | None) -> str:
+    """``your question "Hello"``, ``your reply in "Hello"``, ``bob's reply in "Hello"``."""
+    if post is None:
+        return "the post"
+    author = str(post.data.get("author") or "")
+    whose = "your" if author == member else f"{author}'s" if author else "the"
+    kind = str(post.data.get("kind") or ("reply" if post.data.get("topic") else "post"))
+    title = str(topic.data.get("title") or topic.key) if topic is not None else post.key
+    joint = " in " if post.data.get("topic") else " "
+    return f'{whose} {kind}{joint}"{title}"'
 
 
 def _wrapped(

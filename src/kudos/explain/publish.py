@@ -39,7 +39,7 @@ def publish(page: str) -> str:
         name = match.group(2)
         if name not in presets:
             raise InvalidPolicy(f"no preset {name!r}; presets: {', '.join(presets)}")
-        body = presets[name]().describe().markdown(level=4)
+        body = presets[name]().describe().markdown(level=4, heading=False)
         return f"{match.group(1)}\n### `{name}()` in full\n\n{body}\n{match.group(4)}"
 
     return _BLOCK.sub(fill, page)

@@ -17,12 +17,28 @@ import attrs
 
 from ..model import Doc, LedgerEntry, Standing
 from ..payback.rules import SETTLEMENT_ACTIONS, PaybackRules
-from .table import PolicySection
+from .table import PolicySection, md_text
 
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["MemberImpact", "RuleImpact", "SimulationReport", "build_report"]
+__all__ = ["MemberImpact", "Refusal", "RuleImpact", "SimulationReport", "build_report"]
+
+CLOSE_EVENT = "period-closed"
+"""The event type of a period's close: a refused one leaves that period unpaid."""
+
+
+@attrs.frozen(kw_only=True)
+class Refusal:
+    """An event the other policy refuses: its id, type (``kind``) and the reason given.
+
+    ``period`` is the period a refused close (``kind`` ``"period-closed"``) names, else ``None``.
+    """
+
+    event_id: str
+    kind: str
+    reason: str
+    period: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -45,6 +61,9 @@ class MemberImpact:
     badges_lost: tuple[str, ...] = ()
     payout_before: int = 0
     payout_after: int = 0
+    payout_refused: int = 0
+    """Money (minor units) paid today in periods whose close the other policy
+    refuses: not compared, so not counted as money moved."""
     rule: str | None = None
 
     @property
@@ -72,6 +91,7 @@ class MemberImpact:
         """Whether anything of the member's changes (ranks and badges included)."""
         return bool(
             self.impact
+            or self.payout_refused
             or self.rank_before != self.rank_after
             or self.badges_gained
             or self.badges_lost
@@ -100,10 +120,12 @@ class SimulationReport:
         members_moved: how many move.
         points_moved: the sum of the absolute changes in lifetime points.
         reputation_moved: the same for reputation.
-        money_moved: the same for payouts, in minor units.
+        money_moved: the same for payouts, in minor units, over the periods
+            both policies close (a refused close is not money saved).
         ranks_gained: members whose rank would go up; ``ranks_lost``: down.
         rules: the rules responsible, largest absolute change first.
         rejected: how many events the other policy would refuse.
+        refusals: those events, in log order (:class:`Refusal`).
     """
 
     policy: str
@@ -118,12 +140,57 @@ class SimulationReport:
     ranks_lost: int
     rules: tuple[RuleImpact, ...]
     rejected: int = 0
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """``"Under 'new' instead of 'giffgaff'"``; ``"Under 'giffgaff' (the same name)"``."""
+        if self.policy == self.current:
+            return f"Under {self.policy!r} (both policies have that name)"
+        return f"Under {self.policy!r} instead of {self.current!r}"
+
+    @property
+    def refused_kinds(self) -> tuple[tuple[str, int], ...]:
+        """``(event type, how many)`` of the refused events, most first (ties by type)."""
+        counts = Counter(r.kind for r in self.refusals)
+        return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def refused_closes(self) -> tuple[str, ...]:
+        """The periods whose close the other policy refuses (their payouts are not compared)."""
+        return tuple(r.period or r.event_id for r in self.refusals if r.kind == CLOSE_EVENT)
+
+    def summary(self) -> tuple[str, ...]:
+        """Sentences to read before the tables: the refused closes, said plainly."""
+        if not self.refused_closes:
+            return ()
+        closes = ", ".join(self.refused_closes)
+        refused = sum(m.payout_refused for m in self.members)
+        today = (
+            f"The {self.money.format(refused)} paid today for it is not compared, "
+            "and not counted as money moved."
+            if refused
+            else "Nothing was paid for it today either."
+        )
+        return (
+            f"{self.policy!r} refuses the close of {closes}: under it "
+            f"{'that period is' if len(self.refused_closes) == 1 else 'those periods are'} "
+            f"not closed and nothing is paid. {today}",
+        )
 
     def sections(self, limit: int | None = None) -> tuple[PolicySection, ...]:
-        """The report as titled tables: totals, members (at most ``limit``), rules."""
+        """The report as titled tables: totals, members (at most ``limit``), rules,
+        and the refused events by type when there are any.
+
+        Raises:
+            ValueError: ``limit`` is negative.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be 0 or more, got {limit}")
         shown = self.members if limit is None else self.members[:limit]
+        hidden = len(self.members) - len(shown)
         totals = PolicySection(
-            title=f"Under {self.policy!r} instead of {self.current!r}",
+            title=self.title,
             columns=("total", "value"),
             rows=(
                 ("members moved", f"{self.members_moved:,}"),
@@ -133,6 +200,7 @@ class SimulationReport:
                 ("ranks gained", f"{self.ranks_gained:,}"),
                 ("ranks lost", f"{self.ranks_lost:,}"),
                 ("events refused", f"{self.rejected:,}"),
+                ("closes refused", ", ".join(self.refused_closes) or "none"),
             ),
             numeric=("value",),
         )
@@ -148,14 +216,12 @@ class SimulationReport:
                     if m.rank_before == m.rank_after
                     else f"{m.rank_before or '-'} -> {m.rank_after or '-'}",
                     _badges(m),
-                    "-"
-                    if not m.money
-                    else f"{self.money.format(m.payout_before)} -> "
-                    f"{self.money.format(m.payout_after)}",
+                    self._payout(m),
                     m.rule or "-",
                 )
                 for m in shown
             ),
+            note=f"... and {hidden:,} more" if hidden else "",
         )
         rules = PolicySection(
             title="Rules responsible",
@@ -166,15 +232,52 @@ class SimulationReport:
             ),
             numeric=("points", "reputation", "members"),
         )
-        return (totals, members, rules)
+        if not self.refusals:
+            return (totals, members, rules)
+        example: dict[str, Refusal] = {}
+        for r in self.refusals:
+            example.setdefault(r.kind, r)
+        refused = PolicySection(
+            title=f"Refused under {self.policy!r}",
+            columns=("event", "count", "for example"),
+            rows=tuple(
+                (kind, f"{n:,}", f"{example[kind].event_id}: {example[kind].reason}")
+                for kind, n in self.refused_kinds
+            ),
+            numeric=("count",),
+        )
+        return (totals, members, rules, refused)
+
+    def _payout(self, m: MemberImpact) -> str:
+        parts = []
+        if m.money:
+            parts.append(
+                f"{self.money.format(m.payout_before)} -> {self.money.format(m.payout_after)}"
+            )
+        if m.payout_refused:
+            parts.append(f"{self.money.format(m.payout_refused)} in a refused close")
+        return "; ".join(parts) or "-"
 
     def text(self, limit: int | None = 20) -> str:
-        """The report as plain-text tables (the ``limit`` largest moves)."""
-        return "\n\n".join(s.text() for s in self.sections(limit)) + "\n"
+        """The report as plain-text tables (the ``limit`` largest moves; ``None``: all).
+
+        Raises:
+            ValueError: ``limit`` is negative.
+        """
+        parts = [*self.summary(), *(s.text() for s in self.sections(limit))]
+        return "\n\n".join(parts) + "\n"
 
     def markdown(self, limit: int | None = 20) -> str:
-        """The report as Markdown tables (the ``limit`` largest moves)."""
-        return "\n\n".join(s.markdown() for s in self.sections(limit)) + "\n"
+        """The report as Markdown: a heading naming both policies, then its tables.
+
+        Raises:
+            ValueError: ``limit`` is negative.
+        """
+        sections = self.sections(limit)
+        parts = [f"## {md_text(self.title)}", *(md_text(x) for x in self.summary())]
+        parts += [sections[0].markdown().replace(f"### {self.title}", "### Totals", 1)]
+        parts += [s.markdown() for s in sections[1:]]
+        return "\n\n".join(parts) + "\n"
 
 
 def build_report(
@@ -187,16 +290,24 @@ def build_report(
     entries_after: Iterable[LedgerEntry],
     payouts_before: Sequence[Doc],
     payouts_after: Sequence[Doc],
-    rejected: int,
+    rejected: int | Sequence[Refusal],
 ) -> SimulationReport:
-    """Compare two ledgers and their standings into a :class:`SimulationReport`."""
+    """Compare two ledgers and their standings into a :class:`SimulationReport`.
+
+    ``rejected`` is the refused events (or, as before, only their number). The
+    payouts of periods whose close is refused are left out of both sides and
+    reported as :attr:`MemberImpact.payout_refused`.
+    """
+    refusals = tuple(rejected) if not isinstance(rejected, int) else ()
+    unclosed = {r.period for r in refusals if r.kind == CLOSE_EVENT and r.period}
     by_rule: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for sign, entries in ((-1, entries_before), (1, entries_after)):
         for e in entries:
             if e.action in SETTLEMENT_ACTIONS:
                 continue  # paying out is a consequence, shown as money, not a rule
             by_rule[(e.member, e.action)][e.account] += sign * e.amount
-    paid_before, paid_after = _paid(payouts_before), _paid(payouts_after)
+    paid_before, paid_after = _paid(payouts_before, unclosed), _paid(payouts_after, unclosed)
+    refused_paid = _paid([d for d in payouts_before if d.data.get("period") in unclosed])
     ladder = other.recognition
     impacts = []
     for member in sorted(set(before) & set(after)):
@@ -218,6 +329,7 @@ def build_report(
             badges_lost=tuple(x for x in b.badges if x not in a.badges),
             payout_before=paid_before.get(member, 0),
             payout_after=paid_after.get(member, 0),
+            payout_refused=refused_paid.get(member, 0),
             rule=max(sorted(moves), key=lambda k: moves[k]) if moves else None,
         )
         if impact.moved:
@@ -263,14 +375,16 @@ def build_report(
         ranks_gained=gained,
         ranks_lost=lost,
         rules=tuple(rules),
-        rejected=rejected,
+        rejected=rejected if isinstance(rejected, int) else len(refusals),
+        refusals=refusals,
     )
 
 
-def _paid(payouts: Sequence[Doc]) -> dict[str, int]:
+def _paid(payouts: Sequence[Doc], leave_out: Iterable[str] = ()) -> dict[str, int]:
     out: Counter[str] = Counter()
+    left_out = set(leave_out)
     for doc in payouts:
-        if doc.status != "failed":
+        if doc.status != "failed" and doc.data.get("period") not in left_out:
             out[str(doc.data["member"])] += int(doc.data["amount"])
     return dict(out)
 

@@ -33,6 +33,8 @@ class PolicySection:
     rows: tuple[tuple[str, ...], ...] = ()
     numeric: tuple[str, ...] = ()
     """The columns holding numbers (right-aligned when printed)."""
+    note: str = ""
+    """A line printed under the table (e.g. ``"... and 3 more"``), or empty."""
 
     def text(self) -> str:
         """The section as a plain-text table, its title above."""
@@ -48,17 +50,19 @@ class PolicySection:
 
         body = [row(self.columns), "  ".join("-" * w for w in widths)]
         body += [row(r) for r in self.rows] or ["(none)"]
-        return "\n".join([self.title, *body])
+        return "\n".join([self.title, *body, *([self.note] if self.note else [])])
 
     def markdown(self, level: int = 3) -> str:
         """The section as a Markdown heading (``level`` ``#`` s) and table."""
 
         def row(cells: tuple[str, ...]) -> str:
-            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+            return "| " + " | ".join(_md_cell(c) for c in cells) + " |"
 
         rule = "|" + "|".join("---:" if c in self.numeric else "---" for c in self.columns) + "|"
         lines = [f"{'#' * level} {self.title}", ""]
         lines += [row(self.columns), rule, *(row(r) for r in self.rows)] if self.rows else ["none"]
+        if self.note:
+            lines += ["", md_text(self.note)]
         return "\n".join(lines)
 
     def html(self) -> str:
@@ -67,10 +71,21 @@ class PolicySection:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows
         )
+        note = f"\n<p>{html.escape(self.note)}</p>" if self.note else ""
         return (
             f"<h3>{html.escape(self.title)}</h3>\n"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
         )
+
+
+def _md_cell(cell: str) -> str:
+    """A Markdown table cell: bars escaped, raw HTML (a template's ``<b>``) shown as text."""
+    return md_text(cell).replace("|", "\\|")
+
+
+def md_text(text: str) -> str:
+    """``text`` safe in Markdown: ``&`` and ``<`` escaped, so raw HTML shows as text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 @attrs.frozen(kw_only=True)
@@ -105,13 +120,20 @@ class PolicyTable:
         """The policy as plain-text tables."""
         return "\n\n".join([f"Policy {self.policy!r}", *(s.text() for s in self.sections)]) + "\n"
 
-    def markdown(self, level: int = 3) -> str:
-        """The policy as Markdown: one heading (``level`` ``#`` s) and table per section."""
-        return "\n\n".join(s.markdown(level) for s in self.sections) + "\n"
+    def markdown(self, level: int = 3, *, heading: bool = True) -> str:
+        """The policy as Markdown: one heading (``level`` ``#`` s) and table per section.
+
+        With ``heading`` (the default) it starts with a heading one level up
+        naming the policy (``## Policy 'giffgaff'``); a page that has its own
+        heading passes ``heading=False``. Raw HTML in a cell is escaped.
+        """
+        top = [f"{'#' * max(level - 1, 1)} Policy {self.policy!r}"] if heading else []
+        return "\n\n".join([*top, *(s.markdown(level) for s in self.sections)]) + "\n"
 
     def html(self) -> str:
-        """The policy as HTML headings and tables."""
-        return "\n".join(s.html() for s in self.sections) + "\n"
+        """The policy as HTML: an ``<h2>`` naming it, then headings and tables (all escaped)."""
+        top = f"<h2>Policy {html.escape(repr(self.policy))}</h2>"
+        return "\n".join([top, *(s.html() for s in self.sections)]) + "\n"
 
 
 def describe(policy: Any) -> PolicyTable:

@@ -11,7 +11,12 @@ The words come from a template chosen by the line:
   (``kudos_on_reply``, ``referral_qualified``, ``payout``, ...);
 * an award a cap held back (wholly or in part) is wrapped in ``capped``, and a
   debit the reputation floor absorbed in part in ``floored``;
-* a key with no template falls back to ``reversal`` (reversals) or ``line``.
+* a key with no template falls back to ``reversal`` (reversals) or ``line``;
+* when the member whose line it is did the reversing fact themselves (they
+  withdrew their own kudos, changed their own vote), the template
+  ``<key>-by-you`` is used where there is one (``kudos-withdrawn-by-you``:
+  ``you withdrew the kudos you gave on 1 March in "..."``), so a member never
+  reads about themselves in the third person.
 
 Templates use ``{placeholder}`` fields, filled from the facts the line
 references (:data:`PLACEHOLDERS` lists them all); a template naming any other
@@ -30,7 +35,10 @@ from collections.abc import Mapping
 
 from ..errors import InvalidPolicy
 
-__all__ = ["DEFAULT_TEXTS", "PLACEHOLDERS", "check_texts", "fill"]
+__all__ = ["BY_YOU", "DEFAULT_TEXTS", "PLACEHOLDERS", "check_texts", "fill"]
+
+BY_YOU = "-by-you"
+"""The suffix of a template used when the member whose line it is did the fact."""
 
 PLACEHOLDERS: Mapping[str, str] = {
     "member": "the member whose line it is",
@@ -39,8 +47,15 @@ PLACEHOLDERS: Mapping[str, str] = {
     "kind": "the kind of that post: reply, question, problem, idea, ...",
     "post": "the id of that post",
     "title": "the title of the post's topic (a reply's topic), else the topic's id",
-    "date": "the day the line's fact happened, e.g. 3 March",
-    "given_on": "for a reversal: the day of the fact it reverses",
+    "date": "the day the line's fact happened, with its year: 3 March 2026",
+    "given_on": (
+        "for a reversal: the day of the fact it reverses, e.g. 3 March "
+        "(with its year when that is not the year of the line: 3 March 2025)"
+    ),
+    "the_post": (
+        'the post the line is about, whose and of what kind: your question "Hello", '
+        'your reply in "Hello", bob\'s reply in "Hello"'
+    ),
     "reason": "kudos's own sentence for the line (as stored in the ledger)",
     "note": "the reason the host gave (a removal's, an adjustment's, a revocation's)",
     "by": "the staff member who did it",
@@ -52,6 +67,7 @@ PLACEHOLDERS: Mapping[str, str] = {
     "text": "in ``capped`` and ``floored``: the words of the award itself",
     "floor": "the policy's reputation floor",
     "absorbed": "how much of a debit the reputation floor absorbed",
+    "version": "the version of the community's policy that paid the line (1: the first recorded)",
 }
 """Every field a template may use, with what it holds."""
 
@@ -71,7 +87,7 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "down_vote_cast": 'you down-voted a reply in "{title}"',
     "solution_accepted": 'your reply in "{title}" was accepted as the solution',
     "solution_accepter": 'you accepted {author}\'s reply as the solution of "{title}"',
-    "removed_as_spam": 'your {kind} in "{title}" was removed ({note})',
+    "removed_as_spam": "{the_post} was removed ({note})",
     "edit_approved": 'your suggested edit of "{title}" was approved',
     "association_bonus": "association bonus: an account in good standing elsewhere on the network",
     "bounty_offered": 'you offered a bounty on "{title}"',
@@ -87,21 +103,22 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "deflection_solution": 'your solution in "{title}" answered {actor} before they had to ask',
     "canonical_reused": 'your solution in "{title}" was given as the answer once more',
     "member_merged": "{reason}",
+    "policy_recalculated": "recalculated under policy version {version}, changed by {by}: {note}",
     "adjustment": "{by} adjusted your balance: {note}",
     "payout": "{reason}",
     "carry_over": "{reason}",
     "lapse": "{reason}",
     "write_off": "{reason}",
     # -- lines booked by another fact than their own -------------------------
-    "kudos-withdrawn": "{actor} withdrew the kudos given on {given_on}",
+    "kudos-withdrawn": '{actor} withdrew the kudos given on {given_on} in "{title}"',
     "kudos-given": '{actor} changed a down-vote in "{title}" to kudos',
     "down-voted": '{actor} changed kudos in "{title}" to a down-vote',
     "down-vote-withdrawn": '{actor} withdrew the down-vote cast on {given_on} in "{title}"',
     "solution-unaccepted": 'the solution of "{title}" was unaccepted',
     "solution-accepted": 'another reply was accepted as the solution of "{title}"',
-    "post-removed": 'the {kind} in "{title}" was removed ({note})',
-    "post-restored": 'the {kind} in "{title}" was restored',
-    "post-made-wiki": 'the {kind} in "{title}" became community wiki',
+    "post-removed": "{the_post} was removed ({note})",
+    "post-restored": "{the_post} was restored",
+    "post-made-wiki": "{the_post} became community wiki",
     "member-deleted": "{actor}'s account was deleted",
     "bounty-refunded": 'the bounty on "{title}" was refunded',
     "referral-revoked": "the referral of {referral} was revoked ({note})",
@@ -110,13 +127,23 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     "serial-votes-reversed": "a vote of {given_on} reversed as serial voting",
     "vote-ring-reversed": "a vote of {given_on} reversed: it came from a vote ring",
     "payout-failed": "the payout of {given_on} failed ({note}); its points are yours again",
+    # -- the same facts, on the statement of the member who did them ----------------
+    "kudos-withdrawn-by-you": 'you withdrew the kudos you gave on {given_on} in "{title}"',
+    "kudos-given-by-you": 'you changed your down-vote in "{title}" to kudos',
+    "down-voted-by-you": 'you changed your kudos in "{title}" to a down-vote',
+    "down-vote-withdrawn-by-you": 'you withdrew the down-vote you cast on {given_on} in "{title}"',
+    "solution-unaccepted-by-you": 'you unaccepted the solution of "{title}"',
+    "solution-accepted-by-you": 'you accepted another reply as the solution of "{title}"',
+    "idea-vote-withdrawn-by-you": 'you withdrew your vote for the idea "{title}"',
+    "member-deleted-by-you": "your account was deleted",
     # -- wrappers and fallbacks ---------------------------------------------------
     "capped": "capped ({cap} reached): {text}",
     "floored": "{text} ({absorbed} absorbed by the reputation floor of {floor})",
     "reversal": "taken back: {reason}",
     "line": "{reason}",
 }
-"""The words of every line the engine books, for every action of both presets."""
+"""The words of every line the engine books, for every action of both presets (and the
+``policy_recalculated`` lines of a retroactive policy change)."""
 
 _FORMATTER = string.Formatter()
 
@@ -125,18 +152,30 @@ def check_texts(texts: Mapping[str, str], where: str = "texts") -> dict[str, str
     """``texts`` as a dict, once each template is checked.
 
     Raises:
-        InvalidPolicy: a template is not a string, does not parse, or names a
-            field that is not in :data:`PLACEHOLDERS` (the message names the key).
+        InvalidPolicy: a template is not a string, is empty, does not parse,
+            has a field with a conversion or format spec (``{title:>30}``,
+            ``{actor!r}``: only plain ``{name}`` fields), or names a field that
+            is not in :data:`PLACEHOLDERS` (the message names the key).
     """
     out: dict[str, str] = {}
     for key, template in dict(texts).items():
         path = f"{where}.{key}"
         if not isinstance(template, str):
             raise InvalidPolicy(f"{path} must be a string, got {template!r}")
+        if not template.strip():
+            raise InvalidPolicy(f"{path}: the template is empty; give the words of the line")
         try:
-            fields = [f for _, f, spec, conv in _FORMATTER.parse(template) if f is not None]
+            parsed = [(f, spec, conv) for _, f, spec, conv in _FORMATTER.parse(template)]
         except ValueError as exc:
             raise InvalidPolicy(f"{path}: the template does not parse ({exc})") from None
+        fields = [f for f, _spec, _conv in parsed if f is not None]
+        for field, spec, conv in parsed:
+            if field is not None and (spec or conv):
+                shown = f"{{{field}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+                raise InvalidPolicy(
+                    f"{path}: {shown} has a conversion or format spec; "
+                    f"templates take plain {{name}} fields only"
+                )
         for field in fields:
             if field not in PLACEHOLDERS:
                 raise InvalidPolicy(

@@ -18,7 +18,8 @@ from typing import Any
 from ..abuse import limits as _limits
 from ..engine import caps as _caps
 from ..engine import core as engine
-from ..engine.core import Context, handles
+from ..engine.core import Context, handles, same_person
+from ..errors import InvalidInput
 from ..events import (
     DownVoted,
     DownVoteWithdrawn,
@@ -34,7 +35,7 @@ from ..events import (
     SolutionUnaccepted,
     TopicPosted,
 )
-from ..model import Post
+from ..model import Post, board_tags
 from ..stores.protocol import Transaction
 from ..support import handlers as support
 
@@ -54,7 +55,7 @@ def _noun(post: Post) -> str:
 
 
 def _tags(post: Post) -> tuple[str, ...]:
-    return post.tags + ((post.product,) if post.product else ())
+    return board_tags(post.tags, post.product)
 
 
 def _fact_at(ctx: Context, event_id: str | None) -> datetime | None:
@@ -148,7 +149,7 @@ def _deleted(ctx: Context, event: MemberDeleted) -> None:
 def _topic(ctx: Context, event: TopicPosted) -> None:
     ctx.member(event.author)
     _new_post(ctx, event.topic)
-    tags = event.tags + ((event.product,) if event.product else ())
+    tags = board_tags(event.tags, event.product)
     ctx.put(
         "post",
         event.topic,
@@ -183,6 +184,12 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; reply on a topic instead")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no replies")
+    if not ctx.trusted and topic.posted_at is not None and ctx.at < topic.posted_at:
+        raise InvalidInput(
+            f"reply {event.reply!r} is dated {ctx.at.isoformat()}, before its topic "
+            f"{event.topic!r} ({topic.posted_at.isoformat()}); a reply cannot be older than "
+            "its topic: report it with its real time"
+        )
     _new_post(ctx, event.reply)
     ctx.put(
         "post",
@@ -401,7 +408,7 @@ def _down_vote_withdrawn(ctx: Context, event: DownVoteWithdrawn) -> None:
 def _may_accept(ctx: Context, topic: Post, by: str, verb: str) -> None:
     member = ctx.member(by)
     ctx.require(
-        member.id == topic.author
+        same_person(ctx.tx, member.id, topic.author)
         or member.is_staff
         or ctx.privilege(by, "accept_solutions") is True,
         f"only the asker {topic.author!r} or staff may {verb} a solution on {topic.id!r}, "
@@ -432,10 +439,11 @@ def _unaccept(ctx: Context, topic: Post, reason: str) -> None:
 def _counts_as_solution(ctx: Context, reply: Post, topic: Post) -> bool:
     """Whether an accepted ``reply`` counts as a solution (for boards, ranks and badges).
 
-    An asker accepting their own reply solved nothing for anyone else: it
+    An asker accepting their own reply (also one written under an account since
+    merged into theirs, or theirs into it) solved nothing for anyone else: it
     counts only where the policy rewards self-accepting.
     """
-    return reply.author != topic.author or ctx.policy.self_accept_rewards
+    return not same_person(ctx.tx, reply.author, topic.author) or ctx.policy.self_accept_rewards
 
 
 @handles(SolutionAccepted, derive_id=_accept_id)
@@ -475,7 +483,7 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
     )
     ctx.put("post", topic.id, data, ref=doc.ref, status=doc.status)
     tags = _tags(reply)
-    own = reply.author == topic.author
+    own = same_person(ctx.tx, reply.author, topic.author)
     if _counts_as_solution(ctx, reply, topic):
         ctx.bump("solutions", reply.author, 1, tags=tags)
     if not own or ctx.policy.self_accept_rewards:
@@ -486,7 +494,7 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
             reason=f"reply {reply.id!r} accepted as the solution of {topic.id!r}",
             tags=tags,
         )
-        if event.by == topic.author and not own:
+        if same_person(ctx.tx, event.by, topic.author) and not own:
             ctx.award(
                 event.by,
                 "solution_accepter",

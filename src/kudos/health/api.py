@@ -56,7 +56,7 @@ def _answered(docs: Sequence[Mapping[str, Any]], target: int) -> tuple[HealthFig
             waiting.append(d["posted_at"])
         if d["first_member"] is not None:
             first_member.append(d["first_member"])
-        if d["solution"] is not None:
+        if h.solved(d):
             solution.append(d["solved_in"])
             if d["solver_staff"]:
                 by_staff += 1
@@ -89,6 +89,21 @@ def _at(part: tuple[HealthFigures, list[str]], now: datetime, target: int) -> He
     )
 
 
+def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``kinds`` as a sorted tuple of distinct ids (``None`` stays ``None``)."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+        raise InvalidInput(
+            "kinds must be a list of topic kinds, e.g. ['question', 'problem'], "
+            f"got {v.shown(kinds)}"
+        )
+    found = list(kinds)
+    for kind in found:
+        v.require_id("kind", kind)
+    return tuple(sorted(set(found)))
+
+
 class HealthAPI(CommunityBase):
     """The :class:`kudos.Community` methods of this capability."""
 
@@ -105,7 +120,13 @@ class HealthAPI(CommunityBase):
         day = day_of(self.policy, at)
         return [day[:7] if by == "month" else day]
 
-    def health(self, period: str | None = None, by: str | None = None) -> HealthReport:
+    def health(
+        self,
+        period: str | None = None,
+        by: str | None = None,
+        *,
+        kinds: Iterable[str] | None = None,
+    ) -> HealthReport:
         """Response health: how fast and how well topics are answered.
 
         Time to first response (by anyone but the author) and to the first
@@ -119,12 +140,22 @@ class HealthAPI(CommunityBase):
             period: only topics posted in this payback period (e.g. ``"2026-H2"``).
             by: also group by ``"tag"``, ``"product"``, ``"kind"``, ``"channel"``,
                 ``"period"``, ``"month"`` (``YYYY-MM``) or ``"day"`` (``YYYY-MM-DD``),
-                in the periods' time zone.
+                in the periods' time zone. By tag, a topic with several tags counts
+                in each and an untagged one in none (it still counts in ``total``).
+            kinds: only topics of these kinds, e.g. ``policy.support.solvable`` so that
+                praise, ideas and talk (which expect no answer) do not count as
+                unanswered; default every kind.
 
         Raises:
-            InvalidInput: ``by`` is not one of those, or ``period`` not an id.
+            InvalidInput: ``by`` is not one of those, ``period`` not an id, or ``kinds``
+                not a collection of ids.
+            UnknownRecord: ``period`` is not a period of the policy (as
+                :meth:`statement` refuses it).
         """
         v.check_optional_id("period", period)
+        wanted = _kinds(kinds)
+        if period is not None:
+            self.policy.periods.bounds(period)
         if by is not None and by not in GROUPINGS:
             raise InvalidInput(
                 f"health() groups by {', '.join(repr(g) for g in GROUPINGS)}, got {v.shown(by)}"
@@ -135,7 +166,11 @@ class HealthAPI(CommunityBase):
         Part = tuple[HealthFigures, list[str]]
 
         def read(tx: Transaction) -> tuple[Part, dict[str, Part]]:
-            docs = [d.data for d in tx.find(h.KIND, ref=period) if d.status != "removed"]
+            docs = [
+                d.data
+                for d in tx.find(h.KIND, ref=period)
+                if d.status != "removed" and (wanted is None or d.data["kind"] in wanted)
+            ]
             groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
             if by is not None:
                 for d in docs:
@@ -146,7 +181,7 @@ class HealthAPI(CommunityBase):
             }
 
         # What does not age is cached until the next write; the unanswered are aged now.
-        total, groups = self._cached(("health", period, by, target), read)
+        total, groups = self._cached(("health", period, by, target, wanted), read)
         return HealthReport(
             period=period,
             by=by,
@@ -154,6 +189,7 @@ class HealthAPI(CommunityBase):
             at=now,
             total=_at(total, now, target),
             groups={g: _at(part, now, target) for g, part in groups.items()},
+            kinds=wanted,
         )
 
     def topic_feedback(self, topic: str) -> TopicFeedback:
@@ -208,9 +244,9 @@ def _feedback(doc: Doc, now: datetime, target: int) -> TopicFeedback:
         first_response=first,
         first_member_response=d["first_member"],
         within_target=within,
-        solved=d["solution"] is not None,
-        solution=d["solution"],
-        solved_by=d["solver"],
-        solved_by_staff=d["solver_staff"],
-        time_to_solution=d["solved_in"],
+        solved=h.solved(d),
+        solution=d["solution"] if h.solved(d) else None,
+        solved_by=d["solver"] if h.solved(d) else None,
+        solved_by_staff=d["solver_staff"] if h.solved(d) else None,
+        time_to_solution=d["solved_in"] if h.solved(d) else None,
     )

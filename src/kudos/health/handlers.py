@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..channels.events import AnsweredWith
-from ..engine.core import Context, after_event
+from ..channels.events import AnsweredWith, MembersMerged
+from ..engine.core import Context, after_event, resolve, same_person
 from ..events import (
     PostRemoved,
     PostRestored,
@@ -40,10 +40,15 @@ def _firsts(data: dict[str, Any]) -> None:
     data["first_member"] = min((r[_SECONDS] for r in live if not r[_STAFF]), default=None)
 
 
+def solved(data: Any) -> bool:
+    """Whether a topic's record has an accepted solution that was not removed."""
+    return data["solution"] is not None and data.get("solution_live", True)
+
+
 def _status(data: dict[str, Any]) -> str:
     if data["removed"]:
         return "removed"
-    if data["solution"] is not None:
+    if solved(data):
         return "solved"
     return "answered" if data["first"] is not None else "open"
 
@@ -54,8 +59,8 @@ def _save(ctx: Context, topic: str, data: dict[str, Any], ref: str | None) -> No
 
 def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
     doc = ctx.tx.get(KIND, topic)
-    if doc is None or response[_AUTHOR] == doc.data["author"]:
-        return  # not a topic, or its author speaking again: no response
+    if doc is None or same_person(ctx.tx, response[_AUTHOR], doc.data["author"]):
+        return  # not a topic, or its author speaking again (under any of their accounts)
     data = dict(doc.data)
     response[_SECONDS] = _seconds(data["posted_at"], ctx.at)
     data["responses"] = [*data["responses"], response]
@@ -69,6 +74,8 @@ def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
         return
     data = dict(doc.data)
     data["responses"] = [[*r[:_LIVE], live] if r[_ID] == reply else r for r in data["responses"]]
+    if data["solution"] == reply:
+        data["solution_live"] = live
     _firsts(data)
     _save(ctx, topic, data, doc.ref)
 
@@ -108,6 +115,7 @@ def _track(ctx: Context) -> None:
             solver = ctx.post(event.reply).author
             data = dict(doc.data)
             data.update(
+                solution_live=True,
                 solution=event.reply,
                 solver=solver,
                 solver_staff=ctx.member(solver).is_staff,
@@ -120,6 +128,8 @@ def _track(ctx: Context) -> None:
             data = dict(doc.data)
             data.update(solution=None, solver=None, solver_staff=None, solved_in=None)
             _save(ctx, event.topic, data, doc.ref)
+    elif isinstance(event, MembersMerged):
+        _merge(ctx, event.member)
     elif isinstance(event, PostRemoved | PostRestored):
         removed = isinstance(event, PostRemoved)
         post = ctx.post(event.post)
@@ -130,3 +140,24 @@ def _track(ctx: Context) -> None:
         if doc is not None:
             data = {**doc.data, "removed": removed}
             _save(ctx, post.id, data, doc.ref)
+
+
+def _merge(ctx: Context, gone: str) -> None:
+    """After ``gone`` was merged, replies its person wrote on their own topics (under any of
+    their accounts) stop counting as responses: only their topics can hold such replies."""
+    kept = resolve(ctx.tx, gone)
+    accounts, todo = [kept], [kept]
+    while todo:
+        for merge in ctx.tx.find("merge", ref=todo.pop()):
+            accounts.append(merge.key)
+            todo.append(merge.key)
+    for account in accounts:
+        for post in ctx.tx.find("post", ref=account):
+            doc = ctx.tx.get(KIND, post.key)
+            if doc is None:
+                continue  # not a topic
+            responses = [r for r in doc.data["responses"] if resolve(ctx.tx, r[_AUTHOR]) != kept]
+            if len(responses) != len(doc.data["responses"]):
+                data = {**doc.data, "responses": responses}
+                _firsts(data)
+                _save(ctx, post.key, data, doc.ref)

@@ -84,7 +84,9 @@ class HealthReport:
         at: the time the ages were measured at.
         total: the figures of every topic.
         groups: the figures per group (tag, product, ...), by group name; a topic
-            with several tags counts in each, one without a product in none.
+            with several tags counts in each, one without a product (or tag) in none.
+        kinds: the topic kinds asked for (e.g. the policy's ``support.solvable``),
+            or ``None``: every kind.
     """
 
     period: str | None
@@ -93,6 +95,7 @@ class HealthReport:
     at: datetime
     total: HealthFigures
     groups: dict[str, HealthFigures] = attrs.field(factory=dict)
+    kinds: tuple[str, ...] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -69,9 +69,9 @@ first time each milestone is reached).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_submodule_names
 from .rules import ACTIONS as ACTIONS
 from .rules import CLOSED as CLOSED
 from .rules import DEFAULT_TRANSITIONS as DEFAULT_TRANSITIONS
@@ -101,15 +101,4 @@ __all__ = [
 ]
 
 # The engine-side names load on first use, so importing the rules loads no engine.
-_LAZY = {"IdeasAPI": "api", "vote_budget": "handlers"}
-
-
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported from their module when first asked for.
-
-    Raises:
-        AttributeError: ``name`` is not a name of this package.
-    """
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_submodule_names(__name__, {"IdeasAPI": "api", "vote_budget": "handlers"})

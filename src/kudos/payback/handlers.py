@@ -204,12 +204,14 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
     target = _next_open(ctx, period)
     totals = _Totals()
     held = holds.holds_at(ctx.tx, ctx.policy, period)
+    waiting: set[str] = set()  # held now: their choice waits for the close that pays them
     for member_id, balance in _balances(ctx.tx, period):
         member = ctx.member(member_id)
         if balance < 0:
             conversion = _owe(ctx, period, member_id, -balance, target)
         elif member_id in held and not (member.is_staff and not ctx.policy.staff_earn):
             totals.add(_hold(ctx, rules, period, member_id, balance, target, held[member_id]))
+            waiting.add(member_id)
             continue
         elif member.is_staff and not ctx.policy.staff_earn:
             conversion = Conversion(
@@ -246,8 +248,10 @@ def _period_closed(ctx: Context, event: PaybackPeriodClosed) -> None:
         status="closed",
     )
     if not rules.keep_choice:
-        # Members pick each period: a choice is spent by the close it applied to.
+        # Members pick each period: a choice is spent by the close that paid them.
         for doc in ctx.tx.find("payout_method", status="chosen"):
+            if doc.key in waiting:
+                continue
             ctx.put("payout_method", doc.key, doc.data, ref=doc.ref, status="used")
 
 

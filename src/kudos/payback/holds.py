@@ -6,19 +6,21 @@ Documents kept (rebuilt exactly by replay):
   released, who released it (ref = member, status ``held`` or ``released``;
   ``gen`` counts the holds of that period, so a payout can be held again).
 
-A close pays no member with a hold still standing on the closed period or an
-earlier one: :mod:`kudos.payback.handlers` carries their whole balance to the next
+A close pays no member with a hold standing on the closed period, or on an
+earlier period whose close held their payout (its balance is carried on in
+theirs): :mod:`kudos.payback.handlers` carries their whole balance to the next
 open period instead (see :func:`holds_at`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from .. import _validate as v
 from ..engine import core as engine
 from ..engine.core import Context, handles
-from ..errors import InvalidInput, NotAllowed, PeriodClosed, UnknownRecord
+from ..errors import NotAllowed, PeriodClosed
 from ..events import PayoutHeld, PayoutReleased
 from ..model import Doc
 from ..stores.protocol import Transaction
@@ -58,18 +60,29 @@ def _release_id(tx: Transaction, event: PayoutReleased) -> str:
     return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
 
 
-def _staff(ctx: Context, by: str, doing: str) -> None:
+def _staff(ctx: Context, by: str, doing: str, member: str) -> None:
     ctx.require(
         ctx.member(by).is_staff,
         f"member {by!r} may not {doing}: only staff and moderators can",
     )
+    ctx.require(
+        by != member,
+        f"member {by!r} may not {doing} of their own: another staff member or moderator must",
+    )
+
+
+def _period(ctx: Context, period: str) -> None:
+    """``period`` is a period of the schedule within the range of times kudos keeps."""
+    start, end = ctx.policy.periods.bounds(period)
+    v.check_time(f"the start of period {period!r}", start)
+    v.check_time(f"the end of period {period!r}", end - timedelta(microseconds=1))
 
 
 @handles(PayoutHeld, derive_id=_hold_id)
 def _held(ctx: Context, event: PayoutHeld) -> None:
     ctx.member(event.member)
-    _staff(ctx, event.by, "hold payouts")
-    ctx.policy.periods.bounds(event.period)
+    _staff(ctx, event.by, "hold payouts", event.member)
+    _period(ctx, event.period)
     key = payout_key(event.period, event.member)
     ctx.tx.lock([f"period:{event.period}", f"payout:{key}"])
     closed = ctx.tx.get("period", event.period)
@@ -107,8 +120,8 @@ def _held(ctx: Context, event: PayoutHeld) -> None:
 @handles(PayoutReleased, derive_id=_release_id)
 def _released(ctx: Context, event: PayoutReleased) -> None:
     ctx.member(event.member)
-    _staff(ctx, event.by, "release payouts")
-    ctx.policy.periods.bounds(event.period)
+    _staff(ctx, event.by, "release payouts", event.member)
+    _period(ctx, event.period)
     key = payout_key(event.period, event.member)
     ctx.tx.lock([f"period:{event.period}", f"payout:{key}"])
     doc = ctx.tx.get(HOLD, key)
@@ -145,22 +158,37 @@ def _released(ctx: Context, event: PayoutReleased) -> None:
     ctx.touched.add(event.member)
 
 
-def holds_at(tx: Transaction, policy: Any, period: str) -> dict[str, Doc]:
-    """The standing holds a close of ``period`` obeys, by member.
+def covering(tx: Transaction, period: str) -> list[Doc]:
+    """Every standing hold that covers a close of ``period``, by key.
 
-    A hold on ``period`` or on an earlier period (whose points were carried on
-    under it) stands until it is released.
+    A hold covers the period it names; once a close of that period held the
+    member's payout under it (their balance carried on unpaid), it also covers
+    every later close until it is released, since that balance is in theirs.
+    A hold on an earlier period never closed covers nothing later.
     """
-    start, _ = policy.periods.bounds(period)
-    found: dict[str, Doc] = {}
+    found = []
     for doc in tx.find(HOLD, status="held"):
-        if doc.ref is None or doc.ref in found:
+        member, named = doc.ref, doc.data["period"]
+        if member is None:
             continue
-        try:
-            held_from, _ = policy.periods.bounds(doc.data["period"])
-        except (InvalidInput, UnknownRecord):  # a period the schedule no longer has: it holds
-            held_from = start
-        if held_from <= start:
+        if named != period:
+            held = tx.get("payout", payout_key(named, member))
+            if held is None or held.status != "held" or held.data.get("hold") != doc.key:
+                continue
+        found.append(doc)
+    return found
+
+
+def holds_at(tx: Transaction, policy: Any, period: str) -> dict[str, Doc]:
+    """The hold a close of ``period`` obeys, by member (see :func:`covering`).
+
+    When two cover it, the one naming ``period`` is the one that applies (and
+    is shown on the payout); otherwise the earliest.
+    """
+    found: dict[str, Doc] = {}
+    for doc in covering(tx, period):
+        assert doc.ref is not None
+        if doc.ref not in found or doc.data["period"] == period:
             found[doc.ref] = doc
     return found
 

@@ -44,9 +44,9 @@ to every staff member and moderator), ``referral_rejected``,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_submodule_names
 from .rules import ACTIONS as ACTIONS
 from .rules import STATUSES as STATUSES
 from .rules import Referral as Referral
@@ -70,15 +70,4 @@ __all__ = [
 ]
 
 # The engine-side names load on first use, so importing the rules loads no engine.
-_LAZY = {"ReferralsAPI": "api"}
-
-
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported from their module when first asked for.
-
-    Raises:
-        AttributeError: ``name`` is not a name of this package.
-    """
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_submodule_names(__name__, {"ReferralsAPI": "api"})

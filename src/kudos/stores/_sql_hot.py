@@ -23,12 +23,15 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     Connection,
     Dialect,
     String,
     Table,
     any_,
     bindparam,
+    case,
+    column,
     func,
     literal,
     literal_column,
@@ -62,6 +65,7 @@ _ENTRY_KEYS = (
     "at",
     "reverses",
     "tags",
+    "policy",
 )
 _NOTE_KEYS = ("community", "member", "kind", "data", "event_id", "at", "acked")
 
@@ -131,11 +135,36 @@ class Statements:
             func.pg_advisory_xact_lock_shared(bindparam("lock", type_=BigInteger))
         )
         # Several keys in one round trip, in the order given (the caller sorts them):
-        # unnest() yields its array's elements in order, and the function runs per row.
-        key = func.unnest(bindparam("locks", type_=ARRAY(BigInteger))).column_valued("k")
-        self.lock_many = select(func.count(func.pg_advisory_xact_lock(key)))
+        # unnest() yields its arrays' elements in order, and the function runs per row.
+        # ``shared`` says, per key, whether it is taken shared (else exclusively).
+        pairs = (
+            func.unnest(
+                bindparam("locks", type_=ARRAY(BigInteger)),
+                bindparam("shared", type_=ARRAY(Boolean)),
+            )
+            .table_valued(column("k", BigInteger), column("s", Boolean))
+            .render_derived()
+        )
+        k, shared = pairs.c.k, pairs.c.s
+        self.lock_many = select(
+            func.count(
+                case(
+                    (shared, func.pg_advisory_xact_lock_shared(k)),
+                    else_=func.pg_advisory_xact_lock(k),
+                )
+            )
+        ).select_from(pairs)
         # The keys it could not take at once (it holds the others).
-        self.try_locks = select(key).where(~func.pg_try_advisory_xact_lock(key))
+        self.try_locks = (
+            select(k)
+            .select_from(pairs)
+            .where(
+                ~case(
+                    (shared, func.pg_try_advisory_xact_lock_shared(k)),
+                    else_=func.pg_try_advisory_xact_lock(k),
+                )
+            )
+        )
 
 
 VERSION_SHARDS = 16
@@ -280,6 +309,7 @@ class CoreRunner:
                 "at": e.at,
                 "reverses": e.reverses,
                 "tags": list(e.tags),
+                "policy": e.policy,
             }
             for e in entries
         ]
@@ -435,6 +465,7 @@ class SqliteRunner:
                     utc_text(e.at),
                     e.reverses,
                     _dumps(list(e.tags)),
+                    e.policy,
                 )
                 for e in entries
             ],

@@ -43,15 +43,17 @@ __all__ = [
     "utc_text",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of the tables this kudos reads and writes (kept in ``<prefix>schema``).
 
-2 added ``<prefix>communities`` (each community's data version); tables at
-version 1 are brought to 2 by :meth:`~kudos.stores.sql.SqlStore.create_all` or
-by a migration that adds that table (see the CHANGELOG). 3 added the
+2 added ``<prefix>communities`` (each community's data version). 3 added the
 full-text index of similar-topic search (SQLite: the FTS5 table
 ``<prefix>search_fts`` and its triggers; PostgreSQL: the GIN index
-``ix_<prefix>docs_search``); ``create_all`` adds it to older tables."""
+``ix_<prefix>docs_search``). 4 added ``<prefix>policies`` (each community's
+policy versions) and the ledger's ``policy`` column (the version that valued
+each entry, 1 for entries written before). Older tables are brought to this
+version by :meth:`~kudos.stores.sql.SqlStore.create_all` or by a migration
+that makes those additions (see the CHANGELOG)."""
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -123,6 +125,7 @@ class Tables:
     docs: Table
     counters: Table
     outbox: Table
+    policies: Table
 
     @classmethod
     def of(cls, metadata: MetaData) -> Tables:
@@ -151,6 +154,7 @@ class Tables:
             docs=table("docs"),
             counters=table("counters"),
             outbox=table("outbox"),
+            policies=table("policies"),
         )
 
 
@@ -172,7 +176,7 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
 
     >>> sorted(make_metadata(prefix="forum_").tables)  # doctest: +NORMALIZE_WHITESPACE
     ['forum_communities', 'forum_counters', 'forum_docs', 'forum_events', 'forum_ledger',
-     'forum_outbox', 'forum_schema']
+     'forum_outbox', 'forum_policies', 'forum_schema']
     """
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
         raise InvalidInput(
@@ -205,6 +209,18 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         comment="Each community's data version: moved by every transaction that writes.",
     )
     Table(
+        f"{p}policies",
+        md,
+        Column("community", String, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("content", Text, nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("effective", _timestamp(), nullable=True),
+        Column("event_id", String, nullable=True),
+        PrimaryKeyConstraint("community", "version", name=f"pk_{p}policies"),
+        comment="Each community's policy versions: JSON content, fingerprint, effective time.",
+    )
+    Table(
         f"{p}events",
         md,
         Column("seq", _seq(), nullable=False, autoincrement=True),
@@ -235,6 +251,7 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Column("at", _timestamp(), nullable=False),
         Column("reverses", String, nullable=True),
         Column("tags", _json(), nullable=False),
+        Column("policy", Integer, nullable=False, server_default="1"),
         PrimaryKeyConstraint("seq", name=f"pk_{p}ledger"),
         UniqueConstraint("community", "entry_id", name=f"uq_{p}ledger_entry_id"),
         Index(f"ix_{p}ledger_member", "community", "member", "seq"),

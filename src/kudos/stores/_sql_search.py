@@ -114,43 +114,41 @@ def _has_fts(conn: Connection, bare: str) -> bool:
     return row is not None
 
 
-def statement(conn: Connection, tables: Tables, terms: Sequence[str]) -> tuple[Any, str] | None:
-    """The full-text query of ``terms`` and its ``:q`` parameter (``:c`` community, ``:n``
-    limit); ``None`` when this database has no full-text index to ask."""
+def statement(
+    conn: Connection, tables: Tables, terms: Sequence[str]
+) -> tuple[Any, dict[str, str]] | None:
+    """The full-text query of ``terms`` and its term parameters (``:c`` community,
+    ``:n`` limit); ``None`` when this database has no full-text index to ask.
+
+    Candidates come in the order of :func:`~kudos.stores.protocol.best_candidates`
+    (terms matched, then solved, then newest, then key), on both databases."""
     docs, fts, bare = _names(conn, tables)
-    # The best keys are chosen first and only their documents read: sorting every match
-    # with its JSON would cost far more than the search on a common word.
+    params = {f"t{i}": term for i, term in enumerate(terms)}
+    # One index look-up per word; a topic's rank is how many of the words it has.
     if conn.dialect.name == "postgresql":
-        # Ranked by how many of the words a topic has, one GIN look-up per word: ts_rank
-        # would parse the text of every match again, and a common word matches most topics.
-        hits = (
-            "SELECT d.key FROM unnest(string_to_array(:q, ' ')) AS t(term) CROSS JOIN LATERAL "
-            f"(SELECT key FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
-            f"AND {TSVECTOR} @@ to_tsquery('simple'::regconfig, t.term)) AS d"
+        look_up = (
+            f"SELECT key AS k FROM {docs} WHERE community = :c AND kind = '{SEARCH_KIND}' "
+            f"AND {TSVECTOR} @@ to_tsquery('simple'::regconfig, :{{p}})"
         )
-        stmt = text(
-            f"WITH hits AS ({hits}), best AS (SELECT key AS k, count(*) AS r FROM hits "
-            "GROUP BY key ORDER BY r DESC, key LIMIT :n) "
-            "SELECT d.kind, d.key, d.ref, d.status, d.data "
-            f"FROM best JOIN {docs} AS d ON d.community = :c AND d.kind = '{SEARCH_KIND}' "
-            "AND d.key = best.k ORDER BY best.r DESC, d.key"
-        )
-        query = " ".join(terms)
+        join = f"{docs} AS d ON d.community = :c AND d.kind = '{SEARCH_KIND}' AND d.key = h.k"
+        field = "(d.data ->> '{}')"
+        key = 'd.key COLLATE "C"'
     else:
         if not _has_fts(conn, bare):
             return None
-        best = (
-            f"SELECT {fts}.rowid AS id, {fts}.rank AS r FROM {fts} "
-            f"JOIN {docs} AS m ON m.rowid = {fts}.rowid "
-            f"WHERE {fts} MATCH :q AND m.community = :c AND m.kind = '{SEARCH_KIND}' "
-            f"ORDER BY {fts}.rank LIMIT :n"
-        )
-        stmt = text(
-            f"WITH best AS ({best}) SELECT d.kind, d.key, d.ref, d.status, d.data "
-            f"FROM best JOIN {docs} AS d ON d.rowid = best.id ORDER BY best.r, d.key"
-        )
-        query = " OR ".join(f'"{term}"' for term in terms)
-    return stmt, query
+        look_up = f"SELECT rowid AS k FROM {fts} WHERE {fts} MATCH :{{p}}"
+        join = f"{docs} AS d ON d.rowid = h.k AND d.community = :c AND d.kind = '{SEARCH_KIND}'"
+        field = "json_extract(d.data, '$.{}')"
+        key = "d.key"
+        params = {p: f'"{term}"' for p, term in params.items()}
+    hits = " UNION ALL ".join(look_up.format(p=p) for p in params)
+    solved, posted = field.format("solution"), field.format("posted_at")
+    stmt = text(
+        f"WITH hits AS ({hits}), counted AS (SELECT k, count(*) AS r FROM hits GROUP BY k) "
+        f"SELECT d.kind, d.key, d.ref, d.status, d.data FROM counted AS h JOIN {join} "
+        f"ORDER BY h.r DESC, ({solved} IS NOT NULL) DESC, {posted} DESC, {key} LIMIT :n"
+    )
+    return stmt, params
 
 
 def search(
@@ -163,8 +161,8 @@ def search(
     found = statement(conn, tables, terms)
     if found is None:
         return None
-    stmt, query = found
-    rows = conn.execute(stmt, {"c": community, "q": query, "n": limit})
+    stmt, params = found
+    rows = conn.execute(stmt, {"c": community, "n": limit, **params})
     out = []
     for r in rows:
         data = r.data

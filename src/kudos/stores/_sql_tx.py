@@ -13,8 +13,8 @@ import attrs
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.sql.elements import BindParameter
 
-from ..errors import TransientStoreError
-from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ..errors import Conflict, TransientStoreError
+from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
 from ._sql_schema import Tables
@@ -22,7 +22,9 @@ from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
     "COMMUNITY_KINDS",
+    "LOCK_LIMIT",
     "NUMBERING_LOCK",
+    "PREFETCH_CHUNK",
     "RANK_BOARDS",
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
@@ -34,6 +36,10 @@ __all__ = [
     "SqlTransaction",
     "lock_id",
 ]
+
+PREFETCH_CHUNK = 500
+"""Keys (or subjects) per statement of :meth:`SqlTransaction.prefetch_docs` and
+:meth:`SqlTransaction.prefetch_counters`: well under every driver's parameter limit."""
 
 SHARED_CACHE_LIMIT = 500_000
 """Documents and counters a :class:`SharedCache` keeps per community before starting over.
@@ -56,11 +62,30 @@ See the notes on locking in :class:`SqlTransaction`."""
 NUMBERING_LOCK = "kudos:numbering"
 """The key of the lock a transaction holds from numbering its events again to its commit."""
 
+LOCK_LIMIT = 2_000
+"""Advisory locks one PostgreSQL writer takes before it takes the community instead.
+
+PostgreSQL keeps advisory locks in its shared lock table (``max_locks_per_transaction``
+times the connections, 6,400 by default); a batch that would lock more keys than this
+(a bulk import) takes the community lock exclusively and no key at all."""
+
 COMMUNITY_KINDS = frozenset({"period"})
 """Document kinds written only by whole-community operations (closing a period).
 
 Writing one takes the community lock exclusively, so a writer holding it shared
 reads them without a lock of their own."""
+
+
+_RETRIED = "kudos:retried"
+"""In a transaction's hints: a try of this work gave up on a busy key already."""
+
+_SHARED = "shared:"
+"""Marks, in a transaction's set of keys, a key held shared."""
+
+
+def _ref(kind: str) -> str:
+    """The prefix of the lock keys of ``kind``'s refs (the kind's length keeps it unambiguous)."""
+    return f"ref:{len(kind)}:{kind}:"
 
 
 def lock_id(community: str, key: str) -> int:
@@ -76,10 +101,14 @@ class LockBusy(TransientStoreError):
     caller start the work over (see :meth:`SqlTransaction._guard`).
     """
 
-    def __init__(self, message: str, locks: Sequence[int] = ()) -> None:
+    def __init__(
+        self, message: str, locks: Sequence[int] = (), shared: Sequence[bool] = ()
+    ) -> None:
         super().__init__(message)
         self.locks = list(locks)
         """The advisory lock ids that were busy."""
+        self.shared = list(shared) or [False] * len(self.locks)
+        """Per lock id, whether it was wanted shared (else exclusively)."""
 
 
 class Queries:
@@ -114,6 +143,7 @@ class Queries:
             led.c.at,
             led.c.reverses,
             led.c.tags,
+            led.c.policy,
         )
         self.reversed_ids = select(led.c.reverses).where(
             led.c.community == c, led.c.reverses.in_(bindparam("ids", expanding=True))
@@ -148,6 +178,15 @@ class Queries:
         self.insert_docs = docs.insert()
         self.delete_docs = delete(docs).where(docs.c.community == c)
 
+        pol = t.policies
+        self.policy_versions = (
+            select(pol.c.version, pol.c.content, pol.c.fingerprint, pol.c.effective, pol.c.event_id)
+            .where(pol.c.community == c)
+            .order_by(pol.c.version)
+        )
+        self.policy_version = select(func.max(pol.c.version)).where(pol.c.community == c)
+        self.insert_policy = pol.insert()
+
         self.insert_counters = cnt.insert()
         self.delete_counters = delete(cnt).where(cnt.c.community == c)
         self.counters_of = select(cnt.c.metric, cnt.c.scope, cnt.c.value).where(
@@ -155,6 +194,11 @@ class Queries:
             cnt.c.subject == bindparam("subj"),
             cnt.c.scope.in_(bindparam("scopes", expanding=True)),
             cnt.c.value != 0,
+        )
+        self.counters_grid = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
+            cnt.c.community == c,
+            cnt.c.subject.in_(bindparam("subjects", expanding=True)),
+            cnt.c.scope.in_(bindparam("scopes", expanding=True)),
         )
         self.counters_in = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
             cnt.c.community == c,
@@ -380,11 +424,17 @@ class SqlTransaction:
         self._hints = hints if hints is not None else set()
         self._entered = False
         self._exclusive = False
+        self._numbering = False
+        self._event_locks = 0  # of the keys locked, events' own (append_event)
+        self._ceiling = -(2**63)  # the highest id lock number held
         self._appended_ids: list[str] = []
         self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
+        # (scope, subject) pairs whose every counter was read (prefetch_counters): a key of
+        # one that is in neither _values nor the shared cache is 0 in the database.
+        self._complete: set[tuple[str, str]] = set()
         self._deltas: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
@@ -416,8 +466,7 @@ class SqlTransaction:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
         if self.wrote:
-            self._bump_version()
-            if self._appended_ids and self._locked:
+            if self._appended_ids and len(self._locked) > self._event_locks:
                 # Writers run in parallel, so the ``seq`` numbers events took when they
                 # were appended need not follow the order in which they touched shared
                 # members: a writer may append, then take a member's lock after another
@@ -434,11 +483,13 @@ class SqlTransaction:
                 # The numbering lock (held to the commit) keeps two transactions from
                 # interleaving their events' and their lines' new numbers, so ledger order
                 # follows log order; those that renumber commit one at a time.
-                numbering = lock_id(self.community, NUMBERING_LOCK)
-                self._conn.execute(self._sql.lock, {"lock": numbering})
+                # It is taken after every id lock and before the data version row (see
+                # the notes on locking), so waiting for it cannot close a circle.
+                self._number()
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
+            self._bump_version()  # last: no lock is taken after this row's
 
     def _bump_version(self) -> None:
         """Move the community's data version by one, once per transaction.
@@ -504,7 +555,7 @@ class SqlTransaction:
         if not self._deltas:
             return
         deltas, self._deltas = self._deltas, {}
-        values, shared = self._values, self._shared_values
+        values, shared, complete = self._values, self._shared_values, self._complete
         changes = []
         for key in sorted(deltas):  # sorted against deadlocks, as documents
             delta = deltas[key]
@@ -513,6 +564,8 @@ class SqlTransaction:
                     values[key] += delta
                 elif shared is not None and key in shared:
                     values[key] = shared[key] + delta
+                elif (key[1], key[2]) in complete:
+                    values[key] = delta
                 changes.append((key, delta))
         if changes:
             self._run.add_counters(self.community, changes)
@@ -548,102 +601,170 @@ class SqlTransaction:
     # community: strict two-phase locking on advisory locks held to commit.
     #
     # * The community lock (WRITE_LOCK), shared: every writer takes it first, so an
-    #   operation on the whole community (closing a period, rebuild, a sweep) can
-    #   take it exclusively and wait for the writers in flight.
+    #   operation on the whole community (closing a period, rebuild, a policy change, a
+    #   sweep) can take it exclusively and wait for the writers in flight.
     # * One exclusive lock per id (``id:<x>``) before the first read or write of
     #   anything keyed by it: a document by its key and its ref, a counter by its
     #   subject, ledger entries by their member and subject, the reversal of an
-    #   entry by the entry's id (``reversal:<entry id>``). Two events on distinct
-    #   members, posts and votes never share one, so they run in parallel; two on
-    #   one member take turns, and whichever comes second reads what the first
-    #   wrote (READ COMMITTED reads the latest committed rows).
+    #   entry by the entry's id (``reversal:<entry id>``), an event by its id
+    #   (``event:<id>``, before it is appended). Two events on distinct members,
+    #   posts and votes never share one, so they run in parallel; two on one member
+    #   take turns, and whichever comes second reads what the first wrote (READ
+    #   COMMITTED reads the latest committed rows).
     # * A read that no key covers (documents of a kind by status alone, every
     #   counter of a scope, a board's ranking, the ledger by time, the event log,
-    #   the whole snapshot) and any write of a document kind only whole-community
-    #   operations write (COMMUNITY_KINDS) take the community lock exclusively:
-    #   from then on the transaction is the community's only writer.
+    #   the whole snapshot), any write of a document kind only whole-community
+    #   operations write (COMMUNITY_KINDS), a new policy version, and a transaction
+    #   that would hold more than LOCK_LIMIT keys (a bulk import) take the community
+    #   lock exclusively: from then on the transaction is the community's only writer.
     #
     # Rows written without a lock of their own, and why that is safe:
-    # * events: the unique (community, event_id) decides between two writers of one
-    #   id (the second waits for the first, then finds its row); ``seq`` comes from
-    #   a sequence.
     # * ledger lines and outbox notifications: inserted, never updated (but for an
     #   outbox row's ``acked``, set to true by ``ack``: idempotent); ids are derived
-    #   from the event's id, ``seq`` from a sequence. Notifications are inserted
-    #   under the numbering lock (held to the commit), so the outbox commits in
-    #   ``seq`` order and a cursor never passes one that commits later.
+    #   from the event's id (locked), ``seq`` from a sequence. Notifications are
+    #   inserted under the numbering lock (held to the commit), so the outbox commits
+    #   in ``seq`` order and a cursor never passes one that commits later.
     # * counters: one upsert adding the change (``value = value + excluded.value``),
     #   atomic on its row whoever else adds; the subject's lock makes what a
     #   writer read of a counter (caps, balances) stay true until it commits.
-    # * the data version in ``<prefix>communities``: the same kind of upsert, made in
-    #   ``finish`` right before the commit, on a row per process and thread (the
-    #   version is the sum of the community's rows), so parallel writers do not
-    #   queue for one row lock held through their commits.
+    # * the data version in ``<prefix>communities``: the same kind of upsert, made
+    #   last in ``finish``, on a row per process and thread (the version is the sum
+    #   of the community's rows), so parallel writers do not queue for one row lock
+    #   held through their commits.
     # * ``seq`` of events and ledger lines: numbered again in ``finish`` (see there).
-    # Keys come up as a handler reads, not all at once in one order, so two
-    # writers could deadlock (A holds x and wants y, B holds y and wants x); see
-    # _guard for how late keys avoid that. A deadlock PostgreSQL still detects
-    # (a whole-community lock) fails one of them with a deadlock error, which kudos raises as
-    # TransientStoreError and Community retries (the work starts over). Locks are
-    # batched and sorted where several are taken at once.
+    #
+    # Why no two writers can deadlock. Keys come up as a handler reads, not all at
+    # once, so every wait is ordered:
+    # 1. The community lock comes before everything: taken (shared, or exclusive
+    #    for whole-community work) while the transaction holds nothing. Needing it
+    #    exclusively later is only tried; if other writers are in, the try gives up.
+    # 2. Ids come next, in the order of their lock numbers: a transaction waits for
+    #    an id only if its number is above every id it holds (so a chain of waits
+    #    climbs and cannot close a circle). An id below one it holds is only tried.
+    # 3. The numbering lock comes after every id: once it is held, ids are only
+    #    tried, and the data version row is written after it.
+    # A try that finds its lock busy rolls the transaction back at once with
+    # LockBusy (a TransientStoreError): of two writers that each hold what the
+    # other wants, the one above waits and the one below gives up, so one of
+    # them always commits. The busy keys and every key the try took are kept
+    # (``hints``) and the retry takes them all first, in order, holding nothing.
 
-    def _guard(self, keys: Iterable[str | None], prefix: str = "id:") -> None:
+    def _guard(
+        self, keys: Iterable[str | None], prefix: str = "id:", *, shared: bool = False
+    ) -> None:
         """Lock ``prefix + key`` for each key not yet locked (PostgreSQL writers only).
 
-        The first keys a transaction takes it waits for: it holds no key yet, so
-        its wait cannot close a cycle. Keys that come up later are only tried: if
-        another writer holds one, this transaction gives up at once with
-        :class:`~kudos.TransientStoreError` (rather than risk a deadlock, which
-        PostgreSQL takes a second to detect), and notes the key in ``hints``, so
-        that the retry takes it, and every key this try took, with its first keys.
+        Exclusively, or ``shared`` (a key held shared by several writers, exclusively
+        by one that needs the others out). The first keys a transaction takes (with
+        the ``hints`` of a try that gave up) it waits for, in lock number order: it
+        holds no id yet. A key that comes up later is waited for when its lock number
+        is above every id held and the numbering lock is not held; otherwise it is
+        only tried, and if another writer holds it this transaction gives up at once
+        with :class:`LockBusy`, noting the key and every key it took in ``hints`` for
+        the retry. Past :data:`LOCK_LIMIT` keys the transaction takes the community
+        instead.
         """
         if not self._locking or self._exclusive:
             return
         locked = self._locked
-        new = {prefix + key for key in keys if key is not None and prefix + key not in locked}
+        mark = _SHARED if shared else ""
+        new = {
+            mark + prefix + key
+            for key in keys
+            if key is not None and mark + prefix + key not in locked and prefix + key not in locked
+        }
         if not new:
             return
-        self._enter()
         if not locked:
-            new |= self._hints
-            ids = sorted(lock_id(self.community, key) for key in new)
-            if len(ids) == 1:
-                self._conn.execute(self._sql.lock, {"lock": ids[0]})
-            else:
-                self._conn.execute(self._sql.lock_many, {"locks": ids})
+            new |= self._hints - {_RETRIED}
+        if WRITE_LOCK in new or len(locked) + len(new) > LOCK_LIMIT:
+            self._whole_community()
+            return
+        self._enter()
+        wanted: dict[int, tuple[str, bool]] = {}
+        for key in new:
+            is_shared = key.startswith(_SHARED)
+            n = lock_id(self.community, key[len(_SHARED) :] if is_shared else key)
+            if n not in wanted or not is_shared:  # wanted both ways: exclusively
+                wanted[n] = (key, is_shared)
+        if not locked and not self._numbering:
+            self._wait(sorted(wanted), wanted)
         else:
-            named = {lock_id(self.community, key): key for key in new}
-            busy = self._conn.execute(self._sql.try_locks, {"locks": sorted(named)}).scalars()
-            taken = [named[lock] for lock in busy]
-            if taken:
-                # The retry takes, with its first keys, every key this try took or wanted:
-                # it meets late only keys beyond the point where this one stopped.
-                self._hints.update(locked, taken)
-                raise LockBusy(
-                    f"another transaction is writing what this one needs ({len(taken)} "
-                    f"lock{'s' if len(taken) > 1 else ''} busy, e.g. {min(taken)[:80]!r}); "
-                    "start it over (Community does)",
-                    [lock_id(self.community, key) for key in taken],
-                )
+            numbering, ceiling = self._numbering, self._ceiling
+            below = sorted(n for n in wanted if numbering or n <= ceiling)
+            above = sorted(n for n in wanted if not numbering and n > ceiling)
+            if below:
+                params = {"locks": below, "shared": [wanted[n][1] for n in below]}
+                busy = list(self._conn.execute(self._sql.try_locks, params).scalars())
+                if busy:
+                    self._give_up([wanted[n] for n in busy], busy)
+            if above:
+                self._wait(above, wanted)
         locked |= new
+        self._ceiling = max(self._ceiling, max(wanted))
+
+    def _wait(self, ids: list[int], wanted: Mapping[int, tuple[str, bool]]) -> None:
+        """Take the advisory locks ``ids`` (sorted), waiting for each in turn."""
+        if len(ids) == 1:
+            statement = self._sql.lock_shared if wanted[ids[0]][1] else self._sql.lock
+            self._conn.execute(statement, {"lock": ids[0]})
+        else:
+            params = {"locks": ids, "shared": [wanted[n][1] for n in ids]}
+            self._conn.execute(self._sql.lock_many, params)
+
+    def _give_up(self, keys: list[tuple[str, bool]], ids: list[int]) -> None:
+        """Raise :class:`LockBusy` for ``keys``, noting them and every key held for the retry."""
+        # The retry takes, with its first keys, every key this try took or wanted:
+        # it meets late only keys beyond the point where this one stopped. A retry
+        # that still meets a busy key late takes the community the next time, so
+        # that it cannot lose again (LockBusy at most twice for one piece of work).
+        hints = self._hints
+        hints.update(self._locked, (key for key, _ in keys))
+        hints.add(WRITE_LOCK if _RETRIED in hints else _RETRIED)
+        names = sorted(key.removeprefix(_SHARED) for key, _ in keys)
+        raise LockBusy(
+            f"another transaction holds what this one needs next ({len(keys)} "
+            f"lock{'s' if len(keys) > 1 else ''} busy, e.g. {names[0][:80]!r}); "
+            "rolled back rather than risk a deadlock: start the work over "
+            "(Community does, taking those locks first)",
+            ids,
+            [is_shared for _, is_shared in keys],
+        )
 
     def _enter(self) -> None:
         """Take the community lock shared, once (PostgreSQL writers only)."""
         if self._locking and not self._entered:
+            if WRITE_LOCK in self._hints:  # a try of this work needed the whole community
+                self._whole_community()
+                return
             self._conn.execute(self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)})
             self._entered = True
 
     def _whole_community(self) -> None:
         """Take the community lock exclusively: no other writer runs until this commits.
 
-        Called by a read no key covers, before it reads. What this
-        transaction read before is still current: it was read under its keys'
-        locks (still held) or is of a kind only such an exclusive writer changes.
+        Called by a read no key covers, before it reads. Holding nothing yet, the
+        transaction waits for the writers in flight; holding locks already, it only
+        tries (waiting could close a circle with a writer waiting for one of them)
+        and gives up with :class:`LockBusy` when other writers are in, so that the
+        retry takes the community first. What this transaction read before is still
+        current: it was read under its keys' locks (still held) or is of a kind only
+        such an exclusive writer changes.
         """
         if not self._locking or self._exclusive:
             return
-        self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
-        self._exclusive = True
+        whole = lock_id(self.community, WRITE_LOCK)
+        if not self._entered and not self._locked:
+            self._conn.execute(self._sql.lock, {"lock": whole})
+        elif list(self._conn.execute(self._sql.try_locks, {"locks": [whole], "shared": [False]})):
+            self._give_up([(WRITE_LOCK, False)], [whole])
+        self._entered = self._exclusive = True
+
+    def _number(self) -> None:
+        """Take the community's numbering lock (PostgreSQL, once; held to the commit)."""
+        if self._postgres and not self._numbering:
+            self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, NUMBERING_LOCK)})
+            self._numbering = True
 
     def _writing(self) -> None:
         """Note a write; on PostgreSQL make sure the community lock is held (shared)."""
@@ -669,6 +790,11 @@ class SqlTransaction:
         and then finds its row.
         """
         self._writing()
+        if self._locking:
+            # Before the insert: a second writer of this id waits here, not for the
+            # first one's row in the unique index (a wait no lock order covers).
+            self._guard((event.event_id,), prefix="event:")
+            self._event_locks += 1
         if self._run.insert_event(self.community, event):
             self.appended += 1
             if self._locking:
@@ -697,6 +823,46 @@ class SqlTransaction:
             StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
             for r in self._conn.execute(stmt, params)
         ]
+
+    # -- policy history ---------------------------------------------------------------
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every version of the community's policy, oldest first."""
+        return [
+            PolicyVersion(
+                version=r.version,
+                content=r.content,
+                fingerprint=r.fingerprint,
+                effective=r.effective,
+                event_id=r.event_id,
+            )
+            for r in self._conn.execute(self._q.policy_versions, self._c)
+        ]
+
+    def policy_version(self) -> int:
+        """The latest version's number (0: none recorded yet); one index read."""
+        return int(self._conn.execute(self._q.policy_version, self._c).scalar() or 0)
+
+    def add_policy(self, version: PolicyVersion) -> None:
+        """Append the next version; any number but the next one is a :class:`Conflict`."""
+        self._writing()
+        self._whole_community()  # PostgreSQL: no other writer, before reading the latest
+        latest = self.policy_version()
+        if version.version != latest + 1:
+            raise Conflict(
+                f"policy version {version.version} cannot follow version {latest}; "
+                "policy versions are numbered 1, 2, 3, ..."
+            )
+        self._conn.execute(
+            self._q.insert_policy,
+            {
+                "community": self.community,
+                "version": version.version,
+                "content": version.content,
+                "fingerprint": version.fingerprint,
+                "effective": version.effective,
+                "event_id": version.event_id,
+            },
+        )
 
     def events_with_ids(self, event_ids: Iterable[str]) -> list[StoredEvent]:
         """The logged events among ``event_ids``, in append order, in one query.
@@ -771,6 +937,7 @@ class SqlTransaction:
                 at=r.at,
                 reverses=r.reverses,
                 tags=tuple(r.tags),
+                policy=r.policy,
             )
             for r in self._conn.execute(stmt.order_by(t.c.seq))
         ]
@@ -823,15 +990,42 @@ class SqlTransaction:
         if doc.kind in COMMUNITY_KINDS:
             self._whole_community()
         elif self._locking:
-            # Its key, and its ref (a find by ref locks the ref): the new one and, when
-            # this transaction read the document, the old one.
+            # Its key, and its ref, shared (a find of the kind by ref takes the ref
+            # exclusively; writers of documents with one ref do not wait for each other):
+            # the new ref and, when this transaction read the document, the old one.
             old = self._docs.get((doc.kind, doc.key))
-            self._guard((doc.key, doc.ref, old.ref if old is not None else None))
+            self._guard((doc.key,))
+            self._guard(
+                (doc.ref, old.ref if old is not None else None), _ref(doc.kind), shared=True
+            )
         self._docs[(doc.kind, doc.key)] = doc
         dirty = self._dirty.get(doc.kind)
         if dirty is None:
             dirty = self._dirty[doc.kind] = {}
         dirty[doc.key] = doc
+
+    def prefetch_docs(self, kind: str, keys: Iterable[str]) -> None:
+        """Read the documents ``(kind, key)`` of ``keys`` at once, for the rest of the transaction.
+
+        What a batch of events will read, in one statement per :data:`PREFETCH_CHUNK` keys
+        instead of one each: a key without a document is remembered as ``None``. Keys read or
+        written before (in this transaction or the shared cache) are left as they are. On
+        PostgreSQL the keys are locked first (as :meth:`get` would lock each), so nothing
+        read here can be changed by another writer before commit.
+        """
+        docs, shared = self._docs, self._shared_docs
+        wanted = sorted(
+            {
+                key
+                for key in keys
+                if (kind, key) not in docs and (shared is None or (kind, key) not in shared)
+            }
+        )
+        for i in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[i : i + PREFETCH_CHUNK]
+            found = {doc.key: doc for doc in self.docs_with_keys(kind, chunk)}
+            for key in chunk:
+                docs.setdefault((kind, key), found.get(key))
 
     def find(
         self,
@@ -843,7 +1037,7 @@ class SqlTransaction:
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
         if ref is not None:
-            self._guard((ref,))
+            self._guard((ref,), _ref(kind))
         elif kind not in COMMUNITY_KINDS:
             self._whole_community()
         self._flush_docs(kind)
@@ -884,11 +1078,38 @@ class SqlTransaction:
             if shared is not None:
                 value = shared.get(key)
             if value is None:
-                if self._locking:
-                    self._guard((subject,))
-                value = self._run.get_counter(self.community, key)
+                if (scope, subject) in self._complete:
+                    value = 0  # read by prefetch_counters, under the subject's lock
+                else:
+                    if self._locking:
+                        self._guard((subject,))
+                    value = self._run.get_counter(self.community, key)
             self._values[key] = value
         return value + self._deltas.get(key, 0)
+
+    def prefetch_counters(self, subjects: Iterable[str], scopes: Iterable[str]) -> None:
+        """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the work.
+
+        One statement per :data:`PREFETCH_CHUNK` subjects; afterwards :meth:`counter` answers
+        any metric of those subjects and scopes from memory (0 for a counter with no row).
+        Values read or written before are kept. On PostgreSQL the subjects are locked
+        first, as :meth:`counter` would lock each.
+        """
+        scope_list = sorted(set(scopes))
+        complete = self._complete
+        wanted = sorted({s for s in subjects if not all((sc, s) in complete for sc in scope_list)})
+        if not scope_list or not wanted:
+            return
+        self._guard(wanted)
+        # Flushed sums are in the rows read; pending ones are added by counter() as always.
+        self._flush_counters()
+        values = self._values
+        for i in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[i : i + PREFETCH_CHUNK]
+            params = {"c": self.community, "subjects": chunk, "scopes": scope_list}
+            for r in self._conn.execute(self._q.counters_grid, params):
+                values.setdefault((r.metric, r.scope, r.subject), int(r.value))
+            complete.update((sc, s) for s in chunk for sc in scope_list)
 
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Every non-zero counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
@@ -1027,7 +1248,7 @@ class SqlTransaction:
             # never passes a notification that commits later with a lower number: take
             # the numbering lock (held to the commit; ``finish`` takes it anyway) before
             # the numbers are drawn. Writers that notify commit one at a time from here.
-            self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, NUMBERING_LOCK)})
+            self._number()
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
 
@@ -1094,6 +1315,7 @@ class SqlTransaction:
         self._docs.clear()
         self._deltas.clear()
         self._values.clear()
+        self._complete.clear()
         self._shared_docs = self._shared_values = None
         self._replaced = True
         self._conn.execute(self._q.delete_docs, self._c)

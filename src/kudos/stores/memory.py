@@ -21,8 +21,8 @@ from datetime import datetime
 import attrs
 
 from ..errors import Conflict
-from ..model import Doc, LedgerEntry, Notification, StoredEvent
-from .protocol import SEARCH_KIND, CounterKey, Snapshot
+from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
+from .protocol import SEARCH_KIND, CounterKey, Snapshot, best_candidates
 
 __all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
 
@@ -46,6 +46,7 @@ class _Data:
         # The boards each subject has (or had) a counter on: a standing reads its own.
         self.boards_of: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
         self.outbox: list[Notification] = []
+        self.policies: list[PolicyVersion] = []
         self.version = 0
 
 
@@ -110,12 +111,13 @@ class DocIndex:
                     del self._words[word]
 
     def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
-        """Search documents with any of ``terms``: most terms matched first, then by key."""
+        """Search documents with any of ``terms``, in candidate order (see
+        :func:`~kudos.stores.protocol.best_candidates`)."""
         hits: Counter[str] = Counter()
         for term in terms:
             hits.update(self._words.get(term, ()))
-        best = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [self._all[(SEARCH_KIND, key)] for key, _ in best]
+        docs = self._all
+        return best_candidates(((n, docs[(SEARCH_KIND, key)]) for key, n in hits.items()), limit)
 
     def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
         if ref is not None:
@@ -196,6 +198,7 @@ class MemoryTransaction:
         self._log_len = len(data.log)
         self._entries_len = len(data.entries)
         self._outbox_len = len(data.outbox)
+        self._policies_len = len(data.policies)
         self._docs0 = data.docs
         self._boards0 = data.boards
         self._old_docs: dict[tuple[str, str], Doc | None] = {}
@@ -211,6 +214,7 @@ class MemoryTransaction:
 
     def _rollback(self) -> None:
         d = self._d
+        del d.policies[self._policies_len :]
         for seq, note in self._old_notes.items():
             d.outbox[seq - 1] = note
         del d.outbox[self._outbox_len :]
@@ -275,6 +279,26 @@ class MemoryTransaction:
         """Events after ``seq`` ``after`` (seq is the 1-based position)."""
         stop = None if limit is None else after + limit
         return self._d.log[after:stop]
+
+    # -- policy history -------------------------------------------------------
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every version of the community's policy, oldest first."""
+        return list(self._d.policies)
+
+    def policy_version(self) -> int:
+        """The latest version's number (0: none recorded yet)."""
+        return len(self._d.policies)
+
+    def add_policy(self, version: PolicyVersion) -> None:
+        """Append the next version; any number but the next one is a :class:`Conflict`."""
+        expected = len(self._d.policies) + 1
+        if version.version != expected:
+            raise Conflict(
+                f"policy version {version.version} cannot follow version {expected - 1}; "
+                "policy versions are numbered 1, 2, 3, ..."
+            )
+        self._wrote = True
+        self._d.policies.append(version)
 
     # -- ledger ---------------------------------------------------------------
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:

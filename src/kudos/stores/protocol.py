@@ -1,6 +1,6 @@
 """The storage contract: what a store must do for kudos.
 
-A store keeps five things per community, and never interprets them:
+A store keeps six things per community, and never interprets them:
 
 * the **event log** (append-only, unique event id, read back in order);
 * the **ledger** (append-only entries; reversals are new entries);
@@ -9,7 +9,9 @@ A store keeps five things per community, and never interprets them:
   ideas, payouts, ...);
 * **counters**: integers by ``(metric, scope, subject)`` (balances, counts,
   per-period and per-tag totals), with ordered reads for leaderboards;
-* the **outbox** of notifications, with a cursor and acknowledgement.
+* the **outbox** of notifications, with a cursor and acknowledgement;
+* the **policy history**: each version of the community's policy (its
+  content as JSON, fingerprint and effective time), numbered 1, 2, 3, ...
 
 All writes happen inside :meth:`Store.transaction`; everything written in one
 transaction commits together or not at all. The engine (``Community``) does
@@ -20,6 +22,7 @@ all the thinking; a store only persists. The conformance suite in
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -27,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from ..model import Doc, LedgerEntry, Notification, StoredEvent
+from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 
 __all__ = [
     "SEARCH_KIND",
@@ -36,6 +39,8 @@ __all__ = [
     "Snapshot",
     "Store",
     "Transaction",
+    "best_candidates",
+    "fold",
     "match_terms",
     "search_terms",
 ]
@@ -182,6 +187,22 @@ class Transaction(Protocol):
     def ack(self, seqs: Iterable[int]) -> None:
         """Mark outbox entries as delivered."""
 
+    # -- policy history -------------------------------------------------------
+    def policy_versions(self) -> list[PolicyVersion]:
+        """Every version of the community's policy, oldest first (empty before any write)."""
+
+    def policy_version(self) -> int:
+        """The latest version's number, 0 when none is recorded (read by every transaction)."""
+
+    def add_policy(self, version: PolicyVersion) -> None:
+        """Append the community's next policy version.
+
+        ``version.version`` must be one more than the latest (1 for the first);
+        any other number raises :class:`kudos.Conflict` (two writers recorded
+        a version at once). Policy versions are history: never replaced, and
+        untouched by :meth:`replace_projections`.
+        """
+
     # -- rebuild --------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """Every document and counter of the community."""
@@ -200,25 +221,81 @@ Their ``data["text"]`` is lower-case words separated by single spaces (what
 _WORD = re.compile(r"[^\W_]+")
 MAX_TERMS = 32
 """The most distinct words of a query a search looks for (the first ones)."""
+MAX_WORD = 200
+"""The characters of a word that count: a longer word is cut to its first 200, in the text
+indexed and in a query alike (PostgreSQL's ``tsvector`` leaves out words over 2,047 bytes,
+so every store cuts words well below that)."""
+
+
+def fold(word: str) -> str:
+    """One word as every store indexes and searches it: NFKC, case-folded, without
+    accents, and a plural ``s`` dropped.
+
+    Accents are dropped by decomposing (NFKD) and leaving out combining marks, so
+    ``Données`` and ``donnees`` are one word; ``Straße`` case-folds to ``strasse``; full-width and
+    ligature forms become their plain letters (NFKC). The plural rule: a word of 4
+    or more characters ending in ``s`` but not in ``ss``, ``us`` or ``is`` loses the
+    ``s`` (``pins`` -> ``pin``, ``minutes`` -> ``minute``; ``gas``, ``access``,
+    ``status``, ``this`` stay).
+
+    >>> [fold(w) for w in ("Données", "PINs", "Straße", "ﬁles", "status")]
+    ['donnee', 'pin', 'strasse', 'file', 'status']
+    """
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", word).casefold())
+    plain = unicodedata.normalize(
+        "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    )
+    if len(plain) >= 4 and plain.endswith("s") and not plain.endswith(("ss", "us", "is")):
+        return plain[:-1]
+    return plain
 
 
 def search_terms(text: str, *, limit: int | None = None) -> list[str]:
-    """The distinct lower-case words of ``text`` (letters and digits), in order.
+    """The distinct words of ``text`` (letters and digits), each :func:`fold`-ed, in order.
 
     Everything else (quotes, operators such as ``*``, ``-``, ``NEAR``'s
     parentheses, SQL punctuation, NUL bytes) separates words and is never
-    passed on to a full-text engine, so no text can be a query's syntax.
+    passed on to a full-text engine, so no text can be a query's syntax. The
+    text kudos indexes and the query are made by this same function in Python,
+    so every store (SQLite FTS5, PostgreSQL ``tsvector``, memory) sees the same
+    words.
 
     >>> search_terms('No "data" abroad* -- NEAR(roaming, 2)')
     ['no', 'data', 'abroad', 'near', 'roaming', '2']
+
+    A word longer than :data:`MAX_WORD` characters counts by its first ones.
     """
-    words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+    words: dict[str, None] = {}
+    for raw in _WORD.findall(text):
+        for word in _WORD.findall(fold(raw)):  # folding may split (e.g. a ligature's parts)
+            words[word[:MAX_WORD]] = None
     found = list(words)
     return found if limit is None else found[:limit]
 
 
+def best_candidates(hits: Iterable[tuple[int, Doc]], limit: int) -> list[Doc]:
+    """The first ``limit`` of ``(terms matched, doc)`` pairs in candidate order.
+
+    Candidate order, the same on every store: most terms matched first; among
+    equals, solved topics (``data["solution"]`` set) first, then the newest
+    (``data["posted_at"]``, compared as the ISO text kudos writes), then by key
+    (code-point order).
+    """
+    pairs = sorted(hits, key=lambda pair: pair[1].key)
+    pairs.sort(
+        key=lambda pair: (
+            pair[0],
+            pair[1].data.get("solution") is not None,
+            str(pair[1].data.get("posted_at") or ""),
+        ),
+        reverse=True,
+    )
+    return [doc for _, doc in pairs[:limit]]
+
+
 def match_terms(docs: Iterable[Doc], terms: Sequence[str], limit: int) -> list[Doc]:
-    """The ``docs`` whose ``text`` has any of ``terms``: most terms first, then by key.
+    """The ``docs`` whose ``text`` has any of ``terms``, in candidate order
+    (see :func:`best_candidates`).
 
     How kudos searches a store without full-text search (and a store may use it
     when its own index is missing).
@@ -228,9 +305,8 @@ def match_terms(docs: Iterable[Doc], terms: Sequence[str], limit: int) -> list[D
     for doc in docs:
         hits = len(wanted & set(str(doc.data.get("text", "")).split()))
         if hits:
-            scored.append((-hits, doc.key, doc))
-    scored.sort(key=lambda t: t[:2])
-    return [doc for _, _, doc in scored[:limit]]
+            scored.append((hits, doc))
+    return best_candidates(scored, limit)
 
 
 @runtime_checkable
@@ -247,8 +323,9 @@ class SearchTransaction(Protocol):
         """Documents of kind :data:`SEARCH_KIND` whose text has any of ``terms``.
 
         ``terms`` are lower-case words as :func:`search_terms` makes them (at
-        most :data:`MAX_TERMS`); the best matches first, by the store's own
-        measure, at most ``limit``. No terms: no documents.
+        most :data:`MAX_TERMS`); at most ``limit``, in the candidate order of
+        :func:`best_candidates` (most terms matched, then solved, then newest,
+        then key), which every store follows exactly. No terms: no documents.
         """
 
 

@@ -36,13 +36,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
-from ..errors import InvalidInput, StoreError
+from ..errors import InvalidInput, StoreError, TransientStoreError
 from . import _sql_search
 from ._sql_alembic import render_item
 from ._sql_errors import translate_errors
@@ -460,7 +470,9 @@ class SqlStore:
 
         For hosts without migrations; safe to call on every start. Tables of an
         older kudos are brought to this version (so far every upgrade only adds
-        tables). With a joined
+        tables, indexes and columns: version 3 adds the full-text index of
+        similar-topic search, version 4 ``<prefix>policies`` and the ledger's
+        ``policy`` column, 1 on the rows already there). With a joined
         connection the tables are created in your transaction (commit it).
         Alembic users add :attr:`metadata` to ``target_metadata`` instead.
         Tables already there and current are only read (no write lock is taken,
@@ -476,8 +488,9 @@ class SqlStore:
                 if schema is not None:
                     conn.execute(CreateSchema(schema, if_not_exists=True))
             self.metadata.create_all(conn)
+            self._add_missing_columns(conn)
             _sql_search.install(conn, self.tables)
-            # Every upgrade so far only adds tables and indexes: once they exist, the
+            # Every upgrade so far adds tables, columns or indexes: once they exist, the
             # tables are current.
             t = self.tables.schema
             conn.execute(
@@ -485,6 +498,14 @@ class SqlStore:
             )
             self._schema_checked = False
             self._check_schema(conn)
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Add the columns later versions gave existing tables (version 4: ``ledger.policy``)."""
+        ledger = self.tables.ledger
+        present = {c["name"] for c in inspect(conn).get_columns(ledger.name, schema=ledger.schema)}
+        if "policy" not in present:
+            table = conn.dialect.identifier_preparer.format_table(ledger)
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN policy INTEGER NOT NULL DEFAULT 1"))
 
     def _tables_current(self) -> bool:
         """Whether every kudos table exists at this version (read without a write lock)."""
@@ -615,10 +636,16 @@ class SqlStore:
             with self._transaction(community, after_commit, hints, doing, read_only) as tx:
                 yield tx
         except LockBusy as busy:
-            self._wait_for(busy.locks)
+            self._wait_for(busy.locks, busy.shared)
+            raise
+        except TransientStoreError:
+            raise  # the caller may try again: keep what this try learned
+        except BaseException:
+            if not read_only:
+                hints.clear()  # failed for good: the next work is other work
             raise
 
-    def _wait_for(self, locks: list[int]) -> None:
+    def _wait_for(self, locks: list[int], shared: list[bool]) -> None:
         """Wait, holding no lock, until the advisory ``locks`` are free (a retry then takes them).
 
         Only with an engine: a joined connection keeps its locks to the end of the host's
@@ -632,7 +659,11 @@ class SqlStore:
             self._engine.connect() as conn,
             conn.begin(),
         ):
-            conn.execute(self._sql.lock_many, {"locks": sorted(locks)})
+            wanted = sorted(zip(locks, shared, strict=True))
+            conn.execute(
+                self._sql.lock_many,
+                {"locks": [n for n, _ in wanted], "shared": [s for _, s in wanted]},
+            )
 
     @contextmanager
     def _transaction(
@@ -667,7 +698,8 @@ class SqlStore:
                     after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
             yield tx
             tx.finish()
-            hints.clear()
+            if not read_only:
+                hints.clear()
             if self._connection is not None and self._sqlite_sql is not None:
                 if tx.wrote:  # what follows waits for the host's commit
                     after_commit_of(

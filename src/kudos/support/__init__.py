@@ -22,9 +22,9 @@ t1 r1
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_submodule_names
 from .rules import ACTIONS as ACTIONS
 from .rules import FEELINGS as FEELINGS
 from .rules import SupportRules as SupportRules
@@ -37,15 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["ACTIONS", "FEELINGS", "Presence", "SimilarTopic", "SupportAPI", "SupportRules"]
 
 # The engine-side names load on first use, so importing the rules loads no engine.
-_LAZY = {"Presence": "api", "SimilarTopic": "api", "SupportAPI": "api"}
-
-
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported from their module when first asked for.
-
-    Raises:
-        AttributeError: ``name`` is not a name of this package.
-    """
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_submodule_names(
+    __name__, {"Presence": "api", "SimilarTopic": "api", "SupportAPI": "api"}
+)

@@ -10,7 +10,7 @@ import attrs
 from .. import _validate as v
 from ..engine import core as engine
 from ..engine.base import CommunityBase
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnknownRecord
 from ..events import FeelingSet, ShiftReported, TopicDeflected, TopicFollowed, TopicUnfollowed
 from ..model import Doc, Outcome
 from ..stores.protocol import (
@@ -18,6 +18,7 @@ from ..stores.protocol import (
     SEARCH_KIND,
     SearchTransaction,
     Transaction,
+    fold,
     match_terms,
     search_terms,
 )
@@ -62,9 +63,12 @@ class Presence:
     """The people involved in a topic or product and the employees available.
 
     Attributes:
-        people_involved: distinct members who posted, replied or follow.
+        people_involved: distinct members who posted, replied or follow (for a
+            product: in its topics that are not removed). A deleted member still
+            counts here and in ``followers``: they took part.
         followers: members following (topics only; 0 for a product).
-        staff_on_duty: the staff ids on duty now (sorted).
+        staff_on_duty: the staff ids on duty at the time asked (sorted; deleted
+            members are never on duty).
     """
 
     people_involved: int
@@ -73,7 +77,8 @@ class Presence:
 
     @property
     def employees_available(self) -> int:
-        """How many staff are on duty."""
+        """How many staff are on duty: ``len(staff_on_duty)`` (the figure "employees
+        available" a product page shows)."""
         return len(self.staff_on_duty)
 
 
@@ -133,12 +138,16 @@ class SupportAPI(CommunityBase):
         """``by``, the topic's author, says how they feel about ``topic`` now.
 
         Replaces the topic's feeling (counted once, in the period it was posted).
+        Setting again, without an ``event_id``, the feeling an earlier
+        ``set_feeling`` gave it is an idempotent replay (``Outcome.replayed``,
+        nothing changes).
 
         Raises:
             InvalidInput: ``feeling`` is not one of the policy's ``support.feelings``
                 (the message lists them).
-            NotAllowed: ``by`` is not the author, the topic has that feeling already,
-                or ``topic`` is a reply.
+            NotAllowed: ``by`` is not the author, or ``topic`` is a reply, or the
+                topic has that feeling already and this is no replay (a new
+                ``event_id``, or the feeling it was posted with).
             UnknownPost, UnknownMember: never reported.
         """
         return self.record(
@@ -157,9 +166,13 @@ class SupportAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``period``, ``product`` or ``tag`` is not an id.
+            UnknownRecord: ``period`` is not a period of the policy (as
+                :meth:`statement` and :meth:`health` refuse it).
         """
         for name, value in (("period", period), ("product", product), ("tag", tag)):
             v.check_optional_id(name, value)
+        if period is not None:
+            self.policy.periods.bounds(period)
         scope = handlers.feeling_scope(period, product, tag)
         feelings = self.policy.support.feelings
 
@@ -179,13 +192,28 @@ class SupportAPI(CommunityBase):
     ) -> list[SimilarTopic]:
         """Existing topics that may answer a draft titled ``title``, best first.
 
-        Full-text search over the topics' titles, bodies, tags and products (the
-        store's own engine: SQLite FTS5, PostgreSQL ``tsvector``, an in-memory index),
-        then ranked by :attr:`SimilarTopic.score`; among equal scores solved topics
-        come first, with their accepted solution. Removed topics are never
-        suggested. Only the words of ``title`` (letters and digits) are searched:
-        quotes, operators and punctuation are not query syntax. A title with no
-        words and no tags or product finds nothing.
+        Full-text search over the topics' titles, bodies (the first 10,000
+        characters), tags and products, in the store's own engine (SQLite FTS5,
+        PostgreSQL ``tsvector``, an in-memory index); every store finds and
+        orders the same topics. Removed topics are never suggested.
+
+        What matches: the words of ``title`` (runs of letters and digits; quotes,
+        operators and punctuation are not query syntax), each folded the same way
+        in Python before any store sees it (NFKC, case-folded, accents dropped, a
+        plural ``s`` dropped: see :func:`kudos.stores.protocol.fold`), leaving out
+        the policy's ``support.stop_words`` ("how", "do", "i", ... in English by
+        default). A topic's text is folded the same way when it is indexed. The
+        draft's tags and product are searched too: a topic whose text (title, body,
+        tags, product) has one of them is a candidate, and the score counts them.
+
+        Order: the policy's ``support.similar_candidates`` topics (200 by default)
+        with the most query words (title words, tags and product) are ranked, chosen
+        on every store alike by: words matched, then solved first, then newest,
+        then topic id. They are then ordered by :attr:`SimilarTopic.score` (one per
+        title word found, two per shared tag, two for the same product); among equal
+        scores solved topics come first (with their accepted solution), then the
+        newest, then by topic id. A topic whose accepted reply was removed is not
+        solved. A title with no words left and no tags or product finds nothing.
 
         Args:
             title: the draft's title (free text, at most 10,000 characters).
@@ -209,9 +237,10 @@ class SupportAPI(CommunityBase):
             raise InvalidInput(
                 f"limit must be an int from 1 to {MAX_SIMILAR}, got {v.shown(limit)}"
             )
-        words = " ".join([title, *tags, product or ""])
-        terms = search_terms(words, limit=MAX_TERMS)
-        wanted = search_terms(title, limit=MAX_TERMS)
+        stop = {fold(word) for word in self.policy.support.stop_words}
+        wanted = [t for t in search_terms(title) if t not in stop][:MAX_TERMS]
+        extra = search_terms(" ".join([*tags, product or ""]))
+        terms = list(dict.fromkeys([*wanted, *extra]))[:MAX_TERMS]
         candidates = self.policy.support.similar_candidates
 
         def read(tx: Transaction) -> list[SimilarTopic]:
@@ -232,11 +261,18 @@ class SupportAPI(CommunityBase):
 
         Counted in :meth:`deflections`; the author of the topic's accepted
         solution (if any, and not ``by``) earns the policy's
-        ``deflection_solution`` reward, under its caps. Once per member and topic.
+        ``deflection_solution`` reward, under its caps. Once per member and topic:
+        saying it again without an ``event_id`` is an idempotent replay.
+
+        Report only deflections a real suggestion produced (the member was shown
+        ``topic_suggested`` by :meth:`similar_topics` and said it answered them):
+        kudos cannot tell a made-up one, and the reward's caps limit the damage.
+        A deflection stays counted, and its reward stays, if the topic is removed
+        later; removing the solution reply takes back the rewards it earned.
 
         Raises:
-            NotAllowed: ``by`` said so of this topic already, or the topic was removed
-                or is a reply.
+            NotAllowed: the topic was removed or is a reply, or ``by`` said so of
+                this topic already and the call gives a new ``event_id``.
             UnknownPost, UnknownMember: never reported.
         """
         return self.record(TopicDeflected(topic=topic_suggested, by=by, at=at, event_id=event_id))
@@ -249,9 +285,12 @@ class SupportAPI(CommunityBase):
 
         Raises:
             InvalidInput: an argument is not an id, or both ``product`` and ``topic``.
+            UnknownRecord: ``period`` is not a period of the policy.
         """
         for name, value in (("period", period), ("product", product), ("topic", topic)):
             v.check_optional_id(name, value)
+        if period is not None:
+            self.policy.periods.bounds(period)
         if product is not None and topic is not None:
             raise InvalidInput("deflections() counts per product or per topic, not both")
         subject = f"product:{product}" if product else f"topic:{topic}" if topic else handlers.ANY
@@ -264,8 +303,12 @@ class SupportAPI(CommunityBase):
     ) -> Outcome:
         """The host reports that ``member`` follows ``topic`` (they are involved).
 
+        Following again without an ``event_id`` while following is an idempotent
+        replay; after :meth:`unfollow`, following again counts again.
+
         Raises:
-            NotAllowed: already following, or ``topic`` is a reply.
+            NotAllowed: ``topic`` is a reply, or already following and the call
+                gives a new ``event_id``.
         """
         return self.record(TopicFollowed(topic=topic, member=member, at=at, event_id=event_id))
 
@@ -274,8 +317,11 @@ class SupportAPI(CommunityBase):
     ) -> Outcome:
         """``member`` stopped following ``topic``.
 
+        Unfollowing again without an ``event_id`` is an idempotent replay.
+
         Raises:
-            NotAllowed: not following.
+            NotAllowed: never followed, or not following and the call gives a new
+                ``event_id``.
         """
         return self.record(TopicUnfollowed(topic=topic, member=member, at=at, event_id=event_id))
 
@@ -291,11 +337,14 @@ class SupportAPI(CommunityBase):
         event_id: str | None = None,
     ) -> Outcome:
         """Staff member ``member`` is on duty from ``start`` to ``end`` (for ``product``,
-        or every product when ``None``). Reporting a shift id again replaces its
-        times; ``end == start`` cancels it.
+        or every product when ``None``). Reporting a shift id again with any
+        other member, times or product replaces it (even with times it had
+        before); the same fields as it has now are an idempotent replay.
+        ``end == start`` cancels it. A deleted member's shifts end when they are
+        deleted.
 
         Raises:
-            NotAllowed: ``member`` is not staff.
+            NotAllowed: ``member`` is not staff or was deleted.
             InvalidInput: ``end`` before ``start``, or times that are not aware datetimes.
         """
         return self.record(
@@ -336,6 +385,7 @@ class SupportAPI(CommunityBase):
         Raises:
             InvalidInput: neither or both of ``topic`` and ``product``.
             UnknownPost: ``topic`` was never reported.
+            UnknownRecord: ``topic`` is a reply (ask for its topic).
         """
         v.check_optional_id("topic", topic)
         v.check_optional_id("product", product)
@@ -346,6 +396,10 @@ class SupportAPI(CommunityBase):
         def read(tx: Transaction) -> Presence:
             if topic is not None:
                 post = engine.get_post(tx, topic)
+                if post.topic is not None:
+                    raise UnknownRecord(
+                        f"post {topic!r} is a reply; ask for its topic {post.topic!r}'s presence"
+                    )
                 return Presence(
                     people_involved=tx.counter("people_involved", "topic", topic),
                     followers=tx.counter("followers", "topic", topic),

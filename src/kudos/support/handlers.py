@@ -30,6 +30,7 @@ from ..engine.core import Context, after_event, handles
 from ..errors import InvalidInput
 from ..events import (
     FeelingSet,
+    MemberDeleted,
     PostRemoved,
     PostRestored,
     ReplyPosted,
@@ -41,6 +42,7 @@ from ..events import (
     TopicPosted,
     TopicUnfollowed,
 )
+from ..model import Post, board_tags
 from ..stores.protocol import SEARCH_KIND, Transaction, search_terms
 
 ANY = "*"
@@ -57,9 +59,17 @@ def search_text(title: str, body: str | None, tags: tuple[str, ...], product: st
     return " ".join(search_terms(" ".join(parts)))
 
 
+def _scope_part(value: str | None) -> str:
+    """``value`` in a scope: :data:`ANY` for ``None``, else escaped so that no id (say
+    ``"*"`` or ``"p|q"``) reads as "any" or as two parts."""
+    if value is None:
+        return ANY
+    return value.replace("%", "%25").replace("*", "%2A").replace("|", "%7C")
+
+
 def feeling_scope(period: str | None, product: str | None, tag: str | None) -> str:
     """The counter scope of feelings of one period, product and tag (``None``: any)."""
-    return f"{period or ANY}|{product or ANY}|{tag or ANY}"
+    return "|".join(_scope_part(part) for part in (period, product, tag))
 
 
 def _check_feeling(ctx: Context, feeling: str) -> None:
@@ -73,12 +83,12 @@ def _check_feeling(ctx: Context, feeling: str) -> None:
 def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign: int) -> None:
     if feeling is None:
         return
-    products = [ANY] + ([data["product"]] if data.get("product") else [])
-    tags = [ANY, *dict.fromkeys(data.get("tags", ()))]
-    for period in (ANY, data["period"]):
+    products: list[str | None] = [None] + ([data["product"]] if data.get("product") else [])
+    tags: list[str | None] = [None, *dict.fromkeys(data.get("tags", ()))]
+    for period in (None, data["period"]):
         for product in products:
             for tag in tags:
-                ctx.deltas[("feelings", f"{period}|{product}|{tag}", feeling)] += sign
+                ctx.deltas[("feelings", feeling_scope(period, product, tag), feeling)] += sign
 
 
 # --- people involved ----------------------------------------------------------------
@@ -120,6 +130,11 @@ def _uninvolve(ctx: Context, topic: str, product: str | None, member: str, why: 
     return True
 
 
+def _live_product(topic: Post) -> str | None:
+    """The product a topic involves its members in: none while it is removed."""
+    return None if topic.removed else topic.product
+
+
 def _product_involvement(ctx: Context, product: str, member: str, delta: int) -> None:
     key = pair_key(product, member)
     doc = ctx.tx.get("involved_product", key)
@@ -145,8 +160,9 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
         )
         ctx.member(event.praised)
         ctx.require(
-            event.praised != event.author,
-            f"member {event.author!r} cannot praise themselves in topic {event.topic!r}",
+            not engine.same_person(ctx.tx, event.praised, event.author),
+            f"member {event.author!r} cannot praise themselves (or an account merged with "
+            f"theirs) in topic {event.topic!r}",
         )
     data: dict[str, Any] = {
         "text": search_text(event.title, event.body, event.tags, event.product),
@@ -167,7 +183,7 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
     _count_feeling(ctx, data, event.feeling, +1)
     _involve(ctx, event.topic, event.product, event.author, "posted")
     if event.praised is not None:
-        tags = event.tags + ((event.product,) if event.product else ())
+        tags = board_tags(event.tags, event.product)
         ctx.award(
             event.praised,
             "praise_received",
@@ -197,7 +213,7 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
     ctx.member(event.by)
     ctx.require(
-        event.by == topic.author,
+        engine.same_person(ctx.tx, event.by, topic.author),
         f"only the author {topic.author!r} says how they feel about {event.topic!r}, "
         f"not {event.by!r}",
     )
@@ -246,9 +262,9 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     if topic.solution is None:
         return
     reply = ctx.post(topic.solution)
-    if reply.removed or reply.author == event.by:
+    if reply.removed or engine.same_person(ctx.tx, reply.author, event.by):
         return
-    tags = topic.tags + ((topic.product,) if topic.product else ())
+    tags = board_tags(topic.tags, topic.product)
     ctx.award(
         reply.author,
         "deflection_solution",
@@ -286,7 +302,7 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
-    _involve(ctx, topic.id, topic.product, event.member, "following")
+    _involve(ctx, topic.id, _live_product(topic), event.member, "following")
     ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
 
 
@@ -295,7 +311,7 @@ def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     ctx.member(event.member)
     topic = ctx.post(event.topic)
     ctx.require(
-        _uninvolve(ctx, topic.id, topic.product, event.member, "following"),
+        _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
     )
 
@@ -303,27 +319,46 @@ def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
 # --- shifts ------------------------------------------------------------------------------
 
 
-@handles(ShiftReported)
+def _shift_fields(event: ShiftReported) -> dict[str, Any]:
+    return {
+        "member": event.member,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "product": event.product,
+    }
+
+
+def _shift_id(tx: Transaction, event: ShiftReported) -> str:
+    """A report of a shift's current fields again is a replay; any other report is the
+    shift's next generation (so every distinct report applies, even back to old times)."""
+    doc = tx.get("shift", event.shift)
+    if doc is None:
+        return engine.generation_id(engine.default_id(event), 1)
+    gen = int(doc.data.get("gen", 1))
+    fields = {k: doc.data.get(k) for k in ("member", "start", "end", "product")}
+    same = fields == _shift_fields(event)
+    return engine.generation_id(engine.default_id(event), gen if same else gen + 1)
+
+
+@handles(ShiftReported, derive_id=_shift_id)
 def _shift(ctx: Context, event: ShiftReported) -> None:
     member = ctx.member(event.member)
     ctx.require(
         member.is_staff,
         f"member {event.member!r} is not staff; only staff (employees) work shifts",
     )
+    ctx.require(not member.deleted, f"member {event.member!r} was deleted; they work no shifts")
     if event.end < event.start:
         raise InvalidInput(
             f"shift {event.shift!r} ends ({event.end.isoformat()}) before it starts "
             f"({event.start.isoformat()}); to cancel a shift report it with end equal to start"
         )
+    before = ctx.tx.get("shift", event.shift)
+    gen = int(before.data.get("gen", 1)) + 1 if before is not None else 1
     ctx.put(
         "shift",
         event.shift,
-        {
-            "member": event.member,
-            "start": event.start.isoformat(),
-            "end": event.end.isoformat(),
-            "product": event.product,
-        },
+        {**_shift_fields(event), "gen": gen},
         ref=event.member,
         status="active" if event.end > event.start else "cancelled",
     )
@@ -349,31 +384,50 @@ def _on_forum_events(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, ReplyPosted):
         topic = ctx.post(event.topic)
-        _involve(ctx, topic.id, topic.product, event.author, "replied")
+        _involve(ctx, topic.id, _live_product(topic), event.author, "replied")
+    elif isinstance(event, MemberDeleted):  # a deleted account is on duty no more
+        for shift in ctx.tx.find("shift", ref=event.member, status="active"):
+            ctx.put("shift", shift.key, dict(shift.data), ref=shift.ref, status="cancelled")
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
-        data = _record(ctx, event.topic)
-        if data is None:
-            return
-        topic = ctx.post(event.topic)
-        solution = topic.solution
-        author = ctx.post(solution).author if solution is not None else None
-        if (data["solution"], data["solution_author"]) != (solution, author):
-            doc = ctx.tx.get(SEARCH_KIND, event.topic)
-            assert doc is not None
-            data.update(solution=solution, solution_author=author)
-            ctx.put(SEARCH_KIND, event.topic, data, ref=doc.ref, status=doc.status)
+        _sync_solution(ctx, event.topic)
     elif isinstance(event, PostRemoved | PostRestored):
+        removed = isinstance(event, PostRemoved)
+        post = ctx.post(event.post)
+        if post.kind == "reply":
+            if post.topic is not None:
+                _sync_solution(ctx, post.topic)
+            return
         doc = ctx.tx.get(SEARCH_KIND, event.post)
         if doc is None:
             return
         data = dict(doc.data)
-        removed = isinstance(event, PostRemoved)
         _count_feeling(ctx, data, data["feeling"], -1 if removed else +1)
         if removed:  # a removed topic is found by no search, until it is restored
             data["hidden_text"], data["text"] = data["text"], ""
         else:
             data["text"] = data.pop("hidden_text", data["text"])
         ctx.put(SEARCH_KIND, event.post, data, ref=doc.ref, status="removed" if removed else "live")
+        if post.product:  # a removed topic involves no one in its product
+            for inv in ctx.tx.find("involved", ref=post.id, status="involved"):
+                member = inv.key.split(":", 1)[1][len(post.id) + 1 :]  # see pair_key
+                _product_involvement(ctx, post.product, member, -1 if removed else +1)
+
+
+def _sync_solution(ctx: Context, topic_id: str) -> None:
+    """Keep a topic's search record's solution: its accepted reply unless removed."""
+    data = _record(ctx, topic_id)
+    if data is None:
+        return
+    topic = ctx.post(topic_id)
+    solution = topic.solution
+    if solution is not None and ctx.post(solution).removed:
+        solution = None
+    author = ctx.post(solution).author if solution is not None else None
+    if (data["solution"], data["solution_author"]) != (solution, author):
+        doc = ctx.tx.get(SEARCH_KIND, topic_id)
+        assert doc is not None
+        data.update(solution=solution, solution_author=author)
+        ctx.put(SEARCH_KIND, topic_id, data, ref=doc.ref, status=doc.status)
 
 
 __all__ = ["feeling_scope", "on_duty", "pair_key", "search_text", "topic_posted"]

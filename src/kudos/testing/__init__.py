@@ -21,6 +21,7 @@ from ..engine import core as engine
 from ..engine.core import EARNED_POINTS
 from ..errors import InvalidInput
 from ..events import EventRefused
+from ..history import handlers as history
 from ..model import LedgerEntry
 from ..payback.rules import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
@@ -79,14 +80,16 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
       sum of those that are not payback settlements;
     * every reversal references an earlier, non-reversal entry of the same
       member and account, negates it exactly, and no entry is reversed twice;
-    * replaying the event log into a fresh store gives the same ledger and the
-      same projections (``rebuild() == incremental``);
+    * replaying the event log into a fresh store, each fact under the policy
+      version in force for it, gives the same ledger and the same projections
+      (``rebuild() == incremental``);
     * with ``replay``, recording every logged event again changes nothing.
     """
     with community.store.transaction(community.id) as tx:
         entries = tx.entries()
         rows = tx.events()
         snapshot = tx.snapshot()
+        versions = tx.policy_versions()
     counters = {k: v for k, v in snapshot.counters.items() if v}
     sums: Counter[tuple[str, str, str]] = Counter()
     by_id: dict[str, LedgerEntry] = {}
@@ -129,10 +132,7 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
 
     scratch = MemoryStore()
     with scratch.transaction(community.id) as stx:
-        for row in rows:
-            engine.apply(
-                stx, community.policy, engine.stored_to_event(row), notify=False, trusted=True
-            )
+        history.replay(rows, versions, stx, fallback=community.policy)
         fresh_entries = stx.entries()
         fresh = stx.snapshot()
     if fresh_entries != entries:

@@ -16,10 +16,16 @@ subclass. Each capability has its own class, should you want to prove a part.
 
 from __future__ import annotations
 
-from .abuse import AbuseConformance, AbuseReviewConformance
+from .abuse import (
+    AbuseConformance,
+    AbuseReversalConformance,
+    AbuseReviewConformance,
+    PayoutHoldConformance,
+)
 from .channels import ChannelConformance
 from .core import CoreConformance
 from .health import HealthConformance
+from .history import PolicyHistoryConformance
 from .ideas import IdeaConformance
 from .inputs import InputConformance
 from .leaderboards import LeaderboardConformance
@@ -30,6 +36,7 @@ from .support import SupportConformance
 
 __all__ = [
     "AbuseConformance",
+    "AbuseReversalConformance",
     "AbuseReviewConformance",
     "ChannelConformance",
     "CoreConformance",
@@ -38,6 +45,8 @@ __all__ = [
     "InputConformance",
     "LeaderboardConformance",
     "PaybackConformance",
+    "PayoutHoldConformance",
+    "PolicyHistoryConformance",
     "RecognitionConformance",
     "ReferralConformance",
     "StoreConformance",
@@ -55,6 +64,9 @@ class StoreConformance(
     LeaderboardConformance,
     AbuseConformance,
     AbuseReviewConformance,
+    PolicyHistoryConformance,
+    AbuseReversalConformance,
+    PayoutHoldConformance,
     SupportConformance,
     ChannelConformance,
     HealthConformance,

@@ -10,7 +10,7 @@ import pytest
 from ...abuse.rules import AbuseRules
 from ...community import Community
 from ...errors import InvalidInput, NotAllowed, PeriodClosed, UnknownMember, UnknownRecord
-from ...policies import giffgaff
+from ...policies import giffgaff, stackexchange
 from ...policy import Reward
 from ...referrals import ReferralRules
 from .. import FakeClock, assert_consistent, assert_unchanged
@@ -342,3 +342,197 @@ class AbuseReviewConformance(ConformanceBase):
         (paid,) = c.close_period("2027-H2")
         assert (paid.status, paid.points, paid.amount) == ("issued", 300, 300)
         assert_consistent(c)
+
+
+class AbuseReversalConformance(ConformanceBase):
+    """Reversing abuse keeps its money from being paid, under caps, holds and repeats."""
+
+    def _last_day(self, make_community: MakeCommunity, clock: FakeClock) -> Community:
+        """On 30 Nov 2026, the last day of giffgaff's 2026-H2: bob gives alice 3 kudos, carol 1."""
+        c = make_community(giffgaff().evolve(abuse=AbuseRules(serial_votes=3)))
+        clock.set(datetime(2026, 11, 30, 9, tzinfo=UTC))
+        for m in ("alice", "bob", "carol"):
+            c.join(m)
+        c.join("mod", role="staff")
+        c.post_topic("t0", author="carol")
+        _kudos(c, clock, [("bob", "alice", 3), ("carol", "alice", 1)])
+        for m in ("alice", "bob", "carol"):
+            c.set_payout_method(m, "credit")
+        return c
+
+    def test_abuse_reversed_while_its_period_is_open_is_booked_there_and_never_paid(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._last_day(make_community, clock)
+        clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))  # 2027-H1; 2026-H2 is still open
+        assert c.period_of(clock()) == "2027-H1"
+        assert c.abuse_report("2026-H2").points == 3 * 5  # detected, and it would pay
+        outcome = c.reverse_serial_votes("2026-11-30")
+        assert outcome.entries and {e.period for e in outcome.entries} == {"2026-H2"}
+        assert c.abuse_report("2026-H2").points == 0
+        payouts = {p.member: p for p in c.close_period("2026-H2")}
+        assert (payouts["alice"].points, payouts["alice"].amount) == (5, 5)
+        assert c.standing("alice").points == 0  # no debt left behind
+        assert_consistent(c)
+        c.rebuild()
+        assert c.standing("alice").points == 0
+        assert c.abuse_report("2026-H2").points == 0
+
+    def test_abuse_reversed_after_its_period_closed_is_a_debt_and_the_report_says_it_paid(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._last_day(make_community, clock)
+        clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
+        c.close_period("2026-H2")
+        outcome = c.reverse_serial_votes("2026-11-30")
+        assert {e.period for e in outcome.entries} == {"2027-H1"}
+        assert c.standing("alice").points == -3 * 5
+        assert c.abuse_report("2026-H2").points == 3 * 5  # that payout paid them
+        assert_consistent(c)
+
+    def test_serial_votes_under_a_daily_cap_are_all_counted_and_none_topped_up(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        policy = stackexchange().evolve(abuse=AbuseRules(serial_votes=10))
+
+        def run(name: str, serial: bool) -> Community:
+            c = make_community(policy, community=name)
+            clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+            for m in ("alice", "bob", "carol", "dave"):
+                c.join(m)
+            c.join("mod", role="staff")
+            for m in ("bob", "carol", "dave"):
+                c.adjust(m, reputation=100, reason="seed", by="mod")
+            c.post_topic("t0", author="carol")
+            # bob's 25 upvotes come first: 20 fill alice's 200 daily cap, 5 are held back;
+            # carol's and dave's honest 15 are all held back behind them.
+            votes = [("bob", "alice", 25)] if serial else []
+            _kudos(c, clock, [*votes, ("carol", "alice", 8), ("dave", "alice", 7)])
+            return c
+
+        clean = run("clean", False).standing("alice").reputation  # never saw bob's votes
+        assert clean == 151
+        c = run("serial", True)
+        assert c.standing("alice").reputation == 201
+        clock.set(datetime(2026, 11, 3, 9, tzinfo=UTC))
+        (found,) = c.serial_votes("2026-11-02")
+        assert (found.giver, found.votes) == ("bob", 25)  # capped votes count too
+        c.reverse_serial_votes("2026-11-02")
+        assert c.standing("alice").reputation == clean
+        assert c.serial_votes("2026-11-02")[0].reversed
+        assert_consistent(c)
+        c.rebuild()
+        assert c.standing("alice").reputation == 151
+
+    def test_a_ring_that_kept_voting_is_reversed_again_by_the_same_call(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community(giffgaff().evolve(abuse=AbuseRules(ring_size=4, ring_votes=3)))
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        for m in ("a", "b", "e"):
+            c.join(m)
+        c.join("mod", role="staff")
+        c.post_topic("t0", author="e")
+        _kudos(c, clock, [("a", "b", 3), ("b", "a", 3)])
+        first = c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod", reason="ring")
+        assert c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod", reason="ring").replayed
+        _kudos(c, clock, [("a", "b", 3)])  # more ring votes after the reversal
+        assert c.standing("b").points == 3 * 5
+        again = c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod", reason="ring")
+        assert not again.replayed and again.event_id != first.event_id
+        assert len([e for e in again.entries if (e.member, e.account) == ("b", "points")]) == 3
+        assert c.standing("b").points == 0
+        (ring,) = c.vote_rings("2026-H2")
+        assert ring.reversed and c.abuse_report("2026-H2").points == 0
+        assert c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod", reason="ring").replayed
+        for empty in ("", "   "):
+            with assert_unchanged(c), pytest.raises(InvalidInput, match="reason"):
+                c.reverse_vote_ring("2026-H2", ["a", "b"], by="mod", reason=empty)
+        assert_consistent(c)
+        c.rebuild()
+        assert c.standing("b").points == 0
+
+
+class PayoutHoldConformance(ConformanceBase):
+    """Holds name a real open period, cover it alone, keep the member's choice."""
+
+    def _members(self, make_community: MakeCommunity, clock: FakeClock) -> Community:
+        c = make_community(giffgaff())  # a choice is spent by the close that pays it
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        for m in ("alice", "bob"):
+            c.join(m)
+        c.join("mod", role="staff")
+        c.join("mod2", role="moderator")
+        for m in ("alice", "bob"):
+            c.adjust(m, points=2000, reason="answers", by="mod")
+            c.set_payout_method(m, "credit")
+        return c
+
+    def test_a_hold_keeps_the_members_choice_for_the_close_that_pays_them(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._members(make_community, clock)
+        c.hold_payout("alice", "2026-H2", by="mod", reason="review")
+        clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
+        payouts = {p.member: p for p in c.close_period("2026-H2")}
+        assert (payouts["alice"].status, payouts["alice"].method) == ("held", "credit")
+        assert payouts["alice"].amount == 2000
+        assert c.payout_method("alice").chosen  # left for the close that pays her
+        assert not c.payout_method("bob").chosen  # bob's was spent on his payout
+        c.adjust("alice", points=100, reason="more", by="mod")
+        clock.set(datetime(2027, 6, 1, 9, tzinfo=UTC))
+        (later,) = c.close_period("2027-H1")  # the hold still stands: shown in full
+        assert (later.member, later.status, later.method) == ("alice", "held", "credit")
+        assert (later.points, later.amount) == (2100, 2100)
+        c.release_payout("alice", "2026-H2", by="mod")
+        clock.set(datetime(2027, 12, 1, 9, tzinfo=UTC))
+        (paid,) = c.close_period("2027-H2")
+        assert (paid.status, paid.method, paid.amount) == ("issued", "credit", 2100)
+        assert_consistent(c)
+
+    def test_a_hold_names_a_real_open_period_and_never_ones_own_payout(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._members(make_community, clock)
+        for period in ("1900-H1", "3000-H1", "2026-Q9"):
+            with assert_unchanged(c), pytest.raises((InvalidInput, UnknownRecord)):
+                c.hold_payout("alice", period, by="mod", reason="review")
+        for empty in ("", " "):
+            with assert_unchanged(c), pytest.raises(InvalidInput, match="reason"):
+                c.hold_payout("alice", "2026-H2", by="mod", reason=empty)
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="their own"):
+            c.hold_payout("mod", "2026-H2", by="mod", reason="review")
+        c.hold_payout("mod", "2026-H2", by="mod2", reason="review")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="their own"):
+            c.release_payout("mod", "2026-H2", by="mod")
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="reason"):
+            c.release_payout("mod", "2026-H2", by="mod2", reason="")
+        c.release_payout("mod", "2026-H2", by="mod2", reason="fine")
+        assert_consistent(c)
+
+    def test_a_hold_on_a_period_never_closed_does_not_freeze_later_payouts(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._members(make_community, clock)
+        c.hold_payout("alice", "2026-H2", by="mod", reason="first look")
+        clock.set(datetime(2027, 2, 1, 9, tzinfo=UTC))
+        c.adjust("alice", points=300, reason="answers", by="mod")  # booked in 2027-H1
+        clock.set(datetime(2027, 7, 1, 9, tzinfo=UTC))
+        payouts = {p.member: p for p in c.close_period("2027-H1")}
+        assert (payouts["alice"].status, payouts["alice"].points) == ("issued", 300)
+
+    def test_the_reason_shown_is_the_hold_that_applies(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = self._members(make_community, clock)
+        c.hold_payout("alice", "2026-H2", by="mod", reason="first look")
+        clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
+        held = {p.member: p for p in c.close_period("2026-H2")}["alice"]
+        assert held.hold_reason == "first look"
+        c.hold_payout("alice", "2027-H1", by="mod", reason="second look")
+        c.set_payout_method("alice", "credit")
+        clock.set(datetime(2027, 6, 1, 9, tzinfo=UTC))
+        (later,) = c.close_period("2027-H1")
+        assert (later.status, later.hold_reason) == ("held", "second look")
+        reviews = {r.period: r.reason for r in c.abuse_report("2027-H1").reviews}
+        assert reviews == {"2026-H2": "first look", "2027-H1": "second look"}

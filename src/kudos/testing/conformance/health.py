@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from ...community import Community
 from ...errors import InvalidInput, UnknownPost, UnknownRecord
+from ...events import ReplyPosted
 from ...health import HealthRules, Timing
 from ...policies import giffgaff
-from .. import FakeClock, assert_consistent
+from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
 
 MakeCommunity = Callable[..., Community]
@@ -153,3 +155,70 @@ class HealthConformance(ConformanceBase):
         before = c.health(by="tag"), c.topic_feedback("t1")
         c.rebuild()
         assert (c.health(by="tag"), c.topic_feedback("t1")) == before
+
+    # -- review fixes: removed solutions, period ids, replies older than their topic -------
+    def test_a_removed_accepted_reply_no_longer_solves_until_restored(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("alice", "bob"):
+            c.join(m)
+        c.join("staff1", role="staff")
+        c.post_topic("t1", author="bob", kind="problem")
+        clock.advance(minutes=5)
+        c.post_reply("r1", topic="t1", author="alice")
+        c.accept_solution("t1", reply="r1", by="bob")
+        c.remove_post("r1", by="staff1")
+        feedback = c.topic_feedback("t1")
+        assert (feedback.answers, feedback.solved, feedback.solution) == ((), False, None)
+        total = c.health().total
+        assert (total.answered, total.unanswered, total.solved) == (0, 1, 0)
+        assert total.solution == Timing()
+        c.restore_post("r1", by="staff1")
+        feedback = c.topic_feedback("t1")
+        assert (feedback.solved, feedback.solution, len(feedback.answers)) == (True, "r1", 1)
+        total = c.health().total
+        assert (total.answered, total.unanswered, total.solved) == (1, 0, 1)
+        report = c.health()
+        c.rebuild()
+        assert c.health().total == report.total
+        assert_consistent(c)
+
+    def test_health_refuses_a_period_the_policy_does_not_have(self, community: Community) -> None:
+        c = community
+        for period in ("2026-Q9", "nonsense", "2026-H3"):
+            with pytest.raises(UnknownRecord) as from_health:
+                c.health(period=period)
+            c.join("bob")
+            with pytest.raises(UnknownRecord) as from_statement:
+                c.statement("bob", period=period)
+            assert type(from_health.value) is type(from_statement.value)
+        assert c.health(period=c.policy.periods.period_of(c.now())).total.topics == 0
+
+    def test_a_reply_dated_before_its_topic_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        c.join("bob")
+        c.join("alice")
+        c.post_topic("t1", author="bob")
+        early = clock() - timedelta(minutes=5)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="older than its topic"):
+            c.record(ReplyPosted(reply="r1", topic="t1", author="alice", at=early))
+        c.post_reply("r1", topic="t1", author="alice")
+        assert c.topic_feedback("t1").first_response == 0
+
+    def test_health_may_count_only_the_kinds_that_take_answers(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)  # t3 is an idea
+        c.post_topic("t5", author="carol", kind="praise")
+        c.post_topic("t6", author="carol", kind="talk")
+        assert c.health().total.unanswered == 3
+        report = c.health(kinds=c.policy.support.solvable)
+        assert (report.total.topics, report.total.unanswered) == (3, 1)
+        assert report.kinds == ("problem", "question")
+        assert c.health(kinds=["idea"], by="tag").groups["roaming"].topics == 1
+        with pytest.raises(InvalidInput, match="kinds"):
+            c.health(kinds="question")

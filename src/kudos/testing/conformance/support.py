@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from ...community import Community
-from ...errors import InvalidInput, NotAllowed, UnknownMember
+from ...errors import InvalidInput, NotAllowed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
 from ...policy import Cap, Reward
 from ...support import SupportRules
@@ -330,4 +330,194 @@ class SupportConformance(ConformanceBase):
             c.report_shift("s3", member="ann", start=now, end=now + timedelta(hours=1))
         with assert_unchanged(c), pytest.raises(InvalidInput, match="before it starts"):
             c.report_shift("s4", member="sue", start=now, end=now - timedelta(hours=1))
+        assert_consistent(c)
+
+    # -- fixes: candidates, shift re-reports, replays, long bodies, matching, removal ---------
+    def test_candidates_are_chosen_by_relevance_then_solved_then_newest(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = make_community(giffgaff().evolve(support=SupportRules(similar_candidates=3)))
+        c.join("ann")
+        c.join("bob")
+        for i in range(6):  # more matches than candidates, with the lowest ids
+            clock.advance(timedelta(minutes=1))
+            c.post_topic(f"a{i}", author="ann", title=f"voicemail question {i}")
+        clock.advance(timedelta(minutes=1))
+        c.post_topic("zz-solved", author="ann", title="voicemail")
+        c.post_reply("zr", topic="zz-solved", author="bob")
+        c.accept_solution("zz-solved", reply="zr", by="ann")
+        c.post_topic("zz-new", author="ann", title="voicemail newest")
+        found = [(s.topic, s.solved) for s in c.similar_topics("voicemail")]
+        assert found == [("zz-solved", True), ("zz-new", False), ("a5", False)]
+        both = [s.topic for s in c.similar_topics("voicemail question")]
+        assert both == ["a5", "a4", "a3"]  # two words beat one; then the newest
+        assert_consistent(c)
+
+    def test_every_distinct_shift_report_applies_and_the_same_one_is_a_replay(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        c.join("tom", role="staff")
+        now = clock()
+        first = (now, now + timedelta(hours=8))
+        later = (now + timedelta(hours=1), now + timedelta(hours=9))
+        assert not c.report_shift("s1", member="sam", start=first[0], end=first[1]).replayed
+        assert c.report_shift("s1", member="sam", start=first[0], end=first[1]).replayed
+        c.report_shift("s1", member="sam", start=later[0], end=later[1])
+        assert c.staff_on_duty(at=now) == []
+        back = c.report_shift("s1", member="sam", start=first[0], end=first[1])
+        assert not back.replayed  # times it had before apply again
+        assert c.staff_on_duty(at=now) == ["sam"]
+        c.report_shift("s1", member="tom", start=first[0], end=first[1])  # only the member
+        assert c.staff_on_duty(at=now) == ["tom"]
+        c.report_shift("s1", member="tom", start=first[0], end=first[1], product="phone")
+        assert (c.staff_on_duty("sim", at=now), c.staff_on_duty("phone", at=now)) == ([], ["tom"])
+        c.report_shift("s1", member="tom", start=now, end=now)
+        assert c.staff_on_duty(at=now) == []
+        assert_consistent(c)
+
+    def test_the_same_feeling_deflection_or_follow_again_is_a_replay(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already has the feeling"):
+            c.set_feeling("t2", "confused", by="cat")  # as posted: nothing to replay
+        c.set_feeling("t2", "happy", by="cat")
+        assert c.set_feeling("t2", "happy", by="cat").replayed
+        assert not c.deflected("t1", by="dan").replayed
+        assert c.deflected("t1", by="dan").replayed
+        assert not c.follow("t1", member="dan").replayed
+        assert c.follow("t1", member="dan").replayed
+        assert not c.unfollow("t1", member="dan").replayed
+        assert c.unfollow("t1", member="dan").replayed
+        assert c.deflections() == 1
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already has the feeling"):
+            c.set_feeling("t2", "happy", by="cat", event_id="cat-feels-happy-again")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="already said"):
+            c.deflected("t1", by="dan", event_id="dan-deflected-again")
+        assert_consistent(c)
+
+    def test_a_long_body_is_indexed_by_its_first_ten_thousand_characters(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        body = "voicemail " + "x" * 12_000 + " roaming-bundle"
+        assert not c.post_topic("t9", author="ann", title="Long post", body=body).replayed
+        assert [s.topic for s in c.similar_topics("voicemail")] == ["t9"]
+        assert c.similar_topics("bundle") == []  # past the indexed prefix
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="U\\+0000"):
+            c.post_topic("t10", author="ann", title="NUL late", body="a" * 12_000 + "\x00")
+        assert_consistent(c)
+
+    def test_feelings_and_deflections_refuse_a_period_the_policy_does_not_have(
+        self, community: Community
+    ) -> None:
+        c = community
+        for period in ("2026-Q9", "nonsense", "2026-H3"):
+            with pytest.raises(UnknownRecord):
+                c.feelings(period=period)
+            with pytest.raises(UnknownRecord):
+                c.deflections(period=period)
+        now = c.policy.periods.period_of(c.now())
+        assert sum(c.feelings(period=now).values()) == 0
+        assert c.deflections(period=now) == 0
+
+    def test_a_product_or_tag_named_like_a_wildcard_or_separator_counts_once(
+        self, community: Community
+    ) -> None:
+        c = community
+        c.join("ann")
+        c.post_topic("t1", author="ann", title="Odd names", product="*", feeling="happy")
+        c.post_topic("t2", author="ann", title="More", product="p|q", tags=["t"], feeling="happy")
+        assert c.feelings()["happy"] == 2
+        assert c.feelings(product="*")["happy"] == 1
+        assert c.feelings(product="p")["happy"] == 0
+        assert c.feelings(product="p", tag="q|t")["happy"] == 0
+        assert c.feelings(product="p|q", tag="t")["happy"] == 1
+        assert_consistent(c)
+
+    def test_presence_of_a_reply_points_to_its_topic(self, community: Community) -> None:
+        c = community
+        c.join("ann")
+        c.join("bob")
+        c.post_topic("t1", author="ann", title="No data abroad", product="sim")
+        c.post_reply("r1", topic="t1", author="bob")
+        assert c.presence(topic="t1").people_involved == 2
+        with pytest.raises(UnknownRecord, match="'r1' is a reply"):
+            c.presence(topic="r1")
+
+    def test_a_very_long_word_is_found_on_every_store(self, community: Community) -> None:
+        c = community
+        c.join("ann")
+        long_word = "x" * 5_000
+        c.post_topic("t1", author="ann", title=f"Error {long_word}")
+        c.post_topic("t2", author="ann", title="Error 3 on the screen")
+        assert [s.topic for s in c.similar_topics(long_word)] == ["t1"]
+        assert [s.topic for s in c.similar_topics("error ³")] == ["t2", "t1"]
+
+    def test_stop_words_are_left_out_and_words_are_folded_alike(
+        self, community: Community, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        clock.advance(timedelta(minutes=1))
+        c.post_topic("t4", author="cat", title="How do I change my PIN?")
+        c.post_topic("t5", author="dan", title="Données à l'étranger: ÉCRAN cassé")
+        found = c.similar_topics("How do I get data abroad?")
+        assert [s.topic for s in found][:2] == ["t1", "t2"]
+        assert "t4" not in [s.topic for s in found]
+        assert [s.topic for s in c.similar_topics("PINs")] == ["t4"]
+        assert [s.topic for s in c.similar_topics("donnees ecran")] == ["t5"]
+        assert [s.topic for s in c.similar_topics("DONNÉES")] == ["t5"]
+        plain = make_community(
+            giffgaff().evolve(support=SupportRules(stop_words=())), community="plain"
+        )
+        _desk(plain)
+        plain.post_topic("t4", author="cat", title="How do I change my PIN?")
+        assert "t4" in [s.topic for s in plain.similar_topics("How do I get data abroad?")]
+        assert_consistent(c)
+
+    def test_removed_topics_and_deleted_staff_do_not_count_in_presence(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)
+        c.follow("t2", member="dan")
+        assert c.presence(product="sim").people_involved == 4  # ann, bob, cat, dan
+        c.remove_post("t2", by="sam")
+        assert c.presence(product="sim").people_involved == 2  # ann, bob in t1
+        c.follow("t2", member="ann")  # involved in a removed topic: not in the product
+        assert c.presence(product="sim").people_involved == 2
+        c.restore_post("t2", by="sam")
+        assert c.presence(product="sim").people_involved == 4
+        now = clock()
+        c.join("sue", role="staff")
+        c.report_shift("s1", member="sue", start=now, end=now + timedelta(hours=8))
+        c.report_shift("s2", member="sam", start=now, end=now + timedelta(hours=8))
+        assert c.presence(product="sim", at=now).employees_available == 2
+        c.delete_member("sue")
+        assert c.staff_on_duty(at=now) == ["sam"]
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="deleted"):
+            c.report_shift("s3", member="sue", start=now, end=now + timedelta(hours=1))
+        assert_consistent(c)
+
+    def test_a_topic_whose_accepted_reply_was_removed_is_not_shown_solved(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)
+        assert c.similar_topics("data abroad")[0].solved
+        c.deflected("t1", by="dan")
+        before = c.standing("bob").points
+        c.remove_post("r1", by="sam")
+        first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
+        assert (first.solved, first.solution) == (False, None)
+        assert c.standing("bob").points < before  # the deflection reward went with it
+        c.restore_post("r1", by="sam")
+        assert c.standing("bob").points == before
+        first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
+        assert (first.solved, first.solution) == (True, "r1")
         assert_consistent(c)

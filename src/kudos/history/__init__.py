@@ -1,0 +1,18 @@
+"""Policy history: the store remembers its policy, and a change of policy is a fact.
+
+* :mod:`kudos.history.rules`: a policy's content as JSON, its fingerprint and
+  the settings two policies differ in (pure; no engine, no store);
+* :mod:`kudos.history.timeline`: which version values a fact;
+* :mod:`kudos.history.handlers`: the engine half: what a policy change
+  books, and replaying the log under the version in force for each fact;
+* :mod:`kudos.history.state`: which policy a ``Community`` applies, checked
+  against its store in every transaction;
+* :mod:`kudos.history.api`: :meth:`kudos.Community.change_policy` and
+  :meth:`kudos.Community.policy_history`.
+"""
+
+from __future__ import annotations
+
+from .rules import differences, fingerprint, to_json
+
+__all__ = ["differences", "fingerprint", "to_json"]

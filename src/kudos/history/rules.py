@@ -1,0 +1,148 @@
+"""A policy as content: its JSON, a fingerprint, and what differs between two.
+
+Pure functions of :class:`kudos.Policy` values; nothing here runs the engine
+or touches a store.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import InvalidPolicy
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+__all__ = ["differences", "fingerprint", "from_content", "to_json"]
+
+_known: dict[int, tuple[str, str]] = {}
+_lock = threading.Lock()
+
+
+def to_json(policy: Policy) -> str:
+    """``policy``'s full content as compact JSON text (what a store records).
+
+    Every setting, in the policy's own order (tables keep the order they were
+    written in, so the policy read back with :func:`from_content` behaves
+    exactly alike). Worked out once per policy object.
+
+    >>> from kudos import Policy, Reward
+    >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
+    >>> from_content(to_json(coded)) == coded
+    True
+    """
+    return _content(policy)[0]
+
+
+def fingerprint(policy: Policy) -> str:
+    """The SHA-256 (hex, 64 characters) of ``policy``'s settings with every key sorted.
+
+    Equal settings give equal prints, whatever their order or construction
+    (code, TOML, JSON): what tells whether a policy is the one a store holds.
+
+    >>> from kudos import Policy, Reward
+    >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
+    >>> loaded = Policy.from_dict({"rewards": {"kudos_on_reply": {"points": 5}}})
+    >>> fingerprint(coded) == fingerprint(loaded)
+    True
+    """
+    return _content(policy)[1]
+
+
+def _content(policy: Policy) -> tuple[str, str]:
+    key = id(policy)
+    with _lock:
+        found = _known.get(key)
+    if found is None:
+        data = attrs.asdict(policy)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        found = (text, _print(data))
+        with _lock:
+            _known[key] = found
+        weakref.finalize(policy, _known.pop, key, None)
+    return found
+
+
+def _print(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def from_content(content: str) -> Policy:
+    """The policy whose :func:`to_json` text is ``content`` (one object per text, kept).
+
+    Every ``Community`` reading the same stored version gets the same object,
+    so they share cached reads.
+
+    Raises:
+        InvalidPolicy: ``content`` is not JSON, or not a policy this kudos reads.
+    """
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        raise InvalidPolicy(f"a stored policy is not JSON: {exc}") from None
+    from ..policy import Policy  # the policy imports every capability's rules
+
+    policy = Policy.from_dict(data)
+    with _lock:
+        _known[id(policy)] = (content, _print(data))
+    weakref.finalize(policy, _known.pop, id(policy), None)
+    return policy
+
+
+_ABSENT = object()
+
+
+def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
+    """The settings ``given`` changes from ``stored``, one line each, e.g.
+    ``rewards.kudos_on_reply.points: 10 in the store, 5 given``.
+
+    At most ``limit`` lines, then one saying how many more differ; empty when
+    the two have the same content.
+
+    >>> from kudos import Policy, Reward
+    >>> differences(Policy(rewards={"kudos_on_reply": Reward(points=10)}),
+    ...             Policy(rewards={"kudos_on_reply": Reward(points=5)}))
+    ['rewards.kudos_on_reply.points: 10 in the store, 5 given']
+    """
+    if fingerprint(stored) == fingerprint(given):
+        return []
+    old = _flat(attrs.asdict(stored))
+    new = _flat(attrs.asdict(given))
+    lines = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)
+        if a != b:
+            lines.append(f"{path}: {_shown(a)} in the store, {_shown(b)} given")
+    if len(lines) > limit:
+        lines[limit:] = [f"... and {len(lines) - limit} more settings"]
+    return lines
+
+
+def _flat(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flat(item, f"{path}[{i}]"))
+        return out
+    return {path: value}
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "absent"
+    return json.dumps(value, ensure_ascii=False)

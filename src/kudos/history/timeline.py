@@ -1,0 +1,66 @@
+"""A community's policy versions in time: which version values a fact.
+
+A community's policy versions are numbered 1, 2, 3, ... in the order they
+were recorded; version 1 is recorded with the community's first write, and
+each :class:`~kudos.events.PolicyChanged` event adds the next. A fact is
+valued by the latest version recorded before it whose ``effective`` time is
+not after the fact's time, so replaying the log in order (``rebuild``) picks
+the same version for every fact as recording it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..model import PolicyVersion
+from .rules import fingerprint, from_content, to_json
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+__all__ = ["Timeline", "first_version"]
+
+
+class Timeline:
+    """A community's policy versions as policies, each in force from its ``effective`` time.
+
+    ``pending`` is the policy a community with no recorded version will
+    record as version 1 with its first write.
+    """
+
+    __slots__ = ("pending", "policies", "versions")
+
+    def __init__(self, versions: Sequence[PolicyVersion], pending: Policy | None = None) -> None:
+        self.versions = tuple(versions)
+        self.policies = tuple(from_content(v.content) for v in self.versions)
+        self.pending = pending if not self.versions else None
+
+    @property
+    def recorded(self) -> int:
+        """The number of the latest version in the store (0: none yet)."""
+        return len(self.versions)
+
+    @property
+    def current(self) -> Policy:
+        """The latest version's policy (the pending one before any write)."""
+        if self.pending is not None:
+            return self.pending
+        return self.policies[-1]
+
+    def at(self, when: datetime, *, upto: int | None = None) -> tuple[int, Policy]:
+        """``(version, policy)`` in force at ``when`` among versions ``1..upto`` (default all)."""
+        if self.pending is not None:
+            return 1, self.pending
+        last = len(self.versions) if upto is None else min(upto, len(self.versions))
+        for i in range(last - 1, 0, -1):
+            effective = self.versions[i].effective
+            if effective is None or effective <= when:
+                return i + 1, self.policies[i]
+        return 1, self.policies[0]
+
+
+def first_version(policy: Policy) -> PolicyVersion:
+    """Version 1 of a community's policy: ``policy``, in force from the start."""
+    return PolicyVersion(version=1, content=to_json(policy), fingerprint=fingerprint(policy))
