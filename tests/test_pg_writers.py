@@ -186,3 +186,39 @@ def test_whole_community_work_waits_for_writers_in_flight(
         assert other.standing("w0m0").reputation == 1
     finally:
         engine.dispose()
+
+
+def test_writers_posting_on_other_members_do_not_wait_for_an_open_one(
+    postgres_engine: Engine, prefix: str
+) -> None:
+    """Topics, replies and accepted solutions on distinct members share no lock: not the
+    period their topics' response records are filed under, not the community's."""
+    md, policy = make_metadata(prefix=prefix), policies.giffgaff()
+    Community(store=SqlStore(postgres_engine, metadata=md), policy=policy).record_many(set_up())
+    engine, other = _waiting(postgres_engine, prefix)
+    day = START + timedelta(days=1)
+    try:
+        store = SqlStore(postgres_engine, metadata=md)
+        with store.transaction("default") as tx:
+            for event in (
+                TopicPosted(topic="w0new", author="w0m0", tags=["billing"], at=day),
+                ReplyPosted(reply="w0new-r", topic="w0new", author="w0m1", at=day),
+                SolutionAccepted(topic="w0t1", reply="w0r1", by="w0m1", at=day),
+            ):
+                apply(tx, policy, event, notify=False)
+            # Writer 1's members, the same kinds of fact: each commits at once.
+            for event in (
+                TopicPosted(topic="w1new", author="w1m0", tags=["billing"], at=day),
+                ReplyPosted(reply="w1new-r", topic="w1new", author="w1m1", at=day),
+                SolutionAccepted(topic="w1t1", reply="w1r1", by="w1m1", at=day),
+            ):
+                assert not other.record(event).replayed
+            # A reply on writer 0's new topic waits for it (its lock timeout, each retry).
+            with pytest.raises(TransientStoreError):
+                other.record(ReplyPosted(reply="w0new-r2", topic="w0new", author="w0m2", at=day))
+        assert not other.record(
+            ReplyPosted(reply="w0new-r2", topic="w0new", author="w0m2", at=day)
+        ).replayed
+        assert_consistent(other)
+    finally:
+        engine.dispose()

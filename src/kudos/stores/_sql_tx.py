@@ -697,6 +697,7 @@ class SqlTransaction:
                 params = {"locks": below, "shared": [wanted[n][1] for n in below]}
                 busy = list(self._conn.execute(self._sql.try_locks, params).scalars())
                 if busy:
+                    locked.update(wanted[n][0] for n in below if n not in busy)  # taken
                     self._give_up([wanted[n] for n in busy], busy)
             if above:
                 self._wait(above, wanted)
