@@ -97,33 +97,36 @@ def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[f
     return took
 
 
-def sample_waits(url: str, prefix: str, done: threading.Event) -> tuple[int, int]:
-    """Every 20 ms until ``done``: (writer backends inside a transaction, those waiting for a lock).
+def sample_waits(url: str, prefix: str, done: threading.Event) -> Counter[str]:
+    """Every 20 ms until ``done``: what the writers' backends that are not idle wait for.
+
+    Counts per ``wait_event_type:wait_event`` (``running`` when a backend waits for
+    nothing: it is on a CPU or queued for one), e.g. ``Lock:advisory`` (a writer
+    waiting for another's lock) or ``Client:ClientRead`` (waiting for its client).
 
     On a machine short of cores the writers' throughput says little about locking; what
     their database sessions wait for does: a lock (writers taking turns), or the client.
     """
     engine = create_engine(url)
-    busy = waiting = 0
+    seen: Counter[str] = Counter()
     query = text(
-        "SELECT wait_event_type FROM pg_stat_activity "
+        "SELECT wait_event_type, wait_event FROM pg_stat_activity "
         "WHERE application_name = :app AND state <> 'idle'"
     )
     with engine.connect() as conn:
         while not done.wait(0.02):
-            for (wait,) in conn.execute(query, {"app": prefix}):
-                busy += 1
-                waiting += wait == "Lock"
+            for kind, event in conn.execute(query, {"app": prefix}):
+                seen[f"{kind}:{event}" if kind else "running"] += 1
             conn.rollback()
     engine.dispose()
-    return busy, waiting
+    return seen
 
 
-def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, float]:
+def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, Counter[str]]:
     """Fresh tables, the set-up, then ``writers`` at once.
 
-    Returns events/s, the latencies, the tables' prefix and the share of sampled
-    writer sessions that were waiting for a lock.
+    Returns events/s, the latencies, the tables' prefix and what the sampled writer
+    sessions were waiting for (see :func:`sample_waits`).
     """
     prefix = f"kudos_bw{os.getpid()}_{writers}_"
     engine = create_engine(url)
@@ -141,7 +144,7 @@ def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, f
         jobs = [pool.apply_async(write, (url, prefix, w, events, start)) for w in range(writers)]
         time.sleep(1.0 + 0.3 * writers)  # let every process import kudos and connect
         done = threading.Event()
-        waits: list[tuple[int, int]] = []
+        waits: list[Counter[str]] = []
         sampler = threading.Thread(target=lambda: waits.append(sample_waits(url, prefix, done)))
         sampler.start()
         began = time.perf_counter()
@@ -150,8 +153,7 @@ def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, f
         wall = time.perf_counter() - began
         done.set()
         sampler.join()
-    busy, waiting = waits[0]
-    return writers * events / wall, latencies, prefix, waiting / busy if busy else 0.0
+    return writers * events / wall, latencies, prefix, waits[0]
 
 
 def check(url: str, prefix: str, writers: int, events: int) -> tuple[int, int, int]:
@@ -198,15 +200,22 @@ def main(argv: list[str] | None = None) -> None:
     print(f"kudos {kudos.__version__}, {os.cpu_count()} cores, {args.events} kudos per writer")
     results = {}
     for writers in (1, args.writers):
-        rate, latencies, prefix, waiting = run(args.url, writers, args.events)
+        rate, latencies, prefix, waits = run(args.url, writers, args.events)
         lost, doubled, wrong = check(args.url, prefix, writers, args.events)
         q = statistics.quantiles(latencies, n=100)
         results[writers] = rate
+        sampled = sum(waits.values())
+        locked = sum(n for wait, n in waits.items() if wait.startswith("Lock:"))
         print(
             f"{writers} writer{'s' if writers > 1 else ''}: {rate:,.0f} events/s, "
             f"p50 {_ms(q[49])}, p99 {_ms(q[98])}; sessions waiting for a lock "
-            f"{waiting:.0%}; lost {lost}, doubled {doubled}, wrong balances {wrong}"
+            f"{locked / sampled if sampled else 0:.0%}; lost {lost}, doubled {doubled}, "
+            f"wrong balances {wrong}"
         )
+        shares = ", ".join(
+            f"{wait} {n / sampled:.0%}" for wait, n in waits.most_common(6) if sampled
+        )
+        print(f"  sessions in a transaction were: {shares} ({sampled} samples)")
         if lost or doubled or wrong:
             sys.exit("the database differs from the single-process reference")
     print(f"{args.writers} writers / 1 writer: {results[args.writers] / results[1]:.2f}x")
