@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from kudos import Community, TransientStoreError, policies
 from kudos.engine import base
 from kudos.model import Notification
-from kudos.stores._sql_tx import WRITE_LOCK, LockBusy, SqlTransaction, lock_id
+from kudos.stores._sql_tx import NUMBERING_LOCK, WRITE_LOCK, LockBusy, SqlTransaction, lock_id
 from kudos.stores.sql import SqlStore
 
 pytestmark = pytest.mark.postgres
@@ -40,26 +40,29 @@ def _ordered(n: int) -> list[str]:
     return sorted(keys, key=lambda k: lock_id(COMMUNITY, k))[:n]
 
 
-def _lock_waits(engine: Engine) -> int:
-    """How many sessions of this database wait for an advisory lock."""
+def _lock_waits(engine: Engine, key: str) -> int:
+    """How many sessions of this database wait for the advisory lock of ``key``."""
+    number = lock_id(COMMUNITY, key) & (2**64 - 1)  # as PostgreSQL shows it: two oids
     with engine.connect() as conn:
         return int(
             conn.execute(
                 text(
                     "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                    " and classid::bigint = :high and objid::bigint = :low and objsubid = 1"
                     " and database = (select oid from pg_database"
                     " where datname = current_database())"
-                )
+                ),
+                {"high": number >> 32, "low": number & 0xFFFFFFFF},
             ).scalar_one()
         )
 
 
-def _when_a_session_waits(engine: Engine, then: Callable[[], object]) -> threading.Thread:
-    """Call ``then`` (in a thread) once a session of this database waits for a lock."""
+def _when_a_session_waits(engine: Engine, key: str, then: Callable[[], object]) -> threading.Thread:
+    """Call ``then`` (in a thread) once a session of this database waits for ``key``'s lock."""
 
     def watch() -> None:
         since = time.monotonic()
-        while not _lock_waits(engine) and time.monotonic() - since < 20:
+        while not _lock_waits(engine, key) and time.monotonic() - since < 20:
             time.sleep(0.01)
         then()
 
@@ -149,7 +152,7 @@ def test_a_writer_holding_the_numbering_lock_gives_up_a_busy_key_instead_of_wait
         assert has_key.wait(20)
         tx.add_notifications([note])  # holds the numbering lock to its commit
         has_numbering.set()
-        while not _lock_waits(postgres_engine):  # until the keyholder waits for it
+        while not _lock_waits(postgres_engine, NUMBERING_LOCK):  # the keyholder waits for it
             time.sleep(0.01)
         tx.lock([key])  # held by the keyholder: tried, not waited for
 
@@ -173,7 +176,7 @@ def test_the_whole_community_needed_late_is_tried_and_taken_first_by_the_retry(
     key, other = _ordered(2)
     thread, release = _holding(store, other)
     # Once this one's store waits (holding nothing) for the community, the writer commits.
-    watcher = _when_a_session_waits(postgres_engine, release.set)
+    watcher = _when_a_session_waits(postgres_engine, WRITE_LOCK, release.set)
     try:
         with pytest.raises(LockBusy), store.transaction(COMMUNITY) as tx:
             tx.lock([key])
@@ -193,22 +196,27 @@ def test_a_retry_that_meets_a_busy_key_late_again_takes_the_community(
     store: SqlStore, postgres_engine: Engine
 ) -> None:
     low, mid, high = _ordered(3)
+    # The work locks ``high``, then ``low``, then (once it got that far) ``mid``: both
+    # below ``high``, so only tried. The first try meets ``low`` busy; the retry takes
+    # ``high`` and ``low`` first and meets ``mid`` busy, late.
     for busy in (low, mid):
         thread, release = _holding(store, busy)
         # Once this one's store waits (holding nothing) for the busy key, the holder commits.
-        watcher = _when_a_session_waits(postgres_engine, release.set)
+        watcher = _when_a_session_waits(postgres_engine, busy, release.set)
         try:
             with pytest.raises(LockBusy), store.transaction(COMMUNITY) as tx:
                 tx.lock([high])
-                tx.lock([low, mid])  # below ``high``: only tried
+                tx.lock([low])
+                tx.lock([mid])
         finally:
             release.set()
             thread.join(timeout=30)
             watcher.join(timeout=30)
-        # The first retry takes ``high`` and ``low`` first; ``mid`` still comes late.
         assert (WRITE_LOCK in _hints(store)) == (busy == mid)
     with store.transaction(COMMUNITY) as tx:  # the third try cannot lose again
-        tx.lock([high, low, mid])
+        tx.lock([high])
+        tx.lock([low])
+        tx.lock([mid])
         assert tx._exclusive
 
 
