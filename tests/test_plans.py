@@ -42,9 +42,7 @@ def _rewards(draw: st.DrawFn) -> Reward:
         )
         for day in untils
     ]
-    return Reward(
-        points=draw(st.integers(-20, 20)), reputation=draw(st.integers(-20, 20)), was=was
-    )
+    return Reward(points=draw(st.integers(-20, 20)), reputation=draw(st.integers(-20, 20)), was=was)
 
 
 _caps = st.builds(
