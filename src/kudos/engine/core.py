@@ -373,6 +373,24 @@ class Context:
         """The post; :class:`UnknownPost` if never reported."""
         return get_post(self.tx, post)
 
+    def not_before(self, post: Post, what: str) -> None:
+        """Raise :class:`InvalidInput` when this event is dated before ``post`` was posted.
+
+        ``what`` names the fact for the message (``"kudos from 'bob'"``). A fact
+        about a post cannot be older than the post: it would give negative response
+        times and rewards before the post existed. Trusted history (an import, a
+        rebuild) is not checked: an importer's dates may be coarser than the
+        post's (a vote dated by day), and a log recorded before this check replays.
+        """
+        if self.trusted or post.posted_at is None or self.at >= post.posted_at:
+            return
+        noun = "reply" if post.kind == "reply" else "topic"
+        raise InvalidInput(
+            f"{what} is dated {self.at.isoformat()}, before {noun} {post.id!r} was posted "
+            f"({post.posted_at.isoformat()}); it cannot be older than its {noun}: "
+            "report it with its real time"
+        )
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""
         return self.tx.counter(metric, scope, subject) + self.deltas.get(

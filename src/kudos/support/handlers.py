@@ -211,6 +211,7 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     _check_feeling(ctx, event.feeling)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
+    ctx.not_before(topic, f"the feeling {event.feeling!r} of {event.by!r}")
     ctx.member(event.by)
     ctx.require(
         engine.same_person(ctx.tx, event.by, topic.author),
@@ -246,6 +247,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; suggestions are topics")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it answers no one")
+    ctx.not_before(topic, f"the deflection of {event.by!r}")
     key = pair_key(event.topic, event.by)
     ctx.require(
         ctx.tx.get("deflection", key) is None,
@@ -300,6 +302,7 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     ctx.member(event.member)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
+    ctx.not_before(topic, f"the follow of {event.member!r}")
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -520,4 +521,38 @@ class SupportConformance(ConformanceBase):
         assert c.standing("bob").points == before
         first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
         assert (first.solved, first.solution) == (True, "r1")
+        assert_consistent(c)
+
+    # -- review fixes: facts dated before their post, removed topics, deleted members ------
+    def test_facts_dated_before_their_topic_or_reply_are_refused_naming_both_times(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1, r1 (accepted), t2, t3 posted at the clock's time
+        c.post_reply("r2", topic="t2", author="ann")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        posted = clock()
+        early = posted - timedelta(minutes=5)
+        times = re.escape(early.isoformat()), re.escape(posted.isoformat())
+        shown = rf"{times[0]}.*before .* was posted \({times[1]}\)"
+        refusals: list[Callable[[], object]] = [
+            lambda: c.post_reply("r3", topic="t2", author="bob", at=early),
+            lambda: c.accept_solution("t2", reply="r2", by="cat", at=early),
+            lambda: c.give_kudos("r2", giver="bob", at=early),
+            lambda: c.give_kudos("t2", giver="bob", at=early),
+            lambda: c.deflected("t1", by="dan", at=early),
+            lambda: c.follow("t2", member="dan", at=early),
+            lambda: c.set_feeling("t2", "happy", by="cat", at=early),
+            lambda: c.vote_idea("i1", voter="bob", at=early),
+        ]
+        for refused in refusals:
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+                refused()
+        # at the post's own time, or later, each is taken
+        c.give_kudos("r2", giver="bob", at=posted)
+        c.deflected("t1", by="dan", at=posted)
+        c.follow("t2", member="dan", at=posted + timedelta(seconds=1))
+        c.set_feeling("t2", "happy", by="cat", at=posted)
+        c.accept_solution("t2", reply="r2", by="cat", at=posted)
+        assert c.topic_feedback("t2").solved
         assert_consistent(c)
