@@ -211,6 +211,9 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     _check_feeling(ctx, event.feeling)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
+    ctx.require(
+        not topic.removed, f"topic {event.topic!r} was removed; it cannot have its feeling set"
+    )
     ctx.not_before(topic, f"the feeling {event.feeling!r} of {event.by!r}")
     ctx.member(event.by)
     ctx.require(
@@ -231,9 +234,8 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     )
     doc = ctx.tx.get(SEARCH_KIND, event.topic)
     assert doc is not None
-    if doc.status != "removed":
-        _count_feeling(ctx, data, data["feeling"], -1)
-        _count_feeling(ctx, data, event.feeling, +1)
+    _count_feeling(ctx, data, data["feeling"], -1)
+    _count_feeling(ctx, data, event.feeling, +1)
     data.update(feeling=event.feeling, feeling_gen=int(data.get("feeling_gen", 0)) + 1)
     ctx.put(SEARCH_KIND, event.topic, data, ref=doc.ref, status=doc.status)
 
@@ -302,6 +304,7 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     ctx.member(event.member)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
+    ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it cannot be followed")
     ctx.not_before(topic, f"the follow of {event.member!r}")
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")

@@ -490,9 +490,15 @@ class SupportConformance(ConformanceBase):
         assert c.presence(product="sim").people_involved == 4  # ann, bob, cat, dan
         c.remove_post("t2", by="sam")
         assert c.presence(product="sim").people_involved == 2  # ann, bob in t1
-        c.follow("t2", member="ann")  # involved in a removed topic: not in the product
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="removed; it cannot be followed"):
+            c.follow("t2", member="ann")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="removed; it cannot have its"):
+            c.set_feeling("t2", "happy", by="cat")
+        c.unfollow("t2", member="dan")  # leaving a removed topic is allowed
         assert c.presence(product="sim").people_involved == 2
         c.restore_post("t2", by="sam")
+        assert c.presence(product="sim").people_involved == 3  # ann, bob, cat
+        c.follow("t2", member="dan")
         assert c.presence(product="sim").people_involved == 4
         now = clock()
         c.join("sue", role="staff")
