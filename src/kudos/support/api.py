@@ -345,14 +345,15 @@ class SupportAPI(CommunityBase):
 
         Raises:
             NotAllowed: ``member`` is not staff or was deleted.
-            InvalidInput: ``end`` before ``start``, or times that are not aware datetimes.
+            InvalidInput: ``end`` before ``start``, or times that are not aware
+                datetimes (a string is refused too: pass ``datetime(..., tzinfo=UTC)``).
         """
         return self.record(
             ShiftReported(
                 shift=shift,
                 member=member,
-                start=start,
-                end=end,
+                start=v.check_time("start", start),
+                end=v.check_time("end", end),
                 product=product,
                 at=at,
                 event_id=event_id,

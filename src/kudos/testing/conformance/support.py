@@ -562,3 +562,18 @@ class SupportConformance(ConformanceBase):
         c.accept_solution("t2", reply="r2", by="cat", at=posted)
         assert c.topic_feedback("t2").solved
         assert_consistent(c)
+
+    def test_a_shift_time_given_as_text_asks_for_an_aware_datetime(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        c.join("sam", role="staff")
+        now = clock()
+        for start in ("2026-11-23T12:00", now.isoformat()):
+            with assert_unchanged(c), pytest.raises(InvalidInput) as refused:
+                c.report_shift("s1", member="sam", start=start, end=now)  # type: ignore[arg-type]
+            message = str(refused.value)
+            assert "start must be a datetime (timezone-aware), got str" in message
+            assert "tzinfo=UTC" in message and "naive" not in message
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="end must be a datetime"):
+            c.report_shift("s1", member="sam", start=now, end="tomorrow")  # type: ignore[arg-type]
