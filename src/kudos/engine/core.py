@@ -693,6 +693,23 @@ class Context:
         found = self.entries if event_id == self.event_id else self.tx.entries(event_id=event_id)
         return next(e for e in found if e.entry_id == entry_id)
 
+    def taken_back(self, event_id: str, about: Mapping[str, LedgerEntry]) -> dict[str, int]:
+        """What event ``event_id`` (a removal) took back from each award in ``about``.
+
+        ``about`` maps entry ids to the entries of a subject; the result maps each
+        award's entry id to the amount its reversals took back, the reversals of its
+        cap top-ups included (what :meth:`reinstate` gives again on a restore).
+        """
+        taken: dict[str, int] = {}
+        for entry in self.tx.entries(event_id=event_id):
+            original = about.get(entry.reverses) if entry.reverses is not None else None
+            if original is None:
+                continue
+            top_up = original.action == _caps.TOP_UP
+            award = about[_caps.topped_up(original)] if top_up else original
+            taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+        return taken
+
     def reinstate(self, award: LedgerEntry, amount: int, reason: str) -> LedgerEntry:
         """Give ``award`` again, ``amount`` of it (what a removal took back, top-ups included).
 

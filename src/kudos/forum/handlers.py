@@ -604,17 +604,10 @@ def _restored(ctx: Context, event: PostRestored) -> None:
     data = dict(doc.data)
     why = f"{_noun(post)} {post.id!r} restored"
     about = {e.entry_id: e for e in ctx.tx.entries(subject=post.id)}
-    taken: dict[str, int] = {}  # award entry id -> what the removal took back from it
     for entry in ctx.tx.entries(event_id=data["removed_event"]):
-        if entry.reverses is None:
-            if entry.action == "removed_as_spam":
-                ctx.reverse(entry, why)
-            continue
-        original = about.get(entry.reverses)
-        if original is None:
-            continue
-        award = about[_caps.topped_up(original)] if original.action == _caps.TOP_UP else original
-        taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+        if entry.reverses is None and entry.action == "removed_as_spam":
+            ctx.reverse(entry, why)
+    taken = ctx.taken_back(data["removed_event"], about)
     for award_id, amount in taken.items():
         if ctx.tx.get("undone", award_id) is None:  # not undone while the post was removed
             ctx.reinstate(about[award_id], amount, why)

@@ -577,3 +577,53 @@ class SupportConformance(ConformanceBase):
             assert "tzinfo=UTC" in message and "naive" not in message
         with assert_unchanged(c), pytest.raises(InvalidInput, match="end must be a datetime"):
             c.report_shift("s1", member="sam", start=now, end="tomorrow")  # type: ignore[arg-type]
+
+    def test_a_deleted_member_stops_counting_among_people_involved_and_followers(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1: ann asks, bob answers; t2: cat; both on product sim
+        c.follow("t1", member="dan")
+        c.follow("t2", member="bob")
+        before = c.presence(topic="t1")
+        assert (before.people_involved, before.followers) == (3, 1)
+        assert c.presence(product="sim").people_involved == 4
+        now = clock()
+        c.report_shift("s1", member="sam", start=now, end=now + timedelta(hours=8))
+        c.delete_member("dan")
+        c.delete_member("bob")
+        c.delete_member("sam")
+        after = c.presence(topic="t1", at=now)
+        assert (after.people_involved, after.followers, after.staff_on_duty) == (1, 0, ())
+        assert c.presence(topic="t2").people_involved == 1  # cat
+        assert c.presence(product="sim").people_involved == 2  # ann, cat
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="deleted; they follow nothing"):
+            c.follow("t2", member="dan")
+        c.post_reply("r9", topic="t2", author="bob")  # a deleted account's post stays, as no one's
+        assert c.presence(topic="t2").people_involved == 1
+        assert_consistent(c)
+
+    def test_removing_a_topic_takes_back_its_deflections_and_restoring_gives_them_again(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        start = c.standing("bob").points
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob").points
+        assert paid > start
+        assert c.deflections(topic="t1") == c.deflections(product="sim") == 2
+        c.remove_post("t1", by="sue")
+        assert c.standing("bob").points == start
+        assert c.deflections() == c.deflections(topic="t1") == c.deflections(product="sim") == 0
+        c.restore_post("t1", by="sue")
+        assert c.standing("bob").points == paid
+        assert c.deflections(topic="t1") == 2
+        # again (its own event ids): what was given again is taken back again
+        c.remove_post("t1", by="sue", event_id="remove-t1-again")
+        assert c.standing("bob").points == start
+        c.restore_post("t1", by="sue", event_id="restore-t1-again")
+        assert c.standing("bob").points == paid
+        assert_consistent(c)
