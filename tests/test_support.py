@@ -155,7 +155,8 @@ class SupportMachine(RuleBasedStateMachine):
         ]
         self.feeling: dict[str, str | None] = {}
         self.removed: set[str] = set()
-        self.deflections = 0
+        self.deflections: Counter[str] = Counter()
+        self.deleted: set[str] = set()
         self.following: set[tuple[str, str]] = set()
 
     def teardown(self) -> None:
@@ -230,7 +231,12 @@ class SupportMachine(RuleBasedStateMachine):
     @rule(topic=st.sampled_from(TOPICS), member=st.sampled_from(MEMBERS))
     def deflected(self, topic: str, member: str) -> None:
         if self.both("deflected", topic, by=member):
-            self.deflections += 1
+            self.deflections[topic] += 1
+
+    @rule(member=st.sampled_from(MEMBERS[1:]))
+    def delete_member(self, member: str) -> None:
+        if self.both("delete_member", member):
+            self.deleted.add(member)
 
     @rule(topic=st.sampled_from(TOPICS), member=st.sampled_from(MEMBERS), on=st.booleans())
     def follow(self, topic: str, member: str, on: bool) -> None:
@@ -264,10 +270,12 @@ class SupportMachine(RuleBasedStateMachine):
         live = Counter(f for t, f in self.feeling.items() if f and t not in self.removed)
         for c in self.communities:
             assert {k: v for k, v in c.feelings().items() if v} == dict(live)
-            assert c.deflections() == self.deflections
+            counted = sum(n for t, n in self.deflections.items() if t not in self.removed)
+            assert c.deflections() == counted  # a removed topic's deflections do not count
         a, b = self.communities
         for topic in self.feeling:
             assert a.presence(topic=topic) == b.presence(topic=topic)
+            assert a.presence(topic=topic).people_involved <= len(set(MEMBERS) - self.deleted)
         assert a.presence(product="sim") == b.presence(product="sim")
 
 
