@@ -320,3 +320,45 @@ def test_topics_from_before_the_upgrade_are_found_after_one_rebuild() -> None:
     assert [s.topic for s in c.similar_topics("data abroad")] == ["t1"]
     c.set_feeling("t1", "happy", by="ann")
     assert c.feelings()["happy"] == 1
+
+
+def test_history_recorded_before_the_new_checks_still_replays() -> None:
+    """Facts today refused (a follow or feeling on a removed topic, a follow by a deleted
+    member, a vote dated before its post) may be in a log an earlier kudos wrote; trusted
+    history takes them, and rebuild() replays them to the same state."""
+    from kudos.events import (
+        FeelingSet,
+        KudosGiven,
+        MemberDeleted,
+        MemberJoined,
+        PostRemoved,
+        ReplyPosted,
+        TopicFollowed,
+        TopicUnfollowed,
+    )
+
+    clock = FakeClock()
+    now = clock()
+    for store in (MemoryStore(), SqlStore.from_url("sqlite://")):
+        c = Community(store=store, clock=clock)
+        c.record_many(
+            [
+                *(MemberJoined(member=m) for m in ("ann", "bob", "dan")),
+                MemberJoined(member="sam", role="staff"),
+                TopicPosted(topic="t1", author="ann", title="No data", product="sim", at=now),
+                ReplyPosted(reply="r1", topic="t1", author="bob", at=now),
+                KudosGiven(post="r1", giver="ann", at=now - timedelta(hours=3)),  # by day
+                TopicFollowed(topic="t1", member="dan", at=now),
+                MemberDeleted(member="dan", at=now),
+                TopicUnfollowed(topic="t1", member="dan", at=now),
+                TopicFollowed(topic="t1", member="dan", at=now, event_id="again"),
+                PostRemoved(post="t1", by="sam", reason="off topic", at=now),
+                TopicFollowed(topic="t1", member="bob", at=now),
+                FeelingSet(topic="t1", feeling="happy", by="ann", at=now),
+            ],
+            trusted=True,
+        )
+        assert c.presence(topic="t1").followers == 1  # bob; dan was deleted
+        assert not any(c.feelings().values())  # a removed topic's feeling does not count
+        assert_consistent(c)
+    store.close()

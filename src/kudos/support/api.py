@@ -319,7 +319,9 @@ class SupportAPI(CommunityBase):
     ) -> Outcome:
         """``member`` stopped following ``topic``.
 
-        Unfollowing again without an ``event_id`` is an idempotent replay.
+        Unfollowing again without an ``event_id`` is an idempotent replay. A
+        deleted member follows nothing (deleting them ended every follow), so
+        their unfollow changes nothing and is not refused.
 
         Raises:
             NotAllowed: never followed, or not following and the call gives a new
