@@ -376,7 +376,9 @@ class LeaderboardConformance(ConformanceBase):
     def test_period_board_counts_only_that_period(
         self, community: Community, clock: FakeClock
     ) -> None:
+        clock.set(datetime(2026, 10, 1, 12, tzinfo=UTC))  # posted before the kudos
         _forum(community, "alice", "bob")
+        clock.set(datetime(2026, 11, 23, 12, tzinfo=UTC))
         october = datetime(2026, 10, 5, 12, tzinfo=UTC)
         community.give_kudos("t1-alice", giver="bob", at=october)
         clock.set(datetime(2026, 12, 10, 12, tzinfo=UTC))
