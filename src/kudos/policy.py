@@ -67,7 +67,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -423,9 +423,32 @@ class Policy:
             changes["texts"] = {k: v for k, v in merged.items() if v is not None}
         return attrs.evolve(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain data: the policy's one canonical form.
+
+        Tables are ``dict`` s (keys ``str``), lists are ``list`` s, and a leaf is
+        a ``str``, ``int``, ``bool`` or ``None``; a date-time (a period range's
+        bounds) is ISO 8601 text with its UTC offset. So it is JSON as it is,
+        and TOML once ``None`` is written as ``""`` (:meth:`to_toml`).
+        :meth:`from_dict` reads it back to an equal policy; what a store
+        records (:func:`kudos.history.to_json`) and the fingerprint are made
+        from it. Every setting is there, defaults included.
+
+        >>> p = Policy(rewards={"kudos_on_reply": Reward(points=5)})
+        >>> p.to_dict()["rewards"]
+        {'kudos_on_reply': {'points': 5, 'reputation': 0, 'was': []}}
+        >>> Policy.from_dict(p.to_dict()) == p
+        True
+        """
+        data: dict[str, Any] = _plain(self)
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        """Build a policy from plain data (what TOML or JSON gives).
+        """Build a policy from plain data (what TOML or JSON gives, or :meth:`to_dict`).
+
+        A setting the data leaves out takes the library's default (the
+        ``Policy()`` value), not a preset's.
 
         Raises:
             InvalidPolicy: a key is unknown or a value has the wrong type.
@@ -462,6 +485,19 @@ class Policy:
 
 
 _NOTHING = Reward()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` (a policy or a part of one) as the plain data :meth:`Policy.to_dict` gives."""
+    if attrs.has(type(value)):
+        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _structure(cls: type[T], data: Any, path: str) -> T:

@@ -14,8 +14,6 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from ..errors import InvalidPolicy
 
 if TYPE_CHECKING:
@@ -30,9 +28,11 @@ _lock = threading.Lock()
 def to_json(policy: Policy) -> str:
     """``policy``'s full content as compact JSON text (what a store records).
 
-    Every setting, in the policy's own order (tables keep the order they were
-    written in, so the policy read back with :func:`from_content` behaves
-    exactly alike). Worked out once per policy object.
+    :meth:`kudos.Policy.to_dict` (every setting, JSON types only: a date-time
+    is ISO 8601 text) as JSON; tables keep the order they were written in, so
+    the policy read back with :func:`from_content` behaves exactly alike. A
+    policy read with :func:`from_content` gives back the text it was read
+    from. Worked out once per policy object.
 
     >>> from kudos import Policy, Reward
     >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
@@ -62,7 +62,7 @@ def _content(policy: Policy) -> tuple[str, str]:
     with _lock:
         found = _known.get(key)
     if found is None:
-        data = attrs.asdict(policy)
+        data = policy.to_dict()
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         found = (text, _print(data))
         with _lock:
@@ -116,8 +116,8 @@ def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
     """
     if fingerprint(stored) == fingerprint(given):
         return []
-    old = _flat(attrs.asdict(stored))
-    new = _flat(attrs.asdict(given))
+    old = _flat(stored.to_dict())
+    new = _flat(given.to_dict())
     lines = []
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)

@@ -1,0 +1,180 @@
+"""A policy as content: its one plain-data form, JSON, TOML, fingerprint and differences.
+
+``Policy.to_dict()`` is what a store records, what the fingerprint is made of
+and what ``to_toml`` writes; it reads back (``from_dict``, ``from_toml``) to an
+equal policy whatever the settings, explicit payback periods included.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kudos
+from kudos import Community, MemoryStore, Policy
+from kudos.history.rules import fingerprint, from_content, to_json
+from kudos.periods import PeriodRange, Periods
+from kudos.policy import ACTIONS, Cap, Reward
+from kudos.stores.sql import SqlStore
+from kudos.testing import FakeClock
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+SPRING = Periods(
+    kind="explicit",
+    ranges=(
+        PeriodRange(
+            id="spring",
+            start=datetime(2026, 3, 1, tzinfo=UTC),
+            end=datetime(2026, 6, 1, tzinfo=UTC),
+        ),
+        PeriodRange(
+            id="summer",
+            start=datetime(2026, 6, 1, tzinfo=UTC),
+            end=datetime(2026, 9, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+        ),
+    ),
+)
+
+
+def explicit(base: Policy | None = None) -> Policy:
+    """giffgaff (or ``base``) paid out over two named periods."""
+    return (base or kudos.policies.giffgaff()).evolve(name="seasons", periods=SPRING)
+
+
+# --- strategies ----------------------------------------------------------------------
+
+_names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+)
+_zones = st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"])
+
+
+@st.composite
+def _periods(draw: st.DrawFn) -> Periods:
+    kind = draw(st.sampled_from(["half-year", "quarter", "month", "explicit"]))
+    if kind != "explicit":
+        return Periods(kind=kind, start_month=draw(st.integers(1, 12)), timezone=draw(_zones))
+    start = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(minutes=draw(st.integers(0, 10**6)))
+    ranges = []
+    for i in range(draw(st.integers(1, 4))):
+        end = start + timedelta(minutes=draw(st.integers(1, 10**6)))
+        offset = timezone(timedelta(minutes=15 * draw(st.integers(-48, 56))))
+        ranges.append(
+            PeriodRange(id=f"p{i}", start=start.astimezone(offset), end=end.astimezone(offset))
+        )
+        start = end + timedelta(minutes=draw(st.integers(0, 1000)))
+    return Periods(kind="explicit", ranges=draw(st.permutations(ranges)), timezone=draw(_zones))
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    """A preset (or the defaults) evolved with random settings."""
+    base = draw(st.sampled_from([kudos.policies.giffgaff, kudos.policies.stackexchange, Policy]))()
+    actions = st.lists(st.sampled_from(ACTIONS), max_size=5)
+    rewards = dict(base.rewards)
+    for action in draw(actions):
+        rewards[action] = Reward(
+            points=draw(st.integers(-1000, 1000)), reputation=draw(st.integers(-100, 100))
+        )
+    caps = [
+        Cap(
+            account=draw(st.sampled_from(["points", "reputation"])),
+            per=draw(st.sampled_from(["day", "month", "post", "period", "ever"])),
+            limit=draw(st.integers(0, 5000)),
+            actions=draw(actions),
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    support = attrs.evolve(
+        base.support,
+        feelings=draw(st.permutations(base.support.feelings)),
+        solvable=draw(st.permutations(base.support.solvable)),
+    )
+    channels = attrs.evolve(base.channels, allowed=draw(st.permutations(base.channels.allowed)))
+    return base.evolve(
+        name=draw(_names),
+        rewards=rewards,
+        caps=(*base.caps, *caps),
+        staff_earn=draw(st.booleans()),
+        min_reputation_to_give_kudos=draw(st.integers(0, 100)),
+        periods=draw(_periods()),
+        support=support,
+        channels=channels,
+        texts=draw(
+            st.dictionaries(
+                st.sampled_from(["kudos_on_reply", "payout", "solution_accepted"]),
+                st.sampled_from(["{actor} liked {the_post}", "paid: {reason}", "well done"]),
+                max_size=2,
+            )
+        ),
+    )
+
+
+# --- 1. one canonical plain-data form ---------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(policies())
+def test_a_policy_reads_back_equal_from_its_plain_data_json_and_stored_content(p: Policy) -> None:
+    data = p.to_dict()
+    assert json.loads(json.dumps(data)) == data  # JSON types only
+    again = Policy.from_dict(data)
+    assert again == p
+    assert again.to_dict() == data
+    assert fingerprint(again) == fingerprint(p)
+    assert json.loads(to_json(p)) == data
+    assert from_content(to_json(p)) == p
+
+
+def test_a_period_range_bound_is_iso_text_with_its_offset() -> None:
+    data = explicit().to_dict()["periods"]
+    assert data["ranges"][1] == {
+        "id": "summer",
+        "start": "2026-06-01T00:00:00+00:00",
+        "end": "2026-09-01T01:00:00+01:00",
+    }
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> MemoryStore | SqlStore:
+    if request.param == "memory":
+        return MemoryStore()
+    return SqlStore.from_url(f"sqlite:///{tmp_path / 'k.db'}")
+
+
+def test_a_community_with_explicit_periods_records_writes_and_changes_its_policy(
+    store: MemoryStore | SqlStore,
+) -> None:
+    clock = FakeClock(T0)
+    c = Community(store=store, policy=explicit(), clock=clock)
+    c.join("alice")  # the first write records the policy
+    assert c.current_period() == "spring"
+    again = Community(store=store, clock=clock)
+    assert again.policy == explicit()
+    later = explicit(kudos.policies.stackexchange())
+    c.change_policy(later, effective=T0 + timedelta(days=1), by="staff1", reason="seasons")
+    assert [v.version for v in c.policy_history()] == [1, 2]
+    assert Community(store=store, clock=clock).policy == later
+
+
+def test_explicit_periods_load_from_toml_and_are_recorded() -> None:
+    p = Policy.from_toml(
+        """
+        name = "seasons"
+        [periods]
+        kind = "explicit"
+        [[periods.ranges]]
+        id = "spring"
+        start = "2026-03-01T00:00:00+00:00"
+        end = "2026-06-01T00:00:00+00:00"
+        """
+    )
+    c = Community(store=MemoryStore(), policy=p, clock=FakeClock(T0))
+    c.join("alice")
+    assert Policy.from_dict(json.loads(c.policy_history()[0].content)) == p
