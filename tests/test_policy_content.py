@@ -178,3 +178,88 @@ def test_explicit_periods_load_from_toml_and_are_recorded() -> None:
     c = Community(store=MemoryStore(), policy=p, clock=FakeClock(T0))
     c.join("alice")
     assert Policy.from_dict(json.loads(c.policy_history()[0].content)) == p
+
+
+# --- 3. lists that are sets compare as sets ------------------------------------------------
+
+LEGACY = json.loads(
+    (Path(__file__).parent / "fixtures/policies/stored-before-canonical-lists.json").read_text(
+        encoding="utf-8"
+    )
+)
+"""The presets as the kudos before sorted sets recorded them (content and fingerprint)."""
+
+
+def _reordered(p: Policy) -> Policy:
+    """``p`` with every list that is a set written backwards (and an item repeated)."""
+    back = lambda items: (*reversed(items), *items[:1])  # noqa: E731
+    ideas = p.ideas
+    return p.evolve(
+        caps=[attrs.evolve(c, actions=back(c.actions)) for c in p.caps],
+        support=attrs.evolve(
+            p.support,
+            solvable=back(p.support.solvable),
+            votable=back(p.support.votable),
+            praisable=back(p.support.praisable),
+            feelings=back(p.support.feelings),
+            stop_words=back(p.support.stop_words),
+        ),
+        channels=attrs.evolve(p.channels, allowed=back(p.channels.allowed)),
+        leaderboards=attrs.evolve(
+            p.leaderboards, window_metrics=back(p.leaderboards.window_metrics)
+        ),
+        ideas=attrs.evolve(
+            ideas,
+            closed=back(ideas.closed),
+            transitions={k: back(v) for k, v in ideas.transitions.items()},
+        ),
+        payback=attrs.evolve(p.payback, charities=("Shelter", "Oxfam", "Shelter")),
+        recognition=attrs.evolve(
+            p.recognition,
+            role_privileges={k: back(v) for k, v in p.recognition.role_privileges.items()},
+        ),
+        periods=Periods(kind="explicit", ranges=tuple(reversed(SPRING.ranges))),
+    )
+
+
+@pytest.mark.parametrize("preset", [kudos.policies.giffgaff, kudos.policies.stackexchange])
+def test_lists_that_are_sets_compare_as_sets(preset: type[Policy]) -> None:
+    p = preset()
+    again = _reordered(p)
+    assert again == p.evolve(
+        payback=attrs.evolve(p.payback, charities=["Oxfam", "Shelter"]), periods=SPRING
+    )
+    mine = p.evolve(payback=attrs.evolve(p.payback, charities=["Oxfam", "Shelter"]), periods=SPRING)
+    assert fingerprint(again) == fingerprint(mine)
+    c = Community(store=MemoryStore(), policy=mine, clock=FakeClock(T0))
+    c.join("alice")
+    Community(store=c.store, policy=again, clock=FakeClock(T0)).join("bob")  # no mismatch
+
+
+def test_lists_whose_order_means_something_keep_it() -> None:
+    p = kudos.policies.giffgaff()
+    ladder = p.recognition.ranks
+    assert Policy.from_dict(p.to_dict()).recognition.ranks == ladder
+    assert p.evolve(recognition=attrs.evolve(p.recognition, ranks=ladder[::-1])) != p
+
+
+@pytest.mark.parametrize("name", ["giffgaff", "stackexchange"])
+def test_a_store_written_before_lists_were_sorted_opens_with_its_policy(
+    store: MemoryStore | SqlStore, name: str
+) -> None:
+    from kudos.model import PolicyVersion
+
+    preset = getattr(kudos.policies, name)()
+    with store.transaction("default") as tx:
+        tx.add_policy(PolicyVersion(version=1, **LEGACY[name]))
+    clock = FakeClock(T0)
+    c = Community(store=store, policy=preset, clock=clock)  # no PolicyMismatch
+    c.join("alice")
+    assert Community(store=store, clock=clock).policy == preset
+    c.change_policy(
+        preset.evolve(name="later"), effective=T0 + timedelta(days=1), by="staff1", reason="x"
+    )
+    c.rebuild()  # the replay records the stored versions as they are
+    assert [v.fingerprint for v in c.policy_history()][:1] == [LEGACY[name]["fingerprint"]]
+    with pytest.raises(kudos.PolicyMismatch, match="staff_earn"):
+        Community(store=store, policy=preset.evolve(name="later", staff_earn=True), clock=clock)

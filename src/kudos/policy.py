@@ -73,6 +73,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
+from ._validate import sorted_set
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
 from .channels import rules as channels
@@ -139,7 +140,9 @@ def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _strings(value: typing.Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    if isinstance(value, str):
+        raise InvalidPolicy(f"caps.actions must be a list of actions, got {value!r}")
+    return sorted_set(value)
 
 
 def _caps(value: typing.Iterable[Cap]) -> tuple[Cap, ...]:

@@ -19,9 +19,10 @@ from ..errors import InvalidPolicy
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["differences", "fingerprint", "from_content", "to_json"]
+__all__ = ["differences", "fingerprint", "from_content", "same_settings", "to_json"]
 
-_known: dict[int, tuple[str, str]] = {}
+# id(policy) -> (its JSON, the print of that JSON, the print of its settings as read now)
+_known: dict[int, tuple[str, str, str]] = {}
 _lock = threading.Lock()
 
 
@@ -57,14 +58,36 @@ def fingerprint(policy: Policy) -> str:
     return _content(policy)[1]
 
 
-def _content(policy: Policy) -> tuple[str, str]:
+def same_settings(a: Policy, b: Policy) -> bool:
+    """Whether ``a`` and ``b`` hold the same settings, however each was written down.
+
+    Equal fingerprints say so at once. A policy read from a store
+    (:func:`from_content`) keeps the fingerprint recorded with it, which an
+    older kudos worked out before lists that are sets (a cap's actions, the
+    topic kinds, the channels ...) were kept sorted; so the settings are
+    compared as this kudos reads them too, and a store written then still
+    opens with its policy.
+
+    >>> from kudos import Cap, Policy
+    >>> one = Policy(caps=[Cap(limit=5, actions=["kudos_given", "reply_posted"])])
+    >>> same_settings(one, Policy(caps=[Cap(limit=5, actions=["reply_posted", "kudos_given"])]))
+    True
+    """
+    if a is b:
+        return True
+    first, second = _content(a), _content(b)
+    return first[1] == second[1] or first[2] == second[2]
+
+
+def _content(policy: Policy) -> tuple[str, str, str]:
     key = id(policy)
     with _lock:
         found = _known.get(key)
     if found is None:
         data = policy.to_dict()
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        found = (text, _print(data))
+        printed = _print(data)
+        found = (text, printed, printed)
         with _lock:
             _known[key] = found
         weakref.finalize(policy, _known.pop, key, None)
@@ -93,8 +116,10 @@ def from_content(content: str) -> Policy:
     from ..policy import Policy  # the policy imports every capability's rules
 
     policy = Policy.from_dict(data)
+    # The print recorded with the content is the one of the content as it is, so a
+    # replay records the same version; the settings as read now may print otherwise.
     with _lock:
-        _known[id(policy)] = (content, _print(data))
+        _known[id(policy)] = (content, _print(data), _print(policy.to_dict()))
     weakref.finalize(policy, _known.pop, id(policy), None)
     return policy
 
@@ -114,7 +139,7 @@ def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
     ...             Policy(rewards={"kudos_on_reply": Reward(points=5)}))
     ['rewards.kudos_on_reply.points: 10 in the store, 5 given']
     """
-    if fingerprint(stored) == fingerprint(given):
+    if same_settings(stored, given):
         return []
     old = _flat(stored.to_dict())
     new = _flat(given.to_dict())
