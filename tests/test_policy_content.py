@@ -8,6 +8,7 @@ equal policy whatever the settings, explicit payback periods included.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -263,3 +264,44 @@ def test_a_store_written_before_lists_were_sorted_opens_with_its_policy(
     assert [v.fingerprint for v in c.policy_history()][:1] == [LEGACY[name]["fingerprint"]]
     with pytest.raises(kudos.PolicyMismatch, match="staff_earn"):
         Community(store=store, policy=preset.evolve(name="later", staff_earn=True), clock=clock)
+
+
+# --- 4. every text of a policy passes kudos's text rule ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"name": "a\ud800b"}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"texts": {"kudos_on_reply": "thanks\x00 {actor}"}}, "texts.kudos_on_reply"),
+        ({"texts": {"payout": "paid \ud800 {reason}"}}, "texts.payout"),
+        ({"name": "x" * 10_001}, "name"),
+    ],
+)
+def test_bad_text_in_a_policy_is_invalid_policy_naming_the_key(
+    changes: dict[str, object], key: str
+) -> None:
+    with pytest.raises(kudos.InvalidPolicy, match="^" + re.escape(key) + " must"):
+        kudos.policies.giffgaff().evolve(**changes)
+
+
+def test_bad_text_deep_in_a_policy_or_its_toml_names_its_path() -> None:
+    p = kudos.policies.giffgaff()
+    rank = attrs.evolve(p.recognition.ranks[0], description="top\x00")
+    with pytest.raises(kudos.InvalidPolicy, match=r"^recognition\.ranks\[0\]\.description must"):
+        p.evolve(recognition=attrs.evolve(p.recognition, ranks=(rank, *p.recognition.ranks[1:])))
+    with pytest.raises(kudos.InvalidPolicy, match=r"^payback\.charities\[0\] must"):
+        Policy.from_toml('[payback]\ncharities = ["Ox\\u0000fam"]\n')
+    with pytest.raises(
+        kudos.InvalidPolicy, match=r"^ideas\.budget_by_rank: a key must not hold a control"
+    ):
+        Policy.from_toml('[ideas]\nbudget_by_rank = { "Gu\\u0000ru" = 3 }\n')
+
+
+def test_a_policy_with_bad_text_never_reaches_a_store(store: MemoryStore | SqlStore) -> None:
+    c = Community(store=store, policy=kudos.policies.giffgaff(), clock=FakeClock(T0))
+    c.join("alice")
+    with pytest.raises(kudos.InvalidPolicy):
+        c.change_policy(c.policy.evolve(name="new\ud800"), by="staff1", reason="x")
+    assert len(c.policy_history()) == 1

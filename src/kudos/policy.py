@@ -63,6 +63,8 @@ they have no entry in ``rewards``.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 import types
 import typing
@@ -73,12 +75,12 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from ._validate import sorted_set
+from ._validate import MAX_TEXT_LENGTH, check_text, sorted_set
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
 from .channels import rules as channels
 from .channels.rules import ChannelRules
-from .errors import InvalidPolicy
+from .errors import InvalidInput, InvalidPolicy
 from .explain.texts import DEFAULT_TEXTS, check_texts
 from .health import rules as health
 from .health.rules import HealthRules
@@ -342,6 +344,10 @@ class Policy:
     health: HealthRules = attrs.field(factory=HealthRules)
 
     def __attrs_post_init__(self) -> None:
+        data = self.to_dict()
+        text = json.dumps(data, ensure_ascii=False)  # NUL escaped as \\u0000, surrogates kept
+        if len(text) > MAX_TEXT_LENGTH or "\\u0000" in text or _SURROGATE.search(text):
+            _check_texts(data, "")
         floor = self.reputation_floor
         if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int)):
             raise InvalidPolicy(f"reputation_floor must be a whole number, got {floor!r}")
@@ -490,8 +496,35 @@ class Policy:
 _NOTHING = Reward()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_texts(value: Any, path: str) -> None:
+    """Every text of a policy's plain data (names, keys, templates) passes kudos's text rule.
+
+    A store keeps the policy as UTF-8 JSON: a lone surrogate cannot be
+    written, and a ``NUL`` is refused in every other text kudos takes.
+    """
+    if isinstance(value, str):
+        try:
+            check_text(path or "policy", value)
+        except InvalidInput as exc:
+            raise InvalidPolicy(str(exc)) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(key, f"{path or 'policy'}: a key")  # named by its table, not by itself
+            _check_texts(item, _join(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_texts(item, f"{path}[{i}]")
+
+
 def _plain(value: Any) -> Any:
     """``value`` (a policy or a part of one) as the plain data :meth:`Policy.to_dict` gives."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, tuple | list) and all(type(v) is str for v in value):
+        return list(value)
     if attrs.has(type(value)):
         return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
     if isinstance(value, Mapping):
