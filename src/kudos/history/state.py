@@ -63,9 +63,7 @@ class PolicyState:
         self.stale = False
         with _lock:
             known = _KNOWN.get(key)
-        if known is not None and (
-            given is None or same_settings(given, known.current)
-        ):
+        if known is not None and (given is None or same_settings(given, known.current)):
             self.timeline = known  # confirmed (or updated) by the first transaction
 
     def open(self, read: Callable[[Callable[[Transaction], None]], None]) -> None:
