@@ -305,3 +305,40 @@ def test_a_policy_with_bad_text_never_reaches_a_store(store: MemoryStore | SqlSt
     with pytest.raises(kudos.InvalidPolicy):
         c.change_policy(c.policy.evolve(name="new\ud800"), by="staff1", reason="x")
     assert len(c.policy_history()) == 1
+
+
+# --- 5. what differs, said once per setting ---------------------------------------------------
+
+
+def test_differences_of_reworded_texts_name_only_the_templates() -> None:
+    from kudos.history.rules import differences
+
+    base = kudos.policies.giffgaff()
+    stored = base.evolve(texts={"kudos_on_reply": "{actor} liked {the_post}"})
+    assert differences(stored, base) == [
+        'texts.kudos_on_reply: "{actor} liked {the_post}" in the store, absent given'
+    ]
+
+
+def test_a_table_one_side_lacks_is_one_difference() -> None:
+    from kudos.history.rules import differences
+    from kudos.payback.rules import PaybackRules, PayoutMethod
+
+    credit = Policy(payback=PaybackRules(methods={"credit": PayoutMethod()}))
+    both = Policy(
+        payback=PaybackRules(methods={"credit": PayoutMethod(), "cash": PayoutMethod(minimum=1000)})
+    )
+    assert differences(credit, both) == [
+        "payback.methods.cash: absent in the store, "
+        '{"minimum": 1000, "uplift_percent": 0, "match_percent": 0, "fallback": null} given'
+    ]
+
+
+def test_a_mismatch_lists_at_most_ten_settings_then_how_many_more() -> None:
+    c = Community(store=MemoryStore(), policy=kudos.policies.giffgaff(), clock=FakeClock(T0))
+    c.join("alice")
+    with pytest.raises(kudos.PolicyMismatch) as refused:
+        Community(store=c.store, policy=kudos.policies.stackexchange(), clock=FakeClock(T0))
+    message = str(refused.value)
+    assert message.count(" in the store, ") == 10
+    assert re.search(r"\.\.\. and \d+ more settings", message)

@@ -464,12 +464,35 @@ class Policy:
         """
         return _structure(cls, data, "")
 
+    def to_toml(self) -> str:
+        """The whole policy as TOML text, every setting written out (:meth:`to_dict`).
+
+        :meth:`from_toml` reads it back to an equal policy, so it is where to
+        start writing your own: ``kudos policy show giffgaff --toml > mine.toml``
+        prints a preset this way. A setting that is unset (``None``, e.g.
+        ``reputation_floor``) is written ``""``: TOML has no null.
+
+        >>> p = Policy(name="mine", rewards={"kudos_on_reply": Reward(points=5)})
+        >>> Policy.from_toml(p.to_toml()) == p
+        True
+        """
+        from ._toml import dumps
+
+        return dumps(self.to_dict())
+
     @classmethod
     def from_toml(cls, source: str | Path) -> Policy:
         """Load a policy from a TOML file path or TOML text.
 
         A ``str`` is a path when it is one line ending in ``.toml``; a
         :class:`~pathlib.Path` always is.
+
+        The TOML is the **whole** policy: a setting it leaves out takes the
+        library's default (the ``Policy()`` value, e.g. no rewards, no caps,
+        half-year periods from January), *not* a preset's. To change a few
+        settings of a preset, start from the preset written out in full
+        (:meth:`to_toml`, or ``kudos policy show giffgaff --toml > mine.toml``)
+        and edit that, or evolve it in code (``kudos.policies.giffgaff().evolve(...)``).
 
         Raises:
             InvalidPolicy: no such file (or it cannot be read as UTF-8), the TOML

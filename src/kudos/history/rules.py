@@ -125,14 +125,17 @@ def from_content(content: str) -> Policy:
 
 
 _ABSENT = object()
+_SHOWN = 80  # characters of one value a difference shows
 
 
-def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
+def differences(stored: Policy, given: Policy, *, limit: int = 10) -> list[str]:
     """The settings ``given`` changes from ``stored``, one line each, e.g.
     ``rewards.kudos_on_reply.points: 10 in the store, 5 given``.
 
-    At most ``limit`` lines, then one saying how many more differ; empty when
-    the two have the same content.
+    A table or list one side has and the other lacks (or a list of another
+    length) is one line, not a line per setting in it. At most ``limit``
+    lines, then one saying how many more differ (``... and 3 more settings``);
+    empty when the two hold the same settings (:func:`same_settings`).
 
     >>> from kudos import Policy, Reward
     >>> differences(Policy(rewards={"kudos_on_reply": Reward(points=10)}),
@@ -141,33 +144,29 @@ def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
     """
     if same_settings(stored, given):
         return []
-    old = _flat(stored.to_dict())
-    new = _flat(given.to_dict())
-    lines = []
-    for path in sorted(set(old) | set(new)):
-        a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)
-        if a != b:
-            lines.append(f"{path}: {_shown(a)} in the store, {_shown(b)} given")
+    lines: list[str] = []
+    _differ(stored.to_dict(), given.to_dict(), "", lines)
     if len(lines) > limit:
         lines[limit:] = [f"... and {len(lines) - limit} more settings"]
     return lines
 
 
-def _flat(value: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(value, Mapping) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flat(item, f"{path}.{key}" if path else str(key)))
-        return out
-    if isinstance(value, list) and value:
-        out = {}
-        for i, item in enumerate(value):
-            out.update(_flat(item, f"{path}[{i}]"))
-        return out
-    return {path: value}
+def _differ(old: Any, new: Any, path: str, lines: list[str]) -> None:
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new)):
+            where = f"{path}.{key}" if path else str(key)
+            _differ(old.get(key, _ABSENT), new.get(key, _ABSENT), where, lines)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            _differ(a, b, f"{path}[{i}]", lines)
+    else:
+        lines.append(f"{path}: {_shown(old)} in the store, {_shown(new)} given")
 
 
 def _shown(value: Any) -> str:
     if value is _ABSENT:
         return "absent"
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 4]} ...{text[-1]}"
