@@ -131,6 +131,7 @@ def test_a_policy_reads_back_equal_from_its_plain_data_json_and_stored_content(p
     assert fingerprint(again) == fingerprint(p)
     assert json.loads(to_json(p)) == data
     assert from_content(to_json(p)) == p
+    assert Policy.from_toml(p.to_toml()) == p
 
 
 def test_a_period_range_bound_is_iso_text_with_its_offset() -> None:
@@ -342,3 +343,26 @@ def test_a_mismatch_lists_at_most_ten_settings_then_how_many_more() -> None:
     message = str(refused.value)
     assert message.count(" in the store, ") == 10
     assert re.search(r"\.\.\. and \d+ more settings", message)
+
+
+# --- 2. writing a policy file -------------------------------------------------------------------
+
+
+def test_to_toml_writes_a_whole_policy_with_quoted_keys_and_unset_settings() -> None:
+    from kudos.ideas.rules import IdeaRules
+
+    p = explicit().evolve(
+        name='say "hi"\t\x7f\u00e9',
+        reputation_floor=None,
+        ideas=IdeaRules(budget_by_rank={"Bronze Star": 4}),
+        texts={"payout": "paid:\n{reason}"},
+    )
+    text = p.to_toml()
+    assert '"Bronze Star" = 4' in text and 'reputation_floor = ""' in text
+    assert Policy.from_toml(text) == p
+
+
+def test_a_toml_file_is_a_whole_policy_settings_left_out_take_the_library_defaults() -> None:
+    p = Policy.from_toml('name = "mine"\n[rewards]\nkudos_on_reply = { points = 10 }\n')
+    assert p.periods == Policy().periods != kudos.policies.giffgaff().periods
+    assert p.recognition == Policy().recognition
