@@ -105,6 +105,46 @@ def _solved(data: Mapping[str, Any]) -> bool:
     return data["solution"] is not None and bool(data.get("solution_live", True))
 
 
+def _figures(data: Mapping[str, Any] | None) -> Counter[tuple[str, str]]:
+    """The figures one live topic's record counts in: (figure, bucket or ``-``)."""
+    found: Counter[tuple[str, str]] = Counter()
+    if data is None or data["removed"]:
+        return found
+    found["topics", _NONE] = 1
+    first = data["first"]
+    if first is not None:
+        found["answered", _NONE] = 1
+        found["within" if first <= data["target"] else "past", _NONE] = 1
+        found["first", str(bucket(first))] = 1
+    if data["first_member"] is not None:
+        found["member", str(bucket(data["first_member"]))] = 1
+    if _solved(data):
+        found["solved", _NONE] = 1
+        found["staff" if data["solver_staff"] else "members", _NONE] = 1
+        found["solution", str(bucket(data["solved_in"]))] = 1
+    return found
+
+
+def _spread(
+    data: Mapping[str, Any], period: str, figures: Mapping[tuple[str, str], int]
+) -> Counter[CounterKey]:
+    """``figures`` of one topic's record as counters: in each dimension and group it counts in."""
+    found: Counter[CounterKey] = Counter()
+    if not figures:
+        return found
+    kind = data["kind"]
+    topics = figures.get(("topics", _NONE))
+    if topics:
+        found[(METRIC, PERIODS_SCOPE, period)] += topics
+    for dimension in DIMENSIONS:
+        where = scope(period, dimension)
+        groups = (_NONE,) if dimension == _NONE else groups_of(data, period, dimension)
+        for group in groups:
+            for (figure, at), n in figures.items():
+                found[(METRIC, where, _SEP.join((figure, at, kind, group)))] += n
+    return found
+
+
 def contributions(data: Mapping[str, Any] | None, period: str | None) -> Counter[CounterKey]:
     """What one topic's record (posted in ``period``) adds to the health counters.
 
@@ -112,38 +152,28 @@ def contributions(data: Mapping[str, Any] | None, period: str | None) -> Counter
     ``target`` (the policy's response target when it was posted) decides
     ``within``/``past``.
     """
-    found: Counter[CounterKey] = Counter()
-    if data is None or period is None or data["removed"]:
-        return found
-    figures: list[tuple[str, int | str]] = [("topics", _NONE)]
-    first = data["first"]
-    if first is not None:
-        figures.append(("answered", _NONE))
-        figures.append(("within" if first <= data["target"] else "past", _NONE))
-        figures.append(("first", bucket(first)))
-    if data["first_member"] is not None:
-        figures.append(("member", bucket(data["first_member"])))
-    if _solved(data):
-        figures.append(("solved", _NONE))
-        figures.append(("staff" if data["solver_staff"] else "members", _NONE))
-        figures.append(("solution", bucket(data["solved_in"])))
-    kind = data["kind"]
-    found[(METRIC, PERIODS_SCOPE, period)] += 1
-    for dimension in DIMENSIONS:
-        where = scope(period, dimension)
-        groups = [_NONE] if dimension == _NONE else groups_of(data, period, dimension)
-        for group in groups:
-            for figure, at in figures:
-                found[(METRIC, where, _SEP.join((figure, str(at), kind, group)))] += 1
-    return found
+    if data is None or period is None:
+        return Counter()
+    return _spread(data, period, _figures(data))
+
+
+_GROUPED = ("kind", "tags", "product", "channel", "day")
 
 
 def change(
     old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, period: str | None
 ) -> dict[CounterKey, int]:
-    """The counter deltas of a record going from ``old`` to ``new`` (zeros left out)."""
-    deltas = contributions(new, period)
-    deltas.subtract(contributions(old, period))
+    """The counter deltas of a record going from ``old`` to ``new`` (zeros left out):
+    ``contributions(new) - contributions(old)``, worked out on the few figures that moved."""
+    if period is None:
+        return {}
+    if old is None or new is None or any(old.get(k) != new.get(k) for k in _GROUPED):
+        deltas = contributions(new, period)
+        deltas.subtract(contributions(old, period))
+    else:
+        moved = _figures(new)
+        moved.subtract(_figures(old))
+        deltas = _spread(new, period, {k: n for k, n in moved.items() if n})
     return {k: v for k, v in deltas.items() if v}
 
 
