@@ -252,4 +252,3 @@ class HealthConformance(ConformanceBase):
         c.rebuild()
         assert {key: c.health(by=key[0], kinds=key[1]) for key in reports} == reports
         assert_consistent(c)
-
