@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -356,3 +357,27 @@ TestSqliteHealthMachine.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def test_a_record_kept_before_the_counters_counts_in_full_at_its_next_change(
+    community: Community, clock: FakeClock
+) -> None:
+    c = community
+    for m in ("bob", "alice"):
+        c.join(m)
+    c.post_topic("t1", author="bob", tags=["roaming"])
+    with c.store.transaction(c.id) as tx:  # as an older kudos left it: no target, no counters
+        doc = tx.get(h.KIND, "t1")
+        assert doc is not None
+        tx.add({k: -v for k, v in contributions(doc.data, doc.ref).items()})
+        old = {k: v for k, v in doc.data.items() if k not in ("target", "day")}
+        tx.put(attrs.evolve(doc, data=old))
+    assert c.health().total.topics == 0
+    assert c.health(by="day").total.unanswered == 1  # still read as unanswered, grouped by day
+    clock.advance(minutes=5)
+    c.post_reply("r1", topic="t1", author="alice")
+    report = c.health(by="tag")
+    assert (report.total.topics, report.total.answered) == (1, 1)
+    assert report.groups["roaming"].first_response.median == 300
+    c.rebuild()
+    assert c.health(by="tag") == report

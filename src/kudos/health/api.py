@@ -11,7 +11,7 @@ import attrs
 
 from .. import _validate as v
 from ..engine.base import CommunityBase
-from ..engine.core import get_post
+from ..engine.core import day_of, get_post
 from ..errors import InvalidInput, UnknownRecord
 from ..model import Doc
 from ..stores.protocol import Transaction
@@ -156,6 +156,8 @@ class HealthAPI(CommunityBase):
                 one = (d["posted_at"], d.get("target", target))
                 waiting.append(one)
                 if by is not None and doc.ref is not None:
+                    if "day" not in d:  # kept before the counters were
+                        d = {**d, "day": day_of(self.policy, datetime.fromisoformat(one[0]))}
                     for group in f.groups_of(d, doc.ref, by):
                         waiting_in[group].append(one)
             return (total, waiting), {

@@ -58,8 +58,15 @@ def _status(data: dict[str, Any]) -> str:
 
 def _save(ctx: Context, topic: str, old: Doc | None, data: dict[str, Any], ref: str | None) -> None:
     """Write a topic's record and add what it changes to the health counters."""
+    before = old.data if old is not None else None
+    if "target" not in data:
+        # A record kept before the counters were: it never counted, so it counts from now
+        # on in full (``rebuild()`` counts every such topic at once).
+        data["target"] = ctx.policy.health.target_seconds
+        data["day"] = ctx.day(datetime.fromisoformat(data["posted_at"]))
+        before = None
     ctx.put(KIND, topic, data, ref=ref, status=_status(data))
-    ctx.deltas.update(change(old.data if old is not None else None, data, ref))
+    ctx.deltas.update(change(before, data, ref))
 
 
 def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
