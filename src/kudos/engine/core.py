@@ -36,6 +36,7 @@ from ..events import Event, event_from_payload
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from ..stores.protocol import CounterKey, Transaction
 from . import caps as _caps
+from .plans import award_plan, cap_scope
 
 if TYPE_CHECKING:
     from ..policy import Cap, Policy
@@ -321,6 +322,31 @@ class Context:
     written by :meth:`flush`; reads of counters include queued changes.
     """
 
+    __slots__ = (
+        "_day",
+        "_locked",
+        "_members",
+        "_notify",
+        "_period",
+        "_windowed",
+        "at",
+        "clipped",
+        "deltas",
+        "entries",
+        "event",
+        "event_id",
+        "held_back",
+        "notes",
+        "policy",
+        "reverse_in_own_period",
+        "touched",
+        "trusted",
+        "tx",
+        "unfloored",
+        "unsettled",
+        "version",
+    )
+
     def __init__(
         self,
         tx: Transaction,
@@ -372,6 +398,24 @@ class Context:
     def post(self, post: str) -> Post:
         """The post; :class:`UnknownPost` if never reported."""
         return get_post(self.tx, post)
+
+    def not_before(self, post: Post, what: str) -> None:
+        """Raise :class:`InvalidInput` when this event is dated before ``post`` was posted.
+
+        ``what`` names the fact for the message (``"kudos from 'bob'"``). A fact
+        about a post cannot be older than the post: it would give negative response
+        times and rewards before the post existed. Trusted history (an import, a
+        rebuild) is not checked: an importer's dates may be coarser than the
+        post's (a vote dated by day), and a log recorded before this check replays.
+        """
+        if self.trusted or post.posted_at is None or self.at >= post.posted_at:
+            return
+        noun = "reply" if post.kind == "reply" else "topic"
+        raise InvalidInput(
+            f"{what} is dated {self.at.isoformat()}, before {noun} {post.id!r} was posted "
+            f"({post.posted_at.isoformat()}); it cannot be older than its {noun}: "
+            "report it with its real time"
+        )
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""
@@ -428,20 +472,26 @@ class Context:
             return
         period = period or self.period
         d = self.deltas
-        d[(metric, "all", subject)] += delta
-        d[(metric, period, subject)] += delta
+        get = d.get  # Counter's own += calls its __missing__ (Python) for every new key
+        key = (metric, "all", subject)
+        d[key] = get(key, 0) + delta
+        key = (metric, period, subject)
+        d[key] = get(key, 0) + delta
         if not boards:
             return
         if metric in self._windowed:
-            d[(metric, _day_scope(self.day(at)), subject)] += delta
+            key = (metric, _day_scope(self.day(at)), subject)
+            d[key] = get(key, 0) + delta
         if not isinstance(tags, tuple | list):
             tags = tuple(tags)
         if tags:
             # A tag named twice (or a product as a tag) counts once.
             for tag in dict.fromkeys(tags) if len(tags) > 1 else tags:
                 everywhere, within = _tag_scopes(period, tag)
-                d[(metric, everywhere, subject)] += delta
-                d[(metric, within, subject)] += delta
+                key = (metric, everywhere, subject)
+                d[key] = get(key, 0) + delta
+                key = (metric, within, subject)
+                d[key] = get(key, 0) + delta
 
     # -- awarding ---------------------------------------------------------------------
     def award(
@@ -461,11 +511,15 @@ class Context:
         """
         if merged_into(self.tx, member) is not None:
             member = resolve(self.tx, member)
-        reward = self.policy.reward(action)
-        if reward.was:
-            reward = reward.on(self.day())
+        plan = award_plan(self.policy, action)
+        if plan.earlier:
+            points, reputation = plan.amounts(self.day())
+        else:
+            points, reputation = plan.points, plan.reputation
         made = []
-        for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
+        for account, amount in (("points", points), ("reputation", reputation)):
+            if not amount:
+                continue  # credit() books nothing for nothing
             entry = self.credit(
                 member,
                 account,
@@ -474,6 +528,7 @@ class Context:
                 subject=subject,
                 reason=reason,
                 tags=tags,
+                caps=plan.caps[account],
             )
             if entry is not None:
                 made.append(entry)
@@ -493,6 +548,7 @@ class Context:
         force: bool = False,
         floored: bool = True,
         period: str | None = None,
+        caps: tuple[Cap, ...] | None = None,
     ) -> LedgerEntry | None:
         """Write one ledger entry, applying the staff rule and the policy's caps.
 
@@ -502,7 +558,8 @@ class Context:
         booked only down to the policy's reputation floor unless ``force`` or
         not ``floored`` (a bounty is paid in full: its offerer had it). ``period``
         books the entry in that payback period instead of the event's
-        (payouts, carry-over).
+        (payouts, carry-over). ``caps`` are the caps of ``action`` in ``account``
+        when the caller has them already (an :class:`~kudos.engine.plans.AwardPlan`).
         """
         if amount == 0:
             return None
@@ -515,10 +572,14 @@ class Context:
         if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
             return None  # a deleted account's posts award no one
         self._lock(member)
-        tags = tuple(dict.fromkeys(tags))
+        if not isinstance(tags, tuple) or len(tags) > 1:
+            tags = tuple(dict.fromkeys(tags))
         given = amount
         booked_in = period or self.period
-        caps = caps_for(self.policy, action, account) if capped and not force else ()
+        if not capped or force:
+            caps = ()
+        elif caps is None:
+            caps = caps_for(self.policy, action, account)
         binding: tuple[Cap, CounterKey] | None = None
         for cap in caps if amount > 0 else ():
             key = self._cap_key(cap, member, subject, self.at, booked_in)
@@ -581,15 +642,7 @@ class Context:
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
-        day = self.day(at)
-        scope = {
-            "day": f"day:{day}",
-            "month": f"month:{day[:7]}",
-            "post": f"post:{subject}",
-            "period": period,
-            "ever": "ever",
-        }
-        return (f"cap:{cap.account}", scope[cap.per], member)
+        return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
         self.entries.append(entry)
@@ -674,6 +727,23 @@ class Context:
         """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
         found = self.entries if event_id == self.event_id else self.tx.entries(event_id=event_id)
         return next(e for e in found if e.entry_id == entry_id)
+
+    def taken_back(self, event_id: str, about: Mapping[str, LedgerEntry]) -> dict[str, int]:
+        """What event ``event_id`` (a removal) took back from each award in ``about``.
+
+        ``about`` maps entry ids to the entries of a subject; the result maps each
+        award's entry id to the amount its reversals took back, the reversals of its
+        cap top-ups included (what :meth:`reinstate` gives again on a restore).
+        """
+        taken: dict[str, int] = {}
+        for entry in self.tx.entries(event_id=event_id):
+            original = about.get(entry.reverses) if entry.reverses is not None else None
+            if original is None:
+                continue
+            top_up = original.action == _caps.TOP_UP
+            award = about[_caps.topped_up(original)] if top_up else original
+            taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+        return taken
 
     def reinstate(self, award: LedgerEntry, amount: int, reason: str) -> LedgerEntry:
         """Give ``award`` again, ``amount`` of it (what a removal took back, top-ups included).
@@ -905,22 +975,13 @@ def period_of(policy: Policy, at: datetime) -> str:
     return found
 
 
-_CAPS: dict[int, tuple[Policy, dict[tuple[str, str], tuple[Cap, ...]]]] = {}
-
-
 def caps_for(policy: Policy, action: str, account: str) -> tuple[Cap, ...]:
     """:meth:`Policy.caps_for`, worked out once per policy, action and account."""
-    known = _CAPS.get(id(policy))
-    if known is None or known[0] is not policy:
-        if len(_CAPS) >= 64:
-            _CAPS.clear()
-        known = _CAPS[id(policy)] = (policy, {})
-    caps = known[1].get((action, account))
+    plan = award_plan(policy, action)
+    caps = plan.caps.get(account)
     if caps is None:
         counted = action not in _caps.UNCAPPED
-        caps = known[1][(action, account)] = (
-            tuple(policy.caps_for(action, account)) if counted else ()
-        )
+        caps = plan.caps[account] = tuple(policy.caps_for(action, account)) if counted else ()
     return caps
 
 
