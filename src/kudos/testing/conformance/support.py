@@ -629,3 +629,50 @@ class SupportConformance(ConformanceBase):
         c.restore_post("t1", by="sue", event_id="restore-t1-again")
         assert c.standing("bob").points == paid
         assert_consistent(c)
+
+    # -- a topic and its solution removed and restored in any order ------------------------
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ r+",
+            "t- r- r+ t+",
+            "r- t- t+ r+",
+            "r- t- r+ t+",
+            "t- t+ r- r+",
+            "r- r+ t- t+",
+            "t- r- t+ t- r+ t+",
+            "r- t- r+ r- t+ r+",
+        ],
+    )
+    def test_deflection_rewards_come_back_in_any_order_of_removing_and_restoring(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        start = c.standing("bob")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        assert paid.points > start.points
+        removed = {"t": False, "r": False}
+        for n, step in enumerate(order.split()):
+            post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+            if sign == "-":
+                c.remove_post(post, by="sue", event_id=f"rm-{n}")
+            else:
+                c.restore_post(post, by="sue", event_id=f"rs-{n}")
+            removed[step[0]] = sign == "-"
+            # the deflection rewards are live exactly while topic and solution both are
+            dead = removed["t"] or removed["r"]
+            if removed["r"]:  # the reply's own awards are gone too while it is removed
+                assert c.standing("bob").points < paid.points
+            else:
+                want = start if dead else paid
+                got = c.standing("bob")
+                assert (got.points, got.reputation) == (want.points, want.reputation), step
+            assert c.deflections(topic="t1") == (0 if removed["t"] else 2)
+        got = c.standing("bob")
+        assert (got.points, got.reputation) == (paid.points, paid.reputation)
+        assert c.deflections() == c.deflections(product="sim") == 2
+        assert_consistent(c)
