@@ -393,15 +393,27 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
-    ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
+    key = pair_key(topic.id, event.member)
+    ctx.update("involved", key, follow_gen=gen + 1, followed_at=ctx.at.isoformat())
 
 
 @handles(TopicUnfollowed, derive_id=_unfollow_id)
 def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     member = ctx.member(event.member)
     topic = ctx.post(event.topic)
+    ctx.not_before(topic, f"the unfollow of {event.member!r}")
     if member.deleted:  # deleting the member ended every follow: nothing left to end
         return
+    doc = ctx.tx.get("involved", pair_key(topic.id, event.member))
+    data = doc.data if doc is not None else {}
+    followed = data.get("followed_at")
+    if followed is not None and "following" in data["why"]:
+        ctx.not_older(
+            datetime.fromisoformat(str(followed)),
+            f"the unfollow of {event.member!r}",
+            f"they followed {topic.id!r}",
+            "the follow it ends",
+        )
     ctx.require(
         _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
