@@ -18,7 +18,7 @@ from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
 from ..stores.protocol import Transaction
-from .rules import differences, fingerprint
+from .rules import differences, same_settings
 from .timeline import Timeline, first_version
 
 if TYPE_CHECKING:
@@ -63,9 +63,7 @@ class PolicyState:
         self.stale = False
         with _lock:
             known = _KNOWN.get(key)
-        if known is not None and (
-            given is None or fingerprint(given) == known.versions[-1].fingerprint
-        ):
+        if known is not None and (given is None or same_settings(given, known.current)):
             self.timeline = known  # confirmed (or updated) by the first transaction
 
     def open(self, read: Callable[[Callable[[Transaction], None]], None]) -> None:
@@ -98,7 +96,7 @@ class PolicyState:
             return
         timeline = Timeline(versions)
         if self.given is not None:
-            if fingerprint(self.given) != timeline.versions[-1].fingerprint:
+            if not same_settings(self.given, timeline.current):
                 raise PolicyMismatch(_mismatch(self.community, timeline, self.given))
             self.given = None
         self.adopt(timeline)
