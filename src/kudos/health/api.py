@@ -136,9 +136,10 @@ class HealthAPI(CommunityBase):
                 f"health() groups by {', '.join(repr(g) for g in GROUPINGS)}, got {v.shown(by)}"
             )
         now = self.now()
-        target = self.policy.health.target_seconds
 
-        def read(tx: Transaction) -> tuple[_Part, dict[str, _Part]]:
+        def read(tx: Transaction) -> tuple[int, _Part, dict[str, _Part]]:
+            # The target in force, read after this transaction refreshed the policy.
+            target = self._policies.current().health.target_seconds
             if period is not None:
                 periods = [period]
             else:
@@ -160,12 +161,14 @@ class HealthAPI(CommunityBase):
                         d = {**d, "day": day_of(self.policy, datetime.fromisoformat(one[0]))}
                     for group in f.groups_of(d, doc.ref, by):
                         waiting_in[group].append(one)
-            return (total, waiting), {
-                g: (figures, waiting_in.get(g, [])) for g, figures in groups.items()
-            }
+            return (
+                target,
+                (total, waiting),
+                {g: (figures, waiting_in.get(g, [])) for g, figures in groups.items()},
+            )
 
         # What does not age is cached until the next write; the unanswered are aged now.
-        total, groups = self._cached(("health", period, by, wanted), read)
+        target, total, groups = self._cached(("health", period, by, wanted), read)
         return HealthReport(
             period=period,
             by=by,
@@ -186,20 +189,24 @@ class HealthAPI(CommunityBase):
         """
         v.require_id("topic", topic)
         now = self.now()
-        target = self.policy.health.target_seconds
 
         def read(tx: Transaction) -> TopicFeedback:
             doc = tx.get(h.KIND, topic)
             if doc is None:
                 get_post(tx, topic)
                 raise UnknownRecord(f"post {topic!r} is a reply; ask for its topic's feedback")
-            return _feedback(doc, now, target)
+            # A record kept before targets were stored is judged against the target in force.
+            return _feedback(doc, now, self._policies.current().health.target_seconds)
 
         return self._read(read)
 
 
-def _feedback(doc: Doc, now: datetime, target: int) -> TopicFeedback:
+def _feedback(doc: Doc, now: datetime, current_target: int) -> TopicFeedback:
+    """The feedback of a topic's record, judged against the target stored on it (the one
+    in force when the topic was posted; ``current_target`` only for records kept before
+    targets were stored)."""
     d = doc.data
+    target = d.get("target", current_target)
     first = d["first"]
     if first is not None:
         within: bool | None = first <= target

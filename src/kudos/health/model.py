@@ -137,7 +137,8 @@ class TopicFeedback:
         answers: its responses in order (removed replies left out).
         first_response: seconds to the first response, ``None`` when unanswered.
         first_member_response: seconds to the first member (non-staff) response.
-        within_target: whether the first response came within the target
+        within_target: whether the first response came within the target in force
+            when the topic was posted, as :meth:`kudos.Community.health` judges it
             (``None`` while unanswered and not yet past it).
         solved: whether a reply is accepted.
         solution: the accepted reply, ``solved_by`` its author, ``solved_by_staff``

@@ -252,3 +252,48 @@ class HealthConformance(ConformanceBase):
         c.rebuild()
         assert {key: c.health(by=key[0], kinds=key[1]) for key in reports} == reports
         assert_consistent(c)
+
+    # -- final review: the target a topic is judged against ----------------------------------
+    def test_feedback_judges_a_topic_against_the_target_stored_on_it(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        strict = giffgaff().evolve(health=HealthRules(target_seconds=900))
+        c = make_community(strict)
+        for m in ("ann", "bob"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann")
+        clock.advance(seconds=1200)
+        c.post_reply("r1", topic="t1", author="bob")  # 20 min: past the 15 min target
+        c.post_topic("t2", author="ann")
+        clock.advance(seconds=1000)  # t2 unanswered for 1000 s: past 900
+        c.change_policy(
+            strict.evolve(health=HealthRules(target_seconds=3600)), by="sam", reason="looser"
+        )
+        total = c.health().total
+        assert (total.within_target, total.past_target) == (0, 2)
+        assert (c.topic_feedback("t1").within_target, c.topic_feedback("t2").within_target) == (
+            False,
+            False,
+        )
+        c.rebuild()
+        assert c.topic_feedback("t1").within_target is False
+        assert c.health().total.past_target == 2
+
+    def test_another_community_object_reads_the_target_in_force_on_its_first_call(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        strict = giffgaff().evolve(health=HealthRules(target_seconds=900))
+        a = make_community(strict)
+        a.join("ann")
+        a.join("sam", role="staff")
+        a.post_topic("t0", author="ann")
+        b = make_community(strict)
+        assert b.health().target_seconds == 900
+        a.change_policy(
+            strict.evolve(health=HealthRules(target_seconds=3600)), by="sam", reason="looser"
+        )
+        clock.advance(seconds=1000)
+        report = b.health()
+        assert (report.target_seconds, report.total.past_target) == (3600, 1)
+        assert b.topic_feedback("t0").within_target is False
