@@ -13,6 +13,8 @@ Documents kept here (kind: key -> data):
 * ``involved_product``: product and member -> in how many of its topics;
 * ``deflection``: topic and member -> the event and its period (ref = topic;
   status ``counted``, or ``removed`` while the topic is removed);
+* ``deflection_paid``: reply -> its topic (ref = topic): a reply that earned deflection
+  rewards, which follow the topic and the reply whether or not it is still accepted;
 * ``deflection_taken``: solution reply -> the event that last took its deflection
   rewards back (ref = topic), so they come back once topic and reply are both live;
 * ``shift``: shift id -> member, start, end, product (ref = member; status
@@ -279,6 +281,8 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     if reply.removed or engine.same_person(ctx.tx, reply.author, event.by):
         return
     tags = board_tags(topic.tags, topic.product)
+    if ctx.tx.get("deflection_paid", reply.id) is None:
+        ctx.put("deflection_paid", reply.id, {"topic": topic.id}, ref=topic.id)
     ctx.award(
         reply.author,
         DEFLECTION,
@@ -313,16 +317,30 @@ def _deflections_follow(ctx: Context, topic: Post, removed: bool) -> None:
 
 def _sync_deflection_rewards(ctx: Context, topic: Post) -> None:
     """Keep the deflection rewards of ``topic`` live exactly while both the topic and
-    its accepted solution are live, whatever order they were removed and restored in.
+    the reply that earned them are live, whatever order they were removed, restored,
+    unaccepted and accepted in (a plain unaccept keeps them: the reply did answer the
+    members it deflected).
 
-    The event that took the rewards away last (removing the topic, removing the
-    reply, or restoring the reply while the topic is still removed) is remembered in a
-    ``deflection_taken`` document (key = the solution reply); restoring the last of
-    the two gives back what that event took, under the award's caps.
+    The replies that earned them are those with a ``deflection_paid`` document
+    (ref = the topic), the topic's accepted solution and any reply whose rewards were
+    taken (a ``deflection_taken`` document, ref = the topic).
     """
-    if topic.solution is None:
-        return
-    reply = ctx.post(topic.solution)
+    replies = {doc.key for doc in ctx.tx.find("deflection_paid", ref=topic.id)}
+    replies.update(doc.key for doc in ctx.tx.find("deflection_taken", ref=topic.id))
+    if topic.solution is not None:
+        replies.add(topic.solution)
+    for reply in sorted(replies):
+        _sync_reply_deflections(ctx, topic, ctx.post(reply))
+
+
+def _sync_reply_deflections(ctx: Context, topic: Post, reply: Post) -> None:
+    """Take back or give again the deflection rewards ``reply`` earned on ``topic``.
+
+    The event that took them away last (removing the topic, removing the reply, or
+    restoring the reply while the topic is still removed) is remembered in a
+    ``deflection_taken`` document (key = the reply); once both are live again, what that
+    event took is given back, under the award's caps.
+    """
     pending = {e.reverses for e in ctx.entries if e.reverses is not None}
     live = [
         e
@@ -339,7 +357,11 @@ def _sync_deflection_rewards(ctx: Context, topic: Post) -> None:
     if topic.removed or reply.removed:
         for entry in live:
             ctx.reverse(entry, f"topic {topic.id!r} or its solution {reply.id!r} removed")
-        if any(e.action == DEFLECTION and e.reverses is not None for e in ctx.entries):
+        taken = (
+            e.action == DEFLECTION and e.subject == reply.id and e.reverses is not None
+            for e in ctx.entries
+        )
+        if any(taken):
             ctx.put("deflection_taken", reply.id, {"event": ctx.event_id}, ref=topic.id)
         return
     taken_by = ctx.tx.get("deflection_taken", reply.id)
@@ -501,9 +523,7 @@ def _on_forum_events(ctx: Context) -> None:
         if post.kind == "reply":
             if post.topic is not None:
                 _sync_solution(ctx, post.topic)
-                topic = ctx.post(post.topic)
-                if topic.solution == post.id:
-                    _sync_deflection_rewards(ctx, topic)
+                _sync_deflection_rewards(ctx, ctx.post(post.topic))
             return
         doc = ctx.tx.get(SEARCH_KIND, event.post)
         if doc is None:

@@ -677,6 +677,46 @@ class SupportConformance(ConformanceBase):
         assert c.deflections() == c.deflections(product="sim") == 2
         assert_consistent(c)
 
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ u r+ a",  # restored while unaccepted, then accepted again
+            "t- r- t+ u r+",  # restored while unaccepted: the reply still answered them
+            "r- u r+ a",
+            "u t- t+ a",
+            "u r- t- r+ t+ a",
+        ],
+    )
+    def test_deflection_rewards_end_the_same_whatever_unaccepts_come_between(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        for n, step in enumerate(order.split()):
+            if step == "u":
+                c.unaccept_solution("t1", by="ann", event_id=f"un-{n}")
+            elif step == "a":
+                c.accept_solution("t1", reply="r1", by="ann", event_id=f"acc-{n}")
+            else:
+                post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+                if sign == "-":
+                    c.remove_post(post, by="sue", event_id=f"rm-{n}")
+                else:
+                    c.restore_post(post, by="sue", event_id=f"rs-{n}")
+        # where a community that removed nothing and did the same unaccepts would end
+        plain = c.standing("bob")
+        if c.post("t1").solution == "r1":
+            assert (plain.points, plain.reputation) == (paid.points, paid.reputation)
+        else:  # a plain unaccept takes the solution's reward and keeps the deflection ones
+            solution = c.policy.reward("solution_accepted")
+            assert plain.points == paid.points - solution.points
+        assert c.deflections(topic="t1") == 2
+        assert_consistent(c)
+
     # -- facts that undo an earlier fact cannot be older than it ---------------------------
     def test_facts_dated_before_the_fact_they_undo_are_refused_naming_both_times(
         self, community: Community, clock: FakeClock
