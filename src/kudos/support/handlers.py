@@ -32,6 +32,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..channels.events import MembersMerged
 from ..engine import core as engine
 from ..engine.core import Context, after_event, handles
 from ..errors import InvalidInput
@@ -379,7 +380,8 @@ def _sync_reply_deflections(ctx: Context, topic: Post, reply: Post) -> None:
 
 
 def _follow_gen(tx: Transaction, event: TopicFollowed | TopicUnfollowed) -> tuple[bool, int]:
-    doc = tx.get("involved", pair_key(event.topic, event.member))
+    # the account that follows: the one a merged account was merged into
+    doc = tx.get("involved", pair_key(event.topic, engine.resolve(tx, event.member)))
     if doc is None:
         return False, 0
     return "following" in doc.data["why"], int(doc.data.get("follow_gen", 0))
@@ -413,6 +415,9 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
             return
     ctx.not_before(topic, f"the follow of {event.member!r}")
     following, gen = _follow_gen(ctx.tx, event)
+    doc = ctx.tx.get("involved", pair_key(topic.id, event.member))
+    if following and doc is not None and doc.data.get("follow_merged"):
+        return  # they follow it under an account merged into theirs: one person, one follow
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
     key = pair_key(topic.id, event.member)
@@ -517,6 +522,8 @@ def _on_forum_events(ctx: Context) -> None:
         _leave_everything(ctx, event.member)
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
         _sync_solution(ctx, event.topic)
+    elif isinstance(event, MembersMerged):
+        _merge_involvement(ctx, event.member, event.into)
     elif isinstance(event, PostRemoved | PostRestored):
         removed = isinstance(event, PostRemoved)
         post = ctx.post(event.post)
@@ -540,6 +547,36 @@ def _on_forum_events(ctx: Context) -> None:
             for inv in ctx.tx.find("involved", ref=post.id, status="involved"):
                 member = inv.key.split(":", 1)[1][len(post.id) + 1 :]  # see pair_key
                 _product_involvement(ctx, post.product, member, -1 if removed else +1)
+
+
+def _merge_involvement(ctx: Context, gone: str, kept: str) -> None:
+    """A merged account's involvement (posts, replies, follows) becomes the kept account's:
+    one person counts once among the people involved and the followers, either id ends
+    the follow, and deleting the kept account takes it out."""
+    for doc in ctx.tx.find("involved_in", ref=gone):
+        topic = ctx.post(str(doc.data["topic"]))
+        inv = ctx.tx.get("involved", pair_key(topic.id, gone))
+        if inv is None or inv.status != "involved":
+            continue
+        product = _live_product(topic)
+        for why in inv.data["why"]:
+            _uninvolve(ctx, topic.id, product, gone, why)
+            if why != "following":
+                _involve(ctx, topic.id, product, kept, why)
+                continue
+            key = pair_key(topic.id, kept)
+            mine = ctx.tx.get("involved", key)
+            if mine is not None and "following" in mine.data["why"]:
+                continue  # the kept account follows it already
+            gen = int(mine.data.get("follow_gen", 0)) if mine is not None else 0
+            _involve(ctx, topic.id, product, kept, "following")
+            ctx.update(
+                "involved",
+                key,
+                follow_gen=gen + 1,
+                followed_at=inv.data.get("followed_at", ctx.at.isoformat()),
+                follow_merged=True,
+            )
 
 
 def _leave_everything(ctx: Context, member: str) -> None:
