@@ -13,6 +13,7 @@ from .. import _validate as v
 from ..engine.base import CommunityBase
 from ..engine.core import day_of, get_post
 from ..errors import InvalidInput, UnknownRecord
+from ..events import TOPIC_KINDS
 from ..model import Doc
 from ..stores.protocol import Transaction
 from . import figures as f
@@ -69,17 +70,26 @@ def _rows(tx: Transaction, periods: Sequence[str], dimension: str) -> list[tuple
 
 
 def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
-    """``kinds`` as a sorted tuple of distinct ids (``None`` stays ``None``)."""
+    """``kinds`` as a sorted tuple of distinct topic kinds (``None`` stays ``None``).
+
+    Raises:
+        InvalidInput: ``kinds`` is text, bytes or not a collection, or holds a value that is
+            not a topic kind (the message names the allowed kinds).
+    """
     if kinds is None:
         return None
-    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+    if isinstance(kinds, str | bytes | bytearray | memoryview) or not isinstance(kinds, Iterable):
         raise InvalidInput(
             "kinds must be a list of topic kinds, e.g. ['question', 'problem'], "
-            f"got {v.shown(kinds)}"
+            f"not a single value; got {type(kinds).__name__} {v.shown(kinds)}"
         )
     found = list(kinds)
     for kind in found:
-        v.require_id("kind", kind)
+        if not isinstance(kind, str) or kind not in TOPIC_KINDS:
+            raise InvalidInput(
+                f"kinds must be topic kinds, one of {', '.join(repr(k) for k in TOPIC_KINDS)}; "
+                f"got {v.shown(kind)}"
+            )
     return tuple(sorted(set(found)))
 
 
@@ -123,7 +133,8 @@ class HealthAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``by`` is not one of those, ``period`` not an id, or ``kinds``
-                not a collection of ids.
+                not a collection of topic kinds (text or bytes for a list, or an unknown
+                kind such as ``"questions"``: the message names the allowed kinds).
             UnknownRecord: ``period`` is not a period of the policy (as
                 :meth:`statement` refuses it).
         """

@@ -297,3 +297,18 @@ class HealthConformance(ConformanceBase):
         report = b.health()
         assert (report.target_seconds, report.total.past_target) == (3600, 1)
         assert b.topic_feedback("t0").within_target is False
+
+    def test_health_refuses_an_unknown_kind_or_text_for_the_kinds_naming_the_allowed_ones(
+        self, community: Community
+    ) -> None:
+        c = community
+        c.join("ann")
+        c.post_topic("t1", author="ann")
+        allowed = "'question', 'problem', 'idea', 'praise', 'talk'"
+        with pytest.raises(InvalidInput, match=f"one of {allowed}; got 'questions'"):
+            c.health(kinds=["questions"])
+        with pytest.raises(InvalidInput, match="not a single value; got bytes b'question'"):
+            c.health(kinds=b"question")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="not a single value; got str 'question'"):
+            c.health(kinds="question")
+        assert c.health(kinds=["question"]).total.topics == 1
