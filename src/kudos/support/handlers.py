@@ -267,6 +267,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; suggestions are topics")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it answers no one")
     ctx.not_before(topic, f"the deflection of {event.by!r}")
+    ctx.not_before_acceptance(topic, f"the deflection of {event.by!r}")
     key = pair_key(event.topic, event.by)
     ctx.require(
         ctx.tx.get("deflection", key) is None,

@@ -767,3 +767,33 @@ class SupportConformance(ConformanceBase):
         assert not c.topic_feedback("t2").solved
         assert c.presence(topic="t2").followers == 0
         assert_consistent(c)
+
+    # -- final review: facts about a solution are not older than its acceptance ------------
+    def test_a_deflection_or_canonical_mark_dated_before_the_acceptance_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("ann", "bob", "eve"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", kind="problem", title="No data abroad")
+        clock.advance(hours=1)
+        c.post_reply("r1", topic="t1", author="bob")
+        clock.advance(hours=1)
+        c.accept_solution("t1", reply="r1", by="ann")
+        accepted = clock()
+        clock.advance(hours=1)
+        early = accepted - timedelta(minutes=5)
+        shown = (
+            rf"{re.escape(early.isoformat())}, before 'r1' was accepted "
+            rf"\({re.escape(accepted.isoformat())}\); it cannot be older than"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.deflected("t1", by="eve", at=early)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.mark_canonical("t1", "r1", by="sam", at=early)
+        # at the acceptance's own time, or later, both are taken
+        assert c.deflected("t1", by="eve", at=accepted).entries
+        c.mark_canonical("t1", "r1", by="sam", at=accepted)
+        assert c.deflections(topic="t1") == 1
+        assert_consistent(c)
