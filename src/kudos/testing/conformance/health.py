@@ -312,3 +312,32 @@ class HealthConformance(ConformanceBase):
         with pytest.raises(InvalidInput, match="not a single value; got str 'question'"):
             c.health(kinds="question")
         assert c.health(kinds=["question"]).total.topics == 1
+
+    def test_a_canonical_answer_stops_counting_as_a_response_while_its_reply_is_removed(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("ann", "bob", "cat"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", kind="problem")
+        clock.advance(minutes=3)
+        c.post_reply("r1", topic="t1", author="bob")
+        c.accept_solution("t1", reply="r1", by="ann")
+        c.mark_canonical("t1", "r1", by="sam")
+        c.post_topic("t2", author="cat", kind="problem")
+        clock.advance(minutes=2)
+        c.answer_with("t2", canonical="r1", by="sam")
+        answered = c.topic_feedback("t2")
+        assert [a.canonical for a in answered.answers] == ["r1"]
+        assert (answered.first_response, c.health().total.answered) == (120, 2)
+        c.remove_post("r1", by="sam")
+        gone = c.topic_feedback("t2")
+        assert (gone.answers, gone.first_response) == ((), None)
+        total = c.health().total
+        assert (total.answered, total.unanswered) == (0, 2)
+        assert_consistent(c)
+        c.restore_post("r1", by="sam")
+        assert c.topic_feedback("t2") == answered
+        assert c.health().total.answered == 2
+        assert_consistent(c)
