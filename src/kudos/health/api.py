@@ -251,4 +251,5 @@ def _feedback(doc: Doc, now: datetime, current_target: int) -> TopicFeedback:
         solved_by=d["solver"] if h.solved(d) else None,
         solved_by_staff=d["solver_staff"] if h.solved(d) else None,
         time_to_solution=d["solved_in"] if h.solved(d) else None,
+        removed=bool(d["removed"]),
     )

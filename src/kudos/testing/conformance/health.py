@@ -341,3 +341,18 @@ class HealthConformance(ConformanceBase):
         assert c.topic_feedback("t2") == answered
         assert c.health().total.answered == 2
         assert_consistent(c)
+
+    def test_the_feedback_of_a_removed_topic_says_it_is_removed(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        assert c.topic_feedback("t1").removed is False
+        c.remove_post("t1", by="staff1", reason="off topic")
+        removed = c.topic_feedback("t1")
+        assert (removed.removed, removed.solved_by) == (True, "alice")
+        assert c.health().total.topics == 3
+        c.rebuild()
+        assert c.topic_feedback("t1") == removed
+        c.restore_post("t1", by="staff1")
+        assert c.topic_feedback("t1").removed is False
