@@ -40,6 +40,7 @@ def worth(points: int, reputation: int = 1, *, cap: int | None = None) -> Policy
 def seeded(c: Community) -> None:
     for m in MEMBERS:
         c.join(m)
+    c.join("staff1", role="staff")
     for i, m in enumerate(MEMBERS):
         c.post_topic(f"t{i}", author=m, title=f"topic {i}")
         for j, other in enumerate(MEMBERS):
@@ -432,3 +433,32 @@ def test_a_change_of_policy_does_not_reword_earlier_lines(tmp_path: Path) -> Non
     after = [line.text for line in c.statement("bob").lines]
     assert after == before
     assert not any("capped" in text for text in after), after
+
+
+# --- who may change the policy, and why -----------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\t\n"])
+def test_a_change_needs_a_reason_that_says_something(reason: str) -> None:
+    c = Community(MemoryStore(), worth(10), clock=FakeClock(T0))
+    seeded(c)
+    with pytest.raises(kudos.InvalidInput, match="reason must say why"):
+        c.change_policy(worth(20), by="staff1", reason=reason)
+    assert len(c.policy_history()) == 1
+
+
+def test_only_staff_may_change_the_policy_as_only_staff_may_close_a_period() -> None:
+    c = Community(MemoryStore(), worth(10), clock=FakeClock(T0))
+    seeded(c)
+    with pytest.raises(NotAllowed, match="'m0' may not change the policy"):
+        c.change_policy(worth(20), by="m0", reason="more")
+    with pytest.raises(kudos.UnknownMember) as unknown:
+        c.change_policy(worth(20), by="nobody", reason="more")
+    with pytest.raises(kudos.UnknownMember) as closing:
+        c.close_period("2026-H1", by="nobody")
+    assert type(unknown.value) is type(closing.value)
+    assert len(c.policy_history()) == 1
+    c.join("mod", role="moderator")
+    c.change_policy(worth(20), by="mod", reason="more")
+    assert len(c.policy_history()) == 2
+    assert_consistent(c)

@@ -512,7 +512,7 @@ class PolicyChanged(Event):
     effective: str = attrs.field(converter=_utc_text, validator=_iso_time)
     retroactive: bool = attrs.field(default=False, validator=v.boolean)
     by: str = _member_field()
-    reason: str = attrs.field(validator=v.text)
+    reason: str = attrs.field(validator=v.reason)
 
     def natural_key(self) -> str:
         """The new policy's fingerprint, when it takes effect and whether retroactively."""

@@ -54,8 +54,10 @@ class PolicyHistoryAPI(CommunityBase):
         Args:
             policy: the new policy.
             effective: from when it applies (default: ``at``, or now).
-            by: who changed it (a staff member's id, or the host's).
-            reason: why, shown on the ledger lines a recalculation books.
+            by: who changed it: a member with the staff or moderator role
+                (as :meth:`~kudos.Community.close_period` requires).
+            reason: why (not empty or blank), shown on the ledger lines a
+                recalculation books.
             retroactive: recalculate the facts already recorded from ``effective`` on.
             at: when the change was made (default: now).
             event_id: the host's idempotency key for the change.
@@ -65,8 +67,9 @@ class PolicyHistoryAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``policy`` is not a :class:`~kudos.Policy`, or a bad
-                time, id or reason.
-            NotAllowed: ``effective`` is before the end of the last closed
+                time or id, or an empty or blank ``reason``.
+            UnknownMember: ``by`` never joined.
+            NotAllowed: ``by`` is not staff or a moderator; or ``effective`` is before the end of the last closed
                 payback period and ``retroactive`` is not true.
             Conflict: ``event_id`` was used for another fact.
         """

@@ -54,6 +54,10 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
         "a policy change needs the community's first policy recorded; "
         "record any fact first, or open the community with the policy to start from",
     )
+    ctx.require(
+        ctx.member(event.by).is_staff,
+        f"member {event.by!r} may not change the policy: only staff and moderators can",
+    )
     new = from_content(event.policy)
     effective = datetime.fromisoformat(event.effective)
     end = last_closed_end(tx, ctx.policy)

@@ -49,6 +49,7 @@ def kudos_worth(points: int) -> Policy:
 def _thread(c: Community) -> None:
     c.join("alice")
     c.join("bob")
+    c.join("staff1", role="staff")
     c.post_topic("t1", author="bob", title="No data abroad")
     c.post_reply("r1", topic="t1", author="alice")
 
