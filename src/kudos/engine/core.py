@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from .._validate import MAX_AMOUNT, MAX_BALANCE
+from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from ..events import Event, event_from_payload
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
@@ -1025,9 +1025,19 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
                 f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
                 "once and counts once"
             )
+        if known.type != event.type:
+            raise Conflict(
+                f"event id {known.event_id!r} was first recorded as {known.type}; now as "
+                f"{event.type}. Give each distinct fact its own event_id"
+            )
+        differ = "; ".join(
+            f"{name}: {shown(content.get(name))} first, {shown(now.get(name))} now"
+            for name in sorted(set(content) | set(now))
+            if content.get(name) != now.get(name)
+        )
         raise Conflict(
-            f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {now}. Give each distinct fact its own event_id"
+            f"event id {known.event_id!r} was first recorded as {known.type} with other "
+            f"content ({differ}). Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

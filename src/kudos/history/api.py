@@ -5,13 +5,19 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
+import attrs
+
 from .. import _validate as v
+from ..engine import core as engine
 from ..engine.base import CommunityBase
 from ..errors import InvalidInput
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
 from ..policy import Policy
-from .rules import to_json
+from ..stores.protocol import Transaction
+from .handlers import require_staff
+from .rules import fingerprint, to_json
+from .timeline import Timeline
 
 __all__ = ["PolicyHistoryAPI"]
 
@@ -33,9 +39,19 @@ class PolicyHistoryAPI(CommunityBase):
         """Adopt ``policy``: facts from ``effective`` on are valued under it.
 
         The change is a fact like any other (a
-        :class:`~kudos.events.PolicyChanged` event, idempotent by
-        ``event_id``, or by the policy's content, ``effective`` and
-        ``retroactive``); it records the next policy version. Facts already
+        :class:`~kudos.events.PolicyChanged` event); it records the next
+        policy version. A change to the settings already in force from
+        ``effective`` on (the version in force at ``effective`` and every
+        later-dated one have ``policy``'s fingerprint) is a no-op, retroactive
+        or not: nothing is recorded and the outcome is that version's (its
+        event id and lines, ``replayed`` true). So a retry of a change that
+        applied changes nothing, whatever its ``reason``. Any other change
+        records a new version, and its derived id names the version it
+        replaces: going back (A, then B, then A again at the same
+        ``effective``) records three versions. With ``event_id`` given, the
+        usual rule holds: the id recorded already replays the first outcome
+        when the content is the same, and is a :class:`~kudos.Conflict`
+        naming what differs otherwise. Facts already
         recorded keep what they earned: the ledger is append-only. A fact
         recorded later is valued under the version in force at its own time,
         so a late fact dated before ``effective`` gets the old rules.
@@ -69,9 +85,11 @@ class PolicyHistoryAPI(CommunityBase):
             InvalidInput: ``policy`` is not a :class:`~kudos.Policy`, or a bad
                 time or id, or an empty or blank ``reason``.
             UnknownMember: ``by`` never joined.
-            NotAllowed: ``by`` is not staff or a moderator; or ``effective`` is before the end of the last closed
-                payback period and ``retroactive`` is not true.
-            Conflict: ``event_id`` was used for another fact.
+            NotAllowed: ``by`` is not staff or a moderator; or ``effective``
+                is before the end of the last closed payback period and
+                ``retroactive`` is not true.
+            Conflict: ``event_id`` was used for another fact (the message
+                names the fields that differ).
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"change_policy() takes a kudos.Policy, got {type(policy).__name__}")
@@ -79,17 +97,37 @@ class PolicyHistoryAPI(CommunityBase):
         v.check_optional_time("at", at)
         v.check_flag("retroactive", retroactive)
         when = effective if effective is not None else (at if at is not None else self.now())
-        return self.record(
-            PolicyChanged(
-                policy=to_json(policy),
-                effective=when,
-                retroactive=retroactive,
-                by=by,
-                reason=reason,
-                at=at,
-                event_id=event_id,
-            )
+        event = PolicyChanged(
+            policy=to_json(policy),
+            effective=when,
+            retroactive=retroactive,
+            by=by,
+            reason=reason,
+            at=at,
+            event_id=event_id,
         )
+
+        def look(tx: Transaction) -> Outcome | PolicyChanged:
+            if event_id is not None and tx.get_event(event_id) is not None:
+                return event  # recorded already: the same fact replays, another is a Conflict
+            timeline = Timeline(tx.policy_versions())
+            same = timeline.in_force_from(when, fingerprint(policy))
+            if same is None:
+                if event_id is not None or not timeline.recorded:
+                    return event
+                return attrs.evolve(event, replaces=timeline.recorded)
+            require_staff(engine.get_member(tx, by), "change the policy")
+            return Outcome(
+                event_id=same.event_id or engine.default_id(event),
+                type=PolicyChanged.type,
+                entries=tuple(tx.entries(event_id=same.event_id)) if same.event_id else (),
+                replayed=True,
+            )
+
+        found = self._read(look)
+        if isinstance(found, Outcome):
+            return found
+        return self.record(found)
 
     def policy_history(self) -> builtins.list[PolicyVersion]:
         """Every version of this community's policy, oldest first.

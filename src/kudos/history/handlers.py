@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..engine import core as engine
 from ..errors import KudosError, NotAllowed
 from ..events import PolicyChanged
-from ..model import LedgerEntry, PolicyVersion, StoredEvent
+from ..model import LedgerEntry, Member, PolicyVersion, StoredEvent
 from ..stores.memory import MemoryStore
 from ..stores.protocol import Transaction
 from .rules import fingerprint, from_content, to_json
@@ -24,7 +24,7 @@ from .timeline import Timeline
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["RECALCULATED", "last_closed_end", "replay"]
+__all__ = ["RECALCULATED", "last_closed_end", "replay", "require_staff"]
 
 RECALCULATED = "policy_recalculated"
 """The ledger action of the lines a retroactive policy change books."""
@@ -45,6 +45,12 @@ def last_closed_end(tx: Transaction, policy: Policy) -> datetime | None:
     return max(ends, default=None)
 
 
+def require_staff(member: Member, doing: str) -> None:
+    """Raise :class:`NotAllowed` unless ``member`` is staff or a moderator."""
+    if not member.is_staff:
+        raise NotAllowed(f"member {member.id!r} may not {doing}: only staff and moderators can")
+
+
 @engine.handles(PolicyChanged)
 def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
     tx = ctx.tx
@@ -54,10 +60,7 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
         "a policy change needs the community's first policy recorded; "
         "record any fact first, or open the community with the policy to start from",
     )
-    ctx.require(
-        ctx.member(event.by).is_staff,
-        f"member {event.by!r} may not change the policy: only staff and moderators can",
-    )
+    require_staff(ctx.member(event.by), "change the policy")
     new = from_content(event.policy)
     effective = datetime.fromisoformat(event.effective)
     end = last_closed_end(tx, ctx.policy)

@@ -60,6 +60,21 @@ class Timeline:
                 return i + 1, self.policies[i]
         return 1, self.policies[0]
 
+    def in_force_from(self, when: datetime, print_: str) -> PolicyVersion | None:
+        """The version in force at ``when``, if every version in force at ``when`` or
+        later has the fingerprint ``print_`` (so adopting it from ``when`` changes
+        nothing); else ``None`` (and ``None`` before any version is recorded)."""
+        if not self.versions:
+            return None
+        times = [when]
+        times += [
+            v.effective for v in self.versions if v.effective is not None and v.effective > when
+        ]
+        numbers = {self.at(t)[0] for t in times}
+        if any(self.versions[n - 1].fingerprint != print_ for n in numbers):
+            return None
+        return self.versions[self.at(when)[0] - 1]
+
 
 def first_version(policy: Policy) -> PolicyVersion:
     """Version 1 of a community's policy: ``policy``, in force from the start."""

@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from ...community import Community
-from ...errors import KudosError, NotAllowed, PolicyMismatch
+from ...errors import Conflict, KudosError, NotAllowed, PolicyMismatch
 from ...history import fingerprint, to_json
 from ...model import PolicyVersion
 from ...policies import giffgaff
@@ -193,6 +193,58 @@ class PolicyHistoryConformance(ConformanceBase):
         first = c.change_policy(kudos_worth(20), effective=at, by="staff1", reason="more")
         again = c.change_policy(kudos_worth(20), effective=at, by="staff1", reason="more")
         assert again.replayed and again.event_id == first.event_id
+        assert len(c.policy_history()) == 2
+
+    def test_going_back_to_an_earlier_policy_at_the_same_effective_time_records_it(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        at = clock()
+        clock.advance(timedelta(minutes=1))
+        c.change_policy(kudos_worth(20), effective=at, by="staff1", reason="more")
+        back = c.change_policy(kudos_worth(10), effective=at, by="staff1", reason="undo")
+        assert not back.replayed
+        assert [v.version for v in c.policy_history()] == [1, 2, 3]
+        assert c.policy == kudos_worth(10)
+        c.give_kudos("r1", giver="bob")
+        assert [e.amount for e in c.statement("alice", account="points").lines] == [10]
+        again = c.change_policy(kudos_worth(10), effective=at, by="staff1", reason="undo")
+        assert again.replayed and again.event_id == back.event_id
+        assert len(c.policy_history()) == 3
+        assert_consistent(c)
+        c.rebuild()
+        assert_consistent(c)
+
+    def test_a_change_to_the_settings_in_force_records_no_version(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        same = c.change_policy(kudos_worth(10), by="staff1", reason="no change")
+        assert same.replayed and same.entries == ()
+        assert len(c.policy_history()) == 1
+        changed = c.change_policy(kudos_worth(20), by="staff1", reason="more", retroactive=True)
+        retried = c.change_policy(kudos_worth(20), by="staff1", reason="said otherwise")
+        assert retried.replayed and retried.event_id == changed.event_id
+        assert len(c.policy_history()) == 2
+        with pytest.raises(NotAllowed):
+            c.change_policy(kudos_worth(20), by="alice", reason="no change")
+
+    def test_a_retry_under_its_id_with_another_reason_is_a_short_conflict(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.change_policy(kudos_worth(20), by="staff1", reason="more", event_id="ch-1")
+        again = c.change_policy(kudos_worth(20), by="staff1", reason="more", event_id="ch-1")
+        assert again.replayed
+        with pytest.raises(Conflict) as caught:
+            c.change_policy(kudos_worth(20), by="staff1", reason="more!", event_id="ch-1")
+        message = str(caught.value)
+        assert "reason: 'more' first, 'more!' now" in message
+        assert "policy" not in message.replace("policy-changed", "")
+        assert len(message) < 300
         assert len(c.policy_history()) == 2
 
     def test_a_late_fact_dated_before_the_change_gets_the_old_rules(
