@@ -212,7 +212,7 @@ class Community(
         # What this process's writes are counted under: every store that may share the data.
         self._writes = (getattr(self.store, "data_key", identity), community)
         self._subscribers = subscribers_of(self._namespace)
-        self._policies = PolicyState(self._writes, community, policy, _default_policy)
+        self._policies = PolicyState(self._writes, community, policy, _default_policy, now=self.now)
         self._policies.open(self._read_raw)
 
     def __repr__(self) -> str:

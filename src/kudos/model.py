@@ -100,6 +100,10 @@ class PolicyVersion:
             characters): equal settings, equal print.
         effective: from when facts are valued under it (``None``: from the start).
         event_id: the policy-change event that recorded it (``None`` for version 1).
+        status: set by :meth:`kudos.Community.policy_history` (stores leave it
+            ``None``): ``"in force"`` for the version in force at the clock's
+            now, ``"scheduled"`` for one that takes effect later, ``"replaced"``
+            for one no longer (or never) in force.
     """
 
     version: int
@@ -107,6 +111,7 @@ class PolicyVersion:
     fingerprint: str
     effective: datetime | None = None
     event_id: str | None = None
+    status: str | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -263,7 +263,8 @@ class CommunityBase:
     # -- the policy in force ---------------------------------------------------------
     @property
     def policy(self) -> Policy:
-        """The policy in force now: the latest version the store recorded for the community.
+        """The policy in force at the clock's now: the latest version the store recorded
+        whose ``effective`` time has come (a change scheduled for later is not in force yet).
 
         Before the community's first write, the ``policy=`` it was opened with
         (or the default preset); see :meth:`kudos.Community.change_policy`.

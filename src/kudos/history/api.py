@@ -136,6 +136,9 @@ class PolicyHistoryAPI(CommunityBase):
         :meth:`change_policy` adds one. Empty before the first write.
         :func:`kudos.history.rules.from_content` turns a version's ``content``
         back into a :class:`~kudos.Policy`; each ledger entry's ``policy`` is
-        the number of the version that valued it.
+        the number of the version that valued it. Each version's ``status``
+        says which is in force at the clock's now (what :attr:`policy` is),
+        which are scheduled (``effective`` later) and which were replaced.
         """
-        return self._read(lambda tx: tx.policy_versions())
+        versions = self._read(lambda tx: tx.policy_versions())
+        return Timeline(versions).statuses(self.now())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
@@ -46,6 +47,12 @@ class PolicyState:
         given: the ``policy=`` the object was opened with; checked against the
             store's latest version, then forgotten.
         default: the policy of a community that has recorded none yet.
+        now: the community clock (what "in force now" means); ``None``: the
+            latest version counts as in force.
+
+    ``given`` matches the store when it has the settings of the latest
+    version (a change scheduled for later included) or of the version in
+    force now.
     """
 
     def __init__(
@@ -54,18 +61,19 @@ class PolicyState:
         community: str,
         given: Policy | None,
         default: Callable[[], Policy],
+        *,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.key = key
         self.community = community
         self.given = given
         self.default = default
+        self.now = now
         self.timeline: Timeline | None = None
         self.stale = False
         with _lock:
             known = _KNOWN.get(key)
-        if known is not None and (
-            given is None or fingerprint(given) == known.versions[-1].fingerprint
-        ):
+        if known is not None and (given is None or self._matches(given, known)):
             self.timeline = known  # confirmed (or updated) by the first transaction
 
     def open(self, read: Callable[[Callable[[Transaction], None]], None]) -> None:
@@ -98,7 +106,7 @@ class PolicyState:
             return
         timeline = Timeline(versions)
         if self.given is not None:
-            if fingerprint(self.given) != timeline.versions[-1].fingerprint:
+            if not self._matches(self.given, timeline):
                 raise PolicyMismatch(_mismatch(self.community, timeline, self.given))
             self.given = None
         self.adopt(timeline)
@@ -115,10 +123,20 @@ class PolicyState:
                     _KNOWN.clear()
                 _KNOWN[self.key] = timeline
 
+    def _matches(self, given: Policy, timeline: Timeline) -> bool:
+        print_ = fingerprint(given)
+        if print_ == timeline.versions[-1].fingerprint:
+            return True
+        return self.now is not None and print_ == fingerprint(timeline.at(self.now())[1])
+
     def current(self) -> Policy:
-        """The policy in force now (the latest version); the history must be loaded."""
+        """The policy in force at the clock's now (the latest version when no clock
+        was given, or a change scheduled for later is not in force yet); the
+        history must be loaded."""
         assert self.timeline is not None
-        return self.timeline.current
+        if self.now is None:
+            return self.timeline.current
+        return self.timeline.at(self.now())[1]
 
     def sync(self, tx: Transaction) -> Timeline:
         """The history as ``tx`` sees it: one index read, and every version when it moved."""

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ..model import PolicyVersion
 from .rules import fingerprint, from_content, to_json
 
@@ -59,6 +61,26 @@ class Timeline:
             if effective is None or effective <= when:
                 return i + 1, self.policies[i]
         return 1, self.policies[0]
+
+    def statuses(self, now: datetime) -> list[PolicyVersion]:
+        """The versions, each with its ``status`` at ``now``: in force, scheduled or replaced."""
+        if not self.versions:
+            return []
+        current = self.at(now)[0]
+        out = []
+        for i, version in enumerate(self.versions, start=1):
+            if i == current:
+                status = "in force"
+            elif (
+                version.effective is not None
+                and version.effective > now
+                and self.at(version.effective)[0] == i
+            ):
+                status = "scheduled"
+            else:
+                status = "replaced"
+            out.append(attrs.evolve(version, status=status))
+        return out
 
     def in_force_from(self, when: datetime, print_: str) -> PolicyVersion | None:
         """The version in force at ``when``, if every version in force at ``when`` or

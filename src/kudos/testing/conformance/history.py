@@ -247,6 +247,33 @@ class PolicyHistoryConformance(ConformanceBase):
         assert len(message) < 300
         assert len(c.policy_history()) == 2
 
+    def test_a_change_scheduled_for_later_is_not_in_force_until_its_time(
+        self, kudos_store: Store, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        later = clock() + timedelta(days=7)
+        c.change_policy(kudos_worth(20), effective=later, by="staff1", reason="from next week")
+        assert c.policy == kudos_worth(10)
+        assert [v.status for v in c.policy_history()] == ["in force", "scheduled"]
+        c.give_kudos("r1", giver="bob")
+        assert [e.amount for e in c.statement("alice", account="points").lines] == [10]
+        # Opening with the policy in force now, or with the one scheduled, is no mismatch.
+        now = Community(store=kudos_store, policy=kudos_worth(10), clock=clock)
+        assert now.policy == kudos_worth(10)
+        scheduled = Community(store=kudos_store, policy=kudos_worth(20), clock=clock)
+        assert scheduled.policy == kudos_worth(10)
+        with pytest.raises(PolicyMismatch):
+            Community(store=kudos_store, policy=kudos_worth(5), clock=clock)
+        clock.set(later + timedelta(hours=1))
+        assert c.policy == kudos_worth(20)
+        assert [v.status for v in c.policy_history()] == ["replaced", "in force"]
+        c.post_reply("r2", topic="t1", author="alice")
+        c.give_kudos("r2", giver="bob")
+        lines = [(e.amount, e.policy) for e in c.statement("alice", account="points").lines]
+        assert lines == [(10, 1), (20, 2)]
+        assert_consistent(c)
+
     def test_a_late_fact_dated_before_the_change_gets_the_old_rules(
         self, make_community: Callable[..., Community], clock: FakeClock
     ) -> None:
