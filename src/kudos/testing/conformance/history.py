@@ -274,6 +274,24 @@ class PolicyHistoryConformance(ConformanceBase):
         assert lines == [(10, 1), (20, 2)]
         assert_consistent(c)
 
+    def test_each_line_is_worded_by_the_templates_of_the_version_that_paid_it(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.post_reply("r2", topic="t1", author="alice")
+        c.give_kudos("r1", giver="bob")
+        clock.advance(timedelta(hours=1))
+        reworded = kudos_worth(10).evolve(texts={"kudos_on_reply": "{actor} liked your reply"})
+        c.change_policy(reworded, by="staff1", reason="friendlier words")
+        clock.advance(timedelta(hours=1))
+        c.give_kudos("r2", giver="bob")
+        texts = [line.text for line in c.statement("alice", account="points").lines]
+        assert texts == [
+            '+10 points: bob gave kudos to your reply in "No data abroad"',
+            "+10 points: bob liked your reply",
+        ]
+
     def test_a_late_fact_dated_before_the_change_gets_the_old_rules(
         self, make_community: Callable[..., Community], clock: FakeClock
     ) -> None:
