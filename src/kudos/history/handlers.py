@@ -88,8 +88,8 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
         why = f"recalculated under policy version {number}"
         if event.reason:
             why = f"{why}: {event.reason}"
-        for (member, account), amount in sorted(difference.items()):
-            ctx.line(member, account, amount, action=RECALCULATED, reason=why)
+        for (member, account, tags), amount in sorted(difference.items()):
+            ctx.line(member, account, amount, action=RECALCULATED, reason=why, tags=tags)
 
 
 def _recalculated(
@@ -99,8 +99,12 @@ def _recalculated(
     number: int,
     new: Policy,
     effective: datetime,
-) -> dict[tuple[str, str], int]:
-    """Per (member, account), what replaying history under the new rules adds (or takes).
+) -> dict[tuple[str, str, tuple[str, ...]], int]:
+    """Per (member, account, tags), what replaying history under the new rules adds (or takes).
+
+    Keyed by the tags the awards carried, so the lines booked keep every tag
+    board equal to a recalculation's (the booking time and period are now's:
+    time-window and period boards count the difference when it is booked).
 
     Every fact before this change is replayed in log order, valued under the
     new policy from ``effective`` on and under the version it had before
@@ -134,11 +138,11 @@ def _recalculated(
     return {k: want[k] - have[k] for k in set(want) | set(have) if want[k] != have[k]}
 
 
-def _earned(entries: Iterable[LedgerEntry]) -> Counter[tuple[str, str]]:
-    totals: Counter[tuple[str, str]] = Counter()
+def _earned(entries: Iterable[LedgerEntry]) -> Counter[tuple[str, str, tuple[str, ...]]]:
+    totals: Counter[tuple[str, str, tuple[str, ...]]] = Counter()
     for e in entries:
         if not engine.is_settlement(e.action):
-            totals[(e.member, e.account)] += e.amount
+            totals[(e.member, e.account, tuple(e.tags))] += e.amount
     return totals
 
 
