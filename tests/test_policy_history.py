@@ -20,8 +20,8 @@ import kudos
 from kudos import Community, InvalidPolicy, KudosError, MemoryStore, NotAllowed, PolicyMismatch
 from kudos.engine.core import stored_to_event
 from kudos.events import PolicyChanged
-from kudos.model import StoredEvent
 from kudos.history import fingerprint, to_json
+from kudos.model import StoredEvent
 from kudos.payback import PaybackRules, Rate
 from kudos.policy import Cap, Policy, Reward
 from kudos.stores.sql import SCHEMA_VERSION, SqlStore
