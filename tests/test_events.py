@@ -434,6 +434,8 @@ def field_values(field: attrs.Attribute[Any], hint: Any, zones: list[Any]) -> An
         return st.lists(ids, min_size=int(field.default is attrs.NOTHING), max_size=3)
     if hint is bool:
         return st.booleans()
+    if field.name == "replaces":  # a policy version, or not said
+        return st.none() | st.integers(1, 1000)
     if field.name == "amount":  # a bounty is more than zero
         positive = st.integers(1, 10**9)
         return positive if hint is int else st.none() | positive
