@@ -36,6 +36,7 @@ from ..events import Event, event_from_payload
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from ..stores.protocol import CounterKey, Transaction
 from . import caps as _caps
+from .plans import award_plan, cap_scope
 
 if TYPE_CHECKING:
     from ..policy import Cap, Policy
@@ -321,6 +322,31 @@ class Context:
     written by :meth:`flush`; reads of counters include queued changes.
     """
 
+    __slots__ = (
+        "_day",
+        "_locked",
+        "_members",
+        "_notify",
+        "_period",
+        "_windowed",
+        "at",
+        "clipped",
+        "deltas",
+        "entries",
+        "event",
+        "event_id",
+        "held_back",
+        "notes",
+        "policy",
+        "reverse_in_own_period",
+        "touched",
+        "trusted",
+        "tx",
+        "unfloored",
+        "unsettled",
+        "version",
+    )
+
     def __init__(
         self,
         tx: Transaction,
@@ -428,20 +454,26 @@ class Context:
             return
         period = period or self.period
         d = self.deltas
-        d[(metric, "all", subject)] += delta
-        d[(metric, period, subject)] += delta
+        get = d.get  # Counter's own += calls its __missing__ (Python) for every new key
+        key = (metric, "all", subject)
+        d[key] = get(key, 0) + delta
+        key = (metric, period, subject)
+        d[key] = get(key, 0) + delta
         if not boards:
             return
         if metric in self._windowed:
-            d[(metric, _day_scope(self.day(at)), subject)] += delta
+            key = (metric, _day_scope(self.day(at)), subject)
+            d[key] = get(key, 0) + delta
         if not isinstance(tags, tuple | list):
             tags = tuple(tags)
         if tags:
             # A tag named twice (or a product as a tag) counts once.
             for tag in dict.fromkeys(tags) if len(tags) > 1 else tags:
                 everywhere, within = _tag_scopes(period, tag)
-                d[(metric, everywhere, subject)] += delta
-                d[(metric, within, subject)] += delta
+                key = (metric, everywhere, subject)
+                d[key] = get(key, 0) + delta
+                key = (metric, within, subject)
+                d[key] = get(key, 0) + delta
 
     # -- awarding ---------------------------------------------------------------------
     def award(
@@ -461,11 +493,15 @@ class Context:
         """
         if merged_into(self.tx, member) is not None:
             member = resolve(self.tx, member)
-        reward = self.policy.reward(action)
-        if reward.was:
-            reward = reward.on(self.day())
+        plan = award_plan(self.policy, action)
+        if plan.earlier:
+            points, reputation = plan.amounts(self.day())
+        else:
+            points, reputation = plan.points, plan.reputation
         made = []
-        for account, amount in (("points", reward.points), ("reputation", reward.reputation)):
+        for account, amount in (("points", points), ("reputation", reputation)):
+            if not amount:
+                continue  # credit() books nothing for nothing
             entry = self.credit(
                 member,
                 account,
@@ -474,6 +510,7 @@ class Context:
                 subject=subject,
                 reason=reason,
                 tags=tags,
+                caps=plan.caps[account],
             )
             if entry is not None:
                 made.append(entry)
@@ -493,6 +530,7 @@ class Context:
         force: bool = False,
         floored: bool = True,
         period: str | None = None,
+        caps: tuple[Cap, ...] | None = None,
     ) -> LedgerEntry | None:
         """Write one ledger entry, applying the staff rule and the policy's caps.
 
@@ -502,7 +540,8 @@ class Context:
         booked only down to the policy's reputation floor unless ``force`` or
         not ``floored`` (a bounty is paid in full: its offerer had it). ``period``
         books the entry in that payback period instead of the event's
-        (payouts, carry-over).
+        (payouts, carry-over). ``caps`` are the caps of ``action`` in ``account``
+        when the caller has them already (an :class:`~kudos.engine.plans.AwardPlan`).
         """
         if amount == 0:
             return None
@@ -515,10 +554,14 @@ class Context:
         if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
             return None  # a deleted account's posts award no one
         self._lock(member)
-        tags = tuple(dict.fromkeys(tags))
+        if not isinstance(tags, tuple) or len(tags) > 1:
+            tags = tuple(dict.fromkeys(tags))
         given = amount
         booked_in = period or self.period
-        caps = caps_for(self.policy, action, account) if capped and not force else ()
+        if not capped or force:
+            caps = ()
+        elif caps is None:
+            caps = caps_for(self.policy, action, account)
         binding: tuple[Cap, CounterKey] | None = None
         for cap in caps if amount > 0 else ():
             key = self._cap_key(cap, member, subject, self.at, booked_in)
@@ -581,15 +624,7 @@ class Context:
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
-        day = self.day(at)
-        scope = {
-            "day": f"day:{day}",
-            "month": f"month:{day[:7]}",
-            "post": f"post:{subject}",
-            "period": period,
-            "ever": "ever",
-        }
-        return (f"cap:{cap.account}", scope[cap.per], member)
+        return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
         self.entries.append(entry)
@@ -905,22 +940,13 @@ def period_of(policy: Policy, at: datetime) -> str:
     return found
 
 
-_CAPS: dict[int, tuple[Policy, dict[tuple[str, str], tuple[Cap, ...]]]] = {}
-
-
 def caps_for(policy: Policy, action: str, account: str) -> tuple[Cap, ...]:
     """:meth:`Policy.caps_for`, worked out once per policy, action and account."""
-    known = _CAPS.get(id(policy))
-    if known is None or known[0] is not policy:
-        if len(_CAPS) >= 64:
-            _CAPS.clear()
-        known = _CAPS[id(policy)] = (policy, {})
-    caps = known[1].get((action, account))
+    plan = award_plan(policy, action)
+    caps = plan.caps.get(account)
     if caps is None:
         counted = action not in _caps.UNCAPPED
-        caps = known[1][(action, account)] = (
-            tuple(policy.caps_for(action, account)) if counted else ()
-        )
+        caps = plan.caps[account] = tuple(policy.caps_for(action, account)) if counted else ()
     return caps
 
 

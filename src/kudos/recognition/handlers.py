@@ -240,8 +240,12 @@ class _Plan:
                 if name not in names:
                     if need is not None and (have is None or have > need):
                         continue
-                    if any(metrics[m] < n for m, n in requires):
-                        continue
+                    for m, n in requires:  # a loop, not any(): this runs per member and event
+                        if metrics[m] < n:
+                            break
+                    else:
+                        held.add(name)
+                    continue
                 held.add(name)
         held.update(n for n in names if n != "*")
         return frozenset(held)

@@ -80,10 +80,18 @@ class DocIndex:
         if old is not None:
             if old.ref != doc.ref:
                 self._refs[(kind, old.ref)].discard(key)
+                self._refs[(kind, doc.ref)].add(key)
             if old.status != doc.status:
                 self._statuses[(kind, old.status)].discard(key)
+                self._statuses[(kind, doc.status)].add(key)
             if kind == SEARCH_KIND:
                 self._unindex(old)
+                for word in str(doc.data.get("text", "")).split():
+                    self._words[word].add(key)
+            # Replacing a document: its kind already lists it, and its ref and
+            # status indexes only change when they do (most writes update data).
+            self._all[(kind, key)] = doc
+            return
         if kind == SEARCH_KIND:
             for word in str(doc.data.get("text", "")).split():
                 self._words[word].add(key)
