@@ -64,6 +64,12 @@ class PolicyHistoryAPI(CommunityBase):
         edited. Points already paid out stay paid; the difference is booked
         in the open payback period.
 
+        The version in force at a time is the one with the latest
+        ``effective`` time not after it (ties: the one recorded later). A
+        change effective before a change scheduled earlier does not cancel
+        it: the scheduled version stays scheduled (``policy_history()`` says
+        so) and governs from its own ``effective`` time.
+
         A change inside a payback period is allowed: closing the period
         values its points under the rules in force when it closes.
 

@@ -2,10 +2,15 @@
 
 A community's policy versions are numbered 1, 2, 3, ... in the order they
 were recorded; version 1 is recorded with the community's first write, and
-each :class:`~kudos.events.PolicyChanged` event adds the next. A fact is
-valued by the latest version recorded before it whose ``effective`` time is
-not after the fact's time, so replaying the log in order (``rebuild``) picks
-the same version for every fact as recording it did.
+each :class:`~kudos.events.PolicyChanged` event adds the next. The version in
+force at a time ``t`` is the one with the latest ``effective`` time not after
+``t`` (version 1 counts as in force from the start; of two versions with the
+same ``effective`` time, the one recorded later). So a change recorded with an
+``effective`` time earlier than a change scheduled before it does not cancel
+the scheduled one: it governs until the scheduled one's ``effective`` time,
+and the scheduled one from then on. A fact is valued among the versions
+recorded before it, so replaying the log in order (``rebuild``) picks the
+same version for every fact as recording it did.
 """
 
 from __future__ import annotations
@@ -56,11 +61,16 @@ class Timeline:
         if self.pending is not None:
             return 1, self.pending
         last = len(self.versions) if upto is None else min(upto, len(self.versions))
-        for i in range(last - 1, 0, -1):
+        best = 0
+        best_at: datetime | None = None  # None: from the start
+        for i in range(1, last):
             effective = self.versions[i].effective
-            if effective is None or effective <= when:
-                return i + 1, self.policies[i]
-        return 1, self.policies[0]
+            if effective is None:
+                if best_at is None:
+                    best = i
+            elif effective <= when and (best_at is None or effective >= best_at):
+                best, best_at = i, effective
+        return best + 1, self.policies[best]
 
     def statuses(self, now: datetime) -> list[PolicyVersion]:
         """The versions, each with its ``status`` at ``now``: in force, scheduled or replaced."""
