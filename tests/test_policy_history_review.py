@@ -3,12 +3,16 @@ versions, a store recreated under a live process, amounts past the bound."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.test_policy_history import MEMBERS, T0, TAGS, earned, recalculated, tag_boards
 
 import kudos
-from kudos import Community, MemoryStore
+from kudos import Community, KudosError, MemoryStore
 from kudos.policy import Policy, Reward
-from kudos.testing import FakeClock
+from kudos.testing import FakeClock, assert_consistent
 
 
 def _with(policy: Policy, name: str, **rewards: Reward) -> Policy:
@@ -67,3 +71,115 @@ def test_of_two_versions_effective_at_the_same_time_the_later_recorded_governs()
     c.post_reply("r", topic="t", author="alice")
     c.give_kudos("r", giver="bob")
     assert c.standing("alice").points == 9
+
+
+# --- 1. a reversal after a retroactive change takes back the recalculated part ----------------
+
+
+def _seeded(c: Community) -> None:
+    for m in MEMBERS:
+        c.join(m)
+    c.join("staff1", role="staff")
+    for i, m in enumerate(MEMBERS):
+        c.post_topic(f"t{i}", author=m, title=f"topic {i}", tags=TAGS[i % 2])
+        for j, other in enumerate(MEMBERS):
+            if other != m:
+                c.post_reply(f"r{i}{j}", topic=f"t{i}", author=other)
+
+
+def _act(c: Community, clock: FakeClock, fact: tuple[str, int, int]) -> None:
+    kind, topic, member = fact
+    clock.advance(timedelta(minutes=7))
+    reply = f"r{topic}{member}"
+    giver = MEMBERS[(member + 1) % 4]
+    stamp = clock().timestamp()
+    try:
+        if kind == "kudos":
+            c.give_kudos(reply, giver=giver, event_id=f"k-{reply}-{giver}-{stamp}")
+        elif kind == "withdraw":
+            c.withdraw_kudos(reply, giver=giver, event_id=f"w-{reply}-{giver}-{stamp}")
+        elif kind == "accept":
+            c.accept_solution(f"t{topic}", reply=reply, by=MEMBERS[topic])
+        elif kind == "unaccept":
+            c.unaccept_solution(f"t{topic}", by=MEMBERS[topic])
+        elif kind == "restore":
+            c.restore_post(reply, by="staff1")
+        else:
+            c.remove_post(reply, by="staff1", reason="spam")
+    except KudosError:
+        pass  # refused (own reply, nothing to withdraw, ...): fine
+
+
+def _worth(points: int, reputation: int, solution: int) -> Policy:
+    g = kudos.policies.giffgaff()
+    return _with(
+        g,
+        f"worth {points}/{reputation}/{solution}",
+        kudos_on_reply=Reward(points=points, reputation=reputation),
+        solution_accepted=Reward(points=solution, reputation=1),
+    )
+
+
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(["kudos", "kudos", "withdraw", "accept", "unaccept", "remove"]),
+        st.integers(0, 1),  # topic
+        st.integers(1, 2),  # reply author (the giver is the next member)
+    ),
+    max_size=20,
+)
+worths = st.tuples(st.integers(0, 20), st.integers(0, 4), st.integers(0, 60))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=worths, then=worths, before=actions, after=actions)
+def test_reversals_after_a_retroactive_change_equal_a_recalculation(
+    first: tuple[int, int, int],
+    then: tuple[int, int, int],
+    before: list[tuple[str, int, int]],
+    after: list[tuple[str, int, int]],
+) -> None:
+    clock = FakeClock(T0)
+    c = Community(MemoryStore(), _worth(*first), clock=clock)
+    _seeded(c)
+    for fact in before:
+        _act(c, clock, fact)
+    clock.advance(timedelta(minutes=1))
+    new = _worth(*then)
+    c.change_policy(
+        new, effective=T0 - timedelta(days=1), retroactive=True, by="staff1", reason="recalc"
+    )
+    for fact in after:
+        _act(c, clock, fact)
+    truth = recalculated(c, new)
+    assert earned(c) == earned(truth)
+    assert tag_boards(c) == tag_boards(truth)
+    assert c.simulate(new).report.members == ()
+    assert_consistent(c)  # balances == ledger sums; rebuild == incremental
+
+
+def test_withdrawing_a_recalculated_kudos_takes_back_its_new_value() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    c = Community(MemoryStore(), kudos.policies.giffgaff(), clock=clock)
+    _members(c)
+    c.post_topic("t1", author="bob", title="No data abroad")
+    for reply in ("r1", "r2"):
+        c.post_reply(reply, topic="t1", author="alice")
+        c.give_kudos(reply, giver="bob")
+    assert c.standing("alice").points == 10
+    generous = _with(c.policy, "generous", kudos_on_reply=Reward(points=10, reputation=1))
+    clock.advance(days=1)
+    c.change_policy(
+        generous,
+        effective=datetime(2026, 1, 1, tzinfo=UTC),
+        retroactive=True,
+        by="staff1",
+        reason="kudos count double",
+    )
+    assert c.standing("alice").points == 20
+    out = c.withdraw_kudos("r1", giver="bob")
+    assert c.standing("alice").points == 10
+    revalued = [e for e in out.entries if e.action == "policy_recalculated"]
+    assert [e.amount for e in revalued] == [-5] and revalued[0].reverses is not None
+    assert c.simulate(c.policy).report.members == ()
+    assert_consistent(c)

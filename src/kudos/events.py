@@ -509,8 +509,8 @@ class PolicyChanged(Event):
     ``effective`` when it takes effect (UTC ISO 8601 text; a datetime is
     converted). Facts already recorded keep their value, unless
     ``retroactive``: then what history is worth under the new rules (every
-    fact from ``effective`` on) is worked out, and the difference per member
-    and account booked as ``policy_recalculated`` lines of this event.
+    fact from ``effective`` on) is worked out, and the difference per ledger
+    line it revalues booked as ``policy_recalculated`` lines of this event.
     :meth:`kudos.Community.change_policy` records it, with ``replaces`` the
     number of the latest version when it was asked for (part of a derived id,
     so going back to an earlier policy is a new fact, not a replay of the

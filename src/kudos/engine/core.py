@@ -70,6 +70,19 @@ the balance but earns nothing, so it leaves this counter alone.
 _BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
 
 
+REVALUED_BY = "recalculated"
+"""The kind of the documents, keyed by a ledger entry id, whose ``data["lines"]``
+lists the entry ids of the lines that revalue that entry (a retroactive policy
+change's): :meth:`Context.reverse` takes them back with the entry, and
+:meth:`Context.reverse_event` those keyed by :func:`revalued_fact`."""
+
+
+def revalued_fact(event_id: str) -> str:
+    """The :data:`REVALUED_BY` key of the lines that revalue a fact that booked no line
+    of its own for them (reversing the fact's event takes them back)."""
+    return f"event:{event_id}"
+
+
 def settlements(*actions: str) -> None:
     """Declare ledger actions that move the points balance without earning (payouts)."""
     _SETTLEMENTS.update(actions)
@@ -643,10 +656,14 @@ class Context:
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
 
-        Returns ``None`` when the entry was already reversed (or gave nothing).
+        The lines that revalue ``entry`` (a retroactive policy change's
+        ``policy_recalculated`` lines, found through a :data:`REVALUED_BY`
+        document) are taken back with it. Returns ``None`` when the entry was
+        already reversed (or gave nothing).
         """
         if entry.reverses is not None:
             return None
+        self._reverse_revaluations(entry.entry_id, reason, entry.member)
         if entry.amount == 0:
             # An award the cap held back entirely may have been topped up since.
             for cap in caps_for(self.policy, entry.action, entry.account):
@@ -693,6 +710,19 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def _reverse_revaluations(self, key: str, reason: str, member: str | None) -> int:
+        """Reverse the lines a :data:`REVALUED_BY` document ``key`` lists (``member``'s only)."""
+        revalued = self.tx.get(REVALUED_BY, key)
+        if revalued is None:
+            return 0
+        done = 0
+        lines = set(revalued.data["lines"])
+        for event_id in sorted({line.rsplit("/", 1)[0] for line in lines}):
+            for line in self.tx.entries(event_id=event_id, member=member):
+                if line.entry_id in lines and self.reverse(line, reason) is not None:
+                    done += 1
+        return done
 
     def reversal_period(self, entry: LedgerEntry) -> str:
         """The period the reversal of ``entry`` is booked in.
@@ -756,7 +786,7 @@ class Context:
                 continue  # the event settled a cap for other awards; they keep it
             if self.reverse(entry, reason) is not None:
                 done += 1
-        return done
+        return done + self._reverse_revaluations(revalued_fact(event_id), reason, member)
 
     def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
         """Entries about ``subject`` (optionally of ``action``) not yet reversed.

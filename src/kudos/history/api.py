@@ -59,10 +59,11 @@ class PolicyHistoryAPI(CommunityBase):
         ``retroactive=True`` recalculates history the way Stack Exchange did
         in November 2019: every fact from ``effective`` on is valued again
         under ``policy`` (the others under the version they had), and the
-        difference per member and account is booked now as
-        ``policy_recalculated`` lines of this event; nothing recorded is
-        edited. Points already paid out stay paid; the difference is booked
-        in the open payback period.
+        difference is booked as ``policy_recalculated`` lines of this event,
+        one per ledger line it revalues (that line's member, account,
+        subject, tags and time; its period while open, else the open one);
+        reversing that line later takes its difference lines back too.
+        Nothing recorded is edited; points already paid out stay paid.
 
         The version in force at a time is the one with the latest
         ``effective`` time not after it (ties: the one recorded later). A
