@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.test_policy_history import MEMBERS, T0, TAGS, earned, recalculated, tag_boards
 
 import kudos
-from kudos import Community, KudosError, MemoryStore
+from kudos import Community, InvalidPolicy, KudosError, MemoryStore, NotAllowed
 from kudos.policy import Policy, Reward
 from kudos.testing import FakeClock, assert_consistent
 
@@ -182,4 +183,46 @@ def test_withdrawing_a_recalculated_kudos_takes_back_its_new_value() -> None:
     revalued = [e for e in out.entries if e.action == "policy_recalculated"]
     assert [e.amount for e in revalued] == [-5] and revalued[0].reverses is not None
     assert c.simulate(c.policy).report.members == ()
+    assert_consistent(c)
+
+
+# --- 4. amounts past kudos's bound --------------------------------------------------------
+
+
+@pytest.mark.parametrize("points", [10**20, 2**62, -(10**12) - 1])
+def test_a_reward_past_the_amount_bound_is_an_invalid_policy_naming_the_key(points: int) -> None:
+    with pytest.raises(InvalidPolicy, match="points must be between"):
+        Reward(points=points)
+    data = {"name": "big", "rewards": {"kudos_on_reply": {"points": points}}}
+    with pytest.raises(InvalidPolicy, match=r"^rewards\.kudos_on_reply\.points must be between"):
+        Policy.from_dict(data)
+    with pytest.raises(InvalidPolicy, match=r"caps\[0\]\.limit must be between"):
+        Policy.from_dict(
+            {"name": "big", "caps": [{"account": "points", "per": "day", "limit": 2**62}]}
+        )
+
+
+def test_a_recalculation_the_new_rules_refuse_is_refused_and_writes_nothing() -> None:
+    # Before: the recalculation skipped what the new rules refuse (it "earned nothing").
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    voting = kudos.policies.giffgaff().evolve(down_votes=True)
+    c = Community(MemoryStore(), voting, clock=clock)
+    _members(c)
+    c.post_topic("t1", author="bob", title="x")
+    c.post_reply("r1", topic="t1", author="alice")
+    c.give_kudos("r1", giver="bob")
+    c.down_vote("r1", voter="bob")
+    before = c.standing("alice")
+    with pytest.raises(
+        NotAllowed, match=r"recalculation stops at event .*down-voted.*no down-votes"
+    ):
+        c.change_policy(
+            voting.evolve(name="no down-votes", down_votes=False),
+            effective=datetime(2026, 1, 1, tzinfo=UTC),
+            retroactive=True,
+            by="staff1",
+            reason="down-votes go",
+        )
+    assert [v.version for v in c.policy_history()] == [1]
+    assert c.standing("alice") == before
     assert_consistent(c)

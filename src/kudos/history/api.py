@@ -94,7 +94,9 @@ class PolicyHistoryAPI(CommunityBase):
             UnknownMember: ``by`` never joined.
             NotAllowed: ``by`` is not staff or a moderator; or ``effective``
                 is before the end of the last closed payback period and
-                ``retroactive`` is not true.
+                ``retroactive`` is not true; or, retroactive, a fact the log
+                holds that ``policy`` refuses (the message names it; nothing
+                is recorded).
             Conflict: ``event_id`` was used for another fact (the message
                 names the fields that differ).
         """

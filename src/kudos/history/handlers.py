@@ -175,7 +175,9 @@ def _scratch_lines(
 
     Every fact before this change is replayed in log order, valued under the
     new policy from ``effective`` on and under the version it had before
-    that; facts the rules in force refuse are left out. Earlier policy
+    that. A fact the log holds that those rules refuse stops the change
+    (:class:`NotAllowed`, naming the fact and the reason): nothing is booked
+    for it silently. Earlier policy
     changes are not replayed (their recalculations are what this one
     supersedes), and settlements (payouts, carry-overs) count on neither
     side: points paid out stay paid.
@@ -197,8 +199,13 @@ def _scratch_lines(
         try:
             with scratch.transaction(tx.community) as one:
                 engine.apply(one, policy, fact, notify=False, trusted=True, version=version)
-        except KudosError:
-            continue  # the rules in force refuse it now: it earns nothing
+        except KudosError as exc:
+            raise NotAllowed(
+                f"the recalculation stops at event {row.event_id!r} ({row.type}, "
+                f"{row.at.isoformat()}), which the log holds but the rules it would be valued "
+                f"under refuse: {exc}. Nothing was changed: make the change effective after "
+                "that fact, or not retroactive"
+            ) from exc
     totals: Counter[LineKey] = Counter()
     times: dict[LineKey, datetime] = {}
     with scratch.transaction(tx.community) as stx:
