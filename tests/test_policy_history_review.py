@@ -3,7 +3,10 @@ versions, a store recreated under a live process, amounts past the bound."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -226,3 +229,42 @@ def test_a_recalculation_the_new_rules_refuse_is_refused_and_writes_nothing() ->
     assert [v.version for v in c.policy_history()] == [1]
     assert c.standing("alice") == before
     assert_consistent(c)
+
+
+# --- 3. a store recreated with other content under a live process -------------------------
+
+
+def test_a_store_recreated_with_another_policy_under_a_live_process_is_read_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "community.db"
+    url = f"sqlite:///{path}"
+    g = kudos.policies.giffgaff()
+
+    def seed(policy: Policy) -> Community:
+        c = kudos.open(url, policy=policy)
+        _members(c)
+        c.post_topic("t1", author="bob", title="x")
+        return c
+
+    first = seed(g)
+    first.post_reply("r0", topic="t1", author="alice")
+    first.give_kudos("r0", giver="bob")
+    first.store.close()
+    path.unlink()
+    other_process = (
+        "import kudos\n"
+        "g = kudos.policies.giffgaff()\n"
+        "b = g.evolve(name='B', rewards={**g.rewards, "
+        "'kudos_on_reply': kudos.Reward(points=10, reputation=1)})\n"
+        f"c = kudos.open({url!r}, policy=b)\n"
+        "for m in ('alice', 'bob'): c.join(m)\n"
+        "c.post_topic('t1', author='bob', title='x')\n"
+    )
+    subprocess.run([sys.executable, "-c", other_process], check=True)  # version 1 is now B
+    again = kudos.open(url)  # per request, no policy=: this process knew version 1 as giffgaff
+    again.post_reply("r1", topic="t1", author="alice")
+    again.give_kudos("r1", giver="bob")
+    assert again.standing("alice").points == 10  # before: 5, under the policy it knew
+    assert again.policy.name == "B"
+    assert_consistent(again)

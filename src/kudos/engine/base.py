@@ -268,6 +268,12 @@ class CommunityBase:
 
         Before the community's first write, the ``policy=`` it was opened with
         (or the default preset); see :meth:`kudos.Community.change_policy`.
+
+        It is the history as this object (or another one of the same store in
+        this process) last read it: a change made through another object or
+        process shows here from this object's next read or write of the store
+        (each checks the latest version's number and fingerprint). Reads and
+        writes value facts under the history their own transaction read.
         """
         if self._policies.timeline is None:
             self._read(lambda tx: None)

@@ -3,7 +3,9 @@
 A community's policy versions are history: version ``N`` of a community
 never changes once recorded. So an object that knows versions ``1..N`` only
 has to check, in each transaction, that the store's latest is still ``N``
-(one index read), and read the versions again when it moved. What one object
+with the same fingerprint (one index read: a database recreated with other
+content under a live process differs there), and read the versions again
+when it moved. What one object
 learnt is kept per store and community for the objects made after it (a
 ``Community`` built per request opens without any read).
 """
@@ -109,11 +111,12 @@ class PolicyState:
             if not self._matches(self.given, timeline):
                 raise PolicyMismatch(_mismatch(self.community, timeline, self.given))
             self.given = None
-        self.adopt(timeline)
+        self.adopt(timeline, force=True)
 
-    def adopt(self, timeline: Timeline) -> None:
-        """Use ``timeline`` from now on (unless this object knows a later one)."""
-        if self.timeline is not None and self.timeline.recorded > timeline.recorded:
+    def adopt(self, timeline: Timeline, *, force: bool = False) -> None:
+        """Use ``timeline`` from now on (unless this object knows a later one and not
+        ``force``: what a transaction just read is the store's, even when shorter)."""
+        if not force and self.timeline is not None and self.timeline.recorded > timeline.recorded:
             return
         self.timeline = timeline
         if timeline.recorded:
@@ -139,9 +142,11 @@ class PolicyState:
         return self.timeline.at(self.now())[1]
 
     def sync(self, tx: Transaction) -> Timeline:
-        """The history as ``tx`` sees it: one index read, and every version when it moved."""
-        recorded = tx.policy_version()
-        if self.timeline is None or recorded != self.timeline.recorded:
+        """The history as ``tx`` sees it: one index read (the latest version's number and
+        fingerprint), and every version when it moved."""
+        latest = tx.policy_latest()
+        recorded = latest[0]
+        if self.timeline is None or latest != self.timeline.latest:
             self.load(tx)
         elif recorded:
             self.given = None  # the version this object knows is the store's latest
@@ -183,7 +188,7 @@ class PolicyState:
         """
         if any(o.type == PolicyChanged.type and not o.replayed for o in outcomes):
             timeline = Timeline(tx.policy_versions())
-        if tx.policy_version() != timeline.recorded:
+        if tx.policy_latest() != timeline.latest:
             self.stale = True
             raise PolicyMoved("the community's policy changed meanwhile; trying again")
         if timeline is not self.timeline:

@@ -50,6 +50,13 @@ class Timeline:
         return len(self.versions)
 
     @property
+    def latest(self) -> tuple[int, str]:
+        """The latest version's number and fingerprint (``(0, "")``: none recorded yet)."""
+        if not self.versions:
+            return (0, "")
+        return (len(self.versions), self.versions[-1].fingerprint)
+
+    @property
     def current(self) -> Policy:
         """The latest version's policy (the pending one before any write)."""
         if self.pending is not None:

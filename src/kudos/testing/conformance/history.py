@@ -68,8 +68,10 @@ class PolicyHistoryConformance(ConformanceBase):
         with kudos_store.transaction("c1") as tx:
             assert tx.policy_versions() == [_version(1, giffgaff()), _version(2, kudos_worth(10))]
             assert tx.policy_version() == 2
+            assert tx.policy_latest() == (2, _version(2, kudos_worth(10)).fingerprint)
         with kudos_store.transaction("c2") as tx:
             assert tx.policy_versions() == [] and tx.policy_version() == 0
+            assert tx.policy_latest() == (0, "")
 
     def test_a_policy_version_out_of_turn_raises_a_kudos_error(self, kudos_store: Store) -> None:
         with kudos_store.transaction("c1") as tx:
