@@ -268,3 +268,42 @@ def test_a_store_recreated_with_another_policy_under_a_live_process_is_read_agai
     assert again.standing("alice").points == 10  # before: 5, under the policy it knew
     assert again.policy.name == "B"
     assert_consistent(again)
+
+
+# --- 6. many versions: each parsed at most once per process, and only when needed ----------
+
+
+def test_each_policy_version_is_parsed_at_most_once_and_only_when_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kudos.history import state, timeline
+
+    parses: list[str] = []
+    real = timeline.from_content
+
+    def counting(content: str) -> Policy:
+        parses.append(content)
+        return real(content)
+
+    monkeypatch.setattr(timeline, "from_content", counting)
+    monkeypatch.setattr(timeline, "_PARSED", {})
+    store = MemoryStore()
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    g = kudos.policies.giffgaff()
+    c = Community(store, g, clock=clock)
+    _members(c)
+    c.post_topic("t", author="bob", title="x")
+    for i in range(80):  # past the 64 policies from_content keeps
+        clock.advance(timedelta(minutes=1))
+        worth = _with(g, f"p{i}", kudos_on_reply=Reward(points=i + 1, reputation=1))
+        c.change_policy(worth, by="staff1", reason="another step")
+    assert len(parses) == len(set(parses)) <= 81  # each version at most once
+    # A process that never met the store: it parses only the version in force.
+    monkeypatch.setattr(timeline, "_PARSED", {})
+    monkeypatch.setattr(state, "_KNOWN", {})
+    parses.clear()
+    fresh = Community(store, clock=clock)
+    fresh.post_reply("r", topic="t", author="alice")
+    fresh.give_kudos("r", giver="bob")
+    assert fresh.standing("alice").points == 80
+    assert len(parses) == 1

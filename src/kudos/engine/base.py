@@ -279,7 +279,7 @@ class CommunityBase:
             self._read(lambda tx: None)
         return self._policies.current()
 
-    def _policy_versions(self) -> tuple[Policy, ...]:
+    def _policy_versions(self) -> Sequence[Policy]:
         """The community's policy versions as policies, version 1 first (as last read)."""
         timeline = self._policies.timeline
         return timeline.policies if timeline is not None else ()

@@ -15,9 +15,10 @@ same version for every fact as recording it did.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import attrs
 
@@ -28,6 +29,53 @@ if TYPE_CHECKING:
     from ..policy import Policy
 
 __all__ = ["Timeline", "first_version"]
+
+
+_PARSED: dict[str, Policy] = {}
+_PARSED_LIMIT = 4096
+_parsing = threading.Lock()
+
+
+def parsed(content: str) -> Policy:
+    """The policy of a stored version's ``content``, parsed at most once per process.
+
+    Kept per content text (every version a process has met, up to 4,096 of
+    them, then started afresh): a community with hundreds of versions parses
+    each once, not once per transaction.
+    """
+    found = _PARSED.get(content)
+    if found is None:
+        found = from_content(content)
+        with _parsing:
+            if len(_PARSED) >= _PARSED_LIMIT:
+                _PARSED.clear()
+            _PARSED[content] = found
+    return found
+
+
+class Versions(Sequence["Policy"]):
+    """A community's versions as policies, each parsed only when asked for (version 1 first)."""
+
+    __slots__ = ("_got", "_versions")
+
+    def __init__(self, versions: tuple[PolicyVersion, ...]) -> None:
+        self._versions = versions
+        self._got: list[Policy | None] = [None] * len(versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    @overload
+    def __getitem__(self, index: int) -> Policy: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Policy]: ...
+    def __getitem__(self, index: int | slice) -> Policy | Sequence[Policy]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        got = self._got[index]
+        if got is None:
+            got = self._got[index] = parsed(self._versions[index].content)
+        return got
 
 
 class Timeline:
@@ -41,7 +89,7 @@ class Timeline:
 
     def __init__(self, versions: Sequence[PolicyVersion], pending: Policy | None = None) -> None:
         self.versions = tuple(versions)
-        self.policies = tuple(from_content(v.content) for v in self.versions)
+        self.policies = Versions(self.versions)
         self.pending = pending if not self.versions else None
 
     @property
