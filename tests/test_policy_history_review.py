@@ -307,3 +307,27 @@ def test_each_policy_version_is_parsed_at_most_once_and_only_when_needed(
     fresh.give_kudos("r", giver="bob")
     assert fresh.standing("alice").points == 80
     assert len(parses) == 1
+
+
+# --- 8. a version says who changed it, why, when, and whether it recalculated --------------
+
+
+def test_policy_history_says_who_changed_it_why_when_and_has_a_short_repr() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    c = Community(MemoryStore(), kudos.policies.giffgaff(), clock=clock)
+    _members(c)
+    clock.advance(days=1)
+    worth = _with(c.policy, "generous", kudos_on_reply=Reward(points=10, reputation=1))
+    c.change_policy(
+        worth,
+        effective=datetime(2026, 1, 1, tzinfo=UTC),
+        retroactive=True,
+        by="staff1",
+        reason="kudos count double",
+    )
+    first, second = c.policy_history()
+    assert (first.by, first.reason, first.recorded_at, first.retroactive) == (None,) * 4
+    assert (second.by, second.reason, second.retroactive) == ("staff1", "kudos count double", True)
+    assert second.recorded_at == clock()
+    shown = repr(second)
+    assert len(shown) < 600 and second.content not in shown and second.fingerprint[:12] in shown

@@ -12,7 +12,7 @@ from ..engine import core as engine
 from ..engine.base import CommunityBase
 from ..errors import InvalidInput
 from ..events import PolicyChanged
-from ..model import Outcome, PolicyVersion
+from ..model import Outcome, PolicyVersion, StoredEvent
 from ..policy import Policy
 from ..stores.protocol import Transaction
 from .handlers import require_staff
@@ -147,7 +147,28 @@ class PolicyHistoryAPI(CommunityBase):
         back into a :class:`~kudos.Policy`; each ledger entry's ``policy`` is
         the number of the version that valued it. Each version's ``status``
         says which is in force at the clock's now (what :attr:`policy` is),
-        which are scheduled (``effective`` later) and which were replaced.
+        which are scheduled (``effective`` later) and which were replaced;
+        ``by``, ``reason``, ``recorded_at`` and ``retroactive`` come from the
+        change that recorded it (``None`` for version 1).
         """
-        versions = self._read(lambda tx: tx.policy_versions())
-        return Timeline(versions).statuses(self.now())
+
+        def read(tx: Transaction) -> tuple[list[PolicyVersion], list[StoredEvent]]:
+            versions = tx.policy_versions()
+            found = (tx.get_event(v.event_id) for v in versions if v.event_id is not None)
+            return versions, [row for row in found if row is not None]
+
+        versions, rows = self._read(read)
+        events = {row.event_id: engine.stored_to_event(row) for row in rows}
+        out = []
+        for version in Timeline(versions).statuses(self.now()):
+            change = events.get(version.event_id) if version.event_id else None
+            if isinstance(change, PolicyChanged):
+                version = attrs.evolve(
+                    version,
+                    by=change.by,
+                    reason=change.reason,
+                    recorded_at=change.at,
+                    retroactive=change.retroactive,
+                )
+            out.append(version)
+        return out
