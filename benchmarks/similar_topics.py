@@ -181,7 +181,7 @@ def main() -> None:
             with engine.connect() as conn:
                 made = statement(conn, store.tables, terms)
                 assert made is not None, "no full-text index"
-                conn.execute(made[0], {"c": community_id, "q": made[1], "n": limit}).all()
+                conn.execute(made[0], {"c": community_id, "n": limit, **made[1]}).all()
             t2 = time.perf_counter()
             found += bool(result)
             kudos_times.append((t1 - t0) * 1000)

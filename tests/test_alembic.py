@@ -7,6 +7,7 @@ autogenerates again (nothing left to do), then runs a kudos community on the res
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -36,6 +38,11 @@ from myapp.models import metadata as app_metadata
 target_metadata = [app_metadata, kudos.stores.sql.metadata]
 """
 ENV_CONFIGURE = "render_item=kudos.stores.sql.render_item"
+# The full-text index of similar-topic search: never dropped, made when missing.
+ENV_SEARCH = (
+    "include_name=kudos.stores.sql.include_name",
+    "process_revision_directives=kudos.stores.sql.process_revision_directives",
+)
 
 # A host's models. With a render_item of its own (combined with kudos's as docs/stores.md
 # shows) a column has a type of the host's, which that render_item writes.
@@ -100,7 +107,7 @@ def _project(root: Path, url: str, *, own_render_item: bool) -> Config:
     assert source.count("target_metadata = None") == 1
     assert source.count("fileConfig(config.config_file_name)") == 1
     assert source.count("target_metadata=target_metadata") == 2  # offline and online
-    hook = "render_item=render_item" if own_render_item else ENV_CONFIGURE
+    hook = ", ".join(["render_item=render_item" if own_render_item else ENV_CONFIGURE, *ENV_SEARCH])
     source = source.replace("target_metadata = None", ENV_IMPORTS).replace(
         "target_metadata=target_metadata", f"target_metadata=target_metadata, {hook}"
     )
@@ -148,7 +155,8 @@ def _community_works(engine: sa.Engine) -> None:
     community = kudos.Community(SqlStore(engine), kudos.policies.giffgaff())
     community.join("asker")
     community.join("alice")
-    community.post_topic("t1", author="asker")
+    community.post_topic("t1", author="asker", title="No data abroad")
+    assert [s.topic for s in community.similar_topics("data abroad")] == ["t1"]
     community.post_reply("r1", topic="t1", author="alice")
     community.give_kudos("r1", giver="asker")
     community.accept_solution("t1", reply="r1", by="asker")
@@ -162,13 +170,16 @@ def test_a_generated_migration_runs_on_sqlite_and_leaves_nothing_to_generate(
     url = f"sqlite:///{tmp_path / 'forum.db'}"
     migration = _round_trip(tmp_path, url, monkeypatch, own_render_item=False)
     assert "kudos.stores" not in migration  # plain SQLAlchemy types: kudos may move its own
+    assert "CREATE VIRTUAL TABLE kudos_search_fts USING fts5" in migration
     engine = sa.create_engine(url)
     try:
-        assert set(sa.inspect(engine).get_table_names()) == {
+        names = set(sa.inspect(engine).get_table_names())
+        assert {n for n in names if kudos.stores.sql.include_name(n, "table", {})} == {
             "alembic_version",
             "forum_topics",
             *kudos.stores.sql.metadata.tables,
         }
+        assert "kudos_search_fts" in names
         _community_works(engine)
     finally:
         engine.dispose()
@@ -200,8 +211,11 @@ def test_a_generated_migration_runs_on_postgresql_and_leaves_nothing_to_generate
     migration = _round_trip(tmp_path, postgres_schema_url, monkeypatch, own_render_item=True)
     assert "postgresql.JSONB(astext_type=sa.Text())" in migration
     assert "myapp.models.Slug()" in migration  # the host's own render_item still ran
+    assert "USING gin (to_tsvector('simple'::regconfig" in migration
     engine = sa.create_engine(postgres_schema_url)
     try:
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("kudos_docs")}
+        assert "ix_kudos_docs_search" in indexes
         columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("kudos_events")}
         assert isinstance(columns["payload"], postgresql.JSONB)
         assert isinstance(columns["at"], sa.DateTime) and columns["at"].timezone
@@ -250,6 +264,7 @@ def test_the_sqlite_migration_makes_the_same_tables_as_create_all(
                 )
                 for table in kudos.stores.sql.metadata.tables
             }
+        found["full-text index"] = _search_objects(engine)
         engine.dispose()
         return found
 
@@ -300,3 +315,88 @@ def test_the_docs_give_the_env_py_lines_this_test_uses() -> None:
     page = DOCS.read_text()
     assert ENV_IMPORTS.replace("\n\n", "\n") in textwrap.dedent(page).replace("\n\n", "\n")
     assert ENV_CONFIGURE in page
+    for line in ENV_SEARCH:
+        assert line in page
+
+
+def _search_objects(engine: sa.Engine) -> list[tuple[str, str]]:
+    """The full-text index's objects in the database: (type, name), sorted."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            rows = conn.execute(
+                sa.text("SELECT 'index', indexname FROM pg_indexes WHERE indexname LIKE '%search%'")
+            )
+        else:
+            rows = conn.execute(
+                sa.text("SELECT type, name FROM sqlite_master WHERE name LIKE '%search_fts%'")
+            )
+        return sorted((str(r[0]), str(r[1])) for r in rows)
+
+
+def _on_tables_made_by_create_all(
+    root: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[object], list[object]]:
+    """Tables made by ``create_all()`` (full-text index included): autogenerate's
+    differences without and with ``include_name``; an autogenerated revision is empty."""
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.chdir(root)
+    engine = sa.create_engine(url)
+    try:
+        SqlStore(engine).create_all()
+        made = _search_objects(engine)
+        assert made, "create_all made no full-text index"
+        with engine.connect() as conn:
+            diffs = []
+            for hook in (None, kudos.stores.sql.include_name):
+                opts = {"include_name": hook} if hook else {}
+                context = MigrationContext.configure(conn, opts=opts)
+                diffs.append(compare_metadata(context, kudos.stores.sql.metadata))
+        config = _project(root, url, own_render_item=False)
+        importlib.import_module("myapp.models").metadata.create_all(engine)  # the host's own
+        command.stamp(config, "head")
+        assert _autogenerate(config, "nothing to do") == "pass"
+        assert _search_objects(engine) == made
+    finally:
+        engine.dispose()
+    return diffs[0], diffs[1]
+
+
+def test_autogenerate_neither_drops_nor_repeats_the_sqlite_full_text_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare, hooked = _on_tables_made_by_create_all(
+        tmp_path, f"sqlite:///{tmp_path / 'made.db'}", monkeypatch
+    )
+    dropped = {d[1].name for d in bare if isinstance(d, tuple) and d[0] == "remove_table"}
+    assert "kudos_search_fts" in dropped  # what include_name keeps autogenerate from doing
+    assert hooked == []
+
+
+@pytest.mark.postgres
+def test_autogenerate_neither_drops_nor_repeats_the_postgresql_full_text_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_schema_url: str
+) -> None:
+    bare, hooked = _on_tables_made_by_create_all(tmp_path, postgres_schema_url, monkeypatch)
+    dropped = {d[1].name for d in bare if isinstance(d, tuple) and d[0] == "remove_index"}
+    assert "ix_kudos_docs_search" in dropped
+    assert hooked == []
+
+
+def test_the_migration_drops_the_full_text_index_on_downgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'forum.db'}"
+    _round_trip(tmp_path, url, monkeypatch, own_render_item=False)
+    engine = sa.create_engine(url)
+    try:
+        assert _search_objects(engine)
+        command.downgrade(_config(tmp_path, url), "base")
+        assert _search_objects(engine) == []
+    finally:
+        engine.dispose()
+
+
+def _config(root: Path, url: str) -> Config:
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config

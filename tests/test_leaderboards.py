@@ -164,12 +164,13 @@ def test_a_window_day_is_a_day_in_the_periods_time_zone() -> None:
         periods=Periods(kind="month", timezone="Pacific/Auckland")
     )
     # 2026-11-23 12:00 UTC is 01:00 on the 24th in Auckland.
-    clock = FakeClock(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 11, 23, 10, tzinfo=UTC))
     c = kudos.Community(policy=policy, clock=clock)
     for m in ("alice", "bob"):
         c.join(m)
     c.post_topic("t1", author="bob")
     c.post_reply("r1", topic="t1", author="alice")
+    clock.set(datetime(2026, 11, 23, 12, tzinfo=UTC))
     c.give_kudos("r1", giver="bob", at=datetime(2026, 11, 23, 10, 30, tzinfo=UTC))
     assert c.leaderboard(by="kudos_received", window="1d") == []
     assert [r.value for r in c.leaderboard(by="kudos_received", window="2d")] == [1]

@@ -266,6 +266,7 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
         "accept it first (accept_solution), then mark it canonical",
     )
     reply = ctx.post(event.reply)
+    ctx.not_before(reply, f"marking {event.reply!r} canonical")
     problem = event.problem or event.topic
     if problem != event.topic:
         found = ctx.post(problem)
@@ -315,6 +316,9 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
         not removed(ctx.tx, event.conversation),
         f"topic {event.conversation!r} was removed; restore it before answering it",
     )
+    ctx.not_before(ctx.post(event.canonical), f"the answer to {event.conversation!r}")
+    if conversation is not None:
+        ctx.not_before(ctx.post(event.conversation), f"the answer to {event.conversation!r}")
     channel = event.channel or ctx.policy.channels.default
     problem = canonical.data["problem"]
     ctx.put(

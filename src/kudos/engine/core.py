@@ -412,6 +412,24 @@ class Context:
         """The post; :class:`UnknownPost` if never reported."""
         return get_post(self.tx, post)
 
+    def not_before(self, post: Post, what: str) -> None:
+        """Raise :class:`InvalidInput` when this event is dated before ``post`` was posted.
+
+        ``what`` names the fact for the message (``"kudos from 'bob'"``). A fact
+        about a post cannot be older than the post: it would give negative response
+        times and rewards before the post existed. Trusted history (an import, a
+        rebuild) is not checked: an importer's dates may be coarser than the
+        post's (a vote dated by day), and a log recorded before this check replays.
+        """
+        if self.trusted or post.posted_at is None or self.at >= post.posted_at:
+            return
+        noun = "reply" if post.kind == "reply" else "topic"
+        raise InvalidInput(
+            f"{what} is dated {self.at.isoformat()}, before {noun} {post.id!r} was posted "
+            f"({post.posted_at.isoformat()}); it cannot be older than its {noun}: "
+            "report it with its real time"
+        )
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""
         return self.tx.counter(metric, scope, subject) + self.deltas.get(
@@ -739,6 +757,23 @@ class Context:
         """The entry ``entry_id`` that event ``event_id`` wrote (this event's included)."""
         found = self.entries if event_id == self.event_id else self.tx.entries(event_id=event_id)
         return next(e for e in found if e.entry_id == entry_id)
+
+    def taken_back(self, event_id: str, about: Mapping[str, LedgerEntry]) -> dict[str, int]:
+        """What event ``event_id`` (a removal) took back from each award in ``about``.
+
+        ``about`` maps entry ids to the entries of a subject; the result maps each
+        award's entry id to the amount its reversals took back, the reversals of its
+        cap top-ups included (what :meth:`reinstate` gives again on a restore).
+        """
+        taken: dict[str, int] = {}
+        for entry in self.tx.entries(event_id=event_id):
+            original = about.get(entry.reverses) if entry.reverses is not None else None
+            if original is None:
+                continue
+            top_up = original.action == _caps.TOP_UP
+            award = about[_caps.topped_up(original)] if top_up else original
+            taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+        return taken
 
     def reinstate(self, award: LedgerEntry, amount: int, reason: str) -> LedgerEntry:
         """Give ``award`` again, ``amount`` of it (what a removal took back, top-ups included).

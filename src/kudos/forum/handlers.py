@@ -19,7 +19,6 @@ from ..abuse import limits as _limits
 from ..engine import caps as _caps
 from ..engine import core as engine
 from ..engine.core import Context, handles, same_person
-from ..errors import InvalidInput
 from ..events import (
     DownVoted,
     DownVoteWithdrawn,
@@ -184,12 +183,7 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; reply on a topic instead")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no replies")
-    if not ctx.trusted and topic.posted_at is not None and ctx.at < topic.posted_at:
-        raise InvalidInput(
-            f"reply {event.reply!r} is dated {ctx.at.isoformat()}, before its topic "
-            f"{event.topic!r} ({topic.posted_at.isoformat()}); a reply cannot be older than "
-            "its topic: report it with its real time"
-        )
+    ctx.not_before(topic, f"reply {event.reply!r}")
     _new_post(ctx, event.reply)
     ctx.put(
         "post",
@@ -270,6 +264,7 @@ def _take_back(ctx: Context, kind: str, post: Post, member: str, reason: str) ->
 def _kudos_given(ctx: Context, event: KudosGiven) -> None:
     giver = ctx.member(event.giver)
     post = _live_post(ctx, event.post, "take kudos")
+    ctx.not_before(post, f"kudos from {event.giver!r}")
     noun = _noun(post)
     ctx.require(
         post.author != event.giver,
@@ -347,6 +342,7 @@ def _down_voted(ctx: Context, event: DownVoted) -> None:
     )
     voter = ctx.member(event.voter)
     post = _live_post(ctx, event.post, "be down-voted")
+    ctx.not_before(post, f"a down-vote from {event.voter!r}")
     noun = _noun(post)
     ctx.require(
         post.author != event.voter,
@@ -460,6 +456,7 @@ def _accepted(ctx: Context, event: SolutionAccepted) -> None:
         + " (policy support.solvable)",
     )
     reply = _live_post(ctx, event.reply, "be accepted as a solution")
+    ctx.not_before(reply, f"the acceptance of {event.reply!r} as the solution of {event.topic!r}")
     ctx.require(
         reply.kind == "reply" and reply.topic == topic.id,
         f"{event.reply!r} is not a reply on topic {event.topic!r}; accept one of its replies",
@@ -607,17 +604,10 @@ def _restored(ctx: Context, event: PostRestored) -> None:
     data = dict(doc.data)
     why = f"{_noun(post)} {post.id!r} restored"
     about = {e.entry_id: e for e in ctx.tx.entries(subject=post.id)}
-    taken: dict[str, int] = {}  # award entry id -> what the removal took back from it
     for entry in ctx.tx.entries(event_id=data["removed_event"]):
-        if entry.reverses is None:
-            if entry.action == "removed_as_spam":
-                ctx.reverse(entry, why)
-            continue
-        original = about.get(entry.reverses)
-        if original is None:
-            continue
-        award = about[_caps.topped_up(original)] if original.action == _caps.TOP_UP else original
-        taken[award.entry_id] = taken.get(award.entry_id, 0) + original.amount
+        if entry.reverses is None and entry.action == "removed_as_spam":
+            ctx.reverse(entry, why)
+    taken = ctx.taken_back(data["removed_event"], about)
     for award_id, amount in taken.items():
         if ctx.tx.get("undone", award_id) is None:  # not undone while the post was removed
             ctx.reinstate(about[award_id], amount, why)

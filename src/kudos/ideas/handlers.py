@@ -218,6 +218,7 @@ def _voted(ctx: Context, event: IdeaVoted) -> None:
     ctx.member(event.voter)
     idea, voter = event.idea, event.voter
     data = _load(ctx, idea, "take votes")
+    ctx.not_before(ctx.post(idea), f"a vote from {voter!r}")
     rules = _rules(ctx)
     status = data["status"]
     if status == "duplicate":

@@ -23,13 +23,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Dialect, text
 
 from ..model import Doc
 from ._sql_schema import Tables
 from .protocol import SEARCH_KIND
 
-__all__ = ["include_name", "install", "search"]
+__all__ = [
+    "drop_statements",
+    "has_index",
+    "include_name",
+    "install",
+    "make_statements",
+    "search",
+]
 
 _SHADOWS = ("data", "idx", "content", "docsize", "config")  # the tables FTS5 keeps an index in
 _FTS_TABLES = ("search_fts", *(f"search_fts_{shadow}" for shadow in _SHADOWS))
@@ -52,9 +59,10 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return type_ != "table" or not any(name.endswith(table) for table in _FTS_TABLES)
 
 
-def _names(conn: Connection, tables: Tables) -> tuple[str, str, str]:
+def _names(conn: Connection | Dialect, tables: Tables) -> tuple[str, str, str]:
     """(quoted docs table, quoted FTS table, bare FTS table name) for ``tables``."""
-    quote = conn.dialect.identifier_preparer
+    dialect = conn if isinstance(conn, Dialect) else conn.dialect
+    quote = dialect.identifier_preparer
     docs = quote.format_table(tables.docs)
     bare = f"{tables.docs.name.removesuffix('docs')}search_fts"
     schema = tables.docs.schema
@@ -72,19 +80,32 @@ TSVECTOR = "to_tsvector('simple'::regconfig, (data ->> 'text'))"
 
 def install(conn: Connection, tables: Tables) -> None:
     """Create the full-text index of the ``search`` documents if it is missing."""
-    docs, fts, bare = _names(conn, tables)
-    if conn.dialect.name == "postgresql":
-        quote = conn.dialect.identifier_preparer
-        conn.exec_driver_sql(
+    if not has_index(conn, tables):
+        for sql in make_statements(conn.dialect, tables):
+            conn.exec_driver_sql(sql)
+
+
+def has_index(conn: Connection, tables: Tables) -> bool:
+    """Whether ``conn``'s database has the full-text index of ``tables``."""
+    _, _, bare = _names(conn, tables)
+    if conn.dialect.name != "postgresql":
+        return _has_fts(conn, bare)
+    name = _qualified(conn.dialect, tables, _index_name(tables))
+    return conn.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": name}).scalar() is not None
+
+
+def make_statements(dialect: Dialect, tables: Tables) -> list[str]:
+    """The SQL that makes the full-text index of ``tables`` on ``dialect``'s database:
+    PostgreSQL's GIN index, or SQLite's FTS5 table, its three triggers and the words
+    of the documents already there (what :func:`install` runs when it is missing, and
+    what an Alembic migration gets)."""
+    docs, fts, bare = _names(dialect, tables)
+    quote = dialect.identifier_preparer
+    if dialect.name == "postgresql":
+        return [
             f"CREATE INDEX IF NOT EXISTS {quote.quote(_index_name(tables))} ON {docs} "
             f"USING gin ({TSVECTOR}) WHERE kind = '{SEARCH_KIND}'"
-        )
-        return
-    if _has_fts(conn, bare):
-        return
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
-    )
+        ]
     kind = f"'{SEARCH_KIND}'"
     text_of = "json_extract({}.data, '$.text')"
     triggers = {
@@ -96,15 +117,34 @@ def install(conn: Connection, tables: Tables) -> None:
         f"DELETE FROM {fts} WHERE rowid = old.rowid; "
         f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
     }
-    quote = conn.dialect.identifier_preparer
-    for suffix, body in triggers.items():
-        conn.exec_driver_sql(
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')",
+        *(
             f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}"
-        )
-    conn.exec_driver_sql(
+            for suffix, body in triggers.items()
+        ),
         f"INSERT INTO {fts}(rowid, text) SELECT rowid, {text_of.format(docs)} FROM {docs} "
-        f"WHERE kind = {kind}"
-    )
+        f"WHERE kind = {kind}",
+    ]
+
+
+def drop_statements(dialect: Dialect, tables: Tables) -> list[str]:
+    """The SQL that drops what :func:`make_statements` makes (a migration's downgrade)."""
+    _, fts, bare = _names(dialect, tables)
+    if dialect.name == "postgresql":
+        return [f"DROP INDEX IF EXISTS {_qualified(dialect, tables, _index_name(tables))}"]
+    triggers = [
+        f"DROP TRIGGER IF EXISTS {_qualified(dialect, tables, f'{bare}_{suffix}')}"
+        for suffix in ("ai", "ad", "au")
+    ]
+    return [*triggers, f"DROP TABLE IF EXISTS {fts}"]
+
+
+def _qualified(dialect: Dialect, tables: Tables, name: str) -> str:
+    """``name`` quoted, in the schema of ``tables``."""
+    quote = dialect.identifier_preparer
+    schema = tables.docs.schema
+    return (quote.quote_schema(schema) + "." if schema else "") + quote.quote(name)
 
 
 def _has_fts(conn: Connection, bare: str) -> bool:

@@ -52,7 +52,7 @@ from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError
 from . import _sql_search
-from ._sql_alembic import render_item
+from ._sql_alembic import process_revision_directives, render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
@@ -73,6 +73,7 @@ __all__ = [
     "include_name",
     "make_metadata",
     "metadata",
+    "process_revision_directives",
     "render_item",
 ]
 

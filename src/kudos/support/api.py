@@ -64,8 +64,8 @@ class Presence:
 
     Attributes:
         people_involved: distinct members who posted, replied or follow (for a
-            product: in its topics that are not removed). A deleted member still
-            counts here and in ``followers``: they took part.
+            product: in its topics that are not removed). A deleted member is
+            no one: they leave this and ``followers`` when deleted.
         followers: members following (topics only; 0 for a product).
         staff_on_duty: the staff ids on duty at the time asked (sorted; deleted
             members are never on duty).
@@ -144,8 +144,8 @@ class SupportAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``feeling`` is not one of the policy's ``support.feelings``
-                (the message lists them).
-            NotAllowed: ``by`` is not the author, or ``topic`` is a reply, or the
+                (the message lists them), or dated before the topic was posted.
+            NotAllowed: ``by`` is not the author, ``topic`` is a reply or was removed, or the
                 topic has that feeling already and this is no replay (a new
                 ``event_id``, or the feeling it was posted with).
             UnknownPost, UnknownMember: never reported.
@@ -273,6 +273,7 @@ class SupportAPI(CommunityBase):
         Raises:
             NotAllowed: the topic was removed or is a reply, or ``by`` said so of
                 this topic already and the call gives a new ``event_id``.
+            InvalidInput: dated before the topic was posted.
             UnknownPost, UnknownMember: never reported.
         """
         return self.record(TopicDeflected(topic=topic_suggested, by=by, at=at, event_id=event_id))
@@ -307,8 +308,9 @@ class SupportAPI(CommunityBase):
         replay; after :meth:`unfollow`, following again counts again.
 
         Raises:
-            NotAllowed: ``topic`` is a reply, or already following and the call
-                gives a new ``event_id``.
+            NotAllowed: ``topic`` is a reply or was removed, ``member`` was deleted,
+                or already following and the call gives a new ``event_id``.
+            InvalidInput: dated before the topic was posted.
         """
         return self.record(TopicFollowed(topic=topic, member=member, at=at, event_id=event_id))
 
@@ -317,7 +319,9 @@ class SupportAPI(CommunityBase):
     ) -> Outcome:
         """``member`` stopped following ``topic``.
 
-        Unfollowing again without an ``event_id`` is an idempotent replay.
+        Unfollowing again without an ``event_id`` is an idempotent replay. A
+        deleted member follows nothing (deleting them ended every follow), so
+        their unfollow changes nothing and is not refused.
 
         Raises:
             NotAllowed: never followed, or not following and the call gives a new
@@ -345,14 +349,15 @@ class SupportAPI(CommunityBase):
 
         Raises:
             NotAllowed: ``member`` is not staff or was deleted.
-            InvalidInput: ``end`` before ``start``, or times that are not aware datetimes.
+            InvalidInput: ``end`` before ``start``, or times that are not aware
+                datetimes (a string is refused too: pass ``datetime(..., tzinfo=UTC)``).
         """
         return self.record(
             ShiftReported(
                 shift=shift,
                 member=member,
-                start=start,
-                end=end,
+                start=v.check_time("start", start),
+                end=v.check_time("end", end),
                 product=product,
                 at=at,
                 event_id=event_id,

@@ -8,8 +8,11 @@ Documents kept here (kind: key -> data):
   ``removed``; a removed topic's text is empty, so no search finds it);
 * ``involved``: topic and member -> why the member is involved (``posted``,
   ``replied``, ``following``) and the follow generation (ref = topic);
+* ``involved_in``: member and topic -> the topic (ref = member): the topics a
+  member was ever involved in, so deleting the member takes them out;
 * ``involved_product``: product and member -> in how many of its topics;
-* ``deflection``: topic and member -> the event (ref = topic);
+* ``deflection``: topic and member -> the event and its period (ref = topic;
+  status ``counted``, or ``removed`` while the topic is removed);
 * ``shift``: shift id -> member, start, end, product (ref = member; status
   ``active`` or ``cancelled``).
 
@@ -95,6 +98,8 @@ def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign
 
 
 def _involve(ctx: Context, topic: str, product: str | None, member: str, why: str) -> None:
+    if ctx.member(member).deleted:  # a deleted account is no one (its posts stay)
+        return
     key = pair_key(topic, member)
     doc = ctx.tx.get("involved", key)
     data = dict(doc.data) if doc else {"why": []}
@@ -103,6 +108,8 @@ def _involve(ctx: Context, topic: str, product: str | None, member: str, why: st
         return
     data["why"] = [*whys, why]
     ctx.put("involved", key, data, ref=topic, status="involved")
+    if not whys:  # so that deleting the member finds the topics it is involved in
+        ctx.put("involved_in", pair_key(member, topic), {"topic": topic}, ref=member, status=None)
     if why == "following":
         ctx.deltas[("followers", "topic", topic)] += 1
     if whys:
@@ -211,6 +218,11 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
     _check_feeling(ctx, event.feeling)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; feelings are a topic's")
+    ctx.require(  # a log recorded before this check still replays
+        ctx.trusted or not topic.removed,
+        f"topic {event.topic!r} was removed; it cannot have its feeling set",
+    )
+    ctx.not_before(topic, f"the feeling {event.feeling!r} of {event.by!r}")
     ctx.member(event.by)
     ctx.require(
         engine.same_person(ctx.tx, event.by, topic.author),
@@ -246,19 +258,16 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; suggestions are topics")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it answers no one")
+    ctx.not_before(topic, f"the deflection of {event.by!r}")
     key = pair_key(event.topic, event.by)
     ctx.require(
         ctx.tx.get("deflection", key) is None,
         f"member {event.by!r} already said topic {event.topic!r} answered them",
     )
-    ctx.put("deflection", key, {"event": ctx.event_id}, ref=event.topic, status="counted")
     period = ctx.policy.periods.period_of(ctx.at)
-    subjects = [ANY, f"topic:{event.topic}"] + (
-        [f"product:{topic.product}"] if topic.product else []
-    )
-    for scope in ("all", period):
-        for subject in subjects:
-            ctx.deltas[("deflections", scope, subject)] += 1
+    data = {"event": ctx.event_id, "period": period}
+    ctx.put("deflection", key, data, ref=event.topic, status="counted")
+    _count_deflection(ctx, topic, period, +1)
     if topic.solution is None:
         return
     reply = ctx.post(topic.solution)
@@ -273,6 +282,44 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
         tags=tags,
     )
     ctx.touched.add(reply.author)
+
+
+def _count_deflection(ctx: Context, topic: Post, period: str, sign: int) -> None:
+    subjects = [ANY, f"topic:{topic.id}"] + ([f"product:{topic.product}"] if topic.product else [])
+    for scope in ("all", period):
+        for subject in subjects:
+            ctx.deltas[("deflections", scope, subject)] += sign
+
+
+def _deflections_follow(ctx: Context, topic: Post, removed: bool) -> None:
+    """A removed topic answers no one: its deflections stop counting and the rewards
+    they paid its solution's author are taken back, as a removed post's own awards are;
+    restoring the topic counts them and gives them again."""
+    before, after = ("counted", "removed") if removed else ("removed", "counted")
+    for doc in ctx.tx.find("deflection", ref=topic.id, status=before):
+        period = doc.data.get("period")
+        if period is None:  # written before deflections kept their period
+            stored = ctx.tx.get_event(str(doc.data["event"]))
+            period = ctx.policy.periods.period_of(stored.at if stored else ctx.at)
+        _count_deflection(ctx, topic, str(period), -1 if removed else +1)
+        ctx.put("deflection", doc.key, {**doc.data, "period": period}, ref=doc.ref, status=after)
+    if topic.solution is None:
+        return
+    why = f"topic {topic.id!r} {'removed' if removed else 'restored'}"
+    if removed:
+        for entry in ctx.live_entries(subject=topic.solution, action="deflection_solution"):
+            ctx.reverse(entry, why)
+        return
+    if ctx.post(topic.solution).removed:
+        return
+    removal = ctx.tx.get("post", topic.id)
+    event = removal.data.get("removed_event") if removal is not None else None
+    if event is None:
+        return
+    about = {e.entry_id: e for e in ctx.tx.entries(subject=topic.solution)}
+    for award_id, amount in ctx.taken_back(str(event), about).items():
+        if about[award_id].action == "deflection_solution":
+            ctx.reinstate(about[award_id], amount, why)
 
 
 # --- followers ---------------------------------------------------------------------------
@@ -297,9 +344,21 @@ def _unfollow_id(tx: Transaction, event: TopicUnfollowed) -> str:
 
 @handles(TopicFollowed, derive_id=_follow_id)
 def _followed(ctx: Context, event: TopicFollowed) -> None:
-    ctx.member(event.member)
+    member = ctx.member(event.member)
     topic = ctx.post(event.topic)
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; members follow topics")
+    if member.deleted or topic.removed:  # a log recorded before these checks still replays
+        ctx.require(
+            ctx.trusted or not member.deleted,
+            f"member {event.member!r} was deleted; they follow nothing",
+        )
+        ctx.require(
+            ctx.trusted or not topic.removed,
+            f"topic {event.topic!r} was removed; it cannot be followed",
+        )
+        if member.deleted:
+            return
+    ctx.not_before(topic, f"the follow of {event.member!r}")
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
@@ -308,8 +367,10 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
 
 @handles(TopicUnfollowed, derive_id=_unfollow_id)
 def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
-    ctx.member(event.member)
+    member = ctx.member(event.member)
     topic = ctx.post(event.topic)
+    if member.deleted:  # deleting the member ended every follow: nothing left to end
+        return
     ctx.require(
         _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
@@ -385,9 +446,10 @@ def _on_forum_events(ctx: Context) -> None:
     if isinstance(event, ReplyPosted):
         topic = ctx.post(event.topic)
         _involve(ctx, topic.id, _live_product(topic), event.author, "replied")
-    elif isinstance(event, MemberDeleted):  # a deleted account is on duty no more
+    elif isinstance(event, MemberDeleted):  # a deleted account is no one, on duty no more
         for shift in ctx.tx.find("shift", ref=event.member, status="active"):
             ctx.put("shift", shift.key, dict(shift.data), ref=shift.ref, status="cancelled")
+        _leave_everything(ctx, event.member)
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
         _sync_solution(ctx, event.topic)
     elif isinstance(event, PostRemoved | PostRestored):
@@ -407,10 +469,23 @@ def _on_forum_events(ctx: Context) -> None:
         else:
             data["text"] = data.pop("hidden_text", data["text"])
         ctx.put(SEARCH_KIND, event.post, data, ref=doc.ref, status="removed" if removed else "live")
+        _deflections_follow(ctx, post, removed)
         if post.product:  # a removed topic involves no one in its product
             for inv in ctx.tx.find("involved", ref=post.id, status="involved"):
                 member = inv.key.split(":", 1)[1][len(post.id) + 1 :]  # see pair_key
                 _product_involvement(ctx, post.product, member, -1 if removed else +1)
+
+
+def _leave_everything(ctx: Context, member: str) -> None:
+    """A deleted member stops counting among the people involved and the followers of
+    every topic (and product) they took part in; their posts stay, as no one's."""
+    for doc in ctx.tx.find("involved_in", ref=member):
+        topic = ctx.post(str(doc.data["topic"]))
+        inv = ctx.tx.get("involved", pair_key(topic.id, member))
+        if inv is None or inv.status != "involved":
+            continue
+        for why in inv.data["why"]:
+            _uninvolve(ctx, topic.id, _live_product(topic), member, why)
 
 
 def _sync_solution(ctx: Context, topic_id: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import attrs
 import pytest
@@ -484,3 +486,27 @@ class ChannelConformance(ConformanceBase):
         with assert_unchanged(c), pytest.raises(NotAllowed, match="already canonical for"):
             c.mark_canonical("t1", "r1", by="staff1", problem="t0")
         assert [a.problem for a in c.canonical_answers()] == ["t1"]
+
+    def test_canonical_answers_dated_before_their_posts_are_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1 and r1 posted at the clock's time
+        posted = clock()
+        early = posted - timedelta(minutes=5)
+        times = re.escape(early.isoformat()), re.escape(posted.isoformat())
+        shown = rf"{times[0]}.*before .* was posted \({times[1]}\)"
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.mark_canonical("t1", "r1", by="staff1", at=early)
+        c.mark_canonical("t1", "r1", by="staff1", at=posted)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=early)
+        clock.advance(hours=1)
+        c.post_topic("t2", author="carol", title="Roaming not working")
+        later = clock()
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=r"before topic 't2'"):
+            c.answer_with("t2", canonical="r1", by="staff1", at=later - timedelta(minutes=1))
+        c.answer_with("t2", canonical="r1", by="staff1", at=later)
+        c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=posted)
+        assert c.answer_for("t2") is not None
+        assert_consistent(c)

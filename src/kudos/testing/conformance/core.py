@@ -578,8 +578,9 @@ class CoreConformance(StoreContractConformance):
         self, community: Community, clock: FakeClock
     ) -> None:
         # 23:30 UTC on 31 May 2026 is 00:30 on 1 June in London: the second half-year.
-        clock.set(datetime(2026, 5, 31, 22, 30, tzinfo=UTC))
+        clock.set(datetime(2025, 12, 20, tzinfo=UTC))  # posted before the backdated kudos
         _forum(community, "alice", "bob", "carol")
+        clock.set(datetime(2026, 5, 31, 22, 30, tzinfo=UTC))
         first = community.give_kudos("r-alice", giver="bob")
         clock.set(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
         second = community.give_kudos("r-alice", giver="carol")

@@ -376,7 +376,9 @@ class LeaderboardConformance(ConformanceBase):
     def test_period_board_counts_only_that_period(
         self, community: Community, clock: FakeClock
     ) -> None:
+        clock.set(datetime(2026, 10, 1, 12, tzinfo=UTC))  # posted before the kudos
         _forum(community, "alice", "bob")
+        clock.set(datetime(2026, 11, 23, 12, tzinfo=UTC))
         october = datetime(2026, 10, 5, 12, tzinfo=UTC)
         community.give_kudos("t1-alice", giver="bob", at=october)
         clock.set(datetime(2026, 12, 10, 12, tzinfo=UTC))
@@ -448,8 +450,10 @@ class LeaderboardConformance(ConformanceBase):
         assert_consistent(community)
 
     def test_window_board_sums_the_last_days(self, community: Community, clock: FakeClock) -> None:
-        _forum(community, "alice", "bob", "carol")
         now = clock()
+        clock.set(now - timedelta(days=21))  # posted before the kudos
+        _forum(community, "alice", "bob", "carol")
+        clock.set(now)
         community.give_kudos("t1-alice", giver="bob", at=now - timedelta(days=20))
         community.give_kudos("t1-alice", giver="carol", at=now - timedelta(days=10))
         community.give_kudos("t1-bob", giver="alice", at=now - timedelta(days=2))
@@ -474,8 +478,11 @@ class LeaderboardConformance(ConformanceBase):
     def test_withdrawn_kudos_leaves_the_day_it_was_given(
         self, community: Community, clock: FakeClock
     ) -> None:
+        now = clock()
+        clock.set(now - timedelta(days=41))  # posted before the kudos
         _forum(community, "alice", "bob")
-        community.give_kudos("t1-alice", giver="bob", at=clock() - timedelta(days=40))
+        clock.set(now)
+        community.give_kudos("t1-alice", giver="bob", at=now - timedelta(days=40))
         community.withdraw_kudos("t1-alice", giver="bob")
         # The kudos no longer counts on the day it was given, and takes nothing from today.
         assert community.leaderboard(by="kudos_received", window="30d") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -489,9 +490,15 @@ class SupportConformance(ConformanceBase):
         assert c.presence(product="sim").people_involved == 4  # ann, bob, cat, dan
         c.remove_post("t2", by="sam")
         assert c.presence(product="sim").people_involved == 2  # ann, bob in t1
-        c.follow("t2", member="ann")  # involved in a removed topic: not in the product
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="removed; it cannot be followed"):
+            c.follow("t2", member="ann")
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="removed; it cannot have its"):
+            c.set_feeling("t2", "happy", by="cat")
+        c.unfollow("t2", member="dan")  # leaving a removed topic is allowed
         assert c.presence(product="sim").people_involved == 2
         c.restore_post("t2", by="sam")
+        assert c.presence(product="sim").people_involved == 3  # ann, bob, cat
+        c.follow("t2", member="dan")
         assert c.presence(product="sim").people_involved == 4
         now = clock()
         c.join("sue", role="staff")
@@ -520,4 +527,105 @@ class SupportConformance(ConformanceBase):
         assert c.standing("bob").points == before
         first = next(s for s in c.similar_topics("data abroad") if s.topic == "t1")
         assert (first.solved, first.solution) == (True, "r1")
+        assert_consistent(c)
+
+    # -- review fixes: facts dated before their post, removed topics, deleted members ------
+    def test_facts_dated_before_their_topic_or_reply_are_refused_naming_both_times(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1, r1 (accepted), t2, t3 posted at the clock's time
+        c.post_reply("r2", topic="t2", author="ann")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        posted = clock()
+        early = posted - timedelta(minutes=5)
+        times = re.escape(early.isoformat()), re.escape(posted.isoformat())
+        shown = rf"{times[0]}.*before .* was posted \({times[1]}\)"
+        refusals: list[Callable[[], object]] = [
+            lambda: c.post_reply("r3", topic="t2", author="bob", at=early),
+            lambda: c.accept_solution("t2", reply="r2", by="cat", at=early),
+            lambda: c.give_kudos("r2", giver="bob", at=early),
+            lambda: c.give_kudos("t2", giver="bob", at=early),
+            lambda: c.deflected("t1", by="dan", at=early),
+            lambda: c.follow("t2", member="dan", at=early),
+            lambda: c.set_feeling("t2", "happy", by="cat", at=early),
+            lambda: c.vote_idea("i1", voter="bob", at=early),
+        ]
+        for refused in refusals:
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+                refused()
+        # at the post's own time, or later, each is taken
+        c.give_kudos("r2", giver="bob", at=posted)
+        c.deflected("t1", by="dan", at=posted)
+        c.follow("t2", member="dan", at=posted + timedelta(seconds=1))
+        c.set_feeling("t2", "happy", by="cat", at=posted)
+        c.accept_solution("t2", reply="r2", by="cat", at=posted)
+        assert c.topic_feedback("t2").solved
+        assert_consistent(c)
+
+    def test_a_shift_time_given_as_text_asks_for_an_aware_datetime(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        c.join("sam", role="staff")
+        now = clock()
+        for start in ("2026-11-23T12:00", now.isoformat()):
+            with assert_unchanged(c), pytest.raises(InvalidInput) as refused:
+                c.report_shift("s1", member="sam", start=start, end=now)  # type: ignore[arg-type]
+            message = str(refused.value)
+            assert "start must be a datetime (timezone-aware), got str" in message
+            assert "tzinfo=UTC" in message and "naive" not in message
+        with assert_unchanged(c), pytest.raises(InvalidInput, match="end must be a datetime"):
+            c.report_shift("s1", member="sam", start=now, end="tomorrow")  # type: ignore[arg-type]
+
+    def test_a_deleted_member_stops_counting_among_people_involved_and_followers(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1: ann asks, bob answers; t2: cat; both on product sim
+        c.follow("t1", member="dan")
+        c.follow("t2", member="bob")
+        before = c.presence(topic="t1")
+        assert (before.people_involved, before.followers) == (3, 1)
+        assert c.presence(product="sim").people_involved == 4
+        now = clock()
+        c.report_shift("s1", member="sam", start=now, end=now + timedelta(hours=8))
+        c.delete_member("dan")
+        c.delete_member("bob")
+        c.delete_member("sam")
+        after = c.presence(topic="t1", at=now)
+        assert (after.people_involved, after.followers, after.staff_on_duty) == (1, 0, ())
+        assert c.presence(topic="t2").people_involved == 1  # cat
+        assert c.presence(product="sim").people_involved == 2  # ann, cat
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="deleted; they follow nothing"):
+            c.follow("t2", member="dan")
+        c.unfollow("t1", member="dan")  # a host's clean-up after deleting: nothing to end
+        assert c.presence(topic="t1").followers == 0
+        c.post_reply("r9", topic="t2", author="bob")  # a deleted account's post stays, as no one's
+        assert c.presence(topic="t2").people_involved == 1
+        assert_consistent(c)
+
+    def test_removing_a_topic_takes_back_its_deflections_and_restoring_gives_them_again(
+        self, community: Community
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        start = c.standing("bob").points
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob").points
+        assert paid > start
+        assert c.deflections(topic="t1") == c.deflections(product="sim") == 2
+        c.remove_post("t1", by="sue")
+        assert c.standing("bob").points == start
+        assert c.deflections() == c.deflections(topic="t1") == c.deflections(product="sim") == 0
+        c.restore_post("t1", by="sue")
+        assert c.standing("bob").points == paid
+        assert c.deflections(topic="t1") == 2
+        # again (its own event ids): what was given again is taken back again
+        c.remove_post("t1", by="sue", event_id="remove-t1-again")
+        assert c.standing("bob").points == start
+        c.restore_post("t1", by="sue", event_id="restore-t1-again")
+        assert c.standing("bob").points == paid
         assert_consistent(c)
