@@ -15,6 +15,7 @@ from tests.test_policy_history import MEMBERS, T0, TAGS, earned, recalculated, t
 
 import kudos
 from kudos import Community, InvalidPolicy, KudosError, MemoryStore, NotAllowed
+from kudos.periods import Periods
 from kudos.policy import Policy, Reward
 from kudos.testing import FakeClock, assert_consistent
 
@@ -331,3 +332,32 @@ def test_policy_history_says_who_changed_it_why_when_and_has_a_short_repr() -> N
     assert second.recorded_at == clock()
     shown = repr(second)
     assert len(shown) < 600 and second.content not in shown and second.fingerprint[:12] in shown
+
+
+# --- 5. the period scheme once a period is closed --------------------------------------------
+
+
+def test_a_change_of_period_scheme_after_a_closed_period_is_refused_and_writes_nothing() -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    g = kudos.policies.giffgaff()
+    c = Community(MemoryStore(), g, clock=clock)
+    _members(c)
+    c.set_payout_method("alice", "credit")
+    c.post_topic("t1", author="bob", title="No data abroad")
+    c.post_reply("r1", topic="t1", author="alice")
+    c.give_kudos("r1", giver="bob")
+    clock.advance(days=125)  # July
+    c.close_period("2026-H1", by="staff1")
+    monthly = g.evolve(name="monthly", periods=Periods(kind="month"))
+    with pytest.raises(NotAllowed, match="cut time into payback periods differently"):
+        c.change_policy(monthly, by="staff1", reason="monthly payouts")
+    assert [v.version for v in c.policy_history()] == [1]
+    assert [p.period for p in c.payouts("2026-H1")] == ["2026-H1"]
+    # The same scheme is welcome; a new scheme before any close is too.
+    c.change_policy(
+        _with(g, "more", kudos_on_reply=Reward(points=9)), by="staff1", reason="kudos worth more"
+    )
+    fresh = Community(MemoryStore(), g, clock=clock)
+    _members(fresh)
+    fresh.change_policy(monthly, by="staff1", reason="monthly payouts")
+    assert fresh.current_period() == "2026-07"

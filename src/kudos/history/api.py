@@ -96,7 +96,9 @@ class PolicyHistoryAPI(CommunityBase):
                 is before the end of the last closed payback period and
                 ``retroactive`` is not true; or, retroactive, a fact the log
                 holds that ``policy`` refuses (the message names it; nothing
-                is recorded).
+                is recorded); or ``policy`` cuts time into payback periods
+                differently from the policy in force once a period has been
+                closed.
             Conflict: ``event_id`` was used for another fact (the message
                 names the fields that differ).
         """

@@ -71,6 +71,15 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
             "Make it effective at or after that end, or pass retroactive=True to recalculate "
             "history and book the difference now"
         )
+    if any(new.periods != p.periods for p in (ctx.policy, Timeline(versions).current)) and (
+        tx.find("period", status="closed", limit=1)
+    ):
+        raise NotAllowed(
+            "a policy change may not cut time into payback periods differently once a period "
+            "has been closed: the closed periods' ids, their payouts and where late facts are "
+            "booked follow the scheme they were closed under. Keep the periods setting of the "
+            "policy in force"
+        )
     number = len(versions) + 1
     tx.add_policy(
         PolicyVersion(
