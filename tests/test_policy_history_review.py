@@ -361,3 +361,58 @@ def test_a_change_of_period_scheme_after_a_closed_period_is_refused_and_writes_n
     _members(fresh)
     fresh.change_policy(monthly, by="staff1", reason="monthly payouts")
     assert fresh.current_period() == "2026-07"
+
+
+# --- 8. simulate previews the change about to be made ----------------------------------------
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=worths,
+    middle=worths,
+    then=worths,
+    before=actions,
+    after=actions,
+    back=st.integers(0, 40),
+)
+def test_simulate_with_effective_previews_exactly_what_a_retroactive_change_books(
+    first: tuple[int, int, int],
+    middle: tuple[int, int, int],
+    then: tuple[int, int, int],
+    before: list[tuple[str, int, int]],
+    after: list[tuple[str, int, int]],
+    back: int,
+) -> None:
+    clock = FakeClock(T0)
+    c = Community(MemoryStore(), _worth(*first), clock=clock)
+    _seeded(c)
+    for fact in before:
+        _act(c, clock, fact)
+    clock.advance(timedelta(minutes=1))
+    c.change_policy(_worth(*middle), by="staff1", reason="a first change, not retroactive")
+    for fact in after:
+        _act(c, clock, fact)
+    clock.advance(timedelta(minutes=1))
+    effective = clock() - timedelta(minutes=7 * back)
+    new = _worth(*then)
+    preview = c.simulate(new, effective=effective, retroactive=True)
+    moved = {
+        (m.member, account): getattr(m, f"{account}_after") - getattr(m, f"{account}_before")
+        for m in preview.report.members
+        for account in ("points", "reputation")
+    }
+    nothing = c.simulate(new, effective=effective, retroactive=False)
+    assert nothing.report.members == ()
+    was = earned(c)
+    out = c.change_policy(new, effective=effective, retroactive=True, by="staff1", reason="now")
+    booked = dict.fromkeys(moved, 0)
+    for line in out.entries:
+        booked[(line.member, line.account)] = booked.get((line.member, line.account), 0)
+        booked[(line.member, line.account)] += line.amount
+    assert {k: a for k, a in booked.items() if a} == {k: a for k, a in moved.items() if a}
+    after_change = earned(c)
+    assert after_change == {
+        (m, account): getattr(s, field)
+        for m, s in preview.standings.items()
+        for account, field in (("points", "lifetime_points"), ("reputation", "reputation"))
+    } | {k: v for k, v in was.items() if k[0] not in preview.standings}
