@@ -416,3 +416,21 @@ def test_simulate_with_effective_previews_exactly_what_a_retroactive_change_book
         for m, s in preview.standings.items()
         for account, field in (("points", "lifetime_points"), ("reputation", "reputation"))
     } | {k: v for k, v in was.items() if k[0] not in preview.standings}
+
+
+# --- 7. an object that did not make the change -----------------------------------------------
+
+
+def test_payback_period_checks_the_period_under_the_policy_its_transaction_reads() -> None:
+    store = MemoryStore()
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    g = kudos.policies.giffgaff()
+    one = Community(store, g, clock=clock)
+    _members(one)
+    assert one.payback_period("2026-H1").id == "2026-H1"  # one knows half-years
+    other = Community(store, clock=clock)
+    other.change_policy(
+        g.evolve(name="monthly", periods=Periods(kind="month")), by="staff1", reason="monthly"
+    )
+    assert one.payback_period("2026-06").id == "2026-06"  # before: UnknownRecord
+    assert one.policy.name == "monthly"
