@@ -332,6 +332,26 @@ class PolicyHistoryConformance(ConformanceBase):
         assert_consistent(c)
         c.rebuild()
 
+    def test_withdrawing_a_revalued_kudos_takes_back_its_recalculated_line(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.give_kudos("r1", giver="bob")
+        clock.advance(timedelta(hours=1))
+        c.change_policy(
+            kudos_worth(25),
+            effective=T0 - timedelta(days=1),
+            retroactive=True,
+            by="staff1",
+            reason="recalculated",
+        )
+        out = c.withdraw_kudos("r1", giver="bob")
+        assert sorted(e.amount for e in out.entries if e.account == "points") == [-15, -10]
+        assert c.standing("alice").points == 0
+        assert_consistent(c)
+        c.rebuild()
+
     def test_a_change_effective_inside_a_closed_period_needs_retroactive(
         self, make_community: Callable[..., Community], clock: FakeClock
     ) -> None:
