@@ -681,7 +681,11 @@ class Context:
         """
         if entry.reverses is not None:
             return None
-        self._reverse_revaluations(entry.entry_id, reason, entry.member)
+        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
+        if not stored and not any(e.reverses == entry.entry_id for e in self.entries):
+            # Taken back now (a line taken back before keeps the lines that revalued
+            # it since: they count what its reversal took under the new rules).
+            self._reverse_revaluations(entry.entry_id, reason, entry.member)
         if entry.amount == 0:
             # An award the cap held back entirely may have been topped up since.
             for cap in caps_for(self.policy, entry.action, entry.account):
@@ -689,7 +693,6 @@ class Context:
                 fact = _caps.forget(self, cap, key, entry, reason)
                 if fact is not None and fact["missing"]:
                     self.held_back.append((entry.entry_id, int(fact["missing"])))
-        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
         if entry.amount == 0 or stored or any(e.reverses == entry.entry_id for e in self.entries):
             # Taken back with a removed post, then given again when it was restored?
             again = self.tx.get("reinstated", entry.entry_id)
