@@ -54,7 +54,7 @@ def test_the_section_loads_from_toml_with_a_custom_workflow() -> None:
     rules = policy.ideas
     assert (rules.vote_budget, rules.max_rewarded_votes, rules.milestones) == (2, 100, (20, 50))
     assert rules.budget_by_rank == {"Bronze Star": 4, "Silver Star": 6}
-    assert rules.transitions["needs_info"] == ("under_review", "declined")
+    assert rules.transitions["needs_info"] == ("declined", "under_review")  # a set, sorted
     assert rules.open_statuses == ("new", "under_review", "needs_info", "planned")
     assert (rules.co_author_share, rules.trend_days) == (50, 14)
     assert policy.reward("idea_milestone") == Reward(points=50)

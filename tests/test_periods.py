@@ -330,7 +330,7 @@ def test_overlapping_ranges_in_toml_are_an_invalid_policy() -> None:
         (Periods(kind="month"), "0000-01", "is not a period of this policy"),
         (Periods(kind="month"), "9999-12", "is not a period of this policy"),
         (launch_and_summer(), "2026-H1", "no period '2026-H1'; the policy's ranges are"),
-        (launch_and_summer(), "Launch", "ranges are summer, launch"),
+        (launch_and_summer(), "Launch", "ranges are launch, summer"),
     ],
 )
 def test_an_id_the_schedule_does_not_produce_is_an_unknown_record(

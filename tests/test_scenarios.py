@@ -204,7 +204,7 @@ def test_only_questions_and_problems_take_solutions(kudos_community: Community) 
     c.post_topic("i1", author="asker", kind="idea", title="eSIM support")
     c.post_reply("r-idea", topic="i1", author="alice")
     with assert_unchanged(c):
-        with pytest.raises(NotAllowed, match="only questions and problems take solutions"):
+        with pytest.raises(NotAllowed, match="only problems and questions take solutions"):
             c.accept_solution("i1", reply="r-idea", by="asker")
         with pytest.raises(NotAllowed, match="not a reply on topic 't1'"):
             c.accept_solution("t1", reply="r-idea", by="asker")

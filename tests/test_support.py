@@ -40,7 +40,7 @@ def test_support_rules_load_from_toml_and_name_a_bad_kind() -> None:
         praise_received = { points = 7 }
         """
     )
-    assert policy.support.solvable == ("question", "problem", "talk")
+    assert policy.support.solvable == ("problem", "question", "talk")  # a set, sorted
     assert policy.support.feelings == ("angry", "calm")
     assert policy.reward("praise_received").points == 7
     with pytest.raises(InvalidPolicy, match=r"unknown kind 'rant'.*question, problem"):

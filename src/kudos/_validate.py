@@ -258,6 +258,23 @@ def to_tuple(value: Any) -> Any:
     return value
 
 
+def sorted_set(items: Iterable[Any]) -> tuple[Any, ...]:
+    """``items`` as a set in its one canonical order: sorted, each item once.
+
+    What a policy's lists of names that are sets (actions, kinds, channels,
+    feelings, ...) are converted with, so two policies listing the same names
+    in another order are equal and have one fingerprint. Items that are not
+    all ``str`` are kept as given, for the field's validator to name.
+
+    >>> sorted_set(["web", "chat", "web"])
+    ('chat', 'web')
+    """
+    found = tuple(items)
+    if all(isinstance(item, str) for item in found):
+        return tuple(sorted(set(found)))
+    return found
+
+
 def identifiers(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: a tuple of ids (:func:`check_id` each).
 

@@ -163,9 +163,12 @@ class Community(
             (default: a new :class:`~kudos.MemoryStore`).
         policy: what actions are worth. The store remembers the policy of
             each community (recorded with its first write): ``None`` uses the
-            stored one, or :func:`kudos.policies.giffgaff` for a community
-            never written to; a policy given must have the stored one's
-            content (see :meth:`change_policy` to change it).
+            stored one. A community never written to and opened without
+            ``policy=`` records :func:`kudos.policies.giffgaff` as its
+            version 1 with its first write, so pass your policy the first
+            time. A policy given must hold the stored one's settings
+            (:class:`~kudos.PolicyMismatch` otherwise; see
+            :meth:`change_policy` to change it).
         community: the id of this community in a store shared by several.
         clock: returns the current time (timezone-aware); tests pass
             :class:`kudos.testing.FakeClock`.
@@ -905,6 +908,10 @@ def open(  # kudos.open, like io.open
     ``"memory://"`` keeps everything in memory; any SQLAlchemy URL
     (``"sqlite:///community.db"``, ``"postgresql+psycopg://..."``) uses a
     :class:`~kudos.SqlStore`, creating its tables when ``create`` is true.
+
+    ``policy`` is as for :class:`Community`: ``None`` uses the policy the
+    store holds for ``community``; an empty community opened without it
+    records the giffgaff preset as its version 1 with its first write.
 
     >>> import kudos
     >>> community = kudos.open("memory://")

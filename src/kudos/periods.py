@@ -85,6 +85,14 @@ class PeriodRange:
             raise InvalidPolicy(f"period {self.id!r} must end after it starts")
 
 
+def _by_start(value: Any) -> tuple[Any, ...]:
+    # A set of spans: kept in time order, so the order they were written in does not matter.
+    found = tuple(value)
+    if all(isinstance(r, PeriodRange) for r in found):
+        return tuple(sorted(found, key=lambda r: (r.start, r.end, r.id)))
+    return found
+
+
 @attrs.frozen(kw_only=True)
 class Periods:
     """How time is cut into payback periods (see the module docs)."""
@@ -92,7 +100,7 @@ class Periods:
     kind: str = attrs.field(default="half-year")
     start_month: int = attrs.field(default=1)
     timezone: str = attrs.field(default="UTC", validator=_check_zone)
-    ranges: tuple[PeriodRange, ...] = attrs.field(default=(), converter=tuple)
+    ranges: tuple[PeriodRange, ...] = attrs.field(default=(), converter=_by_start)
 
     @kind.validator
     def _check_kind(self, attr: attrs.Attribute[str], value: str) -> None:

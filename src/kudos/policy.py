@@ -63,22 +63,24 @@ they have no entry in ``rewards``.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from ._validate import MAX_AMOUNT
+from ._validate import MAX_AMOUNT, MAX_TEXT_LENGTH, check_text, sorted_set
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
 from .channels import rules as channels
 from .channels.rules import ChannelRules
-from .errors import InvalidPolicy
+from .errors import InvalidInput, InvalidPolicy
 from .explain.texts import DEFAULT_TEXTS, check_texts
 from .health import rules as health
 from .health.rules import HealthRules
@@ -145,7 +147,9 @@ def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _strings(value: typing.Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    if isinstance(value, str):
+        raise InvalidPolicy(f"caps.actions must be a list of actions, got {value!r}")
+    return sorted_set(value)
 
 
 def _caps(value: typing.Iterable[Cap]) -> tuple[Cap, ...]:
@@ -345,6 +349,10 @@ class Policy:
     health: HealthRules = attrs.field(factory=HealthRules)
 
     def __attrs_post_init__(self) -> None:
+        data = self.to_dict()
+        text = json.dumps(data, ensure_ascii=False)  # NUL escaped as \\u0000, surrogates kept
+        if len(text) > MAX_TEXT_LENGTH or "\\u0000" in text or _SURROGATE.search(text):
+            _check_texts(data, "")
         floor = self.reputation_floor
         if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int)):
             raise InvalidPolicy(f"reputation_floor must be a whole number, got {floor!r}")
@@ -429,14 +437,53 @@ class Policy:
             changes["texts"] = {k: v for k, v in merged.items() if v is not None}
         return attrs.evolve(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain data: the policy's one canonical form.
+
+        Tables are ``dict`` s (keys ``str``), lists are ``list`` s, and a leaf is
+        a ``str``, ``int``, ``bool`` or ``None``; a date-time (a period range's
+        bounds) is ISO 8601 text with its UTC offset. So it is JSON as it is,
+        and TOML once ``None`` is written as ``""`` (:meth:`to_toml`).
+        :meth:`from_dict` reads it back to an equal policy; what a store
+        records (:func:`kudos.history.to_json`) and the fingerprint are made
+        from it. Every setting is there, defaults included.
+
+        >>> p = Policy(rewards={"kudos_on_reply": Reward(points=5)})
+        >>> p.to_dict()["rewards"]
+        {'kudos_on_reply': {'points': 5, 'reputation': 0, 'was': []}}
+        >>> Policy.from_dict(p.to_dict()) == p
+        True
+        """
+        data: dict[str, Any] = _plain(self)
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        """Build a policy from plain data (what TOML or JSON gives).
+        """Build a policy from plain data (what TOML or JSON gives, or :meth:`to_dict`).
+
+        A setting the data leaves out takes the library's default (the
+        ``Policy()`` value), not a preset's.
 
         Raises:
             InvalidPolicy: a key is unknown or a value has the wrong type.
         """
         return _structure(cls, data, "")
+
+    def to_toml(self) -> str:
+        """The whole policy as TOML text, every setting written out (:meth:`to_dict`).
+
+        :meth:`from_toml` reads it back to an equal policy, so it is where to
+        start writing your own: ``kudos policy show giffgaff --toml > mine.toml``
+        prints a preset this way. A setting that is unset (``None``, e.g.
+        ``reputation_floor``) is written ``""``: TOML has no null.
+
+        >>> p = Policy(name="mine", rewards={"kudos_on_reply": Reward(points=5)})
+        >>> Policy.from_toml(p.to_toml()) == p
+        True
+        """
+        from ._toml import dumps
+
+        return dumps(self.to_dict())
 
     @classmethod
     def from_toml(cls, source: str | Path) -> Policy:
@@ -444,6 +491,13 @@ class Policy:
 
         A ``str`` is a path when it is one line ending in ``.toml``; a
         :class:`~pathlib.Path` always is.
+
+        The TOML is the **whole** policy: a setting it leaves out takes the
+        library's default (the ``Policy()`` value, e.g. no rewards, no caps,
+        half-year periods from January), *not* a preset's. To change a few
+        settings of a preset, start from the preset written out in full
+        (:meth:`to_toml`, or ``kudos policy show giffgaff --toml > mine.toml``)
+        and edit that, or evolve it in code (``kudos.policies.giffgaff().evolve(...)``).
 
         Raises:
             InvalidPolicy: no such file (or it cannot be read as UTF-8), the TOML
@@ -468,6 +522,46 @@ class Policy:
 
 
 _NOTHING = Reward()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_texts(value: Any, path: str) -> None:
+    """Every text of a policy's plain data (names, keys, templates) passes kudos's text rule.
+
+    A store keeps the policy as UTF-8 JSON: a lone surrogate cannot be
+    written, and a ``NUL`` is refused in every other text kudos takes.
+    """
+    if isinstance(value, str):
+        try:
+            check_text(path or "policy", value)
+        except InvalidInput as exc:
+            raise InvalidPolicy(str(exc)) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(key, f"{path or 'policy'}: a key")  # named by its table, not by itself
+            _check_texts(item, _join(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_texts(item, f"{path}[{i}]")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` (a policy or a part of one) as the plain data :meth:`Policy.to_dict` gives."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, tuple | list) and all(type(v) is str for v in value):
+        return list(value)
+    if attrs.has(type(value)):
+        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _structure(cls: type[T], data: Any, path: str) -> T:

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidInput, InvalidPolicy
 
 __all__ = ["ACTIONS", "CHANNELS", "ChannelRules"]
@@ -18,7 +19,7 @@ CHANNELS: tuple[str, ...] = ("web", "twitter", "facebook", "email", "phone", "ch
 
 
 def _to_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple) else value
+    return sorted_set(value) if isinstance(value, list | tuple) else value
 
 
 def _channel_list(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -27,8 +28,6 @@ def _channel_list(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     for name in value:
         if not isinstance(name, str) or not name or name != name.strip() or len(name) > 100:
             raise InvalidPolicy(f"channels.allowed: {name!r} is not a channel name")
-    if len(set(value)) != len(value):
-        raise InvalidPolicy(f"channels.allowed names a channel twice: {list(value)!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -41,8 +40,10 @@ class ChannelRules:
         default: the channel of a fact that names none (the host's own forum),
             as response health groups it; one of ``allowed``.
 
-    >>> ChannelRules(allowed=("web", "sms"), default="web").allowed
-    ('web', 'sms')
+    ``allowed`` is a set: kept sorted, each name once, whatever order it is written in.
+
+    >>> ChannelRules(allowed=("web", "sms", "web"), default="web").allowed
+    ('sms', 'web')
     """
 
     allowed: tuple[str, ...] = attrs.field(

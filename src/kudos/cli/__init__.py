@@ -10,11 +10,17 @@
     kudos close-period 2026-H2 --url sqlite:///community.db
     kudos verify --url sqlite:///community.db    # ledger and projections agree
     kudos policy show --policy stackexchange
+    kudos policy show giffgaff --toml > mine.toml   # a whole policy to edit
+    kudos policy show --url sqlite:///community.db  # the policy in force there
+    kudos policy history --url sqlite:///community.db
+    kudos policy change mine.toml --effective 2026-06-01T00:00:00+00:00 --by staff1 \
+        --reason "kudos count double" --url sqlite:///community.db
     kudos simulate --policy rewards.toml --url sqlite:///community.db
 
 ``--url`` defaults to the ``KUDOS_URL`` environment variable, else
-``sqlite:///kudos.db``. ``--policy`` takes a preset name (``giffgaff``, ``stackexchange``) or a TOML
-file; read commands take ``--json``. Read commands never create a database.
+``sqlite:///kudos.db``. ``--policy`` takes a preset name (``giffgaff``, ``stackexchange``), a TOML
+file or a JSON file (``.json``); without it, the policy the database holds. Read commands
+take ``--json``. Read commands never create a database.
 Exit status: 0 done, 1 the data disagrees or was refused (``verify``,
 ``import``), 2 a usage problem (``kudos: <message>`` on standard error).
 """

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,12 @@ import attrs
 from ..community import Community
 from ..errors import InvalidInput, NotAllowed, PolicyMismatch, UnknownMember
 from ..explain.report import SimulationReport
+from ..history.rules import from_content
+from ..history.timeline import Timeline
 from ..leaderboards.rules import METRICS
+from ..model import PolicyVersion
 from ..payback.rules import Conversion
+from ..policy import Policy
 from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
 from ._render import jsonable, ledger_row, plural, policy_document, standing_lines
 from ._ui import Ui
@@ -54,11 +60,13 @@ def _statement(args: argparse.Namespace, ui: Ui) -> int:
     span = f" for {args.period}" if args.period else ""
     ui.table(
         f"Statement of {args.member}{span}",
-        ["date", "amount", "account", "why"],
-        [ledger_row(line) for line in statement.lines],
-        right=["amount"],
+        ["date", "amount", "account", "why", "version"],
+        [[*ledger_row(line), str(line.policy)] for line in statement.lines],
+        right=["amount", "version"],
         empty="(no ledger lines)",
     )
+    if statement.lines:
+        ui.line("  version: the version of the community's policy that valued the line")
     ui.line(
         "  totals: "
         + ", ".join(
@@ -227,7 +235,8 @@ _REPLAY_DIFFERS = "replaying the log gives"
 def _verify(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args, need_events=True)
     started = time.monotonic()
-    ui.note(f"verifying community {community.id!r} at {shown_url(args.url)}")
+    under = f"--policy {args.policy}" if args.policy else _stored_words(community)
+    ui.note(f"verifying community {community.id!r} at {shown_url(args.url)} under {under}")
     with ui.status("checking balances, reversals, and that a rebuild gives the same state"):
         problem = _problem(community)
         agrees_under = []
@@ -256,7 +265,7 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
         return 0
     if problem.startswith(_REPLAY_DIFFERS):
         ui.line(
-            f"NOT consistent under --policy {args.policy or community.policy.name}: {problem}.\n"
+            f"NOT consistent under {under}: {problem}.\n"
             "The balances agree with the ledger, so the ledger was most likely written "
             "under another policy."
         )
@@ -277,14 +286,74 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
     return 1
 
 
+def _stored_words(community: Community) -> str:
+    """The policy versions a database holds, as ``verify`` replays them, in words."""
+    versions = community.policy_history()
+    names = [repr(from_content(v.content).name) for v in versions]
+    if len(versions) <= 1:
+        return f"the policy the database holds (version 1, {names[0] if names else '?'})"
+    return (
+        f"the policy versions the database holds (1 to {len(versions)}: {', '.join(names)}), "
+        "each fact under the version in force for it"
+    )
+
+
+def _in_force(community: Community) -> tuple[list[PolicyVersion], int]:
+    """The community's policy versions, and the number of the one in force now (0: none)."""
+    versions = community.policy_history()
+    if not versions:
+        return versions, 0
+    return versions, Timeline(versions).at(community.now())[0]
+
+
+def _status(version: PolicyVersion, in_force: int, now: datetime) -> str:
+    if version.version == in_force:
+        return "in force"
+    if version.effective is not None and version.effective > now:
+        return "scheduled"
+    return "earlier" if version.version < in_force else "superseded"
+
+
+def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
+    """The policy ``kudos policy show`` shows, and where it came from when a database."""
+    if args.source is not None and args.policy is not None:
+        raise CliError(f"give the policy once: {args.source!r} or --policy {args.policy!r}")
+    named = args.source or args.policy
+    if args.url is None:
+        return load_policy(named or "giffgaff"), None
+    if named is not None:
+        raise CliError("give a policy (a preset or file) or --url, not both")
+    community = open_existing(argparse.Namespace(**{**vars(args), "policy": None}))
+    versions, number = _in_force(community)
+    if not number:
+        raise CliError(
+            f"community {community.id!r} at {shown_url(args.url)} has recorded no policy yet; "
+            "its first write records the policy it is opened with (giffgaff by default)"
+        )
+    version = versions[number - 1]
+    when = (
+        f"in force since {version.effective:%Y-%m-%d %H:%M} UTC"
+        if version.effective
+        else "in force from the start"
+    )
+    later = [v for v in versions if v.version > number]
+    note = f"version {number} of {len(versions)} of community {community.id!r}, {when}"
+    if later:
+        note += f"; version {later[-1].version} is scheduled (`kudos policy history`)"
+    return from_content(version.content), note
+
+
 def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
-    policy = load_policy(args.policy)
+    policy, where = _policy_source(args)
+    if args.toml:
+        ui.out.write(policy.to_toml())
+        return 0
     table = policy.describe()
     if args.markdown:
         ui.out.write(table.markdown())
         return 0
     ui.emit(policy_document(policy))
-    ui.line(f"Policy {policy.name!r}")
+    ui.line(f"Policy {policy.name!r}" + (f" ({where})" if where else ""))
     for section in table.sections:
         ui.line()
         ui.table(
@@ -293,6 +362,102 @@ def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
             [list(r) for r in section.rows],
             right=list(section.numeric),
             empty="(none)",
+        )
+    return 0
+
+
+def _policy_history(args: argparse.Namespace, ui: Ui) -> int:
+    community = open_existing(argparse.Namespace(**{**vars(args), "policy": None}))
+    versions, number = _in_force(community)
+    now = community.now()
+    rows = [
+        {
+            "version": v.version,
+            "name": from_content(v.content).name,
+            "effective": v.effective.isoformat() if v.effective else None,
+            "status": _status(v, number, now),
+            "event_id": v.event_id,
+            "fingerprint": v.fingerprint,
+        }
+        for v in versions
+    ]
+    ui.emit(rows)
+    ui.table(
+        f"Policy history of community {community.id!r}",
+        ["version", "name", "effective", "status", "changed by event"],
+        [
+            [
+                str(r["version"]),
+                str(r["name"]),
+                f"{v.effective:%Y-%m-%d %H:%M} UTC" if v.effective else "from the start",
+                str(r["status"]),
+                _cut(v.event_id) if v.event_id else "(first write)",
+            ]
+            for r, v in zip(rows, versions, strict=True)
+        ],
+        right=["version"],
+        empty="(no policy recorded yet: the first write records it)",
+    )
+    return 0
+
+
+def _cut(text: str, most: int = 40) -> str:
+    """``text``, cut to ``most`` characters for a table (``--json`` has it whole)."""
+    return text if len(text) <= most else f"{text[: most - 3]}..."
+
+
+def _time(value: str, option: str) -> datetime:
+    """An ISO 8601 time with its UTC offset (``Z`` is UTC), as ``option`` takes it."""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(
+            f"{option} {value!r} is not a time; give it with its UTC offset, "
+            "e.g. 2026-06-01T00:00:00+00:00"
+        ) from None
+    if when.tzinfo is None:
+        raise CliError(f"{option} {value!r} has no UTC offset; e.g. 2026-06-01T00:00:00+00:00")
+    return when
+
+
+def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
+    new = load_policy(args.file, option="FILE")
+    effective = _time(args.effective, "--effective") if args.effective else None
+    community = open_existing(
+        argparse.Namespace(**{**vars(args), "policy": None}), need_events=True
+    )
+    outcome = community.change_policy(
+        new, effective=effective, by=args.by, reason=args.reason, retroactive=args.retroactive
+    )
+    versions, number = _in_force(community)
+    mine = next((v for v in versions if v.event_id == outcome.event_id), versions[-1])
+    moved = [e for e in outcome.entries if e.amount]
+    ui.emit(
+        {
+            "version": mine.version,
+            "effective": mine.effective.isoformat() if mine.effective else None,
+            "in_force": mine.version == number,
+            "replayed": outcome.replayed,
+            "entries": [jsonable(e) for e in moved],
+        }
+    )
+    when = f"{mine.effective:%Y-%m-%d %H:%M} UTC" if mine.effective else "the start"
+    if outcome.replayed:
+        ui.line(
+            f"this change was recorded before, as policy version {mine.version}; nothing changed"
+        )
+    else:
+        ui.line(
+            f"recorded policy version {mine.version} ({new.name!r}), effective {when}"
+            + ("; in force now" if mine.version == number else "; scheduled")
+        )
+    if args.retroactive:
+        ui.table(
+            "Recalculated",
+            ["member", "account", "amount"],
+            [[e.member, e.account, f"{e.amount:+,}"] for e in moved],
+            right=["amount"],
+            empty="(history is worth the same under the new rules)",
         )
     return 0
 
@@ -451,17 +616,78 @@ def add_parsers(sub: Any, command: Any) -> None:
     simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)
 
-    policy = command("policy", "show a policy", db=False, json=False, plain=False)
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="show")
+    policy = command(
+        "policy",
+        "show a policy, its history in a database, or change it",
+        db=False,
+        json=False,
+        plain=False,
+    )
+    policy_sub = policy.add_subparsers(
+        dest="policy_command", required=True, metavar="{show,history,change}"
+    )
     show = policy_sub.add_parser(
         "show",
-        help="the policy's rewards, caps, ranks, badges, privileges and payback as tables",
-        description="the policy's rewards, caps, ranks, badges, privileges and payback",
+        help="a policy's rewards, caps, ranks, badges, privileges and payback as tables",
+        description="a policy's rewards, caps, ranks, badges, privileges and payback: a preset, "
+        "a policy file, or the policy in force in a database (--url)",
     )
-    show.add_argument("--policy", default="giffgaff", help="preset name or TOML file")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "source", nargs="?", default=None, help="preset name or policy file (default: giffgaff)"
+    )
+    show.add_argument("--policy", default=None, help="the same, as an option")
+    show.add_argument(
+        "--url", default=None, help="show the policy in force in this database instead"
+    )
+    show.add_argument("--community", default="default", help="community id (default: default)")
+    show.add_argument(
+        "--toml", action="store_true", help="print the whole policy as TOML (--policy reads it)"
+    )
+    show.add_argument("--json", action="store_true", help="print JSON (--policy reads it)")
     show.add_argument(
         "--markdown", action="store_true", help="print Markdown tables (as docs/policies.md has)"
     )
     show.add_argument("--plain", action="store_true", help="plain text, no colours or boxes")
     show.set_defaults(run=_policy_show)
+
+    def database(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--url",
+            default=os.environ.get("KUDOS_URL") or "sqlite:///kudos.db",
+            help="database URL (default: $KUDOS_URL, else sqlite:///kudos.db)",
+        )
+        p.add_argument("--community", default="default", help="community id (default: default)")
+        p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        p.add_argument("--plain", action="store_true", help="plain text, no colours or boxes")
+
+    history = policy_sub.add_parser(
+        "history",
+        help="the policy versions a database holds: when each took effect, which is in force",
+        description="the policy versions a database holds: when each took effect, which is "
+        "in force now and which are scheduled",
+    )
+    database(history)
+    history.set_defaults(run=_policy_history)
+
+    change = policy_sub.add_parser(
+        "change",
+        help="adopt a new policy in a database from a time on (a policy-changed event)",
+        description="adopt a new policy in a database: facts from --effective on are valued "
+        "under it; with --retroactive, history is recalculated and the difference booked now",
+    )
+    change.add_argument("file", help="the new policy: a preset name or policy file")
+    database(change)
+    change.add_argument(
+        "--effective",
+        default=None,
+        help="from when it applies, with its UTC offset (default: now), "
+        "e.g. 2026-06-01T00:00:00+00:00",
+    )
+    change.add_argument("--by", required=True, help="the staff member changing it")
+    change.add_argument("--reason", required=True, help="why (shown on recalculated lines)")
+    change.add_argument(
+        "--retroactive",
+        action="store_true",
+        help="recalculate history from --effective on and book the difference now",
+    )
+    change.set_defaults(run=_policy_change)

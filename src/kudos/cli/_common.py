@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 from .. import policies
 from ..community import Community
 from ..community import open as open_community
-from ..errors import StoreError
+from ..errors import InvalidPolicy, StoreError
 from ..policy import Policy
 from ..stores.sql import SqlStore, Tables
 from ..stores.sql import metadata as default_metadata
@@ -56,7 +57,12 @@ def load_policy(name: str, *, option: str = ...) -> Policy: ...
 @overload
 def load_policy(name: None, *, option: str = ...) -> None: ...
 def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
-    """A preset by name, or the policy in a TOML file; ``option`` names the flag in messages.
+    """A preset by name, or the policy in a file; ``option`` names the flag in messages.
+
+    A file ending in ``.json`` holds the policy as JSON (what ``kudos policy
+    show --json`` prints, :meth:`~kudos.Policy.to_dict`); any other file is
+    TOML. Either is the whole policy: what it leaves out takes the library's
+    defaults, not a preset's.
 
     ``None`` (no ``--policy``): the policy the database holds, so ``None``.
 
@@ -70,15 +76,24 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
         return PRESETS[name]()
     path = Path(name)
     if not path.is_file():
-        looks_like_file = path.suffix == ".toml" or "/" in name or "\\" in name
+        looks_like_file = path.suffix in (".toml", ".json") or "/" in name or "\\" in name
         if looks_like_file and not path.exists():
             raise CliError(f"{option} {name!r}: no such file")
         if looks_like_file:
             raise CliError(f"{option} {name!r} is not a file")
         raise CliError(
-            f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) nor a TOML file"
+            f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) "
+            "nor a policy file (TOML, or JSON ending in .json)"
         )
-    return Policy.from_toml(path)
+    if path.suffix.lower() != ".json":
+        return Policy.from_toml(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidPolicy(f"policy file {name!r} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidPolicy(f"policy file {name!r} must hold a JSON object (a table of settings)")
+    return Policy.from_dict(data)
 
 
 def shown_url(url: str) -> str:

@@ -82,6 +82,5 @@ def ledger_row(line: LedgerEntry) -> tuple[str, str, str, str]:
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
-    """The whole policy as JSON data."""
-    document: dict[str, Any] = jsonable(policy)
-    return document
+    """The whole policy as JSON data (:meth:`~kudos.Policy.to_dict`; ``--policy`` reads it back)."""
+    return policy.to_dict()

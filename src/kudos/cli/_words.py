@@ -55,6 +55,16 @@ _REWORDINGS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] 
     (re.compile(r"; community\.referral_code\('[^']*'\) returns it"), ""),
     (
         re.compile(
+            r"Open it without policy= to use the stored one, or adopt the new one with "
+            r"community\.change_policy\(new_policy, effective=\.\.\., by=\.\.\., reason=\.\.\.\)"
+        ),
+        "Leave out --policy to use the stored one (`kudos policy show --url URL` prints it), "
+        "or adopt the new one with `kudos policy change FILE --url URL --effective TIME "
+        "--by STAFF --reason TEXT`",
+    ),
+    (re.compile(r"pass retroactive=True"), "pass --retroactive"),
+    (
+        re.compile(
             r"withdraw one \(community\.withdraw_vote\(idea, voter='[^']*'\); "
             r"community\.member_votes\('[^']*'\) lists them\)"
         ),

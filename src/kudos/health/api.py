@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -16,6 +15,7 @@ from ..engine.core import day_of, get_post
 from ..errors import InvalidInput, UnknownRecord
 from ..model import Doc
 from ..stores.protocol import Transaction
+from . import figures as f
 from . import handlers as h
 from .model import Answer, HealthFigures, HealthReport, Timing, TopicFeedback
 from .rules import GROUPINGS
@@ -40,53 +40,32 @@ def timing(values: Iterable[int]) -> Timing:
     return Timing(count=n, median=rank(50), p90=rank(90), longest=ordered[-1])
 
 
-def _answered(docs: Sequence[Mapping[str, Any]], target: int) -> tuple[HealthFigures, list[str]]:
-    """The figures of ``docs`` that do not change with time, and the posting times (ISO) of
-    the unanswered ones, which :func:`_at` ages."""
-    first, first_member, solution, waiting = [], [], [], []
-    by_members = by_staff = within = past = 0
-    for d in docs:
-        if d["first"] is not None:
-            first.append(d["first"])
-            if d["first"] <= target:
-                within += 1
-            else:
-                past += 1
-        else:
-            waiting.append(d["posted_at"])
-        if d["first_member"] is not None:
-            first_member.append(d["first_member"])
-        if h.solved(d):
-            solution.append(d["solved_in"])
-            if d["solver_staff"]:
-                by_staff += 1
-            else:
-                by_members += 1
-    figures = HealthFigures(
-        topics=len(docs),
-        answered=len(first),
-        first_response=timing(first),
-        first_member_response=timing(first_member),
-        solution=timing(solution),
-        solved=len(solution),
-        solved_by_members=by_members,
-        solved_by_staff=by_staff,
-        within_target=within,
-        past_target=past,
-    )
-    return figures, waiting
+_Waiting = list[tuple[str, int]]
+"""The unanswered topics of a group: (posting time ISO, the target it is judged against)."""
+_Part = tuple[HealthFigures, _Waiting]
+_ALL = 2**62
+"""A ``top()`` limit no aggregate reaches."""
 
 
-def _at(part: tuple[HealthFigures, list[str]], now: datetime, target: int) -> HealthFigures:
+def _at(part: _Part, now: datetime) -> HealthFigures:
     """The figures with the unanswered topics aged at ``now``."""
     figures, waiting = part
-    ages = [h._seconds(posted, now) for posted in waiting]
+    ages = [(h._seconds(posted, now), target) for posted, target in waiting]
     return attrs.evolve(
         figures,
         unanswered=len(ages),
-        unanswered_age=timing(ages),
-        past_target=figures.past_target + sum(1 for age in ages if age > target),
+        unanswered_age=timing(age for age, _ in ages),
+        past_target=figures.past_target + sum(1 for age, target in ages if age > target),
     )
+
+
+def _rows(tx: Transaction, periods: Sequence[str], dimension: str) -> list[tuple[str, str, int]]:
+    """The aggregate counters of ``periods`` along ``dimension``: (period, subject, value)."""
+    return [
+        (p, subject, value)
+        for p in periods
+        for subject, value in tx.top(f.METRIC, f.scope(p, dimension), limit=_ALL)
+    ]
 
 
 def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -107,19 +86,6 @@ def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
 class HealthAPI(CommunityBase):
     """The :class:`kudos.Community` methods of this capability."""
 
-    def _groups_of(self, d: Mapping[str, Any], by: str) -> Iterable[str]:
-        if by == "tag":
-            return [str(t) for t in d["tags"]]
-        if by in ("product",):
-            return [str(d["product"])] if d["product"] is not None else []
-        if by in ("kind", "channel"):
-            return [str(d[by])]
-        at = datetime.fromisoformat(d["posted_at"])
-        if by == "period":
-            return [self.policy.periods.period_of(at)]
-        day = day_of(self.policy, at)
-        return [day[:7] if by == "month" else day]
-
     def health(
         self,
         period: str | None = None,
@@ -133,8 +99,17 @@ class HealthAPI(CommunityBase):
         member (non-staff) response, time to the accepted solution (median and
         90th percentile, seconds), topics solved by members vs staff (the
         peer-answer ratio), unanswered topics and their age now, and how many
-        were answered within the policy's ``health.target_seconds``. Read from
-        per-topic records kept as facts happen (no replay of the log).
+        were answered within the policy's ``health.target_seconds`` (each topic
+        against the target in force when it was posted).
+
+        What it reads does not grow with the topics: counters kept as facts
+        happen (:mod:`kudos.health.figures`), one row per period, kind, group
+        and figure or histogram bucket, plus the records of the topics still
+        unanswered (the ``open`` status index), whose ages depend on now. The
+        durations are counted in buckets of three significant figures: exact to
+        the second below 1,000 s, then to 0.1%; ``median``, ``p90`` and
+        ``longest`` are nearest-rank and read as the lowest value of their
+        bucket (7,213 s reads as 7,210 s). The ages of the unanswered are exact.
 
         Args:
             period: only topics posted in this payback period (e.g. ``"2026-H2"``).
@@ -163,32 +138,41 @@ class HealthAPI(CommunityBase):
         now = self.now()
         target = self.policy.health.target_seconds
 
-        Part = tuple[HealthFigures, list[str]]
-
-        def read(tx: Transaction) -> tuple[Part, dict[str, Part]]:
-            docs = [
-                d.data
-                for d in tx.find(h.KIND, ref=period)
-                if d.status != "removed" and (wanted is None or d.data["kind"] in wanted)
-            ]
-            groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-            if by is not None:
-                for d in docs:
-                    for group in dict.fromkeys(self._groups_of(d, by)):
-                        groups[group].append(d)
-            return _answered(docs, target), {
-                g: _answered(found, target) for g, found in sorted(groups.items())
+        def read(tx: Transaction) -> tuple[_Part, dict[str, _Part]]:
+            if period is not None:
+                periods = [period]
+            else:
+                periods = sorted(p for p, _ in tx.top(f.METRIC, f.PERIODS_SCOPE, limit=_ALL))
+            dimension = f.dimension_of(by)
+            totals = _rows(tx, periods, "-")
+            grouped = totals if dimension == "-" else _rows(tx, periods, dimension)
+            total, groups = f.fold(totals, grouped, by, wanted)
+            waiting: _Waiting = []
+            waiting_in: dict[str, _Waiting] = defaultdict(list)
+            for doc in tx.find(h.KIND, ref=period, status="open"):
+                d = doc.data
+                if wanted is not None and d["kind"] not in wanted:
+                    continue
+                one = (d["posted_at"], d.get("target", target))
+                waiting.append(one)
+                if by is not None and doc.ref is not None:
+                    if "day" not in d:  # kept before the counters were
+                        d = {**d, "day": day_of(self.policy, datetime.fromisoformat(one[0]))}
+                    for group in f.groups_of(d, doc.ref, by):
+                        waiting_in[group].append(one)
+            return (total, waiting), {
+                g: (figures, waiting_in.get(g, [])) for g, figures in groups.items()
             }
 
         # What does not age is cached until the next write; the unanswered are aged now.
-        total, groups = self._cached(("health", period, by, target, wanted), read)
+        total, groups = self._cached(("health", period, by, wanted), read)
         return HealthReport(
             period=period,
             by=by,
             target_seconds=target,
             at=now,
-            total=_at(total, now, target),
-            groups={g: _at(part, now, target) for g, part in groups.items()},
+            total=_at(total, now),
+            groups={g: _at(part, now) for g, part in groups.items()},
             kinds=wanted,
         )
 

@@ -2,9 +2,10 @@
 
 Each topic's ``health`` document holds its posting time and attributes, its
 responses (replies by anyone but its author, and canonical answers given to
-it) and its accepted solution; the figures of :meth:`kudos.Community.health`
-are read from these documents, never from the event log, and ``rebuild()``
-writes the same documents again.
+it) and its accepted solution. Each time a record changes, what it contributes
+to the health counters changes with it (:mod:`kudos.health.figures`), so
+:meth:`kudos.Community.health` reads aggregates, never every record nor the
+event log, and ``rebuild()`` writes the same records and counters again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from ..events import (
     SolutionUnaccepted,
     TopicPosted,
 )
+from ..model import Doc
+from .figures import change
 
 KIND = "health"
 """The document kind (one per topic, keyed by topic id, ``ref`` its posting period)."""
@@ -48,13 +51,22 @@ def solved(data: Any) -> bool:
 def _status(data: dict[str, Any]) -> str:
     if data["removed"]:
         return "removed"
-    if solved(data):
-        return "solved"
-    return "answered" if data["first"] is not None else "open"
+    if data["first"] is None:
+        return "open"  # unanswered (even when its author's own reply was accepted)
+    return "solved" if solved(data) else "answered"
 
 
-def _save(ctx: Context, topic: str, data: dict[str, Any], ref: str | None) -> None:
+def _save(ctx: Context, topic: str, old: Doc | None, data: dict[str, Any], ref: str | None) -> None:
+    """Write a topic's record and add what it changes to the health counters."""
+    before = old.data if old is not None else None
+    if "target" not in data:
+        # A record kept before the counters were: it never counted, so it counts from now
+        # on in full (``rebuild()`` counts every such topic at once).
+        data["target"] = ctx.policy.health.target_seconds
+        data["day"] = ctx.day(datetime.fromisoformat(data["posted_at"]))
+        before = None
     ctx.put(KIND, topic, data, ref=ref, status=_status(data))
+    ctx.deltas.update(change(before, data, ref))
 
 
 def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
@@ -65,7 +77,7 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
     response[_SECONDS] = _seconds(data["posted_at"], ctx.at)
     data["responses"] = [*data["responses"], response]
     _firsts(data)
-    _save(ctx, topic, data, doc.ref)
+    _save(ctx, topic, doc, data, doc.ref)
 
 
 def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
@@ -77,7 +89,7 @@ def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
     if data["solution"] == reply:
         data["solution_live"] = live
     _firsts(data)
-    _save(ctx, topic, data, doc.ref)
+    _save(ctx, topic, doc, data, doc.ref)
 
 
 @after_event
@@ -99,8 +111,10 @@ def _track(ctx: Context) -> None:
             "solver_staff": None,
             "solved_in": None,
             "removed": False,
+            "target": ctx.policy.health.target_seconds,
+            "day": ctx.day(),
         }
-        _save(ctx, event.topic, data, ctx.policy.periods.period_of(ctx.at))
+        _save(ctx, event.topic, None, data, ctx.policy.periods.period_of(ctx.at))
     elif isinstance(event, ReplyPosted):
         staff = ctx.member(event.author).is_staff
         response = [event.reply, event.author, ctx.at.isoformat(), 0, staff, None, True]
@@ -121,13 +135,13 @@ def _track(ctx: Context) -> None:
                 solver_staff=ctx.member(solver).is_staff,
                 solved_in=_seconds(data["posted_at"], ctx.at),
             )
-            _save(ctx, event.topic, data, doc.ref)
+            _save(ctx, event.topic, doc, data, doc.ref)
     elif isinstance(event, SolutionUnaccepted):
         doc = ctx.tx.get(KIND, event.topic)
         if doc is not None:
             data = dict(doc.data)
             data.update(solution=None, solver=None, solver_staff=None, solved_in=None)
-            _save(ctx, event.topic, data, doc.ref)
+            _save(ctx, event.topic, doc, data, doc.ref)
     elif isinstance(event, MembersMerged):
         _merge(ctx, event.member)
     elif isinstance(event, PostRemoved | PostRestored):
@@ -139,7 +153,7 @@ def _track(ctx: Context) -> None:
         doc = ctx.tx.get(KIND, post.id)
         if doc is not None:
             data = {**doc.data, "removed": removed}
-            _save(ctx, post.id, data, doc.ref)
+            _save(ctx, post.id, doc, data, doc.ref)
 
 
 def _merge(ctx: Context, gone: str) -> None:
@@ -160,4 +174,4 @@ def _merge(ctx: Context, gone: str) -> None:
             if len(responses) != len(doc.data["responses"]):
                 data = {**doc.data, "responses": responses}
                 _firsts(data)
-                _save(ctx, post.key, data, doc.ref)
+                _save(ctx, post.key, doc, data, doc.ref)

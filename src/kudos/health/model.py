@@ -13,6 +13,11 @@ __all__ = ["Answer", "HealthFigures", "HealthReport", "Timing", "TopicFeedback"]
 class Timing:
     """A distribution of durations in whole seconds (nearest-rank percentiles).
 
+    In :meth:`kudos.Community.health`, durations count at three significant
+    figures: exact below 1,000 s, then to 0.1%, each figure the lowest value of
+    its bucket (7,213 s reads as 7,210 s); :func:`kudos.health.api.timing` of
+    exact values is exact.
+
     Attributes:
         count: how many durations.
         median: the 50th percentile, or ``None`` when there are none.
@@ -41,7 +46,8 @@ class HealthFigures:
         solved_by_staff: solved by a staff member's (or moderator's) reply.
         unanswered: topics without a response.
         unanswered_age: their ages now, seconds.
-        within_target: topics first answered within the policy's target.
+        within_target: topics first answered within the policy's target (the target
+            in force when each topic was posted).
         past_target: topics answered later, or still unanswered past the target.
     """
 
@@ -80,7 +86,8 @@ class HealthReport:
     Attributes:
         period: the payback period asked for (topics posted in it), or ``None``: all.
         by: the grouping asked for, or ``None``.
-        target_seconds: the policy's response target.
+        target_seconds: the policy's response target now (each topic is judged
+            against the target in force when it was posted).
         at: the time the ages were measured at.
         total: the figures of every topic.
         groups: the figures per group (tag, product, ...), by group name; a topic

@@ -1,7 +1,8 @@
 """Policy history: the store remembers its policy, and a change of policy is a fact.
 
-* :mod:`kudos.history.rules`: a policy's content as JSON, its fingerprint and
-  the settings two policies differ in (pure; no engine, no store);
+* :mod:`kudos.history.rules`: a policy's content as JSON, its fingerprint,
+  whether two policies hold the same settings, and the settings they differ
+  in (pure; no engine, no store);
 * :mod:`kudos.history.timeline`: which version values a fact;
 * :mod:`kudos.history.handlers`: the engine half: what a policy change
   books, and replaying the log under the version in force for each fact;
@@ -13,6 +14,6 @@
 
 from __future__ import annotations
 
-from .rules import differences, fingerprint, to_json
+from .rules import differences, fingerprint, same_settings, to_json
 
-__all__ = ["differences", "fingerprint", "to_json"]
+__all__ = ["differences", "fingerprint", "same_settings", "to_json"]

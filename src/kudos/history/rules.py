@@ -14,25 +14,26 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from ..errors import InvalidPolicy
 
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["differences", "fingerprint", "from_content", "to_json"]
+__all__ = ["differences", "fingerprint", "from_content", "same_settings", "to_json"]
 
-_known: dict[int, tuple[str, str]] = {}
+# id(policy) -> (its JSON, the print of that JSON, the print of its settings as read now)
+_known: dict[int, tuple[str, str, str]] = {}
 _lock = threading.Lock()
 
 
 def to_json(policy: Policy) -> str:
     """``policy``'s full content as compact JSON text (what a store records).
 
-    Every setting, in the policy's own order (tables keep the order they were
-    written in, so the policy read back with :func:`from_content` behaves
-    exactly alike). Worked out once per policy object.
+    :meth:`kudos.Policy.to_dict` (every setting, JSON types only: a date-time
+    is ISO 8601 text) as JSON; tables keep the order they were written in, so
+    the policy read back with :func:`from_content` behaves exactly alike. A
+    policy read with :func:`from_content` gives back the text it was read
+    from. Worked out once per policy object.
 
     >>> from kudos import Policy, Reward
     >>> coded = Policy(rewards={"kudos_on_reply": Reward(points=5)})
@@ -57,14 +58,36 @@ def fingerprint(policy: Policy) -> str:
     return _content(policy)[1]
 
 
-def _content(policy: Policy) -> tuple[str, str]:
+def same_settings(a: Policy, b: Policy) -> bool:
+    """Whether ``a`` and ``b`` hold the same settings, however each was written down.
+
+    Equal fingerprints say so at once. A policy read from a store
+    (:func:`from_content`) keeps the fingerprint recorded with it, which an
+    older kudos worked out before lists that are sets (a cap's actions, the
+    topic kinds, the channels ...) were kept sorted; so the settings are
+    compared as this kudos reads them too, and a store written then still
+    opens with its policy.
+
+    >>> from kudos import Cap, Policy
+    >>> one = Policy(caps=[Cap(limit=5, actions=["kudos_given", "reply_posted"])])
+    >>> same_settings(one, Policy(caps=[Cap(limit=5, actions=["reply_posted", "kudos_given"])]))
+    True
+    """
+    if a is b:
+        return True
+    first, second = _content(a), _content(b)
+    return first[1] == second[1] or first[2] == second[2]
+
+
+def _content(policy: Policy) -> tuple[str, str, str]:
     key = id(policy)
     with _lock:
         found = _known.get(key)
     if found is None:
-        data = attrs.asdict(policy)
+        data = policy.to_dict()
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        found = (text, _print(data))
+        printed = _print(data)
+        found = (text, printed, printed)
         with _lock:
             _known[key] = found
         weakref.finalize(policy, _known.pop, key, None)
@@ -93,56 +116,57 @@ def from_content(content: str) -> Policy:
     from ..policy import Policy  # the policy imports every capability's rules
 
     policy = Policy.from_dict(data)
+    # The print recorded with the content is the one of the content as it is, so a
+    # replay records the same version; the settings as read now may print otherwise.
     with _lock:
-        _known[id(policy)] = (content, _print(data))
+        _known[id(policy)] = (content, _print(data), _print(policy.to_dict()))
     weakref.finalize(policy, _known.pop, id(policy), None)
     return policy
 
 
 _ABSENT = object()
+_SHOWN = 80  # characters of one value a difference shows
 
 
-def differences(stored: Policy, given: Policy, *, limit: int = 8) -> list[str]:
+def differences(stored: Policy, given: Policy, *, limit: int = 10) -> list[str]:
     """The settings ``given`` changes from ``stored``, one line each, e.g.
     ``rewards.kudos_on_reply.points: 10 in the store, 5 given``.
 
-    At most ``limit`` lines, then one saying how many more differ; empty when
-    the two have the same content.
+    A table or list one side has and the other lacks (or a list of another
+    length) is one line, not a line per setting in it. At most ``limit``
+    lines, then one saying how many more differ (``... and 3 more settings``);
+    empty when the two hold the same settings (:func:`same_settings`).
 
     >>> from kudos import Policy, Reward
     >>> differences(Policy(rewards={"kudos_on_reply": Reward(points=10)}),
     ...             Policy(rewards={"kudos_on_reply": Reward(points=5)}))
     ['rewards.kudos_on_reply.points: 10 in the store, 5 given']
     """
-    if fingerprint(stored) == fingerprint(given):
+    if same_settings(stored, given):
         return []
-    old = _flat(attrs.asdict(stored))
-    new = _flat(attrs.asdict(given))
-    lines = []
-    for path in sorted(set(old) | set(new)):
-        a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)
-        if a != b:
-            lines.append(f"{path}: {_shown(a)} in the store, {_shown(b)} given")
+    lines: list[str] = []
+    _differ(stored.to_dict(), given.to_dict(), "", lines)
     if len(lines) > limit:
         lines[limit:] = [f"... and {len(lines) - limit} more settings"]
     return lines
 
 
-def _flat(value: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(value, Mapping) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flat(item, f"{path}.{key}" if path else str(key)))
-        return out
-    if isinstance(value, list) and value:
-        out = {}
-        for i, item in enumerate(value):
-            out.update(_flat(item, f"{path}[{i}]"))
-        return out
-    return {path: value}
+def _differ(old: Any, new: Any, path: str, lines: list[str]) -> None:
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new)):
+            where = f"{path}.{key}" if path else str(key)
+            _differ(old.get(key, _ABSENT), new.get(key, _ABSENT), where, lines)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            _differ(a, b, f"{path}[{i}]", lines)
+    else:
+        lines.append(f"{path}: {_shown(old)} in the store, {_shown(new)} given")
 
 
 def _shown(value: Any) -> str:
     if value is _ABSENT:
         return "absent"
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 4]} ...{text[-1]}"

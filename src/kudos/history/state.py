@@ -21,7 +21,7 @@ from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
 from ..events import PolicyChanged
 from ..model import Outcome, PolicyVersion
 from ..stores.protocol import Transaction
-from .rules import differences, fingerprint
+from .rules import differences, same_settings
 from .timeline import Timeline, first_version
 
 if TYPE_CHECKING:
@@ -127,10 +127,9 @@ class PolicyState:
                 _KNOWN[self.key] = timeline
 
     def _matches(self, given: Policy, timeline: Timeline) -> bool:
-        print_ = fingerprint(given)
-        if print_ == timeline.versions[-1].fingerprint:
+        if same_settings(given, timeline.current):
             return True
-        return self.now is not None and print_ == fingerprint(timeline.at(self.now())[1])
+        return self.now is not None and same_settings(given, timeline.at(self.now())[1])
 
     def current(self) -> Policy:
         """The policy in force at the clock's now (the latest version when no clock

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidPolicy
 
 ACTIONS: tuple[str, ...] = (
@@ -30,10 +31,10 @@ STATUSES: tuple[str, ...] = (
 """The statuses of the default workflow, in lifecycle order."""
 
 DEFAULT_TRANSITIONS: Mapping[str, tuple[str, ...]] = {
-    "new": ("under_review", "planned", "declined", "duplicate"),
-    "under_review": ("new", "planned", "declined", "duplicate"),
-    "planned": ("under_review", "in_progress", "implemented", "declined"),
-    "in_progress": ("planned", "implemented", "declined"),
+    "new": ("declined", "duplicate", "planned", "under_review"),
+    "under_review": ("declined", "duplicate", "new", "planned"),
+    "planned": ("declined", "implemented", "in_progress", "under_review"),
+    "in_progress": ("declined", "implemented", "planned"),
     "implemented": (),
     "declined": ("under_review",),
     "duplicate": (),
@@ -44,7 +45,7 @@ DEFAULT_TRANSITIONS: Mapping[str, tuple[str, ...]] = {
 reconsidered (back to ``under_review``, which takes its votes again).
 """
 
-CLOSED: tuple[str, ...] = ("implemented", "declined", "duplicate")
+CLOSED: tuple[str, ...] = ("declined", "duplicate", "implemented")
 """The statuses that close an idea by default: it takes no votes, and its votes
 no longer count against their voters' budgets."""
 
@@ -73,7 +74,7 @@ def _name(where: str, value: Any) -> str:
 def _names(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise InvalidPolicy(f"ideas.closed must be a list of statuses, got {value!r}")
-    return tuple(_name("ideas.closed", v) for v in value)
+    return sorted_set(_name("ideas.closed", v) for v in value)
 
 
 def _transitions(value: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
@@ -85,7 +86,7 @@ def _transitions(value: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...
         _name("ideas.transitions keys", status)
         if isinstance(targets, str) or not isinstance(targets, Iterable):
             raise InvalidPolicy(f"{where} must be a list of statuses, got {targets!r}")
-        out[status] = tuple(_name(where, t) for t in targets)
+        out[status] = sorted_set(_name(where, t) for t in targets)
     return out
 
 
@@ -185,10 +186,13 @@ class IdeaRules:
             unknown one, ``duplicate`` is not final, ``new`` is closed, or a
             number is negative or not whole.
 
+    ``closed`` and each status's list of next statuses are sets: kept sorted,
+    each status once, whatever order they are written in.
+
     >>> IdeaRules(vote_budget=10).vote_budget
     10
     >>> IdeaRules().allowed("planned")
-    ('under_review', 'in_progress', 'implemented', 'declined')
+    ('declined', 'implemented', 'in_progress', 'under_review')
     """
 
     transitions: Mapping[str, tuple[str, ...]] = attrs.field(

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidPolicy
 
 ACTIONS: tuple[str, ...] = ()
@@ -26,7 +27,7 @@ METRICS: tuple[str, ...] = (
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
-    return tuple(value)
+    return sorted_set(value)
 
 
 @attrs.frozen(kw_only=True)

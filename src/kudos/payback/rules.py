@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidInput, InvalidPolicy
 from ..model import Doc
 
@@ -173,7 +174,7 @@ def _optional_name(value: str | None) -> str | None:
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    return (value,) if isinstance(value, str) else sorted_set(value)
 
 
 _MINOR_DIGITS = {

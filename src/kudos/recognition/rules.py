@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidInput, InvalidPolicy
 from ..events import ROLES, Event
 from ..model import Member, Post, RankProgress
@@ -106,7 +107,7 @@ def _roles(value: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
                 f"role_privileges.{role} must be a list of privilege names "
                 f"(or ['*'] for all), got {names!r}"
             )
-        out[role] = tuple(_name(f"role_privileges.{role}", n) for n in names)
+        out[role] = sorted_set(_name(f"role_privileges.{role}", n) for n in names)
     return out
 
 

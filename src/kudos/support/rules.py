@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from .._validate import sorted_set
 from ..errors import InvalidPolicy
 from ..events import TOPIC_KINDS
 
@@ -40,7 +41,7 @@ folds every searched word)."""
 def _kinds(value: typing.Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         raise InvalidPolicy(f"support kinds must be a list of kinds, got {value!r}")
-    return tuple(value)
+    return sorted_set(value)
 
 
 def _check_kinds(inst: Any, attr: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -78,8 +79,11 @@ class SupportRules:
         similar_candidates: how many full-text matches :meth:`similar_topics`
             ranks at most (the store's best; a bound on the work per call).
 
+    The lists of kinds, feelings and stop words are sets: kept sorted, each
+    item once, whatever order they are written in.
+
     >>> SupportRules().solvable
-    ('question', 'problem')
+    ('problem', 'question')
     """
 
     solvable: tuple[str, ...] = attrs.field(

@@ -222,3 +222,33 @@ class HealthConformance(ConformanceBase):
         assert c.health(kinds=["idea"], by="tag").groups["roaming"].topics == 1
         with pytest.raises(InvalidInput, match="kinds"):
             c.health(kinds="question")
+
+    # -- health read from counters kept as facts happen -------------------------------------
+    def test_health_counts_durations_at_three_significant_figures_and_rebuilds_them(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        c.join("dave")
+        c.post_topic("t5", author="dave", tags=["roaming", "esim"], product="esim")
+        clock.advance(seconds=7213)
+        c.post_reply("r6", topic="t5", author="alice")
+        c.accept_solution("t5", reply="r6", by="dave")
+        c.remove_post("t4", by="staff1", reason="spam")
+        c.merge_members("carol", into="bob", by="staff1")  # bob's reply on t3 was his own
+        c.restore_post("t4", by="staff1")
+        total = c.health().total
+        assert c.topic_feedback("t5").first_response == 7213
+        assert total.first_response == Timing(count=3, median=1800, p90=7210, longest=7210)
+        assert total.solution == Timing(count=3, median=3600, p90=7210, longest=7210)
+        assert (total.topics, total.answered, total.unanswered) == (5, 3, 2)
+        reports = {
+            (by, kinds): c.health(by=by, kinds=kinds)
+            for by in (None, "tag", "product", "kind", "channel", "period", "month", "day")
+            for kinds in (None, ("problem", "question"))
+        }
+        assert reports["tag", None].groups["esim"].first_response.median == 7210
+        assert reports["kind", None].groups["idea"].unanswered == 1
+        c.rebuild()
+        assert {key: c.health(by=key[0], kinds=key[1]) for key in reports} == reports
+        assert_consistent(c)

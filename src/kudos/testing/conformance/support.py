@@ -89,7 +89,7 @@ class SupportConformance(ConformanceBase):
         c.post_reply("r3", topic="t3", author="ann")
         with (
             assert_unchanged(c),
-            pytest.raises(NotAllowed, match="only questions and problems take solutions"),
+            pytest.raises(NotAllowed, match="only problems and questions take solutions"),
         ):
             c.accept_solution("t3", reply="r3", by="dan")
         with pytest.raises(InvalidInput, match="'question', 'problem', 'idea', 'praise', 'talk'"):
@@ -141,7 +141,7 @@ class SupportConformance(ConformanceBase):
         _desk(c)
         with assert_unchanged(c), pytest.raises(InvalidInput) as refused:
             c.set_feeling("t1", "furious", by="ann")
-        assert "frustrated, confused, happy, indifferent" in str(refused.value)
+        assert "confused, frustrated, happy, indifferent" in str(refused.value)
         with assert_unchanged(c), pytest.raises(InvalidInput, match="furious"):
             c.post_topic("t9", author="ann", feeling="furious")
         with assert_unchanged(c), pytest.raises(NotAllowed, match="only the author 'ann'"):

@@ -1,0 +1,101 @@
+"""What does response health cost per reply recorded?
+
+Run it on demand (it is not a test)::
+
+    python benchmarks/health_writes.py                  # 20,000 topics, MemoryStore and SQLite
+    python benchmarks/health_writes.py --topics 5000    # a quick run
+    KUDOS_TEST_POSTGRES_URL=postgresql+psycopg://... python benchmarks/health_writes.py
+
+It takes the seeded support desk of ``benchmarks/support.py`` (``--topics`` topics,
+85% of them answered by one to three replies, half the answered questions and
+problems solved), records the members and topics first, then times recording the
+replies and accepted solutions with ``record_many`` in batches of ``--batch`` events
+(wall time and this process's CPU time), on a ``MemoryStore``, an SQLite file in WAL
+mode and, with ``KUDOS_TEST_POSTGRES_URL`` set, PostgreSQL under a fresh table prefix.
+
+It uses the public API only, so the same script measures two versions of kudos
+(run it with each on ``PYTHONPATH``, alternating): the figures per reply of one
+over the other is what keeping response health as counters costs at write time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from support import NOW, stream
+
+import kudos
+from kudos.events import Event, ReplyPosted, SolutionAccepted
+from kudos.stores.sql import SqlStore, make_metadata
+from kudos.testing import FakeClock
+
+
+def measure(
+    name: str, make: Callable[[], kudos.Community], events: list[Event], batch: int
+) -> None:
+    later = [e for e in events if isinstance(e, ReplyPosted | SolutionAccepted)]
+    first = [e for e in events if not isinstance(e, ReplyPosted | SolutionAccepted)]
+    community = make()
+    for i in range(0, len(first), 10_000):
+        community.record_many(first[i : i + 10_000], trusted=True)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(later), batch):
+        community.record_many(later[i : i + batch], trusted=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    replies = sum(1 for e in later if isinstance(e, ReplyPosted))
+    print(
+        f"{name:12} {len(later):>8,} events ({replies:,} replies): "
+        f"{wall:7.1f}s wall, {cpu:7.1f}s CPU; per event {wall / len(later) * 1e6:7.0f} µs wall, "
+        f"{cpu / len(later) * 1e6:7.0f} µs CPU"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--topics", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    args = parser.parse_args()
+    events = stream(args.topics)
+    print(f"kudos from {Path(kudos.__file__).parent}")
+    measure(
+        "MemoryStore",
+        lambda: kudos.Community(clock=FakeClock(NOW), cache=None),
+        events,
+        args.batch,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqlStore.from_url(f"sqlite:///{Path(tmp) / 'writes.db'}")
+        measure(
+            "SQLite",
+            lambda: kudos.Community(store=store, clock=FakeClock(NOW), cache=None),
+            events,
+            args.batch,
+        )
+        store.close()
+    url = os.environ.get("KUDOS_TEST_POSTGRES_URL")
+    if url:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        metadata = make_metadata(prefix=f"kudos_hw{os.getpid()}_")
+        pg = SqlStore(engine, metadata=metadata)
+        pg.create_all()
+        try:
+            measure(
+                "PostgreSQL",
+                lambda: kudos.Community(store=pg, clock=FakeClock(NOW), cache=None),
+                events,
+                args.batch,
+            )
+        finally:
+            metadata.drop_all(engine)
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

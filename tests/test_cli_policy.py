@@ -1,0 +1,154 @@
+"""``kudos policy show / history / change``, and the policy a database holds on the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import kudos
+from kudos import Policy
+from test_cli import imported, run
+
+HALF = 'name = "half"\n[rewards]\nkudos_on_reply = { points = 5, reputation = 1 }\n'
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# --- 2. writing a policy file ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["giffgaff", "stackexchange"])
+def test_policy_show_toml_prints_a_whole_policy_that_policy_reads_back(
+    in_tmp: Path, preset: str
+) -> None:
+    status, out, err = run("policy", "show", preset, "--toml")
+    assert status == 0, err
+    assert Policy.from_toml(out) == getattr(kudos.policies, preset)()
+    (in_tmp / "mine.toml").write_text(out.replace(f'name = "{preset}"', 'name = "mine"', 1))
+    status, shown, _ = run("policy", "show", "--policy", "mine.toml", "--toml")
+    assert (status, Policy.from_toml(shown)) == (
+        0,
+        getattr(kudos.policies, preset)().evolve(name="mine"),
+    )
+
+
+def test_policy_reads_json_files_as_policy_show_json_prints_them(in_tmp: Path) -> None:
+    status, out, _ = run("policy", "show", "stackexchange", "--json")
+    assert status == 0
+    (in_tmp / "se.json").write_text(out)
+    status, again, err = run("policy", "show", "se.json", "--json")
+    assert status == 0, err
+    assert Policy.from_dict(json.loads(again)) == kudos.policies.stackexchange()
+    (in_tmp / "bad.json").write_text("{not json")
+    status, _, err = run("policy", "show", "--policy", "bad.json")
+    assert status == 2 and err.startswith("kudos: policy file 'bad.json' is not JSON")
+    status, _, err = run("policy", "show", "--policy", "missing.json")
+    assert (status, err) == (2, "kudos: --policy 'missing.json': no such file\n")
+
+
+# --- 6. the policy a database holds --------------------------------------------------------------
+
+
+def test_policy_show_url_shows_the_policy_in_force_in_the_database(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)  # under giffgaff
+    status, out, _ = run("policy", "show", "--url", "sqlite:///kudos.db")
+    assert status == 0
+    assert out.startswith("Policy 'giffgaff' (version 1 of 1 of community 'default'")
+    status, out, _ = run(
+        "policy", "change", "half.toml", "--effective", "2099-01-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "a new year",
+    )  # fmt: skip
+    assert status == 0 and "recorded policy version 2 ('half')" in out and "scheduled" in out
+    status, out, _ = run("policy", "show", "--url", "sqlite:///kudos.db", "--json")
+    assert Policy.from_dict(json.loads(out)) == kudos.policies.giffgaff()  # still in force
+    status, out, _ = run("policy", "show", "--url", "sqlite:///kudos.db", "--toml")
+    assert Policy.from_toml(out) == kudos.policies.giffgaff()
+    status, _, err = run("policy", "show", "half.toml", "--url", "sqlite:///kudos.db")
+    assert status == 2 and "not both" in err
+
+
+def test_policy_history_and_change_record_and_list_the_versions(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)
+    status, out, _ = run("policy", "history")
+    assert status == 0
+    assert "        1  giffgaff  from the start  in force  (first write)" in out
+    status, out, err = run(
+        "policy", "change", "half.toml", "--effective", "2026-06-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "simpler", "--retroactive",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "recorded policy version 2 ('half'), effective 2026-06-01 00:00 UTC; in force now" in out
+    assert "Recalculated" in out
+    status, out, _ = run("policy", "history", "--json")
+    rows = json.loads(out)
+    assert [(r["version"], r["name"], r["status"]) for r in rows] == [
+        (1, "giffgaff", "earlier"),
+        (2, "half", "in force"),
+    ]
+    assert rows[1]["effective"] == "2026-06-01T00:00:00+00:00"
+    assert run("verify")[0] == 0
+    status, out, _ = run(
+        "policy", "change", "half.toml", "--effective", "2026-06-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "simpler", "--retroactive",
+    )  # fmt: skip
+    assert status == 0 and "recorded before, as policy version 2; nothing changed" in out
+
+
+def test_policy_change_refusals_speak_of_flags(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=2)
+    status, _, err = run(
+        "policy", "change", "stackexchange", "--effective", "2026-06-01",
+        "--by", "staff1", "--reason", "x",
+    )  # fmt: skip
+    assert status == 2 and "has no UTC offset" in err
+    status, _, err = run("policy", "change", "stackexchange", "--by", "staff1")
+    assert status == 2 and "--reason" in err
+    assert run("policy", "history", "--json")[1].count('"version"') == 1  # nothing recorded
+
+
+def test_a_mismatch_on_the_cli_names_commands_and_flags(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=2)
+    status, _, err = run("standing", "m1", "--policy", "stackexchange")
+    assert status == 2
+    assert "`kudos policy change FILE --url URL --effective TIME" in err
+    assert "Leave out --policy" in err
+    assert "change_policy" not in err and "policy=" not in err
+    assert "... and " in err and " more settings" in err
+
+
+def test_verify_names_the_stored_versions_it_replays(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)
+    status, _, err = run("verify")
+    assert status == 0
+    assert "under the policy the database holds (version 1, 'giffgaff')" in err
+    assert run(
+        "policy", "change", "half.toml", "--effective", "2030-01-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "later",
+    )[0] == 0  # fmt: skip
+    status, _, err = run("verify")
+    assert status == 0
+    assert "under the policy versions the database holds (1 to 2: 'giffgaff', 'half')" in err
+
+
+def test_statement_shows_the_version_that_valued_each_line(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)
+    run(
+        "policy", "change", "half.toml", "--effective", "2026-06-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "simpler", "--retroactive",
+    )  # fmt: skip
+    status, out, _ = run("statement", "m1")
+    assert status == 0
+    header = next(line for line in out.splitlines() if "amount" in line and "why" in line)
+    assert header.split()[-1] == "version"
+    assert any(line.rstrip().endswith(" 2") and "recalculated" in line for line in out.splitlines())
+    assert any(line.rstrip().endswith(" 1") for line in out.splitlines())
