@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -362,3 +362,61 @@ def test_history_recorded_before_the_new_checks_still_replays() -> None:
         assert not any(c.feelings().values())  # a removed topic's feeling does not count
         assert_consistent(c)
     store.close()
+
+
+# --- deflection rewards through any order of removing and restoring ------------------------
+
+
+def _solved_topic(c: Community) -> None:
+    for m in ("ann", "bob", "cat", "dan"):
+        c.join(m)
+    c.join("sue", role="staff")
+    c.post_topic("t1", author="ann", title="No data abroad", product="sim", tags=["roaming"])
+    c.post_reply("r1", topic="t1", author="bob")
+    c.accept_solution("t1", reply="r1", by="ann")
+    c.deflected("t1", by="cat")
+    c.deflected("t1", by="dan")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.sampled_from(["t1", "r1"]), max_size=8))
+def test_any_order_of_removing_and_restoring_ends_as_if_nothing_was_removed(
+    steps: list[str],
+) -> None:
+    """Toggle topic and solution reply at random, then restore whatever is removed: bob's
+    standing and the deflection counts equal those of a community that removed nothing."""
+    plain = Community(clock=FakeClock())
+    _solved_topic(plain)
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = SqlStore.from_url(f"sqlite:///{Path(tmp) / 'k.db'}")
+        for store in (MemoryStore(), sqlite):
+            c = Community(store=store, clock=FakeClock())
+            _solved_topic(c)
+            removed = {"t1": False, "r1": False}
+            ends = [p for p in ("t1", "r1") if steps.count(p) % 2]
+            for n, post in enumerate([*steps, *ends]):
+                if removed[post]:  # own event ids: the same call at one instant is a replay
+                    c.restore_post(post, by="sue", event_id=f"restore-{n}")
+                else:
+                    c.remove_post(post, by="sue", event_id=f"remove-{n}")
+                removed[post] = not removed[post]
+                if not removed["r1"]:  # while r1 is live its deflection rewards follow t1
+                    bob = c.standing("bob")
+                    want = plain.standing("bob")
+                    if removed["t1"]:
+                        pay = plain.policy.reward("deflection_solution")
+                        assert bob.points == want.points - 2 * pay.points
+                    else:
+                        assert bob.points == want.points
+            assert not any(removed.values())
+            for member in ("ann", "bob", "cat", "dan"):
+                got, want = c.standing(member), plain.standing(member)
+                assert (got.points, got.reputation, got.rank) == (
+                    want.points,
+                    want.reputation,
+                    want.rank,
+                )
+            assert c.deflections() == plain.deflections() == 2
+            assert c.deflections(topic="t1") == c.deflections(product="sim") == 2
+            assert_consistent(c)  # rebuild equals incremental
+        sqlite.close()

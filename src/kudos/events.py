@@ -99,6 +99,22 @@ _CONTENT_FIELDS: dict[type[Event], tuple[str, ...]] = {}
 _OMITTED_WHEN_UNSET: dict[type[Event], tuple[str, ...]] = {}
 
 
+TIME_FIELD = "kudos_time"
+"""Metadata key marking an event field that holds a time: a timezone-aware ``datetime``
+when an event is made, ISO 8601 text in a stored or imported payload."""
+
+_TIME_FIELDS: dict[type[Event], frozenset[str]] = {}
+
+
+def _time_fields(cls: type[Event]) -> frozenset[str]:
+    names = _TIME_FIELDS.get(cls)
+    if names is None:
+        names = _TIME_FIELDS[cls] = frozenset(
+            f.name for f in attrs.fields(cls) if f.metadata.get(TIME_FIELD)
+        )
+    return names
+
+
 def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     names = _CONTENT_FIELDS.get(cls)
     if names is None:
@@ -148,7 +164,7 @@ class Event:
 
     event_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
     at: datetime | None = attrs.field(
-        default=None, converter=v.to_datetime, validator=v.aware_datetime
+        default=None, validator=v.aware_datetime, metadata={TIME_FIELD: True}
     )
     channel: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
@@ -221,8 +237,10 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         raise InvalidInput(
             f"a {type_name!r} event payload must be a JSON object, got {v.shown(payload)}"
         )
+    times = _time_fields(cls)
+    fields = {k: v.to_datetime(x) if k in times else x for k, x in payload.items()}
     try:
-        return cls(event_id=event_id, **payload)
+        return cls(event_id=event_id, **fields)
     except TypeError as exc:
         # attrs says a keyword is missing or unexpected; say it in the payload's terms.
         takes = [*_content_fields(cls), "at", "channel"]
@@ -249,9 +267,7 @@ def _member_field() -> Any:
 
 
 def _required_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        raise InvalidInput(f"{attr.name} must be a datetime, got None; pass e.g. datetime.now(UTC)")
-    v.aware_datetime(inst, attr, value)
+    v.check_time(attr.name, value)
 
 
 # --- members and posts -------------------------------------------------------
@@ -712,7 +728,7 @@ class ReferralsExpired(Event):
     """A sweep: every referral still pending past the policy's window at ``as_of`` expires."""
 
     type: ClassVar[str] = "referrals-expired"
-    as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    as_of: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
 
     def content(self) -> dict[str, Any]:
         return {**super().content(), "as_of": self.as_of.isoformat()}
@@ -1010,8 +1026,8 @@ class ShiftReported(Event):
     type: ClassVar[str] = "shift-reported"
     shift: str = attrs.field(validator=v.identifier)
     member: str = _member_field()
-    start: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
-    end: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    start: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
+    end: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def content(self) -> dict[str, Any]:

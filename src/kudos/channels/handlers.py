@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -317,6 +318,12 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
         f"topic {event.conversation!r} was removed; restore it before answering it",
     )
     ctx.not_before(ctx.post(event.canonical), f"the answer to {event.conversation!r}")
+    ctx.not_older(
+        datetime.fromisoformat(str(canonical.data["at"])),
+        f"the answer to {event.conversation!r}",
+        f"{event.canonical!r} was marked canonical",
+        "the canonical answer it gives",
+    )
     if conversation is not None:
         ctx.not_before(ctx.post(event.conversation), f"the answer to {event.conversation!r}")
     channel = event.channel or ctx.policy.channels.default

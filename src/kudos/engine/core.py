@@ -417,18 +417,34 @@ class Context:
 
         ``what`` names the fact for the message (``"kudos from 'bob'"``). A fact
         about a post cannot be older than the post: it would give negative response
-        times and rewards before the post existed. Trusted history (an import, a
-        rebuild) is not checked: an importer's dates may be coarser than the
-        post's (a vote dated by day), and a log recorded before this check replays.
+        times and rewards before the post existed. See :meth:`not_older`.
         """
-        if self.trusted or post.posted_at is None or self.at >= post.posted_at:
-            return
         noun = "reply" if post.kind == "reply" else "topic"
+        self.not_older(post.posted_at, what, f"{noun} {post.id!r} was posted", f"its {noun}")
+
+    def not_older(self, then: datetime | None, what: str, earlier: str, it: str) -> None:
+        """Raise :class:`InvalidInput` when this event is dated before ``then``.
+
+        The one check of every fact that refers to an earlier fact (a post, the
+        kudos a withdrawal takes back, the follow an unfollow ends, the removal a
+        restore undoes): ``what`` names this fact, ``earlier`` the earlier one as a
+        clause (``"the kudos was given"``) and ``it`` as a noun (``"the kudos it
+        withdraws"``); the message names both times. ``then`` of ``None`` (not
+        known) passes. Trusted history (an import, a rebuild) is not checked: an
+        importer's dates may be coarser than the facts' (a vote dated by day), and a
+        log recorded before this check replays.
+        """
+        if self.trusted or then is None or self.at >= then:
+            return
         raise InvalidInput(
-            f"{what} is dated {self.at.isoformat()}, before {noun} {post.id!r} was posted "
-            f"({post.posted_at.isoformat()}); it cannot be older than its {noun}: "
-            "report it with its real time"
+            f"{what} is dated {self.at.isoformat()}, before {earlier} ({then.isoformat()}); "
+            f"it cannot be older than {it}: report it with its real time"
         )
+
+    def fact_at(self, event_id: object) -> datetime | None:
+        """When the stored event ``event_id`` happened; ``None`` if not given or unknown."""
+        stored = self.tx.get_event(str(event_id)) if event_id else None
+        return stored.at if stored is not None else None
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""

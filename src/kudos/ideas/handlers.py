@@ -303,6 +303,12 @@ def _withdrawn(ctx: Context, event: IdeaVoteWithdrawn) -> None:
         f"count against {voter!r}'s budget",
     )
     vote = _copy(doc.data)
+    ctx.not_older(
+        datetime.fromisoformat(vote["at"]),
+        f"the withdrawal of {voter!r}'s vote on idea {idea!r}",
+        "the vote was cast",
+        "the vote it withdraws",
+    )
     _reverse_refs(ctx, vote["rewards"], f"vote withdrawn by {voter} on idea {idea!r}")
     if vote.get("rewarded"):
         data["rewarded_votes"] = max(0, int(data.get("rewarded_votes", 0)) - 1)

@@ -13,6 +13,8 @@ Documents kept here (kind: key -> data):
 * ``involved_product``: product and member -> in how many of its topics;
 * ``deflection``: topic and member -> the event and its period (ref = topic;
   status ``counted``, or ``removed`` while the topic is removed);
+* ``deflection_taken``: solution reply -> the event that last took its deflection
+  rewards back (ref = topic), so they come back once topic and reply are both live;
 * ``shift``: shift id -> member, start, end, product (ref = member; status
   ``active`` or ``cancelled``).
 
@@ -251,6 +253,9 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
 
 # --- deflection --------------------------------------------------------------------------
 
+DEFLECTION = "deflection_solution"
+"""The action of the reward a deflection pays the author of the topic's solution."""
+
 
 @handles(TopicDeflected)
 def _deflected(ctx: Context, event: TopicDeflected) -> None:
@@ -276,7 +281,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     tags = board_tags(topic.tags, topic.product)
     ctx.award(
         reply.author,
-        "deflection_solution",
+        DEFLECTION,
         subject=reply.id,
         reason=f"solution {reply.id!r} of {topic.id!r} answered {event.by} before they asked",
         tags=tags,
@@ -303,23 +308,49 @@ def _deflections_follow(ctx: Context, topic: Post, removed: bool) -> None:
             period = ctx.policy.periods.period_of(stored.at if stored else ctx.at)
         _count_deflection(ctx, topic, str(period), -1 if removed else +1)
         ctx.put("deflection", doc.key, {**doc.data, "period": period}, ref=doc.ref, status=after)
+    _sync_deflection_rewards(ctx, topic)
+
+
+def _sync_deflection_rewards(ctx: Context, topic: Post) -> None:
+    """Keep the deflection rewards of ``topic`` live exactly while both the topic and
+    its accepted solution are live, whatever order they were removed and restored in.
+
+    The event that took the rewards away last (removing the topic, removing the
+    reply, or restoring the reply while the topic is still removed) is remembered in a
+    ``deflection_taken`` document (key = the solution reply); restoring the last of
+    the two gives back what that event took, under the award's caps.
+    """
     if topic.solution is None:
         return
-    why = f"topic {topic.id!r} {'removed' if removed else 'restored'}"
-    if removed:
-        for entry in ctx.live_entries(subject=topic.solution, action="deflection_solution"):
-            ctx.reverse(entry, why)
+    reply = ctx.post(topic.solution)
+    pending = {e.reverses for e in ctx.entries if e.reverses is not None}
+    live = [
+        e
+        for e in ctx.live_entries(subject=reply.id, action=DEFLECTION)
+        if e.entry_id not in pending
+    ] + [
+        e
+        for e in ctx.entries
+        if e.subject == reply.id
+        and e.action == DEFLECTION
+        and e.reverses is None
+        and e.entry_id not in pending
+    ]
+    if topic.removed or reply.removed:
+        for entry in live:
+            ctx.reverse(entry, f"topic {topic.id!r} or its solution {reply.id!r} removed")
+        if any(e.action == DEFLECTION and e.reverses is not None for e in ctx.entries):
+            ctx.put("deflection_taken", reply.id, {"event": ctx.event_id}, ref=topic.id)
         return
-    if ctx.post(topic.solution).removed:
+    taken_by = ctx.tx.get("deflection_taken", reply.id)
+    if live or taken_by is None:
         return
-    removal = ctx.tx.get("post", topic.id)
-    event = removal.data.get("removed_event") if removal is not None else None
-    if event is None:
-        return
-    about = {e.entry_id: e for e in ctx.tx.entries(subject=topic.solution)}
-    for award_id, amount in ctx.taken_back(str(event), about).items():
-        if about[award_id].action == "deflection_solution":
-            ctx.reinstate(about[award_id], amount, why)
+    about = {e.entry_id: e for e in ctx.tx.entries(subject=reply.id)}
+    why = f"topic {topic.id!r} and its solution {reply.id!r} restored"
+    for award_id, amount in ctx.taken_back(str(taken_by.data["event"]), about).items():
+        award = about[award_id]
+        if award.action == DEFLECTION and ctx.tx.get("undone", award_id) is None:
+            ctx.reinstate(award, amount, why)
 
 
 # --- followers ---------------------------------------------------------------------------
@@ -362,15 +393,27 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     following, gen = _follow_gen(ctx.tx, event)
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
-    ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
+    key = pair_key(topic.id, event.member)
+    ctx.update("involved", key, follow_gen=gen + 1, followed_at=ctx.at.isoformat())
 
 
 @handles(TopicUnfollowed, derive_id=_unfollow_id)
 def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     member = ctx.member(event.member)
     topic = ctx.post(event.topic)
+    ctx.not_before(topic, f"the unfollow of {event.member!r}")
     if member.deleted:  # deleting the member ended every follow: nothing left to end
         return
+    doc = ctx.tx.get("involved", pair_key(topic.id, event.member))
+    data = doc.data if doc is not None else {}
+    followed = data.get("followed_at")
+    if followed is not None and "following" in data["why"]:
+        ctx.not_older(
+            datetime.fromisoformat(str(followed)),
+            f"the unfollow of {event.member!r}",
+            f"they followed {topic.id!r}",
+            "the follow it ends",
+        )
     ctx.require(
         _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
@@ -458,6 +501,9 @@ def _on_forum_events(ctx: Context) -> None:
         if post.kind == "reply":
             if post.topic is not None:
                 _sync_solution(ctx, post.topic)
+                topic = ctx.post(post.topic)
+                if topic.solution == post.id:
+                    _sync_deflection_rewards(ctx, topic)
             return
         doc = ctx.tx.get(SEARCH_KIND, event.post)
         if doc is None:

@@ -510,3 +510,22 @@ class ChannelConformance(ConformanceBase):
         c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=posted)
         assert c.answer_for("t2") is not None
         assert_consistent(c)
+
+    def test_an_answer_dated_before_its_reply_was_marked_canonical_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1 and r1 posted at the clock's time
+        clock.advance(hours=1)
+        marked = clock()
+        c.mark_canonical("t1", "r1", by="staff1")
+        between = marked - timedelta(minutes=5)  # after the reply, before it was canonical
+        shown = (
+            rf"{re.escape(between.isoformat())}, before 'r1' was marked canonical "
+            rf"\({re.escape(marked.isoformat())}\)"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=between)
+        c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=marked)
+        assert [u.conversation for u in c.answer_uses(problem="t1")] == ["tw-1"]
+        assert_consistent(c)

@@ -629,3 +629,101 @@ class SupportConformance(ConformanceBase):
         c.restore_post("t1", by="sue", event_id="restore-t1-again")
         assert c.standing("bob").points == paid
         assert_consistent(c)
+
+    # -- a topic and its solution removed and restored in any order ------------------------
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ r+",
+            "t- r- r+ t+",
+            "r- t- t+ r+",
+            "r- t- r+ t+",
+            "t- t+ r- r+",
+            "r- r+ t- t+",
+            "t- r- t+ t- r+ t+",
+            "r- t- r+ r- t+ r+",
+        ],
+    )
+    def test_deflection_rewards_come_back_in_any_order_of_removing_and_restoring(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        start = c.standing("bob")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        assert paid.points > start.points
+        removed = {"t": False, "r": False}
+        for n, step in enumerate(order.split()):
+            post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+            if sign == "-":
+                c.remove_post(post, by="sue", event_id=f"rm-{n}")
+            else:
+                c.restore_post(post, by="sue", event_id=f"rs-{n}")
+            removed[step[0]] = sign == "-"
+            # the deflection rewards are live exactly while topic and solution both are
+            dead = removed["t"] or removed["r"]
+            if removed["r"]:  # the reply's own awards are gone too while it is removed
+                assert c.standing("bob").points < paid.points
+            else:
+                want = start if dead else paid
+                got = c.standing("bob")
+                assert (got.points, got.reputation) == (want.points, want.reputation), step
+            assert c.deflections(topic="t1") == (0 if removed["t"] else 2)
+        got = c.standing("bob")
+        assert (got.points, got.reputation) == (paid.points, paid.reputation)
+        assert c.deflections() == c.deflections(product="sim") == 2
+        assert_consistent(c)
+
+    # -- facts that undo an earlier fact cannot be older than it ---------------------------
+    def test_facts_dated_before_the_fact_they_undo_are_refused_naming_both_times(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1 (r1 accepted), t2, t3 posted at the clock's time
+        c.post_reply("r2", topic="t2", author="ann")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        posted = clock()
+        clock.advance(hours=1)
+        done = clock()  # the facts the undoing facts refer to
+        c.give_kudos("r2", giver="bob")
+        c.follow("t2", member="dan")
+        c.accept_solution("t2", reply="r2", by="cat")
+        c.vote_idea("i1", voter="bob")
+        c.remove_post("t3", by="sam")
+        clock.advance(hours=1)
+        between = done - timedelta(minutes=5)  # after the posts, before the facts
+        times = re.escape(between.isoformat()), re.escape(done.isoformat())
+        shown = rf"{times[0]}, before .* \({times[1]}\); it cannot be older than"
+        refusals: list[tuple[str, Callable[[], object]]] = [
+            ("kudos was given", lambda: c.withdraw_kudos("r2", giver="bob", at=between)),
+            ("they followed 't2'", lambda: c.unfollow("t2", member="dan", at=between)),
+            ("'r2' was accepted", lambda: c.unaccept_solution("t2", by="cat", at=between)),
+            ("the vote was cast", lambda: c.withdraw_vote("i1", voter="bob", at=between)),
+            ("it was removed", lambda: c.restore_post("t3", by="sam", at=between)),
+        ]
+        for earlier, refused in refusals:
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=shown) as raised:
+                refused()
+            assert earlier in str(raised.value)
+        # before the post itself: removing, restoring and unfollowing name the post
+        early = posted - timedelta(minutes=5)
+        before_post = rf"{re.escape(early.isoformat())}, before topic 't2' was posted"
+        for refused in (
+            lambda: c.remove_post("t2", by="sam", at=early),
+            lambda: c.unfollow("t2", member="dan", at=early),
+        ):
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=before_post):
+                refused()
+        # at the earlier fact's own time, or later, each is taken
+        c.withdraw_kudos("r2", giver="bob", at=done)
+        c.unfollow("t2", member="dan", at=done)
+        c.unaccept_solution("t2", by="cat", at=done + timedelta(seconds=1))
+        c.withdraw_vote("i1", voter="bob", at=done)
+        c.restore_post("t3", by="sam", at=done)
+        c.remove_post("t2", by="sam", at=posted)
+        assert not c.topic_feedback("t2").solved
+        assert c.presence(topic="t2").followers == 0
+        assert_consistent(c)
