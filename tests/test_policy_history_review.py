@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from tests.test_policy_history import MEMBERS, T0, TAGS, earned, recalculated, tag_boards
+from tests.test_policy_history import MEMBERS, T0, earned, recalculated, seeded, tag_boards
 
 import kudos
 from kudos import Community, InvalidPolicy, KudosError, MemoryStore, NotAllowed
@@ -81,17 +81,6 @@ def test_of_two_versions_effective_at_the_same_time_the_later_recorded_governs()
 # --- 1. a reversal after a retroactive change takes back the recalculated part ----------------
 
 
-def _seeded(c: Community) -> None:
-    for m in MEMBERS:
-        c.join(m)
-    c.join("staff1", role="staff")
-    for i, m in enumerate(MEMBERS):
-        c.post_topic(f"t{i}", author=m, title=f"topic {i}", tags=TAGS[i % 2])
-        for j, other in enumerate(MEMBERS):
-            if other != m:
-                c.post_reply(f"r{i}{j}", topic=f"t{i}", author=other)
-
-
 def _act(c: Community, clock: FakeClock, fact: tuple[str, int, int]) -> None:
     kind, topic, member = fact
     clock.advance(timedelta(minutes=7))
@@ -152,7 +141,7 @@ def test_reversals_after_a_retroactive_change_equal_a_recalculation(
 ) -> None:
     clock = FakeClock(T0)
     c = Community(MemoryStore(), _worth(*first), clock=clock)
-    _seeded(c)
+    seeded(c)
     for fact in before:
         _act(c, clock, fact)
     clock.advance(timedelta(minutes=1))
@@ -391,7 +380,7 @@ def test_simulate_with_effective_previews_exactly_what_a_retroactive_change_book
 ) -> None:
     clock = FakeClock(T0)
     c = Community(MemoryStore(), _worth(*first), clock=clock)
-    _seeded(c)
+    seeded(c)
     for fact in before:
         _act(c, clock, fact)
     clock.advance(timedelta(minutes=1))
