@@ -9,7 +9,18 @@ import pytest
 
 import kudos
 from kudos import Policy
-from test_cli import imported, run
+from test_cli import START, run, season, write_jsonl
+
+
+def imported(tmp_path: Path, **season_args: int) -> Path:
+    """The season imported, with ``staff1`` joined as staff (only staff change the policy)."""
+    staff = {"type": "member-joined", "member": "staff1", "role": "staff", "at": START.isoformat()}
+    source = Path("events.jsonl")  # relative: the tests run in tmp_path
+    write_jsonl(tmp_path / source, [staff, *season(**season_args)])
+    status, _, err = run("import", str(source))
+    assert status == 0, err
+    return source
+
 
 HALF = 'name = "half"\n[rewards]\nkudos_on_reply = { points = 5, reputation = 1 }\n'
 

@@ -509,6 +509,13 @@ def _policy_content(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         )
 
 
+def _optional_version(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        v.integer(inst, attr, value)
+        if value < 1:
+            raise InvalidInput(f"{attr.name} must be a policy version (1 or more), got {value}")
+
+
 @_register
 @attrs.frozen(kw_only=True)
 class PolicyChanged(Event):
@@ -518,9 +525,12 @@ class PolicyChanged(Event):
     ``effective`` when it takes effect (UTC ISO 8601 text; a datetime is
     converted). Facts already recorded keep their value, unless
     ``retroactive``: then what history is worth under the new rules (every
-    fact from ``effective`` on) is worked out, and the difference per member
-    and account booked as ``policy_recalculated`` lines of this event.
-    :meth:`kudos.Community.change_policy` records it.
+    fact from ``effective`` on) is worked out, and the difference per ledger
+    line it revalues booked as ``policy_recalculated`` lines of this event.
+    :meth:`kudos.Community.change_policy` records it, with ``replaces`` the
+    number of the latest version when it was asked for (part of a derived id,
+    so going back to an earlier policy is a new fact, not a replay of the
+    change that first adopted it); ``None`` when the host gives the id.
     """
 
     type: ClassVar[str] = "policy-changed"
@@ -528,12 +538,20 @@ class PolicyChanged(Event):
     effective: str = attrs.field(converter=_utc_text, validator=_iso_time)
     retroactive: bool = attrs.field(default=False, validator=v.boolean)
     by: str = _member_field()
-    reason: str = attrs.field(validator=v.text)
+    reason: str = attrs.field(validator=v.reason)
+    replaces: int | None = attrs.field(default=None, validator=_optional_version)
 
     def natural_key(self) -> str:
-        """The new policy's fingerprint, when it takes effect and whether retroactively."""
+        """The new policy's fingerprint, when it takes effect, whether retroactively,
+        and the version it replaces (when known)."""
         digest = hashlib.sha256(self.policy.encode("utf-8")).hexdigest()[:32]
-        return key_of(digest, self.effective, "retroactive" if self.retroactive else "onward")
+        parts = [digest, self.effective, "retroactive" if self.retroactive else "onward"]
+        if self.replaces is not None:
+            parts.append(f"after-{self.replaces}")
+        return key_of(*parts)
+
+
+_OMITTED_WHEN_UNSET[PolicyChanged] = ("replaces",)
 
 
 # --- Stack Exchange's own facts ----------------------------------------------

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from .._validate import MAX_AMOUNT, MAX_BALANCE
+from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from ..events import Event, event_from_payload
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
@@ -68,6 +68,19 @@ the balance but earns nothing, so it leaves this counter alone.
 
 
 _BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
+
+
+REVALUED_BY = "recalculated"
+"""The kind of the documents, keyed by a ledger entry id, whose ``data["lines"]``
+lists the entry ids of the lines that revalue that entry (a retroactive policy
+change's): :meth:`Context.reverse` takes them back with the entry, and
+:meth:`Context.reverse_event` those keyed by :func:`revalued_fact`."""
+
+
+def revalued_fact(event_id: str) -> str:
+    """The :data:`REVALUED_BY` key of the lines that revalue a fact that booked no line
+    of its own for them (reversing the fact's event takes them back)."""
+    return f"event:{event_id}"
 
 
 def settlements(*actions: str) -> None:
@@ -693,10 +706,18 @@ class Context:
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
 
-        Returns ``None`` when the entry was already reversed (or gave nothing).
+        The lines that revalue ``entry`` (a retroactive policy change's
+        ``policy_recalculated`` lines, found through a :data:`REVALUED_BY`
+        document) are taken back with it. Returns ``None`` when the entry was
+        already reversed (or gave nothing).
         """
         if entry.reverses is not None:
             return None
+        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
+        if not stored and not any(e.reverses == entry.entry_id for e in self.entries):
+            # Taken back now (a line taken back before keeps the lines that revalued
+            # it since: they count what its reversal took under the new rules).
+            self._reverse_revaluations(entry.entry_id, reason, entry.member)
         if entry.amount == 0:
             # An award the cap held back entirely may have been topped up since.
             for cap in caps_for(self.policy, entry.action, entry.account):
@@ -704,7 +725,6 @@ class Context:
                 fact = _caps.forget(self, cap, key, entry, reason)
                 if fact is not None and fact["missing"]:
                     self.held_back.append((entry.entry_id, int(fact["missing"])))
-        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
         if entry.amount == 0 or stored or any(e.reverses == entry.entry_id for e in self.entries):
             # Taken back with a removed post, then given again when it was restored?
             again = self.tx.get("reinstated", entry.entry_id)
@@ -743,6 +763,19 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def _reverse_revaluations(self, key: str, reason: str, member: str | None) -> int:
+        """Reverse the lines a :data:`REVALUED_BY` document ``key`` lists (``member``'s only)."""
+        revalued = self.tx.get(REVALUED_BY, key)
+        if revalued is None:
+            return 0
+        done = 0
+        lines = set(revalued.data["lines"])
+        for event_id in sorted({line.rsplit("/", 1)[0] for line in lines}):
+            for line in self.tx.entries(event_id=event_id, member=member):
+                if line.entry_id in lines and self.reverse(line, reason) is not None:
+                    done += 1
+        return done
 
     def reversal_period(self, entry: LedgerEntry) -> str:
         """The period the reversal of ``entry`` is booked in.
@@ -823,7 +856,7 @@ class Context:
                 continue  # the event settled a cap for other awards; they keep it
             if self.reverse(entry, reason) is not None:
                 done += 1
-        return done
+        return done + self._reverse_revaluations(revalued_fact(event_id), reason, member)
 
     def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
         """Entries about ``subject`` (optionally of ``action``) not yet reversed.
@@ -1118,9 +1151,19 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
                 f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
                 "once and counts once"
             )
+        if known.type != event.type:
+            raise Conflict(
+                f"event id {known.event_id!r} was first recorded as {known.type}; now as "
+                f"{event.type}. Give each distinct fact its own event_id"
+            )
+        differ = "; ".join(
+            f"{name}: {shown(content.get(name))} first, {shown(now.get(name))} now"
+            for name in sorted(set(content) | set(now))
+            if content.get(name) != now.get(name)
+        )
         raise Conflict(
-            f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {now}. Give each distinct fact its own event_id"
+            f"event id {known.event_id!r} was first recorded as {known.type} with other "
+            f"content ({differ}). Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

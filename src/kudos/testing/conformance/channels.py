@@ -404,6 +404,7 @@ class ChannelConformance(ConformanceBase):
     ) -> None:
         old = make_community()
         old.join("bob")
+        old.join("staff1", role="staff")
         old.via("twitter").post_topic("t1", author="bob", title="Roaming?")
         # The store keeps its policy: dropping a channel is a change of policy.
         old.change_policy(
