@@ -268,6 +268,7 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
     )
     reply = ctx.post(event.reply)
     ctx.not_before(reply, f"marking {event.reply!r} canonical")
+    ctx.not_before_acceptance(topic, f"marking {event.reply!r} canonical")
     problem = event.problem or event.topic
     if problem != event.topic:
         found = ctx.post(problem)

@@ -446,6 +446,22 @@ class Context:
         stored = self.tx.get_event(str(event_id)) if event_id else None
         return stored.at if stored is not None else None
 
+    def not_before_acceptance(
+        self, topic: Post, what: str, it: str = "the acceptance of the solution it refers to"
+    ) -> None:
+        """:meth:`not_older` than the acceptance of ``topic``'s solution (no solution: passes).
+
+        For facts about an accepted solution: a deflection it answered, marking it
+        canonical, unaccepting it (``it`` names the acceptance as a noun).
+        """
+        doc = self.tx.get("post", topic.id) if topic.solution is not None else None
+        self.not_older(
+            self.fact_at(doc.data.get("solution_event") if doc is not None else None),
+            what,
+            f"{topic.solution!r} was accepted",
+            it,
+        )
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """A counter including this event's queued changes."""
         return self.tx.counter(metric, scope, subject) + self.deltas.get(

@@ -513,12 +513,8 @@ def _unaccepted(ctx: Context, event: SolutionUnaccepted) -> None:
     topic = _live_post(ctx, event.topic, "have its solution unaccepted")
     ctx.require(topic.solution is not None, f"topic {event.topic!r} has no accepted solution")
     _may_accept(ctx, topic, event.by, "unaccept")
-    doc = ctx.tx.get("post", topic.id)
-    ctx.not_older(
-        ctx.fact_at(doc.data.get("solution_event") if doc is not None else None),
-        f"unaccepting the solution of {topic.id!r}",
-        f"{topic.solution!r} was accepted",
-        "the acceptance it undoes",
+    ctx.not_before_acceptance(
+        topic, f"unaccepting the solution of {topic.id!r}", "the acceptance it undoes"
     )
     _unaccept(ctx, topic, f"solution of {topic.id!r} unaccepted by {event.by}")
 

@@ -677,6 +677,46 @@ class SupportConformance(ConformanceBase):
         assert c.deflections() == c.deflections(product="sim") == 2
         assert_consistent(c)
 
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ u r+ a",  # restored while unaccepted, then accepted again
+            "t- r- t+ u r+",  # restored while unaccepted: the reply still answered them
+            "r- u r+ a",
+            "u t- t+ a",
+            "u r- t- r+ t+ a",
+        ],
+    )
+    def test_deflection_rewards_end_the_same_whatever_unaccepts_come_between(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        for n, step in enumerate(order.split()):
+            if step == "u":
+                c.unaccept_solution("t1", by="ann", event_id=f"un-{n}")
+            elif step == "a":
+                c.accept_solution("t1", reply="r1", by="ann", event_id=f"acc-{n}")
+            else:
+                post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+                if sign == "-":
+                    c.remove_post(post, by="sue", event_id=f"rm-{n}")
+                else:
+                    c.restore_post(post, by="sue", event_id=f"rs-{n}")
+        # where a community that removed nothing and did the same unaccepts would end
+        plain = c.standing("bob")
+        if c.post("t1").solution == "r1":
+            assert (plain.points, plain.reputation) == (paid.points, paid.reputation)
+        else:  # a plain unaccept takes the solution's reward and keeps the deflection ones
+            solution = c.policy.reward("solution_accepted")
+            assert plain.points == paid.points - solution.points
+        assert c.deflections(topic="t1") == 2
+        assert_consistent(c)
+
     # -- facts that undo an earlier fact cannot be older than it ---------------------------
     def test_facts_dated_before_the_fact_they_undo_are_refused_naming_both_times(
         self, community: Community, clock: FakeClock
@@ -726,4 +766,34 @@ class SupportConformance(ConformanceBase):
         c.remove_post("t2", by="sam", at=posted)
         assert not c.topic_feedback("t2").solved
         assert c.presence(topic="t2").followers == 0
+        assert_consistent(c)
+
+    # -- final review: facts about a solution are not older than its acceptance ------------
+    def test_a_deflection_or_canonical_mark_dated_before_the_acceptance_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("ann", "bob", "eve"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", kind="problem", title="No data abroad")
+        clock.advance(hours=1)
+        c.post_reply("r1", topic="t1", author="bob")
+        clock.advance(hours=1)
+        c.accept_solution("t1", reply="r1", by="ann")
+        accepted = clock()
+        clock.advance(hours=1)
+        early = accepted - timedelta(minutes=5)
+        shown = (
+            rf"{re.escape(early.isoformat())}, before 'r1' was accepted "
+            rf"\({re.escape(accepted.isoformat())}\); it cannot be older than"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.deflected("t1", by="eve", at=early)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.mark_canonical("t1", "r1", by="sam", at=early)
+        # at the acceptance's own time, or later, both are taken
+        assert c.deflected("t1", by="eve", at=accepted).entries
+        c.mark_canonical("t1", "r1", by="sam", at=accepted)
+        assert c.deflections(topic="t1") == 1
         assert_consistent(c)
