@@ -163,3 +163,45 @@ def test_statement_shows_the_version_that_valued_each_line(in_tmp: Path) -> None
     assert header.split()[-1] == "version"
     assert any(line.rstrip().endswith(" 2") and "recalculated" in line for line in out.splitlines())
     assert any(line.rstrip().endswith(" 1") for line in out.splitlines())
+
+
+# --- issue 14: simulate from a date, statuses, messages ------------------------------------------
+
+
+def test_simulate_previews_a_change_from_an_effective_time(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)  # facts from 2026-06-01 09:00 on
+    since = "2026-06-01T00:00:00+00:00"
+    status, out, err = run(
+        "simulate", "--policy", "half.toml", "--effective", since, "--retroactive"
+    )
+    assert status == 0, err
+    assert "Under 'half' instead of 'giffgaff', from 2026-06-01 00:00 UTC, retroactive" in out
+    status, js, _ = run(
+        "simulate", "--policy", "half.toml", "--effective", since, "--retroactive", "--json"
+    )
+    report = json.loads(js)["report"]
+    assert (report["effective"], report["retroactive"]) == (since, True)
+    assert report["members_moved"] > 0
+    # Not retroactive: what is recorded keeps its values; the heading says so.
+    status, out, err = run("simulate", "--policy", "half.toml", "--effective", since)
+    assert status == 0, err
+    assert "from 2026-06-01 00:00 UTC, not retroactive" in out
+    status, js, _ = run("simulate", "--policy", "half.toml", "--effective", since, "--json")
+    kept = json.loads(js)["report"]
+    assert (kept["points_moved"], kept["reputation_moved"], kept["retroactive"]) == (0, 0, False)
+    # A retroactive preview books what `policy change --retroactive` would.
+    moved = {m["member"]: m["points"] for m in report["members"]}
+    status, out, _ = run(
+        "policy", "change", "half.toml", "--effective", since, "--retroactive",
+        "--by", "staff1", "--reason", "x", "--json",
+    )  # fmt: skip
+    booked: dict[str, int] = {}
+    for e in json.loads(out)["entries"]:
+        if e["account"] == "points":
+            booked[e["member"]] = booked.get(e["member"], 0) + e["amount"]
+    assert {m: p for m, p in booked.items() if p} == {m: p for m, p in moved.items() if p}
+    status, _, err = run("simulate", "--policy", "half.toml", "--retroactive")
+    assert status == 2 and "--effective" in err
+    status, _, err = run("simulate", "--policy", "half.toml", "--effective", "2026-06-01")
+    assert status == 2 and "--effective '2026-06-01' has no UTC offset" in err

@@ -464,10 +464,13 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
 
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     other = load_policy(args.policy)
+    effective = _time(args.effective, "--effective") if args.effective else None
+    if args.retroactive and effective is None:
+        raise CliError("--retroactive previews a change from a time: give --effective TIME too")
     current = argparse.Namespace(**{**vars(args), "policy": args.current})
     community = open_existing(current, need_events=True, policy_option="--current")
     with ui.status(f"replaying the event log under {other.name!r}"):
-        result = community.simulate(other)
+        result = community.simulate(other, effective=effective, retroactive=args.retroactive)
     ui.emit(
         {
             "policy": result.policy,
@@ -494,7 +497,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
         title = (
             f"Under --policy {args.policy} instead of --current "
             f"{args.current or 'the stored policy'} "
-            f"(both named {result.policy!r})"
+            f"(both named {result.policy!r})" + report.when
         )
         if result.changes:
             title += (
@@ -612,6 +615,18 @@ def add_parsers(sub: Any, command: Any) -> None:
         type=_count,
         default=20,
         help="members shown, largest move first (default: 20; 0 shows totals only)",
+    )
+    simulate.add_argument(
+        "--effective",
+        default=None,
+        help="preview adopting it from this time on (with its UTC offset), as "
+        "`kudos policy change --effective` would; default: as if always in force",
+    )
+    simulate.add_argument(
+        "--retroactive",
+        action="store_true",
+        help="with --effective: preview a retroactive change (history from --effective "
+        "on recalculated)",
     )
     simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)
