@@ -101,7 +101,7 @@ def test_policy_history_and_change_record_and_list_the_versions(in_tmp: Path) ->
     status, out, _ = run("policy", "history", "--json")
     rows = json.loads(out)
     assert [(r["version"], r["name"], r["status"]) for r in rows] == [
-        (1, "giffgaff", "earlier"),
+        (1, "giffgaff", "replaced"),
         (2, "half", "in force"),
     ]
     assert rows[1]["effective"] == "2026-06-01T00:00:00+00:00"
@@ -205,3 +205,22 @@ def test_simulate_previews_a_change_from_an_effective_time(in_tmp: Path) -> None
     assert status == 2 and "--effective" in err
     status, _, err = run("simulate", "--policy", "half.toml", "--effective", "2026-06-01")
     assert status == 2 and "--effective '2026-06-01' has no UTC offset" in err
+
+
+def test_policy_history_gives_the_statuses_python_gives(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    (in_tmp / "other.toml").write_text(HALF.replace("points = 5", "points = 7"))
+    imported(in_tmp, members=3, topics=2)
+    later = "2099-01-01T00:00:00+00:00"
+    for file in ("half.toml", "other.toml"):  # the same effective: the later one wins
+        status, _, err = run(
+            "policy", "change", file, "--effective", later, "--by", "staff1", "--reason", "x"
+        )
+        assert status == 0, err
+    status, out, _ = run("policy", "history", "--json")
+    statuses = [(r["version"], r["status"]) for r in json.loads(out)]
+    assert statuses == [(1, "in force"), (2, "replaced"), (3, "scheduled")]
+    community = kudos.open("sqlite:///kudos.db", create=False)
+    assert statuses == [(v.version, v.status) for v in community.policy_history()]
+    status, out, _ = run("policy", "history")
+    assert "  replaced  " in out and "  scheduled  " in out and "earlier" not in out

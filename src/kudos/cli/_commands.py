@@ -306,14 +306,6 @@ def _in_force(community: Community) -> tuple[list[PolicyVersion], int]:
     return versions, Timeline(versions).at(community.now())[0]
 
 
-def _status(version: PolicyVersion, in_force: int, now: datetime) -> str:
-    if version.version == in_force:
-        return "in force"
-    if version.effective is not None and version.effective > now:
-        return "scheduled"
-    return "earlier" if version.version < in_force else "superseded"
-
-
 def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
     """The policy ``kudos policy show`` shows, and where it came from when a database."""
     if args.source is not None and args.policy is not None:
@@ -368,14 +360,13 @@ def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
 
 def _policy_history(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(argparse.Namespace(**{**vars(args), "policy": None}))
-    versions, number = _in_force(community)
-    now = community.now()
+    versions = community.policy_history()  # each with its status, as Python reads it
     rows = [
         {
             "version": v.version,
             "name": from_content(v.content).name,
             "effective": v.effective.isoformat() if v.effective else None,
-            "status": _status(v, number, now),
+            "status": v.status,
             "event_id": v.event_id,
             "fingerprint": v.fingerprint,
         }
