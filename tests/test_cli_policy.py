@@ -224,3 +224,22 @@ def test_policy_history_gives_the_statuses_python_gives(in_tmp: Path) -> None:
     assert statuses == [(v.version, v.status) for v in community.policy_history()]
     status, out, _ = run("policy", "history")
     assert "  replaced  " in out and "  scheduled  " in out and "earlier" not in out
+
+
+def test_policy_show_url_names_every_scheduled_version(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    (in_tmp / "other.toml").write_text(HALF.replace("points = 5", "points = 7"))
+    imported(in_tmp, members=3, topics=2)
+    for file, when in (("half.toml", "2098"), ("other.toml", "2099")):
+        status, _, err = run(
+            "policy", "change", file, "--effective", f"{when}-01-01T00:00:00+00:00",
+            "--by", "staff1", "--reason", "x",
+        )  # fmt: skip
+        assert status == 0, err
+    status, out, _ = run("policy", "show", "--url", "sqlite:///kudos.db")
+    assert status == 0
+    assert out.splitlines()[0] == (
+        "Policy 'giffgaff' (version 1 of 3 of community 'default', in force from the start; "
+        "versions 2 from 2098-01-01 00:00 UTC and 3 from 2099-01-01 00:00 UTC are scheduled "
+        "(`kudos policy history`))"
+    )

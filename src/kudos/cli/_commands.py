@@ -306,6 +306,18 @@ def _in_force(community: Community) -> tuple[list[PolicyVersion], int]:
     return versions, Timeline(versions).at(community.now())[0]
 
 
+def _scheduled(community: Community) -> str:
+    """The versions scheduled after the one in force, in words (``""``: none), e.g.
+    ``"version 3 is scheduled from 2099-01-01 00:00 UTC"``."""
+    later = [v for v in community.policy_history() if v.status == "scheduled"]
+    if not later:
+        return ""
+    words = [f"{v.version} from {v.effective:%Y-%m-%d %H:%M} UTC" for v in later if v.effective]
+    if len(words) == 1:
+        return f"version {words[0]} is scheduled"
+    return f"versions {', '.join(words[:-1])} and {words[-1]} are scheduled"
+
+
 def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
     """The policy ``kudos policy show`` shows, and where it came from when a database."""
     if args.source is not None and args.policy is not None:
@@ -328,10 +340,10 @@ def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
         if version.effective
         else "in force from the start"
     )
-    later = [v for v in versions if v.version > number]
     note = f"version {number} of {len(versions)} of community {community.id!r}, {when}"
-    if later:
-        note += f"; version {later[-1].version} is scheduled (`kudos policy history`)"
+    scheduled = _scheduled(community)
+    if scheduled:
+        note += f"; {scheduled} (`kudos policy history`)"
     return from_content(version.content), note
 
 
