@@ -243,3 +243,24 @@ def test_policy_show_url_names_every_scheduled_version(in_tmp: Path) -> None:
         "versions 2 from 2098-01-01 00:00 UTC and 3 from 2099-01-01 00:00 UTC are scheduled "
         "(`kudos policy history`))"
     )
+
+
+def test_a_mismatch_names_the_version_in_force_and_the_flag_at_fault(in_tmp: Path) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)
+    assert run(
+        "policy", "change", "half.toml", "--effective", "2099-01-01T00:00:00+00:00",
+        "--by", "staff1", "--reason", "x",
+    )[0] == 0  # fmt: skip
+    status, _, err = run("standing", "m1", "--policy", "stackexchange")
+    assert status == 2
+    assert err.startswith(
+        "kudos: community 'default' holds policy version 1 ('giffgaff'), in force now; "
+        "version 2 ('half') is scheduled from 2099-01-01 00:00 UTC; the policy given "
+        "('stackexchange') differs from version 1: "
+    )
+    assert "Leave out --policy" in err
+    status, _, err = run("simulate", "--policy", "half.toml", "--current", "stackexchange")
+    assert status == 2
+    assert "holds policy version 1 ('giffgaff'), in force now" in err
+    assert "Leave out --current to use the stored one" in err and "--policy" not in err

@@ -18,10 +18,11 @@ from sqlalchemy.engine import make_url
 from .. import policies
 from ..community import Community
 from ..community import open as open_community
-from ..errors import InvalidPolicy, StoreError
+from ..errors import InvalidPolicy, PolicyMismatch, StoreError
 from ..policy import Policy
 from ..stores.sql import SqlStore, Tables
 from ..stores.sql import metadata as default_metadata
+from ._words import in_cli_terms
 
 __all__ = [
     "PRESETS",
@@ -176,7 +177,17 @@ def open_existing(
         if not _sqlite_has_kudos_tables(path):
             raise CliError(f"{url} is not a kudos database (no kudos tables); {hint}")
     with opening(args.url):
-        community = open_community(args.url, policy=policy, community=args.community, create=False)
+        try:
+            community = open_community(
+                args.url, policy=policy, community=args.community, create=False
+            )
+        except PolicyMismatch as exc:
+            if policy_option == "--policy":
+                raise
+            message = in_cli_terms(str(exc)).replace(
+                "Leave out --policy", f"Leave out {policy_option}"
+            )
+            raise CliError(message) from None
         store = community.store
         if isinstance(store, SqlStore):
             table = store.tables.schema
