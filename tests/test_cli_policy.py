@@ -264,3 +264,31 @@ def test_a_mismatch_names_the_version_in_force_and_the_flag_at_fault(in_tmp: Pat
     assert status == 2
     assert "holds policy version 1 ('giffgaff'), in force now" in err
     assert "Leave out --current to use the stored one" in err and "--policy" not in err
+
+
+def test_a_change_to_the_settings_in_force_says_its_effective_was_not_applied(
+    in_tmp: Path,
+) -> None:
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=2)
+
+    def change(effective: str) -> str:
+        status, out, err = run(
+            "policy", "change", "half.toml", "--effective", effective,
+            "--by", "staff1", "--reason", "x",
+        )  # fmt: skip
+        assert status == 0, err
+        return out
+
+    assert "recorded policy version 2 ('half')" in change("2098-01-01T00:00:00+00:00")
+    assert change("2098-01-01T00:00:00+00:00") == (
+        "this change was recorded before, as policy version 2; nothing changed\n"
+    )
+    assert change("2099-01-01T00:00:00+00:00") == (
+        "the settings are already those of policy version 2, in force from "
+        "2098-01-01 00:00 UTC; nothing changed: the new effective time (2099-01-01 00:00 UTC) "
+        "was not applied (to move a scheduled change, first record the previous settings at "
+        "its effective time, then the change at the new one)\n"
+    )
+    status, out, _ = run("policy", "history", "--json")
+    assert [r["effective"] for r in json.loads(out)] == [None, "2098-01-01T00:00:00+00:00"]

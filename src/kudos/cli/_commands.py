@@ -433,7 +433,10 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
         new, effective=effective, by=args.by, reason=args.reason, retroactive=args.retroactive
     )
     versions, number = _in_force(community)
-    mine = next((v for v in versions if v.event_id == outcome.event_id), versions[-1])
+    if outcome.replayed:  # the version in force from the asked time on has these settings
+        mine = versions[Timeline(versions).at(effective or community.now())[0] - 1]
+    else:
+        mine = next((v for v in versions if v.event_id == outcome.event_id), versions[-1])
     moved = [e for e in outcome.entries if e.amount]
     ui.emit(
         {
@@ -445,9 +448,17 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
         }
     )
     when = f"{mine.effective:%Y-%m-%d %H:%M} UTC" if mine.effective else "the start"
-    if outcome.replayed:
+    if outcome.replayed and effective is not None and mine.effective == effective:
         ui.line(
             f"this change was recorded before, as policy version {mine.version}; nothing changed"
+        )
+    elif outcome.replayed:
+        asked = f"{effective:%Y-%m-%d %H:%M} UTC" if effective else "now"
+        ui.line(
+            f"the settings are already those of policy version {mine.version}, in force from "
+            f"{when}; nothing changed: the new effective time ({asked}) was not applied "
+            "(to move a scheduled change, first record the previous settings at its "
+            "effective time, then the change at the new one)"
         )
     else:
         ui.line(
