@@ -290,5 +290,5 @@ def test_a_change_to_the_settings_in_force_says_its_effective_was_not_applied(
         "was not applied (to move a scheduled change, first record the previous settings at "
         "its effective time, then the change at the new one)\n"
     )
-    status, out, _ = run("policy", "history", "--json")
+    out = run("policy", "history", "--json")[1]
     assert [r["effective"] for r in json.loads(out)] == [None, "2098-01-01T00:00:00+00:00"]
