@@ -292,3 +292,24 @@ def test_a_change_to_the_settings_in_force_says_its_effective_was_not_applied(
     )
     out = run("policy", "history", "--json")[1]
     assert [r["effective"] for r in json.loads(out)] == [None, "2098-01-01T00:00:00+00:00"]
+
+
+def test_a_wrong_setting_in_a_policy_file_names_the_file(in_tmp: Path) -> None:
+    imported(in_tmp, members=3, topics=2)
+    (in_tmp / "typo.toml").write_text(
+        'name = "typo"\n[rewards.solution_acepted]\npoints = 1\nreputation = 1\n'
+    )
+    (in_tmp / "typo.json").write_text(
+        json.dumps({"name": "typo", "rewards": {"solution_acepted": {"points": 1}}})
+    )
+    for file in ("typo.toml", "typo.json"):
+        expected = f"kudos: policy file '{file}': rewards: unknown action 'solution_acepted'"
+        for argv in (
+            ("policy", "change", file, "--by", "staff1", "--reason", "x"),
+            ("standing", "m1", "--policy", file),
+            ("simulate", "--policy", file),
+            ("policy", "show", file),
+        ):
+            status, _, err = run(*argv)
+            assert status == 2 and err.startswith(expected), (argv, err)
+    assert run("policy", "history", "--json")[1].count('"version"') == 1  # nothing recorded

@@ -69,7 +69,8 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
 
     Raises:
         CliError: neither a preset nor an existing file.
-        InvalidPolicy: the file is not a valid policy.
+        InvalidPolicy: the file is not a valid policy (the message starts
+            with ``policy file 'NAME'``).
     """
     if name is None:
         return None
@@ -86,15 +87,21 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
             f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) "
             "nor a policy file (TOML, or JSON ending in .json)"
         )
-    if path.suffix.lower() != ".json":
-        return Policy.from_toml(path)
+    prefix = f"policy file {name!r}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPolicy(f"policy file {name!r} is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidPolicy(f"policy file {name!r} must hold a JSON object (a table of settings)")
-    return Policy.from_dict(data)
+        if path.suffix.lower() != ".json":
+            return Policy.from_toml(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidPolicy(f"{prefix} is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidPolicy(f"{prefix} must hold a JSON object (a table of settings)")
+        return Policy.from_dict(data)
+    except InvalidPolicy as exc:
+        if str(exc).startswith(prefix):
+            raise
+        raise InvalidPolicy(f"{prefix}: {exc}") from None
 
 
 def shown_url(url: str) -> str:
