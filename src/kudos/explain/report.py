@@ -111,13 +111,17 @@ class RuleImpact:
 
 @attrs.frozen(kw_only=True)
 class SimulationReport:
-    """Every member's move under another policy, sorted by impact, with totals.
+    """Every member's move under another policy, largest move first, with totals.
 
     Attributes:
         policy: the other policy's name; ``current``: this one's.
         money: the other policy's payback rules (its currency formats the money).
         members: the members who move, largest :attr:`MemberImpact.impact` first
-            (ties by member id).
+            (|points| + |reputation| + |money in minor units|, each the change
+            from before to after; ties by member id). For a payback period
+            already closed, the money after is what the other policy would have
+            paid at that close; a real retroactive change books its points now,
+            in the open period, and closed payouts stay paid.
         members_moved: how many move.
         points_moved: the sum of the absolute changes in lifetime points.
         reputation_moved: the same for reputation.
