@@ -628,7 +628,8 @@ def add_parsers(sub: Any, command: Any) -> None:
         "--limit",
         type=_count,
         default=20,
-        help="members shown, largest move first (|points| + |reputation| + |money in minor units|; default: 20; 0 shows totals only)",
+        help="members shown, largest move first (|points| + |reputation| + "
+        "|money in minor units|; default: 20; 0 shows totals only)",
     )
     simulate.add_argument(
         "--effective",
