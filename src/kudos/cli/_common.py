@@ -99,8 +99,8 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
             raise InvalidPolicy(f"{prefix} must hold a JSON object (a table of settings)")
         return Policy.from_dict(data)
     except InvalidPolicy as exc:
-        if str(exc).startswith(prefix):
-            raise
+        if repr(name) in str(exc) or repr(str(path)) in str(exc):
+            raise  # names the file already
         raise InvalidPolicy(f"{prefix}: {exc}") from None
 
 
