@@ -856,6 +856,8 @@ class Community(
                     payouts_before=tx.find("payout"),
                     payouts_after=stx.find("payout"),
                     rejected=refusals,
+                    effective=effective,
+                    retroactive=retroactive,
                 )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])

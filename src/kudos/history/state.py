@@ -109,7 +109,14 @@ class PolicyState:
         timeline = Timeline(versions)
         if self.given is not None:
             if not self._matches(self.given, timeline):
-                raise PolicyMismatch(_mismatch(self.community, timeline, self.given))
+                raise PolicyMismatch(
+                    _mismatch(
+                        self.community,
+                        timeline,
+                        self.given,
+                        self.now() if self.now is not None else None,
+                    )
+                )
             self.given = None
         self.adopt(timeline, force=True)
 
@@ -198,11 +205,24 @@ class PolicyState:
                 on_commit(lambda: self.adopt(timeline))
 
 
-def _mismatch(community: str, timeline: Timeline, given: Policy) -> str:
-    stored = timeline.current
+def _mismatch(
+    community: str, timeline: Timeline, given: Policy, now: datetime | None = None
+) -> str:
+    """The message of a :class:`PolicyMismatch`: it names the version in force at
+    ``now`` (the latest when ``None``) and any version scheduled after it."""
+    number, stored = (timeline.recorded, timeline.current) if now is None else timeline.at(now)
+    later = [v for v in timeline.statuses(now) if v.status == "scheduled"] if now else []
+    scheduled = "".join(
+        f"; version {v.version} ({timeline.policies[v.version - 1].name!r}) is scheduled "
+        f"from {v.effective:%Y-%m-%d %H:%M} UTC"
+        for v in later
+        if v.effective is not None
+    )
     return (
-        f"community {community!r} holds policy version {timeline.recorded} "
-        f"({stored.name!r}); the policy given ({given.name!r}) differs: "
+        f"community {community!r} holds policy version {number} ({stored.name!r})"
+        + (f", in force now{scheduled}" if now is not None else "")
+        + f"; the policy given ({given.name!r}) differs "
+        f"from version {number}: "
         + "; ".join(differences(stored, given))
         + ". Open it without policy= to use the stored one, or adopt the new one with "
         "community.change_policy(new_policy, effective=..., by=..., reason=...)"
