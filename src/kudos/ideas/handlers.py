@@ -403,6 +403,7 @@ def _status_set(ctx: Context, event: IdeaStatusSet) -> None:
     idea, new = event.idea, event.status
     data = _load(ctx, idea, "change status")
     _must_be_staff(ctx, event.by, idea)
+    ctx.not_before(ctx.post(idea), f"setting idea {idea!r} {new}")
     rules = _rules(ctx)
     if new not in rules.transitions:
         raise InvalidInput(

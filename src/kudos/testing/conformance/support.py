@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from ...community import Community
 from ...errors import InvalidInput, NotAllowed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
 from ...policy import Cap, Reward
+from ...referrals import ReferralRules
 from ...support import SupportRules
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
@@ -766,6 +767,77 @@ class SupportConformance(ConformanceBase):
         c.remove_post("t2", by="sam", at=posted)
         assert not c.topic_feedback("t2").solved
         assert c.presence(topic="t2").followers == 0
+        assert_consistent(c)
+
+    # -- referrals, payouts, holds and ideas are not older than what they refer to --------
+    @pytest.mark.parametrize(
+        ("fact", "earlier"),
+        [
+            ("referral qualified", "the referral was made"),
+            ("referral revoked", "the referral qualified"),
+            ("referral reviewed", "the referral qualified"),
+            ("payout paid", "the close that issued it"),
+            ("payout failed", "the close that issued it"),
+            ("payout released", "the payout was held"),
+            ("payout held again", "its previous hold was released"),
+            ("idea status set", "topic 'i1' was posted"),
+        ],
+    )
+    def test_referral_payout_hold_and_idea_facts_dated_before_their_referent_are_refused(
+        self, make_community: MakeCommunity, clock: FakeClock, fact: str, earlier: str
+    ) -> None:
+        c = make_community(giffgaff().evolve(referrals=ReferralRules()))
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        c.join("sam", role="staff")
+        c.join("ann", fingerprints=["pay:1"])
+        c.join("bob", referred_by="ann", fingerprints=["pay:1"] if "reviewed" in fact else ())
+        c.post_topic("t0", author="ann")
+        c.give_kudos("t0", giver="bob")
+        c.set_payout_method("ann", "credit")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        clock.advance(hours=1)
+        done = clock()  # the fact the refused one refers to
+        step: Callable[[datetime], object]
+        if fact == "referral qualified":
+            step = lambda at: c.qualify_referral("bob", at=at)  # noqa: E731
+            done = clock() - timedelta(hours=1)
+        elif fact.startswith("referral"):
+            c.qualify_referral("bob")
+            step = {
+                "referral revoked": lambda at: c.revoke_referral("bob", at=at),
+                "referral reviewed": lambda at: c.review_referral(
+                    "bob", approve=True, by="sam", at=at
+                ),
+            }[fact]
+        elif fact.startswith("payout") and fact != "payout held again":
+            if fact == "payout released":
+                c.hold_payout("ann", "2026-H2", by="sam", reason="review")
+                step = lambda at: c.release_payout("ann", "2026-H2", by="sam", at=at)  # noqa: E731
+            else:
+                clock.set(datetime(2026, 12, 1, 1, tzinfo=UTC))
+                done = clock()
+                c.close_period("2026-H2")
+                step = {
+                    "payout paid": lambda at: c.mark_payout_paid("2026-H2:ann", "REF-1", at=at),
+                    "payout failed": lambda at: c.mark_payout_failed("2026-H2:ann", at=at),
+                }[fact]
+        elif fact == "payout held again":
+            c.hold_payout("ann", "2026-H2", by="sam", reason="review", at=done - timedelta(hours=1))
+            c.release_payout("ann", "2026-H2", by="sam")
+            step = lambda at: c.hold_payout("ann", "2026-H2", by="sam", reason="again", at=at)  # noqa: E731
+        else:
+            done = clock() - timedelta(hours=1)
+            step = lambda at: c.set_idea_status("i1", "planned", by="sam", at=at)  # noqa: E731
+        clock.advance(hours=1)
+        early = done - timedelta(minutes=5)
+        shown = (
+            rf"{re.escape(early.isoformat())}, before .*\({re.escape(done.isoformat())}\); "
+            "it cannot be older than"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown) as raised:
+            step(early)
+        assert earlier in str(raised.value)
+        step(done)  # at the earlier fact's own time it is taken
         assert_consistent(c)
 
     # -- final review: facts about a solution are not older than its acceptance ------------
