@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -320,7 +319,7 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
     )
     ctx.not_before(ctx.post(event.canonical), f"the answer to {event.conversation!r}")
     ctx.not_older(
-        datetime.fromisoformat(str(canonical.data["at"])),
+        canonical.data["at"],
         f"the answer to {event.conversation!r}",
         f"{event.canonical!r} was marked canonical",
         "the canonical answer it gives",

@@ -422,19 +422,24 @@ class Context:
         noun = "reply" if post.kind == "reply" else "topic"
         self.not_older(post.posted_at, what, f"{noun} {post.id!r} was posted", f"its {noun}")
 
-    def not_older(self, then: datetime | None, what: str, earlier: str, it: str) -> None:
+    def not_older(self, then: datetime | str | None, what: str, earlier: str, it: str) -> None:
         """Raise :class:`InvalidInput` when this event is dated before ``then``.
 
         The one check of every fact that refers to an earlier fact (a post, the
         kudos a withdrawal takes back, the follow an unfollow ends, the removal a
         restore undoes): ``what`` names this fact, ``earlier`` the earlier one as a
         clause (``"the kudos was given"``) and ``it`` as a noun (``"the kudos it
-        withdraws"``); the message names both times. ``then`` of ``None`` (not
-        known) passes. Trusted history (an import, a rebuild) is not checked: an
-        importer's dates may be coarser than the facts' (a vote dated by day), and a
-        log recorded before this check replays.
+        withdraws"``); the message names both times. ``then`` may be the ISO text a
+        document keeps; ``None`` or empty text (not known) passes. Trusted history
+        (an import, a rebuild) is not checked: an importer's dates may be coarser
+        than the facts' (a vote dated by day), and a log recorded before this check
+        replays.
         """
-        if self.trusted or then is None or self.at >= then:
+        if self.trusted or not then:
+            return
+        if isinstance(then, str):
+            then = datetime.fromisoformat(then)
+        if self.at >= then:
             return
         raise InvalidInput(
             f"{what} is dated {self.at.isoformat()}, before {earlier} ({then.isoformat()}); "

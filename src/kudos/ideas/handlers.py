@@ -304,7 +304,7 @@ def _withdrawn(ctx: Context, event: IdeaVoteWithdrawn) -> None:
     )
     vote = _copy(doc.data)
     ctx.not_older(
-        datetime.fromisoformat(vote["at"]),
+        vote["at"],
         f"the withdrawal of {voter!r}'s vote on idea {idea!r}",
         "the vote was cast",
         "the vote it withdraws",

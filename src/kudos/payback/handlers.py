@@ -540,7 +540,7 @@ def _issued(ctx: Context, payout_id: str, doing: str) -> dict[str, Any]:
             f"went back to the member and will be paid at the next close, so it cannot {doing}"
         )
     ctx.not_older(
-        datetime.fromisoformat(data["issued_at"]) if data.get("issued_at") else None,
+        data.get("issued_at"),
         f"payout {payout_id!r} reported to {doing}",
         "the close that issued it",
         "the payout it settles",

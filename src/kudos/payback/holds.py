@@ -14,7 +14,7 @@ open period instead (see :func:`holds_at`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from .. import _validate as v
@@ -98,9 +98,8 @@ def _held(ctx: Context, event: PayoutHeld) -> None:
             f"(held by {doc.data.get('held_by')!r}: {v.shown(doc.data.get('held_reason'))}); "
             "release it before holding it again"
         )
-    released = doc.data.get("released_at") if doc is not None else None
     ctx.not_older(
-        datetime.fromisoformat(released) if released else None,
+        doc.data.get("released_at") if doc is not None else None,
         f"the hold of {event.member!r}'s payout for {event.period!r}",
         "its previous hold was released",
         "the release before it",
@@ -139,7 +138,7 @@ def _released(ctx: Context, event: PayoutReleased) -> None:
     )
     assert doc is not None
     ctx.not_older(
-        datetime.fromisoformat(doc.data["held_at"]),
+        doc.data["held_at"],
         f"the release of {event.member!r}'s payout for {event.period!r}",
         "the payout was held",
         "the hold it releases",

@@ -101,9 +101,7 @@ def _not_older(ctx: Context, data: dict[str, Any], what: str) -> None:
         ("made_at", "the referral was made"),
     ):
         if data.get(key):
-            ctx.not_older(
-                datetime.fromisoformat(data[key]), what, earlier, "the referral it refers to"
-            )
+            ctx.not_older(data[key], what, earlier, "the referral it refers to")
             return
 
 

@@ -437,7 +437,7 @@ def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     followed = data.get("followed_at")
     if followed is not None and "following" in data["why"]:
         ctx.not_older(
-            datetime.fromisoformat(str(followed)),
+            followed,
             f"the unfollow of {event.member!r}",
             f"they followed {topic.id!r}",
             "the follow it ends",
