@@ -135,3 +135,29 @@ def test_no_table_cell_escapes_a_bar_inside_code() -> None:
         if "\\|" in span
     ]
     assert escaped == []
+
+
+_SHOWN = re.compile(r"^print\(.*\)\n# (.+)$", flags=re.M)
+"""A ``print(...)`` line followed by a comment line: the comment is what it prints (then,
+perhaps, a remark about it)."""
+
+
+@pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=lambda p: p.name)
+def test_printed_output_shown_under_a_print_is_what_it_prints(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page that shows the output of a ``print`` on the comment line under it shows the
+    output the example prints today (a set-like list kept sorted, say)."""
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for number, block in enumerate(_blocks(page), 1):
+        if block.startswith(FRAGMENT):
+            continue
+        if not block.startswith(CONTINUED):
+            namespace = {}
+        capsys.readouterr()
+        exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
+        printed = capsys.readouterr().out.splitlines()
+        for shown in _SHOWN.findall(block):
+            shows = any(line and shown.startswith(line) for line in printed)
+            assert shows, f"{page.name} block {number}: {shown!r} not in {printed}"

@@ -687,6 +687,7 @@ def test_a_change_of_policy_outdates_every_cached_result_of_the_community() -> N
         name="ranked otherwise",
         recognition=kudos.policies.stackexchange().recognition,
     )
+    giffgaff.join("staff1", role="staff")
     Community(store=store, clock=clock).change_policy(ranked, by="staff1", reason="new ranks")
     truth = Community(store=store, clock=clock, cache=None)
     assert truth.policy == ranked

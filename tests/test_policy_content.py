@@ -156,12 +156,14 @@ def test_a_community_with_explicit_periods_records_writes_and_changes_its_policy
     clock = FakeClock(T0)
     c = Community(store=store, policy=explicit(), clock=clock)
     c.join("alice")  # the first write records the policy
+    c.join("staff1", role="staff")  # only staff change the policy
     assert c.current_period() == "spring"
     again = Community(store=store, clock=clock)
     assert again.policy == explicit()
     later = explicit(kudos.policies.stackexchange())
     c.change_policy(later, effective=T0 + timedelta(days=1), by="staff1", reason="seasons")
     assert [v.version for v in c.policy_history()] == [1, 2]
+    clock.advance(timedelta(days=2))  # in force from its effective time
     assert Community(store=store, clock=clock).policy == later
 
 
@@ -257,6 +259,7 @@ def test_a_store_written_before_lists_were_sorted_opens_with_its_policy(
     clock = FakeClock(T0)
     c = Community(store=store, policy=preset, clock=clock)  # no PolicyMismatch
     c.join("alice")
+    c.join("staff1", role="staff")  # only staff change the policy
     assert Community(store=store, clock=clock).policy == preset
     c.change_policy(
         preset.evolve(name="later"), effective=T0 + timedelta(days=1), by="staff1", reason="x"

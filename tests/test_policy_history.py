@@ -6,6 +6,7 @@ scenarios on SQLite files and PostgreSQL (two opens of one database).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,10 @@ from sqlalchemy import inspect, select, text, update
 
 import kudos
 from kudos import Community, InvalidPolicy, KudosError, MemoryStore, NotAllowed, PolicyMismatch
+from kudos.engine.core import stored_to_event
 from kudos.events import PolicyChanged
 from kudos.history import fingerprint, to_json
+from kudos.model import StoredEvent
 from kudos.payback import PaybackRules, Rate
 from kudos.policy import Cap, Policy, Reward
 from kudos.stores.sql import SCHEMA_VERSION, SqlStore
@@ -27,6 +30,7 @@ from kudos.testing import FakeClock, assert_consistent
 
 T0 = datetime(2026, 6, 3, 9, tzinfo=UTC)
 MEMBERS = ("m0", "m1", "m2", "m3")
+TAGS = (("roaming",), ("esim", "roaming"))
 
 
 def worth(points: int, reputation: int = 1, *, cap: int | None = None) -> Policy:
@@ -40,8 +44,9 @@ def worth(points: int, reputation: int = 1, *, cap: int | None = None) -> Policy
 def seeded(c: Community) -> None:
     for m in MEMBERS:
         c.join(m)
+    c.join("staff1", role="staff")
     for i, m in enumerate(MEMBERS):
-        c.post_topic(f"t{i}", author=m, title=f"topic {i}")
+        c.post_topic(f"t{i}", author=m, title=f"topic {i}", tags=TAGS[i % 2])
         for j, other in enumerate(MEMBERS):
             if other != m:
                 c.post_reply(f"r{i}{j}", topic=f"t{i}", author=other)
@@ -117,6 +122,7 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
     due = sorted(
         ((min(at, len(history)), *rest) for at, *rest in policy_changes), key=lambda ch: ch[0]
     )
+    recorded = 1
     for step in range(len(history) + 1):
         while due and due[0][0] <= step:
             _, (points, reputation, cap), retroactive, back = due.pop(0)
@@ -135,7 +141,16 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
             )
             # The ledger is append-only: what was there is still there, unchanged.
             assert _ledger(c)[: len(ledger_before)] == ledger_before
-            if retroactive:
+            if out.replayed:
+                # The settings in force from `effective` on already: nothing recorded.
+                assert _ledger(c) == ledger_before
+            else:
+                recorded += 1
+            assert len(c.policy_history()) == recorded
+            if out.replayed:
+                # A no-op answers with the version in force (its lines, if it booked any).
+                assert earned(c) == before
+            elif retroactive:
                 # What it booked is exactly what recalculating every fact under the new
                 # policy gives (simulate replays the whole log under one policy).
                 full = {
@@ -153,14 +168,35 @@ def test_random_histories_with_policy_changes_keep_every_invariant(
                 for key, value in before.items():
                     assert value + booked[key] == full[key], key
                 assert earned(c) == full
+                # Every tag board equals that of a community that always had the new rules.
+                assert tag_boards(c) == tag_boards(recalculated(c, new))
             else:
                 assert out.entries == ()
         if step < len(history):
             play(c, clock, history[step])
-    assert [v.version for v in c.policy_history()] == list(range(1, len(policy_changes) + 2))
+    assert [v.version for v in c.policy_history()] == list(range(1, recorded + 1))
     assert_consistent(c)  # balances == ledger sums; replay == incremental; replays change nothing
     report = c.rebuild()
     assert report.events == len(_events(c))
+
+
+def tag_boards(c: Community) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """Every tag's all-time points and reputation boards."""
+    return {
+        (tag, by): sorted((row.member, row.value) for row in c.leaderboard(by, tag=tag, limit=100))
+        for tag in ("roaming", "esim")
+        for by in ("points", "reputation")
+    }
+
+
+def recalculated(c: Community, policy: Policy) -> Community:
+    """A community that recorded every fact of ``c`` (policy changes left out) under ``policy``."""
+    truth = Community(MemoryStore(), policy, clock=FakeClock(c.now()))
+    for row in _events(c):
+        if row.type != PolicyChanged.type:
+            with contextlib.suppress(KudosError):  # refused under these rules: earns nothing
+                truth.record(stored_to_event(row))
+    return truth
 
 
 def _ledger(c: Community) -> list[kudos.LedgerEntry]:
@@ -168,7 +204,7 @@ def _ledger(c: Community) -> list[kudos.LedgerEntry]:
         return tx.entries()
 
 
-def _events(c: Community) -> list[object]:
+def _events(c: Community) -> list[StoredEvent]:
     with c.store.transaction(c.id) as tx:
         return list(tx.events())
 
@@ -432,3 +468,32 @@ def test_a_change_of_policy_does_not_reword_earlier_lines(tmp_path: Path) -> Non
     after = [line.text for line in c.statement("bob").lines]
     assert after == before
     assert not any("capped" in text for text in after), after
+
+
+# --- who may change the policy, and why -----------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\t\n"])
+def test_a_change_needs_a_reason_that_says_something(reason: str) -> None:
+    c = Community(MemoryStore(), worth(10), clock=FakeClock(T0))
+    seeded(c)
+    with pytest.raises(kudos.InvalidInput, match="reason must say why"):
+        c.change_policy(worth(20), by="staff1", reason=reason)
+    assert len(c.policy_history()) == 1
+
+
+def test_only_staff_may_change_the_policy_as_only_staff_may_close_a_period() -> None:
+    c = Community(MemoryStore(), worth(10), clock=FakeClock(T0))
+    seeded(c)
+    with pytest.raises(NotAllowed, match="'m0' may not change the policy"):
+        c.change_policy(worth(20), by="m0", reason="more")
+    with pytest.raises(kudos.UnknownMember) as unknown:
+        c.change_policy(worth(20), by="nobody", reason="more")
+    with pytest.raises(kudos.UnknownMember) as closing:
+        c.close_period("2026-H1", by="nobody")
+    assert type(unknown.value) is type(closing.value)
+    assert len(c.policy_history()) == 1
+    c.join("mod", role="moderator")
+    c.change_policy(worth(20), by="mod", reason="more")
+    assert len(c.policy_history()) == 2
+    assert_consistent(c)

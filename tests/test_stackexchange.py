@@ -6,6 +6,7 @@ way Stack Exchange recalculates reputation), on every store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,11 +15,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kudos
-from kudos import Community, EarlierReward, InvalidPolicy, NotAllowed, Policy, Reward
-from kudos.events import DownVoted, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos import (
+    Community,
+    EarlierReward,
+    InvalidInput,
+    InvalidPolicy,
+    NotAllowed,
+    Policy,
+    Reward,
+)
+from kudos.events import (
+    BountyOffered,
+    DownVoted,
+    KudosGiven,
+    MemberJoined,
+    ReplyPosted,
+    TopicPosted,
+)
 from kudos.policies import stackexchange
 from kudos.stores.protocol import Store
-from kudos.testing import FakeClock, assert_consistent
+from kudos.testing import FakeClock, assert_consistent, assert_unchanged
 
 NOON = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -414,4 +430,44 @@ def test_an_award_undone_while_its_post_was_removed_does_not_come_back(store: St
     c.restore_post("a", by="mod")
     assert (reputation(c, "alice"), reputation(c, "asker")) == (1, 1)
     assert c.standing("alice").counters.get("solutions", 0) == 0
+    assert_consistent(c)
+
+
+def test_bounties_wiki_and_edits_dated_before_what_they_refer_to_are_refused(
+    store: Store,
+) -> None:
+    """A bounty before its topic, its award or refund before the offer, a wiki or an edit
+    before the post: InvalidInput naming both times, nothing written; imports not checked."""
+    c, clock = site(store)
+    c.adjust("asker", reputation=149, reason="earlier questions", by="mod")
+    posted = clock()
+    before_post = posted - timedelta(hours=1)
+    for refused in (
+        lambda: c.offer_bounty("b0", topic="q", by="asker", amount=50, at=before_post),
+        lambda: c.make_wiki("a", at=before_post),
+        lambda: c.approve_edit("e1", post="a", member="alice", at=before_post),
+    ):
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=r"before (topic|reply)"):
+            refused()
+    clock.advance(hours=2)
+    offered = clock()
+    c.offer_bounty("b1", topic="q", by="asker", amount=50)
+    between = offered - timedelta(minutes=30)  # after the posts, before the offer
+    shown = (
+        rf"{re.escape(between.isoformat())}, before it was offered "
+        rf"\({re.escape(offered.isoformat())}\)"
+    )
+    for refused in (
+        lambda: c.award_bounty("b1", reply="a", at=between),
+        lambda: c.refund_bounty("b1", by="mod", reason="question-deleted", at=between),
+    ):
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            refused()
+    c.award_bounty("b1", reply="a", at=offered)
+    assert reputation(c, "alice") == 1 + 50
+    c.record_many(  # trusted history is not checked
+        [BountyOffered(bounty="b2", topic="q", by="asker", amount=10, at=before_post)],
+        trusted=True,
+    )
+    c.make_wiki("a", at=posted)
     assert_consistent(c)

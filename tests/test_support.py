@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -362,3 +362,81 @@ def test_history_recorded_before_the_new_checks_still_replays() -> None:
         assert not any(c.feelings().values())  # a removed topic's feeling does not count
         assert_consistent(c)
     store.close()
+
+
+# --- deflection rewards through any order of removing and restoring ------------------------
+
+
+def _solved_topic(c: Community) -> None:
+    for m in ("ann", "bob", "cat", "dan"):
+        c.join(m)
+    c.join("sue", role="staff")
+    c.post_topic("t1", author="ann", title="No data abroad", product="sim", tags=["roaming"])
+    c.post_reply("r1", topic="t1", author="bob")
+    c.accept_solution("t1", reply="r1", by="ann")
+    c.deflected("t1", by="cat")
+    c.deflected("t1", by="dan")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.sampled_from(["t1", "r1", "accepted"]), max_size=8))
+@example(steps=["t1", "r1", "t1", "accepted", "r1", "accepted"])
+@example(steps=["t1", "accepted", "t1"])
+def test_any_order_of_removing_and_restoring_ends_as_if_nothing_was_removed(
+    steps: list[str],
+) -> None:
+    """Toggle topic, solution reply and its acceptance at random, then restore whatever is
+    removed and accept r1 again: bob's standing and the deflection counts equal those of
+    a community that removed and unaccepted nothing."""
+    plain = Community(clock=FakeClock())
+    _solved_topic(plain)
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = SqlStore.from_url(f"sqlite:///{Path(tmp) / 'k.db'}")
+        for store in (MemoryStore(), sqlite):
+            c = Community(store=store, clock=FakeClock())
+            _solved_topic(c)
+            removed = {"t1": False, "r1": False}
+            accepted = True
+            ends = [p for p in ("t1", "r1") if steps.count(p) % 2]
+            for n, step in enumerate(
+                [*steps, *ends, *(["accepted"] * (1 + steps.count("accepted")))]
+            ):
+                if step == "accepted":  # unaccept or accept r1 again
+                    if n >= len(steps) + len(ends) and accepted:
+                        break
+                    try:
+                        if accepted:
+                            c.unaccept_solution("t1", by="ann", event_id=f"unaccept-{n}")
+                        else:
+                            c.accept_solution("t1", reply="r1", by="ann", event_id=f"accept-{n}")
+                    except KudosError:
+                        assert removed["t1"] or removed["r1"]  # refused only while removed
+                        continue
+                    accepted = not accepted
+                    continue
+                if removed[step]:  # own event ids: the same call at one instant is a replay
+                    c.restore_post(step, by="sue", event_id=f"restore-{n}")
+                else:
+                    c.remove_post(step, by="sue", event_id=f"remove-{n}")
+                removed[step] = not removed[step]
+                if not removed["r1"] and accepted:  # deflection rewards follow t1
+                    bob = c.standing("bob")
+                    want = plain.standing("bob")
+                    if removed["t1"]:
+                        pay = plain.policy.reward("deflection_solution")
+                        assert bob.points == want.points - 2 * pay.points
+                    else:
+                        assert bob.points == want.points
+            assert not any(removed.values())
+            assert c.post("t1").solution == "r1"
+            for member in ("ann", "bob", "cat", "dan"):
+                got, want = c.standing(member), plain.standing(member)
+                assert (got.points, got.reputation, got.rank) == (
+                    want.points,
+                    want.reputation,
+                    want.rank,
+                )
+            assert c.deflections() == plain.deflections() == 2
+            assert c.deflections(topic="t1") == c.deflections(product="sim") == 2
+            assert_consistent(c)  # rebuild equals incremental
+        sqlite.close()

@@ -230,7 +230,8 @@ def aware_datetime(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
 
 
 def to_datetime(value: Any) -> Any:
-    """Accept an ISO 8601 string for a datetime field (used when events are read back)."""
+    """Turn ISO 8601 text into a datetime: only for a payload read back (a stored or imported
+    event, see :func:`kudos.events.event_from_payload`); the public API takes datetimes."""
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value)

@@ -53,6 +53,7 @@ from .health.api import HealthAPI
 from .history.api import PolicyHistoryAPI
 from .history.handlers import replay
 from .history.state import PolicyState
+from .history.timeline import Timeline
 from .ideas.api import IdeasAPI
 from .leaderboards.api import LeaderboardsAPI
 from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
@@ -215,7 +216,7 @@ class Community(
         # What this process's writes are counted under: every store that may share the data.
         self._writes = (getattr(self.store, "data_key", identity), community)
         self._subscribers = subscribers_of(self._namespace)
-        self._policies = PolicyState(self._writes, community, policy, _default_policy)
+        self._policies = PolicyState(self._writes, community, policy, _default_policy, now=self.now)
         self._policies.open(self._read_raw)
 
     def __repr__(self) -> str:
@@ -753,36 +754,73 @@ class Community(
         with engine.paused_gc():
             return self._write(run)
 
-    def simulate(self, policy: Policy) -> Simulation:
-        """What every member's standing would be had ``policy`` applied from the start.
+    def simulate(
+        self,
+        policy: Policy,
+        *,
+        effective: datetime | None = None,
+        retroactive: bool = True,
+    ) -> Simulation:
+        """What every member's standing would be had ``policy`` applied from the start,
+        or, with ``effective``, had it been adopted from ``effective`` on.
 
         Replays the event log into memory; the store is not touched. Events the
-        other policy refuses are listed in ``rejected``, not applied. Recorded
-        policy changes are left out: ``policy`` values every fact. Python's
-        cyclic garbage collector is paused while the log replays. The
-        result's ``report`` is the diff before the change: every member who
-        moves (points, reputation, rank, badges, payouts), largest move first,
-        with totals and the rules responsible; ``report.text()`` prints it.
+        other policy refuses are listed in ``rejected``, not applied. Without
+        ``effective``, recorded policy changes are left out: ``policy`` values
+        every fact. With ``effective``, it previews
+        :meth:`~kudos.Community.change_policy` with the same arguments: each
+        fact is valued under the store's own version for it, and, when
+        ``retroactive``, under ``policy`` from ``effective`` on (what the
+        change would book is exactly the report's moves in points and
+        reputation); a change that is not retroactive moves nothing already
+        recorded. Python's cyclic garbage collector is paused while the log
+        replays. The result's ``report`` is the diff before the change (its
+        "before" is the store as it is): every member who moves (points,
+        reputation, rank, badges, payouts), largest move first, with totals
+        and the rules responsible; ``report.text()`` prints it.
+
+        Args:
+            policy: the other policy.
+            effective: preview adopting it from this time (timezone-aware);
+                ``None``: as if it had always been in force.
+            retroactive: with ``effective``: preview a retroactive change.
 
         Raises:
-            InvalidInput: ``policy`` is not a :class:`~kudos.Policy`.
+            InvalidInput: ``policy`` is not a :class:`~kudos.Policy`; or a
+                naive ``effective``, or a ``retroactive`` that is not a bool.
         """
         if not isinstance(policy, Policy):
             raise InvalidInput(f"simulate() takes a kudos.Policy, got {type(policy).__name__}")
+        v.check_optional_time("effective", effective)
+        v.check_flag("retroactive", retroactive)
         now = self.now()
         scratch = MemoryStore()
 
         def run(tx: Transaction) -> Simulation:
             rejected = []
             refusals: list[Refusal] = []
+            versions = tx.policy_versions() if effective is not None else []
+            timeline = Timeline(versions, self.policy)
+            seen = 1
             with scratch.transaction(self.id) as stx:
                 for row in tx.events():
                     if row.type == PolicyChanged.type:
-                        continue  # the other policy applies from the start, alone
+                        seen += 1
+                        continue  # replayed as its version, below (or left out)
                     event = engine.stored_to_event(row)
+                    assert event.at is not None
                     try:
                         with scratch.transaction(self.id) as one:
-                            engine.apply(one, policy, event, notify=False)
+                            if effective is None:
+                                engine.apply(one, policy, event, notify=False)
+                            else:
+                                if retroactive and event.at >= effective:
+                                    version, rules = len(versions) + 1, policy
+                                else:
+                                    version, rules = timeline.at(event.at, upto=seen)
+                                engine.apply(
+                                    one, rules, event, notify=False, trusted=True, version=version
+                                )
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))
                         refusals.append(
@@ -818,6 +856,8 @@ class Community(
                     payouts_before=tx.find("payout"),
                     payouts_after=stx.find("payout"),
                     rejected=refusals,
+                    effective=effective,
+                    retroactive=retroactive,
                 )
             changes = tuple(
                 StandingChange(member=m, before=before[m], after=after[m])

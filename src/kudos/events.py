@@ -99,6 +99,22 @@ _CONTENT_FIELDS: dict[type[Event], tuple[str, ...]] = {}
 _OMITTED_WHEN_UNSET: dict[type[Event], tuple[str, ...]] = {}
 
 
+TIME_FIELD = "kudos_time"
+"""Metadata key marking an event field that holds a time: a timezone-aware ``datetime``
+when an event is made, ISO 8601 text in a stored or imported payload."""
+
+_TIME_FIELDS: dict[type[Event], frozenset[str]] = {}
+
+
+def _time_fields(cls: type[Event]) -> frozenset[str]:
+    names = _TIME_FIELDS.get(cls)
+    if names is None:
+        names = _TIME_FIELDS[cls] = frozenset(
+            f.name for f in attrs.fields(cls) if f.metadata.get(TIME_FIELD)
+        )
+    return names
+
+
 def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     names = _CONTENT_FIELDS.get(cls)
     if names is None:
@@ -148,7 +164,7 @@ class Event:
 
     event_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
     at: datetime | None = attrs.field(
-        default=None, converter=v.to_datetime, validator=v.aware_datetime
+        default=None, validator=v.aware_datetime, metadata={TIME_FIELD: True}
     )
     channel: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
@@ -221,8 +237,10 @@ def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, 
         raise InvalidInput(
             f"a {type_name!r} event payload must be a JSON object, got {v.shown(payload)}"
         )
+    times = _time_fields(cls)
+    fields = {k: v.to_datetime(x) if k in times else x for k, x in payload.items()}
     try:
-        return cls(event_id=event_id, **payload)
+        return cls(event_id=event_id, **fields)
     except TypeError as exc:
         # attrs says a keyword is missing or unexpected; say it in the payload's terms.
         takes = [*_content_fields(cls), "at", "channel"]
@@ -249,9 +267,7 @@ def _member_field() -> Any:
 
 
 def _required_time(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        raise InvalidInput(f"{attr.name} must be a datetime, got None; pass e.g. datetime.now(UTC)")
-    v.aware_datetime(inst, attr, value)
+    v.check_time(attr.name, value)
 
 
 # --- members and posts -------------------------------------------------------
@@ -493,6 +509,13 @@ def _policy_content(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         )
 
 
+def _optional_version(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        v.integer(inst, attr, value)
+        if value < 1:
+            raise InvalidInput(f"{attr.name} must be a policy version (1 or more), got {value}")
+
+
 @_register
 @attrs.frozen(kw_only=True)
 class PolicyChanged(Event):
@@ -502,9 +525,12 @@ class PolicyChanged(Event):
     ``effective`` when it takes effect (UTC ISO 8601 text; a datetime is
     converted). Facts already recorded keep their value, unless
     ``retroactive``: then what history is worth under the new rules (every
-    fact from ``effective`` on) is worked out, and the difference per member
-    and account booked as ``policy_recalculated`` lines of this event.
-    :meth:`kudos.Community.change_policy` records it.
+    fact from ``effective`` on) is worked out, and the difference per ledger
+    line it revalues booked as ``policy_recalculated`` lines of this event.
+    :meth:`kudos.Community.change_policy` records it, with ``replaces`` the
+    number of the latest version when it was asked for (part of a derived id,
+    so going back to an earlier policy is a new fact, not a replay of the
+    change that first adopted it); ``None`` when the host gives the id.
     """
 
     type: ClassVar[str] = "policy-changed"
@@ -512,12 +538,20 @@ class PolicyChanged(Event):
     effective: str = attrs.field(converter=_utc_text, validator=_iso_time)
     retroactive: bool = attrs.field(default=False, validator=v.boolean)
     by: str = _member_field()
-    reason: str = attrs.field(validator=v.text)
+    reason: str = attrs.field(validator=v.reason)
+    replaces: int | None = attrs.field(default=None, validator=_optional_version)
 
     def natural_key(self) -> str:
-        """The new policy's fingerprint, when it takes effect and whether retroactively."""
+        """The new policy's fingerprint, when it takes effect, whether retroactively,
+        and the version it replaces (when known)."""
         digest = hashlib.sha256(self.policy.encode("utf-8")).hexdigest()[:32]
-        return key_of(digest, self.effective, "retroactive" if self.retroactive else "onward")
+        parts = [digest, self.effective, "retroactive" if self.retroactive else "onward"]
+        if self.replaces is not None:
+            parts.append(f"after-{self.replaces}")
+        return key_of(*parts)
+
+
+_OMITTED_WHEN_UNSET[PolicyChanged] = ("replaces",)
 
 
 # --- Stack Exchange's own facts ----------------------------------------------
@@ -694,7 +728,7 @@ class ReferralsExpired(Event):
     """A sweep: every referral still pending past the policy's window at ``as_of`` expires."""
 
     type: ClassVar[str] = "referrals-expired"
-    as_of: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    as_of: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
 
     def content(self) -> dict[str, Any]:
         return {**super().content(), "as_of": self.as_of.isoformat()}
@@ -992,8 +1026,8 @@ class ShiftReported(Event):
     type: ClassVar[str] = "shift-reported"
     shift: str = attrs.field(validator=v.identifier)
     member: str = _member_field()
-    start: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
-    end: datetime = attrs.field(converter=v.to_datetime, validator=_required_time)
+    start: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
+    end: datetime = attrs.field(validator=_required_time, metadata={TIME_FIELD: True})
     product: str | None = attrs.field(default=None, validator=v.optional_identifier)
 
     def content(self) -> dict[str, Any]:

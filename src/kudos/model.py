@@ -100,13 +100,29 @@ class PolicyVersion:
             characters): equal settings, equal print.
         effective: from when facts are valued under it (``None``: from the start).
         event_id: the policy-change event that recorded it (``None`` for version 1).
+        status: set by :meth:`kudos.Community.policy_history` (stores leave it
+            ``None``): ``"in force"`` for the version in force at the clock's
+            now, ``"scheduled"`` for one that takes effect later, ``"replaced"``
+            for one no longer (or never) in force.
+        by, reason, recorded_at, retroactive: set by
+            :meth:`kudos.Community.policy_history` from the version's
+            :class:`~kudos.events.PolicyChanged` event (who changed it, why,
+            when it was recorded, whether history was recalculated); ``None``
+            for version 1 and as stores give it.
+
+    Its ``repr`` leaves ``content`` out (a policy's JSON is long).
     """
 
     version: int
-    content: str
-    fingerprint: str
+    content: str = attrs.field(repr=False)
+    fingerprint: str = attrs.field(repr=lambda f: repr(f[:12]))
     effective: datetime | None = None
     event_id: str | None = None
+    status: str | None = attrs.field(default=None, eq=False)
+    by: str | None = attrs.field(default=None, eq=False)
+    reason: str | None = attrs.field(default=None, eq=False)
+    recorded_at: datetime | None = attrs.field(default=None, eq=False)
+    retroactive: bool | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(kw_only=True)

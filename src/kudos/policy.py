@@ -75,7 +75,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from ._validate import MAX_TEXT_LENGTH, check_text, sorted_set
+from ._validate import MAX_AMOUNT, MAX_TEXT_LENGTH, check_text, sorted_set
 from .abuse import rules as abuse
 from .abuse.rules import AbuseRules
 from .channels import rules as channels
@@ -139,6 +139,11 @@ CAP_SPANS = ("day", "month", "post", "period", "ever")
 def _int(inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidPolicy(f"{attr.name} must be a whole number, got {value!r}")
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidPolicy(
+            f"{attr.name} must be between -{MAX_AMOUNT} and {MAX_AMOUNT} (kudos's bound on "
+            f"one amount), got {value}"
+        )
 
 
 def _strings(value: typing.Iterable[str]) -> tuple[str, ...]:
@@ -607,6 +612,11 @@ def _value(hint: Any, value: Any, path: str) -> Any:
         raise InvalidPolicy(f"{path} must be true or false, got {value!r}")
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise InvalidPolicy(f"{path} must be a whole number, got {value!r}")
+    if hint is int and abs(value) > MAX_AMOUNT:
+        raise InvalidPolicy(
+            f"{path} must be between -{MAX_AMOUNT} and {MAX_AMOUNT} (kudos's bound on one "
+            f"amount), got {value}"
+        )
     if hint is str and not isinstance(value, str):
         raise InvalidPolicy(f"{path} must be a string, got {value!r}")
     return value

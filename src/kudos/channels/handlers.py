@@ -267,6 +267,7 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
     )
     reply = ctx.post(event.reply)
     ctx.not_before(reply, f"marking {event.reply!r} canonical")
+    ctx.not_before_acceptance(topic, f"marking {event.reply!r} canonical")
     problem = event.problem or event.topic
     if problem != event.topic:
         found = ctx.post(problem)
@@ -317,6 +318,12 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
         f"topic {event.conversation!r} was removed; restore it before answering it",
     )
     ctx.not_before(ctx.post(event.canonical), f"the answer to {event.conversation!r}")
+    ctx.not_older(
+        canonical.data["at"],
+        f"the answer to {event.conversation!r}",
+        f"{event.canonical!r} was marked canonical",
+        "the canonical answer it gives",
+    )
     if conversation is not None:
         ctx.not_before(ctx.post(event.conversation), f"the answer to {event.conversation!r}")
     channel = event.channel or ctx.policy.channels.default

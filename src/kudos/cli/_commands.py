@@ -306,12 +306,16 @@ def _in_force(community: Community) -> tuple[list[PolicyVersion], int]:
     return versions, Timeline(versions).at(community.now())[0]
 
 
-def _status(version: PolicyVersion, in_force: int, now: datetime) -> str:
-    if version.version == in_force:
-        return "in force"
-    if version.effective is not None and version.effective > now:
-        return "scheduled"
-    return "earlier" if version.version < in_force else "superseded"
+def _scheduled(community: Community) -> str:
+    """The versions scheduled after the one in force, in words (``""``: none), e.g.
+    ``"version 3 is scheduled from 2099-01-01 00:00 UTC"``."""
+    later = [v for v in community.policy_history() if v.status == "scheduled"]
+    if not later:
+        return ""
+    words = [f"{v.version} from {v.effective:%Y-%m-%d %H:%M} UTC" for v in later if v.effective]
+    if len(words) == 1:
+        return f"version {words[0]} is scheduled"
+    return f"versions {', '.join(words[:-1])} and {words[-1]} are scheduled"
 
 
 def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
@@ -336,10 +340,10 @@ def _policy_source(args: argparse.Namespace) -> tuple[Policy, str | None]:
         if version.effective
         else "in force from the start"
     )
-    later = [v for v in versions if v.version > number]
     note = f"version {number} of {len(versions)} of community {community.id!r}, {when}"
-    if later:
-        note += f"; version {later[-1].version} is scheduled (`kudos policy history`)"
+    scheduled = _scheduled(community)
+    if scheduled:
+        note += f"; {scheduled} (`kudos policy history`)"
     return from_content(version.content), note
 
 
@@ -368,14 +372,13 @@ def _policy_show(args: argparse.Namespace, ui: Ui) -> int:
 
 def _policy_history(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(argparse.Namespace(**{**vars(args), "policy": None}))
-    versions, number = _in_force(community)
-    now = community.now()
+    versions = community.policy_history()  # each with its status, as Python reads it
     rows = [
         {
             "version": v.version,
             "name": from_content(v.content).name,
             "effective": v.effective.isoformat() if v.effective else None,
-            "status": _status(v, number, now),
+            "status": v.status,
             "event_id": v.event_id,
             "fingerprint": v.fingerprint,
         }
@@ -430,7 +433,10 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
         new, effective=effective, by=args.by, reason=args.reason, retroactive=args.retroactive
     )
     versions, number = _in_force(community)
-    mine = next((v for v in versions if v.event_id == outcome.event_id), versions[-1])
+    if outcome.replayed:  # the version in force from the asked time on has these settings
+        mine = versions[Timeline(versions).at(effective or community.now())[0] - 1]
+    else:
+        mine = next((v for v in versions if v.event_id == outcome.event_id), versions[-1])
     moved = [e for e in outcome.entries if e.amount]
     ui.emit(
         {
@@ -442,9 +448,17 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
         }
     )
     when = f"{mine.effective:%Y-%m-%d %H:%M} UTC" if mine.effective else "the start"
-    if outcome.replayed:
+    if outcome.replayed and effective is not None and mine.effective == effective:
         ui.line(
             f"this change was recorded before, as policy version {mine.version}; nothing changed"
+        )
+    elif outcome.replayed:
+        asked = f"{effective:%Y-%m-%d %H:%M} UTC" if effective else "now"
+        ui.line(
+            f"the settings are already those of policy version {mine.version}, in force from "
+            f"{when}; nothing changed: the new effective time ({asked}) was not applied "
+            "(to move a scheduled change, first record the previous settings at its "
+            "effective time, then the change at the new one)"
         )
     else:
         ui.line(
@@ -464,10 +478,13 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
 
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
     other = load_policy(args.policy)
+    effective = _time(args.effective, "--effective") if args.effective else None
+    if args.retroactive and effective is None:
+        raise CliError("--retroactive previews a change from a time: give --effective TIME too")
     current = argparse.Namespace(**{**vars(args), "policy": args.current})
     community = open_existing(current, need_events=True, policy_option="--current")
     with ui.status(f"replaying the event log under {other.name!r}"):
-        result = community.simulate(other)
+        result = community.simulate(other, effective=effective, retroactive=args.retroactive)
     ui.emit(
         {
             "policy": result.policy,
@@ -494,7 +511,7 @@ def _simulate(args: argparse.Namespace, ui: Ui) -> int:
         title = (
             f"Under --policy {args.policy} instead of --current "
             f"{args.current or 'the stored policy'} "
-            f"(both named {result.policy!r})"
+            f"(both named {result.policy!r})" + report.when
         )
         if result.changes:
             title += (
@@ -611,7 +628,20 @@ def add_parsers(sub: Any, command: Any) -> None:
         "--limit",
         type=_count,
         default=20,
-        help="members shown, largest move first (default: 20; 0 shows totals only)",
+        help="members shown, largest move first (|points| + |reputation| + "
+        "|money in minor units|; default: 20; 0 shows totals only)",
+    )
+    simulate.add_argument(
+        "--effective",
+        default=None,
+        help="preview adopting it from this time on (with its UTC offset), as "
+        "`kudos policy change --effective` would; default: as if always in force",
+    )
+    simulate.add_argument(
+        "--retroactive",
+        action="store_true",
+        help="with --effective: preview a retroactive change (history from --effective "
+        "on recalculated)",
     )
     simulate.add_argument("--markdown", action="store_true", help="print Markdown tables")
     simulate.set_defaults(run=_simulate)

@@ -18,10 +18,11 @@ from sqlalchemy.engine import make_url
 from .. import policies
 from ..community import Community
 from ..community import open as open_community
-from ..errors import InvalidPolicy, StoreError
+from ..errors import InvalidPolicy, PolicyMismatch, StoreError
 from ..policy import Policy
 from ..stores.sql import SqlStore, Tables
 from ..stores.sql import metadata as default_metadata
+from ._words import in_cli_terms
 
 __all__ = [
     "PRESETS",
@@ -68,7 +69,8 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
 
     Raises:
         CliError: neither a preset nor an existing file.
-        InvalidPolicy: the file is not a valid policy.
+        InvalidPolicy: the file is not a valid policy (the message starts
+            with ``policy file 'NAME'``).
     """
     if name is None:
         return None
@@ -85,15 +87,21 @@ def load_policy(name: str | None, *, option: str = "--policy") -> Policy | None:
             f"{option} {name!r} is neither a preset ({', '.join(PRESETS)}) "
             "nor a policy file (TOML, or JSON ending in .json)"
         )
-    if path.suffix.lower() != ".json":
-        return Policy.from_toml(path)
+    prefix = f"policy file {name!r}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPolicy(f"policy file {name!r} is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidPolicy(f"policy file {name!r} must hold a JSON object (a table of settings)")
-    return Policy.from_dict(data)
+        if path.suffix.lower() != ".json":
+            return Policy.from_toml(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidPolicy(f"{prefix} is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidPolicy(f"{prefix} must hold a JSON object (a table of settings)")
+        return Policy.from_dict(data)
+    except InvalidPolicy as exc:
+        if repr(name) in str(exc) or repr(str(path)) in str(exc):
+            raise  # names the file already
+        raise InvalidPolicy(f"{prefix}: {exc}") from None
 
 
 def shown_url(url: str) -> str:
@@ -176,7 +184,17 @@ def open_existing(
         if not _sqlite_has_kudos_tables(path):
             raise CliError(f"{url} is not a kudos database (no kudos tables); {hint}")
     with opening(args.url):
-        community = open_community(args.url, policy=policy, community=args.community, create=False)
+        try:
+            community = open_community(
+                args.url, policy=policy, community=args.community, create=False
+            )
+        except PolicyMismatch as exc:
+            if policy_option == "--policy":
+                raise
+            message = in_cli_terms(str(exc)).replace(
+                "Leave out --policy", f"Leave out {policy_option}"
+            )
+            raise CliError(message) from None
         store = community.store
         if isinstance(store, SqlStore):
             table = store.tables.schema

@@ -275,16 +275,23 @@ class CommunityBase:
     # -- the policy in force ---------------------------------------------------------
     @property
     def policy(self) -> Policy:
-        """The policy in force now: the latest version the store recorded for the community.
+        """The policy in force at the clock's now: the latest version the store recorded
+        whose ``effective`` time has come (a change scheduled for later is not in force yet).
 
         Before the community's first write, the ``policy=`` it was opened with
         (or the default preset); see :meth:`kudos.Community.change_policy`.
+
+        It is the history as this object (or another one of the same store in
+        this process) last read it: a change made through another object or
+        process shows here from this object's next read or write of the store
+        (each checks the latest version's number and fingerprint). Reads and
+        writes value facts under the history their own transaction read.
         """
         if self._policies.timeline is None:
             self._read(lambda tx: None)
         return self._policies.current()
 
-    def _policy_versions(self) -> tuple[Policy, ...]:
+    def _policy_versions(self) -> Sequence[Policy]:
         """The community's policy versions as policies, version 1 first (as last read)."""
         timeline = self._policies.timeline
         return timeline.policies if timeline is not None else ()

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from .._validate import MAX_AMOUNT, MAX_BALANCE
+from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
 from ..events import Event, event_from_payload
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
@@ -68,6 +68,19 @@ the balance but earns nothing, so it leaves this counter alone.
 
 
 _BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
+
+
+REVALUED_BY = "recalculated"
+"""The kind of the documents, keyed by a ledger entry id, whose ``data["lines"]``
+lists the entry ids of the lines that revalue that entry (a retroactive policy
+change's): :meth:`Context.reverse` takes them back with the entry, and
+:meth:`Context.reverse_event` those keyed by :func:`revalued_fact`."""
+
+
+def revalued_fact(event_id: str) -> str:
+    """The :data:`REVALUED_BY` key of the lines that revalue a fact that booked no line
+    of its own for them (reversing the fact's event takes them back)."""
+    return f"event:{event_id}"
 
 
 def settlements(*actions: str) -> None:
@@ -404,17 +417,54 @@ class Context:
 
         ``what`` names the fact for the message (``"kudos from 'bob'"``). A fact
         about a post cannot be older than the post: it would give negative response
-        times and rewards before the post existed. Trusted history (an import, a
-        rebuild) is not checked: an importer's dates may be coarser than the
-        post's (a vote dated by day), and a log recorded before this check replays.
+        times and rewards before the post existed. See :meth:`not_older`.
         """
-        if self.trusted or post.posted_at is None or self.at >= post.posted_at:
-            return
         noun = "reply" if post.kind == "reply" else "topic"
+        self.not_older(post.posted_at, what, f"{noun} {post.id!r} was posted", f"its {noun}")
+
+    def not_older(self, then: datetime | str | None, what: str, earlier: str, it: str) -> None:
+        """Raise :class:`InvalidInput` when this event is dated before ``then``.
+
+        The one check of every fact that refers to an earlier fact (a post, the
+        kudos a withdrawal takes back, the follow an unfollow ends, the removal a
+        restore undoes): ``what`` names this fact, ``earlier`` the earlier one as a
+        clause (``"the kudos was given"``) and ``it`` as a noun (``"the kudos it
+        withdraws"``); the message names both times. ``then`` may be the ISO text a
+        document keeps; ``None`` or empty text (not known) passes. Trusted history
+        (an import, a rebuild) is not checked: an importer's dates may be coarser
+        than the facts' (a vote dated by day), and a log recorded before this check
+        replays.
+        """
+        if self.trusted or not then:
+            return
+        if isinstance(then, str):
+            then = datetime.fromisoformat(then)
+        if self.at >= then:
+            return
         raise InvalidInput(
-            f"{what} is dated {self.at.isoformat()}, before {noun} {post.id!r} was posted "
-            f"({post.posted_at.isoformat()}); it cannot be older than its {noun}: "
-            "report it with its real time"
+            f"{what} is dated {self.at.isoformat()}, before {earlier} ({then.isoformat()}); "
+            f"it cannot be older than {it}: report it with its real time"
+        )
+
+    def fact_at(self, event_id: object) -> datetime | None:
+        """When the stored event ``event_id`` happened; ``None`` if not given or unknown."""
+        stored = self.tx.get_event(str(event_id)) if event_id else None
+        return stored.at if stored is not None else None
+
+    def not_before_acceptance(
+        self, topic: Post, what: str, it: str = "the acceptance of the solution it refers to"
+    ) -> None:
+        """:meth:`not_older` than the acceptance of ``topic``'s solution (no solution: passes).
+
+        For facts about an accepted solution: a deflection it answered, marking it
+        canonical, unaccepting it (``it`` names the acceptance as a noun).
+        """
+        doc = self.tx.get("post", topic.id) if topic.solution is not None else None
+        self.not_older(
+            self.fact_at(doc.data.get("solution_event") if doc is not None else None),
+            what,
+            f"{topic.solution!r} was accepted",
+            it,
         )
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
@@ -661,10 +711,18 @@ class Context:
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
 
-        Returns ``None`` when the entry was already reversed (or gave nothing).
+        The lines that revalue ``entry`` (a retroactive policy change's
+        ``policy_recalculated`` lines, found through a :data:`REVALUED_BY`
+        document) are taken back with it. Returns ``None`` when the entry was
+        already reversed (or gave nothing).
         """
         if entry.reverses is not None:
             return None
+        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
+        if not stored and not any(e.reverses == entry.entry_id for e in self.entries):
+            # Taken back now (a line taken back before keeps the lines that revalued
+            # it since: they count what its reversal took under the new rules).
+            self._reverse_revaluations(entry.entry_id, reason, entry.member)
         if entry.amount == 0:
             # An award the cap held back entirely may have been topped up since.
             for cap in caps_for(self.policy, entry.action, entry.account):
@@ -672,7 +730,6 @@ class Context:
                 fact = _caps.forget(self, cap, key, entry, reason)
                 if fact is not None and fact["missing"]:
                     self.held_back.append((entry.entry_id, int(fact["missing"])))
-        stored = entry.entry_id in self.tx.reversed_ids([entry.entry_id])
         if entry.amount == 0 or stored or any(e.reverses == entry.entry_id for e in self.entries):
             # Taken back with a removed post, then given again when it was restored?
             again = self.tx.get("reinstated", entry.entry_id)
@@ -711,6 +768,19 @@ class Context:
             if entry.amount > 0:
                 _caps.forget(self, cap, key, entry, reason)
         return reversal
+
+    def _reverse_revaluations(self, key: str, reason: str, member: str | None) -> int:
+        """Reverse the lines a :data:`REVALUED_BY` document ``key`` lists (``member``'s only)."""
+        revalued = self.tx.get(REVALUED_BY, key)
+        if revalued is None:
+            return 0
+        done = 0
+        lines = set(revalued.data["lines"])
+        for event_id in sorted({line.rsplit("/", 1)[0] for line in lines}):
+            for line in self.tx.entries(event_id=event_id, member=member):
+                if line.entry_id in lines and self.reverse(line, reason) is not None:
+                    done += 1
+        return done
 
     def reversal_period(self, entry: LedgerEntry) -> str:
         """The period the reversal of ``entry`` is booked in.
@@ -791,7 +861,7 @@ class Context:
                 continue  # the event settled a cap for other awards; they keep it
             if self.reverse(entry, reason) is not None:
                 done += 1
-        return done
+        return done + self._reverse_revaluations(revalued_fact(event_id), reason, member)
 
     def live_entries(self, *, subject: str, action: str | None = None) -> list[LedgerEntry]:
         """Entries about ``subject`` (optionally of ``action``) not yet reversed.
@@ -1086,9 +1156,19 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
                 f"{now.get('channel')!r}. A fact comes through one channel: it was recorded "
                 "once and counts once"
             )
+        if known.type != event.type:
+            raise Conflict(
+                f"event id {known.event_id!r} was first recorded as {known.type}; now as "
+                f"{event.type}. Give each distinct fact its own event_id"
+            )
+        differ = "; ".join(
+            f"{name}: {shown(content.get(name))} first, {shown(now.get(name))} now"
+            for name in sorted(set(content) | set(now))
+            if content.get(name) != now.get(name)
+        )
         raise Conflict(
-            f"event id {known.event_id!r} was first recorded as {known.type} {content}; "
-            f"now as {event.type} {now}. Give each distinct fact its own event_id"
+            f"event id {known.event_id!r} was first recorded as {known.type} with other "
+            f"content ({differ}). Give each distinct fact its own event_id"
         )
     assert event.event_id is not None
     return Outcome(

@@ -58,9 +58,10 @@ def render_lines(
 ) -> tuple[StatementLine, ...]:
     """``entries`` as :class:`~kudos.model.StatementLine` s, each with its sentence.
 
-    ``versions`` are the community's policy versions (version 1 first): whether an
-    award was capped is judged by the version that paid it (its ``policy``), so a
-    later change of rules does not reword earlier lines. Without them, ``policy``.
+    ``versions`` are the community's policy versions (version 1 first): a line is
+    worded by the version that paid it (its ``policy``): that version's templates
+    (``texts``), caps and reputation floor, so a later change of rules or of
+    words does not reword earlier lines. Without them, ``policy``.
     """
     if not entries:
         return ()
@@ -75,12 +76,16 @@ def render_lines(
     posts.update({d.key: d for d in read_docs(tx, "post", topics - set(posts))})
     referral_ids = {str(e.subject).split(":", 1)[1] for e in entries if _is_referral(e.subject)}
     referrals = {d.key: d for d in read_docs(tx, "referral", referral_ids)}
-    texts = _texts(policy)
     zone = _zone(policy.periods.timezone)
-    return tuple(
-        _line(e, policy, texts, zone, events, posts, referrals, _paid_by(e, policy, versions))
-        for e in entries
-    )
+    texts: dict[int, Mapping[str, str]] = {}
+    lines = []
+    for e in entries:
+        paid_by = _paid_by(e, policy, versions)
+        words = texts.get(id(paid_by))
+        if words is None:
+            words = texts[id(paid_by)] = _texts(paid_by)
+        lines.append(_line(e, paid_by, words, zone, events, posts, referrals, paid_by))
+    return tuple(lines)
 
 
 def _paid_by(e: LedgerEntry, policy: Policy, versions: Sequence[Policy]) -> Policy:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -110,13 +111,17 @@ class RuleImpact:
 
 @attrs.frozen(kw_only=True)
 class SimulationReport:
-    """Every member's move under another policy, sorted by impact, with totals.
+    """Every member's move under another policy, largest move first, with totals.
 
     Attributes:
         policy: the other policy's name; ``current``: this one's.
         money: the other policy's payback rules (its currency formats the money).
         members: the members who move, largest :attr:`MemberImpact.impact` first
-            (ties by member id).
+            (|points| + |reputation| + |money in minor units|, each the change
+            from before to after; ties by member id). For a payback period
+            already closed, the money after is what the other policy would have
+            paid at that close; a real retroactive change books its points now,
+            in the open period, and closed payouts stay paid.
         members_moved: how many move.
         points_moved: the sum of the absolute changes in lifetime points.
         reputation_moved: the same for reputation.
@@ -126,6 +131,10 @@ class SimulationReport:
         rules: the rules responsible, largest absolute change first.
         rejected: how many events the other policy would refuse.
         refusals: those events, in log order (:class:`Refusal`).
+        effective: for a preview of a change from a time on
+            (``simulate(effective=...)``), that time (timezone-aware); ``None``:
+            the other policy as if always in force.
+        retroactive: with ``effective``: whether the previewed change is retroactive.
     """
 
     policy: str
@@ -141,13 +150,27 @@ class SimulationReport:
     rules: tuple[RuleImpact, ...]
     rejected: int = 0
     refusals: tuple[Refusal, ...] = ()
+    effective: datetime | None = None
+    retroactive: bool = False
+
+    @property
+    def when(self) -> str:
+        """From when the preview applies the other policy, as the title ends:
+        ``""`` (always), else e.g. ``", from 2026-06-01 00:00 UTC, retroactive"``
+        or ``", from 2026-06-01 00:00 UTC, not retroactive"``."""
+        if self.effective is None:
+            return ""
+        return f", from {self.effective.astimezone(UTC):%Y-%m-%d %H:%M} UTC, " + (
+            "retroactive" if self.retroactive else "not retroactive"
+        )
 
     @property
     def title(self) -> str:
-        """``"Under 'new' instead of 'giffgaff'"``; ``"Under 'giffgaff' (the same name)"``."""
+        """``"Under 'new' instead of 'giffgaff'"``; ``"Under 'giffgaff' (both policies
+        have that name)"``; with :attr:`effective`, followed by :attr:`when`."""
         if self.policy == self.current:
-            return f"Under {self.policy!r} (both policies have that name)"
-        return f"Under {self.policy!r} instead of {self.current!r}"
+            return f"Under {self.policy!r} (both policies have that name)" + self.when
+        return f"Under {self.policy!r} instead of {self.current!r}" + self.when
 
     @property
     def refused_kinds(self) -> tuple[tuple[str, int], ...]:
@@ -291,8 +314,13 @@ def build_report(
     payouts_before: Sequence[Doc],
     payouts_after: Sequence[Doc],
     rejected: int | Sequence[Refusal],
+    effective: datetime | None = None,
+    retroactive: bool = False,
 ) -> SimulationReport:
     """Compare two ledgers and their standings into a :class:`SimulationReport`.
+
+    ``effective`` and ``retroactive`` say what the preview applied (the
+    report's :attr:`~SimulationReport.title` says it).
 
     ``rejected`` is the refused events (or, as before, only their number). The
     payouts of periods whose close is refused are left out of both sides and
@@ -377,6 +405,8 @@ def build_report(
         rules=tuple(rules),
         rejected=rejected if isinstance(rejected, int) else len(refusals),
         refusals=refusals,
+        effective=effective,
+        retroactive=retroactive if effective is not None else False,
     )
 
 

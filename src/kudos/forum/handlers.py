@@ -59,8 +59,7 @@ def _tags(post: Post) -> tuple[str, ...]:
 
 def _fact_at(ctx: Context, event_id: str | None) -> datetime | None:
     """When event ``event_id`` happened: undoing a fact un-counts it on its own day."""
-    stored = ctx.tx.get_event(event_id) if event_id else None
-    return stored.at if stored is not None else None
+    return ctx.fact_at(event_id)
 
 
 # --- derived ids of toggled facts --------------------------------------------------
@@ -247,6 +246,13 @@ def _take_back(ctx: Context, kind: str, post: Post, member: str, reason: str) ->
     if doc is None or not doc.data["active"]:
         return False
     data = dict(doc.data)
+    noun = "kudos" if kind == "kudos" else "down-vote"
+    ctx.not_older(
+        ctx.fact_at(data["event_id"]),
+        f"the withdrawal of {member!r}'s {noun} on {post.id!r}",
+        f"the {noun} was given",
+        f"the {noun} it withdraws",
+    )
     ctx.reverse_event(data["event_id"], reason)
     if not post.removed:
         metric = "kudos_received" if kind == "kudos" else "down_votes_received"
@@ -507,6 +513,9 @@ def _unaccepted(ctx: Context, event: SolutionUnaccepted) -> None:
     topic = _live_post(ctx, event.topic, "have its solution unaccepted")
     ctx.require(topic.solution is not None, f"topic {event.topic!r} has no accepted solution")
     _may_accept(ctx, topic, event.by, "unaccept")
+    ctx.not_before_acceptance(
+        topic, f"unaccepting the solution of {topic.id!r}", "the acceptance it undoes"
+    )
     _unaccept(ctx, topic, f"solution of {topic.id!r} unaccepted by {event.by}")
 
 
@@ -570,6 +579,7 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     post = ctx.post(event.post)
     _must_be_staff(ctx, event.by, f"remove {event.post!r}")
     ctx.require(not post.removed, f"post {event.post!r} was already removed")
+    ctx.not_before(post, f"the removal of {post.id!r}")
     why = f"{_noun(post)} {post.id!r} removed ({event.reason})"
     for entry in ctx.live_entries(subject=post.id):
         ctx.reverse(entry, why)
@@ -602,6 +612,13 @@ def _restored(ctx: Context, event: PostRestored) -> None:
     doc = ctx.tx.get("post", post.id)
     assert doc is not None
     data = dict(doc.data)
+    ctx.not_before(post, f"the restoration of {post.id!r}")
+    ctx.not_older(
+        ctx.fact_at(data["removed_event"]),
+        f"the restoration of {post.id!r}",
+        "it was removed",
+        "the removal it undoes",
+    )
     why = f"{_noun(post)} {post.id!r} restored"
     about = {e.entry_id: e for e in ctx.tx.entries(subject=post.id)}
     for entry in ctx.tx.entries(event_id=data["removed_event"]):

@@ -30,6 +30,7 @@ BOUNTY_AWARDED = "bounty_awarded"
 def _made_wiki(ctx: Context, event: PostMadeWiki) -> None:
     post = ctx.post(event.post)
     ctx.require(not post.wiki, f"post {event.post!r} is already community wiki")
+    ctx.not_before(post, f"making {post.id!r} community wiki")
     ctx.update("post", post.id, wiki=True, wiki_at=ctx.at.isoformat())
 
 
@@ -39,6 +40,7 @@ def _offered(ctx: Context, event: BountyOffered) -> None:
     topic = ctx.post(event.topic)
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no bounty")
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; offer bounties on a topic")
+    ctx.not_before(topic, f"bounty {event.bounty!r}")
     ctx.require(
         ctx.tx.get("bounty", event.bounty) is None,
         f"bounty {event.bounty!r} was already offered; give each bounty its own id",
@@ -81,6 +83,12 @@ def _open_bounty(ctx: Context, bounty: str, what: str) -> dict[str, object]:
     ctx.require(doc is not None, f"unknown bounty {bounty!r}; report it with offer_bounty() first")
     assert doc is not None
     ctx.require(doc.status == "open", f"bounty {bounty!r} is {doc.status}; it cannot be {what}")
+    ctx.not_older(
+        ctx.fact_at(doc.data["event_id"]),
+        f"bounty {bounty!r} {what}",
+        "it was offered",
+        "the offer",
+    )
     return dict(doc.data)
 
 
@@ -88,6 +96,7 @@ def _open_bounty(ctx: Context, bounty: str, what: str) -> dict[str, object]:
 def _awarded(ctx: Context, event: BountyAwarded) -> None:
     data = _open_bounty(ctx, event.bounty, "awarded")
     reply = ctx.post(event.reply)
+    ctx.not_before(reply, f"bounty {event.bounty!r} awarded")
     ctx.require(
         reply.kind == "reply" and reply.topic == data["topic"],
         f"{event.reply!r} is not a reply on {data['topic']!r}; award the bounty to one of its",
@@ -128,6 +137,7 @@ def _edit_approved(ctx: Context, event: SuggestedEditApproved) -> None:
     ctx.member(event.member)
     post = ctx.post(event.post)
     ctx.require(not post.removed, f"post {event.post!r} was removed; it takes no edits")
+    ctx.not_before(post, f"the approval of edit {event.edit!r}")
     ctx.award(
         event.member,
         "edit_approved",

@@ -13,6 +13,7 @@ from .. import _validate as v
 from ..engine.base import CommunityBase
 from ..engine.core import day_of, get_post
 from ..errors import InvalidInput, UnknownRecord
+from ..events import TOPIC_KINDS
 from ..model import Doc
 from ..stores.protocol import Transaction
 from . import figures as f
@@ -69,17 +70,26 @@ def _rows(tx: Transaction, periods: Sequence[str], dimension: str) -> list[tuple
 
 
 def _kinds(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
-    """``kinds`` as a sorted tuple of distinct ids (``None`` stays ``None``)."""
+    """``kinds`` as a sorted tuple of distinct topic kinds (``None`` stays ``None``).
+
+    Raises:
+        InvalidInput: ``kinds`` is text, bytes or not a collection, or holds a value that is
+            not a topic kind (the message names the allowed kinds).
+    """
     if kinds is None:
         return None
-    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+    if isinstance(kinds, str | bytes | bytearray | memoryview) or not isinstance(kinds, Iterable):
         raise InvalidInput(
             "kinds must be a list of topic kinds, e.g. ['question', 'problem'], "
-            f"got {v.shown(kinds)}"
+            f"not a single value; got {type(kinds).__name__} {v.shown(kinds)}"
         )
     found = list(kinds)
     for kind in found:
-        v.require_id("kind", kind)
+        if not isinstance(kind, str) or kind not in TOPIC_KINDS:
+            raise InvalidInput(
+                f"kinds must be topic kinds, one of {', '.join(repr(k) for k in TOPIC_KINDS)}; "
+                f"got {v.shown(kind)}"
+            )
     return tuple(sorted(set(found)))
 
 
@@ -123,7 +133,8 @@ class HealthAPI(CommunityBase):
 
         Raises:
             InvalidInput: ``by`` is not one of those, ``period`` not an id, or ``kinds``
-                not a collection of ids.
+                not a collection of topic kinds (text or bytes for a list, or an unknown
+                kind such as ``"questions"``: the message names the allowed kinds).
             UnknownRecord: ``period`` is not a period of the policy (as
                 :meth:`statement` refuses it).
         """
@@ -136,9 +147,10 @@ class HealthAPI(CommunityBase):
                 f"health() groups by {', '.join(repr(g) for g in GROUPINGS)}, got {v.shown(by)}"
             )
         now = self.now()
-        target = self.policy.health.target_seconds
 
-        def read(tx: Transaction) -> tuple[_Part, dict[str, _Part]]:
+        def read(tx: Transaction) -> tuple[int, _Part, dict[str, _Part]]:
+            # The target in force, read after this transaction refreshed the policy.
+            target = self._policies.current().health.target_seconds
             if period is not None:
                 periods = [period]
             else:
@@ -160,12 +172,14 @@ class HealthAPI(CommunityBase):
                         d = {**d, "day": day_of(self.policy, datetime.fromisoformat(one[0]))}
                     for group in f.groups_of(d, doc.ref, by):
                         waiting_in[group].append(one)
-            return (total, waiting), {
-                g: (figures, waiting_in.get(g, [])) for g, figures in groups.items()
-            }
+            return (
+                target,
+                (total, waiting),
+                {g: (figures, waiting_in.get(g, [])) for g, figures in groups.items()},
+            )
 
         # What does not age is cached until the next write; the unanswered are aged now.
-        total, groups = self._cached(("health", period, by, wanted), read)
+        target, total, groups = self._cached(("health", period, by, wanted), read)
         return HealthReport(
             period=period,
             by=by,
@@ -186,20 +200,24 @@ class HealthAPI(CommunityBase):
         """
         v.require_id("topic", topic)
         now = self.now()
-        target = self.policy.health.target_seconds
 
         def read(tx: Transaction) -> TopicFeedback:
             doc = tx.get(h.KIND, topic)
             if doc is None:
                 get_post(tx, topic)
                 raise UnknownRecord(f"post {topic!r} is a reply; ask for its topic's feedback")
-            return _feedback(doc, now, target)
+            # A record kept before targets were stored is judged against the target in force.
+            return _feedback(doc, now, self._policies.current().health.target_seconds)
 
         return self._read(read)
 
 
-def _feedback(doc: Doc, now: datetime, target: int) -> TopicFeedback:
+def _feedback(doc: Doc, now: datetime, current_target: int) -> TopicFeedback:
+    """The feedback of a topic's record, judged against the target stored on it (the one
+    in force when the topic was posted; ``current_target`` only for records kept before
+    targets were stored)."""
     d = doc.data
+    target = d.get("target", current_target)
     first = d["first"]
     if first is not None:
         within: bool | None = first <= target
@@ -233,4 +251,5 @@ def _feedback(doc: Doc, now: datetime, target: int) -> TopicFeedback:
         solved_by=d["solver"] if h.solved(d) else None,
         solved_by_staff=d["solver_staff"] if h.solved(d) else None,
         time_to_solution=d["solved_in"] if h.solved(d) else None,
+        removed=bool(d["removed"]),
     )

@@ -149,11 +149,24 @@ def _track(ctx: Context) -> None:
         post = ctx.post(event.post)
         if post.topic is not None:
             _set_live(ctx, post.topic, post.id, not removed)
+            _canonical_uses_live(ctx, post.id, not removed)
             return
         doc = ctx.tx.get(KIND, post.id)
         if doc is not None:
             data = {**doc.data, "removed": removed}
             _save(ctx, post.id, doc, data, doc.ref)
+
+
+def _canonical_uses_live(ctx: Context, reply: str, live: bool) -> None:
+    """A canonical answer given with ``answer_with`` is a response while its reply is live:
+    removing the reply takes it out of every conversation it answered, restoring puts it
+    back."""
+    canonical = ctx.tx.get("canonical", reply)
+    if canonical is None:
+        return
+    for use in ctx.tx.find("canonical-use", ref=str(canonical.data["problem"])):
+        if use.data["canonical"] == reply:
+            _set_live(ctx, str(use.data["conversation"]), use.key, live)
 
 
 def _merge(ctx: Context, gone: str) -> None:

@@ -110,7 +110,9 @@ class Answer:
     """One response to a topic.
 
     Attributes:
-        reply: the reply id (or the event id of a canonical answer given with ``answer_with``).
+        reply: the reply id; for a canonical answer given with ``answer_with``, the id of
+            that ``answer_with`` event (``outcome.event_id``), the canonical reply being
+            ``canonical``.
         author: who responded.
         at: when.
         seconds: after the topic's posting.
@@ -137,11 +139,15 @@ class TopicFeedback:
         answers: its responses in order (removed replies left out).
         first_response: seconds to the first response, ``None`` when unanswered.
         first_member_response: seconds to the first member (non-staff) response.
-        within_target: whether the first response came within the target
+        within_target: whether the first response came within the target in force
+            when the topic was posted, as :meth:`kudos.Community.health` judges it
             (``None`` while unanswered and not yet past it).
         solved: whether a reply is accepted.
         solution: the accepted reply, ``solved_by`` its author, ``solved_by_staff``
             whether staff wrote it, ``time_to_solution`` seconds from posting.
+        removed: whether the topic is removed (``remove_post``): its figures are kept
+            as they were, and it counts in no :meth:`kudos.Community.health` figure
+            until restored.
     """
 
     topic: str
@@ -159,3 +165,4 @@ class TopicFeedback:
     solved_by: str | None
     solved_by_staff: bool | None
     time_to_solution: int | None
+    removed: bool = False

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..engine import core as engine
 from ..errors import KudosError, NotAllowed
 from ..events import PolicyChanged
-from ..model import LedgerEntry, PolicyVersion, StoredEvent
+from ..model import LedgerEntry, Member, PolicyVersion, StoredEvent
 from ..stores.memory import MemoryStore
 from ..stores.protocol import Transaction
 from .rules import fingerprint, from_content, to_json
@@ -24,7 +24,7 @@ from .timeline import Timeline
 if TYPE_CHECKING:
     from ..policy import Policy
 
-__all__ = ["RECALCULATED", "last_closed_end", "replay"]
+__all__ = ["RECALCULATED", "last_closed_end", "replay", "require_staff"]
 
 RECALCULATED = "policy_recalculated"
 """The ledger action of the lines a retroactive policy change books."""
@@ -45,6 +45,12 @@ def last_closed_end(tx: Transaction, policy: Policy) -> datetime | None:
     return max(ends, default=None)
 
 
+def require_staff(member: Member, doing: str) -> None:
+    """Raise :class:`NotAllowed` unless ``member`` is staff or a moderator."""
+    if not member.is_staff:
+        raise NotAllowed(f"member {member.id!r} may not {doing}: only staff and moderators can")
+
+
 @engine.handles(PolicyChanged)
 def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
     tx = ctx.tx
@@ -54,6 +60,7 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
         "a policy change needs the community's first policy recorded; "
         "record any fact first, or open the community with the policy to start from",
     )
+    require_staff(ctx.member(event.by), "change the policy")
     new = from_content(event.policy)
     effective = datetime.fromisoformat(event.effective)
     end = last_closed_end(tx, ctx.policy)
@@ -63,6 +70,15 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
             f"period (the last one closed ended {end.isoformat()}): its points are paid out. "
             "Make it effective at or after that end, or pass retroactive=True to recalculate "
             "history and book the difference now"
+        )
+    if any(new.periods != p.periods for p in (ctx.policy, Timeline(versions).current)) and (
+        tx.find("period", status="closed", limit=1)
+    ):
+        raise NotAllowed(
+            "a policy change may not cut time into payback periods differently once a period "
+            "has been closed: the closed periods' ids, their payouts and where late facts are "
+            "booked follow the scheme they were closed under. Keep the periods setting of the "
+            "policy in force"
         )
     number = len(versions) + 1
     tx.add_policy(
@@ -75,32 +91,105 @@ def _policy_changed(ctx: engine.Context, event: PolicyChanged) -> None:
         )
     )
     if event.retroactive:
-        timeline = Timeline(versions)
-        difference = _recalculated(tx, ctx.event_id, timeline, number, new, effective)
-        ctx.version = number
-        why = f"recalculated under policy version {number}"
-        if event.reason:
-            why = f"{why}: {event.reason}"
-        for (member, account), amount in sorted(difference.items()):
-            ctx.line(member, account, amount, action=RECALCULATED, reason=why)
+        _book_recalculation(ctx, Timeline(versions), number, new, effective, event.reason)
 
 
-def _recalculated(
+LineKey = tuple[str, str, str, str, str | None, tuple[str, ...]]
+"""What a recalculation compares: (fact's event id, member, account, action, subject, tags)."""
+
+
+def _book_recalculation(
+    ctx: engine.Context,
+    timeline: Timeline,
+    number: int,
+    new: Policy,
+    effective: datetime,
+    reason: str,
+) -> None:
+    """Book, per ledger line a recalculation revalues, the difference it gives.
+
+    Each ``policy_recalculated`` line carries the revalued line's member,
+    account, subject and tags, is dated at that line's time (so period and window
+    boards count it where the line counts) and is recorded as referencing
+    it (a ``recalculated`` document keyed by the line's entry id): reversing
+    the line later takes back the difference lines that reference it too.
+    A line the new rules give where the old ones gave none references the
+    same fact's line for that member and action in the other account, and,
+    when there is none either (an action once worth nothing at all), the fact
+    itself: reversing the fact's event takes it back.
+    """
+    tx = ctx.tx
+    want, times = _scratch_lines(tx, ctx.event_id, timeline, number, new, effective)
+    have, anchors = _stored_lines(tx)
+    ctx.version = number
+    why = f"recalculated under policy version {number}"
+    if reason:
+        why = f"{why}: {reason}"
+    recorded: dict[str, list[str]] = {}
+    facts: dict[str, list[str | None]] = {}
+    for key in sorted(set(want) | set(have), key=_order):
+        amount = want[key] - have[key]
+        if not amount:
+            continue
+        event_id, member, account, action, subject, tags = key
+        anchor = anchors.get(key) or anchors.get(_loose(key))
+        at = anchor.at if anchor is not None else times[key]
+        line = ctx.line(
+            member,
+            account,
+            amount,
+            action=RECALCULATED,
+            reason=why,
+            subject=subject,
+            tags=tags,
+            at=at,
+        )
+        facts[line.entry_id] = [event_id, action, subject, anchor.entry_id if anchor else None]
+        target = anchor.entry_id if anchor is not None else engine.revalued_fact(event_id)
+        recorded.setdefault(target, []).append(line.entry_id)
+    for anchor_id, lines in recorded.items():
+        known = tx.get(REFERENCES, anchor_id)
+        earlier = list(known.data["lines"]) if known is not None else []
+        ctx.put(REFERENCES, anchor_id, {"lines": earlier + lines})
+    if facts:
+        ctx.put(RECALCULATION, ctx.event_id, {"lines": facts})
+
+
+REFERENCES = engine.REVALUED_BY
+
+RECALCULATION = "policy_recalculation"
+"""Documents keyed by a retroactive change's event id: per line it booked, the
+revalued key's fact event id, action and subject, and the entry it revalues (or ``None``)."""
+
+
+def _loose(key: LineKey) -> LineKey:
+    """``key`` in any account: a line of the same fact, member and action in the other
+    account references a difference where the line's own account had none."""
+    return (key[0], key[1], "", key[3], key[4], key[5])
+
+
+def _order(key: LineKey) -> tuple[str, str, str, str, str, tuple[str, ...]]:
+    return (*key[:4], key[4] or "", key[5])
+
+
+def _scratch_lines(
     tx: Transaction,
     event_id: str,
     timeline: Timeline,
     number: int,
     new: Policy,
     effective: datetime,
-) -> dict[tuple[str, str], int]:
-    """Per (member, account), what replaying history under the new rules adds (or takes).
+) -> tuple[Counter[LineKey], dict[LineKey, datetime]]:
+    """What replaying history under the new rules books, per line key (and each key's time).
 
     Every fact before this change is replayed in log order, valued under the
     new policy from ``effective`` on and under the version it had before
-    that; facts the rules in force refuse are left out. Earlier policy
+    that. A fact the log holds that those rules refuse stops the change
+    (:class:`NotAllowed`, naming the fact and the reason): nothing is booked
+    for it silently. Earlier policy
     changes are not replayed (their recalculations are what this one
     supersedes), and settlements (payouts, carry-overs) count on neither
-    side: points paid out stay paid, and the difference is booked now.
+    side: points paid out stay paid.
     """
     scratch = MemoryStore()
     seen = 1
@@ -119,20 +208,51 @@ def _recalculated(
         try:
             with scratch.transaction(tx.community) as one:
                 engine.apply(one, policy, fact, notify=False, trusted=True, version=version)
-        except KudosError:
-            continue  # the rules in force refuse it now: it earns nothing
+        except KudosError as exc:
+            raise NotAllowed(
+                f"the recalculation stops at event {row.event_id!r} ({row.type}, "
+                f"{row.at.isoformat()}), which the log holds but the rules it would be valued "
+                f"under refuse: {exc}. Nothing was changed: make the change effective after "
+                "that fact, or not retroactive"
+            ) from exc
+    totals: Counter[LineKey] = Counter()
+    times: dict[LineKey, datetime] = {}
     with scratch.transaction(tx.community) as stx:
-        want = _earned(stx.entries())
-    have = _earned(tx.entries())
-    return {k: want[k] - have[k] for k in set(want) | set(have) if want[k] != have[k]}
+        for e in stx.entries():
+            if not engine.is_settlement(e.action):
+                key = (e.event_id, e.member, e.account, e.action, e.subject, tuple(e.tags))
+                totals[key] += e.amount
+                times.setdefault(key, e.at)
+    return totals, times
 
 
-def _earned(entries: Iterable[LedgerEntry]) -> Counter[tuple[str, str]]:
-    totals: Counter[tuple[str, str]] = Counter()
+def _stored_lines(tx: Transaction) -> tuple[Counter[LineKey], dict[LineKey, LedgerEntry]]:
+    """What the ledger holds per line key, earlier recalculations counted with the line
+    they revalue (and their reversals with the reversing fact); and each key's first line."""
+    entries = [e for e in tx.entries() if not engine.is_settlement(e.action)]
+    booked: dict[str, list[str | None]] = {}
+    for doc in tx.find(RECALCULATION):
+        booked.update({k: list(v) for k, v in doc.data["lines"].items()})
+    totals: Counter[LineKey] = Counter()
+    anchors: dict[LineKey, LedgerEntry] = {}
     for e in entries:
-        if not engine.is_settlement(e.action):
-            totals[(e.member, e.account)] += e.amount
-    return totals
+        tags = tuple(e.tags)
+        if e.action != RECALCULATED:
+            key: LineKey = (e.event_id, e.member, e.account, e.action, e.subject, tags)
+            anchors.setdefault(key, e)
+            anchors.setdefault(_loose(key), e)
+        else:
+            # A recalculated line counts with the fact it revalues, its reversal with
+            # the fact that reversed it; one given again (a restored post) with the
+            # fact that gave it again.
+            fact = booked.get(e.entry_id if e.reverses is None else e.reverses)
+            if fact is None:
+                key = (e.event_id, e.member, e.account, RECALCULATED, e.subject, tags)
+            else:
+                event_id = str(fact[0]) if e.reverses is None else e.event_id
+                key = (event_id, e.member, e.account, str(fact[1]), e.subject, tags)
+        totals[key] += e.amount
+    return totals, anchors
 
 
 def replay(

@@ -3,7 +3,9 @@
 A community's policy versions are history: version ``N`` of a community
 never changes once recorded. So an object that knows versions ``1..N`` only
 has to check, in each transaction, that the store's latest is still ``N``
-(one index read), and read the versions again when it moved. What one object
+with the same fingerprint (one index read: a database recreated with other
+content under a live process differs there), and read the versions again
+when it moved. What one object
 learnt is kept per store and community for the objects made after it (a
 ``Community`` built per request opens without any read).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import Conflict, KudosError, PolicyMismatch, TransientStoreError
@@ -46,6 +49,12 @@ class PolicyState:
         given: the ``policy=`` the object was opened with; checked against the
             store's latest version, then forgotten.
         default: the policy of a community that has recorded none yet.
+        now: the community clock (what "in force now" means); ``None``: the
+            latest version counts as in force.
+
+    ``given`` matches the store when it has the settings of the latest
+    version (a change scheduled for later included) or of the version in
+    force now.
     """
 
     def __init__(
@@ -54,16 +63,19 @@ class PolicyState:
         community: str,
         given: Policy | None,
         default: Callable[[], Policy],
+        *,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.key = key
         self.community = community
         self.given = given
         self.default = default
+        self.now = now
         self.timeline: Timeline | None = None
         self.stale = False
         with _lock:
             known = _KNOWN.get(key)
-        if known is not None and (given is None or same_settings(given, known.current)):
+        if known is not None and (given is None or self._matches(given, known)):
             self.timeline = known  # confirmed (or updated) by the first transaction
 
     def open(self, read: Callable[[Callable[[Transaction], None]], None]) -> None:
@@ -96,14 +108,22 @@ class PolicyState:
             return
         timeline = Timeline(versions)
         if self.given is not None:
-            if not same_settings(self.given, timeline.current):
-                raise PolicyMismatch(_mismatch(self.community, timeline, self.given))
+            if not self._matches(self.given, timeline):
+                raise PolicyMismatch(
+                    _mismatch(
+                        self.community,
+                        timeline,
+                        self.given,
+                        self.now() if self.now is not None else None,
+                    )
+                )
             self.given = None
-        self.adopt(timeline)
+        self.adopt(timeline, force=True)
 
-    def adopt(self, timeline: Timeline) -> None:
-        """Use ``timeline`` from now on (unless this object knows a later one)."""
-        if self.timeline is not None and self.timeline.recorded > timeline.recorded:
+    def adopt(self, timeline: Timeline, *, force: bool = False) -> None:
+        """Use ``timeline`` from now on (unless this object knows a later one and not
+        ``force``: what a transaction just read is the store's, even when shorter)."""
+        if not force and self.timeline is not None and self.timeline.recorded > timeline.recorded:
             return
         self.timeline = timeline
         if timeline.recorded:
@@ -113,15 +133,26 @@ class PolicyState:
                     _KNOWN.clear()
                 _KNOWN[self.key] = timeline
 
+    def _matches(self, given: Policy, timeline: Timeline) -> bool:
+        if same_settings(given, timeline.current):
+            return True
+        return self.now is not None and same_settings(given, timeline.at(self.now())[1])
+
     def current(self) -> Policy:
-        """The policy in force now (the latest version); the history must be loaded."""
+        """The policy in force at the clock's now (the latest version when no clock
+        was given, or a change scheduled for later is not in force yet); the
+        history must be loaded."""
         assert self.timeline is not None
-        return self.timeline.current
+        if self.now is None:
+            return self.timeline.current
+        return self.timeline.at(self.now())[1]
 
     def sync(self, tx: Transaction) -> Timeline:
-        """The history as ``tx`` sees it: one index read, and every version when it moved."""
-        recorded = tx.policy_version()
-        if self.timeline is None or recorded != self.timeline.recorded:
+        """The history as ``tx`` sees it: one index read (the latest version's number and
+        fingerprint), and every version when it moved."""
+        latest = tx.policy_latest()
+        recorded = latest[0]
+        if self.timeline is None or latest != self.timeline.latest:
             self.load(tx)
         elif recorded:
             self.given = None  # the version this object knows is the store's latest
@@ -163,7 +194,7 @@ class PolicyState:
         """
         if any(o.type == PolicyChanged.type and not o.replayed for o in outcomes):
             timeline = Timeline(tx.policy_versions())
-        if tx.policy_version() != timeline.recorded:
+        if tx.policy_latest() != timeline.latest:
             self.stale = True
             raise PolicyMoved("the community's policy changed meanwhile; trying again")
         if timeline is not self.timeline:
@@ -174,11 +205,24 @@ class PolicyState:
                 on_commit(lambda: self.adopt(timeline))
 
 
-def _mismatch(community: str, timeline: Timeline, given: Policy) -> str:
-    stored = timeline.current
+def _mismatch(
+    community: str, timeline: Timeline, given: Policy, now: datetime | None = None
+) -> str:
+    """The message of a :class:`PolicyMismatch`: it names the version in force at
+    ``now`` (the latest when ``None``) and any version scheduled after it."""
+    number, stored = (timeline.recorded, timeline.current) if now is None else timeline.at(now)
+    later = [v for v in timeline.statuses(now) if v.status == "scheduled"] if now else []
+    scheduled = "".join(
+        f"; version {v.version} ({timeline.policies[v.version - 1].name!r}) is scheduled "
+        f"from {v.effective:%Y-%m-%d %H:%M} UTC"
+        for v in later
+        if v.effective is not None
+    )
     return (
-        f"community {community!r} holds policy version {timeline.recorded} "
-        f"({stored.name!r}); the policy given ({given.name!r}) differs: "
+        f"community {community!r} holds policy version {number} ({stored.name!r})"
+        + (f", in force now{scheduled}" if now is not None else "")
+        + f"; the policy given ({given.name!r}) differs "
+        f"from version {number}: "
         + "; ".join(differences(stored, given))
         + ". Open it without policy= to use the stored one, or adopt the new one with "
         "community.change_policy(new_policy, effective=..., by=..., reason=...)"

@@ -303,6 +303,12 @@ def _withdrawn(ctx: Context, event: IdeaVoteWithdrawn) -> None:
         f"count against {voter!r}'s budget",
     )
     vote = _copy(doc.data)
+    ctx.not_older(
+        vote["at"],
+        f"the withdrawal of {voter!r}'s vote on idea {idea!r}",
+        "the vote was cast",
+        "the vote it withdraws",
+    )
     _reverse_refs(ctx, vote["rewards"], f"vote withdrawn by {voter} on idea {idea!r}")
     if vote.get("rewarded"):
         data["rewarded_votes"] = max(0, int(data.get("rewarded_votes", 0)) - 1)
@@ -397,6 +403,7 @@ def _status_set(ctx: Context, event: IdeaStatusSet) -> None:
     idea, new = event.idea, event.status
     data = _load(ctx, idea, "change status")
     _must_be_staff(ctx, event.by, idea)
+    ctx.not_before(ctx.post(idea), f"setting idea {idea!r} {new}")
     rules = _rules(ctx)
     if new not in rules.transitions:
         raise InvalidInput(

@@ -163,9 +163,14 @@ class PaybackAPI(CommunityBase):
         Raises:
             UnknownRecord: ``period`` is not a period of the policy.
         """
-        self.policy.periods.bounds(period)
         now = self.now()
-        return self._read(lambda tx: _period(tx, self.policy, period, now))
+
+        def read(tx: Transaction) -> PaybackPeriod:
+            policy = self.policy  # the transaction's: another object may have changed it
+            policy.periods.bounds(period)
+            return _period(tx, policy, period, now)
+
+        return self._read(read)
 
     # -- choosing -------------------------------------------------------------------
     def set_payout_method(

@@ -539,6 +539,12 @@ def _issued(ctx: Context, payout_id: str, doing: str) -> dict[str, Any]:
             f"payout {payout_id!r} failed already ({data.get('failure_reason')}); its points "
             f"went back to the member and will be paid at the next close, so it cannot {doing}"
         )
+    ctx.not_older(
+        data.get("issued_at"),
+        f"payout {payout_id!r} reported to {doing}",
+        "the close that issued it",
+        "the payout it settles",
+    )
     return data
 
 

@@ -98,6 +98,12 @@ def _held(ctx: Context, event: PayoutHeld) -> None:
             f"(held by {doc.data.get('held_by')!r}: {v.shown(doc.data.get('held_reason'))}); "
             "release it before holding it again"
         )
+    ctx.not_older(
+        doc.data.get("released_at") if doc is not None else None,
+        f"the hold of {event.member!r}'s payout for {event.period!r}",
+        "its previous hold was released",
+        "the release before it",
+    )
     gen = int(doc.data.get("gen", 0)) if doc else 0
     ctx.put(
         HOLD,
@@ -131,6 +137,12 @@ def _released(ctx: Context, event: PayoutReleased) -> None:
         f"hold it with community.hold_payout() first",
     )
     assert doc is not None
+    ctx.not_older(
+        doc.data["held_at"],
+        f"the release of {event.member!r}'s payout for {event.period!r}",
+        "the payout was held",
+        "the hold it releases",
+    )
     ctx.put(
         HOLD,
         key,

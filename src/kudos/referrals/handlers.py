@@ -93,6 +93,18 @@ def _save(ctx: Context, data: dict[str, Any], status: str) -> None:
     ctx.put("referral", data["member"], data, ref=data["referrer"], status=status)
 
 
+def _not_older(ctx: Context, data: dict[str, Any], what: str) -> None:
+    """:meth:`Context.not_older` than the referral's latest step (made, qualified, reviewed)."""
+    for key, earlier in (
+        ("reviewed_at", "the referral was reviewed"),
+        ("qualified_at", "the referral qualified"),
+        ("made_at", "the referral was made"),
+    ):
+        if data.get(key):
+            ctx.not_older(data[key], what, earlier, "the referral it refers to")
+            return
+
+
 def _not_open(member: str, data: dict[str, Any], doing: str) -> str:
     """Why a referral in its current state cannot be ``doing``."""
     status = data["status"]
@@ -483,6 +495,7 @@ def _referral_qualified(ctx: Context, event: ReferralQualified) -> None:
     _require_programme(ctx, f"qualify the referral of {event.member!r}")
     data = _load(ctx, event.member)
     ctx.require(data["status"] == "pending", _not_open(event.member, data, "qualify"))
+    _not_older(ctx, data, f"the qualification of the referral of {event.member!r}")
     deadline = _rules(ctx).expires_at(datetime.fromisoformat(data["made_at"]))
     ctx.require(
         deadline is None or ctx.at < deadline,
@@ -519,6 +532,7 @@ def _referral_reviewed(ctx: Context, event: ReferralReviewed) -> None:
             "for review are reviewed (qualify_referral() decides whether one is held)"
         )
     ctx.require(data["status"] == "held", _not_open(event.member, data, "be reviewed"))
+    _not_older(ctx, data, f"the review of the referral of {event.member!r}")
     data["reviewed_by"] = event.by
     data["reviewed_at"] = ctx.at.isoformat()
     if event.approve:
@@ -557,6 +571,7 @@ def _referral_revoked(ctx: Context, event: ReferralRevoked) -> None:
     ctx.require(
         status in ("pending", "held", "qualified"), _not_open(event.member, data, "be revoked")
     )
+    _not_older(ctx, data, f"the revocation of the referral of {event.member!r}")
     points = 0
     if status == "qualified":
         until = _rules(ctx).revocable_until(datetime.fromisoformat(data["rewarded_at"]))

@@ -185,6 +185,12 @@ class Queries:
             .order_by(pol.c.version)
         )
         self.policy_version = select(func.max(pol.c.version)).where(pol.c.community == c)
+        self.policy_latest = (
+            select(pol.c.version, pol.c.fingerprint)
+            .where(pol.c.community == c)
+            .order_by(pol.c.version.desc())
+            .limit(1)
+        )
         self.insert_policy = pol.insert()
 
         self.insert_counters = cnt.insert()
@@ -842,6 +848,11 @@ class SqlTransaction:
     def policy_version(self) -> int:
         """The latest version's number (0: none recorded yet); one index read."""
         return int(self._conn.execute(self._q.policy_version, self._c).scalar() or 0)
+
+    def policy_latest(self) -> tuple[int, str]:
+        """The latest version's number and fingerprint (``(0, "")``: none); one index read."""
+        row = self._conn.execute(self._q.policy_latest, self._c).first()
+        return (int(row.version), str(row.fingerprint)) if row is not None else (0, "")
 
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the next version; any number but the next one is a :class:`Conflict`."""

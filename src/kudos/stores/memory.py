@@ -297,6 +297,11 @@ class MemoryTransaction:
         """The latest version's number (0: none recorded yet)."""
         return len(self._d.policies)
 
+    def policy_latest(self) -> tuple[int, str]:
+        """The latest version's number and fingerprint (``(0, "")``: none recorded yet)."""
+        policies = self._d.policies
+        return (len(policies), policies[-1].fingerprint) if policies else (0, "")
+
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the next version; any number but the next one is a :class:`Conflict`."""
         expected = len(self._d.policies) + 1

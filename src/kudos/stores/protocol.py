@@ -194,6 +194,14 @@ class Transaction(Protocol):
     def policy_version(self) -> int:
         """The latest version's number, 0 when none is recorded (read by every transaction)."""
 
+    def policy_latest(self) -> tuple[int, str]:
+        """The latest version's number and fingerprint (``(0, "")`` when none is recorded).
+
+        Read once by every transaction of a :class:`~kudos.Community`: a
+        history known in the process is trusted only when both match, so a
+        store recreated with other content under a live process is read again.
+        """
+
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the community's next policy version.
 

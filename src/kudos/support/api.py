@@ -356,8 +356,8 @@ class SupportAPI(CommunityBase):
             ShiftReported(
                 shift=shift,
                 member=member,
-                start=v.check_time("start", start),
-                end=v.check_time("end", end),
+                start=start,
+                end=end,
                 product=product,
                 at=at,
                 event_id=event_id,

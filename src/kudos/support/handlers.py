@@ -13,6 +13,10 @@ Documents kept here (kind: key -> data):
 * ``involved_product``: product and member -> in how many of its topics;
 * ``deflection``: topic and member -> the event and its period (ref = topic;
   status ``counted``, or ``removed`` while the topic is removed);
+* ``deflection_paid``: reply -> its topic (ref = topic): a reply that earned deflection
+  rewards, which follow the topic and the reply whether or not it is still accepted;
+* ``deflection_taken``: solution reply -> the event that last took its deflection
+  rewards back (ref = topic), so they come back once topic and reply are both live;
 * ``shift``: shift id -> member, start, end, product (ref = member; status
   ``active`` or ``cancelled``).
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..channels.events import MembersMerged
 from ..engine import core as engine
 from ..engine.core import Context, after_event, handles
 from ..errors import InvalidInput
@@ -251,6 +256,9 @@ def _feeling_set(ctx: Context, event: FeelingSet) -> None:
 
 # --- deflection --------------------------------------------------------------------------
 
+DEFLECTION = "deflection_solution"
+"""The action of the reward a deflection pays the author of the topic's solution."""
+
 
 @handles(TopicDeflected)
 def _deflected(ctx: Context, event: TopicDeflected) -> None:
@@ -259,6 +267,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; suggestions are topics")
     ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it answers no one")
     ctx.not_before(topic, f"the deflection of {event.by!r}")
+    ctx.not_before_acceptance(topic, f"the deflection of {event.by!r}")
     key = pair_key(event.topic, event.by)
     ctx.require(
         ctx.tx.get("deflection", key) is None,
@@ -274,9 +283,11 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
     if reply.removed or engine.same_person(ctx.tx, reply.author, event.by):
         return
     tags = board_tags(topic.tags, topic.product)
+    if ctx.tx.get("deflection_paid", reply.id) is None:
+        ctx.put("deflection_paid", reply.id, {"topic": topic.id}, ref=topic.id)
     ctx.award(
         reply.author,
-        "deflection_solution",
+        DEFLECTION,
         subject=reply.id,
         reason=f"solution {reply.id!r} of {topic.id!r} answered {event.by} before they asked",
         tags=tags,
@@ -303,30 +314,75 @@ def _deflections_follow(ctx: Context, topic: Post, removed: bool) -> None:
             period = ctx.policy.periods.period_of(stored.at if stored else ctx.at)
         _count_deflection(ctx, topic, str(period), -1 if removed else +1)
         ctx.put("deflection", doc.key, {**doc.data, "period": period}, ref=doc.ref, status=after)
-    if topic.solution is None:
+    _sync_deflection_rewards(ctx, topic)
+
+
+def _sync_deflection_rewards(ctx: Context, topic: Post) -> None:
+    """Keep the deflection rewards of ``topic`` live exactly while both the topic and
+    the reply that earned them are live, whatever order they were removed, restored,
+    unaccepted and accepted in (a plain unaccept keeps them: the reply did answer the
+    members it deflected).
+
+    The replies that earned them are those with a ``deflection_paid`` document
+    (ref = the topic), the topic's accepted solution and any reply whose rewards were
+    taken (a ``deflection_taken`` document, ref = the topic).
+    """
+    replies = {doc.key for doc in ctx.tx.find("deflection_paid", ref=topic.id)}
+    replies.update(doc.key for doc in ctx.tx.find("deflection_taken", ref=topic.id))
+    if topic.solution is not None:
+        replies.add(topic.solution)
+    for reply in sorted(replies):
+        _sync_reply_deflections(ctx, topic, ctx.post(reply))
+
+
+def _sync_reply_deflections(ctx: Context, topic: Post, reply: Post) -> None:
+    """Take back or give again the deflection rewards ``reply`` earned on ``topic``.
+
+    The event that took them away last (removing the topic, removing the reply, or
+    restoring the reply while the topic is still removed) is remembered in a
+    ``deflection_taken`` document (key = the reply); once both are live again, what that
+    event took is given back, under the award's caps.
+    """
+    pending = {e.reverses for e in ctx.entries if e.reverses is not None}
+    live = [
+        e
+        for e in ctx.live_entries(subject=reply.id, action=DEFLECTION)
+        if e.entry_id not in pending
+    ] + [
+        e
+        for e in ctx.entries
+        if e.subject == reply.id
+        and e.action == DEFLECTION
+        and e.reverses is None
+        and e.entry_id not in pending
+    ]
+    if topic.removed or reply.removed:
+        for entry in live:
+            ctx.reverse(entry, f"topic {topic.id!r} or its solution {reply.id!r} removed")
+        taken = (
+            e.action == DEFLECTION and e.subject == reply.id and e.reverses is not None
+            for e in ctx.entries
+        )
+        if any(taken):
+            ctx.put("deflection_taken", reply.id, {"event": ctx.event_id}, ref=topic.id)
         return
-    why = f"topic {topic.id!r} {'removed' if removed else 'restored'}"
-    if removed:
-        for entry in ctx.live_entries(subject=topic.solution, action="deflection_solution"):
-            ctx.reverse(entry, why)
+    taken_by = ctx.tx.get("deflection_taken", reply.id)
+    if live or taken_by is None:
         return
-    if ctx.post(topic.solution).removed:
-        return
-    removal = ctx.tx.get("post", topic.id)
-    event = removal.data.get("removed_event") if removal is not None else None
-    if event is None:
-        return
-    about = {e.entry_id: e for e in ctx.tx.entries(subject=topic.solution)}
-    for award_id, amount in ctx.taken_back(str(event), about).items():
-        if about[award_id].action == "deflection_solution":
-            ctx.reinstate(about[award_id], amount, why)
+    about = {e.entry_id: e for e in ctx.tx.entries(subject=reply.id)}
+    why = f"topic {topic.id!r} and its solution {reply.id!r} restored"
+    for award_id, amount in ctx.taken_back(str(taken_by.data["event"]), about).items():
+        award = about[award_id]
+        if award.action == DEFLECTION and ctx.tx.get("undone", award_id) is None:
+            ctx.reinstate(award, amount, why)
 
 
 # --- followers ---------------------------------------------------------------------------
 
 
 def _follow_gen(tx: Transaction, event: TopicFollowed | TopicUnfollowed) -> tuple[bool, int]:
-    doc = tx.get("involved", pair_key(event.topic, event.member))
+    # the account that follows: the one a merged account was merged into
+    doc = tx.get("involved", pair_key(event.topic, engine.resolve(tx, event.member)))
     if doc is None:
         return False, 0
     return "following" in doc.data["why"], int(doc.data.get("follow_gen", 0))
@@ -360,17 +416,32 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
             return
     ctx.not_before(topic, f"the follow of {event.member!r}")
     following, gen = _follow_gen(ctx.tx, event)
+    doc = ctx.tx.get("involved", pair_key(topic.id, event.member))
+    if following and doc is not None and doc.data.get("follow_merged"):
+        return  # they follow it under an account merged into theirs: one person, one follow
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
-    ctx.update("involved", pair_key(topic.id, event.member), follow_gen=gen + 1)
+    key = pair_key(topic.id, event.member)
+    ctx.update("involved", key, follow_gen=gen + 1, followed_at=ctx.at.isoformat())
 
 
 @handles(TopicUnfollowed, derive_id=_unfollow_id)
 def _unfollowed(ctx: Context, event: TopicUnfollowed) -> None:
     member = ctx.member(event.member)
     topic = ctx.post(event.topic)
+    ctx.not_before(topic, f"the unfollow of {event.member!r}")
     if member.deleted:  # deleting the member ended every follow: nothing left to end
         return
+    doc = ctx.tx.get("involved", pair_key(topic.id, event.member))
+    data = doc.data if doc is not None else {}
+    followed = data.get("followed_at")
+    if followed is not None and "following" in data["why"]:
+        ctx.not_older(
+            followed,
+            f"the unfollow of {event.member!r}",
+            f"they followed {topic.id!r}",
+            "the follow it ends",
+        )
     ctx.require(
         _uninvolve(ctx, topic.id, _live_product(topic), event.member, "following"),
         f"member {event.member!r} does not follow {event.topic!r}",
@@ -452,12 +523,15 @@ def _on_forum_events(ctx: Context) -> None:
         _leave_everything(ctx, event.member)
     elif isinstance(event, SolutionAccepted | SolutionUnaccepted):
         _sync_solution(ctx, event.topic)
+    elif isinstance(event, MembersMerged):
+        _merge_involvement(ctx, event.member, event.into)
     elif isinstance(event, PostRemoved | PostRestored):
         removed = isinstance(event, PostRemoved)
         post = ctx.post(event.post)
         if post.kind == "reply":
             if post.topic is not None:
                 _sync_solution(ctx, post.topic)
+                _sync_deflection_rewards(ctx, ctx.post(post.topic))
             return
         doc = ctx.tx.get(SEARCH_KIND, event.post)
         if doc is None:
@@ -474,6 +548,36 @@ def _on_forum_events(ctx: Context) -> None:
             for inv in ctx.tx.find("involved", ref=post.id, status="involved"):
                 member = inv.key.split(":", 1)[1][len(post.id) + 1 :]  # see pair_key
                 _product_involvement(ctx, post.product, member, -1 if removed else +1)
+
+
+def _merge_involvement(ctx: Context, gone: str, kept: str) -> None:
+    """A merged account's involvement (posts, replies, follows) becomes the kept account's:
+    one person counts once among the people involved and the followers, either id ends
+    the follow, and deleting the kept account takes it out."""
+    for doc in ctx.tx.find("involved_in", ref=gone):
+        topic = ctx.post(str(doc.data["topic"]))
+        inv = ctx.tx.get("involved", pair_key(topic.id, gone))
+        if inv is None or inv.status != "involved":
+            continue
+        product = _live_product(topic)
+        for why in inv.data["why"]:
+            _uninvolve(ctx, topic.id, product, gone, why)
+            if why != "following":
+                _involve(ctx, topic.id, product, kept, why)
+                continue
+            key = pair_key(topic.id, kept)
+            mine = ctx.tx.get("involved", key)
+            if mine is not None and "following" in mine.data["why"]:
+                continue  # the kept account follows it already
+            gen = int(mine.data.get("follow_gen", 0)) if mine is not None else 0
+            _involve(ctx, topic.id, product, kept, "following")
+            ctx.update(
+                "involved",
+                key,
+                follow_gen=gen + 1,
+                followed_at=inv.data.get("followed_at", ctx.at.isoformat()),
+                follow_merged=True,
+            )
 
 
 def _leave_everything(ctx: Context, member: str) -> None:

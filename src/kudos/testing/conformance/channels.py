@@ -404,6 +404,7 @@ class ChannelConformance(ConformanceBase):
     ) -> None:
         old = make_community()
         old.join("bob")
+        old.join("staff1", role="staff")
         old.via("twitter").post_topic("t1", author="bob", title="Roaming?")
         # The store keeps its policy: dropping a channel is a change of policy.
         old.change_policy(
@@ -508,4 +509,77 @@ class ChannelConformance(ConformanceBase):
         c.answer_with("t2", canonical="r1", by="staff1", at=later)
         c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=posted)
         assert c.answer_for("t2") is not None
+        assert_consistent(c)
+
+    def test_an_answer_dated_before_its_reply_was_marked_canonical_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1 and r1 posted at the clock's time
+        clock.advance(hours=1)
+        marked = clock()
+        c.mark_canonical("t1", "r1", by="staff1")
+        between = marked - timedelta(minutes=5)  # after the reply, before it was canonical
+        shown = (
+            rf"{re.escape(between.isoformat())}, before 'r1' was marked canonical "
+            rf"\({re.escape(marked.isoformat())}\)"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=between)
+        c.answer_with("tw-1", canonical="r1", channel="twitter", by="staff1", at=marked)
+        assert [u.conversation for u in c.answer_uses(problem="t1")] == ["tw-1"]
+        assert_consistent(c)
+
+    # -- final review: a merged account's involvement is the kept account's ---------------
+    def test_a_merged_accounts_follow_is_the_kept_accounts_and_either_id_ends_it(
+        self, community: Community
+    ) -> None:
+        c = community
+        for member in ("ann", "bob", "cat", "dan"):
+            c.join(member)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", product="sim")
+        c.post_topic("t2", author="bob", product="sim")
+        c.follow("t1", member="cat")
+        c.follow("t2", member="dan")
+        assert c.presence(product="sim").people_involved == 4
+        c.merge_members("dan", into="cat", by="sam")
+        # cat and dan are one person: involved in t1 and t2, counted once in the product
+        assert c.presence(topic="t2").people_involved == 2
+        assert c.presence(product="sim").people_involved == 3
+        c.follow("t2", member="cat")  # they follow it already: counted once
+        assert c.presence(topic="t2").people_involved == 2
+        assert c.presence(topic="t2").followers == 1
+        c.unfollow("t2", member="cat")  # either id ends the follow
+        assert (c.presence(topic="t2").people_involved, c.presence(topic="t2").followers) == (1, 0)
+        with assert_unchanged(c), pytest.raises(NotAllowed, match="does not follow"):
+            c.unfollow("t2", member="cat", event_id="again")
+        c.follow("t2", member="dan")
+        c.unfollow("t2", member="dan")
+        assert c.presence(topic="t2").followers == 0
+        c.follow("t2", member="dan")
+        assert c.presence(topic="t2").followers == 1
+        assert_consistent(c)
+        c.delete_member("cat")  # the kept account deleted: the person is gone, both ids
+        assert c.presence(topic="t1").people_involved == 1
+        assert c.presence(topic="t2").people_involved == 1
+        assert c.presence(product="sim").people_involved == 2
+        assert_consistent(c)
+
+    def test_a_merged_account_and_its_kept_account_count_as_one_person_involved(
+        self, community: Community
+    ) -> None:
+        c = community
+        for member in ("ann", "bob", "bobtw"):
+            c.join(member)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", product="sim")
+        c.post_reply("r1", topic="t1", author="bob")
+        c.post_reply("r2", topic="t1", author="bobtw")
+        assert c.presence(topic="t1").people_involved == 3
+        c.merge_members("bobtw", into="bob", by="sam")
+        assert c.presence(topic="t1").people_involved == 2
+        assert c.presence(product="sim").people_involved == 2
+        c.post_reply("r3", topic="t1", author="bobtw")  # repointed to bob: still one person
+        assert c.presence(topic="t1").people_involved == 2
         assert_consistent(c)

@@ -252,3 +252,107 @@ class HealthConformance(ConformanceBase):
         c.rebuild()
         assert {key: c.health(by=key[0], kinds=key[1]) for key in reports} == reports
         assert_consistent(c)
+
+    # -- final review: the target a topic is judged against ----------------------------------
+    def test_feedback_judges_a_topic_against_the_target_stored_on_it(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        strict = giffgaff().evolve(health=HealthRules(target_seconds=900))
+        c = make_community(strict)
+        for m in ("ann", "bob"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann")
+        clock.advance(seconds=1200)
+        c.post_reply("r1", topic="t1", author="bob")  # 20 min: past the 15 min target
+        c.post_topic("t2", author="ann")
+        clock.advance(seconds=1000)  # t2 unanswered for 1000 s: past 900
+        c.change_policy(
+            strict.evolve(health=HealthRules(target_seconds=3600)), by="sam", reason="looser"
+        )
+        total = c.health().total
+        assert (total.within_target, total.past_target) == (0, 2)
+        assert (c.topic_feedback("t1").within_target, c.topic_feedback("t2").within_target) == (
+            False,
+            False,
+        )
+        c.rebuild()
+        assert c.topic_feedback("t1").within_target is False
+        assert c.health().total.past_target == 2
+
+    def test_another_community_object_reads_the_target_in_force_on_its_first_call(
+        self, make_community: MakeCommunity, clock: FakeClock
+    ) -> None:
+        strict = giffgaff().evolve(health=HealthRules(target_seconds=900))
+        a = make_community(strict)
+        a.join("ann")
+        a.join("sam", role="staff")
+        a.post_topic("t0", author="ann")
+        b = make_community(strict)
+        assert b.health().target_seconds == 900
+        a.change_policy(
+            strict.evolve(health=HealthRules(target_seconds=3600)), by="sam", reason="looser"
+        )
+        clock.advance(seconds=1000)
+        report = b.health()
+        assert (report.target_seconds, report.total.past_target) == (3600, 1)
+        assert b.topic_feedback("t0").within_target is False
+
+    def test_health_refuses_an_unknown_kind_or_text_for_the_kinds_naming_the_allowed_ones(
+        self, community: Community
+    ) -> None:
+        c = community
+        c.join("ann")
+        c.post_topic("t1", author="ann")
+        allowed = "'question', 'problem', 'idea', 'praise', 'talk'"
+        with pytest.raises(InvalidInput, match=f"one of {allowed}; got 'questions'"):
+            c.health(kinds=["questions"])
+        with pytest.raises(InvalidInput, match="not a single value; got bytes b'question'"):
+            c.health(kinds=b"question")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="not a single value; got str 'question'"):
+            c.health(kinds="question")
+        assert c.health(kinds=["question"]).total.topics == 1
+
+    def test_a_canonical_answer_stops_counting_as_a_response_while_its_reply_is_removed(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("ann", "bob", "cat"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", kind="problem")
+        clock.advance(minutes=3)
+        c.post_reply("r1", topic="t1", author="bob")
+        c.accept_solution("t1", reply="r1", by="ann")
+        c.mark_canonical("t1", "r1", by="sam")
+        c.post_topic("t2", author="cat", kind="problem")
+        clock.advance(minutes=2)
+        c.answer_with("t2", canonical="r1", by="sam")
+        answered = c.topic_feedback("t2")
+        assert [a.canonical for a in answered.answers] == ["r1"]
+        assert (answered.first_response, c.health().total.answered) == (120, 2)
+        c.remove_post("r1", by="sam")
+        gone = c.topic_feedback("t2")
+        assert (gone.answers, gone.first_response) == ((), None)
+        total = c.health().total
+        assert (total.answered, total.unanswered) == (0, 2)
+        assert_consistent(c)
+        c.restore_post("r1", by="sam")
+        assert c.topic_feedback("t2") == answered
+        assert c.health().total.answered == 2
+        assert_consistent(c)
+
+    def test_the_feedback_of_a_removed_topic_says_it_is_removed(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _week(c, clock)
+        assert c.topic_feedback("t1").removed is False
+        c.remove_post("t1", by="staff1", reason="off topic")
+        removed = c.topic_feedback("t1")
+        assert (removed.removed, removed.solved_by) == (True, "alice")
+        assert c.health().total.topics == 3
+        c.rebuild()
+        assert c.topic_feedback("t1") == removed
+        c.restore_post("t1", by="staff1")
+        assert c.topic_feedback("t1").removed is False

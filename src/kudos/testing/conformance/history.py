@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from ...community import Community
-from ...errors import KudosError, NotAllowed, PolicyMismatch
+from ...errors import Conflict, KudosError, NotAllowed, PolicyMismatch
 from ...history import fingerprint, to_json
 from ...model import PolicyVersion
 from ...policies import giffgaff
@@ -49,6 +49,7 @@ def kudos_worth(points: int) -> Policy:
 def _thread(c: Community) -> None:
     c.join("alice")
     c.join("bob")
+    c.join("staff1", role="staff")
     c.post_topic("t1", author="bob", title="No data abroad")
     c.post_reply("r1", topic="t1", author="alice")
 
@@ -67,8 +68,10 @@ class PolicyHistoryConformance(ConformanceBase):
         with kudos_store.transaction("c1") as tx:
             assert tx.policy_versions() == [_version(1, giffgaff()), _version(2, kudos_worth(10))]
             assert tx.policy_version() == 2
+            assert tx.policy_latest() == (2, _version(2, kudos_worth(10)).fingerprint)
         with kudos_store.transaction("c2") as tx:
             assert tx.policy_versions() == [] and tx.policy_version() == 0
+            assert tx.policy_latest() == (0, "")
 
     def test_a_policy_version_out_of_turn_raises_a_kudos_error(self, kudos_store: Store) -> None:
         with kudos_store.transaction("c1") as tx:
@@ -194,6 +197,103 @@ class PolicyHistoryConformance(ConformanceBase):
         assert again.replayed and again.event_id == first.event_id
         assert len(c.policy_history()) == 2
 
+    def test_going_back_to_an_earlier_policy_at_the_same_effective_time_records_it(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        at = clock()
+        clock.advance(timedelta(minutes=1))
+        c.change_policy(kudos_worth(20), effective=at, by="staff1", reason="more")
+        back = c.change_policy(kudos_worth(10), effective=at, by="staff1", reason="undo")
+        assert not back.replayed
+        assert [v.version for v in c.policy_history()] == [1, 2, 3]
+        assert c.policy == kudos_worth(10)
+        c.give_kudos("r1", giver="bob")
+        assert [e.amount for e in c.statement("alice", account="points").lines] == [10]
+        again = c.change_policy(kudos_worth(10), effective=at, by="staff1", reason="undo")
+        assert again.replayed and again.event_id == back.event_id
+        assert len(c.policy_history()) == 3
+        assert_consistent(c)
+        c.rebuild()
+        assert_consistent(c)
+
+    def test_a_change_to_the_settings_in_force_records_no_version(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        same = c.change_policy(kudos_worth(10), by="staff1", reason="no change")
+        assert same.replayed and same.entries == ()
+        assert len(c.policy_history()) == 1
+        changed = c.change_policy(kudos_worth(20), by="staff1", reason="more", retroactive=True)
+        retried = c.change_policy(kudos_worth(20), by="staff1", reason="said otherwise")
+        assert retried.replayed and retried.event_id == changed.event_id
+        assert len(c.policy_history()) == 2
+        with pytest.raises(NotAllowed):
+            c.change_policy(kudos_worth(20), by="alice", reason="no change")
+
+    def test_a_retry_under_its_id_with_another_reason_is_a_short_conflict(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.change_policy(kudos_worth(20), by="staff1", reason="more", event_id="ch-1")
+        again = c.change_policy(kudos_worth(20), by="staff1", reason="more", event_id="ch-1")
+        assert again.replayed
+        with pytest.raises(Conflict) as caught:
+            c.change_policy(kudos_worth(20), by="staff1", reason="more!", event_id="ch-1")
+        message = str(caught.value)
+        assert "reason: 'more' first, 'more!' now" in message
+        assert "policy" not in message.replace("policy-changed", "")
+        assert len(message) < 300
+        assert len(c.policy_history()) == 2
+
+    def test_a_change_scheduled_for_later_is_not_in_force_until_its_time(
+        self, kudos_store: Store, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        later = clock() + timedelta(days=7)
+        c.change_policy(kudos_worth(20), effective=later, by="staff1", reason="from next week")
+        assert c.policy == kudos_worth(10)
+        assert [v.status for v in c.policy_history()] == ["in force", "scheduled"]
+        c.give_kudos("r1", giver="bob")
+        assert [e.amount for e in c.statement("alice", account="points").lines] == [10]
+        # Opening with the policy in force now, or with the one scheduled, is no mismatch.
+        now = Community(store=kudos_store, policy=kudos_worth(10), clock=clock)
+        assert now.policy == kudos_worth(10)
+        scheduled = Community(store=kudos_store, policy=kudos_worth(20), clock=clock)
+        assert scheduled.policy == kudos_worth(10)
+        with pytest.raises(PolicyMismatch):
+            Community(store=kudos_store, policy=kudos_worth(5), clock=clock)
+        clock.set(later + timedelta(hours=1))
+        assert c.policy == kudos_worth(20)
+        assert [v.status for v in c.policy_history()] == ["replaced", "in force"]
+        c.post_reply("r2", topic="t1", author="alice")
+        c.give_kudos("r2", giver="bob")
+        lines = [(e.amount, e.policy) for e in c.statement("alice", account="points").lines]
+        assert lines == [(10, 1), (20, 2)]
+        assert_consistent(c)
+
+    def test_each_line_is_worded_by_the_templates_of_the_version_that_paid_it(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.post_reply("r2", topic="t1", author="alice")
+        c.give_kudos("r1", giver="bob")
+        clock.advance(timedelta(hours=1))
+        reworded = kudos_worth(10).evolve(texts={"kudos_on_reply": "{actor} liked your reply"})
+        c.change_policy(reworded, by="staff1", reason="friendlier words")
+        clock.advance(timedelta(hours=1))
+        c.give_kudos("r2", giver="bob")
+        texts = [line.text for line in c.statement("alice", account="points").lines]
+        assert texts == [
+            '+10 points: bob gave kudos to your reply in "No data abroad"',
+            "+10 points: bob liked your reply",
+        ]
+
     def test_a_late_fact_dated_before_the_change_gets_the_old_rules(
         self, make_community: Callable[..., Community], clock: FakeClock
     ) -> None:
@@ -229,6 +329,26 @@ class PolicyHistoryConformance(ConformanceBase):
         assert c.standing("alice").points == 25
         stored = [e.amount for e in c.statement("alice", account="points").lines]
         assert stored == [10, 15]  # the first line kept as it was
+        assert_consistent(c)
+        c.rebuild()
+
+    def test_withdrawing_a_revalued_kudos_takes_back_its_recalculated_line(
+        self, make_community: Callable[..., Community], clock: FakeClock
+    ) -> None:
+        c = make_community(kudos_worth(10))
+        _thread(c)
+        c.give_kudos("r1", giver="bob")
+        clock.advance(timedelta(hours=1))
+        c.change_policy(
+            kudos_worth(25),
+            effective=T0 - timedelta(days=1),
+            retroactive=True,
+            by="staff1",
+            reason="recalculated",
+        )
+        out = c.withdraw_kudos("r1", giver="bob")
+        assert sorted(e.amount for e in out.entries if e.account == "points") == [-15, -10]
+        assert c.standing("alice").points == 0
         assert_consistent(c)
         c.rebuild()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from ...community import Community
 from ...errors import InvalidInput, NotAllowed, UnknownMember, UnknownRecord
 from ...policies import giffgaff
 from ...policy import Cap, Reward
+from ...referrals import ReferralRules
 from ...support import SupportRules
 from .. import FakeClock, assert_consistent, assert_unchanged
 from ._base import ConformanceBase
@@ -628,4 +629,243 @@ class SupportConformance(ConformanceBase):
         assert c.standing("bob").points == start
         c.restore_post("t1", by="sue", event_id="restore-t1-again")
         assert c.standing("bob").points == paid
+        assert_consistent(c)
+
+    # -- a topic and its solution removed and restored in any order ------------------------
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ r+",
+            "t- r- r+ t+",
+            "r- t- t+ r+",
+            "r- t- r+ t+",
+            "t- t+ r- r+",
+            "r- r+ t- t+",
+            "t- r- t+ t- r+ t+",
+            "r- t- r+ r- t+ r+",
+        ],
+    )
+    def test_deflection_rewards_come_back_in_any_order_of_removing_and_restoring(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        start = c.standing("bob")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        assert paid.points > start.points
+        removed = {"t": False, "r": False}
+        for n, step in enumerate(order.split()):
+            post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+            if sign == "-":
+                c.remove_post(post, by="sue", event_id=f"rm-{n}")
+            else:
+                c.restore_post(post, by="sue", event_id=f"rs-{n}")
+            removed[step[0]] = sign == "-"
+            # the deflection rewards are live exactly while topic and solution both are
+            dead = removed["t"] or removed["r"]
+            if removed["r"]:  # the reply's own awards are gone too while it is removed
+                assert c.standing("bob").points < paid.points
+            else:
+                want = start if dead else paid
+                got = c.standing("bob")
+                assert (got.points, got.reputation) == (want.points, want.reputation), step
+            assert c.deflections(topic="t1") == (0 if removed["t"] else 2)
+        got = c.standing("bob")
+        assert (got.points, got.reputation) == (paid.points, paid.reputation)
+        assert c.deflections() == c.deflections(product="sim") == 2
+        assert_consistent(c)
+
+    @pytest.mark.parametrize(
+        "order",
+        [
+            "t- r- t+ u r+ a",  # restored while unaccepted, then accepted again
+            "t- r- t+ u r+",  # restored while unaccepted: the reply still answered them
+            "r- u r+ a",
+            "u t- t+ a",
+            "u r- t- r+ t+ a",
+        ],
+    )
+    def test_deflection_rewards_end_the_same_whatever_unaccepts_come_between(
+        self, community: Community, order: str
+    ) -> None:
+        c = community
+        _desk(c)  # bob's r1 solves t1
+        c.join("sue", role="staff")
+        c.deflected("t1", by="dan")
+        c.deflected("t1", by="cat")
+        paid = c.standing("bob")
+        for n, step in enumerate(order.split()):
+            if step == "u":
+                c.unaccept_solution("t1", by="ann", event_id=f"un-{n}")
+            elif step == "a":
+                c.accept_solution("t1", reply="r1", by="ann", event_id=f"acc-{n}")
+            else:
+                post, sign = ("t1" if step[0] == "t" else "r1"), step[1]
+                if sign == "-":
+                    c.remove_post(post, by="sue", event_id=f"rm-{n}")
+                else:
+                    c.restore_post(post, by="sue", event_id=f"rs-{n}")
+        # where a community that removed nothing and did the same unaccepts would end
+        plain = c.standing("bob")
+        if c.post("t1").solution == "r1":
+            assert (plain.points, plain.reputation) == (paid.points, paid.reputation)
+        else:  # a plain unaccept takes the solution's reward and keeps the deflection ones
+            solution = c.policy.reward("solution_accepted")
+            assert plain.points == paid.points - solution.points
+        assert c.deflections(topic="t1") == 2
+        assert_consistent(c)
+
+    # -- facts that undo an earlier fact cannot be older than it ---------------------------
+    def test_facts_dated_before_the_fact_they_undo_are_refused_naming_both_times(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        _desk(c)  # t1 (r1 accepted), t2, t3 posted at the clock's time
+        c.post_reply("r2", topic="t2", author="ann")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        posted = clock()
+        clock.advance(hours=1)
+        done = clock()  # the facts the undoing facts refer to
+        c.give_kudos("r2", giver="bob")
+        c.follow("t2", member="dan")
+        c.accept_solution("t2", reply="r2", by="cat")
+        c.vote_idea("i1", voter="bob")
+        c.remove_post("t3", by="sam")
+        clock.advance(hours=1)
+        between = done - timedelta(minutes=5)  # after the posts, before the facts
+        times = re.escape(between.isoformat()), re.escape(done.isoformat())
+        shown = rf"{times[0]}, before .* \({times[1]}\); it cannot be older than"
+        refusals: list[tuple[str, Callable[[], object]]] = [
+            ("kudos was given", lambda: c.withdraw_kudos("r2", giver="bob", at=between)),
+            ("they followed 't2'", lambda: c.unfollow("t2", member="dan", at=between)),
+            ("'r2' was accepted", lambda: c.unaccept_solution("t2", by="cat", at=between)),
+            ("the vote was cast", lambda: c.withdraw_vote("i1", voter="bob", at=between)),
+            ("it was removed", lambda: c.restore_post("t3", by="sam", at=between)),
+        ]
+        for earlier, refused in refusals:
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=shown) as raised:
+                refused()
+            assert earlier in str(raised.value)
+        # before the post itself: removing, restoring and unfollowing name the post
+        early = posted - timedelta(minutes=5)
+        before_post = rf"{re.escape(early.isoformat())}, before topic 't2' was posted"
+        for refused in (
+            lambda: c.remove_post("t2", by="sam", at=early),
+            lambda: c.unfollow("t2", member="dan", at=early),
+        ):
+            with assert_unchanged(c), pytest.raises(InvalidInput, match=before_post):
+                refused()
+        # at the earlier fact's own time, or later, each is taken
+        c.withdraw_kudos("r2", giver="bob", at=done)
+        c.unfollow("t2", member="dan", at=done)
+        c.unaccept_solution("t2", by="cat", at=done + timedelta(seconds=1))
+        c.withdraw_vote("i1", voter="bob", at=done)
+        c.restore_post("t3", by="sam", at=done)
+        c.remove_post("t2", by="sam", at=posted)
+        assert not c.topic_feedback("t2").solved
+        assert c.presence(topic="t2").followers == 0
+        assert_consistent(c)
+
+    # -- referrals, payouts, holds and ideas are not older than what they refer to --------
+    @pytest.mark.parametrize(
+        ("fact", "earlier"),
+        [
+            ("referral qualified", "the referral was made"),
+            ("referral revoked", "the referral qualified"),
+            ("referral reviewed", "the referral qualified"),
+            ("payout paid", "the close that issued it"),
+            ("payout failed", "the close that issued it"),
+            ("payout released", "the payout was held"),
+            ("payout held again", "its previous hold was released"),
+            ("idea status set", "topic 'i1' was posted"),
+        ],
+    )
+    def test_referral_payout_hold_and_idea_facts_dated_before_their_referent_are_refused(
+        self, make_community: MakeCommunity, clock: FakeClock, fact: str, earlier: str
+    ) -> None:
+        c = make_community(giffgaff().evolve(referrals=ReferralRules()))
+        clock.set(datetime(2026, 11, 2, 9, tzinfo=UTC))
+        c.join("sam", role="staff")
+        c.join("ann", fingerprints=["pay:1"])
+        c.join("bob", referred_by="ann", fingerprints=["pay:1"] if "reviewed" in fact else ())
+        c.post_topic("t0", author="ann")
+        c.give_kudos("t0", giver="bob")
+        c.set_payout_method("ann", "credit")
+        c.post_topic("i1", author="ann", kind="idea", title="eSIM support")
+        clock.advance(hours=1)
+        done = clock()  # the fact the refused one refers to
+        step: Callable[[datetime], object]
+        if fact == "referral qualified":
+            step = lambda at: c.qualify_referral("bob", at=at)  # noqa: E731
+            done = clock() - timedelta(hours=1)
+        elif fact.startswith("referral"):
+            c.qualify_referral("bob")
+            step = {
+                "referral revoked": lambda at: c.revoke_referral("bob", at=at),
+                "referral reviewed": lambda at: c.review_referral(
+                    "bob", approve=True, by="sam", at=at
+                ),
+            }[fact]
+        elif fact.startswith("payout") and fact != "payout held again":
+            if fact == "payout released":
+                c.hold_payout("ann", "2026-H2", by="sam", reason="review")
+                step = lambda at: c.release_payout("ann", "2026-H2", by="sam", at=at)  # noqa: E731
+            else:
+                clock.set(datetime(2026, 12, 1, 1, tzinfo=UTC))
+                done = clock()
+                c.close_period("2026-H2")
+                step = {
+                    "payout paid": lambda at: c.mark_payout_paid("2026-H2:ann", "REF-1", at=at),
+                    "payout failed": lambda at: c.mark_payout_failed("2026-H2:ann", at=at),
+                }[fact]
+        elif fact == "payout held again":
+            c.hold_payout("ann", "2026-H2", by="sam", reason="review", at=done - timedelta(hours=1))
+            c.release_payout("ann", "2026-H2", by="sam")
+            step = lambda at: c.hold_payout("ann", "2026-H2", by="sam", reason="again", at=at)  # noqa: E731
+        else:
+            done = clock() - timedelta(hours=1)
+            step = lambda at: c.set_idea_status("i1", "planned", by="sam", at=at)  # noqa: E731
+        clock.advance(hours=1)
+        early = done - timedelta(minutes=5)
+        shown = (
+            rf"{re.escape(early.isoformat())}, before .*\({re.escape(done.isoformat())}\); "
+            "it cannot be older than"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown) as raised:
+            step(early)
+        assert earlier in str(raised.value)
+        step(done)  # at the earlier fact's own time it is taken
+        assert_consistent(c)
+
+    # -- final review: facts about a solution are not older than its acceptance ------------
+    def test_a_deflection_or_canonical_mark_dated_before_the_acceptance_is_refused(
+        self, community: Community, clock: FakeClock
+    ) -> None:
+        c = community
+        for m in ("ann", "bob", "eve"):
+            c.join(m)
+        c.join("sam", role="staff")
+        c.post_topic("t1", author="ann", kind="problem", title="No data abroad")
+        clock.advance(hours=1)
+        c.post_reply("r1", topic="t1", author="bob")
+        clock.advance(hours=1)
+        c.accept_solution("t1", reply="r1", by="ann")
+        accepted = clock()
+        clock.advance(hours=1)
+        early = accepted - timedelta(minutes=5)
+        shown = (
+            rf"{re.escape(early.isoformat())}, before 'r1' was accepted "
+            rf"\({re.escape(accepted.isoformat())}\); it cannot be older than"
+        )
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.deflected("t1", by="eve", at=early)
+        with assert_unchanged(c), pytest.raises(InvalidInput, match=shown):
+            c.mark_canonical("t1", "r1", by="sam", at=early)
+        # at the acceptance's own time, or later, both are taken
+        assert c.deflected("t1", by="eve", at=accepted).entries
+        c.mark_canonical("t1", "r1", by="sam", at=accepted)
+        assert c.deflections(topic="t1") == 1
         assert_consistent(c)
