@@ -24,7 +24,17 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from kudos import Community, LedgerEntry, MemoryStore, TransientStoreError, policies
 from kudos.engine.core import apply
-from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, SolutionAccepted, TopicPosted
+from kudos.events import (
+    Event,
+    FeelingSet,
+    KudosGiven,
+    MemberJoined,
+    ReplyPosted,
+    SolutionAccepted,
+    TopicDeflected,
+    TopicFollowed,
+    TopicPosted,
+)
 from kudos.stores.sql import SqlStore, make_metadata
 from kudos.testing import assert_consistent
 
@@ -188,11 +198,26 @@ def test_whole_community_work_waits_for_writers_in_flight(
         engine.dispose()
 
 
+def _shared_aggregates(w: int, day: datetime) -> list[Event]:
+    """Writer ``w``'s facts that add to counters every topic of a period shares: response
+    health, feelings (per period, product and tag), people involved per product, deflections."""
+    m = [f"w{w}m{i}" for i in range(4)]
+    return [
+        TopicPosted(topic=f"w{w}new", author=m[0], tags=["billing"], product="sim", at=day),
+        ReplyPosted(reply=f"w{w}new-r", topic=f"w{w}new", author=m[1], at=day),
+        FeelingSet(topic=f"w{w}new", feeling="frustrated", by=m[0], at=day),
+        TopicFollowed(topic=f"w{w}new", member=m[3], at=day),
+        SolutionAccepted(topic=f"w{w}t1", reply=f"w{w}r1", by=m[1], at=day),
+        TopicDeflected(topic=f"w{w}t1", by=m[3], at=day),
+    ]
+
+
 def test_writers_posting_on_other_members_do_not_wait_for_an_open_one(
     postgres_engine: Engine, prefix: str
 ) -> None:
-    """Topics, replies and accepted solutions on distinct members share no lock: not the
-    period their topics' response records are filed under, not the community's."""
+    """Topics, replies, accepted solutions, feelings, follows and deflections on distinct
+    members share no lock: not the period their topics' response records are filed under,
+    not the product's or the period's feelings and deflections, not the community's."""
     md, policy = make_metadata(prefix=prefix), policies.giffgaff()
     Community(store=SqlStore(postgres_engine, metadata=md), policy=policy).record_many(set_up())
     engine, other = _waiting(postgres_engine, prefix)
@@ -200,18 +225,10 @@ def test_writers_posting_on_other_members_do_not_wait_for_an_open_one(
     try:
         store = SqlStore(postgres_engine, metadata=md)
         with store.transaction("default") as tx:
-            for event in (
-                TopicPosted(topic="w0new", author="w0m0", tags=["billing"], at=day),
-                ReplyPosted(reply="w0new-r", topic="w0new", author="w0m1", at=day),
-                SolutionAccepted(topic="w0t1", reply="w0r1", by="w0m1", at=day),
-            ):
+            for event in _shared_aggregates(0, day):
                 apply(tx, policy, event, notify=False)
             # Writer 1's members, the same kinds of fact: each commits at once.
-            for event in (
-                TopicPosted(topic="w1new", author="w1m0", tags=["billing"], at=day),
-                ReplyPosted(reply="w1new-r", topic="w1new", author="w1m1", at=day),
-                SolutionAccepted(topic="w1t1", reply="w1r1", by="w1m1", at=day),
-            ):
+            for event in _shared_aggregates(1, day):
                 assert not other.record(event).replayed
             # A reply on writer 0's new topic waits for it (its lock timeout, each retry).
             with pytest.raises(TransientStoreError):
@@ -219,6 +236,10 @@ def test_writers_posting_on_other_members_do_not_wait_for_an_open_one(
         assert not other.record(
             ReplyPosted(reply="w0new-r2", topic="w0new", author="w0m2", at=day)
         ).replayed
+        # Both writers' shares of the aggregates are there, once each.
+        assert other.feelings(product="sim")["frustrated"] == 2
+        assert other.deflections() == 2
+        assert other.health().total.solved == 2
         assert_consistent(other)
     finally:
         engine.dispose()

@@ -442,6 +442,9 @@ class SqlTransaction:
         # one that is in neither _values nor the shared cache is 0 in the database.
         self._complete: set[tuple[str, str]] = set()
         self._deltas: dict[CounterKey, int] = {}
+        # Shared aggregates (tally) a PostgreSQL writer sends at its commit, under the
+        # numbering lock, without locking their subjects.
+        self._tallies: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
         self._shared_docs = shared.docs.get(community) if shared is not None else None
@@ -495,6 +498,12 @@ class SqlTransaction:
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
+            if self._tallies:
+                # Shared aggregates last, under the numbering lock: their rows are only
+                # ever locked by the one transaction holding it, so nobody waits on them
+                # while holding anything else.
+                self._number()
+                self._flush_counters()
             self._bump_version()  # last: no lock is taken after this row's
 
     def _bump_version(self) -> None:
@@ -558,6 +567,11 @@ class SqlTransaction:
             self._run.insert_entries(self.community, entries)
 
     def _flush_counters(self) -> None:
+        if self._tallies and (self._numbering or not self._locking or self._exclusive):
+            deltas = self._deltas
+            for key, delta in self._tallies.items():
+                deltas[key] = deltas.get(key, 0) + delta
+            self._tallies = {}
         if not self._deltas:
             return
         deltas, self._deltas = self._deltas, {}
@@ -1081,6 +1095,21 @@ class SqlTransaction:
             if delta:
                 pending[key] = pending.get(key, 0) + delta
 
+    def tally(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Queue changes to shared aggregates this work never reads back (see the protocol).
+
+        On PostgreSQL a writer that is not the community's only one sends them at
+        its commit, after every id lock and under the numbering lock, and locks no
+        subject for them: writers on distinct members do not wait for one another on
+        a period's response figures. Elsewhere they are queued as :meth:`add` does.
+        """
+        self._writing()
+        self._counted = True
+        pending = self._deltas if not self._locking or self._exclusive else self._tallies
+        for key, delta in deltas.items():
+            if delta:
+                pending[key] = pending.get(key, 0) + delta
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter's value, including this transaction's queued changes (0 when missing)."""
         key = (metric, scope, subject)
@@ -1097,7 +1126,7 @@ class SqlTransaction:
                         self._guard((subject,))
                     value = self._run.get_counter(self.community, key)
             self._values[key] = value
-        return value + self._deltas.get(key, 0)
+        return value + self._deltas.get(key, 0) + self._tallies.get(key, 0)
 
     def prefetch_counters(self, subjects: Iterable[str], scopes: Iterable[str]) -> None:
         """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the work.
@@ -1130,7 +1159,11 @@ class SqlTransaction:
         rows = self._conn.execute(
             self._q.counters_of, {"c": self.community, "subj": subject, "scopes": list(scopes)}
         )
-        return {(r.metric, r.scope): r.value for r in rows}
+        found = {(r.metric, r.scope): r.value for r in rows}
+        for (metric, scope, subj), delta in self._tallies.items():  # not sent yet
+            if subj == subject and scope in scopes:
+                found[metric, scope] = found.get((metric, scope), 0) + delta
+        return {k: v for k, v in found.items() if v}
 
     def counters_in(self, scopes: Sequence[str]) -> dict[CounterKey, int]:
         """Every non-zero counter in ``scopes`` (for reading many members at once)."""
@@ -1326,6 +1359,7 @@ class SqlTransaction:
         self._dirty.clear()
         self._docs.clear()
         self._deltas.clear()
+        self._tallies.clear()
         self._values.clear()
         self._complete.clear()
         self._shared_docs = self._shared_values = None

@@ -428,6 +428,10 @@ class MemoryTransaction:
             else:
                 board[subject] = value + delta
 
+    def tally(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Add to shared aggregates: as :meth:`add` (one writer at a time)."""
+        self.add(deltas)
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter (0 when missing)."""
         board = self._d.boards.get((metric, scope))
