@@ -4,8 +4,10 @@ Every writer owns its own members (``w<k>m<i>``), each with a topic and a
 reply; the set-up records those in one batch. Then each writer process
 records ``--events`` kudos, one ``record`` per transaction, every kudos from
 one of its members to a post of another of its members: writers touch
-distinct members, so nothing they write needs the others' work. The runs
-are:
+distinct members, so nothing they write needs the others' work. With
+``--mix support`` each writer records new topics, replies to them and kudos
+instead: distinct members still, but every topic and reply adds to the
+period's response health, which all writers share. The runs are:
 
 * one writer alone (on tables of its own);
 * ``--writers`` writers at once (on tables of their own), started together.
@@ -80,12 +82,39 @@ def kudos_of(writer: int, events: int) -> list[Event]:
     ]
 
 
-def write(url: str, prefix: str, writer: int, events: int, start: Any) -> list[float]:
-    """One writer process: wait for the start, then record its kudos one per transaction."""
+def support_of(writer: int, events: int) -> list[Event]:
+    """``events`` facts of a support desk among ``writer``'s members, in threes: a new topic,
+    a reply to it by the next member, a kudos to the reply. Every topic and reply adds to
+    the period's response health, which all writers share."""
+    members = [f"w{writer}m{i}" for i in range(MEMBERS)]
+    day = START + timedelta(days=1)
+    found: list[Event] = []
+    for n in range(events):
+        k, step = divmod(n, 3)
+        at = day + timedelta(seconds=n)
+        author, other = members[k % MEMBERS], members[(k + 1) % MEMBERS]
+        topic, reply = f"w{writer}n{k}", f"w{writer}n{k}r"
+        if step == 0:
+            found.append(TopicPosted(topic=topic, author=author, tags=["roaming"], at=at))
+        elif step == 1:
+            found.append(ReplyPosted(reply=reply, topic=topic, author=other, at=at))
+        else:
+            found.append(KudosGiven(post=reply, giver=author, at=at))
+    return found
+
+
+MIXES = {"kudos": kudos_of, "support": support_of}
+"""What each writer records (``--mix``)."""
+
+
+def write(
+    url: str, prefix: str, writer: int, events: int, start: Any, mix: str = "kudos"
+) -> list[float]:
+    """One writer process: wait for the start, then record its events one per transaction."""
     engine = create_engine(url, pool_size=1, connect_args={"application_name": prefix})
     store = SqlStore(engine, metadata=make_metadata(prefix=prefix))
     community = Community(store=store, policy=policies.giffgaff(), cache=None)
-    todo = kudos_of(writer, events)
+    todo = MIXES[mix](writer, events)
     community.standing(f"w{writer}m0")  # connect and check the schema before the start
     start.wait()
     took = []
@@ -122,7 +151,9 @@ def sample_waits(url: str, prefix: str, done: threading.Event) -> Counter[str]:
     return seen
 
 
-def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, Counter[str]]:
+def run(
+    url: str, writers: int, events: int, mix: str = "kudos"
+) -> tuple[float, list[float], str, Counter[str]]:
     """Fresh tables, the set-up, then ``writers`` at once.
 
     Returns events/s, the latencies, the tables' prefix and what the sampled writer
@@ -141,7 +172,9 @@ def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, C
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Manager().Event()
     with ctx.Pool(writers) as pool:
-        jobs = [pool.apply_async(write, (url, prefix, w, events, start)) for w in range(writers)]
+        jobs = [
+            pool.apply_async(write, (url, prefix, w, events, start, mix)) for w in range(writers)
+        ]
         time.sleep(1.0 + 0.3 * writers)  # let every process import kudos and connect
         done = threading.Event()
         waits: list[Counter[str]] = []
@@ -156,12 +189,14 @@ def run(url: str, writers: int, events: int) -> tuple[float, list[float], str, C
     return writers * events / wall, latencies, prefix, waits[0]
 
 
-def check(url: str, prefix: str, writers: int, events: int) -> tuple[int, int, int]:
+def check(
+    url: str, prefix: str, writers: int, events: int, mix: str = "kudos"
+) -> tuple[int, int, int]:
     """(awards lost, awards doubled, members with a wrong balance) against a MemoryStore."""
     reference = Community(store=MemoryStore(), policy=policies.giffgaff())
     reference.record_many([e for w in range(writers) for e in set_up(w)])
     for w in range(writers):
-        for event in kudos_of(w, events):
+        for event in MIXES[mix](w, events):
             reference.record(event)
     engine = create_engine(url)
     store = SqlStore(engine, metadata=make_metadata(prefix=prefix))
@@ -194,14 +229,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("url", nargs="?", default=os.environ.get("KUDOS_TEST_POSTGRES_URL"))
     parser.add_argument("--events", type=int, default=300, help="kudos per writer (300)")
     parser.add_argument("--writers", type=int, default=8, help="writers of the second run (8)")
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="kudos",
+        help="kudos among each writer's posts (default), or support: new topics, replies "
+        "and kudos, which add to the period's shared response health",
+    )
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give a PostgreSQL URL, or set KUDOS_TEST_POSTGRES_URL")
-    print(f"kudos {kudos.__version__}, {os.cpu_count()} cores, {args.events} kudos per writer")
+    print(
+        f"kudos {kudos.__version__}, {os.cpu_count()} cores, "
+        f"{args.events} events per writer ({args.mix})"
+    )
     results = {}
     for writers in (1, args.writers):
-        rate, latencies, prefix, waits = run(args.url, writers, args.events)
-        lost, doubled, wrong = check(args.url, prefix, writers, args.events)
+        rate, latencies, prefix, waits = run(args.url, writers, args.events, args.mix)
+        lost, doubled, wrong = check(args.url, prefix, writers, args.events, args.mix)
         q = statistics.quantiles(latencies, n=100)
         results[writers] = rate
         sampled = sum(waits.values())

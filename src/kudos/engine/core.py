@@ -1003,7 +1003,8 @@ class Context:
         if deltas:
             self.tx.add(deltas)
         if self.tallies:
-            self.tx.tally(self.tallies)
+            # Optional in a store (``Transaction.tally``): one without it adds them as any.
+            getattr(self.tx, "tally", self.tx.add)(self.tallies)
         notes = self.tx.add_notifications(self.notes) if self.notes else []
         return tuple(self.entries), tuple(notes)
 

@@ -1096,7 +1096,7 @@ class SqlTransaction:
                 pending[key] = pending.get(key, 0) + delta
 
     def tally(self, deltas: Mapping[CounterKey, int]) -> None:
-        """Queue changes to shared aggregates this work never reads back (see the protocol).
+        """Queue changes to shared aggregates this work never reads back (optional in a store).
 
         On PostgreSQL a writer that is not the community's only one sends them at
         its commit, after every id lock and under the numbering lock, and locks no

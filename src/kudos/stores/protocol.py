@@ -139,17 +139,6 @@ class Transaction(Protocol):
         concurrent transactions lose no update.
         """
 
-    def tally(self, deltas: Mapping[CounterKey, int]) -> None:
-        """Add to counters that this work only adds to and never reads back.
-
-        For aggregates many writers share and only reports read (response
-        health, feelings, deflections): the sum is what counts, not who added
-        first. A store may send them late, at the commit, without locking their
-        subjects, so that writers on distinct members do not wait for one another
-        on them. Reads in the same transaction still see them. A store with no
-        such need adds them as :meth:`add` does.
-        """
-
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter's value (0 when missing)."""
 
