@@ -255,9 +255,10 @@ class CommunityBase:
                 break
             except TransientStoreError as exc:
                 if attempt == _RETRIES - 1:
+                    cause = str(exc).removesuffix(", run it again")
                     raise TransientStoreError(
-                        f"{exc} (gave up after {_RETRIES} tries: other writers kept busy what "
-                        "this work needs, and nothing of it was recorded; call again later)"
+                        f"{cause} (gave up after {_RETRIES} tries, nothing of this work was "
+                        "recorded; call again later)"
                     ) from exc
                 # Exponential backoff with full jitter: writers that collided do not all
                 # come back at the same moment.
