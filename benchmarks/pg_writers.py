@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give a PostgreSQL URL, or set KUDOS_TEST_POSTGRES_URL")
+    if args.events < 2 or args.writers < 2:
+        parser.error("--events and --writers must be at least 2 (latency percentiles, a ratio)")
     print(
         f"kudos {kudos.__version__}, {os.cpu_count()} cores, "
         f"{args.events} events per writer ({args.mix})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -479,6 +480,35 @@ def test_a_deadlock_between_two_servers_is_a_transient_error(postgres_store: Sql
     errors = [e for e in results.values() if e is not None]
     assert len(results) == 2 and len(errors) == 1, results
     assert isinstance(errors[0], TransientStoreError) and "deadlock" in str(errors[0])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_database_server_that_cannot_be_reached_is_a_transient_error() -> None:
+    """A server down, restarting or refusing connections: run it again later (Community
+    retries, then says it gave up, once, without blaming other writers)."""
+    url = f"postgresql+psycopg://kudos:kudos@127.0.0.1:{_free_port()}/kudos"
+    store = SqlStore(create_engine(url, connect_args={"connect_timeout": 2}))
+    with pytest.raises(TransientStoreError) as raised:
+        clocked(store).join("alice")
+    message = str(raised.value)
+    assert "could not be reached" in message and "Connection refused" in message
+    assert "gave up after 5 tries" in message and "other writers" not in message
+    assert "run it again" not in message  # one piece of advice: call again later
+
+
+@pytest.mark.postgres
+def test_a_wrong_password_is_not_retried_as_transient(postgres_engine: Engine) -> None:
+    url = postgres_engine.url.set(password="not-the-password")
+    store = SqlStore(create_engine(url))
+    with pytest.raises(StoreError) as raised:
+        clocked(store).join("alice")
+    assert not isinstance(raised.value, TransientStoreError)
+    assert "password authentication failed" in str(raised.value)
 
 
 def test_a_locked_sqlite_database_is_a_transient_error(tmp_path: Path) -> None:

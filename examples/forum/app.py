@@ -255,6 +255,8 @@ def create_app(
         """
         try:
             yield
+        except kudos.TransientStoreError:
+            flash("Not done: the forum is busy right now; nothing was saved, try again.")
         except kudos.KudosError as error:
             flash(f"Not done: {in_forum_terms(str(error))}")
         except Refused as error:

@@ -696,7 +696,15 @@ class Community(
         )
 
     def ack(self, *seqs: int) -> None:
-        """Mark notifications as delivered (``unacked=True`` polls skip them)."""
+        """Mark notifications as delivered (``unacked=True`` polls skip them).
+
+        ``seqs`` are notification numbers (``Notification.seq``), any number of them in
+        one write. A number that is not in this community's outbox, or already
+        acknowledged, is left as it is (no error), so a worker can acknowledge a page again.
+
+        Raises:
+            InvalidInput: a seq that is not a whole number.
+        """
         for seq in seqs:
             v.check_count("ack() takes notification seqs; each", seq, what="a seq")
         self._write(lambda tx: tx.ack(seqs))

@@ -94,4 +94,10 @@ class StoreError(KudosError):
 
 
 class TransientStoreError(StoreError):
-    """The store hit a transient failure (deadlock, serialization); the call may be retried."""
+    """The store hit a failure that may pass: a busy lock, a deadlock, a serialization
+    failure, a lock or statement timeout, a lost connection, a database server that could
+    not be reached, a locked SQLite file. Nothing of the work was written.
+
+    ``Community`` runs the work again (five tries in all, with short random pauses); one
+    that reaches the caller says it gave up: call again later (a web app answers 503).
+    """

@@ -149,15 +149,24 @@ class CommunityBase:
         try:
             return self._write(work)
         except KudosError:
-            if refused:
-                self._remember(stamped, refused[-1])
+            if refused and not self._remember(stamped, refused[-1], retry):
+                # Another delivery of this id was accepted after this one was refused:
+                # one fact, one answer. This one answers with that outcome (a replay).
+                return self._write(work)
             raise
 
-    def _remember(self, event: Event, error: KudosError) -> None:
-        """Keep the rules' refusal of a host's event id, in a transaction of its own."""
-        if event.event_id is not None and refusals.remembered(error):
-            with contextlib.suppress(KudosError):  # the refusal stands even if this fails
-                self._write(lambda tx: refusals.remember(tx, event, error))
+    def _remember(self, event: Event, error: KudosError, retry: bool) -> bool:
+        """Keep the rules' refusal of a host's event id, in a transaction of its own.
+
+        Returns ``False`` when the id was accepted meanwhile (nothing kept: see
+        :func:`kudos.engine.refusals.remember`), else ``True``.
+        """
+        if event.event_id is None or not refusals.remembered(error):
+            return True
+        try:
+            return self._write(lambda tx: refusals.remember(tx, event, error, retry=retry))
+        except KudosError:  # the refusal stands even if keeping it fails
+            return True
 
     def record_many(
         self, events: Iterable[Event], *, retry: bool = False, trusted: bool = False
@@ -233,8 +242,12 @@ class CommunityBase:
             with engine.paused_gc():
                 return self._write(run)
         except KudosError:
-            if refused:
-                self._remember(*refused[-1])
+            if refused and not self._remember(*refused[-1], retry):
+                # The refused event's id was accepted meanwhile by another delivery: the
+                # batch runs again, meeting it as a replay (one fact, one answer).
+                refused.clear()
+                with engine.paused_gc():
+                    return self._write(run)
             raise
 
     def _write(self, work: Callable[[Transaction], T]) -> T:
@@ -255,9 +268,10 @@ class CommunityBase:
                 break
             except TransientStoreError as exc:
                 if attempt == _RETRIES - 1:
+                    cause = str(exc).removesuffix(", run it again")
                     raise TransientStoreError(
-                        f"{exc} (gave up after {_RETRIES} tries: other writers kept busy what "
-                        "this work needs, and nothing of it was recorded; call again later)"
+                        f"{cause} (gave up after {_RETRIES} tries, nothing of this work was "
+                        "recorded; call again later)"
                     ) from exc
                 # Exponential backoff with full jitter: writers that collided do not all
                 # come back at the same moment.

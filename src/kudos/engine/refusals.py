@@ -13,6 +13,12 @@ remembered after the first.
 
 Facts without a host ``event_id`` are keyed by their content: asking again is
 asking anew, so their refusals are not remembered.
+
+Two deliveries of one id at once (from two app servers) get one answer: the
+check, the recording and the remembering each take the id's lock (the one
+appending the event takes, :data:`~kudos.stores.protocol.EVENT_LOCK`), and a
+refusal is only kept if the id was not accepted in between: when it was, the
+refused delivery answers with that outcome instead.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from .. import errors
 from ..errors import Conflict, KudosError, StoreError
 from ..events import Event, EventRefused
 from ..model import StoredEvent
-from ..stores.protocol import Transaction
+from ..stores.protocol import EVENT_LOCK, Transaction
 from . import core as engine
 
 # Host ids hold no control characters, so no host id can start with this one.
@@ -52,7 +58,10 @@ def check(tx: Transaction, event: Event) -> None:
         Conflict: the id was refused for different content.
     """
     event_id = event.event_id
-    if event_id is None or tx.get_event(event_id) is not None:
+    if event_id is None:
+        return
+    tx.lock((EVENT_LOCK + event_id,))  # held to the commit: no refusal is kept meanwhile
+    if tx.get_event(event_id) is not None:
         return
     _, row = _latest(tx, event_id)
     if row is None:
@@ -74,10 +83,20 @@ def check(tx: Transaction, event: Event) -> None:
     )
 
 
-def remember(tx: Transaction, event: Event, error: KudosError) -> None:
-    """Keep ``error`` as the answer to ``event``'s host id (after its transaction rolled back)."""
+def remember(tx: Transaction, event: Event, error: KudosError, *, retry: bool = False) -> bool:
+    """Keep ``error`` as the answer to ``event``'s host id (after its transaction rolled back).
+
+    Returns ``False``, keeping nothing, when the id was accepted meanwhile (another
+    delivery recorded it between the rollback and now): that outcome is the answer.
+    A refusal another delivery kept meanwhile is not kept twice (unless ``retry``).
+    """
     assert event.event_id is not None and event.at is not None
-    n, _ = _latest(tx, event.event_id)
+    tx.lock((EVENT_LOCK + event.event_id,))
+    if tx.get_event(event.event_id) is not None:
+        return False
+    n, row = _latest(tx, event.event_id)
+    if row is not None and not retry and row.at == event.at and _same(row, event):
+        return True
     refusal = EventRefused(
         refused_id=event.event_id,
         refused_type=event.type,
@@ -94,6 +113,13 @@ def remember(tx: Transaction, event: Event, error: KudosError) -> None:
             at=event.at,
         )
     )
+    return True
+
+
+def _same(row: StoredEvent, event: Event) -> bool:
+    """Whether the refusal ``row`` was kept for ``event``'s content."""
+    data = row.payload
+    return bool(data["refused_type"] == event.type and data["refused_content"] == event.content())
 
 
 @engine.handles(EventRefused)

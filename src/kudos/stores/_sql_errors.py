@@ -16,9 +16,26 @@ __all__ = ["translate_errors", "translated"]
 _TRANSIENT_SQLSTATES = {
     "40001": "a serialization failure",
     "40P01": "a deadlock",
-    "55P03": "a lock that could not be taken",
-    "57014": "a statement cancelled by a timeout",
+    "55P03": "a lock it could not take in time (another session held it past lock_timeout)",
+    "57014": "a statement cancelled (statement_timeout, or a cancel request)",
 }
+# Failures to reach the server at all (libpq's words, which carry no SQLSTATE), and the
+# server's refusals that pass: connecting again later may succeed.
+_UNREACHABLE = (
+    "connection refused",
+    "could not connect",
+    "connection timed out",
+    "timeout expired",
+    "no route to host",
+    "network is unreachable",
+    "temporary failure in name resolution",
+    "server closed the connection",
+    "too many clients",
+    "remaining connection slots are reserved",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+)
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database schema is locked")
 
 
@@ -31,8 +48,9 @@ def translated(exc: sa_exc.SQLAlchemyError | sqlite3.Error, doing: str) -> Kudos
     """The kudos error a SQLAlchemy (or SQLite driver) error stands for, and what to do.
 
     * unique or check constraint broken: :class:`~kudos.Conflict`;
-    * deadlock, serialization failure, SQLite busy, lost connection:
-      :class:`~kudos.TransientStoreError` (``Community`` retries these);
+    * deadlock, serialization failure, a lock or statement timeout, SQLite busy, a lost
+      connection or a server that could not be reached (refused, down, restarting, out of
+      connection slots): :class:`~kudos.TransientStoreError` (``Community`` retries these);
     * anything else: :class:`~kudos.StoreError`.
     """
     if isinstance(exc, sa_exc.DBAPIError | sqlite3.Error):
@@ -50,6 +68,13 @@ def translated(exc: sa_exc.SQLAlchemyError | sqlite3.Error, doing: str) -> Kudos
             return TransientStoreError(
                 f"{doing}: the SQLite database stayed locked by another writer ({detail}); "
                 "nothing was written, run it again (or raise the busy timeout)"
+            )
+        if isinstance(exc, sa_exc.OperationalError) and any(
+            words in detail.lower() for words in _UNREACHABLE
+        ):
+            return TransientStoreError(
+                f"{doing}: the database could not be reached ({detail}); "
+                "nothing was written, run it again"
             )
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             return TransientStoreError(

@@ -18,7 +18,7 @@ from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
 from ._sql_schema import Tables
-from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
+from .protocol import EVENT_LOCK, SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
     "COMMUNITY_KINDS",
@@ -827,7 +827,7 @@ class SqlTransaction:
         if self._locking:
             # Before the insert: a second writer of this id waits here, not for the
             # first one's row in the unique index (a wait no lock order covers).
-            self._guard((event.event_id,), prefix="event:")
+            self._guard((event.event_id,), prefix=EVENT_LOCK)
             self._event_locks += 1
         if self._run.insert_event(self.community, event):
             self.appended += 1

@@ -33,6 +33,7 @@ import attrs
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 
 __all__ = [
+    "EVENT_LOCK",
     "SEARCH_KIND",
     "CounterKey",
     "SearchTransaction",
@@ -55,6 +56,12 @@ class Snapshot:
 
     docs: tuple[Doc, ...]
     counters: Mapping[CounterKey, int]
+
+
+EVENT_LOCK = "event:"
+"""The prefix of the :meth:`Transaction.lock` key under which appending an event locks its
+id: ``EVENT_LOCK + event_id``. Code that must decide about an id before appending it (a
+remembered refusal) takes the same key, so it and the append are one critical section."""
 
 
 @runtime_checkable

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sqlite3
 import threading
 import weakref
@@ -116,6 +117,21 @@ _data_keys: weakref.WeakKeyDictionary[Engine, dict[str, Hashable]] = weakref.Wea
 # (None: not looked at yet in this process).
 _unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 _next_engine_id = itertools.count(1)
+
+# Engines kudos made from a URL (``SqlStore.open``, ``kudos.open``). A process forked
+# after one connected (``gunicorn --preload``, a multiprocessing pool forked from the app)
+# would otherwise use its parent's open connections: two processes talking over one socket
+# read each other's results. The child drops them without closing the parent's.
+_owned_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _drop_inherited_connections() -> None:
+    for engine in list(_owned_engines):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_drop_inherited_connections)
 
 
 def _prepare(metadata: MetaData, dialect: Any) -> _Prepared:
@@ -431,6 +447,7 @@ class SqlStore:
         try:
             store = cls(engine, prefix=prefix, schema=schema, metadata=metadata)
             store._owns_engine = True
+            _owned_engines.add(engine)
             if create:
                 store.create_all()
         except BaseException:

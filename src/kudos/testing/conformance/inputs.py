@@ -350,6 +350,48 @@ class InputConformance(ConformanceBase):
         c.rebuild()
         assert c.standing("bob").reputation == 1
 
+    def test_a_delivery_refused_while_another_is_accepted_answers_with_the_acceptance(
+        self, community: Community, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two app servers deliver one id at once; the first is refused (its post is not
+        there yet), and before it keeps the refusal the post arrives and the second is
+        accepted. One fact, one answer: the first answers with the acceptance too."""
+        c = _forum(community)
+        c.post_topic("t1", author="alice")
+        kudos = KudosGiven(post="r1", giver="alice", event_id="vote-8")
+        other = Community(store=c.store, policy=c.policy, community=c.id, clock=c.clock)
+        keep = Community._remember
+        raced: list[bool] = []
+
+        def meanwhile(self: Community, *args: Any) -> bool:
+            if not raced:  # between the first delivery's rollback and its refusal being kept
+                raced.append(True)
+                other.post_reply("r1", topic="t1", author="bob")
+                assert not other.record(kudos).replayed
+            return keep(self, *args)
+
+        monkeypatch.setattr(Community, "_remember", meanwhile)
+        outcome = c.record(kudos)
+        assert raced and outcome.replayed and outcome.entries
+        assert c.record(kudos).replayed  # and so does every later delivery
+        assert c.standing("bob").reputation == 1
+        with c.store.transaction(c.id) as tx:
+            assert [e.type for e in tx.events() if e.type == "event-refused"] == []
+        raced.clear()
+        batch = [KudosGiven(post="r2", giver="alice", event_id="vote-9")]
+
+        def meanwhile_batch(self: Community, *args: Any) -> bool:
+            if not raced:
+                raced.append(True)
+                other.post_reply("r2", topic="t1", author="bob")
+                other.record(batch[0])
+            return keep(self, *args)
+
+        monkeypatch.setattr(Community, "_remember", meanwhile_batch)
+        assert [o.replayed for o in c.record_many(batch)] == [True]
+        assert c.standing("bob").reputation == 2
+        assert_consistent(c)
+
     def test_a_retry_refused_again_is_remembered_after_the_first(
         self, community: Community
     ) -> None:
