@@ -367,10 +367,14 @@ def merged_into(tx: Transaction, member: str) -> str | None:
 
 def resolve(tx: Transaction, member: str) -> str:
     """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
+    into = merged_into(tx, member)
+    if into is None:  # the common case: an account never merged
+        return member
     seen = {member}
-    while (into := merged_into(tx, member)) is not None and into not in seen:
+    while into is not None and into not in seen:
         seen.add(into)
         member = into
+        into = merged_into(tx, member)
     return member
 
 
@@ -486,6 +490,16 @@ class Context:
         found = self._members.get(member)
         if found is None:
             found = self._members[member] = get_member(self.tx, member)
+        return found
+
+    def known_member(self, member: str) -> Member | None:
+        """The member as :meth:`member` reads it, or ``None`` if they never joined."""
+        found = self._members.get(member)
+        if found is None:
+            doc = self.tx.get("member", member)
+            if doc is None:
+                return None
+            found = self._members[member] = member_from_doc(doc)
         return found
 
     def post(self, post: str) -> Post:
