@@ -112,7 +112,7 @@ def test_app_servers_recording_the_same_events_at_once_award_each_once(
     url = postgres_engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(PROCESSES, mp_context=get_context("spawn")) as pool:
         runs = [pool.submit(record_everything, url, prefix, w) for w in range(PROCESSES)]
-        counts = [run.result(timeout=120) for run in runs]
+        counts = [run.result(timeout=600) for run in runs]
 
     assert sum(c["new"] for c in counts) == EVENTS, counts
     assert sum(c["replayed"] for c in counts) == EVENTS * (PROCESSES - 1), counts

@@ -12,7 +12,9 @@ import contextlib
 import inspect
 import itertools
 import logging
+import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextvars import ContextVar
@@ -42,6 +44,10 @@ Clock = Callable[[], datetime]
 """A callable returning the current time, timezone-aware."""
 
 _RETRIES = 5
+"""Tries of one write that fails with :class:`~kudos.TransientStoreError` before giving up."""
+
+_BACKOFF = 0.01
+"""Seconds: the bound of the first pause between two tries; it doubles with each try."""
 
 log = logging.getLogger("kudos")
 
@@ -247,9 +253,15 @@ class CommunityBase:
                     if on_commit is not None:
                         on_commit(lambda result=result: self._committed(result))
                 break
-            except TransientStoreError:
+            except TransientStoreError as exc:
                 if attempt == _RETRIES - 1:
-                    raise
+                    raise TransientStoreError(
+                        f"{exc} (gave up after {_RETRIES} tries: other writers kept busy what "
+                        "this work needs, and nothing of it was recorded; call again later)"
+                    ) from exc
+                # Exponential backoff with full jitter: writers that collided do not all
+                # come back at the same moment.
+                time.sleep(random.uniform(0, _BACKOFF * 2**attempt))
         if on_commit is None:  # a store that cannot say when: its block's end is the commit
             self._committed(result)
         return result

@@ -436,6 +436,7 @@ class Context:
         "notes",
         "policy",
         "reverse_in_own_period",
+        "tallies",
         "touched",
         "trusted",
         "tx",
@@ -465,6 +466,9 @@ class Context:
         self.entries: list[LedgerEntry] = []
         self.notes: list[Notification] = []
         self.deltas: Counter[CounterKey] = Counter()
+        self.tallies: Counter[CounterKey] = Counter()
+        """Changes to shared aggregates nothing in the work reads back (``Transaction.tally``):
+        response health, feelings, deflections."""
         self.touched: set[str] = set()
         self._notify = notify
         self._period: str | None = None
@@ -1092,6 +1096,9 @@ class Context:
             deltas = {k: v for k, v in deltas.items() if v}
         if deltas:
             self.tx.add(deltas)
+        if self.tallies:
+            # Optional in a store (``Transaction.tally``): one without it adds them as any.
+            getattr(self.tx, "tally", self.tx.add)(self.tallies)
         notes = self.tx.add_notifications(self.notes) if self.notes else []
         return tuple(self.entries), tuple(notes)
 

@@ -66,7 +66,7 @@ def _save(ctx: Context, topic: str, old: Doc | None, data: dict[str, Any], ref: 
         data["day"] = ctx.day(datetime.fromisoformat(data["posted_at"]))
         before = None
     ctx.put(KIND, topic, data, ref=ref, status=_status(data))
-    ctx.deltas.update(change(before, data, ref))
+    ctx.tallies.update(change(before, data, ref))
 
 
 def _respond(ctx: Context, topic: str, response: list[Any]) -> None:

@@ -13,12 +13,31 @@ itself exactly as the column types do (JSON text, UTC timestamp text).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Dialect, bindparam, func, literal_column, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Connection,
+    Dialect,
+    String,
+    Table,
+    any_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -100,8 +119,94 @@ class Statements:
             index_elements=[cm.c.community], set_={"version": cm.c.version + one}
         )
         self.get_version = select(cm.c.version).where(cm.c.community == c)
+        # PostgreSQL: the sum of the community's row and its shards' (see version_keys).
+        self.get_versions = select(func.coalesce(func.sum(cm.c.version), 0)).where(
+            cm.c.community.in_(bindparam("keys", expanding=True))
+        )
         self.schema_version = select(t.schema.c.version).where(t.schema.c.id == literal_column("1"))
+        # Commit order (PostgreSQL): a writing transaction numbers its events and ledger
+        # lines again right before it commits, holding the data version row's lock, so
+        # ``seq`` follows the order transactions commit in (see SqlTransaction.finish).
+        self.renumber = {
+            table.name: _renumbered(table, dialect, c) for table in (ev, led) if dialect != "sqlite"
+        }
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+        self.lock_shared = select(
+            func.pg_advisory_xact_lock_shared(bindparam("lock", type_=BigInteger))
+        )
+        # Several keys in one round trip, in the order given (the caller sorts them):
+        # unnest() yields its arrays' elements in order, and the function runs per row.
+        # ``shared`` says, per key, whether it is taken shared (else exclusively).
+        pairs = (
+            func.unnest(
+                bindparam("locks", type_=ARRAY(BigInteger)),
+                bindparam("shared", type_=ARRAY(Boolean)),
+            )
+            .table_valued(column("k", BigInteger), column("s", Boolean))
+            .render_derived()
+        )
+        k, shared = pairs.c.k, pairs.c.s
+        self.lock_many = select(
+            func.count(
+                case(
+                    (shared, func.pg_advisory_xact_lock_shared(k)),
+                    else_=func.pg_advisory_xact_lock(k),
+                )
+            )
+        ).select_from(pairs)
+        # The keys it could not take at once (it holds the others).
+        self.try_locks = (
+            select(k)
+            .select_from(pairs)
+            .where(
+                ~case(
+                    (shared, func.pg_try_advisory_xact_lock_shared(k)),
+                    else_=func.pg_try_advisory_xact_lock(k),
+                )
+            )
+        )
+
+
+VERSION_SHARDS = 16
+"""Rows a community's data version is spread over on PostgreSQL.
+
+A writer adds one to a row of its own (chosen by process and thread), so writers
+in parallel do not queue for one row lock until their commit; the version is the
+sum of the rows, which moves by one with every committed writing transaction."""
+
+
+def version_keys(community: str) -> list[str]:
+    """The keys of ``community``'s data version rows: its own and its shards'.
+
+    A shard's key joins the id and the shard number with U+001F, a control
+    character no community id may contain.
+    """
+    return [community] + [f"{community}\x1f{n}" for n in range(VERSION_SHARDS)]
+
+
+def version_shard(community: str) -> str:
+    """The data version row this process and thread add to (see :data:`VERSION_SHARDS`)."""
+    return f"{community}\x1f{(os.getpid() * 7919 + threading.get_ident()) % VERSION_SHARDS}"
+
+
+def _renumbered(table: Table, dialect: str, c: BindParameter[str]) -> Any:
+    """``UPDATE`` giving ``table``'s rows of the events ``:ids`` new ``seq`` numbers, in order.
+
+    PostgreSQL evaluates ``nextval`` after the subquery's ``ORDER BY`` (volatile
+    functions in a sorted select list are computed after the sort), so rows keep
+    their order among themselves.
+    """
+    # Quoted as created: SQLAlchemy quotes a name only when it needs it, which keeps its case.
+    name = ".".join(f'"{part}"' for part in (table.schema, table.name) if part)
+    sequence = func.pg_get_serial_sequence(literal(name), literal("seq"))
+    ids = bindparam("ids", type_=ARRAY(String))
+    fresh = (
+        select(table.c.seq.label("old"), func.nextval(sequence).label("new"))
+        .where(table.c.community == c, table.c.event_id == any_(ids))
+        .order_by(table.c.seq)
+        .subquery()
+    )
+    return update(table).where(table.c.seq == fresh.c.old).values(seq=fresh.c.new)
 
 
 def _rows(community: str, docs: Sequence[Doc]) -> list[dict[str, Any]]:

@@ -16,17 +16,21 @@ from sqlalchemy.sql.elements import BindParameter
 from ..errors import Conflict, TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
-from ._sql_hot import CoreRunner, SqliteRunner, Statements
+from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
 from ._sql_schema import Tables
 from .protocol import SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
+    "COMMUNITY_KINDS",
+    "LOCK_LIMIT",
+    "NUMBERING_LOCK",
     "PREFETCH_CHUNK",
     "RANK_BOARDS",
     "RANK_STEP",
     "SHARED_CACHE_LIMIT",
     "WRITE_LOCK",
     "BoardRanks",
+    "LockBusy",
     "Queries",
     "SharedCache",
     "SqlTransaction",
@@ -51,13 +55,60 @@ RANK_BOARDS = 256
 """Boards per community a :class:`SharedCache` keeps :class:`BoardRanks` of, then starts over."""
 
 WRITE_LOCK = "kudos:write"
-"""The key of a community's write lock (see :meth:`SqlTransaction._writing`)."""
+"""The key of a community's lock: shared by every writer, exclusive for whole-community work.
+
+See the notes on locking in :class:`SqlTransaction`."""
+
+NUMBERING_LOCK = "kudos:numbering"
+"""The key of the lock a transaction holds from numbering its events again to its commit."""
+
+LOCK_LIMIT = 2_000
+"""Advisory locks one PostgreSQL writer takes before it takes the community instead.
+
+PostgreSQL keeps advisory locks in its shared lock table (``max_locks_per_transaction``
+times the connections, 6,400 by default); a batch that would lock more keys than this
+(a bulk import) takes the community lock exclusively and no key at all."""
+
+COMMUNITY_KINDS = frozenset({"period"})
+"""Document kinds written only by whole-community operations (closing a period).
+
+Writing one takes the community lock exclusively, so a writer holding it shared
+reads them without a lock of their own."""
+
+
+_RETRIED = "kudos:retried"
+"""In a transaction's hints: a try of this work gave up on a busy key already."""
+
+_SHARED = "shared:"
+"""Marks, in a transaction's set of keys, a key held shared."""
+
+
+def _ref(kind: str) -> str:
+    """The prefix of the lock keys of ``kind``'s refs (the kind's length keeps it unambiguous)."""
+    return f"ref:{len(kind)}:{kind}:"
 
 
 def lock_id(community: str, key: str) -> int:
     """A stable signed 64-bit number for ``(community, key)``: a PostgreSQL advisory lock id."""
     digest = hashlib.blake2b(f"{community}\x00{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+class LockBusy(TransientStoreError):
+    """A key a writer came to late was held by another transaction (PostgreSQL).
+
+    The store waits, holding nothing, until those locks are free, then lets the
+    caller start the work over (see :meth:`SqlTransaction._guard`).
+    """
+
+    def __init__(
+        self, message: str, locks: Sequence[int] = (), shared: Sequence[bool] = ()
+    ) -> None:
+        super().__init__(message)
+        self.locks = list(locks)
+        """The advisory lock ids that were busy."""
+        self.shared = list(shared) or [False] * len(self.locks)
+        """Per lock id, whether it was wanted shared (else exclusively)."""
 
 
 class Queries:
@@ -339,6 +390,12 @@ class SqlTransaction:
     SQLite a :class:`SharedCache` carries them on to the next transaction.
     Events are written at once (the database's unique key decides whether an
     id is new), and so are notifications (the caller gets their ``seq``).
+
+    On PostgreSQL a writing transaction locks, until it commits, the ids of
+    what it reads and writes and takes the community's lock shared; a read
+    that no id covers takes the community's lock exclusively (see the
+    comments on locking below, and docs/stores.md). Read-only transactions
+    take no lock.
     """
 
     def __init__(
@@ -351,6 +408,8 @@ class SqlTransaction:
         *,
         postgres: bool,
         write_lock: bool = True,
+        writer: bool = True,
+        hints: set[str] | None = None,
         shared: SharedCache | None = None,
         on_commit: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
@@ -367,7 +426,15 @@ class SqlTransaction:
         self._postgres = postgres
         self._c = {"c": community}
         self._locked: set[str] = set()
-        self._write_locked = not write_lock
+        self._locking = postgres and write_lock and writer
+        self._hints = hints if hints is not None else set()
+        self._entered = False
+        self._exclusive = False
+        self._numbering = False
+        self._event_locks = 0  # of the keys locked, events' own (append_event)
+        self._ceiling = -(2**63)  # the highest id lock number held
+        self._appended_ids: list[str] = []
+        self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -375,6 +442,9 @@ class SqlTransaction:
         # one that is in neither _values nor the shared cache is 0 in the database.
         self._complete: set[tuple[str, str]] = set()
         self._deltas: dict[CounterKey, int] = {}
+        # Shared aggregates (tally) a PostgreSQL writer sends at its commit, under the
+        # numbering lock, without locking their subjects.
+        self._tallies: dict[CounterKey, int] = {}
         self._entries: list[LedgerEntry] = []
         self._shared = shared
         self._shared_docs = shared.docs.get(community) if shared is not None else None
@@ -405,7 +475,50 @@ class SqlTransaction:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
         if self.wrote:
-            self._run.bump_version(self.community)
+            if self._appended_ids and len(self._locked) > self._event_locks:
+                # Writers run in parallel, so the ``seq`` numbers events took when they
+                # were appended need not follow the order in which they touched shared
+                # members: a writer may append, then take a member's lock after another
+                # writer appended, wrote that member and committed. A transaction that
+                # locked what it touched (every recording does) numbers its events and
+                # ledger lines again here, while it holds every lock it took: that puts
+                # it after every writer it waited for (they committed before it could
+                # take their keys). One that took no lock (appending alone) keeps its
+                # numbers: nothing it did depends on another writer. So for
+                # events on common members ``seq`` order is the order they were recorded
+                # in, and a replay of the log in ``seq`` order (rebuild) meets them in
+                # that order. Events on distinct members keep whatever order: neither
+                # reads what the other writes.
+                # The numbering lock (held to the commit) keeps two transactions from
+                # interleaving their events' and their lines' new numbers, so ledger order
+                # follows log order; those that renumber commit one at a time.
+                # It is taken after every id lock and before the data version row (see
+                # the notes on locking), so waiting for it cannot close a circle.
+                self._number()
+                params = {"c": self.community, "ids": self._appended_ids}
+                for statement in self._sql.renumber.values():
+                    self._conn.execute(statement, params)
+            if self._tallies:
+                # Shared aggregates last, under the numbering lock: their rows are only
+                # ever locked by the one transaction holding it, so nobody waits on them
+                # while holding anything else.
+                self._number()
+                self._flush_counters()
+            self._bump_version()  # last: no lock is taken after this row's
+
+    def _bump_version(self) -> None:
+        """Move the community's data version by one, once per transaction.
+
+        The upsert locks its row in ``<prefix>communities`` until the commit; on
+        PostgreSQL each process and thread adds to a row of its own
+        (:func:`~kudos.stores._sql_hot.version_shard`), so writers in parallel
+        do not queue there, and commit in parallel.
+        """
+        if not self._bumped:
+            self._run.bump_version(
+                version_shard(self.community) if self._postgres else self.community
+            )
+            self._bumped = True
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -454,6 +567,11 @@ class SqlTransaction:
             self._run.insert_entries(self.community, entries)
 
     def _flush_counters(self) -> None:
+        if self._tallies and (self._numbering or not self._locking or self._exclusive):
+            deltas = self._deltas
+            for key, delta in self._tallies.items():
+                deltas[key] = deltas.get(key, 0) + delta
+            self._tallies = {}
         if not self._deltas:
             return
         deltas, self._deltas = self._deltas, {}
@@ -497,53 +615,192 @@ class SqlTransaction:
         if len(docs) + len(values) > SHARED_CACHE_LIMIT:
             del shared.docs[c], shared.values[c]
 
-    def _forget_reads(self) -> None:
-        """Drop what was read: another transaction may have changed it before our lock."""
-        self._docs = {
-            (kind, key): doc for kind, docs in self._dirty.items() for key, doc in docs.items()
-        }
-        self._values.clear()
-        self._complete.clear()
-
     # -- locking --------------------------------------------------------------------
-    def _writing(self) -> None:
-        """Take the community's write lock before the first write (PostgreSQL).
+    #
+    # On PostgreSQL a writing transaction locks what it reads and writes, not the
+    # community: strict two-phase locking on advisory locks held to commit.
+    #
+    # * The community lock (WRITE_LOCK), shared: every writer takes it first, so an
+    #   operation on the whole community (closing a period, rebuild, a policy change, a
+    #   sweep) can take it exclusively and wait for the writers in flight.
+    # * One exclusive lock per id (``id:<x>``) before the first read or write of
+    #   anything keyed by it: a document by its key and its ref, a counter by its
+    #   subject, ledger entries by their member and subject, the reversal of an
+    #   entry by the entry's id (``reversal:<entry id>``), an event by its id
+    #   (``event:<id>``, before it is appended). Two events on distinct members,
+    #   posts and votes never share one, so they run in parallel; two on one member
+    #   take turns, and whichever comes second reads what the first wrote (READ
+    #   COMMITTED reads the latest committed rows).
+    # * A read that no key covers (documents of a kind by status alone, every
+    #   counter of a scope, a board's ranking, the ledger by time, the event log,
+    #   the whole snapshot), any write of a document kind only whole-community
+    #   operations write (COMMUNITY_KINDS), a new policy version, and a transaction
+    #   that would hold more than LOCK_LIMIT keys (a bulk import) take the community
+    #   lock exclusively: from then on the transaction is the community's only writer.
+    #
+    # Rows written without a lock of their own, and why that is safe:
+    # * ledger lines and outbox notifications: inserted, never updated (but for an
+    #   outbox row's ``acked``, set to true by ``ack``: idempotent); ids are derived
+    #   from the event's id (locked), ``seq`` from a sequence. Notifications are
+    #   inserted under the numbering lock (held to the commit), so the outbox commits
+    #   in ``seq`` order and a cursor never passes one that commits later.
+    # * counters: one upsert adding the change (``value = value + excluded.value``),
+    #   atomic on its row whoever else adds; the subject's lock makes what a
+    #   writer read of a counter (caps, balances) stay true until it commits.
+    # * the data version in ``<prefix>communities``: the same kind of upsert, made
+    #   last in ``finish``, on a row per process and thread (the version is the sum
+    #   of the community's rows), so parallel writers do not queue for one row lock
+    #   held through their commits.
+    # * ``seq`` of events and ledger lines: numbered again in ``finish`` (see there).
+    #
+    # Why no two writers can deadlock. Keys come up as a handler reads, not all at
+    # once, so every wait is ordered:
+    # 1. The community lock comes before everything: taken (shared, or exclusive
+    #    for whole-community work) while the transaction holds nothing. Needing it
+    #    exclusively later is only tried; if other writers are in, the try gives up.
+    # 2. Ids come next, in the order of their lock numbers: a transaction waits for
+    #    an id only if its number is above every id it holds (so a chain of waits
+    #    climbs and cannot close a circle). An id below one it holds is only tried.
+    # 3. The numbering lock comes after every id: once it is held, ids are only
+    #    tried, and the data version row is written after it.
+    # A try that finds its lock busy rolls the transaction back at once with
+    # LockBusy (a TransientStoreError): of two writers that each hold what the
+    # other wants, the one above waits and the one below gives up, so one of
+    # them always commits. The busy keys and every key the try took are kept
+    # (``hints``) and the retry takes them all first, in order, holding nothing.
 
-        Recording an event reads state (members, posts, counters, badges) and
-        writes what follows from it; two app servers doing that at once for
-        overlapping members would each miss the other's changes. Holding one
-        lock per community from the first write to commit makes recordings
-        of a community take turns, while reads never wait. What was read
-        before the lock may be stale, so it is read again.
+    def _guard(
+        self, keys: Iterable[str | None], prefix: str = "id:", *, shared: bool = False
+    ) -> None:
+        """Lock ``prefix + key`` for each key not yet locked (PostgreSQL writers only).
+
+        Exclusively, or ``shared`` (a key held shared by several writers, exclusively
+        by one that needs the others out). The first keys a transaction takes (with
+        the ``hints`` of a try that gave up) it waits for, in lock number order: it
+        holds no id yet. A key that comes up later is waited for when its lock number
+        is above every id held and the numbering lock is not held; otherwise it is
+        only tried, and if another writer holds it this transaction gives up at once
+        with :class:`LockBusy`, noting the key and every key it took in ``hints`` for
+        the retry. Past :data:`LOCK_LIMIT` keys the transaction takes the community
+        instead.
         """
-        self.wrote = True
-        self._write_lock()
-
-    def _write_lock(self) -> None:
-        """Take the community's write lock (PostgreSQL, once), forgetting what was read before."""
-        if self._write_locked or not self._postgres:
+        if not self._locking or self._exclusive:
             return
-        self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, WRITE_LOCK)})
-        self._write_locked = True
-        self._forget_reads()
+        locked = self._locked
+        mark = _SHARED if shared else ""
+        new = {
+            mark + prefix + key
+            for key in keys
+            if key is not None and mark + prefix + key not in locked and prefix + key not in locked
+        }
+        if not new:
+            return
+        if not locked:
+            new |= self._hints - {_RETRIED}
+        if WRITE_LOCK in new or len(locked) + len(new) > LOCK_LIMIT:
+            self._whole_community()
+            return
+        self._enter()
+        wanted: dict[int, tuple[str, bool]] = {}
+        for key in new:
+            is_shared = key.startswith(_SHARED)
+            n = lock_id(self.community, key[len(_SHARED) :] if is_shared else key)
+            if n not in wanted or not is_shared:  # wanted both ways: exclusively
+                wanted[n] = (key, is_shared)
+        if not locked and not self._numbering:
+            self._wait(sorted(wanted), wanted)
+        else:
+            numbering, ceiling = self._numbering, self._ceiling
+            below = sorted(n for n in wanted if numbering or n <= ceiling)
+            above = sorted(n for n in wanted if not numbering and n > ceiling)
+            if below:
+                params = {"locks": below, "shared": [wanted[n][1] for n in below]}
+                busy = list(self._conn.execute(self._sql.try_locks, params).scalars())
+                if busy:
+                    locked.update(wanted[n][0] for n in below if n not in busy)  # taken
+                    self._give_up([wanted[n] for n in busy], busy)
+            if above:
+                self._wait(above, wanted)
+        locked |= new
+        self._ceiling = max(self._ceiling, max(wanted))
+
+    def _wait(self, ids: list[int], wanted: Mapping[int, tuple[str, bool]]) -> None:
+        """Take the advisory locks ``ids`` (sorted), waiting for each in turn."""
+        if len(ids) == 1:
+            statement = self._sql.lock_shared if wanted[ids[0]][1] else self._sql.lock
+            self._conn.execute(statement, {"lock": ids[0]})
+        else:
+            params = {"locks": ids, "shared": [wanted[n][1] for n in ids]}
+            self._conn.execute(self._sql.lock_many, params)
+
+    def _give_up(self, keys: list[tuple[str, bool]], ids: list[int]) -> None:
+        """Raise :class:`LockBusy` for ``keys``, noting them and every key held for the retry."""
+        # The retry takes, with its first keys, every key this try took or wanted:
+        # it meets late only keys beyond the point where this one stopped. A retry
+        # that still meets a busy key late takes the community the next time, so
+        # that it cannot lose again (LockBusy at most twice for one piece of work).
+        hints = self._hints
+        hints.update(self._locked, (key for key, _ in keys))
+        hints.add(WRITE_LOCK if _RETRIED in hints else _RETRIED)
+        names = sorted(key.removeprefix(_SHARED) for key, _ in keys)
+        raise LockBusy(
+            f"another transaction holds what this one needs next ({len(keys)} "
+            f"lock{'s' if len(keys) > 1 else ''} busy, e.g. {names[0][:80]!r}); "
+            "rolled back rather than risk a deadlock: start the work over "
+            "(Community does, taking those locks first)",
+            ids,
+            [is_shared for _, is_shared in keys],
+        )
+
+    def _enter(self) -> None:
+        """Take the community lock shared, once (PostgreSQL writers only)."""
+        if self._locking and not self._entered:
+            if WRITE_LOCK in self._hints:  # a try of this work needed the whole community
+                self._whole_community()
+                return
+            self._conn.execute(self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)})
+            self._entered = True
+
+    def _whole_community(self) -> None:
+        """Take the community lock exclusively: no other writer runs until this commits.
+
+        Called by a read no key covers, before it reads. Holding nothing yet, the
+        transaction waits for the writers in flight; holding locks already, it only
+        tries (waiting could close a circle with a writer waiting for one of them)
+        and gives up with :class:`LockBusy` when other writers are in, so that the
+        retry takes the community first. What this transaction read before is still
+        current: it was read under its keys' locks (still held) or is of a kind only
+        such an exclusive writer changes.
+        """
+        if not self._locking or self._exclusive:
+            return
+        whole = lock_id(self.community, WRITE_LOCK)
+        if not self._entered and not self._locked:
+            self._conn.execute(self._sql.lock, {"lock": whole})
+        elif list(self._conn.execute(self._sql.try_locks, {"locks": [whole], "shared": [False]})):
+            self._give_up([(WRITE_LOCK, False)], [whole])
+        self._entered = self._exclusive = True
+
+    def _number(self) -> None:
+        """Take the community's numbering lock (PostgreSQL, once; held to the commit)."""
+        if self._postgres and not self._numbering:
+            self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, NUMBERING_LOCK)})
+            self._numbering = True
+
+    def _writing(self) -> None:
+        """Note a write; on PostgreSQL make sure the community lock is held (shared)."""
+        self.wrote = True
+        self._enter()
 
     def lock(self, keys: Iterable[str]) -> None:
         """On PostgreSQL, take a transaction-level advisory lock per key (sorted, once each).
 
-        A transaction that writes already holds the community's write lock,
-        which covers every key; on SQLite every transaction holds the
-        database's write lock (``BEGIN IMMEDIATE``). Then there is nothing
-        more to take.
+        Every key is locked until the transaction ends. Reads and writes lock
+        the ids they touch by themselves (see the comments on locking above); these
+        keys are the engine's own (``member:<id>``, ``period:<id>``, ...). SQLite has one
+        writer at a time (``BEGIN IMMEDIATE``): there is nothing to take.
         """
-        if not self._postgres or self._write_locked:
-            return
-        new = {key for key in keys if key not in self._locked}
-        if not new:
-            return
-        for lock in sorted(lock_id(self.community, key) for key in new):
-            self._conn.execute(self._sql.lock, {"lock": lock})
-        self._locked |= new
-        self._forget_reads()
+        self._guard(keys, prefix="")
 
     # -- events -----------------------------------------------------------------------
     def append_event(self, event: StoredEvent) -> StoredEvent | None:
@@ -554,8 +811,15 @@ class SqlTransaction:
         and then finds its row.
         """
         self._writing()
+        if self._locking:
+            # Before the insert: a second writer of this id waits here, not for the
+            # first one's row in the unique index (a wait no lock order covers).
+            self._guard((event.event_id,), prefix="event:")
+            self._event_locks += 1
         if self._run.insert_event(self.community, event):
             self.appended += 1
+            if self._locking:
+                self._appended_ids.append(event.event_id)
             return None
         known = self._run.get_event(self.community, event.event_id)
         if known is None:
@@ -571,6 +835,7 @@ class SqlTransaction:
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events with ``seq > after`` in append order (at most ``limit``)."""
+        self._whole_community()  # a writer reading the log (rebuild) needs all of it still
         params: dict[str, Any] = {"c": self.community, "after": after}
         stmt = self._q.events
         if limit is not None:
@@ -605,7 +870,8 @@ class SqlTransaction:
 
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the next version; any number but the next one is a :class:`Conflict`."""
-        self._writing()  # PostgreSQL: the community's write lock, before reading the latest
+        self._writing()
+        self._whole_community()  # PostgreSQL: no other writer, before reading the latest
         latest = self.policy_version()
         if version.version != latest + 1:
             raise Conflict(
@@ -643,6 +909,9 @@ class SqlTransaction:
     def append_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Queue ledger entries (written before the next ledger read, or at commit)."""
         self._writing()
+        if self._locking:
+            self._guard(key for e in entries for key in (e.member, e.subject))
+            self._guard((e.reverses for e in entries), prefix="reversal:")
         self._entries.extend(entries)
 
     def entries(
@@ -657,6 +926,13 @@ class SqlTransaction:
         until: datetime | None = None,
     ) -> list[LedgerEntry]:
         """Ledger entries matching every given filter, in append order."""
+        if member is not None or subject is not None:
+            self._guard((member, subject))
+        elif event_id is None:
+            self._whole_community()
+        # By event id alone: an event's own lines are written by the transaction that
+        # logs it, so once it is in the log they are all there (reversals of them are
+        # lines of the reversing event, under their member's and subject's locks).
         self._flush_entries()
         t = self._q.tables.ledger
         stmt = select(*self._q.entry_columns).where(t.c.community == self.community)
@@ -697,6 +973,7 @@ class SqlTransaction:
         ids = list(entry_ids)
         if not ids:
             return set()
+        self._guard(ids, prefix="reversal:")  # a reversal's writer takes it too
         self._flush_entries()
         rows = self._conn.execute(self._q.reversed_ids, {"c": self.community, "ids": ids})
         return set(rows.scalars())
@@ -711,6 +988,8 @@ class SqlTransaction:
         shared = self._shared_docs
         if shared is not None and k in shared:
             return shared[k]
+        if self._locking and kind not in COMMUNITY_KINDS:
+            self._guard((key,))
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
         return doc
 
@@ -722,6 +1001,8 @@ class SqlTransaction:
         wanted = sorted(set(keys))
         if not wanted:
             return []
+        if kind not in COMMUNITY_KINDS:
+            self._guard(wanted)  # as ``get`` would, key by key
         self._flush_docs(kind)
         params = {"c": self.community, "kind": kind, "keys": wanted}
         return [
@@ -732,6 +1013,17 @@ class SqlTransaction:
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
         self._writing()
+        if doc.kind in COMMUNITY_KINDS:
+            self._whole_community()
+        elif self._locking:
+            # Its key, and its ref, shared (a find of the kind by ref takes the ref
+            # exclusively; writers of documents with one ref do not wait for each other):
+            # the new ref and, when this transaction read the document, the old one.
+            old = self._docs.get((doc.kind, doc.key))
+            self._guard((doc.key,))
+            self._guard(
+                (doc.ref, old.ref if old is not None else None), _ref(doc.kind), shared=True
+            )
         self._docs[(doc.kind, doc.key)] = doc
         dirty = self._dirty.get(doc.kind)
         if dirty is None:
@@ -743,11 +1035,10 @@ class SqlTransaction:
 
         What a batch of events will read, in one statement per :data:`PREFETCH_CHUNK` keys
         instead of one each: a key without a document is remembered as ``None``. Keys read or
-        written before (in this transaction or the shared cache) are left as they are. Takes
-        the community's write lock first on PostgreSQL (the batch is about to write), so
-        nothing read here can be changed by another writer before commit.
+        written before (in this transaction or the shared cache) are left as they are. On
+        PostgreSQL the keys are locked first (as :meth:`get` would lock each), so nothing
+        read here can be changed by another writer before commit.
         """
-        self._write_lock()
         docs, shared = self._docs, self._shared_docs
         wanted = sorted(
             {
@@ -771,6 +1062,10 @@ class SqlTransaction:
         limit: int | None = None,
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref``/``status`` (when given), ordered by key."""
+        if ref is not None:
+            self._guard((ref,), _ref(kind))
+        elif kind not in COMMUNITY_KINDS:
+            self._whole_community()
         self._flush_docs(kind)
         stmt = self._q.find[(ref is not None, status is not None, limit is not None)]
         params = {"c": self.community, "kind": kind, "ref": ref, "status": status, "limit": limit}
@@ -781,7 +1076,9 @@ class SqlTransaction:
 
     def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
         """Search documents with any of ``terms``, best first (SQLite FTS5 or PostgreSQL
-        ``tsvector``; see :mod:`kudos.stores._sql_search`)."""
+        ``tsvector``; see :mod:`kudos.stores._sql_search`). A writer reading it takes the
+        community lock exclusively, as :meth:`find` by kind alone does."""
+        self._whole_community()
         self._flush_docs(SEARCH_KIND)
         found = _sql_search.search(self._conn, self._q.tables, self.community, terms, limit)
         return found if found is not None else match_terms(self.find(SEARCH_KIND), terms, limit)
@@ -790,8 +1087,25 @@ class SqlTransaction:
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue counter changes; they are summed per counter and sent as one upsert each."""
         self._writing()
+        if self._locking:
+            self._guard({subject for _, _, subject in deltas})
         self._counted = True
         pending = self._deltas
+        for key, delta in deltas.items():
+            if delta:
+                pending[key] = pending.get(key, 0) + delta
+
+    def tally(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Queue changes to shared aggregates this work never reads back (optional in a store).
+
+        On PostgreSQL a writer that is not the community's only one sends them at
+        its commit, after every id lock and under the numbering lock, and locks no
+        subject for them: writers on distinct members do not wait for one another on
+        a period's response figures. Elsewhere they are queued as :meth:`add` does.
+        """
+        self._writing()
+        self._counted = True
+        pending = self._deltas if not self._locking or self._exclusive else self._tallies
         for key, delta in deltas.items():
             if delta:
                 pending[key] = pending.get(key, 0) + delta
@@ -806,26 +1120,28 @@ class SqlTransaction:
                 value = shared.get(key)
             if value is None:
                 if (scope, subject) in self._complete:
-                    value = 0
+                    value = 0  # read by prefetch_counters, under the subject's lock
                 else:
+                    if self._locking:
+                        self._guard((subject,))
                     value = self._run.get_counter(self.community, key)
             self._values[key] = value
-        return value + self._deltas.get(key, 0)
+        return value + self._deltas.get(key, 0) + self._tallies.get(key, 0)
 
     def prefetch_counters(self, subjects: Iterable[str], scopes: Iterable[str]) -> None:
         """Read every counter of ``subjects`` in ``scopes`` at once, for the rest of the work.
 
         One statement per :data:`PREFETCH_CHUNK` subjects; afterwards :meth:`counter` answers
         any metric of those subjects and scopes from memory (0 for a counter with no row).
-        Values read or written before are kept. Takes the write lock first on PostgreSQL, as
-        :meth:`prefetch_docs` does.
+        Values read or written before are kept. On PostgreSQL the subjects are locked
+        first, as :meth:`counter` would lock each.
         """
-        self._write_lock()
         scope_list = sorted(set(scopes))
         complete = self._complete
         wanted = sorted({s for s in subjects if not all((sc, s) in complete for sc in scope_list)})
         if not scope_list or not wanted:
             return
+        self._guard(wanted)
         # Flushed sums are in the rows read; pending ones are added by counter() as always.
         self._flush_counters()
         values = self._values
@@ -838,14 +1154,20 @@ class SqlTransaction:
 
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Every non-zero counter of ``subject`` in ``scopes``, as ``{(metric, scope): value}``."""
+        self._guard((subject,))
         self._flush_counters()
         rows = self._conn.execute(
             self._q.counters_of, {"c": self.community, "subj": subject, "scopes": list(scopes)}
         )
-        return {(r.metric, r.scope): r.value for r in rows}
+        found = {(r.metric, r.scope): r.value for r in rows}
+        for (metric, scope, subj), delta in self._tallies.items():  # not sent yet
+            if subj == subject and scope in scopes:
+                found[metric, scope] = found.get((metric, scope), 0) + delta
+        return {k: v for k, v in found.items() if v}
 
     def counters_in(self, scopes: Sequence[str]) -> dict[CounterKey, int]:
         """Every non-zero counter in ``scopes`` (for reading many members at once)."""
+        self._whole_community()
         self._flush_counters()
         rows = self._conn.execute(
             self._q.counters_in, {"c": self.community, "scopes": list(scopes)}
@@ -862,6 +1184,7 @@ class SqlTransaction:
         exclude: Sequence[str] = (),
     ) -> list[tuple[str, int]]:
         """Subjects by value descending, ties by subject ascending; zeros are left out."""
+        self._whole_community()
         self._flush_counters()
         params = {
             "c": self.community,
@@ -877,6 +1200,7 @@ class SqlTransaction:
         self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
     ) -> tuple[int | None, int]:
         """``(1-based position or None, how many are on the board)`` in :meth:`top`'s order."""
+        self._whole_community()
         self._flush_counters()
         ranks = self._board_ranks(metric, scope)
         if (
@@ -964,6 +1288,12 @@ class SqlTransaction:
         if not notes:
             return []
         self._writing()
+        if self._postgres:
+            # Outbox numbers in commit order, so a worker paging by ``seq`` (``since=``)
+            # never passes a notification that commits later with a lower number: take
+            # the numbering lock (held to the commit; ``finish`` takes it anyway) before
+            # the numbers are drawn. Writers that notify commit one at a time from here.
+            self._number()
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
 
@@ -1010,6 +1340,7 @@ class SqlTransaction:
     # -- rebuild ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """Every document and non-zero counter of the community."""
+        self._whole_community()
         self.flush()
         docs = tuple(
             Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
@@ -1024,9 +1355,11 @@ class SqlTransaction:
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Drop every document and counter of the community and write ``snapshot``'s."""
         self._writing()
+        self._whole_community()
         self._dirty.clear()
         self._docs.clear()
         self._deltas.clear()
+        self._tallies.clear()
         self._values.clear()
         self._complete.clear()
         self._shared_docs = self._shared_values = None

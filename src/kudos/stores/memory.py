@@ -428,6 +428,15 @@ class MemoryTransaction:
             else:
                 board[subject] = value + delta
 
+    def tally(self, deltas: Mapping[CounterKey, int]) -> None:
+        """Add to counters this work only adds to and never reads back: as :meth:`add`.
+
+        Optional in a store (see docs/stores.md): for aggregates many writers share and
+        only reports read (response health, feelings, deflections), which a store may send
+        late, at the commit, without locking their subjects. One writer at a time here.
+        """
+        self.add(deltas)
+
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter (0 when missing)."""
         board = self._d.boards.get((metric, scope))

@@ -26,8 +26,10 @@ generated migrations run as they are), or call :meth:`SqlStore.create_all` once.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -50,16 +52,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateSchema
 
-from ..errors import InvalidInput, StoreError
+from ..errors import InvalidInput, StoreError, TransientStoreError
 from . import _sql_search
 from ._sql_alembic import process_revision_directives, render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
-from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements
+from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements, version_keys
 from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
 from ._sql_search import include_name
-from ._sql_tx import Queries, SharedCache, SqlTransaction, lock_id
+from ._sql_tx import LockBusy, Queries, SharedCache, SqlTransaction, lock_id
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -370,6 +372,7 @@ class SqlStore:
         self._schema_checked = False
         # Off only to show, in kudos's own tests, what the community write lock prevents.
         self._write_lock = True
+        self._hints = threading.local()
 
     @classmethod
     def from_url(
@@ -627,7 +630,51 @@ class SqlStore:
             StoreError: the database failed (TransientStoreError when retrying may help).
         """
         after_commit: list[Callable[[], object]] = []
+        # Locks a try of this work found busy (kept for its retry in this thread).
+        hints: set[str] = self._hints.__dict__.setdefault(community, set())
         doing = f"{'reading' if read_only else 'writing'} community {community!r}"
+        try:
+            with self._transaction(community, after_commit, hints, doing, read_only) as tx:
+                yield tx
+        except LockBusy as busy:
+            self._wait_for(busy.locks, busy.shared)
+            raise
+        except TransientStoreError:
+            raise  # the caller may try again: keep what this try learned
+        except BaseException:
+            if not read_only:
+                hints.clear()  # failed for good: the next work is other work
+            raise
+
+    def _wait_for(self, locks: list[int], shared: list[bool]) -> None:
+        """Wait, holding no lock, until the advisory ``locks`` are free (a retry then takes them).
+
+        Only with an engine: a joined connection keeps its locks to the end of the host's
+        transaction, so there the retry just starts over.
+        """
+        if self._engine is None:
+            return
+        with (
+            contextlib.suppress(StoreError),
+            translate_errors("waiting for a writer"),
+            self._engine.connect() as conn,
+            conn.begin(),
+        ):
+            wanted = sorted(zip(locks, shared, strict=True))
+            conn.execute(
+                self._sql.lock_many,
+                {"locks": [n for n, _ in wanted], "shared": [s for _, s in wanted]},
+            )
+
+    @contextmanager
+    def _transaction(
+        self,
+        community: str,
+        after_commit: list[Callable[[], object]],
+        hints: set[str],
+        doing: str,
+        read_only: bool,
+    ) -> Iterator[SqlTransaction]:
         with translate_errors(doing), self._unit(after_commit, read_only=read_only) as conn:
             runner = self._runner(conn)
             self._check_schema(conn, runner)
@@ -639,6 +686,8 @@ class SqlStore:
                 self._queries,
                 postgres=self.dialect == "postgresql",
                 write_lock=self._write_lock,
+                writer=not read_only,
+                hints=hints,
                 shared=self._shared_cache(conn, after_commit),
                 on_commit=after_commit.append
                 if self._connection is None
@@ -650,6 +699,8 @@ class SqlStore:
                     after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
             yield tx
             tx.finish()
+            if not read_only:
+                hints.clear()
             if self._connection is not None and self._sqlite_sql is not None:
                 if tx.wrote:  # what follows waits for the host's commit
                     after_commit_of(
@@ -802,7 +853,7 @@ class SqlStore:
             if not check:
                 return 0
             with translate_errors(f"reading community {community!r}"):
-                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+                return self._postgres_version(conn, community)
         if not check:
             return 0
         assert self._engine is not None
@@ -816,7 +867,15 @@ class SqlStore:
                     raw.close()
                 return int(row[0]) if row is not None else 0
             with self._engine.connect() as conn:
-                return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+                return self._postgres_version(conn, community)
+
+    def _postgres_version(self, conn: Connection, community: str) -> int:
+        """The data version read through ``conn`` (on SQLite the community's row alone)."""
+        if self.dialect != "postgresql":
+            return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
+        return int(
+            conn.execute(self._sql.get_versions, {"keys": version_keys(community)}).scalar_one()
+        )
 
     def communities(self) -> Iterator[str]:
         """The ids of the communities with at least one event, sorted."""

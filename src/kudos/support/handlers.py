@@ -96,7 +96,7 @@ def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign
     for period in (None, data["period"]):
         for product in products:
             for tag in tags:
-                ctx.deltas[("feelings", feeling_scope(period, product, tag), feeling)] += sign
+                ctx.tallies[("feelings", feeling_scope(period, product, tag), feeling)] += sign
 
 
 # --- people involved ----------------------------------------------------------------
@@ -153,7 +153,7 @@ def _product_involvement(ctx: Context, product: str, member: str, delta: int) ->
     topics = (int(doc.data["topics"]) if doc else 0) + delta
     ctx.put("involved_product", key, {"topics": topics}, ref=product, status=None)
     if (topics > 0) != (topics - delta > 0):
-        ctx.deltas[("people_involved", "product", product)] += delta
+        ctx.tallies[("people_involved", "product", product)] += delta
 
 
 # --- topics ------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def _count_deflection(ctx: Context, topic: Post, period: str, sign: int) -> None
     subjects = [ANY, f"topic:{topic.id}"] + ([f"product:{topic.product}"] if topic.product else [])
     for scope in ("all", period):
         for subject in subjects:
-            ctx.deltas[("deflections", scope, subject)] += sign
+            ctx.tallies[("deflections", scope, subject)] += sign
 
 
 def _deflections_follow(ctx: Context, topic: Post, removed: bool) -> None:

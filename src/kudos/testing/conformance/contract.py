@@ -307,6 +307,31 @@ class StoreContractConformance(ConformanceBase):
             assert tx.counter("points", "all", "bob") == 0
             assert tx.counter("reputation", "all", "alice") == 0
 
+    def test_tallies_add_up_with_adds_and_are_read_back_in_the_same_transaction(
+        self, kudos_store: Store
+    ) -> None:
+        with kudos_store.transaction("c1") as tx:
+            tx.add({("health", "h|2026-H2|-", "topics"): 2})
+            tally = getattr(tx, "tally", tx.add)  # optional: a store without it adds
+            tally({("health", "h|2026-H2|-", "topics"): 3, ("health", "h|2026-H2|-", "x"): 0})
+            tally({("feelings", "*", "calm"): 1})
+            assert tx.counter("health", "h|2026-H2|-", "topics") == 5
+            assert tx.counters_of("calm", ["*"]) == {("feelings", "*"): 1}
+            assert tx.top("health", "h|2026-H2|-", limit=5) == [("topics", 5)]
+        with kudos_store.transaction("c1") as tx:
+            getattr(tx, "tally", tx.add)({("health", "h|2026-H2|-", "topics"): -1})
+        with kudos_store.transaction("c1") as tx:
+            assert tx.counter("health", "h|2026-H2|-", "topics") == 4
+            assert tx.counter("health", "h|2026-H2|-", "x") == 0
+            assert tx.top("feelings", "*", limit=5) == [("calm", 1)]
+
+    def test_a_rolled_back_tally_leaves_nothing(self, kudos_store: Store) -> None:
+        with pytest.raises(RuntimeError), kudos_store.transaction("c1") as tx:
+            getattr(tx, "tally", tx.add)({("feelings", "*", "calm"): 1})
+            raise RuntimeError("the work failed")
+        with kudos_store.transaction("c1") as tx:
+            assert tx.counter("feelings", "*", "calm") == 0
+
     def test_counters_of_returns_a_subjects_non_zero_counters_in_the_scopes(
         self, kudos_store: Store
     ) -> None:
