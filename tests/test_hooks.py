@@ -8,10 +8,12 @@ hooks that only act on other facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kudos
 from kudos.abuse import handlers as abuse
@@ -33,6 +35,7 @@ from kudos.recognition import handlers as recognition
 from kudos.referrals import handlers as referrals
 from kudos.support import handlers as support
 from kudos.testing import FakeClock
+from kudos.testing import _stored_state as stored_state
 
 
 @pytest.fixture
@@ -169,3 +172,91 @@ def test_a_kudos_runs_three_after_event_hooks_not_nine(monkeypatch: pytest.Monke
     seen.clear()
     c.give_kudos("r1", giver="asker")
     assert sorted(name for _, name in seen) == ["_check_channel", "_recognise", "_sweep_merged"]
+
+
+# --- the declarations drop no work: every hook on every event gives the same state --------
+
+MEMBERS = ("alice", "bob", "carol", "dave", "staff1")
+POSTS = ("t1", "t2", "r1", "r2", "r3", "i1")
+
+
+def _operation() -> st.SearchStrategy[tuple[str, tuple[Any, ...]]]:
+    member = st.sampled_from(MEMBERS)
+    post = st.sampled_from(POSTS)
+    reply = st.sampled_from(("r1", "r2", "r3"))
+    topic = st.sampled_from(("t1", "t2"))
+    return st.one_of(
+        st.tuples(st.just("join"), st.tuples(st.sampled_from(("dave", "erin")), member)),
+        st.tuples(st.just("topic"), st.tuples(st.just("t2"), member)),
+        st.tuples(st.just("reply"), st.tuples(st.just("r3"), topic, member)),
+        st.tuples(st.just("kudos"), st.tuples(post, member)),
+        st.tuples(st.just("kudos"), st.tuples(post, member)),
+        st.tuples(st.just("withdraw"), st.tuples(post, member)),
+        st.tuples(st.just("down"), st.tuples(post, member)),
+        st.tuples(st.just("accept"), st.tuples(topic, reply, member)),
+        st.tuples(st.just("unaccept"), st.tuples(topic, member)),
+        st.tuples(st.just("remove"), st.tuples(post, st.sampled_from(("removed", "spam")))),
+        st.tuples(st.just("restore"), st.tuples(post)),
+        st.tuples(st.just("merge"), st.tuples(member, member)),
+        st.tuples(st.just("delete"), st.tuples(member)),
+        st.tuples(st.just("vote_idea"), st.tuples(member)),
+        st.tuples(st.just("later"), st.tuples(st.integers(1, 3_000))),
+    )
+
+
+def _run(
+    preset: str, history: list[tuple[str, tuple[Any, ...]]]
+) -> tuple[list[str], dict[str, Any]]:
+    clock = FakeClock()
+    c = kudos.Community(policy=getattr(kudos.policies, preset)(), clock=clock)
+    c.join("staff1", role="staff")
+    for m in ("alice", "bob", "carol"):
+        c.join(m)
+    c.post_topic("t1", author="alice", tags=["roaming"])
+    c.post_topic("i1", author="bob", kind="idea", tags=["esim"])
+    c.post_reply("r1", topic="t1", author="bob")
+    c.post_reply("r2", topic="t1", author="carol")
+    calls: dict[str, Callable[..., Any]] = {
+        "join": lambda m, by: c.join(m, referred_by=by),
+        "topic": lambda t, a: c.post_topic(
+            t, author=a, kind="idea" if t == "i1" else "question", tags=["roaming"]
+        ),
+        "reply": lambda r, t, a: c.post_reply(r, topic=t, author=a),
+        "kudos": lambda p, m: c.give_kudos(p, giver=m),
+        "withdraw": lambda p, m: c.withdraw_kudos(p, giver=m),
+        "down": lambda p, m: c.down_vote(p, voter=m),
+        "accept": lambda t, r, m: c.accept_solution(t, reply=r, by=m),
+        "unaccept": lambda t, m: c.unaccept_solution(t, by=m),
+        "remove": lambda p, why: c.remove_post(p, by="staff1", reason=why),
+        "restore": lambda p: c.restore_post(p, by="staff1"),
+        "merge": lambda m, into: c.merge_members(m, into=into, by="staff1"),
+        "delete": lambda m: c.delete_member(m),
+        "vote_idea": lambda m: c.vote_idea("i1", voter=m),
+        "later": lambda minutes: clock.advance(minutes=minutes),
+    }
+    answers = []
+    for name, args in history:
+        try:
+            calls[name](*args)
+            answers.append("ok")
+        except kudos.KudosError as exc:
+            answers.append(type(exc).__name__)
+    return answers, stored_state(c)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    preset=st.sampled_from(("giffgaff", "stackexchange")),
+    history=st.lists(_operation(), max_size=30),
+)
+def test_every_hook_on_every_event_gives_the_same_state(
+    preset: str, history: list[tuple[str, tuple[Any, ...]]]
+) -> None:
+    declared = _run(preset, history)
+    with pytest.MonkeyPatch.context() as patch:
+        # Forget the declarations: every hook runs on every event, as before they existed.
+        patch.setattr(engine, "_ACTS_ON", {})
+        patch.setattr(engine, "_AFTER", list(engine._AFTER))
+        patch.setattr(engine, "_BEFORE", list(engine._BEFORE))
+        everywhere = _run(preset, history)
+    assert declared == everywhere
