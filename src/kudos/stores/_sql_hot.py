@@ -130,6 +130,15 @@ class Statements:
         self.renumber = {
             table.name: _renumbered(table, dialect, c) for table in (ev, led) if dialect != "sqlite"
         }
+        # PostgreSQL: both renumberings and the data version in one round trip (data-modifying
+        # CTEs), for the transaction holding the numbering lock: the fewer round trips it
+        # makes while holding it, the less the community's other writers wait there.
+        renumber_and_bump = insert(cm).values(community=bindparam("shard"), version=one)
+        for name, statement in self.renumber.items():
+            renumber_and_bump = renumber_and_bump.add_cte(statement.cte(f"renumbered_{name}"))
+        self.renumber_and_bump = renumber_and_bump.on_conflict_do_update(
+            index_elements=[cm.c.community], set_={"version": cm.c.version + one}
+        )
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
         self.lock_shared = select(
             func.pg_advisory_xact_lock_shared(bindparam("lock", type_=BigInteger))

@@ -494,16 +494,29 @@ class SqlTransaction:
                 # follows log order; those that renumber commit one at a time.
                 # It is taken after every id lock and before the data version row (see
                 # the notes on locking), so waiting for it cannot close a circle.
+                renumber = True
+            else:
+                renumber = False
+            if renumber or self._tallies:
                 self._number()
+            if self._tallies:
+                # Shared aggregates under the numbering lock: their rows are only ever
+                # locked by the one transaction holding it, so nobody waits on them while
+                # holding anything else.
+                self._flush_counters()
+            if renumber and not self._bumped:
+                # One round trip: the events' and lines' new numbers and the data version.
+                params = {
+                    "c": self.community,
+                    "ids": self._appended_ids,
+                    "shard": version_shard(self.community),
+                }
+                self._conn.execute(self._sql.renumber_and_bump, params)
+                self._bumped = True
+            elif renumber:
                 params = {"c": self.community, "ids": self._appended_ids}
                 for statement in self._sql.renumber.values():
                     self._conn.execute(statement, params)
-            if self._tallies:
-                # Shared aggregates last, under the numbering lock: their rows are only
-                # ever locked by the one transaction holding it, so nobody waits on them
-                # while holding anything else.
-                self._number()
-                self._flush_counters()
             self._bump_version()  # last: no lock is taken after this row's
 
     def _bump_version(self) -> None:
@@ -1292,7 +1305,10 @@ class SqlTransaction:
             # Outbox numbers in commit order, so a worker paging by ``seq`` (``since=``)
             # never passes a notification that commits later with a lower number: take
             # the numbering lock (held to the commit; ``finish`` takes it anyway) before
-            # the numbers are drawn. Writers that notify commit one at a time from here.
+            # the numbers are drawn. Writers that notify commit one at a time from here,
+            # so what is buffered is sent first, while other writers can still commit.
+            if not self._numbering:
+                self.flush()
             self._number()
         seqs = self._run.insert_notes(self.community, notes)
         return [attrs.evolve(n, seq=seq) for n, seq in zip(notes, seqs, strict=True)]
