@@ -285,8 +285,9 @@ def paused_gc() -> Iterator[None]:
     What the run allocated is then handed to the oldest generation as it is
     (``gc.freeze()`` then ``gc.unfreeze()``), so the first collection after the
     run does not walk all of it at once (0.15-0.38 s per run of 10,000-20,000
-    events on the ingest benchmark); full collections still reach it. Skipped when the process keeps objects
-    frozen itself (``gc.get_freeze_count()``), which ``unfreeze`` would release.
+    events on the ingest benchmark); full collections still reach it. Skipped
+    when the process keeps objects frozen itself (``gc.get_freeze_count()``),
+    which ``unfreeze`` would release.
     """
     paused = gc.isenabled()
     if paused:
