@@ -211,6 +211,40 @@ def test_a_replay_leaves_a_paused_collector_paused() -> None:
         gc.enable()
 
 
+def test_what_a_run_allocated_is_not_walked_by_the_next_young_collection() -> None:
+    """The objects a paused run made go to the oldest generation as they are: the first
+    collection after the run does not walk all of them at once."""
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with engine.paused_gc():
+            kept = [[i] for i in range(20_000)]  # tracked objects that outlive the run
+        young = gc.get_count()[0]
+        assert gc.isenabled()
+        assert young < 1_000, young  # not the 20,000 lists the run made
+        assert any(kept[-1] is o for o in gc.get_objects(generation=2))
+    finally:
+        if not was:
+            gc.disable()
+
+
+def test_objects_a_host_froze_stay_frozen() -> None:
+    was = gc.isenabled()
+    gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with engine.paused_gc():
+            _ = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        if not was:
+            gc.disable()
+
+
 # --- derived ids --------------------------------------------------------------------------
 
 

@@ -476,7 +476,7 @@ def _fingerprints_reported(ctx: Context, event: FingerprintsReported) -> None:
     _add_fingerprints(ctx, event.member, event.fingerprints)
 
 
-@after_event
+@after_event(on=MemberJoined)
 def _joined_with_fingerprints(ctx: Context) -> None:
     """Index a newcomer's fingerprints even where no referral programme reads them."""
     event = ctx.event

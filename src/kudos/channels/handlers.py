@@ -58,7 +58,15 @@ def removed(tx: Transaction, post: str) -> bool:
     return doc is not None and bool(doc.data.get("removed"))
 
 
-@before_event
+def _may_name_a_merged_member(event_type: type[Event]) -> bool:
+    if issubclass(event_type, _NOT_REPOINTED):
+        return False
+    return bool(_member_fields(event_type)) or issubclass(
+        event_type, KudosGiven | DownVoted | IdeaVoted
+    )
+
+
+@before_event(on=_may_name_a_merged_member)
 def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
     """Make facts naming a merged account count for the account kept."""
     if isinstance(event, _NOT_REPOINTED):

@@ -92,7 +92,18 @@ def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
     _save(ctx, topic, doc, data, doc.ref)
 
 
-@after_event
+@after_event(
+    on=(
+        TopicPosted,
+        ReplyPosted,
+        AnsweredWith,
+        SolutionAccepted,
+        SolutionUnaccepted,
+        MembersMerged,
+        PostRemoved,
+        PostRestored,
+    )
+)
 def _track(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, TopicPosted):

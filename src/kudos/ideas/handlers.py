@@ -524,7 +524,7 @@ def _merge(ctx: Context, dup: str, dup_data: Data, voters: list[Data], target: s
 # --- hooks -------------------------------------------------------------------------------
 
 
-@after_event
+@after_event(on=(TopicPosted, PostRemoved))
 def _on_idea_events(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, TopicPosted) and event.kind in ctx.policy.support.votable:

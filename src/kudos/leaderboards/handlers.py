@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import attrs
+
 from ..engine import core as engine
+from ..events import Event
 from .rules import STAFF_METRIC, STAFF_ROLES
 
 
-@engine.after_event
+def _sets_a_role(event_type: type[Event]) -> bool:
+    names = {f.name for f in attrs.fields(event_type)} if attrs.has(event_type) else set()
+    return {"member", "role"} <= names
+
+
+@engine.after_event(on=_sets_a_role)
 def _count_staff(ctx: engine.Context) -> None:
     """Keep :data:`STAFF_METRIC` in step with the role of the member an event sets.
 

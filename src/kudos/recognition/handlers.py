@@ -312,7 +312,7 @@ def _field(event: Event, table: Mapping[str, str]) -> str | None:
 @after_event
 def _recognise(ctx: Context) -> None:
     actor = _field(ctx.event, ACTIVITIES)
-    if actor is not None and ctx.tx.get("member", actor) is not None:
+    if actor is not None and ctx.known_member(actor) is not None:
         _count_active_day(ctx, actor)
         ctx.touched.add(actor)
     plan = _plan(ctx.policy)
@@ -326,9 +326,9 @@ def _recognise(ctx: Context) -> None:
     whole = isinstance(event, MemberJoined | MemberDeleted)
     event_badges = plan.event_badges(event.type)
     for member_id in sorted(ctx.touched):
-        if ctx.tx.get("member", member_id) is None:
+        member = ctx.known_member(member_id)
+        if member is None:
             continue
-        member = ctx.member(member_id)
         raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
         changed = None if whole or raised else plan.changed(ctx, member_id)
         if changed is None:  # evaluate everything

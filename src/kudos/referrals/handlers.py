@@ -287,7 +287,7 @@ def _make(
     ctx.touched.update((referrer, member))
 
 
-@after_event
+@after_event(on=MemberJoined)
 def _joined(ctx: Context) -> None:
     """A member joined: index their fingerprints, and record their referral, if any."""
     event = ctx.event

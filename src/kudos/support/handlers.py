@@ -511,7 +511,17 @@ def on_duty(tx: Transaction, product: str | None, at: datetime) -> list[str]:
 # --- what other facts mean for support ------------------------------------------------
 
 
-@after_event
+@after_event(
+    on=(
+        ReplyPosted,
+        MemberDeleted,
+        SolutionAccepted,
+        SolutionUnaccepted,
+        MembersMerged,
+        PostRemoved,
+        PostRestored,
+    )
+)
 def _on_forum_events(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, ReplyPosted):
