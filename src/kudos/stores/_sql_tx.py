@@ -424,6 +424,9 @@ class SqlTransaction:
         self._sql = sql
         self._q = queries
         self._postgres = postgres
+        self.round_trips = postgres
+        """Whether each read is a round trip to a database server (PostgreSQL), so that
+        reading what one event needs in a few bulk statements first pays off."""
         self._c = {"c": community}
         self._locked: set[str] = set()
         self._locking = postgres and write_lock and writer
