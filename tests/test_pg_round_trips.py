@@ -58,7 +58,7 @@ def test_a_kudos_on_postgres_takes_a_few_bulk_reads_not_one_per_key(
     finally:
         event.remove(postgres_engine, "before_cursor_execute", seen)
     assert outcome.entries and community.standing("bob").reputation == 1
-    assert len(statements) <= 40, len(statements)  # 57 when each key was read on its own
+    assert len(statements) <= 30, len(statements)  # 57 when each key was read on its own
     assert_consistent(community)
 
 
