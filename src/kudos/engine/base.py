@@ -138,6 +138,10 @@ class CommunityBase:
                 refusals.check(tx, stamped)
             assert stamped.at is not None
             version, policy = timeline.at(stamped.at)
+            if getattr(tx, "round_trips", False):
+                # A server store: what the event names (its posts and members, their
+                # documents and counters) locked and read in a few statements, not one each.
+                prefetch(tx, policy, (stamped,))
             try:
                 outcome = engine.apply(tx, policy, stamped, version=version)
             except KudosError as exc:
@@ -275,7 +279,16 @@ class CommunityBase:
                     ) from exc
                 # Exponential backoff with full jitter: writers that collided do not all
                 # come back at the same moment.
-                time.sleep(random.uniform(0, _BACKOFF * 2**attempt))
+                pause = random.uniform(0, _BACKOFF * 2**attempt)
+                log.info(
+                    "community %r: %s; trying again in %.0f ms (try %d of %d)",
+                    self.id,
+                    exc,
+                    pause * 1000,
+                    attempt + 2,
+                    _RETRIES,
+                )
+                time.sleep(pause)
         if on_commit is None:  # a store that cannot say when: its block's end is the commit
             self._committed(result)
         return result

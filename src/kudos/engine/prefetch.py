@@ -134,11 +134,24 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
     for at in buckets:
         day = day_of(policy, at)
         scopes.update((period_of(policy, at), f"day:{day}", f"month:{day[:7]}"))
-    docs("post", posts)
-    docs("involved", involved)
-    for vote_kind, keys in votes.items():
-        docs(vote_kind, keys)
+
+    # A store that reads several kinds in one statement gets them so (two round trips for
+    # one event: what it names, then the authors of its posts); others, a kind at a time.
+    def each_kind(wanted: dict[str, set[str]]) -> None:
+        for kind_name, keys in wanted.items():
+            docs(kind_name, keys)
+
+    kinds: Callable[[dict[str, set[str]]], None] = getattr(tx, "prefetch_kinds", each_kind)
+    kinds(
+        {
+            "post": posts,
+            "involved": involved,
+            **votes,
+            **dict.fromkeys(MEMBER_DOCS, members | authors),
+        }
+    )
     # The authors of the posts the batch names (the members a kudos or a solution pays).
+    named = members | authors
     for post in posts:
         doc = tx.get("post", post)
         if doc is not None:
@@ -146,6 +159,5 @@ def prefetch(tx: Transaction, policy: Policy, events: Sequence[Event]) -> None:
             if isinstance(author, str):
                 authors.add(author)
     members |= authors
-    for kind_name in MEMBER_DOCS:
-        docs(kind_name, members)
+    kinds(dict.fromkeys(MEMBER_DOCS, members - named))
     counters(members, scopes)
