@@ -88,3 +88,15 @@ def postgres_store(postgres_engine: Engine, postgres_metadata: MetaData) -> SqlS
         ):
             conn.execute(delete(table))
     return store
+
+
+@pytest.fixture
+def prefix(postgres_engine: Engine) -> Iterator[str]:
+    """A table prefix with fresh kudos tables on PostgreSQL, dropped after the test: for
+    tests whose other processes open the tables by prefix (``make_metadata(prefix=...)``)."""
+    name = f"kudos_p{os.getpid()}_"
+    md = make_metadata(prefix=name)
+    md.drop_all(postgres_engine)
+    SqlStore(postgres_engine, metadata=md).create_all()
+    yield name
+    md.drop_all(postgres_engine)

@@ -10,7 +10,6 @@ on a MemoryStore, and the projections equal to a replay of the log.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -94,16 +93,6 @@ def record_everything(url: str, prefix: str, worker: int) -> Counter[str]:
     finally:
         engine.dispose()
     return seen
-
-
-@pytest.fixture
-def prefix(postgres_engine: Engine) -> Iterator[str]:
-    name = f"kudos_c{os.getpid()}_"
-    md = make_metadata(prefix=name)
-    md.drop_all(postgres_engine)
-    SqlStore(postgres_engine, metadata=md).create_all()
-    yield name
-    md.drop_all(postgres_engine)
 
 
 def test_app_servers_recording_the_same_events_at_once_award_each_once(

@@ -11,10 +11,8 @@ be passed over for good.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
@@ -66,16 +64,6 @@ def write(url: str, prefix: str, worker: int) -> int:
     finally:
         engine.dispose()
     return made
-
-
-@pytest.fixture
-def prefix(postgres_engine: Engine) -> Iterator[str]:
-    name = f"kudos_o{os.getpid()}_"
-    md = make_metadata(prefix=name)
-    md.drop_all(postgres_engine)
-    SqlStore(postgres_engine, metadata=md).create_all()
-    yield name
-    md.drop_all(postgres_engine)
 
 
 def test_a_cursor_paging_the_outbox_during_parallel_writes_sees_each_notification_once(

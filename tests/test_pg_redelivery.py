@@ -10,8 +10,6 @@ reply arrived could be answered "unknown post" while the other was accepted.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
@@ -61,16 +59,6 @@ def _deliver(url: str, prefix: str, role: int, barrier: Any) -> list[str]:
         except KudosError as error:
             answers.append(type(error).__name__)
     return answers
-
-
-@pytest.fixture
-def prefix(postgres_engine: Engine) -> Iterator[str]:
-    name = f"kudos_rd{os.getpid()}_"
-    md = make_metadata(prefix=name)
-    md.drop_all(postgres_engine)
-    SqlStore(postgres_engine, metadata=md).create_all()
-    yield name
-    md.drop_all(postgres_engine)
 
 
 def test_one_event_id_delivered_twice_at_once_gets_one_answer(

@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
@@ -22,7 +20,7 @@ from multiprocessing import get_context
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from kudos import Community, LedgerEntry, MemoryStore, TransientStoreError, policies
+from kudos import Community, LedgerEntry, MemoryStore, Policy, TransientStoreError, policies
 from kudos.engine.core import apply
 from kudos.events import (
     Event,
@@ -92,16 +90,6 @@ def write(url: str, prefix: str, w: int) -> int:
         engine.dispose()
 
 
-@pytest.fixture
-def prefix(postgres_engine: Engine) -> Iterator[str]:
-    name = f"kudos_w{os.getpid()}_"
-    md = make_metadata(prefix=name)
-    md.drop_all(postgres_engine)
-    SqlStore(postgres_engine, metadata=md).create_all()
-    yield name
-    md.drop_all(postgres_engine)
-
-
 def _award(e: LedgerEntry) -> tuple[str, str, str, int, str]:
     return (e.event_id, e.member, e.account, e.amount, e.action)
 
@@ -149,14 +137,22 @@ def _waiting(postgres_engine: Engine, prefix: str) -> tuple[Engine, Community]:
     return engine, Community(store=store, policy=policies.giffgaff(), cache=None)
 
 
-def test_a_writer_on_other_members_does_not_wait_for_an_open_one(
+def _open_writer(
     postgres_engine: Engine, prefix: str
-) -> None:
+) -> tuple[SqlStore, Policy, Engine, Community]:
+    """The writers' members set up; a store to open a writer's transaction on, and a second
+    app server (see :func:`_waiting`)."""
     md, policy = make_metadata(prefix=prefix), policies.giffgaff()
     Community(store=SqlStore(postgres_engine, metadata=md), policy=policy).record_many(set_up())
     engine, other = _waiting(postgres_engine, prefix)
+    return SqlStore(postgres_engine, metadata=md), policy, engine, other
+
+
+def test_a_writer_on_other_members_does_not_wait_for_an_open_one(
+    postgres_engine: Engine, prefix: str
+) -> None:
+    store, policy, engine, other = _open_writer(postgres_engine, prefix)
     try:
-        store = SqlStore(postgres_engine, metadata=md)
         with store.transaction("default") as tx:
             # A writer records a kudos among writer 0's members, and is still at work.
             kudos = KudosGiven(post="w0t0", giver="w0m1", at=START + timedelta(days=1))
@@ -180,11 +176,8 @@ def test_a_writer_on_other_members_does_not_wait_for_an_open_one(
 def test_whole_community_work_waits_for_writers_in_flight(
     postgres_engine: Engine, prefix: str
 ) -> None:
-    md, policy = make_metadata(prefix=prefix), policies.giffgaff()
-    Community(store=SqlStore(postgres_engine, metadata=md), policy=policy).record_many(set_up())
-    engine, other = _waiting(postgres_engine, prefix)
+    store, policy, engine, other = _open_writer(postgres_engine, prefix)
     try:
-        store = SqlStore(postgres_engine, metadata=md)
         with store.transaction("default") as tx:
             kudos = KudosGiven(post="w0t0", giver="w0m1", at=START + timedelta(days=1))
             apply(tx, policy, kudos, notify=False)  # none: the outbox waits for its turn

@@ -135,6 +135,22 @@ def _acts_on(on: ActsOn) -> Callable[[type[Event]], bool]:
     return on
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _registrar(hooks: list[_F], on: ActsOn | None) -> Callable[[_F], _F]:
+    """What registers a hook in ``hooks`` (acting on ``on``, every event type when ``None``)."""
+
+    def register(fn: _F) -> _F:
+        if on is not None:
+            _ACTS_ON[fn] = _acts_on(on)
+        hooks.append(fn)
+        _COMPILED.clear()
+        return fn
+
+    return register
+
+
 @overload
 def before_event(fn: Before, /) -> Before: ...
 @overload
@@ -154,13 +170,7 @@ def before_event(
     ``(event_type) -> bool`` asked once per type.
     """
 
-    def register(fn: Before) -> Before:
-        if on is not None:
-            _ACTS_ON[fn] = _acts_on(on)
-        _BEFORE.append(fn)
-        _COMPILED.clear()
-        return fn
-
+    register = _registrar(_BEFORE, on)
     return register if fn is None else register(fn)
 
 
@@ -180,13 +190,7 @@ def after_event(
     registered.
     """
 
-    def register(fn: Hook) -> Hook:
-        if on is not None:
-            _ACTS_ON[fn] = _acts_on(on)
-        _AFTER.append(fn)
-        _COMPILED.clear()
-        return fn
-
+    register = _registrar(_AFTER, on)
     return register if fn is None else register(fn)
 
 
