@@ -22,27 +22,36 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, text
 
+from conftest import process_prefix
 from kudos import Community, TransientStoreError, policies
 from kudos.engine import base
 from kudos.model import Notification
-from kudos.stores._sql_tx import NUMBERING_LOCK, WRITE_LOCK, LockBusy, SqlTransaction, lock_id
+from kudos.stores._sql_tx import (
+    NUMBERING_LOCK,
+    WRITE_LOCK,
+    LockBusy,
+    SqlTransaction,
+    lock_id,
+    lock_space,
+)
 from kudos.stores.sql import SqlStore
 
 pytestmark = pytest.mark.postgres
 
 COMMUNITY = "lock-order"
+SPACE = lock_space(f"{process_prefix()}events", COMMUNITY)  # the tables of postgres_store
 AT = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
 
 def _ordered(n: int) -> list[str]:
     """``n`` engine lock keys in ascending lock number order."""
     keys = [f"k{i}" for i in range(n * 4)]
-    return sorted(keys, key=lambda k: lock_id(COMMUNITY, k))[:n]
+    return sorted(keys, key=lambda k: lock_id(SPACE, k))[:n]
 
 
 def _lock_waits(engine: Engine, key: str) -> int:
     """How many sessions of this database wait for the advisory lock of ``key``."""
-    number = lock_id(COMMUNITY, key) & (2**64 - 1)  # as PostgreSQL shows it: two oids
+    number = lock_id(SPACE, key) & (2**64 - 1)  # as PostgreSQL shows it: two oids
     with engine.connect() as conn:
         return int(
             conn.execute(

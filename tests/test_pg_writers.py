@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -236,3 +237,30 @@ def test_writers_posting_on_other_members_do_not_wait_for_an_open_one(
         assert_consistent(other)
     finally:
         engine.dispose()
+
+
+def test_two_sets_of_tables_in_one_database_share_no_lock(postgres_engine: Engine) -> None:
+    """Two applications keep their kudos tables in one database (prefixes ``a_``, ``b_``),
+    each with a community ``default``: whole-community work on one does not hold up, or
+    make give up, a writer on the other."""
+    tables = [make_metadata(prefix=f"kudos_l{os.getpid()}{side}_") for side in "ab"]
+    for md in tables:
+        md.drop_all(postgres_engine)
+        SqlStore(postgres_engine, metadata=md).create_all()
+    url = postgres_engine.url.render_as_string(hide_password=False)
+    engine = create_engine(url, connect_args={"options": "-c lock_timeout=1000"})
+    try:
+        first = Community(
+            store=SqlStore(postgres_engine, metadata=tables[0]), policy=policies.giffgaff()
+        )
+        other = Community(store=SqlStore(engine, metadata=tables[1]), policy=policies.giffgaff())
+        first.join("ann", at=START)
+        with first.store.transaction("default") as tx:
+            tx.events()  # reads the whole log: takes its community's lock exclusively
+            other.join("ann", at=START)  # commits at once
+            other.join("bob", at=START)
+        assert [s.member for s in other.standings()] == ["ann", "bob"]
+    finally:
+        engine.dispose()
+        for md in tables:
+            md.drop_all(postgres_engine)

@@ -35,6 +35,7 @@ __all__ = [
     "SharedCache",
     "SqlTransaction",
     "lock_id",
+    "lock_space",
 ]
 
 PREFETCH_CHUNK = 500
@@ -88,8 +89,19 @@ def _ref(kind: str) -> str:
     return f"ref:{len(kind)}:{kind}:"
 
 
+def lock_space(tables: str, community: str) -> str:
+    """The space of a community's advisory locks: its tables (the events table's full name,
+    ``schema.prefix`` + ``events``) and its id, so that two sets of kudos tables in one
+    database never share a lock."""
+    return f"{tables}\x00{community}"
+
+
 def lock_id(community: str, key: str) -> int:
-    """A stable signed 64-bit number for ``(community, key)``: a PostgreSQL advisory lock id."""
+    """A stable signed 64-bit number for ``(community, key)``: a PostgreSQL advisory lock id.
+
+    ``community`` names the lock's space: a transaction passes its tables' name with the
+    community id, so that communities of other tables in the database never share a lock.
+    """
     digest = hashlib.blake2b(f"{community}\x00{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -431,6 +443,10 @@ class SqlTransaction:
         self._sql = sql
         self._q = queries
         self._postgres = postgres
+        # Advisory locks are the database's, not the tables': two sets of kudos tables in
+        # one database (another prefix or schema) with the same community id must not
+        # queue for, or give up on, each other's locks.
+        self._lock_space = lock_space(queries.tables.events.fullname, community)
         self.round_trips = postgres
         """Whether each read is a round trip to a database server (PostgreSQL), so that
         reading what one event needs in a few bulk statements first pays off."""
@@ -727,7 +743,7 @@ class SqlTransaction:
         wanted: dict[int, tuple[str, bool]] = {}
         for key in new:
             is_shared = key.startswith(_SHARED)
-            n = lock_id(self.community, key[len(_SHARED) :] if is_shared else key)
+            n = lock_id(self._lock_space, key[len(_SHARED) :] if is_shared else key)
             if n not in wanted or not is_shared:  # wanted both ways: exclusively
                 wanted[n] = (key, is_shared)
         if not locked and not self._numbering:
@@ -781,7 +797,9 @@ class SqlTransaction:
             if WRITE_LOCK in self._hints:  # a try of this work needed the whole community
                 self._whole_community()
                 return
-            self._conn.execute(self._sql.lock_shared, {"lock": lock_id(self.community, WRITE_LOCK)})
+            self._conn.execute(
+                self._sql.lock_shared, {"lock": lock_id(self._lock_space, WRITE_LOCK)}
+            )
             self._entered = True
 
     def _whole_community(self) -> None:
@@ -797,7 +815,7 @@ class SqlTransaction:
         """
         if not self._locking or self._exclusive:
             return
-        whole = lock_id(self.community, WRITE_LOCK)
+        whole = lock_id(self._lock_space, WRITE_LOCK)
         if not self._entered and not self._locked:
             self._conn.execute(self._sql.lock, {"lock": whole})
         elif list(self._conn.execute(self._sql.try_locks, {"locks": [whole], "shared": [False]})):
@@ -807,7 +825,7 @@ class SqlTransaction:
     def _number(self) -> None:
         """Take the community's numbering lock (PostgreSQL, once; held to the commit)."""
         if self._postgres and not self._numbering:
-            self._conn.execute(self._sql.lock, {"lock": lock_id(self.community, NUMBERING_LOCK)})
+            self._conn.execute(self._sql.lock, {"lock": lock_id(self._lock_space, NUMBERING_LOCK)})
             self._numbering = True
 
     def _writing(self) -> None:
