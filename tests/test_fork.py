@@ -43,8 +43,12 @@ def _child(k: int) -> int:
     return community.standing("boss").reputation
 
 
-def _run(url: str, prefix: str | None = None) -> None:
-    store = SqlStore.from_url(url, prefix=prefix)
+def _run(url: str, prefix: str | None = None, *, own_engine: bool = False) -> None:
+    if own_engine:  # the host's engine, handed to SqlStore
+        store = SqlStore(create_engine(url), metadata=make_metadata(prefix=prefix))
+        store.create_all()
+    else:
+        store = SqlStore.from_url(url, prefix=prefix)
     community = Community(store=store, policy=policies.giffgaff())
     _shared[:] = [community]
     try:
@@ -76,10 +80,13 @@ def test_children_forked_after_a_sqlite_community_connected_write_and_read(
 
 
 @pytest.mark.postgres
-def test_children_forked_after_a_postgres_community_connected_write_and_read() -> None:
+@pytest.mark.parametrize("own_engine", [False, True], ids=["url", "host-engine"])
+def test_children_forked_after_a_postgres_community_connected_write_and_read(
+    own_engine: bool,
+) -> None:
     prefix = f"kudos_f{os.getpid()}_"
     try:
-        _run(postgres_url(), prefix)
+        _run(postgres_url(), prefix, own_engine=own_engine)
     finally:
         engine = create_engine(postgres_url())
         make_metadata(prefix=prefix).drop_all(engine)

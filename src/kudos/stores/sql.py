@@ -118,20 +118,38 @@ _data_keys: weakref.WeakKeyDictionary[Engine, dict[str, Hashable]] = weakref.Wea
 _unanalyzed: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 _next_engine_id = itertools.count(1)
 
-# Engines kudos made from a URL (``SqlStore.open``, ``kudos.open``). A process forked
-# after one connected (``gunicorn --preload``, a multiprocessing pool forked from the app)
-# would otherwise use its parent's open connections: two processes talking over one socket
-# read each other's results. The child drops them without closing the parent's.
-_owned_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Engines whose pools hand a forked process connections of its own (see _fork_safe).
+_fork_safe_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_PID = "kudos_pid"
 
 
-def _drop_inherited_connections() -> None:
-    for engine in list(_owned_engines):
-        engine.dispose(close=False)
+def _fork_safe(engine: Engine) -> None:
+    """Make ``engine``'s pool give a process only connections it opened itself.
 
+    A process forked after the engine connected (``gunicorn --preload``, a
+    multiprocessing pool forked from the app) would otherwise check out its
+    parent's open connections: two processes on one socket read each other's
+    results or hang. A connection checked out in another process than the one that
+    opened it is dropped from the pool, without closing the parent's socket, and a
+    new one opened (SQLAlchemy's recipe for pools and ``os.fork()``). Idempotent.
+    """
+    if engine in _fork_safe_engines:
+        return
+    _fork_safe_engines.add(engine)
 
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_drop_inherited_connections)
+    @event.listens_for(engine, "connect")
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        record.info[_PID] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        pid = os.getpid()
+        opened = record.info.setdefault(_PID, pid)
+        if opened != pid:
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise sa_exc.DisconnectionError(
+                f"connection opened in process {opened}, checked out in process {pid}"
+            )
 
 
 def _prepare(metadata: MetaData, dialect: Any) -> _Prepared:
@@ -350,6 +368,7 @@ class SqlStore:
         if isinstance(bind, Engine):
             self._engine: Engine | None = bind
             self._connection: Connection | None = None
+            _fork_safe(bind)
         elif isinstance(bind, Connection):
             self._engine, self._connection = None, bind
         else:
@@ -447,7 +466,6 @@ class SqlStore:
         try:
             store = cls(engine, prefix=prefix, schema=schema, metadata=metadata)
             store._owns_engine = True
-            _owned_engines.add(engine)
             if create:
                 store.create_all()
         except BaseException:
