@@ -58,16 +58,13 @@ def check(tx: Transaction, event: Event) -> None:
         Conflict: the id was refused for different content.
     """
     event_id = event.event_id
-    if event_id is None:
-        return
-    tx.lock((EVENT_LOCK + event_id,))  # held to the commit: no refusal is kept meanwhile
-    if tx.get_event(event_id) is not None:
+    if event_id is None or _accepted(tx, event_id):
         return
     _, row = _latest(tx, event_id)
     if row is None:
         return
     data = row.payload
-    if data["refused_type"] != event.type or data["refused_content"] != event.content():
+    if not _same(row, event):
         raise Conflict(
             f"event id {event_id!r} was refused for {data['refused_type']} "
             f"{data['refused_content']}; now it is {event.type} {event.content()}. "
@@ -91,8 +88,7 @@ def remember(tx: Transaction, event: Event, error: KudosError, *, retry: bool = 
     A refusal another delivery kept meanwhile is not kept twice (unless ``retry``).
     """
     assert event.event_id is not None and event.at is not None
-    tx.lock((EVENT_LOCK + event.event_id,))
-    if tx.get_event(event.event_id) is not None:
+    if _accepted(tx, event.event_id):
         return False
     n, row = _latest(tx, event.event_id)
     if row is not None and not retry and row.at == event.at and _same(row, event):
@@ -114,6 +110,13 @@ def remember(tx: Transaction, event: Event, error: KudosError, *, retry: bool = 
         )
     )
     return True
+
+
+def _accepted(tx: Transaction, event_id: str) -> bool:
+    """Whether ``event_id`` is in the log, read under the id's lock (held to the commit,
+    the one appending the event takes), so no other delivery of it decides meanwhile."""
+    tx.lock((EVENT_LOCK + event_id,))
+    return tx.get_event(event_id) is not None
 
 
 def _same(row: StoredEvent, event: Event) -> bool:

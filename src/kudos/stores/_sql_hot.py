@@ -106,31 +106,22 @@ class Statements:
             cnt.c.scope == bindparam("s"),
             cnt.c.subject == bindparam("subj"),
         )
+        counter_key = [cnt.c.community, cnt.c.metric, cnt.c.scope, cnt.c.subject]
         upsert_counter = insert(cnt)
-        self.add_counters = upsert_counter.on_conflict_do_update(
-            index_elements=[cnt.c.community, cnt.c.metric, cnt.c.scope, cnt.c.subject],
-            set_={"value": cnt.c.value + upsert_counter.excluded.value},
+        self.add_counters = _adding(
+            upsert_counter, counter_key, cnt.c.value, upsert_counter.excluded.value
         )
         # PostgreSQL: every change of a flush in one statement, its rows from unnest() over
         # four arrays (in the order given: sorted keys, against deadlocks). An executemany
         # sends one message per row; a kudos changes about twenty counters.
         self.add_counters_bulk = None
         if dialect != "sqlite":
-            changes = (
-                func.unnest(
-                    bindparam("metrics", type_=ARRAY(String)),
-                    bindparam("scopes", type_=ARRAY(String)),
-                    bindparam("subjects", type_=ARRAY(String)),
-                    bindparam("values", type_=ARRAY(BigInteger)),
-                )
-                .table_valued(
-                    column("m", String),
-                    column("s", String),
-                    column("subj", String),
-                    column("v", BigInteger),
-                    with_ordinality="n",
-                )
-                .render_derived()
+            changes = _unnested(
+                ("metrics", "m", String),
+                ("scopes", "s", String),
+                ("subjects", "subj", String),
+                ("values", "v", BigInteger),
+                ordinality="n",
             )
             rows = insert(cnt).from_select(
                 ["community", "metric", "scope", "subject", "value"],
@@ -138,17 +129,12 @@ class Statements:
                 .select_from(changes)
                 .order_by(changes.c.n),
             )
-            self.add_counters_bulk = rows.on_conflict_do_update(
-                index_elements=[cnt.c.community, cnt.c.metric, cnt.c.scope, cnt.c.subject],
-                set_={"value": cnt.c.value + rows.excluded.value},
-            )
+            self.add_counters_bulk = _adding(rows, counter_key, cnt.c.value, rows.excluded.value)
         self.insert_notes = out.insert().returning(out.c.seq, sort_by_parameter_order=True)
         cm = t.communities
         one: ColumnElement[int] = literal_column("1")
         upsert_version = insert(cm).values(community=c, version=one)
-        self.bump_version = upsert_version.on_conflict_do_update(
-            index_elements=[cm.c.community], set_={"version": cm.c.version + one}
-        )
+        self.bump_version = _adding(upsert_version, [cm.c.community], cm.c.version, one)
         self.get_version = select(cm.c.version).where(cm.c.community == c)
         # PostgreSQL: the sum of the community's row and its shards' (see version_keys).
         self.get_versions = select(func.coalesce(func.sum(cm.c.version), 0)).where(
@@ -156,20 +142,15 @@ class Statements:
         )
         self.schema_version = select(t.schema.c.version).where(t.schema.c.id == literal_column("1"))
         # Commit order (PostgreSQL): a writing transaction numbers its events and ledger
-        # lines again right before it commits, holding the data version row's lock, so
-        # ``seq`` follows the order transactions commit in (see SqlTransaction.finish).
-        self.renumber = {
-            table.name: _renumbered(table, dialect, c) for table in (ev, led) if dialect != "sqlite"
-        }
-        # PostgreSQL: both renumberings and the data version in one round trip (data-modifying
-        # CTEs), for the transaction holding the numbering lock: the fewer round trips it
-        # makes while holding it, the less the community's other writers wait there.
+        # lines again right before it commits, holding the numbering lock, so ``seq``
+        # follows the order transactions commit in (see SqlTransaction.finish). Both
+        # renumberings and the data version go in one round trip (data-modifying CTEs):
+        # the fewer round trips the lock's holder makes, the less other writers wait.
         renumber_and_bump = insert(cm).values(community=bindparam("shard"), version=one)
-        for name, statement in self.renumber.items():
-            renumber_and_bump = renumber_and_bump.add_cte(statement.cte(f"renumbered_{name}"))
-        self.renumber_and_bump = renumber_and_bump.on_conflict_do_update(
-            index_elements=[cm.c.community], set_={"version": cm.c.version + one}
-        )
+        for table in (ev, led) if dialect != "sqlite" else ():
+            renumbered = _renumbered(table, dialect, c).cte(f"renumbered_{table.name}")
+            renumber_and_bump = renumber_and_bump.add_cte(renumbered)
+        self.renumber_and_bump = _adding(renumber_and_bump, [cm.c.community], cm.c.version, one)
         self.lock = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
         self.lock_shared = select(
             func.pg_advisory_xact_lock_shared(bindparam("lock", type_=BigInteger))
@@ -177,14 +158,7 @@ class Statements:
         # Several keys in one round trip, in the order given (the caller sorts them):
         # unnest() yields its arrays' elements in order, and the function runs per row.
         # ``shared`` says, per key, whether it is taken shared (else exclusively).
-        pairs = (
-            func.unnest(
-                bindparam("locks", type_=ARRAY(BigInteger)),
-                bindparam("shared", type_=ARRAY(Boolean)),
-            )
-            .table_valued(column("k", BigInteger), column("s", Boolean))
-            .render_derived()
-        )
+        pairs = _unnested(("locks", "k", BigInteger), ("shared", "s", Boolean))
         k, shared = pairs.c.k, pairs.c.s
         self.lock_many = select(
             func.count(
@@ -205,6 +179,22 @@ class Statements:
                 )
             )
         )
+
+
+def _adding(stmt: Any, key: list[Any], column_: Any, amount: Any) -> Any:
+    """``stmt`` (a PostgreSQL or SQLite ``INSERT``) adding ``amount`` to ``column_`` of the
+    row already there with the same ``key`` columns: an in-database increment."""
+    return stmt.on_conflict_do_update(index_elements=key, set_={column_.name: column_ + amount})
+
+
+def _unnested(*arrays: tuple[str, str, Any], ordinality: str | None = None) -> Any:
+    """Rows from PostgreSQL's ``unnest()`` over array parameters, in their order: one
+    ``(parameter, column, type)`` per array (and the row number as ``ordinality``)."""
+    return (
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, _, kind in arrays))
+        .table_valued(*(column(col, kind) for _, col, kind in arrays), with_ordinality=ordinality)
+        .render_derived()
+    )
 
 
 VERSION_SHARDS = 16

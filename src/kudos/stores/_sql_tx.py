@@ -106,6 +106,18 @@ def lock_id(community: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _doc(row: Any) -> Doc:
+    """The document of a row of the documents table."""
+    return Doc(kind=row.kind, key=row.key, data=row.data, ref=row.ref, status=row.status)
+
+
+def _sum_into(pending: dict[CounterKey, int], deltas: Mapping[CounterKey, int]) -> None:
+    """Add ``deltas`` to the queued counter changes ``pending`` (zeros left out)."""
+    for key, delta in deltas.items():
+        if delta:
+            pending[key] = pending.get(key, 0) + delta
+
+
 class LockBusy(TransientStoreError):
     """A key a writer came to late was held by another transaction (PostgreSQL).
 
@@ -460,7 +472,6 @@ class SqlTransaction:
         self._event_locks = 0  # of the keys locked, events' own (append_event)
         self._ceiling = -(2**63)  # the highest id lock number held
         self._appended_ids: list[str] = []
-        self._bumped = False
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -501,28 +512,25 @@ class SqlTransaction:
         """Send what is buffered and move the community's data version if anything was written."""
         self.flush()
         if self.wrote:
-            if self._appended_ids and len(self._locked) > self._event_locks:
-                # Writers run in parallel, so the ``seq`` numbers events took when they
-                # were appended need not follow the order in which they touched shared
-                # members: a writer may append, then take a member's lock after another
-                # writer appended, wrote that member and committed. A transaction that
-                # locked what it touched (every recording does) numbers its events and
-                # ledger lines again here, while it holds every lock it took: that puts
-                # it after every writer it waited for (they committed before it could
-                # take their keys). One that took no lock (appending alone) keeps its
-                # numbers: nothing it did depends on another writer. So for
-                # events on common members ``seq`` order is the order they were recorded
-                # in, and a replay of the log in ``seq`` order (rebuild) meets them in
-                # that order. Events on distinct members keep whatever order: neither
-                # reads what the other writes.
-                # The numbering lock (held to the commit) keeps two transactions from
-                # interleaving their events' and their lines' new numbers, so ledger order
-                # follows log order; those that renumber commit one at a time.
-                # It is taken after every id lock and before the data version row (see
-                # the notes on locking), so waiting for it cannot close a circle.
-                renumber = True
-            else:
-                renumber = False
+            # Writers run in parallel, so the ``seq`` numbers events took when they
+            # were appended need not follow the order in which they touched shared
+            # members: a writer may append, then take a member's lock after another
+            # writer appended, wrote that member and committed. A transaction that
+            # locked what it touched (every recording does) numbers its events and
+            # ledger lines again here, while it holds every lock it took: that puts
+            # it after every writer it waited for (they committed before it could
+            # take their keys). One that took no lock (appending alone) keeps its
+            # numbers: nothing it did depends on another writer. So for
+            # events on common members ``seq`` order is the order they were recorded
+            # in, and a replay of the log in ``seq`` order (rebuild) meets them in
+            # that order. Events on distinct members keep whatever order: neither
+            # reads what the other writes.
+            # The numbering lock (held to the commit) keeps two transactions from
+            # interleaving their events' and their lines' new numbers, so ledger order
+            # follows log order; those that renumber commit one at a time.
+            # It is taken after every id lock and before the data version row (see
+            # the notes on locking), so waiting for it cannot close a circle.
+            renumber = bool(self._appended_ids) and len(self._locked) > self._event_locks
             if renumber or self._tallies:
                 self._number()
             if self._tallies:
@@ -530,34 +538,16 @@ class SqlTransaction:
                 # locked by the one transaction holding it, so nobody waits on them while
                 # holding anything else.
                 self._flush_counters()
-            if renumber and not self._bumped:
-                # One round trip: the events' and lines' new numbers and the data version.
-                params = {
-                    "c": self.community,
-                    "ids": self._appended_ids,
-                    "shard": version_shard(self.community),
-                }
+            # Last, the data version: no lock is taken after its row's. The upsert locks
+            # its row in ``<prefix>communities`` until the commit; on PostgreSQL each
+            # process and thread adds to a row of its own (``version_shard``), so writers
+            # in parallel do not queue there, and commit in parallel.
+            shard = version_shard(self.community) if self._postgres else self.community
+            if renumber:  # one round trip: the new numbers and the data version
+                params = {"c": self.community, "ids": self._appended_ids, "shard": shard}
                 self._conn.execute(self._sql.renumber_and_bump, params)
-                self._bumped = True
-            elif renumber:
-                params = {"c": self.community, "ids": self._appended_ids}
-                for statement in self._sql.renumber.values():
-                    self._conn.execute(statement, params)
-            self._bump_version()  # last: no lock is taken after this row's
-
-    def _bump_version(self) -> None:
-        """Move the community's data version by one, once per transaction.
-
-        The upsert locks its row in ``<prefix>communities`` until the commit; on
-        PostgreSQL each process and thread adds to a row of its own
-        (:func:`~kudos.stores._sql_hot.version_shard`), so writers in parallel
-        do not queue there, and commit in parallel.
-        """
-        if not self._bumped:
-            self._run.bump_version(
-                version_shard(self.community) if self._postgres else self.community
-            )
-            self._bumped = True
+            else:
+                self._run.bump_version(shard)
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
@@ -607,9 +597,7 @@ class SqlTransaction:
 
     def _flush_counters(self) -> None:
         if self._tallies and (self._numbering or not self._locking or self._exclusive):
-            deltas = self._deltas
-            for key, delta in self._tallies.items():
-                deltas[key] = deltas.get(key, 0) + delta
+            _sum_into(self._deltas, self._tallies)
             self._tallies = {}
         if not self._deltas:
             return
@@ -1046,10 +1034,7 @@ class SqlTransaction:
             self._guard(wanted)  # as ``get`` would, key by key
         self._flush_docs(kind)
         params = {"c": self.community, "kind": kind, "keys": wanted}
-        return [
-            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
-            for r in self._conn.execute(self._q.docs_with_keys, params)
-        ]
+        return [_doc(r) for r in self._conn.execute(self._q.docs_with_keys, params)]
 
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
@@ -1080,27 +1065,16 @@ class SqlTransaction:
         PostgreSQL the keys are locked first (as :meth:`get` would lock each), so nothing
         read here can be changed by another writer before commit.
         """
-        docs, shared = self._docs, self._shared_docs
-        wanted = sorted(
-            {
-                key
-                for key in keys
-                if (kind, key) not in docs and (shared is None or (kind, key) not in shared)
-            }
-        )
-        for i in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[i : i + PREFETCH_CHUNK]
-            found = {doc.key: doc for doc in self.docs_with_keys(kind, chunk)}
-            for key in chunk:
-                docs.setdefault((kind, key), found.get(key))
+        self.prefetch_kinds({kind: keys})
 
     def prefetch_kinds(self, wanted: Mapping[str, Iterable[str]]) -> None:
         """:meth:`prefetch_docs` for several kinds at once: ``{kind: keys}``.
 
-        The keys of every kind are locked in one statement (PostgreSQL) and read in one
-        per :data:`PREFETCH_CHUNK` keys, whatever the number of kinds: what one event
-        names (its post, its vote, five kinds of member document) in two round trips
-        instead of two per kind.
+        The keys of every kind are locked in one statement (PostgreSQL; documents of
+        :data:`COMMUNITY_KINDS` need no lock of their own) and read in one per
+        :data:`PREFETCH_CHUNK` keys, whatever the number of kinds: what one event names
+        (its post, its vote, five kinds of member document) in two round trips instead of
+        two per kind.
         """
         docs, shared = self._docs, self._shared_docs
         pairs = {
@@ -1111,22 +1085,16 @@ class SqlTransaction:
         }
         if not pairs:
             return
-        if any(kind in COMMUNITY_KINDS for kind, _ in pairs):
-            for kind, keys in wanted.items():  # their own rules; not what events name
-                self.prefetch_docs(kind, keys)
-            return
-        keys = sorted({key for _, key in pairs})
-        self._guard(keys)  # as ``get`` would, key by key
-        self._flush_docs()
+        self._guard({key for kind, key in pairs if kind not in COMMUNITY_KINDS})  # as ``get``
         kinds = sorted({kind for kind, _ in pairs})
+        for kind in kinds:
+            self._flush_docs(kind)
+        keys = sorted({key for _, key in pairs})
         for i in range(0, len(keys), PREFETCH_CHUNK):
             chunk = keys[i : i + PREFETCH_CHUNK]
             params = {"c": self.community, "kinds": kinds, "keys": chunk}
             found = {
-                (r.kind, r.key): Doc(
-                    kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status
-                )
-                for r in self._conn.execute(self._q.docs_of_kinds, params)
+                (r.kind, r.key): _doc(r) for r in self._conn.execute(self._q.docs_of_kinds, params)
             }
             for key in chunk:
                 for kind in kinds:
@@ -1149,10 +1117,7 @@ class SqlTransaction:
         self._flush_docs(kind)
         stmt = self._q.find[(ref is not None, status is not None, limit is not None)]
         params = {"c": self.community, "kind": kind, "ref": ref, "status": status, "limit": limit}
-        return [
-            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
-            for r in self._conn.execute(stmt, params)
-        ]
+        return [_doc(r) for r in self._conn.execute(stmt, params)]
 
     def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
         """Search documents with any of ``terms``, best first (SQLite FTS5 or PostgreSQL
@@ -1170,10 +1135,7 @@ class SqlTransaction:
         if self._locking:
             self._guard({subject for _, _, subject in deltas})
         self._counted = True
-        pending = self._deltas
-        for key, delta in deltas.items():
-            if delta:
-                pending[key] = pending.get(key, 0) + delta
+        _sum_into(self._deltas, deltas)
 
     def tally(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue changes to shared aggregates this work never reads back (optional in a store).
@@ -1185,10 +1147,7 @@ class SqlTransaction:
         """
         self._writing()
         self._counted = True
-        pending = self._deltas if not self._locking or self._exclusive else self._tallies
-        for key, delta in deltas.items():
-            if delta:
-                pending[key] = pending.get(key, 0) + delta
+        _sum_into(self._deltas if not self._locking or self._exclusive else self._tallies, deltas)
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter's value, including this transaction's queued changes (0 when missing)."""
@@ -1425,10 +1384,7 @@ class SqlTransaction:
         """Every document and non-zero counter of the community."""
         self._whole_community()
         self.flush()
-        docs = tuple(
-            Doc(kind=r.kind, key=r.key, data=r.data, ref=r.ref, status=r.status)
-            for r in self._conn.execute(self._q.all_docs, self._c)
-        )
+        docs = tuple(_doc(r) for r in self._conn.execute(self._q.all_docs, self._c))
         counters = {
             (r.metric, r.scope, r.subject): r.value
             for r in self._conn.execute(self._q.all_counters, self._c)
