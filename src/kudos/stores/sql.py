@@ -888,7 +888,7 @@ class SqlStore:
             if not check:
                 return 0
             with translate_errors(f"reading community {community!r}"):
-                return self._postgres_version(conn, community)
+                return self._data_version_on(conn, community)
         if not check:
             return 0
         assert self._engine is not None
@@ -902,9 +902,9 @@ class SqlStore:
                     raw.close()
                 return int(row[0]) if row is not None else 0
             with self._engine.connect() as conn:
-                return self._postgres_version(conn, community)
+                return self._data_version_on(conn, community)
 
-    def _postgres_version(self, conn: Connection, community: str) -> int:
+    def _data_version_on(self, conn: Connection, community: str) -> int:
         """The data version read through ``conn`` (on SQLite the community's row alone)."""
         if self.dialect != "postgresql":
             return int(conn.execute(self._sql.get_version, {"c": community}).scalar() or 0)
