@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 
 from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
-from ..events import Event, event_from_payload
+from ..events import Event, event_from_log
+from ..leaderboards.rules import METRICS as _BOARD_METRICS
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from ..stores.protocol import CounterKey, Transaction
 from . import caps as _caps
@@ -77,7 +78,11 @@ the balance but earns nothing, so it leaves this counter alone.
 """
 
 
-_BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
+_ACCOUNT_BALANCES: dict[str, tuple[str, ...]] = {
+    "points": ("points", EARNED_POINTS),
+    "reputation": ("reputation",),
+}
+"""The balance counters a line in each account changes (see :meth:`Context._book`)."""
 
 
 REVALUED_BY = "recalculated"
@@ -106,6 +111,11 @@ def is_settlement(action: str) -> bool:
 def counter_for(metric: str) -> str:
     """The counter a leaderboard metric reads: ``points`` ranks points earned."""
     return EARNED_POINTS if metric == "points" else metric
+
+
+RANKED_COUNTERS: frozenset[str] = frozenset(counter_for(m) for m in _BOARD_METRICS)
+"""The counters a leaderboard can rank (:data:`kudos.leaderboards.METRICS`): the only ones
+kept per tag, since a per-tag count is read by a per-tag board and by nothing else."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -623,7 +633,9 @@ class Context:
     ) -> None:
         """Change ``metric`` of ``subject`` all-time, in a period and per tag.
 
-        Scopes: ``all``, the period, ``tag:<t>`` and ``<period>|tag:<t>``; for
+        Scopes: ``all``, the period; for a counter a leaderboard ranks
+        (:data:`RANKED_COUNTERS`) also ``tag:<t>`` and ``<period>|tag:<t>``
+        (no other read takes a tag, so no other counter keeps one); for
         the policy's ``leaderboards.window_metrics`` also ``day:<YYYY-MM-DD>``
         (rolling-window leaderboards), the day of ``at``: when the counted fact
         happened. ``at`` defaults to the event's time; a handler undoing an
@@ -645,6 +657,8 @@ class Context:
         if metric in self._windowed:
             key = (metric, _day_scope(self.day(at)), subject)
             d[key] = get(key, 0) + delta
+        if metric not in RANKED_COUNTERS:
+            return
         if not isinstance(tags, tuple | list):
             tags = tuple(tags)
         if tags:
@@ -786,16 +800,25 @@ class Context:
         keeps every stored value exact on every store (SQLite turns integers past
         2**63 into floats, PostgreSQL's bigint overflows).
         """
-        for (metric, scope, subject), delta in self.deltas.items():
-            # Day and tag scopes (their keys hold a ':') count subsets of these sums.
-            if not delta or metric not in _BALANCES or ":" in scope:
+        # Balances change only through booked lines (_book), in all time and the line's
+        # period; their day and tag scopes count subsets of those sums.
+        deltas, checked = self.deltas, set()
+        for entry in self.entries:
+            if not entry.amount:
                 continue
-            value = self.counter(metric, scope, subject)
-            if abs(value) > MAX_BALANCE:
-                raise InvalidInput(
-                    f"this would take the {metric} of member {subject!r} ({scope}) to {value}, "
-                    f"past kudos's bound of {MAX_BALANCE} units; refused, nothing was written"
-                )
+            for metric in _ACCOUNT_BALANCES.get(entry.account, ()):
+                for scope in ("all", entry.period):
+                    key = (metric, scope, entry.member)
+                    if key in checked or not deltas.get(key):
+                        continue
+                    checked.add(key)
+                    value = self.counter(*key)
+                    if abs(value) > MAX_BALANCE:
+                        raise InvalidInput(
+                            f"this would take the {metric} of member {entry.member!r} ({scope}) "
+                            f"to {value}, past kudos's bound of {MAX_BALANCE} units; refused, "
+                            "nothing was written"
+                        )
 
     def _lock(self, member: str) -> None:
         if member not in self._locked:
@@ -1123,9 +1146,34 @@ def day_of(policy: Policy, at: datetime) -> str:
     return _day_in(policy.periods.timezone, at)
 
 
-@functools.lru_cache(maxsize=4096)
+# An instant's local day, kept per time zone and quarter of an hour of UTC time: every
+# offset in use today is a whole number of quarter hours, so such a quarter lies within one
+# local day, and a whole batch's events share a few hundred of them. A quarter that does
+# not (an offset change inside it, or an old local mean time offset in seconds) is not kept.
+_QUARTER = 900
+_DAYS: dict[tuple[str, int], str] = {}
+_DAYS_LIMIT = 65_536
+
+
 def _day_in(timezone: str, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(timezone)).date().isoformat()
+    quarter = int(at.timestamp() // _QUARTER)
+    key = (timezone, quarter)
+    day = _DAYS.get(key)
+    if day is None:
+        day = at.astimezone(ZoneInfo(timezone)).date().isoformat()
+        if _uniform(timezone, quarter):
+            if len(_DAYS) >= _DAYS_LIMIT:
+                _DAYS.clear()
+            _DAYS[key] = day
+    return day
+
+
+def _uniform(timezone: str, quarter: int) -> bool:
+    """Whether every instant of ``quarter`` (of UTC time) has one local date and offset."""
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(quarter * _QUARTER, zone)
+    last = datetime.fromtimestamp(quarter * _QUARTER + _QUARTER - 1, zone)
+    return first.utcoffset() == last.utcoffset() and first.date() == last.date()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1195,13 +1243,15 @@ def apply(
     notify: bool = True,
     trusted: bool = False,
     version: int = 1,
+    stored: StoredEvent | None = None,
 ) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
 
     ``trusted`` records history: reputation thresholds and privilege rules
     are not checked again (they were when the fact happened). ``version`` is
     the version of the community's policy that ``policy`` is, stamped on
-    every ledger entry the event writes.
+    every ledger entry the event writes. ``stored`` is ``event`` as a log
+    holds it, when it comes from one (a replay): appended as it is.
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -1216,12 +1266,13 @@ def apply(
     if derived:
         event = event.with_id(derive(tx, event) if derive else default_id(event))
     assert event.event_id is not None
-    stored = StoredEvent(
-        event_id=event.event_id,
-        type=event.type,
-        payload=event.payload(),
-        at=event.at or _never_here(),
-    )
+    if stored is None or stored.event_id != event.event_id:
+        stored = StoredEvent(
+            event_id=event.event_id,
+            type=event.type,
+            payload=event.payload(),
+            at=event.at or _never_here(),
+        )
     known = tx.append_event(stored)
     if known is not None:
         if derived and _other_actor(known, event):
@@ -1300,4 +1351,4 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
 def stored_to_event(stored: StoredEvent) -> Event:
     """The event a stored row holds."""
     # The stored id was checked when it came in, or derived by kudos (and may be longer).
-    return event_from_payload(stored.type, None, dict(stored.payload)).with_id(stored.event_id)
+    return event_from_log(stored.type, stored.event_id, stored.payload)
