@@ -226,7 +226,7 @@ class Event:
 # its name, default (``attrs.NOTHING``: required), converter and whether it holds a time.
 # ``None`` for a type that cannot be made so (a factory default, a check after __init__).
 _FROM_LOG: dict[type[Event], tuple[tuple[str, Any, Any, bool], ...] | None] = {}
-_FACTORY = type(attrs.Factory(list))
+_FACTORY: type = type(attrs.Factory(list))
 
 
 def _log_fields(cls: type[Event]) -> tuple[tuple[str, Any, Any, bool], ...] | None:
