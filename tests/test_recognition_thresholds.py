@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import kudos
 from kudos.events import KudosGiven
-from kudos.recognition import Badge, Privilege, Rank, Recognition
+from kudos.recognition import Badge, BadgeFacts, Privilege, Rank, Recognition, register_badge_rule
 from kudos.recognition import handlers as recognition
 from kudos.testing import FakeClock, assert_consistent
 
@@ -40,7 +40,17 @@ def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _rules(star: int, liked: dict[str, int], vote: int, *, ranks: bool = True) -> Recognition:
+def _helped(facts: BadgeFacts) -> int:
+    """A host's rule: it may read any metric, so it is asked after every event."""
+    return facts.metrics["kudos_received"] + facts.metrics["solutions"]
+
+
+register_badge_rule("thresholds_helped", _helped)
+
+
+def _rules(
+    star: int, liked: dict[str, int], vote: int, *, ranks: bool = True, event: bool = True
+) -> Recognition:
     return Recognition(
         ranks=(
             [
@@ -56,6 +66,14 @@ def _rules(star: int, liked: dict[str, int], vote: int, *, ranks: bool = True) -
             Badge(name="Solver", metric="solutions"),
             Badge(name="Supporter", first="kudos-given"),
             Badge(name="Regular", metric="days_active", threshold=2),
+            *(
+                [
+                    Badge(name="Quick", reply_within_minutes=30),
+                    Badge(name="Helped", custom="thresholds_helped", levels={"a": 2, "b": 4}),
+                ]
+                if event
+                else []
+            ),
         ],
         privileges=[
             *([Privilege(name="edit_posts", rank="Star")] if ranks else []),
@@ -67,11 +85,14 @@ def _rules(star: int, liked: dict[str, int], vote: int, *, ranks: bool = True) -
 # Three sets of rules with thresholds of their own; the last has no ranks, so its
 # members' privileges document notes the rules they were worked out by.
 POLICIES = (
-    kudos.policies.giffgaff().evolve(recognition=_rules(3, {"a": 1, "b": 3, "c": 5}, 20)),
-    kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 12)),
-    kudos.policies.giffgaff().evolve(recognition=_rules(4, {"a": 1, "b": 2}, 30, ranks=False)),
+    kudos.policies.giffgaff().evolve(recognition=_rules(3, {"a": 1, "b": 3, "c": 5}, 8)),
+    kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 5)),
+    kudos.policies.giffgaff().evolve(recognition=_rules(4, {"a": 1, "b": 2}, 11, ranks=False)),
 )
-SMALL = POLICIES[0]
+# The first without the badges that depend on the event, for the examples' badge lists.
+SMALL = kudos.policies.giffgaff().evolve(
+    recognition=_rules(3, {"a": 1, "b": 3, "c": 5}, 20, event=False)
+)
 
 
 def _forum(policy: kudos.Policy = SMALL, clock: FakeClock | None = None) -> kudos.Community:
@@ -169,6 +190,25 @@ def test_a_move_under_other_rules_is_evaluated_as_before(evaluated: list[str]) -
     assert evaluated == ["alice"]
     assert c.standing("alice").rank == "Star"
     assert_consistent(c)
+
+
+def test_a_kudos_asks_only_its_giver_for_the_badges_of_the_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = _forum(kudos.policies.giffgaff())
+    asked: list[str] = []
+    award = recognition._award_badges
+
+    def counting(ctx: Any, badges: Any, member: Any, metrics: Any, actor: Any) -> None:
+        asked.append(member.id)
+        award(ctx, badges, member, metrics, actor)
+
+    monkeypatch.setattr(recognition, "_award_badges", counting)
+    c.give_kudos("r1", giver="bob")
+    # Supporter counts the giver's own action: alice, whose counters passed no threshold,
+    # has nothing to be asked for
+    assert asked == ["bob"]
+    assert "Supporter" in c.standing("bob").badges
 
 
 def test_a_badge_revoked_for_abuse_comes_back_when_its_metric_passes_the_level_again() -> None:
@@ -294,6 +334,8 @@ def test_skipping_moves_within_the_thresholds_gives_what_evaluating_them_gives(
     with pytest.MonkeyPatch.context() as patch:
         # every move counts as one past a threshold: evaluated as a move always was
         patch.setattr(recognition._Plan, "crossed", lambda self, ctx, member, moved: moved)
+        # and every member is asked for every badge the event may award
+        patch.setattr(recognition._Plan, "others_badges", recognition._Plan.event_badges)
         _, evaluating = _play(steps, first)
     assert state == evaluating
     assert_consistent(skipping)  # rebuild() gives the incremental state

@@ -174,6 +174,7 @@ class _Plan:
         )
         self._event_badges: dict[str, tuple[Badge, ...]] = {}
         self._badges: dict[str, tuple[Badge, ...]] = {}
+        self._others_badges: dict[str, tuple[Badge, ...]] = {}
         # Every value a comparison in an evaluation tests a metric in :attr:`reads`
         # against (``value < need`` for ranks and privileges, ``value >= at`` for a
         # metric badge's levels), sorted: a move that passes none of them leaves every
@@ -211,6 +212,19 @@ class _Plan:
                 if b.metric is None
                 and (b.first is None or b.first == event_type)
                 and (b.reply_within_minutes is None or event_type == ReplyPosted.type)
+            )
+        return found
+
+    def others_badges(self, event_type: str) -> tuple[Badge, ...]:
+        """Of :meth:`event_badges`, those a member other than the event's actor may earn.
+
+        A first-action badge counts the actor's own action and a quick reply the
+        replier's (the actor of a reply): only a custom rule may award anyone else.
+        """
+        found = self._others_badges.get(event_type)
+        if found is None:
+            found = self._others_badges[event_type] = tuple(
+                b for b in self.event_badges(event_type) if b.custom is not None
             )
         return found
 
@@ -387,8 +401,9 @@ def _recognise(ctx: Context) -> None:
                 b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
             )
         else:  # nothing it reads changed: only what the event itself may award
-            if event_badges:
-                _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+            own = event_badges if member_id == actor else plan.others_badges(event.type)
+            if own:
+                _award_badges(ctx, own, member, _ctx_metrics(ctx, member), actor)
             continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
