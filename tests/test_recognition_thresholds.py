@@ -49,12 +49,19 @@ register_badge_rule("thresholds_helped", _helped)
 
 
 def _rules(
-    star: int, liked: dict[str, int], vote: int, *, ranks: bool = True, event: bool = True
+    star: int,
+    liked: dict[str, int],
+    vote: int,
+    *,
+    ranks: bool = True,
+    event: bool = True,
+    giver: int = 0,
 ) -> Recognition:
     return Recognition(
         ranks=(
             [
                 Rank(name="Star", requires={"kudos_received": star, "reputation": star}),
+                *([Rank(name="Giver", requires={"kudos_given": giver})] if giver else []),
                 Rank(name="Helper", requires={"solutions": 1}),
                 Rank(name="Member"),
             ]
@@ -82,11 +89,12 @@ def _rules(
     )
 
 
-# Three sets of rules with thresholds of their own; the last has no ranks, so its
+# Three sets of rules with thresholds of their own; the second reads kudos given (which
+# a removal moves for the givers without touching them), the last has no ranks, so its
 # members' privileges document notes the rules they were worked out by.
 POLICIES = (
     kudos.policies.giffgaff().evolve(recognition=_rules(3, {"a": 1, "b": 3, "c": 5}, 8)),
-    kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 5)),
+    kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 5, giver=2)),
     kudos.policies.giffgaff().evolve(recognition=_rules(4, {"a": 1, "b": 2}, 11, ranks=False)),
 )
 # The first without the badges that depend on the event, for the examples' badge lists.
@@ -181,10 +189,11 @@ def test_a_move_under_other_rules_is_evaluated_as_before(evaluated: list[str]) -
     c.give_kudos("r1", giver="bob")
     c.give_kudos("r2", giver="carol")  # alice: 2 kudos received, a Member under SMALL
     clock.advance(minutes=5)
-    c.change_policy(POLICIES[1], by="mod", reason="a shorter ladder")
+    shorter = kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 5))
+    c.change_policy(shorter, by="mod", reason="a shorter ladder")
     clock.advance(minutes=5)
     evaluated.clear()
-    # 2 -> 3 passes no threshold of POLICIES[1] (Star at 2, Liked at 2 and 4), but alice
+    # 2 -> 3 passes no threshold of the shorter ladder (Star at 2, Liked at 2 and 4), but alice
     # was worked out by SMALL's rules: she is evaluated, and reaches Star as she always did
     c.give_kudos("r3", giver="dave")
     assert evaluated == ["alice"]
@@ -209,6 +218,49 @@ def test_a_kudos_asks_only_its_giver_for_the_badges_of_the_event(
     # has nothing to be asked for
     assert asked == ["bob"]
     assert "Supporter" in c.standing("bob").badges
+
+
+def test_rules_written_in_another_order_are_the_same_rules() -> None:
+    def ladder(requires: dict[str, int]) -> kudos.Policy:
+        return kudos.policies.giffgaff().evolve(
+            recognition=Recognition(ranks=[Rank(name="Star", requires=requires), Rank(name="M")])
+        )
+
+    clock = FakeClock(START)
+    c = _forum(ladder({"solutions": 1, "reputation": 3}), clock)
+    c.give_kudos("r1", giver="bob")
+    # the host opens the community with the same settings in another order
+    again = kudos.Community(
+        store=c.store, policy=ladder({"reputation": 3, "solutions": 1}), clock=clock
+    )
+    again.give_kudos("r2", giver="carol")
+    again.accept_solution("t", reply="r1", by="asker")
+    assert again.standing("alice").rank == "Star"
+    assert_consistent(again)  # the replay notes the rules as recording did
+
+
+def test_a_counter_moved_without_its_member_being_touched_is_evaluated_at_the_next_move() -> None:
+    policy = kudos.policies.giffgaff().evolve(
+        recognition=Recognition(
+            ranks=[
+                Rank(name="Star", requires={"reputation": 1000}),
+                Rank(name="Giver", requires={"kudos_given": 2}),
+                Rank(name="Member"),
+            ]
+        )
+    )
+    c = _forum(policy)
+    c.give_kudos("r1", giver="bob")
+    c.give_kudos("r2", giver="bob")  # bob: Giver
+    c.remove_post("r2", by="mod", reason="spam")  # takes back bob's kudos given, not touching him
+    c.adjust("bob", reputation=5, reason="event host", by="mod")  # a move past no threshold
+    # ... is evaluated, as every move of an input once was: bob's stored rank follows
+    assert [n.data for n in c.notifications(member="bob", limit=None)][-1] == {
+        "from": "Giver",
+        "to": "Member",
+        "direction": "down",
+    }
+    assert_consistent(c)
 
 
 def test_a_badge_revoked_for_abuse_comes_back_when_its_metric_passes_the_level_again() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -196,7 +197,11 @@ class _Plan:
         # taken for one within these. Without ranks or privileges there is none, and
         # every move is evaluated.
         self.stamped = "rank" if self.ranks else "privileges" if self.privileges else None
-        self.fingerprint = hashlib.blake2b(repr(rec).encode(), digest_size=8).hexdigest()
+        self.read_set = frozenset(self.reads)
+        # Keys sorted: equal rules give equal prints however their tables were ordered
+        # (in code, in TOML, read back from a store), so a replay notes what recording did.
+        content = json.dumps(attrs.asdict(rec), sort_keys=True, default=str)
+        self.fingerprint = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
 
     def event_badges(self, event_type: str) -> tuple[Badge, ...]:
         """The badges other than metric badges that an event of ``event_type`` may award.
@@ -411,6 +416,24 @@ def _recognise(ctx: Context) -> None:
         _update_privileges(ctx, plan, member, metrics, rank)
         if plan.stamped is not None:
             _note_checked(ctx, plan.stamped, member_id, checked)
+    _note_unseen_moves(ctx, plan)
+
+
+def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
+    """Mark the members whose counters this event moved without touching them.
+
+    Such a member is not evaluated now (they never were), so what is stored
+    for them may no longer be what their counters give, whether or not the
+    move passed a threshold: their next moves are evaluated in full, as any
+    move used to be, until a whole evaluation notes the rules again.
+    """
+    kind = plan.stamped
+    if kind is None:
+        return
+    touched, reads = ctx.touched, plan.read_set
+    for (metric, scope, subject), delta in ctx.deltas.items():
+        if delta and scope == "all" and metric in reads and subject not in touched:
+            _note_checked(ctx, kind, subject, "")
 
 
 def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
