@@ -59,7 +59,9 @@ def test_a_member_whose_rank_inputs_did_not_change_is_not_evaluated_again(
     evaluated.clear()
     # bob earns points for giving, but nothing his rank, privileges or badges read
     c.give_kudos("r2", giver="bob")
-    assert evaluated == ["alice"]
+    # bob is not evaluated, and alice neither: her kudos_received and reputation moved, but
+    # past no threshold of a rank, privilege or badge (evaluated only when one is passed)
+    assert evaluated == []
     assert c.standing("bob").badges == ("Supporter",)
 
 

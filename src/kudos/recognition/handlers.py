@@ -8,6 +8,8 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -173,6 +175,33 @@ class _Plan:
         )
         self._event_badges: dict[str, tuple[Badge, ...]] = {}
         self._badges: dict[str, tuple[Badge, ...]] = {}
+        self._others_badges: dict[str, tuple[Badge, ...]] = {}
+        # Every value a comparison in an evaluation tests a metric in :attr:`reads`
+        # against (``value < need`` for ranks and privileges, ``value >= at`` for a
+        # metric badge's levels), sorted: a move that passes none of them leaves every
+        # comparison, hence the stored rank, privileges and metric badges, as they were.
+        thresholds: dict[str, set[int]] = {m: set() for m in self.reads}
+        for _, requires in self.ranks:
+            for m, n in requires:
+                thresholds.get(m, set()).add(n)
+        for _, requires, _ in self.privileges:
+            for m, n in requires:
+                thresholds.get(m, set()).add(n)
+        for b in rec.badges:
+            if b.metric is not None and b.metric in thresholds:
+                thresholds[b.metric].update(b.levels.values() if b.levels else (b.threshold,))
+        self.thresholds = {m: sorted(found) for m, found in thresholds.items()}
+        # The document that says under which rules a member's standing was last worked
+        # out in full (its ``checked`` field), so a move within the thresholds of other
+        # rules (a policy change, a late fact valued under an earlier version) is never
+        # taken for one within these. Without ranks or privileges there is none, and
+        # every move is evaluated.
+        self.stamped = "rank" if self.ranks else "privileges" if self.privileges else None
+        self.read_set = frozenset(self.reads)
+        # Keys sorted: equal rules give equal prints however their tables were ordered
+        # (in code, in TOML, read back from a store), so a replay notes what recording did.
+        content = json.dumps(attrs.asdict(rec), sort_keys=True, default=str)
+        self.fingerprint = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
 
     def event_badges(self, event_type: str) -> tuple[Badge, ...]:
         """The badges other than metric badges that an event of ``event_type`` may award.
@@ -188,6 +217,19 @@ class _Plan:
                 if b.metric is None
                 and (b.first is None or b.first == event_type)
                 and (b.reply_within_minutes is None or event_type == ReplyPosted.type)
+            )
+        return found
+
+    def others_badges(self, event_type: str) -> tuple[Badge, ...]:
+        """Of :meth:`event_badges`, those a member other than the event's actor may earn.
+
+        A first-action badge counts the actor's own action and a quick reply the
+        replier's (the actor of a reply): only a custom rule may award anyone else.
+        """
+        found = self._others_badges.get(event_type)
+        if found is None:
+            found = self._others_badges[event_type] = tuple(
+                b for b in self.event_badges(event_type) if b.custom is not None
             )
         return found
 
@@ -217,6 +259,23 @@ class _Plan:
             return None
         deltas = ctx.deltas
         return tuple(m for m in self.reads if deltas.get((m, "all", member)))
+
+    def crossed(self, ctx: Context, member: str, moved: tuple[str, ...]) -> tuple[str, ...]:
+        """Of the counters in ``moved``, those whose move by this event passed a threshold.
+
+        ``before`` is the counter as earlier events left it (the batch's included),
+        ``after`` it with this event's change; a threshold lies between them when
+        the number of thresholds at or below each differs.
+        """
+        counter, deltas, thresholds = ctx.tx.counter, ctx.deltas, self.thresholds
+        found = []
+        for m in moved:
+            before = counter(m, "all", member)
+            after = before + deltas[(m, "all", member)]
+            steps = thresholds[m]
+            if bisect.bisect_right(steps, before) != bisect.bisect_right(steps, after):
+                found.append(m)
+        return tuple(found)
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
         """:meth:`Recognition.rank_for`."""
@@ -331,6 +390,15 @@ def _recognise(ctx: Context) -> None:
             continue
         raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
         changed = None if whole or raised else plan.changed(ctx, member_id)
+        checked = plan.fingerprint  # the rules the member's standing is worked out by
+        if changed and plan.stamped is not None:
+            doc = ctx.tx.get(plan.stamped, member_id)
+            if doc is not None and doc.data.get("checked") == checked:
+                # Worked out by these rules and kept right since: only a move past a
+                # threshold can change what they give.
+                changed = plan.crossed(ctx, member_id, changed)
+            else:  # by other rules (or before they were noted): as much as ever, and no more
+                checked = ""
         if changed is None:  # evaluate everything
             badges = plan.badges(event.type)
         elif changed:  # a metric badge is reached only when its metric moves
@@ -338,13 +406,46 @@ def _recognise(ctx: Context) -> None:
                 b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
             )
         else:  # nothing it reads changed: only what the event itself may award
-            if event_badges:
-                _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+            own = event_badges if member_id == actor else plan.others_badges(event.type)
+            if own:
+                _award_badges(ctx, own, member, _ctx_metrics(ctx, member), actor)
             continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
         _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
+        if plan.stamped is not None:
+            _note_checked(ctx, plan.stamped, member_id, checked)
+    _note_unseen_moves(ctx, plan)
+
+
+def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
+    """Mark the members whose counters this event moved without touching them.
+
+    Such a member is not evaluated now (they never were), so what is stored
+    for them may no longer be what their counters give, whether or not the
+    move passed a threshold: their next moves are evaluated in full, as any
+    move used to be, until a whole evaluation notes the rules again.
+    """
+    kind = plan.stamped
+    if kind is None:
+        return
+    touched, reads = ctx.touched, plan.read_set
+    for (metric, scope, subject), delta in ctx.deltas.items():
+        if delta and scope == "all" and metric in reads and subject not in touched:
+            _note_checked(ctx, kind, subject, "")
+
+
+def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
+    """Note in ``member``'s ``kind`` document the rules (by fingerprint) it was worked out by.
+
+    The fingerprint of the rules when the member's rank, privileges and every
+    metric badge were worked out in full by them (and kept right since, move by
+    move); ``""`` when they were last worked out by other rules, only in part.
+    """
+    doc = ctx.tx.get(kind, member)
+    if doc is not None and doc.data.get("checked", "") != checked:
+        ctx.put(kind, member, {**doc.data, "checked": checked}, ref=doc.ref, status=doc.status)
 
 
 def _count_active_day(ctx: Context, member: str) -> None:
@@ -371,7 +472,10 @@ def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -
     doc = ctx.tx.get("rank", member.id)
     if doc is not None and doc.data.get("rank") == new:
         return rank
-    ctx.put("rank", member.id, {"rank": new, "since": ctx.at.isoformat()}, status=new)
+    data = {"rank": new, "since": ctx.at.isoformat()}
+    if plan.stamped == "rank":  # a first evaluation is a whole one
+        data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
+    ctx.put("rank", member.id, data, status=new)
     if doc is None:
         if new == plan.entry_rank:
             return rank
@@ -524,7 +628,10 @@ def _update_privileges(
     )
     if doc is not None and old == held:
         return
-    ctx.put("privileges", member.id, {"privileges": sorted(held)})
+    data: dict[str, Any] = {"privileges": sorted(held)}
+    if plan.stamped == "privileges":  # a first evaluation is a whole one
+        data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
+    ctx.put("privileges", member.id, data)
     for name in sorted(held - old):
         found = rec.privilege(name)
         ctx.notify(
