@@ -150,9 +150,9 @@ def _places(
 
 def _spread(
     data: Mapping[str, Any], period: str, figures: Mapping[Figure, int]
-) -> Counter[CounterKey]:
+) -> dict[CounterKey, int]:
     """``figures`` of one topic's record as counters: in each dimension and group it counts in."""
-    found: Counter[CounterKey] = Counter()
+    found: dict[CounterKey, int] = {}
     if not figures:
         return found
     topics = figures.get(("topics", _NONE))
@@ -168,9 +168,8 @@ def _spread(
     )
     for (figure, at), n in figures.items():
         head = f"{figure}{_SEP}{at}"
-        for where, tail in places:
-            key = (METRIC, where, head + tail)
-            found[key] = found.get(key, 0) + n
+        for where, tail in places:  # one place a dimension and group: no key twice
+            found[(METRIC, where, head + tail)] = n
     return found
 
 
@@ -183,7 +182,7 @@ def contributions(data: Mapping[str, Any] | None, period: str | None) -> Counter
     """
     if data is None or period is None:
         return Counter()
-    return _spread(data, period, dict.fromkeys(_figures(data), 1))
+    return Counter(_spread(data, period, dict.fromkeys(_figures(data), 1)))
 
 
 _GROUPED = ("kind", "tags", "product", "channel", "day")
@@ -196,15 +195,17 @@ def change(
     ``contributions(new) - contributions(old)``, worked out on the few figures that moved."""
     if period is None:
         return {}
+    if old is None and new is not None:  # a new record: all it counts in, once each
+        return _spread(new, period, dict.fromkeys(_figures(new), 1))
     if old is None or new is None or any(old.get(k) != new.get(k) for k in _GROUPED):
         deltas = contributions(new, period)
         deltas.subtract(contributions(old, period))
         return {k: v for k, v in deltas.items() if v}
-    # Same groups: only the figures counted before or after but not both move.
+    # Same groups: only the figures counted before or after but not both move, each by one.
     before, after = _figures(old), _figures(new)
     moved = dict.fromkeys((f for f in after if f not in before), 1)
     moved.update(dict.fromkeys((f for f in before if f not in after), -1))
-    return dict(_spread(new, period, moved))
+    return _spread(new, period, moved)
 
 
 def timing_of(histogram: Mapping[int, int]) -> Timing:
