@@ -106,15 +106,15 @@ def _solved(data: Mapping[str, Any]) -> bool:
     return data["solution"] is not None and bool(data.get("solution_live", True))
 
 
-Figure = tuple[str, str]
+_Figure = tuple[str, str]
 """A figure a record counts in once: (figure, histogram bucket or ``-``)."""
 
 
-def _figures(data: Mapping[str, Any] | None) -> list[Figure]:
+def _figures(data: Mapping[str, Any] | None) -> list[_Figure]:
     """The figures one live topic's record counts in (each once)."""
     if data is None or data["removed"]:
         return []
-    found: list[Figure] = [("topics", _NONE)]
+    found: list[_Figure] = [("topics", _NONE)]
     first = data["first"]
     if first is not None:
         found.append(("answered", _NONE))
@@ -149,7 +149,7 @@ def _places(
 
 
 def _spread(
-    data: Mapping[str, Any], period: str, figures: Mapping[Figure, int]
+    data: Mapping[str, Any], period: str, figures: Mapping[_Figure, int]
 ) -> dict[CounterKey, int]:
     """``figures`` of one topic's record as counters: in each dimension and group it counts in."""
     found: dict[CounterKey, int] = {}
