@@ -396,3 +396,33 @@ def test_skipping_work_gives_what_the_full_work_gives(ops: list[tuple[Any, ...]]
     assert done == done_in_full
     assert _state(fast) == wanted
     assert_consistent(fast, replay=False)  # rebuild() gives the same again
+
+
+_seconds = st.none() | st.sampled_from([0, 59, 999, 1000, 3599, 3601, 7213, 86_400])
+_record = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["question", "idea"]),
+        "tags": st.lists(st.sampled_from(["a", "b"]), max_size=3),
+        "product": st.sampled_from([None, "p1"]),
+        "channel": st.sampled_from(["web", "twitter"]),
+        "day": st.sampled_from(["2026-09-01", "2026-10-02"]),
+        "removed": st.booleans(),
+        "target": st.sampled_from([3600, 86_400]),
+        "first": _seconds,
+        "first_member": _seconds,
+        "solution": st.sampled_from([None, "r1"]),
+        "solution_live": st.booleans(),
+        "solver_staff": st.booleans(),
+        "solved_in": st.sampled_from([0, 1000, 7213]),
+    }
+)
+
+
+@given(old=st.none() | _record, new=st.none() | _record, same_groups=st.booleans())
+def test_the_moved_figures_give_what_counting_both_records_in_full_gives(
+    old: dict[str, Any] | None, new: dict[str, Any] | None, same_groups: bool
+) -> None:
+    if same_groups and old is not None and new is not None:
+        new.update({k: old[k] for k in ("kind", "tags", "product", "channel", "day")})
+    assert f.change(old, new, "2026-H2") == _change_in_full(old, new, "2026-H2")
+    assert f.change(old, new, None) == {}
