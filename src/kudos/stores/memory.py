@@ -129,7 +129,7 @@ class DocIndex:
         self._all: dict[tuple[str, str], Doc] = {(doc.kind, doc.key): doc for doc in docs}
         self._kinds: dict[str, _KindIndex] = {}  # kind -> its index, once looked up
         self._words: defaultdict[str, set[str]] | None = None  # search word -> keys
-        self._watched = False  # whether any index is built (writes must keep it)
+        self._watched: set[str] = set()  # the kinds with an index built (writes keep it)
 
     def get(self, k: tuple[str, str]) -> Doc | None:
         return self._all.get(k)
@@ -141,12 +141,12 @@ class DocIndex:
         k = (doc.kind, doc.key)
         old = self._all.get(k)
         self._all[k] = doc
-        if self._watched:
+        if doc.kind in self._watched:
             self._reindex(k, old, doc)
 
     def pop(self, k: tuple[str, str]) -> None:
         old = self._all.pop(k, None)
-        if old is not None and self._watched:
+        if old is not None and old.kind in self._watched:
             self._reindex(k, old, None)
 
     def _reindex(self, k: tuple[str, str], old: Doc | None, new: Doc | None) -> None:
@@ -169,7 +169,7 @@ class DocIndex:
         self._all.update(docs)
         self._kinds.clear()
         self._words = None
-        self._watched = False
+        self._watched.clear()
 
     @staticmethod
     def _unindex(words: defaultdict[str, set[str]], doc: Doc) -> None:
@@ -184,7 +184,7 @@ class DocIndex:
         index = self._kinds.get(kind)
         if index is None:
             index = self._kinds[kind] = _KindIndex()
-            self._watched = True
+            self._watched.add(kind)
             for (of, key), doc in self._all.items():
                 if of == kind:
                     index.move(key, None, doc)
@@ -196,7 +196,7 @@ class DocIndex:
         words = self._words
         if words is None:
             words = self._words = defaultdict(set)
-            self._watched = True
+            self._watched.add(SEARCH_KIND)
             for (kind, key), doc in self._all.items():
                 if kind == SEARCH_KIND:
                     for word in str(doc.data.get("text", "")).split():
@@ -284,6 +284,7 @@ class MemoryTransaction:
         self._d = data
         self._docs = data.docs
         self._all = data.docs._all  # the documents by (kind, key): reads go straight to it
+        self._watched = data.docs._watched
         self._boards = data.boards
         # What to put back on rollback: list lengths at the start, and each document's
         # and counter's value before its first write here (None: it did not exist).
@@ -490,7 +491,7 @@ class MemoryTransaction:
         if remembered is not None and k not in remembered:
             remembered[k] = old
         docs[k] = doc  # DocIndex.put, inlined
-        if self._docs._watched:
+        if doc.kind in self._watched:
             self._docs._reindex(k, old, doc)
 
     def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
