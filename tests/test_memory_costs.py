@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +53,18 @@ def _calls(method: Callable[..., object], *args: object) -> list[str]:
 
 def _remembered(tx: MemoryTransaction) -> int:
     """How many documents' and counters' earlier values ``tx`` keeps for its rollback."""
-    return len(tx._old_docs or {}) + len(tx._old_counters or {})
+    return len(tx._old_docs or {}) + len(_counters_remembered(tx) or ())
+
+
+def _counters_remembered(tx: MemoryTransaction) -> set[CounterKey] | None:
+    """The counters whose earlier values ``tx`` keeps for its rollback (``None``: it keeps none)."""
+    if tx._old_counters is None:
+        return None
+    return {
+        (metric, scope, subject)
+        for (metric, scope), (_, earlier) in tx._old_counters.items()
+        for subject in earlier
+    }
 
 
 class _Watched(MemoryStore):
@@ -66,8 +78,7 @@ class _Watched(MemoryStore):
     def transaction(self, community: str, *, read_only: bool = False) -> Iterator[Any]:
         with super().transaction(community, read_only=read_only) as tx:
             yield tx
-            kept = tx._old_counters
-            self.kept.append(None if kept is None else set(kept))
+            self.kept.append(_counters_remembered(tx))
 
 
 def _kudos_stream(c: kudos.Community, start: int, n: int) -> list[ev.Event]:
@@ -371,3 +382,29 @@ def test_a_transaction_commits_every_write_or_leaves_the_store_as_it_was(
         expected.apply(tx, ("put", Doc(kind="post", key="k9", data={}, ref="r1")))
     with store.transaction("c") as tx:
         expected.check(tx)
+
+
+def test_a_transaction_inside_another_rolls_back_to_where_the_outer_one_was() -> None:
+    store = MemoryStore()
+    ann, bob, cat = (("points", "all", m) for m in ("ann", "bob", "cat"))
+    p1 = Doc(kind="post", key="p1", data={"n": 1}, ref="ann")
+    with store.transaction("c") as tx:
+        tx.add({ann: 1})
+        tx.put(p1)
+    with pytest.raises(_Refused), store.transaction("c") as outer:
+        outer.add({ann: 2, bob: 5})
+        outer.put(attrs.evolve(p1, data={"n": 2}))
+        with pytest.raises(_Refused), store.transaction("c") as inner:
+            inner.add({ann: 10, cat: 1})
+            inner.put(attrs.evolve(p1, data={"n": 3}, ref="bob"))
+            raise _Refused
+        assert [outer.counter(*k) for k in (ann, bob, cat)] == [3, 5, 0]
+        assert outer.get("post", "p1") == attrs.evolve(p1, data={"n": 2})
+        assert [d.key for d in outer.find("post", ref="ann")] == ["p1"]
+        outer.add({cat: 4})
+        assert outer.top("points", "all", limit=3) == [("bob", 5), ("cat", 4), ("ann", 3)]
+        raise _Refused
+    with store.transaction("c") as tx:
+        assert tx.top("points", "all", limit=3) == [("ann", 1)]
+        assert tx.get("post", "p1") == p1
+        assert [d.key for d in tx.find("post", ref="ann")] == ["p1"]

@@ -28,6 +28,10 @@ __all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
 
 _STORES = itertools.count(1)
 
+_Earlier = dict[tuple[str, str], tuple[dict[str, int], dict[str, int | None]]]
+"""The boards a transaction changed, each with its subjects' values before their first
+change (``None``: the subject had no counter): what a rollback puts back."""
+
 _Contents = tuple[dict[tuple[str, str], Doc], dict[tuple[str, str], dict[str, int]]]
 """A community's documents by ``(kind, key)`` and its boards, as a transaction began."""
 
@@ -56,6 +60,7 @@ class _Data:
         self.outbox: list[Notification] = []
         self.policies: list[PolicyVersion] = []
         self.version = 0
+        self.generation = 0  # moves when the boards are replaced: a transaction's own go stale
 
     def empty(self) -> bool:
         """Whether nothing was ever kept (or all of it was rolled back)."""
@@ -80,6 +85,7 @@ class _Data:
         ):
             kept.clear()
         self.docs._reset({})
+        self.generation += 1
 
 
 class _KindIndex:
@@ -297,7 +303,8 @@ class MemoryTransaction:
         self._began_empty = data.empty()
         remember = not self._began_empty
         self._old_docs: dict[tuple[str, str], Doc | None] | None = {} if remember else None
-        self._old_counters: dict[CounterKey, int | None] | None = {} if remember else None
+        self._old_counters: _Earlier | None = {} if remember else None
+        self._generation = data.generation
         self._old_notes: dict[int, Notification] = {}
         # The documents and boards of the transaction's start, once it replaced them.
         self._replaced: _Contents | None = None
@@ -334,12 +341,13 @@ class MemoryTransaction:
                 docs.pop(k)
             else:
                 docs.put(doc)
-        for (metric, scope, subject), value in (self._old_counters or {}).items():
-            board = boards[(metric, scope)]
-            if value is None:
-                board.pop(subject, None)
-            else:
-                board[subject] = value
+        for board_key, (_, earlier) in (self._old_counters or {}).items():
+            board = boards[board_key]
+            for subject, value in earlier.items():
+                if value is None:
+                    board.pop(subject, None)
+                else:
+                    board[subject] = value
 
     def lock(self, keys: Iterable[str]) -> None:
         """Nothing to do: memory transactions already run one at a time."""
@@ -529,17 +537,26 @@ class MemoryTransaction:
                         board[subject] = delta
                         boards_of[subject].add((metric, scope))
             return
+        if self._generation != self._d.generation:  # another transaction replaced the boards
+            remembered = self._old_counters = {
+                board_key: (boards[board_key], earlier)
+                for board_key, (_, earlier) in remembered.items()
+            }
+            self._generation = self._d.generation
         for key, delta in deltas.items():
             if delta:
                 metric, scope, subject = key
-                board = boards[metric, scope]
+                try:
+                    board, earlier = remembered[metric, scope]
+                except KeyError:  # the board's first change here
+                    board, earlier = remembered[metric, scope] = (boards[metric, scope], {})
                 if subject in board:
-                    if key not in remembered:
-                        remembered[key] = board[subject]
+                    if subject not in earlier:
+                        earlier[subject] = board[subject]
                     board[subject] += delta
                 else:
-                    if key not in remembered:
-                        remembered[key] = None
+                    if subject not in earlier:
+                        earlier[subject] = None
                     board[subject] = delta
                     boards_of[subject].add((metric, scope))
 
@@ -686,16 +703,18 @@ class MemoryTransaction:
                     del docs0[k]
                 else:
                     docs0[k] = doc
-            for (metric, scope, subject), value in (self._old_counters or {}).items():
-                board = boards0[(metric, scope)]
-                if value is None:
-                    del board[subject]
-                else:
-                    board[subject] = value
+            for board_key, (_, earlier) in (self._old_counters or {}).items():
+                board = boards0[board_key]
+                for subject, value in earlier.items():
+                    if value is None:
+                        del board[subject]
+                    else:
+                        board[subject] = value
             self._replaced = (docs0, boards0)
             self._old_docs = self._old_counters = None
         docs._reset({(doc.kind, doc.key): doc for doc in snapshot.docs})
         boards.clear()
+        self._d.generation += 1
         boards_of = self._d.boards_of
         for (metric, scope, subject), value in snapshot.counters.items():
             if value:
