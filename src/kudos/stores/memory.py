@@ -5,7 +5,11 @@ each document and counter, its value before the transaction first wrote it,
 and how long each append-only list (events, ledger, outbox) was when it
 began; an exception puts those back. Nothing is copied up front, and a
 counter or document written by a thousand events of a batch is remembered
-once, so a transaction costs what it writes.
+once, so a transaction costs what it writes. A transaction that begins on an
+empty community (a first import, the scratch replay of ``rebuild()`` and
+``simulate()``) remembers nothing: its rollback empties the community again.
+Documents are indexed by ref, status and search words only once something
+looks them up, so writing them costs a dict assignment until then.
 """
 
 from __future__ import annotations
