@@ -83,6 +83,10 @@ _RETRIED = "kudos:retried"
 _SHARED = "shared:"
 """Marks, in a transaction's set of keys, a key held shared."""
 
+_EVENTS_CHECKED = "kudos:events-checked"
+"""In a transaction's hints (SQLite): a try of this work met a logged event id only when
+sending its events in bulk; the next try appends each event on its own."""
+
 
 def _ref(kind: str) -> str:
     """The prefix of the lock keys of ``kind``'s refs (the kind's length keeps it unambiguous)."""
@@ -472,6 +476,11 @@ class SqlTransaction:
         self._event_locks = 0  # of the keys locked, events' own (append_event)
         self._ceiling = -(2**63)  # the highest id lock number held
         self._appended_ids: list[str] = []
+        # SQLite: events taken as new without a statement of their own, sent in one
+        # executemany before the log is read and at the end (see append_event).
+        self._pending: dict[str, StoredEvent] | None = (
+            {} if isinstance(runner, SqliteRunner) and _EVENTS_CHECKED not in self._hints else None
+        )
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -551,7 +560,8 @@ class SqlTransaction:
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
-        """Send every buffered write to the database (documents, ledger, counters)."""
+        """Send every buffered write to the database (events, documents, ledger, counters)."""
+        self._flush_events()
         self._flush_docs()
         self._flush_entries()
         self._flush_counters()
@@ -590,7 +600,24 @@ class SqlTransaction:
         docs = [dirty[k][key] for k in sorted(dirty) for key in sorted(dirty[k])]
         self._run.upsert_docs(self.community, docs)
 
+    def _flush_events(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        events = list(pending.values())
+        pending.clear()
+        assert isinstance(self._run, SqliteRunner)
+        if not self._run.insert_events(self.community, events):
+            # An id taken as new is logged already: that event was recorded as new.
+            # This try is rolled back; the next appends each event on its own.
+            self._hints.add(_EVENTS_CHECKED)
+            raise TransientStoreError(
+                "an event of this work was logged already, found when its events were "
+                "written together; recording them again one at a time"
+            )
+
     def _flush_entries(self) -> None:
+        self._flush_events()
         if self._entries:
             entries, self._entries = self._entries, []
             self._run.insert_entries(self.community, entries)
@@ -845,6 +872,18 @@ class SqlTransaction:
             # first one's row in the unique index (a wait no lock order covers).
             self._guard((event.event_id,), prefix=EVENT_LOCK)
             self._event_locks += 1
+        pending = self._pending
+        if pending is not None:
+            if self.appended and event.event_id not in pending:
+                # SQLite, which holds its write lock to the commit (nobody else appends):
+                # after the first event of the transaction was new, take the next ones as
+                # new, and send them together (_flush_events). Should one be logged
+                # already after all, the insert fails and the work runs again with every
+                # event checked on its own (_EVENTS_CHECKED).
+                pending[event.event_id] = event
+                self.appended += 1
+                return None
+            self._flush_events()  # in order; and a second delivery in the batch is found
         if self._run.insert_event(self.community, event):
             self.appended += 1
             if self._locking:
@@ -856,15 +895,19 @@ class SqlTransaction:
                 f"event {event.event_id!r} was being written by another transaction that "
                 "rolled back; record it again"
             )
+        self._pending = None  # the work meets logged events: check each from here on
         return known
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """The logged event with ``event_id``, or ``None``."""
+        if self._pending and event_id in self._pending:
+            self._flush_events()
         return self._run.get_event(self.community, event_id)
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events with ``seq > after`` in append order (at most ``limit``)."""
         self._whole_community()  # a writer reading the log (rebuild) needs all of it still
+        self._flush_events()
         params: dict[str, Any] = {"c": self.community, "after": after}
         stmt = self._q.events
         if limit is not None:
@@ -928,6 +971,8 @@ class SqlTransaction:
         ids = sorted(set(event_ids))
         if not ids:
             return []
+        if self._pending and not self._pending.keys().isdisjoint(ids):
+            self._flush_events()
         rows = self._conn.execute(self._q.events_with_ids, {"c": self.community, "ids": ids})
         return [
             StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
