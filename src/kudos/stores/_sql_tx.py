@@ -481,6 +481,7 @@ class SqlTransaction:
         self._pending: dict[str, StoredEvent] | None = (
             {} if isinstance(runner, SqliteRunner) and _EVENTS_CHECKED not in self._hints else None
         )
+        self._inserted: set[str] = set()  # ids appended each on its own, while pending
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -874,18 +875,21 @@ class SqlTransaction:
             self._event_locks += 1
         pending = self._pending
         if pending is not None:
-            if self.appended and event.event_id not in pending:
+            event_id = event.event_id
+            if self.appended and event_id not in pending and event_id not in self._inserted:
                 # SQLite, which holds its write lock to the commit (nobody else appends):
                 # after the first event of the transaction was new, take the next ones as
                 # new, and send them together (_flush_events). Should one be logged
                 # already after all, the insert fails and the work runs again with every
                 # event checked on its own (_EVENTS_CHECKED).
-                pending[event.event_id] = event
+                pending[event_id] = event
                 self.appended += 1
                 return None
             self._flush_events()  # in order; and a second delivery in the batch is found
         if self._run.insert_event(self.community, event):
             self.appended += 1
+            if pending is not None:
+                self._inserted.add(event.event_id)
             if self._locking:
                 self._appended_ids.append(event.event_id)
             return None
