@@ -88,6 +88,11 @@ _EVENTS_CHECKED = "kudos:events-checked"
 sending its events in bulk; the next try appends each event on its own."""
 
 
+_UNREAD: Any = object()
+"""What a cache of documents answers for a key it does not hold (it holds ``None`` for a
+document known not to exist)."""
+
+
 def _ref(kind: str) -> str:
     """The prefix of the lock keys of ``kind``'s refs (the kind's length keeps it unambiguous)."""
     return f"ref:{len(kind)}:{kind}:"
@@ -330,6 +335,8 @@ class SharedCache:
         self.docs: dict[str, dict[tuple[str, str], Doc | None]] = {}
         self.values: dict[str, dict[CounterKey, int]] = {}
         self.boards: dict[str, dict[tuple[str, str], BoardRanks]] = {}
+        self.policies: dict[str, tuple[int, str]] = {}
+        """Per community, its latest policy version's number and fingerprint."""
 
 
 class BoardRanks:
@@ -498,6 +505,10 @@ class SqlTransaction:
         self._shared_values = shared.values.get(community) if shared is not None else None
         self._replaced = False
         self._counted = False
+        # The latest policy version (policy_latest), as read or as kept by the shared
+        # cache; _policy_added: this transaction added one (read it from the table).
+        self._policy: tuple[int, str] | None = None
+        self._policy_added = False
         # Counter changes on boards with a BoardRanks: sums not yet read back, then
         # (value before the transaction, value after) per member.
         self._moved: dict[tuple[str, str], dict[str, int]] = {}
@@ -617,6 +628,19 @@ class SqlTransaction:
                 "written together; recording them again one at a time"
             )
 
+    def took_logged_events(self) -> bool:
+        """Whether an event this transaction took as new without a statement of its own
+        (SQLite, see :meth:`append_event`) is logged already: called when the work failed,
+        to tell an error of the work from one of that wrong answer. Sends those events
+        (the transaction rolls back anyway)."""
+        try:
+            self._flush_events()
+        except TransientStoreError:
+            return True
+        except Exception:  # the database failed too: the work's own error stands
+            return False
+        return False
+
     def _flush_entries(self) -> None:
         self._flush_events()
         if self._entries:
@@ -663,6 +687,10 @@ class SqlTransaction:
             for board, moves in self._moves.items():
                 if board in boards:
                     boards[board].update((m, old, new) for m, (old, new) in moves.items())
+        if self._policy_added:
+            shared.policies.pop(c, None)
+        elif self._policy is not None:
+            shared.policies[c] = self._policy
         docs = shared.docs.setdefault(c, {})
         values = shared.values.setdefault(c, {})
         docs.update(self._docs)
@@ -940,9 +968,19 @@ class SqlTransaction:
         return int(self._conn.execute(self._q.policy_version, self._c).scalar() or 0)
 
     def policy_latest(self) -> tuple[int, str]:
-        """The latest version's number and fingerprint (``(0, "")``: none); one index read."""
-        row = self._conn.execute(self._q.policy_latest, self._c).first()
-        return (int(row.version), str(row.fingerprint)) if row is not None else (0, "")
+        """The latest version's number and fingerprint (``(0, "")``: none); one index read
+        (none on SQLite while the :class:`SharedCache` knows it)."""
+        latest = self._policy
+        if latest is None:
+            shared = self._shared
+            if shared is not None and not self._policy_added:
+                latest = shared.policies.get(self.community)
+            if latest is None:
+                row = self._conn.execute(self._q.policy_latest, self._c).first()
+                latest = (int(row.version), str(row.fingerprint)) if row is not None else (0, "")
+            if not self._policy_added:
+                self._policy = latest
+        return latest
 
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the next version; any number but the next one is a :class:`Conflict`."""
@@ -954,6 +992,7 @@ class SqlTransaction:
                 f"policy version {version.version} cannot follow version {latest}; "
                 "policy versions are numbered 1, 2, 3, ..."
             )
+        self._policy, self._policy_added = None, True
         self._conn.execute(
             self._q.insert_policy,
             {
@@ -1060,12 +1099,15 @@ class SqlTransaction:
     def get(self, kind: str, key: str) -> Doc | None:
         """The document ``(kind, key)`` or ``None`` (read once per transaction)."""
         k = (kind, key)
-        docs = self._docs
-        if k in docs:
-            return docs[k]
+        doc = self._docs.get(k, _UNREAD)
+        if doc is not _UNREAD:
+            return doc
         shared = self._shared_docs
-        if shared is not None and k in shared:
-            return shared[k]
+        if shared is not None:
+            doc = shared.get(k, _UNREAD)
+            if doc is not _UNREAD:
+                return doc
+        docs = self._docs
         if self._locking and kind not in COMMUNITY_KINDS:
             self._guard((key,))
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
