@@ -509,9 +509,7 @@ class SqliteRunner:
         """Insert ``events``, in order, in one ``executemany``; ``False`` (having inserted
         some, maybe) when an id among them is logged already: the caller rolls back."""
         utc = self._utc
-        rows = [
-            (community, e.event_id, e.type, _dumps(e.payload), utc(e.at)) for e in events
-        ]
+        rows = [(community, e.event_id, e.type, _dumps(e.payload), utc(e.at)) for e in events]
         try:
             self._cur.executemany(self._sql.insert_events, rows)
         except sqlite3.IntegrityError:

@@ -88,9 +88,9 @@ _EVENTS_CHECKED = "kudos:events-checked"
 sending its events in bulk; the next try appends each event on its own."""
 
 
-_UNREAD: Any = object()
+_UNREAD = Doc(kind="", key="", data={})
 """What a cache of documents answers for a key it does not hold (it holds ``None`` for a
-document known not to exist)."""
+document known not to exist): compared by identity only."""
 
 
 def _ref(kind: str) -> str:
@@ -122,9 +122,10 @@ def _doc(row: Any) -> Doc:
 
 def _sum_into(pending: dict[CounterKey, int], deltas: Mapping[CounterKey, int]) -> None:
     """Add ``deltas`` to the queued counter changes ``pending`` (zeros left out)."""
+    get = pending.get
     for key, delta in deltas.items():
         if delta:
-            pending[key] = pending.get(key, 0) + delta
+            pending[key] = get(key, 0) + delta
 
 
 class LockBusy(TransientStoreError):
@@ -875,7 +876,8 @@ class SqlTransaction:
     def _writing(self) -> None:
         """Note a write; on PostgreSQL make sure the community lock is held (shared)."""
         self.wrote = True
-        self._enter()
+        if self._locking:
+            self._enter()
 
     def lock(self, keys: Iterable[str]) -> None:
         """On PostgreSQL, take a transaction-level advisory lock per key (sorted, once each).
@@ -1129,7 +1131,9 @@ class SqlTransaction:
 
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
-        self._writing()
+        self.wrote = True
+        if self._locking:
+            self._enter()
         if doc.kind in COMMUNITY_KINDS:
             self._whole_community()
         elif self._locking:
@@ -1181,16 +1185,15 @@ class SqlTransaction:
         for kind in kinds:
             self._flush_docs(kind)
         keys = sorted({key for _, key in pairs})
+        found: dict[tuple[str, str], Doc] = {}
         for i in range(0, len(keys), PREFETCH_CHUNK):
-            chunk = keys[i : i + PREFETCH_CHUNK]
-            params = {"c": self.community, "kinds": kinds, "keys": chunk}
-            found = {
-                (r.kind, r.key): _doc(r) for r in self._conn.execute(self._q.docs_of_kinds, params)
-            }
-            for key in chunk:
-                for kind in kinds:
-                    if (kind, key) in pairs:
-                        docs.setdefault((kind, key), found.get((kind, key)))
+            params = {"c": self.community, "kinds": kinds, "keys": keys[i : i + PREFETCH_CHUNK]}
+            for r in self._conn.execute(self._q.docs_of_kinds, params):
+                pair = (r.kind, r.key)
+                if pair in pairs:  # the rows are of every kind for every key
+                    found[pair] = _doc(r)
+        for pair in pairs:
+            docs.setdefault(pair, found.get(pair))
 
     def find(
         self,
