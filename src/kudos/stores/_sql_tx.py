@@ -432,7 +432,10 @@ class SqlTransaction:
     batch of events (``record_many``) reads each member's state once; on
     SQLite a :class:`SharedCache` carries them on to the next transaction.
     Events are written at once (the database's unique key decides whether an
-    id is new), and so are notifications (the caller gets their ``seq``).
+    id is new), and so are notifications (the caller gets their ``seq``); on
+    SQLite the events of a transaction after its first new one are taken as new
+    and sent together before the log is read and at commit (see
+    :meth:`append_event`).
 
     On PostgreSQL a writing transaction locks, until it commits, the ids of
     what it reads and writes and takes the community's lock shared; a read
@@ -895,7 +898,12 @@ class SqlTransaction:
 
         The database's unique ``(community, event_id)`` decides: of two
         transactions appending one id at once, the second waits for the first
-        and then finds its row.
+        and then finds its row. On SQLite, once the transaction appended a new
+        event, the next ones (but ids it appended itself) are answered as new
+        without a statement and sent together later; should one be logged
+        after all, the transaction fails with :class:`TransientStoreError` (at
+        commit, or when the work raised meanwhile) and its next try appends each
+        event on its own.
         """
         self._writing()
         if self._locking:
