@@ -221,10 +221,14 @@ def _live_post(ctx: Context, post_id: str, what: str) -> Post:
 # --- kudos and down-votes --------------------------------------------------------------
 
 
-def _vote_on(ctx: Context, kind: str, post: Post, member: str, event_id: str | None) -> None:
+def _vote_on(
+    ctx: Context, kind: str, post: Post, member: str, event_id: str | None, gen: int | None = None
+) -> None:
+    """Record ``member``'s vote of ``kind`` on ``post`` as active (``gen``: the generation of
+    the vote before it, when the caller has read it)."""
     key = vote_key(post.id, member)
-    doc = ctx.tx.get(kind, key)
-    gen = int(doc.data["gen"]) if doc else 0
+    if gen is None:
+        gen = _vote_gen(ctx.tx, kind, post.id, member)[1]
     ctx.put(
         kind,
         key,
@@ -276,7 +280,7 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
         post.author != event.giver,
         f"member {event.giver!r} cannot give kudos to their own {noun} {event.post!r}",
     )
-    active, _ = _vote_gen(ctx.tx, "kudos", event.post, event.giver)
+    active, gen = _vote_gen(ctx.tx, "kudos", event.post, event.giver)
     ctx.require(
         not active,
         f"member {event.giver!r} already gave kudos to {noun} {event.post!r}; "
@@ -294,7 +298,7 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
         ctx, "down_vote", post, event.giver, f"down-vote on {event.post!r} replaced by kudos"
     )
     tags = _tags(post)
-    _vote_on(ctx, "kudos", post, event.giver, None)
+    _vote_on(ctx, "kudos", post, event.giver, None, gen)
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"
