@@ -407,7 +407,8 @@ def merged_into(tx: Transaction, member: str) -> str | None:
 
 def resolve(tx: Transaction, member: str) -> str:
     """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
-    into = merged_into(tx, member)
+    doc = tx.get("member", member)
+    into = None if doc is None else doc.data.get("merged_into")
     if into is None:  # the common case: an account never merged
         return member
     seen = {member}
@@ -541,10 +542,12 @@ class Context:
         """The member (cached for this event); :class:`UnknownMember` if never joined."""
         found = self._members.get(member)
         if found is None:
-            found = self.known_member(member)
-            if found is None:
-                get_member(self.tx, member)  # raises UnknownMember
-                raise AssertionError  # pragma: no cover
+            doc = self.tx.get("member", member)
+            if doc is None:
+                return get_member(self.tx, member)  # raises UnknownMember
+            found = self._members[member] = member_from_doc(doc)
+            if doc.data.get("merged_into") is None:
+                self._kept[member] = member
         return found
 
     def known_member(self, member: str) -> Member | None:
