@@ -164,7 +164,7 @@ class _Seen:
     last in the transaction of ``rebuild()``, after which no event is applied.)
     """
 
-    __slots__ = ("days", "firsts", "privileged", "ranked", "stamp", "tenure")
+    __slots__ = ("checked", "days", "firsts", "privileged", "ranked", "tenure")
 
     def __init__(self) -> None:
         self.days: dict[str, str] = {}
@@ -179,8 +179,9 @@ class _Seen:
         """(member, event type, rules' fingerprint): the member holds every badge of the
         event when it is only first-action badges (see :meth:`_Plan.firsts_only`);
         forgotten when a badge is revoked."""
-        self.stamp: tuple[str, Doc | None] | None = None
-        """The member and stamped document :meth:`_Plan.changed` read last (this event's)."""
+        self.checked: dict[tuple[str, str], Any] = {}
+        """(kind, member) -> the ``checked`` field of the member's ``rank`` or
+        ``privileges`` document (see :func:`_note_checked`); forgotten when it is written."""
 
 
 # The transaction the last event was applied in and what was learned in it: a batch
@@ -353,31 +354,20 @@ class _Plan:
                 found.append(m)
         moved = tuple(found)
         seen = _seen(ctx.tx)
-        seen.stamp = None
         if self.ranks and member not in seen.ranked:
             doc = ctx.tx.get("rank", member)
             if doc is None:
                 return None
             seen.ranked.add(member)
             if self.stamped == "rank":
-                seen.stamp = (member, doc)
+                seen.checked["rank", member] = doc.data.get("checked")
         if self.privileges and member not in seen.privileged:
             doc = ctx.tx.get("privileges", member)
             if doc is None:
                 return None
             seen.privileged.add(member)
             if self.stamped == "privileges":
-                seen.stamp = (member, doc)
-        return moved
-        tx = ctx.tx
-        rank = tx.get("rank", member) if self.ranks else None
-        if self.ranks and rank is None:
-            return None
-        held = tx.get("privileges", member) if self.privileges else None
-        if self.privileges and held is None:
-            return None
-        seen.evaluated.add(member)
-        seen.stamp = (member, rank if self.stamped == "rank" else held)
+                seen.checked["privileges", member] = doc.data.get("checked")
         return moved
 
     def crossed(self, ctx: Context, member: str, moved: tuple[str, ...]) -> tuple[str, ...]:
@@ -513,14 +503,14 @@ def _recognise(ctx: Context) -> None:
         changed = None if whole or raised else plan.changed(ctx, member_id)
         checked = plan.fingerprint  # the rules the member's standing is worked out by
         if changed and plan.stamped is not None:
-            # changed() read the document when it first asked whether it exists
-            stamp = seen.stamp
-            doc = (
-                stamp[1]
-                if stamp is not None and stamp[0] == member_id
-                else ctx.tx.get(plan.stamped, member_id)
-            )
-            if doc is not None and doc.data.get("checked") == checked:
+            if (plan.stamped, member_id) in seen.checked:
+                mark = seen.checked[(plan.stamped, member_id)]
+            else:
+                doc = ctx.tx.get(plan.stamped, member_id)
+                mark = doc.data.get("checked") if doc is not None else None
+                if doc is not None:
+                    seen.checked[(plan.stamped, member_id)] = mark
+            if mark == checked:
                 # Worked out by these rules and kept right since: only a move past a
                 # threshold can change what they give.
                 changed = plan.crossed(ctx, member_id, changed)
@@ -584,6 +574,7 @@ def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
     doc = ctx.tx.get(kind, member)
     if doc is not None and doc.data.get("checked", "") != checked:
         ctx.put(kind, member, {**doc.data, "checked": checked}, ref=doc.ref, status=doc.status)
+        _seen(ctx.tx).checked[kind, member] = checked
 
 
 def _count_active_day(ctx: Context, member: str, seen: _Seen) -> None:
@@ -622,6 +613,7 @@ def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -
     if plan.stamped == "rank":  # a first evaluation is a whole one
         data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
     ctx.put("rank", member.id, data, status=new)
+    _seen(ctx.tx).checked.pop(("rank", member.id), None)
     if doc is None:
         if new == plan.entry_rank:
             return rank
@@ -779,6 +771,7 @@ def _update_privileges(
     if plan.stamped == "privileges":  # a first evaluation is a whole one
         data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
     ctx.put("privileges", member.id, data)
+    _seen(ctx.tx).checked.pop(("privileges", member.id), None)
     for name in sorted(held - old):
         found = rec.privilege(name)
         ctx.notify(
