@@ -24,7 +24,6 @@ logs written before channels existed keep their ids and payloads.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -79,7 +78,6 @@ __all__ = [
     "TopicPosted",
     "TopicUnfollowed",
     "VoteRingReversed",
-    "event_from_log",
     "event_from_payload",
     "event_types",
     "key_of",
@@ -220,64 +218,6 @@ class Event:
         data = self.content()
         data["at"] = self.at.isoformat() if self.at else None
         return data
-
-
-# How to make each event type from its own log without checking it again: for each field,
-# its name, default (``attrs.NOTHING``: required), converter and whether it holds a time.
-# ``None`` for a type that cannot be made so (a factory default, a check after __init__).
-_FROM_LOG: dict[type[Event], tuple[tuple[str, Any, Any, bool], ...] | None] = {}
-_FACTORY: type = type(attrs.Factory(list))
-
-
-def _log_fields(cls: type[Event]) -> tuple[tuple[str, Any, Any, bool], ...] | None:
-    if cls in _FROM_LOG:
-        return _FROM_LOG[cls]
-    made = [f for f in attrs.fields(cls) if f.name != "event_id"]
-    fields = tuple((f.name, f.default, f.converter, bool(f.metadata.get(TIME_FIELD))) for f in made)
-    if hasattr(cls, "__attrs_post_init__") or any(isinstance(f.default, _FACTORY) for f in made):
-        _FROM_LOG[cls] = None
-        return None
-    _FROM_LOG[cls] = fields
-    return fields
-
-
-def event_from_log(type_name: str, event_id: str, payload: Mapping[str, Any]) -> Event:
-    """The event a community's own log holds (its ``type``, ``event_id`` and ``payload``).
-
-    Every value was checked when the event was recorded, so it is converted
-    (times parsed, lists made tuples) but not checked again: a rebuild or a
-    simulation makes each logged event at a fraction of the cost of
-    :func:`event_from_payload`. The id is kept as it is (a derived id may be
-    longer than a host's). A payload that is not exactly a field set of its
-    type (a field missing or unknown) goes through :func:`event_from_payload`,
-    which says what is wrong.
-
-    Raises:
-        InvalidInput: as :func:`event_from_payload`, for a type or payload it
-            cannot make.
-    """
-    cls = _REGISTRY.get(type_name) if isinstance(type_name, str) else None
-    fields = _log_fields(cls) if cls is not None else None
-    if fields is None or not isinstance(payload, Mapping) or len(payload) > len(fields):
-        return event_from_payload(type_name, None, dict(payload)).with_id(event_id)
-    assert cls is not None
-    event = object.__new__(cls)
-    used = 0
-    for name, default, converter, time in fields:
-        if name in payload:
-            value = payload[name]
-            used += 1
-            if time:
-                value = v.to_datetime(value)
-        elif default is attrs.NOTHING:
-            return event_from_payload(type_name, None, dict(payload)).with_id(event_id)
-        else:
-            value = default
-        object.__setattr__(event, name, converter(value) if converter is not None else value)
-    if used != len(payload):  # a field this type does not take
-        return event_from_payload(type_name, None, dict(payload)).with_id(event_id)
-    object.__setattr__(event, "event_id", event_id)
-    return event
 
 
 def event_from_payload(type_name: str, event_id: str | None, payload: dict[str, Any]) -> Event:

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
-from ..events import Event, event_from_log
+from ..events import Event, event_from_payload
 from ..leaderboards.rules import METRICS as _BOARD_METRICS
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from ..stores.protocol import CounterKey, Transaction
@@ -1351,4 +1351,4 @@ def replayed(tx: Transaction, known: StoredEvent, event: Event) -> Outcome:
 def stored_to_event(stored: StoredEvent) -> Event:
     """The event a stored row holds."""
     # The stored id was checked when it came in, or derived by kudos (and may be longer).
-    return event_from_log(stored.type, stored.event_id, stored.payload)
+    return event_from_payload(stored.type, None, dict(stored.payload)).with_id(stored.event_id)
