@@ -8,10 +8,12 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import attrs
@@ -22,7 +24,7 @@ from ..errors import NotAllowed
 from ..events import Event, MemberDeleted, MemberJoined, PostRemoved, ReplyPosted
 from ..forum.handlers import ABUSE_REASONS
 from ..model import Doc, Member, Post
-from ..stores.protocol import Transaction
+from ..stores.protocol import CounterKey, Transaction
 from .rules import (
     _BADGE_RULES,
     ACTIVITIES,
@@ -63,15 +65,36 @@ class _Metrics(dict[str, int]):
     (a missing counter reads 0), so it never falls back to a default.
     """
 
-    __slots__ = ("_read", "_tenure")
+    __slots__ = ("_at", "_member", "_queued", "_tx")
 
-    def __init__(self, read: Callable[[str], int], tenure: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        tx: Transaction,
+        member: Member,
+        queued: Mapping[CounterKey, int] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Counters of ``member`` in ``tx`` plus ``queued`` changes; tenure reached by ``at``.
+
+        Without ``at``, tenure is what the ``tenure`` document says (a question
+        about now); with it, at least the whole days from joining to ``at``.
+        """
         super().__init__()
-        self._read = read
-        self._tenure = tenure
+        self._tx = tx
+        self._member = member
+        self._queued = queued
+        self._at = at
 
     def __missing__(self, metric: str) -> int:
-        found = self._tenure() if metric == "tenure_days" else self._read(metric)
+        mid = self._member.id
+        if metric == "tenure_days":
+            found = reached_tenure(self._tx, mid)
+            if self._at is not None:
+                found = max(found, _days_at(self._member, self._at))
+        else:
+            found = self._tx.counter(metric, "all", mid)
+            if self._queued is not None:
+                found += self._queued.get((metric, "all", mid), 0)
         self[metric] = found
         return found
 
@@ -105,27 +128,85 @@ def reached_tenure(tx: Transaction, member: str) -> int:
     return int(doc.data["days"]) if doc is not None else 0
 
 
-def _raise_tenure(ctx: Context, member: Member) -> bool:
-    """Raise ``member``'s tenure to this event's time; whether it grew."""
-    days = _days_at(member, ctx.at)
-    if days > reached_tenure(ctx.tx, member.id):
+def _raise_tenure(ctx: Context, member: Member, seen: _Seen) -> bool:
+    """Raise ``member``'s tenure to this event's time; whether it grew.
+
+    ``seen.tenure`` keeps, per member, their joining time and the time from which
+    their tenure next grows (as the stored document says): an event before it
+    cannot raise it, and costs one comparison.
+    """
+    joined = member.joined_at
+    known = seen.tenure.get(member.id)
+    at = ctx.at
+    if known is not None and known[0] == joined and at < known[1]:
+        return False
+    days = _days_at(member, at)
+    reached = reached_tenure(ctx.tx, member.id)
+    grew = days > reached
+    if grew:
         ctx.put(TENURE, member.id, {"days": days}, ref=member.id)
-        return True
-    return False
+        reached = days
+    if joined is not None:
+        seen.tenure[member.id] = (joined, joined + timedelta(days=reached + 1))
+    return grew
+
+
+class _Seen:
+    """What recognition learned of its own documents within one transaction.
+
+    Recognition alone writes its ``active_days``, ``tenure``, ``rank`` and
+    ``privileges`` documents, and no document is ever deleted: what it read or
+    wrote earlier in a transaction stays true until it writes again (a failed
+    write fails the whole transaction, and this with it). So a member's second
+    event of a day reads no ``active_days`` document, an event that cannot raise
+    a tenure reads no ``tenure`` one, and a member once evaluated is not asked
+    for again whether they were. (:meth:`Transaction.replace_projections` runs
+    last in the transaction of ``rebuild()``, after which no event is applied.)
+    """
+
+    __slots__ = ("checked", "days", "firsts", "privileged", "ranked", "tenure")
+
+    def __init__(self) -> None:
+        self.days: dict[str, str] = {}
+        """Member -> the last day counted in their ``active_days`` (``YYYY-MM-DD``)."""
+        self.tenure: dict[str, tuple[datetime, datetime]] = {}
+        """Member -> (joined at, when their stored tenure next grows)."""
+        self.ranked: set[str] = set()
+        """Members with a ``rank`` document."""
+        self.privileged: set[str] = set()
+        """Members with a ``privileges`` document."""
+        self.firsts: set[tuple[str, str, str]] = set()
+        """(member, event type, rules' fingerprint): the member holds every badge of the
+        event when it is only first-action badges (see :meth:`_Plan.firsts_only`);
+        forgotten when a badge is revoked."""
+        self.checked: dict[tuple[str, str], Any] = {}
+        """(kind, member) -> the ``checked`` field of the member's ``rank`` or
+        ``privileges`` document (see :func:`_note_checked`); forgotten when it is written."""
+
+
+# The transaction the last event was applied in and what was learned in it: a batch
+# applies thousands of events in one. A weak reference: a transaction ends with its work.
+_SEEN: tuple[weakref.ref[Any], _Seen] | None = None
+
+
+def _seen(tx: Transaction) -> _Seen:
+    """What recognition learned in ``tx`` so far (see :class:`_Seen`)."""
+    global _SEEN
+    last = _SEEN  # one read: another thread may replace it meanwhile
+    if last is not None and last[0]() is tx:
+        return last[1]
+    seen = _Seen()
+    # A transaction that takes no weak reference learns nothing across events.
+    with contextlib.suppress(TypeError):
+        _SEEN = (weakref.ref(tx), seen)
+    return seen
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
-    # Context.counter, inlined: recognition reads several metrics of every touched member.
-    counter, queued, mid, tx = ctx.tx.counter, ctx.deltas, member.id, ctx.tx
+    """``member``'s metrics as this event leaves them (read on demand)."""
     if isinstance(ctx.event, _Asked):  # a question about now: what the stored state says
-        return _Metrics(
-            lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
-            lambda: reached_tenure(tx, mid),
-        )
-    return _Metrics(
-        lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
-        lambda: max(reached_tenure(tx, mid), _days_at(member, ctx.at)),
-    )
+        return _Metrics(ctx.tx, member, ctx.deltas)
+    return _Metrics(ctx.tx, member, ctx.deltas, ctx.at)
 
 
 class _Plan:
@@ -176,6 +257,7 @@ class _Plan:
         self._event_badges: dict[str, tuple[Badge, ...]] = {}
         self._badges: dict[str, tuple[Badge, ...]] = {}
         self._others_badges: dict[str, tuple[Badge, ...]] = {}
+        self._firsts_only: dict[str, bool] = {}
         # Every value a comparison in an evaluation tests a metric in :attr:`reads`
         # against (``value < need`` for ranks and privileges, ``value >= at`` for a
         # metric badge's levels), sorted: a move that passes none of them leaves every
@@ -233,6 +315,19 @@ class _Plan:
             )
         return found
 
+    def firsts_only(self, event_type: str) -> bool:
+        """Whether every badge :meth:`event_badges` gives is a first-action badge.
+
+        Then the actor holds them all once they acted so: acting so again awards nothing.
+        """
+        found = self._firsts_only.get(event_type)
+        if found is None:
+            found = self._firsts_only[event_type] = all(
+                b.first == event_type and b.custom is None and b.reply_within_minutes is None
+                for b in self.event_badges(event_type)
+            )
+        return found
+
     def badges(self, event_type: str) -> tuple[Badge, ...]:
         """The badges an event of ``event_type`` may award (metric badges and its own)."""
         found = self._badges.get(event_type)
@@ -252,13 +347,28 @@ class _Plan:
         tenure and role; stored once a member was first evaluated, they stay
         right until one of those changes.
         """
-        tx = ctx.tx
-        if self.ranks and tx.get("rank", member) is None:
-            return None
-        if self.privileges and tx.get("privileges", member) is None:
-            return None
         deltas = ctx.deltas
-        return tuple(m for m in self.reads if deltas.get((m, "all", member)))
+        found = []
+        for m in self.reads:  # a loop, not a generator: this runs per member and event
+            if deltas.get((m, "all", member)):
+                found.append(m)
+        moved = tuple(found)
+        seen = _seen(ctx.tx)
+        if self.ranks and member not in seen.ranked:
+            doc = ctx.tx.get("rank", member)
+            if doc is None:
+                return None
+            seen.ranked.add(member)
+            if self.stamped == "rank":
+                seen.checked["rank", member] = doc.data.get("checked")
+        if self.privileges and member not in seen.privileged:
+            doc = ctx.tx.get("privileges", member)
+            if doc is None:
+                return None
+            seen.privileged.add(member)
+            if self.stamped == "privileges":
+                seen.checked["privileges", member] = doc.data.get("checked")
+        return moved
 
     def crossed(self, ctx: Context, member: str, moved: tuple[str, ...]) -> tuple[str, ...]:
         """Of the counters in ``moved``, those whose move by this event passed a threshold.
@@ -371,8 +481,9 @@ def _field(event: Event, table: Mapping[str, str]) -> str | None:
 @after_event
 def _recognise(ctx: Context) -> None:
     actor = _field(ctx.event, ACTIVITIES)
+    seen = _seen(ctx.tx)
     if actor is not None and ctx.known_member(actor) is not None:
-        _count_active_day(ctx, actor)
+        _count_active_day(ctx, actor, seen)
         ctx.touched.add(actor)
     plan = _plan(ctx.policy)
     rec = plan.rec
@@ -388,12 +499,18 @@ def _recognise(ctx: Context) -> None:
         member = ctx.known_member(member_id)
         if member is None:
             continue
-        raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
+        raised = _raise_tenure(ctx, member, seen) if plan.uses_tenure else False
         changed = None if whole or raised else plan.changed(ctx, member_id)
         checked = plan.fingerprint  # the rules the member's standing is worked out by
         if changed and plan.stamped is not None:
-            doc = ctx.tx.get(plan.stamped, member_id)
-            if doc is not None and doc.data.get("checked") == checked:
+            if (plan.stamped, member_id) in seen.checked:
+                mark = seen.checked[(plan.stamped, member_id)]
+            else:
+                doc = ctx.tx.get(plan.stamped, member_id)
+                mark = doc.data.get("checked") if doc is not None else None
+                if doc is not None:
+                    seen.checked[(plan.stamped, member_id)] = mark
+            if mark == checked:
                 # Worked out by these rules and kept right since: only a move past a
                 # threshold can change what they give.
                 changed = plan.crossed(ctx, member_id, changed)
@@ -406,9 +523,19 @@ def _recognise(ctx: Context) -> None:
                 b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
             )
         else:  # nothing it reads changed: only what the event itself may award
-            own = event_badges if member_id == actor else plan.others_badges(event.type)
-            if own:
-                _award_badges(ctx, own, member, _ctx_metrics(ctx, member), actor)
+            if member_id != actor:
+                own = plan.others_badges(event.type)
+                if own:
+                    _award_badges(ctx, own, member, _ctx_metrics(ctx, member), actor)
+            elif event_badges:
+                # The actor's first-action badges of this event are theirs after the first
+                # time: acting so again in the transaction asks nothing.
+                firsts = plan.firsts_only(event.type)
+                held = (member_id, event.type, plan.fingerprint)
+                if not firsts or held not in seen.firsts:
+                    _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+                    if firsts:
+                        seen.firsts.add(held)
             continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
@@ -430,10 +557,11 @@ def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
     kind = plan.stamped
     if kind is None:
         return
-    touched, reads = ctx.touched, plan.read_set
-    for (metric, scope, subject), delta in ctx.deltas.items():
-        if delta and scope == "all" and metric in reads and subject not in touched:
-            _note_checked(ctx, kind, subject, "")
+    reads, deltas, touched = plan.read_set, ctx.deltas, ctx.touched
+    # The keys of counters the rules read first (a comprehension: most keys are others).
+    for key in [k for k in deltas if k[0] in reads and k[1] == "all"]:
+        if deltas[key] and key[2] not in touched:
+            _note_checked(ctx, kind, key[2], "")
 
 
 def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
@@ -446,10 +574,19 @@ def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
     doc = ctx.tx.get(kind, member)
     if doc is not None and doc.data.get("checked", "") != checked:
         ctx.put(kind, member, {**doc.data, "checked": checked}, ref=doc.ref, status=doc.status)
+        _seen(ctx.tx).checked[kind, member] = checked
 
 
-def _count_active_day(ctx: Context, member: str) -> None:
+def _count_active_day(ctx: Context, member: str, seen: _Seen) -> None:
+    """Count this event's day as one ``member`` acted on (once per day and member).
+
+    ``seen.days`` keeps the day last counted per member: their next event that
+    day costs a comparison, and reads no ``active_days`` document.
+    """
     day = ctx.day()
+    if seen.days.get(member) == day:
+        return
+    seen.days[member] = day
     key = f"{len(member)}:{member}:{day[:7]}"
     doc = ctx.tx.get("active_days", key)
     known: list[str] = doc.data["days"] if doc is not None else []
@@ -476,6 +613,7 @@ def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -
     if plan.stamped == "rank":  # a first evaluation is a whole one
         data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
     ctx.put("rank", member.id, data, status=new)
+    _seen(ctx.tx).checked.pop(("rank", member.id), None)
     if doc is None:
         if new == plan.entry_rank:
             return rank
@@ -589,6 +727,7 @@ def _revoke_badges_of(ctx: Context, rec: Recognition, post_id: str, reason: str)
     """
     post = ctx.post(post_id)
     author = ctx.member(post.author)
+    _seen(ctx.tx).firsts.clear()  # a first-action badge may be revoked: ask again
     metrics = _ctx_metrics(ctx, author)
     why = f"{post.kind} {post_id!r} removed as {reason}"
     for doc in ctx.tx.find("badge", ref=author.id, status="earned"):
@@ -632,6 +771,7 @@ def _update_privileges(
     if plan.stamped == "privileges":  # a first evaluation is a whole one
         data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
     ctx.put("privileges", member.id, data)
+    _seen(ctx.tx).checked.pop(("privileges", member.id), None)
     for name in sorted(held - old):
         found = rec.privilege(name)
         ctx.notify(
@@ -698,9 +838,7 @@ def _titles(tx: Transaction, rec: Recognition, member: str) -> tuple[str, ...]:
 @contributes_standing
 def _standing(tx: Transaction, policy: Any, member: Member, now: datetime) -> dict[str, Any]:
     rec = _effective(policy)
-    metrics = _Metrics(
-        lambda m: tx.counter(m, "all", member.id), lambda: reached_tenure(tx, member.id)
-    )
+    metrics = _Metrics(tx, member)
     fields: dict[str, Any] = {
         "badges": _titles(tx, rec, member.id),
         "privileges": rec.privileges_of(member.role, metrics),
