@@ -391,3 +391,54 @@ def test_skipping_moves_within_the_thresholds_gives_what_evaluating_them_gives(
         _, evaluating = _play(steps, first)
     assert state == evaluating
     assert_consistent(skipping)  # rebuild() gives the incremental state
+
+
+_GIVING = Badge(name="Giving", metric="kudos_given", threshold=1)
+_LADDER = Recognition(
+    ranks=[
+        Rank(name="Star", requires={"reputation": 100}),
+        Rank(name="Giver", requires={"kudos_given": 1}),
+        Rank(name="Member"),
+    ],
+    badges=[_GIVING],
+)
+_PRIVILEGES_ONLY = Recognition(
+    privileges=[Privilege(name="vote_on_ideas", requires={"reputation": 5})], badges=[]
+)
+
+
+@pytest.mark.parametrize(
+    "between",
+    [Recognition(), _PRIVILEGES_ONLY],
+    ids=["no recognition", "privileges only"],
+)
+def test_moves_under_other_rules_in_between_are_evaluated_when_the_rules_come_back(
+    between: Recognition,
+) -> None:
+    """A member's counters moved under rules that keep no rank (or none at all) are
+    worked out again when the first rules are back, as if nothing had been skipped."""
+    base = kudos.policies.giffgaff()
+    first, other = base.evolve(recognition=_LADDER), base.evolve(recognition=between)
+    clock = FakeClock(datetime(2026, 5, 1, 12, tzinfo=UTC))
+    c = kudos.Community(policy=first, clock=clock)
+    c.join("mod", role="moderator")
+    for m in ("alice", "bob"):
+        c.join(m)
+    c.post_topic("t", author="alice")
+    c.post_topic("u", author="alice")
+    clock.advance(minutes=1)
+    c.change_policy(other, effective=clock(), by="mod", reason="pause")
+    clock.advance(minutes=1)
+    c.give_kudos("t", giver="bob")  # kudos_given 0 -> 1 while the other rules are in force
+    clock.advance(minutes=1)
+    c.change_policy(first, effective=clock(), by="mod", reason="resume")
+    clock.advance(minutes=1)
+    c.give_kudos("u", giver="bob")  # 1 -> 2: passes no threshold of the first rules
+    clock.advance(minutes=1)
+    c.adjust("bob", reputation=3, reason="thanks", by="mod")
+    bob = c.standing("bob")
+    assert bob.badges == ("Giving",)
+    assert bob.rank == "Giver"
+    kinds = [(n.kind, n.data.get("to")) for n in c.notifications(member="bob", limit=None)]
+    assert ("rank_changed", "Giver") in kinds
+    assert_consistent(c)

@@ -24,13 +24,13 @@ past one of their thresholds (a rank's or privilege's requirement, a badge level
 tenure grew or their role changed; badges that depend on the event itself are checked
 every time:
 
-* ``rank``: member id -> ``{"rank": name, "since": iso time, "checked": fingerprint}``
-  (status = the rank); ``checked`` names the rules the member's standing was last
-  worked out by in full (``""``: by other rules, in part), so a move under other
-  rules (a policy change, a late fact under an earlier version) is evaluated as
-  any move used to be;
-* ``privileges``: member id -> ``{"privileges": [names]}`` (with ``checked`` when the
-  policy has privileges but no ranks);
+* ``rank``: member id -> ``{"rank": name, "since": iso time}`` (status = the rank);
+* ``privileges``: member id -> ``{"privileges": [names]}``;
+* ``recognised``: member id -> ``{"checked": fingerprint}``, the rules the member's
+  standing was last worked out by in full (``""``: by other rules, in part, or moved
+  since under rules that keep no rank or privilege), so a move under other rules (a
+  policy change, a late fact under an earlier version) is evaluated as any move used
+  to be;
 * ``badge``: :func:`badge_key` -> the award (ref = member, status =
   ``earned`` or ``revoked``);
 * ``active_days``: member and month -> the distinct days the member acted on,

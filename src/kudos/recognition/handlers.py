@@ -116,6 +116,13 @@ class _Metrics(dict[str, int]):
 # said.
 TENURE = "tenure"
 
+# A member's ``recognised`` document, {"checked": fingerprint}: the rules their rank,
+# privileges and metric badges were last worked out by in full and kept right by since
+# (``""``: other rules, or in part). Kept apart from the rank and privileges documents, in
+# one place whatever the rules in force, so that every rule set (one with ranks, one with
+# only privileges, one with neither) reads and clears the same note.
+RECOGNISED = "recognised"
+
 
 def _days_at(member: Member, at: datetime) -> int:
     joined = member.joined_at
@@ -154,8 +161,8 @@ def _raise_tenure(ctx: Context, member: Member, seen: _Seen) -> bool:
 class _Seen:
     """What recognition learned of its own documents within one transaction.
 
-    Recognition alone writes its ``active_days``, ``tenure``, ``rank`` and
-    ``privileges`` documents, and no document is ever deleted: what it read or
+    Recognition alone writes its ``active_days``, ``tenure``, ``rank``,
+    ``privileges`` and ``recognised`` documents, and no document is ever deleted: what it read or
     wrote earlier in a transaction stays true until it writes again (a failed
     write fails the whole transaction, and this with it). So a member's second
     event of a day reads no ``active_days`` document, an event that cannot raise
@@ -179,9 +186,9 @@ class _Seen:
         """(member, event type, rules' fingerprint): the member holds every badge of the
         event when it is only first-action badges (see :meth:`_Plan.firsts_only`);
         forgotten when a badge is revoked."""
-        self.checked: dict[tuple[str, str], Any] = {}
-        """(kind, member) -> the ``checked`` field of the member's ``rank`` or
-        ``privileges`` document (see :func:`_note_checked`); forgotten when it is written."""
+        self.checked: dict[str, str | None] = {}
+        """Member -> the rules their standing was last worked out by in full (their
+        ``recognised`` document, ``None`` without one; see :func:`_note_checked`)."""
 
 
 # The transaction the last event was applied in and what was learned in it: a batch
@@ -273,12 +280,14 @@ class _Plan:
             if b.metric is not None and b.metric in thresholds:
                 thresholds[b.metric].update(b.levels.values() if b.levels else (b.threshold,))
         self.thresholds = {m: sorted(found) for m, found in thresholds.items()}
-        # The document that says under which rules a member's standing was last worked
-        # out in full (its ``checked`` field), so a move within the thresholds of other
-        # rules (a policy change, a late fact valued under an earlier version) is never
-        # taken for one within these. Without ranks or privileges there is none, and
-        # every move is evaluated.
-        self.stamped = "rank" if self.ranks else "privileges" if self.privileges else None
+        # Whether these rules note, in a member's ``recognised`` document, that they
+        # worked the member out in full, so that a move passing none of their thresholds
+        # is skipped; the note names them by fingerprint, so a move within the thresholds
+        # of other rules (a policy change, a late fact valued under an earlier version) is
+        # never taken for one within these. Rules without ranks or privileges note
+        # nothing and evaluate every move (and clear the note of the members they move:
+        # see _note_unseen_moves).
+        self.stamps = bool(self.ranks or self.privileges)
         self.read_set = frozenset(self.reads)
         # Keys sorted: equal rules give equal prints however their tables were ordered
         # (in code, in TOML, read back from a store), so a replay notes what recording did.
@@ -359,15 +368,11 @@ class _Plan:
             if doc is None:
                 return None
             seen.ranked.add(member)
-            if self.stamped == "rank":
-                seen.checked["rank", member] = doc.data.get("checked")
         if self.privileges and member not in seen.privileged:
             doc = ctx.tx.get("privileges", member)
             if doc is None:
                 return None
             seen.privileged.add(member)
-            if self.stamped == "privileges":
-                seen.checked["privileges", member] = doc.data.get("checked")
         return moved
 
     def crossed(self, ctx: Context, member: str, moved: tuple[str, ...]) -> tuple[str, ...]:
@@ -488,6 +493,7 @@ def _recognise(ctx: Context) -> None:
     plan = _plan(ctx.policy)
     rec = plan.rec
     if not rec.active:
+        _note_unseen_moves(ctx, plan)
         return
     event = ctx.event
     if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
@@ -502,15 +508,8 @@ def _recognise(ctx: Context) -> None:
         raised = _raise_tenure(ctx, member, seen) if plan.uses_tenure else False
         changed = None if whole or raised else plan.changed(ctx, member_id)
         checked = plan.fingerprint  # the rules the member's standing is worked out by
-        if changed and plan.stamped is not None:
-            if (plan.stamped, member_id) in seen.checked:
-                mark = seen.checked[(plan.stamped, member_id)]
-            else:
-                doc = ctx.tx.get(plan.stamped, member_id)
-                mark = doc.data.get("checked") if doc is not None else None
-                if doc is not None:
-                    seen.checked[(plan.stamped, member_id)] = mark
-            if mark == checked:
+        if changed and plan.stamps:
+            if _mark(ctx, seen, member_id) == checked:
                 # Worked out by these rules and kept right since: only a move past a
                 # threshold can change what they give.
                 changed = plan.crossed(ctx, member_id, changed)
@@ -541,40 +540,60 @@ def _recognise(ctx: Context) -> None:
         rank = _update_rank(ctx, plan, member, metrics)
         _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
-        if plan.stamped is not None:
-            _note_checked(ctx, plan.stamped, member_id, checked)
+        if plan.stamps:
+            _note_checked(ctx, member_id, checked)
     _note_unseen_moves(ctx, plan)
 
 
 def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
-    """Mark the members whose counters this event moved without touching them.
+    """Clear the note of the members whose standing this event may have moved unseen.
 
-    Such a member is not evaluated now (they never were), so what is stored
-    for them may no longer be what their counters give, whether or not the
-    move passed a threshold: their next moves are evaluated in full, as any
-    move used to be, until a whole evaluation notes the rules again.
+    Under rules that note (:attr:`_Plan.stamps`): the members whose counters
+    the rules read moved without the event touching them (so they were not
+    evaluated). Under rules that note nothing (no ranks or privileges, or
+    recognition off): every member the event touched or moved a counter of,
+    since rules in force later may read any of them. Such a member's next
+    moves are evaluated as they always were, until a whole evaluation notes the
+    rules again.
     """
-    kind = plan.stamped
-    if kind is None:
+    deltas, touched = ctx.deltas, ctx.touched
+    if plan.stamps:
+        reads = plan.read_set
+        # The keys of counters the rules read first (a comprehension: most keys are others).
+        for key in [k for k in deltas if k[0] in reads and k[1] == "all"]:
+            if deltas[key] and key[2] not in touched:
+                _note_checked(ctx, key[2], "")
         return
-    reads, deltas, touched = plan.read_set, ctx.deltas, ctx.touched
-    # The keys of counters the rules read first (a comprehension: most keys are others).
-    for key in [k for k in deltas if k[0] in reads and k[1] == "all"]:
-        if deltas[key] and key[2] not in touched:
-            _note_checked(ctx, kind, key[2], "")
+    moved = {k[2] for k, v in deltas.items() if v and k[1] == "all"}
+    member = getattr(ctx.event, "member", None)  # joining or leaving changes the role
+    for subject in sorted(moved | touched | ({member} if isinstance(member, str) else set())):
+        _note_checked(ctx, subject, "")
 
 
-def _note_checked(ctx: Context, kind: str, member: str, checked: str) -> None:
-    """Note in ``member``'s ``kind`` document the rules (by fingerprint) it was worked out by.
+def _mark(ctx: Context, seen: _Seen, member: str) -> str | None:
+    """The rules (fingerprint) ``member`` was last worked out by in full; ``None``: no note."""
+    if member in seen.checked:
+        return seen.checked[member]
+    doc = ctx.tx.get(RECOGNISED, member)
+    mark = seen.checked[member] = str(doc.data["checked"]) if doc is not None else None
+    return mark
 
-    The fingerprint of the rules when the member's rank, privileges and every
-    metric badge were worked out in full by them (and kept right since, move by
-    move); ``""`` when they were last worked out by other rules, only in part.
+
+def _note_checked(ctx: Context, member: str, checked: str) -> None:
+    """Note in ``member``'s ``recognised`` document the rules it was worked out by.
+
+    ``checked`` is the fingerprint of the rules when the member's rank,
+    privileges and every metric badge were worked out in full by them (and kept
+    right since, move by move); ``""`` when they were last worked out by other
+    rules, or in part, or may have moved unseen. A member without a note counts
+    as ``""``.
     """
-    doc = ctx.tx.get(kind, member)
-    if doc is not None and doc.data.get("checked", "") != checked:
-        ctx.put(kind, member, {**doc.data, "checked": checked}, ref=doc.ref, status=doc.status)
-        _seen(ctx.tx).checked[kind, member] = checked
+    seen = _seen(ctx.tx)
+    mark = _mark(ctx, seen, member)
+    if mark == checked or (mark is None and not checked):
+        return
+    ctx.put(RECOGNISED, member, {"checked": checked}, ref=member)
+    seen.checked[member] = checked
 
 
 def _count_active_day(ctx: Context, member: str, seen: _Seen) -> None:
@@ -609,11 +628,7 @@ def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -
     doc = ctx.tx.get("rank", member.id)
     if doc is not None and doc.data.get("rank") == new:
         return rank
-    data = {"rank": new, "since": ctx.at.isoformat()}
-    if plan.stamped == "rank":  # a first evaluation is a whole one
-        data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
-    ctx.put("rank", member.id, data, status=new)
-    _seen(ctx.tx).checked.pop(("rank", member.id), None)
+    ctx.put("rank", member.id, {"rank": new, "since": ctx.at.isoformat()}, status=new)
     if doc is None:
         if new == plan.entry_rank:
             return rank
@@ -767,11 +782,7 @@ def _update_privileges(
     )
     if doc is not None and old == held:
         return
-    data: dict[str, Any] = {"privileges": sorted(held)}
-    if plan.stamped == "privileges":  # a first evaluation is a whole one
-        data["checked"] = doc.data.get("checked", "") if doc is not None else plan.fingerprint
-    ctx.put("privileges", member.id, data)
-    _seen(ctx.tx).checked.pop(("privileges", member.id), None)
+    ctx.put("privileges", member.id, {"privileges": sorted(held)})
     for name in sorted(held - old):
         found = rec.privilege(name)
         ctx.notify(
