@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -236,3 +237,25 @@ def test_batches_sent_in_bulk_give_what_checking_each_event_gives(
             s.close()
     by_bulk, each = results
     assert by_bulk == each
+
+
+def test_a_host_using_the_protocol_directly_gets_every_logged_event_back(tmp_path: Path) -> None:
+    """Only a batch kudos records takes events as new in bulk: a transaction a host drives
+    itself is answered as the protocol says, a logged event for a logged id, at once."""
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'direct.db'}")
+    c = kudos.Community(store=store, policy=kudos.policies.giffgaff(), clock=FakeClock())
+    c.join("a")
+    with store.transaction(c.id) as tx:
+        (logged,) = tx.events()
+    new = attrs.evolve(logged, event_id="fresh-1", seq=0)
+    with store.transaction(c.id) as tx:
+        assert tx.append_event(new) is None
+        again = tx.append_event(attrs.evolve(logged, seq=0))
+        assert again is not None and again.event_id == logged.event_id
+        assert tx.get_event(logged.event_id) is not None
+    with pytest.raises(ValueError, match="the host's own"), store.transaction(c.id) as tx:
+        tx.append_event(attrs.evolve(logged, event_id="fresh-2", seq=0))
+        tx.append_event(attrs.evolve(logged, seq=0))
+        raise ValueError("the host's own error")
+    with store.transaction(c.id) as tx:
+        assert [e.event_id for e in tx.events()] == [logged.event_id, "fresh-1"]

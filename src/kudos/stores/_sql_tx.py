@@ -487,11 +487,10 @@ class SqlTransaction:
         self._event_locks = 0  # of the keys locked, events' own (append_event)
         self._ceiling = -(2**63)  # the highest id lock number held
         self._appended_ids: list[str] = []
-        # SQLite: events taken as new without a statement of their own, sent in one
-        # executemany before the log is read and at the end (see append_event).
-        self._pending: dict[str, StoredEvent] | None = (
-            {} if isinstance(runner, SqliteRunner) and _EVENTS_CHECKED not in self._hints else None
-        )
+        # SQLite, once the work said it expects new events (expect_new_events): events
+        # taken as new without a statement of their own, sent in one executemany before
+        # the log is read and at the end (see append_event).
+        self._pending: dict[str, StoredEvent] | None = None
         self._inserted: set[str] = set()  # ids appended each on its own, while pending
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
@@ -898,12 +897,9 @@ class SqlTransaction:
 
         The database's unique ``(community, event_id)`` decides: of two
         transactions appending one id at once, the second waits for the first
-        and then finds its row. On SQLite, once the transaction appended a new
-        event, the next ones (but ids it appended itself) are answered as new
-        without a statement and sent together later; should one be logged
-        after all, the transaction fails with :class:`TransientStoreError` (at
-        commit, or when the work raised meanwhile) and its next try appends each
-        event on its own.
+        and then finds its row. On SQLite, in a work that said
+        :meth:`expect_new_events`, once the transaction appended a new event, the
+        next ones are answered as new without a statement (see there).
         """
         self._writing()
         if self._locking:
@@ -1238,6 +1234,25 @@ class SqlTransaction:
             self._guard({subject for _, _, subject in deltas})
         self._counted = True
         _sum_into(self._deltas, deltas)
+
+    def expect_new_events(self) -> None:
+        """Say that this work appends mostly new events (optional in a store; a batch).
+
+        On SQLite, from then on, once the transaction appended a new event, the
+        next ones (but ids it appended itself) are answered as new without a
+        statement and sent together later; should one be logged after all, the
+        transaction fails with :class:`TransientStoreError` (at commit, or when the
+        work raised meanwhile) and its next try appends each event on its own.
+        Without this call (and on PostgreSQL), every :meth:`append_event` is
+        answered at once.
+        """
+        if (
+            isinstance(self._run, SqliteRunner)
+            and _EVENTS_CHECKED not in self._hints
+            and not self.appended
+            and self._pending is None
+        ):
+            self._pending = {}
 
     def tally(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue changes to shared aggregates this work never reads back (optional in a store).
