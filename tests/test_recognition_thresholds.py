@@ -26,20 +26,6 @@ from kudos.testing import FakeClock, assert_consistent
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The members whose rank recognition works out, in order, as events are recorded."""
-    seen: list[str] = []
-    update = recognition._update_rank
-
-    def counting(ctx: Any, plan: Any, member: Any, metrics: Any) -> Any:
-        seen.append(member.id)
-        return update(ctx, plan, member, metrics)
-
-    monkeypatch.setattr(recognition, "_update_rank", counting)
-    return seen
-
-
 def _helped(facts: BadgeFacts) -> int:
     """A host's rule: it may read any metric, so it is asked after every event."""
     return facts.metrics["kudos_received"] + facts.metrics["solutions"]
@@ -202,17 +188,10 @@ def test_a_move_under_other_rules_is_evaluated_as_before(evaluated: list[str]) -
 
 
 def test_a_kudos_asks_only_its_giver_for_the_badges_of_the_event(
-    monkeypatch: pytest.MonkeyPatch,
+    asked: list[str],
 ) -> None:
     c = _forum(kudos.policies.giffgaff())
-    asked: list[str] = []
-    award = recognition._award_badges
-
-    def counting(ctx: Any, badges: Any, member: Any, metrics: Any, actor: Any) -> None:
-        asked.append(member.id)
-        award(ctx, badges, member, metrics, actor)
-
-    monkeypatch.setattr(recognition, "_award_badges", counting)
+    asked.clear()  # what setting up the forum asked
     c.give_kudos("r1", giver="bob")
     # Supporter counts the giver's own action: alice, whose counters passed no threshold,
     # has nothing to be asked for
