@@ -75,13 +75,20 @@ def _rules(
     )
 
 
-# Three sets of rules with thresholds of their own; the second reads kudos given (which
-# a removal moves for the givers without touching them), the last has no ranks, so its
-# members' privileges document notes the rules they were worked out by.
+# Sets of rules with thresholds of their own: the second reads kudos given (which a
+# removal moves for the givers without touching them), the third has no ranks; the fourth
+# has ranks that read kudos given only (so the others' counters move unseen by it), and
+# the last no recognition at all.
 POLICIES = (
     kudos.policies.giffgaff().evolve(recognition=_rules(3, {"a": 1, "b": 3, "c": 5}, 8)),
     kudos.policies.giffgaff().evolve(recognition=_rules(2, {"a": 2, "b": 4}, 5, giver=2)),
     kudos.policies.giffgaff().evolve(recognition=_rules(4, {"a": 1, "b": 2}, 11, ranks=False)),
+    kudos.policies.giffgaff().evolve(
+        recognition=Recognition(
+            ranks=[Rank(name="Giver", requires={"kudos_given": 1}), Rank(name="Member")]
+        )
+    ),
+    kudos.policies.giffgaff().evolve(recognition=Recognition()),
 )
 # The first without the badges that depend on the event, for the examples' badge lists.
 SMALL = kudos.policies.giffgaff().evolve(
@@ -420,4 +427,39 @@ def test_moves_under_other_rules_in_between_are_evaluated_when_the_rules_come_ba
     assert bob.rank == "Giver"
     kinds = [(n.kind, n.data.get("to")) for n in c.notifications(member="bob", limit=None)]
     assert ("rank_changed", "Giver") in kinds
+    assert_consistent(c)
+
+
+def test_moves_unread_by_the_rules_in_force_are_evaluated_when_other_rules_come_back() -> None:
+    """Rules in force that do not read a counter do not see its moves: when the rules that
+    read it come back, the member's next move of it is evaluated, whatever it passes."""
+    g = kudos.policies.giffgaff()
+    first = g.evolve(
+        recognition=Recognition(
+            ranks=[Rank(name="Star", requires={"reputation": 1000}), Rank(name="Member")],
+            badges=[Badge(name="Liked", metric="kudos_received", levels={"a": 1, "b": 2})],
+        )
+    )
+    other = g.evolve(
+        recognition=Recognition(
+            ranks=[Rank(name="Giver", requires={"kudos_given": 1}), Rank(name="Member")]
+        )
+    )
+    clock = FakeClock(datetime(2026, 5, 1, 12, tzinfo=UTC))
+    c = kudos.Community(policy=first, clock=clock)
+    for m in ("alice", "bob", "carol", "dave"):
+        c.join(m)
+    c.join("mod", role="moderator")
+    c.post_topic("t", author="alice")
+    clock.advance(minutes=1)
+    c.give_kudos("t", giver="bob")  # alice's kudos_received 0 -> 1: Liked (a)
+    clock.advance(minutes=1)
+    c.change_policy(other, by="mod", reason="other")
+    clock.advance(minutes=1)
+    c.give_kudos("t", giver="carol")  # 1 -> 2 under rules that do not read it
+    clock.advance(minutes=1)
+    c.change_policy(first, by="mod", reason="back")
+    clock.advance(minutes=1)
+    c.give_kudos("t", giver="dave")  # 2 -> 3: passes no threshold of the first rules
+    assert c.standing("alice").badges == ("Liked (a)", "Liked (b)")
     assert_consistent(c)

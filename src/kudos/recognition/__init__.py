@@ -28,7 +28,7 @@ every time:
 * ``privileges``: member id -> ``{"privileges": [names]}``;
 * ``recognised``: member id -> ``{"checked": fingerprint}``, the rules the member's
   standing was last worked out by in full (``""``: by other rules, in part, or moved
-  since under rules that keep no rank or privilege), so a move under other rules (a
+  since under other rules or unseen by these), so a move under other rules (a
   policy change, a late fact under an earlier version) is evaluated as any move used
   to be;
 * ``badge``: :func:`badge_key` -> the award (ref = member, status =

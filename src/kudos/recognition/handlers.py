@@ -548,26 +548,31 @@ def _recognise(ctx: Context) -> None:
 def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
     """Clear the note of the members whose standing this event may have moved unseen.
 
-    Under rules that note (:attr:`_Plan.stamps`): the members whose counters
-    the rules read moved without the event touching them (so they were not
-    evaluated). Under rules that note nothing (no ranks or privileges, or
-    recognition off): every member the event touched or moved a counter of,
-    since rules in force later may read any of them. Such a member's next
-    moves are evaluated as they always were, until a whole evaluation notes the
-    rules again.
+    A note names the rules a member was last worked out by in full; it stays
+    true only while every move of the member is seen by those rules. So it is
+    cleared for a member this event moved a counter of (or touched) when the
+    note names other rules than the ones in force (which may not read what
+    moved, or note nothing at all), and, under the noted rules themselves, when
+    a counter they read moved without the event touching the member (so they
+    were not evaluated). Such a member's next moves are evaluated as they always
+    were, until a whole evaluation notes the rules again.
     """
-    deltas, touched = ctx.deltas, ctx.touched
-    if plan.stamps:
-        reads = plan.read_set
-        # The keys of counters the rules read first (a comprehension: most keys are others).
-        for key in [k for k in deltas if k[0] in reads and k[1] == "all"]:
-            if deltas[key] and key[2] not in touched:
-                _note_checked(ctx, key[2], "")
-        return
-    moved = {k[2] for k, v in deltas.items() if v and k[1] == "all"}
-    member = getattr(ctx.event, "member", None)  # joining or leaving changes the role
-    for subject in sorted(moved | touched | ({member} if isinstance(member, str) else set())):
-        _note_checked(ctx, subject, "")
+    noted = plan.fingerprint if plan.stamps else None
+    reads, touched = plan.read_set, ctx.touched
+    moved: dict[str, bool] = {}  # subject -> whether a counter these rules read moved
+    for (metric, scope, subject), delta in ctx.deltas.items():
+        if delta and scope == "all":
+            moved[subject] = moved.get(subject, False) or metric in reads
+    for member in touched:
+        moved.setdefault(member, False)
+    joined = getattr(ctx.event, "member", None)  # joining or leaving changes the role
+    if isinstance(joined, str):
+        moved.setdefault(joined, False)
+    seen = _seen(ctx.tx)
+    for subject in sorted(moved):
+        mark = _mark(ctx, seen, subject)
+        if mark and (mark != noted or (moved[subject] and subject not in touched)):
+            _note_checked(ctx, subject, "")
 
 
 def _mark(ctx: Context, seen: _Seen, member: str) -> str | None:
