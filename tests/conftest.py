@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, delete
@@ -100,3 +101,35 @@ def prefix(postgres_engine: Engine) -> Iterator[str]:
     SqlStore(postgres_engine, metadata=md).create_all()
     yield name
     md.drop_all(postgres_engine)
+
+
+@pytest.fixture
+def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The members whose rank recognition works out, in order, as events are recorded."""
+    from kudos.recognition import handlers as recognition
+
+    seen: list[str] = []
+    update = recognition._update_rank
+
+    def counting(ctx: Any, plan: Any, member: Any, metrics: Any) -> Any:
+        seen.append(member.id)
+        return update(ctx, plan, member, metrics)
+
+    monkeypatch.setattr(recognition, "_update_rank", counting)
+    return seen
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The members recognition asks for badges, in order, as events are recorded."""
+    from kudos.recognition import handlers as recognition
+
+    seen: list[str] = []
+    award = recognition._award_badges
+
+    def counting(ctx: Any, badges: Any, member: Any, metrics: Any, actor: Any) -> None:
+        seen.append(member.id)
+        award(ctx, badges, member, metrics, actor)
+
+    monkeypatch.setattr(recognition, "_award_badges", counting)
+    return seen

@@ -1092,3 +1092,37 @@ def test_simulate_lists_refusals_by_kind_and_refused_closes(in_tmp: Path) -> Non
         {"event": "period-closed", "count": 1},
     ]
     assert report["money_moved"] == 0 and report["summary"]
+
+
+def test_verify_after_an_upgrade_says_to_rebuild_and_rebuild_brings_it_back(in_tmp: Path) -> None:
+    """Projections an earlier kudos wrote (here: a per-tag count of replies this version no
+    longer keeps) differ from a replay while the ledger agrees: verify says to rebuild."""
+    imported(in_tmp, members=3, topics=3)
+    store = SqlStore.from_url(URL)
+    counters = store.tables.counters
+    with store.engine.begin() as conn:
+        row = conn.execute(select(counters).where(counters.c.metric == "replies")).first()
+        assert row is not None
+        conn.execute(
+            counters.insert().values(
+                community=row.community,
+                metric="replies",
+                scope="tag:old",
+                subject=row.subject,
+                value=1,
+            )
+        )
+    store.close()
+    status, out, _ = run("verify")
+    assert status == 1
+    assert "('replies', 'tag:old'" in out
+    assert "kudos rebuild --url sqlite:///kudos.db" in out
+    assert "another policy" not in out
+    status, out, _ = run("rebuild")
+    assert status == 0, out
+    assert out.startswith("rebuilt from ")
+    status, out, _ = run("rebuild", "--json")
+    assert status == 0 and json.loads(out)["events"] > 0
+    assert run("verify")[0] == 0
+    status, _, err = run("rebuild", "--url", "sqlite:///kudso.db")
+    assert (status, err.startswith("kudos: no database at kudso.db")) == (2, True)

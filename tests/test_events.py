@@ -489,3 +489,41 @@ def test_a_time_in_a_named_zone_comes_back_as_the_same_instant(event: Event) -> 
     back = stored_to_event(row)
     assert back.payload() == row.payload and back.content() == event.content()
     assert back.at is not None and back.at.astimezone(UTC) == row.at.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("role", "superuser", "role must be one of"),
+        ("member", ["bob"], "must be a str id"),
+        ("at", "2026-05-01T12:00:00", "must be timezone-aware"),
+    ],
+)
+def test_a_log_edited_by_hand_is_checked_again_when_replayed(
+    tmp_path: Any, field: str, value: object, says: str
+) -> None:
+    """``rebuild()`` and ``simulate()`` check every logged event as it was checked coming in."""
+    import sqlalchemy as sa
+
+    from kudos.stores.sql import SqlStore
+
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'kudos.db'}")
+    c = Community(store=store, policy=policies.giffgaff(), clock=FakeClock())
+    c.join("alice")
+    c.join("bob")
+    with store.engine.begin() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT seq, payload FROM kudos_events WHERE type = 'member-joined' ORDER BY seq"
+            )
+        ).all()[-1]
+        payload = {**json.loads(row.payload), field: value}
+        conn.execute(
+            sa.text("UPDATE kudos_events SET payload = :p WHERE seq = :s"),
+            {"p": json.dumps(payload), "s": row.seq},
+        )
+    for replay in (c.rebuild, lambda: c.simulate(policies.giffgaff())):
+        with pytest.raises(KudosError) as caught:
+            replay()
+        assert type(caught.value) is InvalidInput
+        assert says in str(caught.value)

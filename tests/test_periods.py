@@ -444,3 +444,51 @@ def test_ranges_without_the_explicit_kind_are_refused() -> None:
     )
     with pytest.raises(InvalidPolicy, match="only with kind = 'explicit'"):
         Periods(kind="month", ranges=[launch])
+
+
+# --- an instant's local day, kept per quarter hour ---------------------------------------
+
+_ODD_ZONES = (
+    "Europe/London",  # summer time, and a local mean time offset in seconds before 1847
+    "Asia/Kathmandu",  # +05:45
+    "America/St_Johns",  # -03:30 with summer time
+    "Australia/Lord_Howe",  # a half-hour summer time shift
+    "Pacific/Chatham",  # +12:45 / +13:45
+    "Pacific/Apia",  # skipped a whole day (2011-12-30)
+    "UTC",
+)
+
+
+@given(
+    zone=st.sampled_from(_ODD_ZONES),
+    at=st.datetimes(
+        min_value=datetime(1800, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    again=st.integers(min_value=0, max_value=899),
+)
+def test_the_local_day_of_an_instant_is_exact_in_every_time_zone(
+    zone: str, at: datetime, again: int
+) -> None:
+    from kudos.engine import core as engine
+
+    for instant in (at, at + timedelta(seconds=again), at - timedelta(seconds=again)):
+        # Asked twice: once worked out, once from what the first answer kept.
+        for _ in range(2):
+            assert (
+                engine._day_in(zone, instant)
+                == instant.astimezone(ZoneInfo(zone)).date().isoformat()
+            )
+
+
+@pytest.mark.parametrize("zone", _ODD_ZONES)
+def test_the_local_day_is_exact_around_every_offset_change(zone: str) -> None:
+    from kudos.engine import core as engine
+
+    tz = ZoneInfo(zone)
+    at = datetime(2009, 1, 1, tzinfo=UTC)
+    while at < datetime(2013, 1, 1, tzinfo=UTC):  # every minute of the days around changes
+        if (at + timedelta(hours=2)).astimezone(tz).utcoffset() != at.astimezone(tz).utcoffset():
+            for minute in range(-180, 181):
+                instant = at + timedelta(minutes=minute, seconds=minute % 7)
+                assert engine._day_in(zone, instant) == instant.astimezone(tz).date().isoformat()
+        at += timedelta(hours=2)

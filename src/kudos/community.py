@@ -820,14 +820,20 @@ class Community(
                     try:
                         with scratch.transaction(self.id) as one:
                             if effective is None:
-                                engine.apply(one, policy, event, notify=False)
+                                engine.apply(one, policy, event, notify=False, stored=row)
                             else:
                                 if retroactive and event.at >= effective:
                                     version, rules = len(versions) + 1, policy
                                 else:
                                     version, rules = timeline.at(event.at, upto=seen)
                                 engine.apply(
-                                    one, rules, event, notify=False, trusted=True, version=version
+                                    one,
+                                    rules,
+                                    event,
+                                    notify=False,
+                                    trusted=True,
+                                    version=version,
+                                    stored=row,
                                 )
                     except Exception as exc:  # the other policy's verdict, reported
                         rejected.append((row.event_id, str(exc)))

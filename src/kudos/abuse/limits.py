@@ -18,6 +18,7 @@ from datetime import timedelta
 import attrs
 
 from ..engine.core import Context
+from ..engine.plans import award_plan
 from ..model import Member, Post
 
 LIMITED = "limited_vote"
@@ -73,10 +74,8 @@ def unpaid_vote(ctx: Context, giver: Member, author: str) -> Limit | None:
 
 
 def _forgone(ctx: Context, action: str) -> tuple[tuple[str, int], ...]:
-    reward = ctx.policy.reward(action)
-    if reward.was:
-        reward = reward.on(ctx.day())
-    return (("points", reward.points), ("reputation", reward.reputation))
+    points, reputation = award_plan(ctx.policy, action).amounts(ctx.day())
+    return (("points", points), ("reputation", reputation))
 
 
 def award(

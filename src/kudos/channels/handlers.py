@@ -38,6 +38,8 @@ MERGE_ACTION = "member_merged"
 
 # Facts about the account itself: a merged account is still the one that joined or is deleted.
 _NOT_REPOINTED = (MemberJoined, MemberDeleted, MembersMerged)
+# Votes: a vote on a post its voter wrote under another account is refused.
+_VOTES = (KudosGiven, DownVoted, IdeaVoted)
 
 
 _MEMBER_FIELDS: dict[type[Event], tuple[str, ...]] = {}
@@ -61,9 +63,7 @@ def removed(tx: Transaction, post: str) -> bool:
 def _may_name_a_merged_member(event_type: type[Event]) -> bool:
     if issubclass(event_type, _NOT_REPOINTED):
         return False
-    return bool(_member_fields(event_type)) or issubclass(
-        event_type, KudosGiven | DownVoted | IdeaVoted
-    )
+    return bool(_member_fields(event_type)) or issubclass(event_type, _VOTES)
 
 
 @before_event(on=_may_name_a_merged_member)
@@ -77,7 +77,7 @@ def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
         kept = resolve(tx, named)
         if kept != named:
             changes[name] = kept
-    if isinstance(event, KudosGiven | DownVoted | IdeaVoted):
+    if isinstance(event, _VOTES):
         _refuse_own_vote(tx, event, changes)
     if not changes:
         return event

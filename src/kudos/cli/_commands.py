@@ -230,6 +230,25 @@ def _problem(community: Community) -> str | None:
 
 
 _REPLAY_DIFFERS = "replaying the log gives"
+_PROJECTIONS_DIFFER = (
+    "replaying the log gives different counters",
+    "replaying the log gives different documents",
+)
+
+
+def _rebuild(args: argparse.Namespace, ui: Ui) -> int:
+    community = open_existing(args, need_events=True)
+    ui.note(f"rebuilding community {community.id!r} at {shown_url(args.url)} from its event log")
+    started = time.monotonic()
+    with ui.status("replaying the event log into fresh projections"):
+        report = community.rebuild()
+    elapsed = time.monotonic() - started
+    ui.emit({**attrs.asdict(report), "seconds": round(elapsed, 3)})
+    ui.line(
+        f"rebuilt from {report.events:,} events: {report.entries:,} ledger lines, "
+        f"{report.members:,} members ({elapsed:.1f} s)"
+    )
+    return 0
 
 
 def _verify(args: argparse.Namespace, ui: Ui) -> int:
@@ -263,6 +282,14 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
     if problem is None:
         ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
         return 0
+    if problem.startswith(_PROJECTIONS_DIFFER):
+        ui.line(
+            f"NOT consistent under {under}: {problem}.\n"
+            "The ledger agrees with a replay of the event log; the projections (counters and "
+            "documents) do not, as when an earlier version of kudos wrote them. Bring them up "
+            f"to date with `kudos rebuild --url {shown_url(args.url)}`, then verify again."
+        )
+        return 1
     if problem.startswith(_REPLAY_DIFFERS):
         ui.line(
             f"NOT consistent under {under}: {problem}.\n"
@@ -614,6 +641,11 @@ def add_parsers(sub: Any, command: Any) -> None:
 
     verify = command("verify", "check that balances and projections agree with the event log")
     verify.set_defaults(run=_verify)
+
+    rebuild = command(
+        "rebuild", "replay the event log into fresh projections (after upgrading kudos)"
+    )
+    rebuild.set_defaults(run=_rebuild)
 
     simulate = command(
         "simulate", "what every member's standing would be under another policy", policy=False

@@ -216,6 +216,9 @@ class CommunityBase:
 
         def run(tx: Transaction) -> list[Outcome]:
             outcomes: list[Outcome] = []
+            expect = getattr(tx, "expect_new_events", None)  # optional in a store
+            if expect is not None and len(batch) > 1:
+                expect()
             timeline = self._policies.begin(tx)
             prefetch(tx, self.policy, batch)
             for i, event in enumerate(batch):

@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 
 from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
 from ..errors import Conflict, InvalidInput, NotAllowed, UnknownMember, UnknownPost
-from ..events import Event, event_from_payload
+from ..events import Event, event_from_payload, key_of
+from ..leaderboards.rules import METRICS as _BOARD_METRICS
 from ..model import Doc, LedgerEntry, Member, Notification, Outcome, Post, StoredEvent
 from ..stores.protocol import CounterKey, Transaction
 from . import caps as _caps
@@ -77,7 +78,13 @@ the balance but earns nothing, so it leaves this counter alone.
 """
 
 
-_BALANCES = frozenset({"points", EARNED_POINTS, "reputation"})
+_ACCOUNT_BALANCES: dict[str, tuple[str, ...]] = {
+    "points": ("points", EARNED_POINTS),
+    "reputation": ("reputation",),
+}
+"""The balance counters a line in each account changes (see :meth:`Context._book`)."""
+
+_BALANCE_COUNTERS = frozenset(m for ms in _ACCOUNT_BALANCES.values() for m in ms)
 
 
 REVALUED_BY = "recalculated"
@@ -106,6 +113,11 @@ def is_settlement(action: str) -> bool:
 def counter_for(metric: str) -> str:
     """The counter a leaderboard metric reads: ``points`` ranks points earned."""
     return EARNED_POINTS if metric == "points" else metric
+
+
+RANKED_COUNTERS: frozenset[str] = frozenset(counter_for(m) for m in _BOARD_METRICS)
+"""The counters a leaderboard can rank (:data:`kudos.leaderboards.METRICS`): the only ones
+kept per tag, since a per-tag count is read by a per-tag board and by nothing else."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -269,7 +281,21 @@ def simulation_parts() -> list[
 
 def default_id(event: Event) -> str:
     """``<type>:<natural key>``: the id of an event whose host gave none."""
+    known = _DERIVING[0]
+    if known[0] is event and type(event).natural_key is Event.natural_key:
+        # The payload apply() built for the stored event holds the content the key joins.
+        return f"{event.type}:{key_of(*_key_parts(known[1]))}"
     return f"{event.type}:{event.natural_key()}"
+
+
+# The event apply() is deriving an id for, with its payload (content and time): built once
+# for both the stored event and the natural key. One entry, replaced whole (a tuple).
+_DERIVING: list[tuple[Event | None, dict[str, Any]]] = [(None, {})]
+
+
+def _key_parts(payload: dict[str, Any]) -> list[Any]:
+    """What :meth:`Event.natural_key` joins: the content's values but the channel."""
+    return [value for name, value in payload.items() if name != "channel" and name != "at"]
 
 
 def generation_id(base: str, gen: int) -> str:
@@ -381,7 +407,8 @@ def merged_into(tx: Transaction, member: str) -> str | None:
 
 def resolve(tx: Transaction, member: str) -> str:
     """The account that counts for ``member``: itself, or the one it was merged into (at last)."""
-    into = merged_into(tx, member)
+    doc = tx.get("member", member)
+    into = None if doc is None else doc.data.get("merged_into")
     if into is None:  # the common case: an account never merged
         return member
     seen = {member}
@@ -434,7 +461,9 @@ class Context:
     """
 
     __slots__ = (
+        "_balances",
         "_day",
+        "_kept",
         "_locked",
         "_members",
         "_notify",
@@ -489,6 +518,11 @@ class Context:
         self._period: str | None = None
         self._day: str | None = None
         self._members: dict[str, Member] = {}
+        # The account that counts for each member named (itself, or the one it was merged
+        # into), read with the member's document; a member document written starts it over.
+        self._kept: dict[str, str] = {}
+        # The balance counters booked lines changed (what flush() checks against the bound).
+        self._balances: dict[CounterKey, None] = {}
         self._locked: set[str] = set()
         self._windowed = window_counters(policy.leaderboards.window_metrics)
         self.trusted = trusted
@@ -508,7 +542,12 @@ class Context:
         """The member (cached for this event); :class:`UnknownMember` if never joined."""
         found = self._members.get(member)
         if found is None:
-            found = self._members[member] = get_member(self.tx, member)
+            doc = self.tx.get("member", member)
+            if doc is None:
+                return get_member(self.tx, member)  # raises UnknownMember
+            found = self._members[member] = member_from_doc(doc)
+            if doc.data.get("merged_into") is None:
+                self._kept[member] = member
         return found
 
     def known_member(self, member: str) -> Member | None:
@@ -519,7 +558,29 @@ class Context:
             if doc is None:
                 return None
             found = self._members[member] = member_from_doc(doc)
+            if doc.data.get("merged_into") is None:
+                self._kept[member] = member
         return found
+
+    def kept(self, member: str) -> str:
+        """:func:`resolve` of ``member``, read once per member and event.
+
+        The account that counts for ``member``: itself, or the account it was
+        merged into (at last). A member never joined counts as itself.
+        """
+        kept = self._kept.get(member)
+        if kept is None:
+            doc = self.tx.get("member", member)
+            if doc is None:
+                return member  # not kept: they may join later in this event
+            if doc.data.get("merged_into") is None:
+                kept = member
+                if member not in self._members:
+                    self._members[member] = member_from_doc(doc)
+            else:
+                kept = resolve(self.tx, member)
+            self._kept[member] = kept
+        return kept
 
     def post(self, post: str) -> Post:
         """The post; :class:`UnknownPost` if never reported."""
@@ -623,7 +684,9 @@ class Context:
     ) -> None:
         """Change ``metric`` of ``subject`` all-time, in a period and per tag.
 
-        Scopes: ``all``, the period, ``tag:<t>`` and ``<period>|tag:<t>``; for
+        Scopes: ``all``, the period; for a counter a leaderboard ranks
+        (:data:`RANKED_COUNTERS`) also ``tag:<t>`` and ``<period>|tag:<t>``
+        (no other read takes a tag, so no other counter keeps one); for
         the policy's ``leaderboards.window_metrics`` also ``day:<YYYY-MM-DD>``
         (rolling-window leaderboards), the day of ``at``: when the counted fact
         happened. ``at`` defaults to the event's time; a handler undoing an
@@ -645,6 +708,8 @@ class Context:
         if metric in self._windowed:
             key = (metric, _day_scope(self.day(at)), subject)
             d[key] = get(key, 0) + delta
+        if metric not in RANKED_COUNTERS:
+            return
         if not isinstance(tags, tuple | list):
             tags = tuple(tags)
         if tags:
@@ -672,27 +737,25 @@ class Context:
         An account merged into another earns for the account kept, under the kept
         account's caps (one person never earns two caps' worth).
         """
-        if merged_into(self.tx, member) is not None:
-            member = resolve(self.tx, member)
+        member = self.kept(member)
         plan = award_plan(self.policy, action)
         if plan.earlier:
             points, reputation = plan.amounts(self.day())
         else:
             points, reputation = plan.points, plan.reputation
         made = []
-        for account, amount in (("points", points), ("reputation", reputation)):
-            if not amount:
-                continue  # credit() books nothing for nothing
-            entry = self.credit(
-                member,
-                account,
-                amount * times,
-                action=action,
-                subject=subject,
-                reason=reason,
-                tags=tags,
-                caps=plan.caps[account],
-            )
+        if points:  # credit() books nothing for nothing
+            entry = self._earn(
+                member, "points", points * times, action, subject, reason, tags,
+                plan.points_caps, None, False, True,
+            )  # fmt: skip
+            if entry is not None:
+                made.append(entry)
+        if reputation:
+            entry = self._earn(
+                member, "reputation", reputation * times, action, subject, reason, tags,
+                plan.reputation_caps, None, False, True,
+            )  # fmt: skip
             if entry is not None:
                 made.append(entry)
         return made
@@ -726,54 +789,95 @@ class Context:
         """
         if amount == 0:
             return None
-        if abs(amount) > MAX_AMOUNT:
-            raise InvalidInput(
-                f"{action} would credit {member!r} {amount} {account}, past kudos's bound of "
-                f"{MAX_AMOUNT} units on one amount"
-            )
-        found = self.member(member)
-        if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
-            return None  # a deleted account's posts award no one
-        self._lock(member)
-        if not isinstance(tags, tuple) or len(tags) > 1:
-            tags = tuple(dict.fromkeys(tags))
-        given = amount
-        booked_in = period or self.period
         if not capped or force:
             caps = ()
         elif caps is None:
             caps = caps_for(self.policy, action, account)
+        return self._earn(
+            member, account, amount, action, subject, reason, tags, caps, period, force, floored
+        )
+
+    def _earn(
+        self,
+        member: str,
+        account: str,
+        amount: int,
+        action: str,
+        subject: str | None,
+        reason: str,
+        tags: Iterable[str],
+        caps: tuple[Cap, ...],
+        period: str | None,
+        force: bool,
+        floored: bool,
+    ) -> LedgerEntry | None:
+        """:meth:`credit` of a non-zero ``amount`` under ``caps`` (positional: the award path)."""
+        if amount > MAX_AMOUNT or -amount > MAX_AMOUNT:
+            raise InvalidInput(
+                f"{action} would credit {member!r} {amount} {account}, past kudos's bound of "
+                f"{MAX_AMOUNT} units on one amount"
+            )
+        found = self._members.get(member) or self.member(member)
+        if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
+            return None  # a deleted account's posts award no one
+        if member not in self._locked:
+            self.tx.lock([f"member:{member}"])
+            self._locked.add(member)
+        if not isinstance(tags, tuple) or len(tags) > 1:
+            tags = tuple(dict.fromkeys(tags))
+        given = amount
+        booked_in = period or self._period or self.period
         binding: tuple[Cap, CounterKey] | None = None
-        for cap in caps if amount > 0 else ():
-            key = self._cap_key(cap, member, subject, self.at, booked_in)
-            room = max(0, cap.limit - self.counter(*key))
-            if room < given:
-                given, binding = room, (cap, key)
-        if given < amount:
-            limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
-            reason = f"{reason} (capped at {limits})"
-        floor = self.policy.reputation_floor
-        if amount < 0 and account == "reputation" and force:
-            self.unfloored.add(member)
-        if amount < 0 and account == "reputation" and floor is not None and floored and not force:
-            given = max(amount, min(0, floor - self.balance(member, "reputation")))
-            if given > amount:
-                reason = f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"
-        entry = self.line(
-            member,
-            account,
-            given,
+        keys: list[CounterKey] = []
+        if caps:
+            day = self._day or self.day()
+            for cap in caps:
+                per = cap.per
+                key: CounterKey = (
+                    f"cap:{cap.account}",
+                    f"day:{day}" if per == "day" else cap_scope(per, day, booked_in, subject),
+                    member,
+                )
+                keys.append(key)
+                if amount > 0:
+                    room = max(0, cap.limit - self.counter(*key))
+                    if room < given:
+                        given, binding = room, (cap, key)
+            if given < amount:
+                limits = ", ".join(f"{c.limit} {c.account} per {c.per}" for c in caps)
+                reason = f"{reason} (capped at {limits})"
+        if amount < 0 and account == "reputation":
+            floor = self.policy.reputation_floor
+            if force:
+                self.unfloored.add(member)
+            elif floor is not None and floored:
+                given = max(amount, min(0, floor - self.balance(member, "reputation")))
+                if given > amount:
+                    reason = (
+                        f"{reason} ({given - amount} absorbed by the reputation floor of {floor})"
+                    )
+        entries = self.entries
+        entry = LedgerEntry(
+            entry_id=f"{self.event_id}/{len(entries)}",
+            member=member,
+            account=account,
+            amount=given,
             action=action,
             reason=reason,
+            event_id=self.event_id,
             subject=subject,
-            tags=tags,
             period=booked_in,
+            at=self.at,
+            tags=tags,
+            policy=self.version,
         )
-        for cap in caps:
-            key = self._cap_key(cap, member, subject, self.at, entry.period)
-            self.deltas[key] += given
-            if given < 0:
-                self.unsettled[key] = (cap, self.at)
+        self._book(entry)
+        if keys:
+            deltas = self.deltas
+            for cap, key in zip(caps, keys, strict=True):
+                deltas[key] = deltas.get(key, 0) + given
+                if given < 0:
+                    self.unsettled[key] = (cap, self.at)
         if binding is not None:
             self.clipped.append((*binding, entry, amount - given))
         return entry
@@ -786,15 +890,20 @@ class Context:
         keeps every stored value exact on every store (SQLite turns integers past
         2**63 into floats, PostgreSQL's bigint overflows).
         """
-        for (metric, scope, subject), delta in self.deltas.items():
-            # Day and tag scopes (their keys hold a ':') count subsets of these sums.
-            if not delta or metric not in _BALANCES or ":" in scope:
+        # Balances change only through booked lines (_book), in all time and the line's
+        # period, which keeps the keys it changed; day and tag scopes count subsets of them.
+        deltas, counter = self.deltas, self.tx.counter
+        for key in self._balances:
+            delta = deltas.get(key)
+            if not delta:
                 continue
-            value = self.counter(metric, scope, subject)
-            if abs(value) > MAX_BALANCE:
+            value = counter(*key) + delta
+            if value > MAX_BALANCE or -value > MAX_BALANCE:
+                metric, scope, member = key
                 raise InvalidInput(
-                    f"this would take the {metric} of member {subject!r} ({scope}) to {value}, "
-                    f"past kudos's bound of {MAX_BALANCE} units; refused, nothing was written"
+                    f"this would take the {metric} of member {member!r} ({scope}) "
+                    f"to {value}, past kudos's bound of {MAX_BALANCE} units; refused, "
+                    "nothing was written"
                 )
 
     def _lock(self, member: str) -> None:
@@ -808,18 +917,50 @@ class Context:
         return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
+        """Queue ``entry`` and its counter changes: the balance of its account (all time and
+        its period) and, but for a settlement, what boards rank (see :meth:`bump`)."""
         self.entries.append(entry)
-        self.touched.add(entry.member)
-        if not entry.amount:
+        member = entry.member
+        self.touched.add(member)
+        amount = entry.amount
+        if not amount:
             return
-        member, amount, period = entry.member, entry.amount, entry.period
+        period = entry.period
+        d = self.deltas
+        get = d.get
+        balances = self._balances
         if entry.account == "points":
-            self.bump("points", member, amount, period=period, boards=False)
+            key: CounterKey = ("points", "all", member)
+            d[key] = get(key, 0) + amount
+            balances[key] = None
+            key = ("points", period, member)
+            d[key] = get(key, 0) + amount
+            balances[key] = None
             if entry.action in _SETTLEMENTS:
                 return
-        self.bump(
-            counter_for(entry.account), member, amount, period=period, tags=entry.tags, at=entry.at
-        )
+            metric = EARNED_POINTS
+        else:
+            metric = entry.account
+        key = (metric, "all", member)
+        d[key] = get(key, 0) + amount
+        if metric in _BALANCE_COUNTERS:
+            balances[key] = None
+        key = (metric, period, member)
+        d[key] = get(key, 0) + amount
+        if metric in _BALANCE_COUNTERS:
+            balances[key] = None
+        if metric in self._windowed:
+            key = (metric, _day_scope(self.day(entry.at)), member)
+            d[key] = get(key, 0) + amount
+        tags = entry.tags
+        if tags and metric in RANKED_COUNTERS:
+            # A tag named twice (or a product as a tag) counts once.
+            for tag in dict.fromkeys(tags) if len(tags) > 1 else tags:
+                everywhere, within = _tag_scopes(period, tag)
+                key = (metric, everywhere, member)
+                d[key] = get(key, 0) + amount
+                key = (metric, within, member)
+                d[key] = get(key, 0) + amount
 
     def reverse(self, entry: LedgerEntry, reason: str) -> LedgerEntry | None:
         """Append the reversal of ``entry`` (taking back exactly what it gave).
@@ -1061,6 +1202,8 @@ class Context:
         status: str | None = None,
     ) -> None:
         """Write a projection document now (documents are not queued)."""
+        if kind == "member" and self._kept:
+            self._kept.clear()  # a merge changes who counts for whom
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
     def update(self, kind: str, key: str, **changes: Any) -> None:
@@ -1083,12 +1226,11 @@ class Context:
 
         A trusted context (recording history) checks nothing.
         """
-        if self.trusted:
+        if self.trusted or self.privilege(member, name) is not False:
             return
-        self.require(
-            self.privilege(member, name) is not False,
+        raise NotAllowed(
             f"member {member!r} may not {doing} yet: it needs the {name!r} privilege "
-            f"(see the policy's privileges and community.standing({member!r}).privileges)",
+            f"(see the policy's privileges and community.standing({member!r}).privileges)"
         )
 
     def require(self, condition: bool, message: str) -> None:
@@ -1123,9 +1265,34 @@ def day_of(policy: Policy, at: datetime) -> str:
     return _day_in(policy.periods.timezone, at)
 
 
-@functools.lru_cache(maxsize=4096)
+# An instant's local day, kept per time zone and quarter of an hour of UTC time: every
+# offset in use today is a whole number of quarter hours, so such a quarter lies within one
+# local day, and a whole batch's events share a few hundred of them. A quarter that does
+# not (an offset change inside it, or an old local mean time offset in seconds) is not kept.
+_QUARTER = 900
+_DAYS: dict[tuple[str, int], str] = {}
+_DAYS_LIMIT = 65_536
+
+
 def _day_in(timezone: str, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(timezone)).date().isoformat()
+    quarter = int(at.timestamp() // _QUARTER)
+    key = (timezone, quarter)
+    day = _DAYS.get(key)
+    if day is None:
+        day = at.astimezone(ZoneInfo(timezone)).date().isoformat()
+        if _uniform(timezone, quarter):
+            if len(_DAYS) >= _DAYS_LIMIT:
+                _DAYS.clear()
+            _DAYS[key] = day
+    return day
+
+
+def _uniform(timezone: str, quarter: int) -> bool:
+    """Whether every instant of ``quarter`` (of UTC time) has one local date and offset."""
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(quarter * _QUARTER, zone)
+    last = datetime.fromtimestamp(quarter * _QUARTER + _QUARTER - 1, zone)
+    return first.utcoffset() == last.utcoffset() and first.date() == last.date()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1195,13 +1362,15 @@ def apply(
     notify: bool = True,
     trusted: bool = False,
     version: int = 1,
+    stored: StoredEvent | None = None,
 ) -> Outcome:
     """Record ``event`` (which has its time set) in ``tx``: the whole engine in one call.
 
     ``trusted`` records history: reputation thresholds and privilege rules
     are not checked again (they were when the fact happened). ``version`` is
     the version of the community's policy that ``policy`` is, stamped on
-    every ledger entry the event writes.
+    every ledger entry the event writes. ``stored`` is ``event`` as a log
+    holds it, when it comes from one (a replay): appended as it is.
 
     Raises:
         Conflict: the event id is in the log with different content.
@@ -1213,15 +1382,23 @@ def apply(
     except KeyError:
         raise NotAllowed(f"kudos has no handler for {type(event).__name__}") from None
     derived = event.event_id is None
+    payload = None
     if derived:
-        event = event.with_id(derive(tx, event) if derive else default_id(event))
+        if stored is None:
+            payload = event.payload()  # the stored payload; its content makes the id too
+            _DERIVING[0] = (event, payload)
+        try:
+            event = event.with_id(derive(tx, event) if derive else default_id(event))
+        finally:
+            _DERIVING[0] = (None, {})
     assert event.event_id is not None
-    stored = StoredEvent(
-        event_id=event.event_id,
-        type=event.type,
-        payload=event.payload(),
-        at=event.at or _never_here(),
-    )
+    if stored is None or stored.event_id != event.event_id:
+        stored = StoredEvent(
+            event_id=event.event_id,
+            type=event.type,
+            payload=event.payload() if payload is None else payload,
+            at=event.at or _never_here(),
+        )
     known = tx.append_event(stored)
     if known is not None:
         if derived and _other_actor(known, event):

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MEMBER_DOCS", "prefetch"]
 
-MEMBER_DOCS = ("member", "member_fingerprints", "tenure", "rank", "privileges")
+MEMBER_DOCS = ("member", "member_fingerprints", "tenure", "rank", "privileges", "recognised")
 """Document kinds keyed by member id that recording an event may read for each member."""
 
 _POST_FIELDS = ("post", "topic", "reply")

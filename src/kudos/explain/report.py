@@ -328,12 +328,15 @@ def build_report(
     """
     refusals = tuple(rejected) if not isinstance(rejected, int) else ()
     unclosed = {r.period for r in refusals if r.kind == CLOSE_EVENT and r.period}
-    by_rule: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    # What each rule moved, by member and action: {member: {action: {account: amount}}}.
+    by_rule: defaultdict[str, defaultdict[str, Counter[str]]] = defaultdict(
+        lambda: defaultdict(Counter)
+    )
     for sign, entries in ((-1, entries_before), (1, entries_after)):
         for e in entries:
             if e.action in SETTLEMENT_ACTIONS:
                 continue  # paying out is a consequence, shown as money, not a rule
-            by_rule[(e.member, e.action)][e.account] += sign * e.amount
+            by_rule[e.member][e.action][e.account] += sign * e.amount
     paid_before, paid_after = _paid(payouts_before, unclosed), _paid(payouts_after, unclosed)
     refused_paid = _paid([d for d in payouts_before if d.data.get("period") in unclosed])
     ladder = other.recognition
@@ -342,8 +345,8 @@ def build_report(
         b, a = before[member], after[member]
         moves = {
             action: abs(c["points"]) + abs(c["reputation"])
-            for (m, action), c in by_rule.items()
-            if m == member and (c["points"] or c["reputation"])
+            for action, c in by_rule.get(member, {}).items()
+            if c["points"] or c["reputation"]
         }
         impact = MemberImpact(
             member=member,
@@ -374,10 +377,11 @@ def build_report(
         else:
             lost += 1
     totals: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for (_member, action), c in by_rule.items():
-        if c["points"] or c["reputation"]:
-            totals[action].update({"points": c["points"], "reputation": c["reputation"]})
-            totals[action]["members"] += 1
+    for actions in by_rule.values():
+        for action, c in actions.items():
+            if c["points"] or c["reputation"]:
+                totals[action].update({"points": c["points"], "reputation": c["reputation"]})
+                totals[action]["members"] += 1
     rules = sorted(
         (
             RuleImpact(

@@ -214,17 +214,22 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
 
 def _live_post(ctx: Context, post_id: str, what: str) -> Post:
     post = ctx.post(post_id)
-    ctx.require(not post.removed, f"{_noun(post)} {post_id!r} was removed; it cannot {what}")
+    if post.removed:  # the message is made only when it is needed
+        ctx.require(False, f"{_noun(post)} {post_id!r} was removed; it cannot {what}")
     return post
 
 
 # --- kudos and down-votes --------------------------------------------------------------
 
 
-def _vote_on(ctx: Context, kind: str, post: Post, member: str, event_id: str | None) -> None:
+def _vote_on(
+    ctx: Context, kind: str, post: Post, member: str, event_id: str | None, gen: int | None = None
+) -> None:
+    """Record ``member``'s vote of ``kind`` on ``post`` as active (``gen``: the generation of
+    the vote before it, when the caller has read it)."""
     key = vote_key(post.id, member)
-    doc = ctx.tx.get(kind, key)
-    gen = int(doc.data["gen"]) if doc else 0
+    if gen is None:
+        gen = _vote_gen(ctx.tx, kind, post.id, member)[1]
     ctx.put(
         kind,
         key,
@@ -270,18 +275,21 @@ def _take_back(ctx: Context, kind: str, post: Post, member: str, reason: str) ->
 def _kudos_given(ctx: Context, event: KudosGiven) -> None:
     giver = ctx.member(event.giver)
     post = _live_post(ctx, event.post, "take kudos")
-    ctx.not_before(post, f"kudos from {event.giver!r}")
+    if not ctx.trusted:
+        ctx.not_before(post, f"kudos from {event.giver!r}")
     noun = _noun(post)
-    ctx.require(
-        post.author != event.giver,
-        f"member {event.giver!r} cannot give kudos to their own {noun} {event.post!r}",
-    )
-    active, _ = _vote_gen(ctx.tx, "kudos", event.post, event.giver)
-    ctx.require(
-        not active,
-        f"member {event.giver!r} already gave kudos to {noun} {event.post!r}; "
-        "one kudos per member per post",
-    )
+    # Each check makes its message only when it refuses.
+    if post.author == event.giver:
+        ctx.require(
+            False, f"member {event.giver!r} cannot give kudos to their own {noun} {event.post!r}"
+        )
+    active, gen = _vote_gen(ctx.tx, "kudos", event.post, event.giver)
+    if active:
+        ctx.require(
+            False,
+            f"member {event.giver!r} already gave kudos to {noun} {event.post!r}; "
+            "one kudos per member per post",
+        )
     need = ctx.policy.min_reputation_to_give_kudos
     if need and not giver.is_staff and not ctx.trusted:
         have = ctx.balance(event.giver, "reputation")
@@ -294,7 +302,7 @@ def _kudos_given(ctx: Context, event: KudosGiven) -> None:
         ctx, "down_vote", post, event.giver, f"down-vote on {event.post!r} replaced by kudos"
     )
     tags = _tags(post)
-    _vote_on(ctx, "kudos", post, event.giver, None)
+    _vote_on(ctx, "kudos", post, event.giver, None, gen)
     ctx.bump("kudos_received", post.author, 1, tags=tags)
     ctx.bump("kudos_given", event.giver, 1)
     action = "kudos_on_reply" if post.kind == "reply" else "kudos_on_topic"

@@ -29,6 +29,7 @@ counts as 7,210 s). A percentile read from them is the lowest value of its bucke
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -105,43 +106,70 @@ def _solved(data: Mapping[str, Any]) -> bool:
     return data["solution"] is not None and bool(data.get("solution_live", True))
 
 
-def _figures(data: Mapping[str, Any] | None) -> Counter[tuple[str, str]]:
-    """The figures one live topic's record counts in: (figure, bucket or ``-``)."""
-    found: Counter[tuple[str, str]] = Counter()
+_Figure = tuple[str, str]
+"""A figure a record counts in once: (figure, histogram bucket or ``-``)."""
+
+
+def _figures(data: Mapping[str, Any] | None) -> list[_Figure]:
+    """The figures one live topic's record counts in (each once)."""
     if data is None or data["removed"]:
-        return found
-    found["topics", _NONE] = 1
+        return []
+    found: list[_Figure] = [("topics", _NONE)]
     first = data["first"]
     if first is not None:
-        found["answered", _NONE] = 1
-        found["within" if first <= data["target"] else "past", _NONE] = 1
-        found["first", str(bucket(first))] = 1
+        found.append(("answered", _NONE))
+        found.append(("within" if first <= data["target"] else "past", _NONE))
+        found.append(("first", str(bucket(first))))
     if data["first_member"] is not None:
-        found["member", str(bucket(data["first_member"]))] = 1
+        found.append(("member", str(bucket(data["first_member"]))))
     if _solved(data):
-        found["solved", _NONE] = 1
-        found["staff" if data["solver_staff"] else "members", _NONE] = 1
-        found["solution", str(bucket(data["solved_in"]))] = 1
+        found.append(("solved", _NONE))
+        found.append(("staff" if data["solver_staff"] else "members", _NONE))
+        found.append(("solution", str(bucket(data["solved_in"]))))
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _places(
+    period: str,
+    kind: str,
+    tags: tuple[str, ...],
+    product: str | None,
+    channel: str,
+    day: str,
+) -> tuple[tuple[str, str], ...]:
+    """Where a record with these attributes counts: (scope, subject suffix after the
+    figure and bucket), one per dimension and group."""
+    data = {"tags": tags, "product": product, "channel": channel, "day": day}
+    return tuple(
+        (scope(period, dimension), f"{_SEP}{kind}{_SEP}{group}")
+        for dimension in DIMENSIONS
+        for group in ((_NONE,) if dimension == _NONE else groups_of(data, period, dimension))
+    )
+
+
 def _spread(
-    data: Mapping[str, Any], period: str, figures: Mapping[tuple[str, str], int]
-) -> Counter[CounterKey]:
+    data: Mapping[str, Any], period: str, figures: Mapping[_Figure, int]
+) -> dict[CounterKey, int]:
     """``figures`` of one topic's record as counters: in each dimension and group it counts in."""
-    found: Counter[CounterKey] = Counter()
+    found: dict[CounterKey, int] = {}
     if not figures:
         return found
-    kind = data["kind"]
     topics = figures.get(("topics", _NONE))
     if topics:
-        found[(METRIC, PERIODS_SCOPE, period)] += topics
-    for dimension in DIMENSIONS:
-        where = scope(period, dimension)
-        groups = (_NONE,) if dimension == _NONE else groups_of(data, period, dimension)
-        for group in groups:
-            for (figure, at), n in figures.items():
-                found[(METRIC, where, _SEP.join((figure, at, kind, group)))] += n
+        found[(METRIC, PERIODS_SCOPE, period)] = topics
+    places = _places(
+        period,
+        data["kind"],
+        tuple(data["tags"]),
+        data["product"],
+        data["channel"],
+        data["day"],
+    )
+    for (figure, at), n in figures.items():
+        head = f"{figure}{_SEP}{at}"
+        for where, tail in places:  # one place a dimension and group: no key twice
+            found[(METRIC, where, head + tail)] = n
     return found
 
 
@@ -154,7 +182,7 @@ def contributions(data: Mapping[str, Any] | None, period: str | None) -> Counter
     """
     if data is None or period is None:
         return Counter()
-    return _spread(data, period, _figures(data))
+    return Counter(_spread(data, period, dict.fromkeys(_figures(data), 1)))
 
 
 _GROUPED = ("kind", "tags", "product", "channel", "day")
@@ -167,14 +195,17 @@ def change(
     ``contributions(new) - contributions(old)``, worked out on the few figures that moved."""
     if period is None:
         return {}
+    if old is None and new is not None:  # a new record: all it counts in, once each
+        return _spread(new, period, dict.fromkeys(_figures(new), 1))
     if old is None or new is None or any(old.get(k) != new.get(k) for k in _GROUPED):
         deltas = contributions(new, period)
         deltas.subtract(contributions(old, period))
-    else:
-        moved = _figures(new)
-        moved.subtract(_figures(old))
-        deltas = _spread(new, period, {k: n for k, n in moved.items() if n})
-    return {k: v for k, v in deltas.items() if v}
+        return {k: v for k, v in deltas.items() if v}
+    # Same groups: only the figures counted before or after but not both move, each by one.
+    before, after = _figures(old), _figures(new)
+    moved = dict.fromkeys((f for f in after if f not in before), 1)
+    moved.update(dict.fromkeys((f for f in before if f not in after), -1))
+    return _spread(new, period, moved)
 
 
 def timing_of(histogram: Mapping[int, int]) -> Timing:

@@ -73,10 +73,24 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
     doc = ctx.tx.get(KIND, topic)
     if doc is None or same_person(ctx.tx, response[_AUTHOR], doc.data["author"]):
         return  # not a topic, or its author speaking again (under any of their accounts)
-    data = dict(doc.data)
-    response[_SECONDS] = _seconds(data["posted_at"], ctx.at)
-    data["responses"] = [*data["responses"], response]
-    _firsts(data)
+    old = doc.data
+    data = dict(old)
+    seconds = response[_SECONDS] = _seconds(old["posted_at"], ctx.at)
+    data["responses"] = [*old["responses"], response]
+    # A new live response can only lower the firsts (kept over the live responses), so
+    # they move by a min with it; a removal recomputes them (``_firsts``).
+    first, first_member = old["first"], old["first_member"]
+    if first is None or seconds < first:
+        data["first"] = seconds
+    if not response[_STAFF] and (first_member is None or seconds < first_member):
+        data["first_member"] = seconds
+    if "target" in old and (
+        old["removed"] or (data["first"] == first and data["first_member"] == first_member)
+    ):
+        # Nothing the counters count moved (a later reply, or any reply to a removed
+        # topic): keep the record, which lists every response, and add no tallies.
+        ctx.put(KIND, topic, data, ref=doc.ref, status=_status(data))
+        return
     _save(ctx, topic, doc, data, doc.ref)
 
 

@@ -285,7 +285,9 @@ def replay(
         assert event.at is not None
         version, policy = timeline.at(event.at)
         try:
-            engine.apply(into, policy, event, notify=False, trusted=True, version=version)
+            engine.apply(
+                into, policy, event, notify=False, trusted=True, version=version, stored=row
+            )
         except KudosError as exc:
             raise type(exc)(
                 f"{what} stopped at event {row.event_id!r} ({row.type}, "

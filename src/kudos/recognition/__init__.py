@@ -19,11 +19,18 @@ and ``ideas_implemented``) plus ``tenure_days``, the whole days since joining.
 
 After every event, recognition re-evaluates the members the event touched
 (ranks first, then badges, then privileges) and keeps these documents (rebuilt exactly by replay).
-A member evaluated before is evaluated again only when a counter those rules read, their
-tenure or their role moved; badges that depend on the event itself are checked every time:
+A member evaluated before is evaluated again only when a counter those rules read moved
+past one of their thresholds (a rank's or privilege's requirement, a badge level), their
+tenure grew or their role changed; badges that depend on the event itself are checked
+every time:
 
 * ``rank``: member id -> ``{"rank": name, "since": iso time}`` (status = the rank);
 * ``privileges``: member id -> ``{"privileges": [names]}``;
+* ``recognised``: member id -> ``{"checked": fingerprint}``, the rules the member's
+  standing was last worked out by in full (``""``: by other rules, in part, or moved
+  since under other rules or unseen by these), so a move under other rules (a
+  policy change, a late fact under an earlier version) is evaluated as any move used
+  to be;
 * ``badge``: :func:`badge_key` -> the award (ref = member, status =
   ``earned`` or ``revoked``);
 * ``active_days``: member and month -> the distinct days the member acted on,

@@ -8,8 +8,12 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+import contextlib
+import hashlib
+import json
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import attrs
@@ -20,7 +24,7 @@ from ..errors import NotAllowed
 from ..events import Event, MemberDeleted, MemberJoined, PostRemoved, ReplyPosted
 from ..forum.handlers import ABUSE_REASONS
 from ..model import Doc, Member, Post
-from ..stores.protocol import Transaction
+from ..stores.protocol import CounterKey, Transaction
 from .rules import (
     _BADGE_RULES,
     ACTIVITIES,
@@ -61,15 +65,36 @@ class _Metrics(dict[str, int]):
     (a missing counter reads 0), so it never falls back to a default.
     """
 
-    __slots__ = ("_read", "_tenure")
+    __slots__ = ("_at", "_member", "_queued", "_tx")
 
-    def __init__(self, read: Callable[[str], int], tenure: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        tx: Transaction,
+        member: Member,
+        queued: Mapping[CounterKey, int] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Counters of ``member`` in ``tx`` plus ``queued`` changes; tenure reached by ``at``.
+
+        Without ``at``, tenure is what the ``tenure`` document says (a question
+        about now); with it, at least the whole days from joining to ``at``.
+        """
         super().__init__()
-        self._read = read
-        self._tenure = tenure
+        self._tx = tx
+        self._member = member
+        self._queued = queued
+        self._at = at
 
     def __missing__(self, metric: str) -> int:
-        found = self._tenure() if metric == "tenure_days" else self._read(metric)
+        mid = self._member.id
+        if metric == "tenure_days":
+            found = reached_tenure(self._tx, mid)
+            if self._at is not None:
+                found = max(found, _days_at(self._member, self._at))
+        else:
+            found = self._tx.counter(metric, "all", mid)
+            if self._queued is not None:
+                found += self._queued.get((metric, "all", mid), 0)
         self[metric] = found
         return found
 
@@ -91,6 +116,13 @@ class _Metrics(dict[str, int]):
 # said.
 TENURE = "tenure"
 
+# A member's ``recognised`` document, {"checked": fingerprint}: the rules their rank,
+# privileges and metric badges were last worked out by in full and kept right by since
+# (``""``: other rules, or in part). Kept apart from the rank and privileges documents, in
+# one place whatever the rules in force, so that every rule set (one with ranks, one with
+# only privileges, one with neither) reads and clears the same note.
+RECOGNISED = "recognised"
+
 
 def _days_at(member: Member, at: datetime) -> int:
     joined = member.joined_at
@@ -103,27 +135,85 @@ def reached_tenure(tx: Transaction, member: str) -> int:
     return int(doc.data["days"]) if doc is not None else 0
 
 
-def _raise_tenure(ctx: Context, member: Member) -> bool:
-    """Raise ``member``'s tenure to this event's time; whether it grew."""
-    days = _days_at(member, ctx.at)
-    if days > reached_tenure(ctx.tx, member.id):
+def _raise_tenure(ctx: Context, member: Member, seen: _Seen) -> bool:
+    """Raise ``member``'s tenure to this event's time; whether it grew.
+
+    ``seen.tenure`` keeps, per member, their joining time and the time from which
+    their tenure next grows (as the stored document says): an event before it
+    cannot raise it, and costs one comparison.
+    """
+    joined = member.joined_at
+    known = seen.tenure.get(member.id)
+    at = ctx.at
+    if known is not None and known[0] == joined and at < known[1]:
+        return False
+    days = _days_at(member, at)
+    reached = reached_tenure(ctx.tx, member.id)
+    grew = days > reached
+    if grew:
         ctx.put(TENURE, member.id, {"days": days}, ref=member.id)
-        return True
-    return False
+        reached = days
+    if joined is not None:
+        seen.tenure[member.id] = (joined, joined + timedelta(days=reached + 1))
+    return grew
+
+
+class _Seen:
+    """What recognition learned of its own documents within one transaction.
+
+    Recognition alone writes its ``active_days``, ``tenure``, ``rank``,
+    ``privileges`` and ``recognised`` documents, and no document is ever deleted: what it read or
+    wrote earlier in a transaction stays true until it writes again (a failed
+    write fails the whole transaction, and this with it). So a member's second
+    event of a day reads no ``active_days`` document, an event that cannot raise
+    a tenure reads no ``tenure`` one, and a member once evaluated is not asked
+    for again whether they were. (:meth:`Transaction.replace_projections` runs
+    last in the transaction of ``rebuild()``, after which no event is applied.)
+    """
+
+    __slots__ = ("checked", "days", "firsts", "privileged", "ranked", "tenure")
+
+    def __init__(self) -> None:
+        self.days: dict[str, str] = {}
+        """Member -> the last day counted in their ``active_days`` (``YYYY-MM-DD``)."""
+        self.tenure: dict[str, tuple[datetime, datetime]] = {}
+        """Member -> (joined at, when their stored tenure next grows)."""
+        self.ranked: set[str] = set()
+        """Members with a ``rank`` document."""
+        self.privileged: set[str] = set()
+        """Members with a ``privileges`` document."""
+        self.firsts: set[tuple[str, str, str]] = set()
+        """(member, event type, rules' fingerprint): the member holds every badge of the
+        event when it is only first-action badges (see :meth:`_Plan.firsts_only`);
+        forgotten when a badge is revoked."""
+        self.checked: dict[str, str | None] = {}
+        """Member -> the rules their standing was last worked out by in full (their
+        ``recognised`` document, ``None`` without one; see :func:`_note_checked`)."""
+
+
+# The transaction the last event was applied in and what was learned in it: a batch
+# applies thousands of events in one. A weak reference: a transaction ends with its work.
+_SEEN: tuple[weakref.ref[Any], _Seen] | None = None
+
+
+def _seen(tx: Transaction) -> _Seen:
+    """What recognition learned in ``tx`` so far (see :class:`_Seen`)."""
+    global _SEEN
+    last = _SEEN  # one read: another thread may replace it meanwhile
+    if last is not None and last[0]() is tx:
+        return last[1]
+    seen = _Seen()
+    # A transaction that takes no weak reference learns nothing across events.
+    with contextlib.suppress(TypeError):
+        _SEEN = (weakref.ref(tx), seen)
+    return seen
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
-    # Context.counter, inlined: recognition reads several metrics of every touched member.
-    counter, queued, mid, tx = ctx.tx.counter, ctx.deltas, member.id, ctx.tx
+    """``member``'s metrics as this event leaves them (read on demand)."""
     if isinstance(ctx.event, _Asked):  # a question about now: what the stored state says
-        return _Metrics(
-            lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
-            lambda: reached_tenure(tx, mid),
-        )
-    return _Metrics(
-        lambda m: counter(m, "all", mid) + queued.get((m, "all", mid), 0),
-        lambda: max(reached_tenure(tx, mid), _days_at(member, ctx.at)),
-    )
+        return _Metrics(ctx.tx, member, ctx.deltas)
+    return _Metrics(ctx.tx, member, ctx.deltas, ctx.at)
 
 
 class _Plan:
@@ -173,6 +263,36 @@ class _Plan:
         )
         self._event_badges: dict[str, tuple[Badge, ...]] = {}
         self._badges: dict[str, tuple[Badge, ...]] = {}
+        self._others_badges: dict[str, tuple[Badge, ...]] = {}
+        self._firsts_only: dict[str, bool] = {}
+        # Every value a comparison in an evaluation tests a metric in :attr:`reads`
+        # against (``value < need`` for ranks and privileges, ``value >= at`` for a
+        # metric badge's levels), sorted: a move that passes none of them leaves every
+        # comparison, hence the stored rank, privileges and metric badges, as they were.
+        thresholds: dict[str, set[int]] = {m: set() for m in self.reads}
+        for _, requires in self.ranks:
+            for m, n in requires:
+                thresholds.get(m, set()).add(n)
+        for _, requires, _ in self.privileges:
+            for m, n in requires:
+                thresholds.get(m, set()).add(n)
+        for b in rec.badges:
+            if b.metric is not None and b.metric in thresholds:
+                thresholds[b.metric].update(b.levels.values() if b.levels else (b.threshold,))
+        self.thresholds = {m: sorted(found) for m, found in thresholds.items()}
+        # Whether these rules note, in a member's ``recognised`` document, that they
+        # worked the member out in full, so that a move passing none of their thresholds
+        # is skipped; the note names them by fingerprint, so a move within the thresholds
+        # of other rules (a policy change, a late fact valued under an earlier version) is
+        # never taken for one within these. Rules without ranks or privileges note
+        # nothing and evaluate every move (and clear the note of the members they move:
+        # see _note_unseen_moves).
+        self.stamps = bool(self.ranks or self.privileges)
+        self.read_set = frozenset(self.reads)
+        # Keys sorted: equal rules give equal prints however their tables were ordered
+        # (in code, in TOML, read back from a store), so a replay notes what recording did.
+        content = json.dumps(attrs.asdict(rec), sort_keys=True, default=str)
+        self.fingerprint = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
 
     def event_badges(self, event_type: str) -> tuple[Badge, ...]:
         """The badges other than metric badges that an event of ``event_type`` may award.
@@ -188,6 +308,32 @@ class _Plan:
                 if b.metric is None
                 and (b.first is None or b.first == event_type)
                 and (b.reply_within_minutes is None or event_type == ReplyPosted.type)
+            )
+        return found
+
+    def others_badges(self, event_type: str) -> tuple[Badge, ...]:
+        """Of :meth:`event_badges`, those a member other than the event's actor may earn.
+
+        A first-action badge counts the actor's own action and a quick reply the
+        replier's (the actor of a reply): only a custom rule may award anyone else.
+        """
+        found = self._others_badges.get(event_type)
+        if found is None:
+            found = self._others_badges[event_type] = tuple(
+                b for b in self.event_badges(event_type) if b.custom is not None
+            )
+        return found
+
+    def firsts_only(self, event_type: str) -> bool:
+        """Whether every badge :meth:`event_badges` gives is a first-action badge.
+
+        Then the actor holds them all once they acted so: acting so again awards nothing.
+        """
+        found = self._firsts_only.get(event_type)
+        if found is None:
+            found = self._firsts_only[event_type] = all(
+                b.first == event_type and b.custom is None and b.reply_within_minutes is None
+                for b in self.event_badges(event_type)
             )
         return found
 
@@ -210,13 +356,41 @@ class _Plan:
         tenure and role; stored once a member was first evaluated, they stay
         right until one of those changes.
         """
-        tx = ctx.tx
-        if self.ranks and tx.get("rank", member) is None:
-            return None
-        if self.privileges and tx.get("privileges", member) is None:
-            return None
         deltas = ctx.deltas
-        return tuple(m for m in self.reads if deltas.get((m, "all", member)))
+        found = []
+        for m in self.reads:  # a loop, not a generator: this runs per member and event
+            if deltas.get((m, "all", member)):
+                found.append(m)
+        moved = tuple(found)
+        seen = _seen(ctx.tx)
+        if self.ranks and member not in seen.ranked:
+            doc = ctx.tx.get("rank", member)
+            if doc is None:
+                return None
+            seen.ranked.add(member)
+        if self.privileges and member not in seen.privileged:
+            doc = ctx.tx.get("privileges", member)
+            if doc is None:
+                return None
+            seen.privileged.add(member)
+        return moved
+
+    def crossed(self, ctx: Context, member: str, moved: tuple[str, ...]) -> tuple[str, ...]:
+        """Of the counters in ``moved``, those whose move by this event passed a threshold.
+
+        ``before`` is the counter as earlier events left it (the batch's included),
+        ``after`` it with this event's change; a threshold lies between them when
+        the number of thresholds at or below each differs.
+        """
+        counter, deltas, thresholds = ctx.tx.counter, ctx.deltas, self.thresholds
+        found = []
+        for m in moved:
+            before = counter(m, "all", member)
+            after = before + deltas[(m, "all", member)]
+            steps = thresholds[m]
+            if bisect.bisect_right(steps, before) != bisect.bisect_right(steps, after):
+                found.append(m)
+        return tuple(found)
 
     def rank_for(self, metrics: _Metrics) -> Rank | None:
         """:meth:`Recognition.rank_for`."""
@@ -312,12 +486,14 @@ def _field(event: Event, table: Mapping[str, str]) -> str | None:
 @after_event
 def _recognise(ctx: Context) -> None:
     actor = _field(ctx.event, ACTIVITIES)
+    seen = _seen(ctx.tx)
     if actor is not None and ctx.known_member(actor) is not None:
-        _count_active_day(ctx, actor)
+        _count_active_day(ctx, actor, seen)
         ctx.touched.add(actor)
     plan = _plan(ctx.policy)
     rec = plan.rec
     if not rec.active:
+        _note_unseen_moves(ctx, plan)
         return
     event = ctx.event
     if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
@@ -329,8 +505,16 @@ def _recognise(ctx: Context) -> None:
         member = ctx.known_member(member_id)
         if member is None:
             continue
-        raised = _raise_tenure(ctx, member) if plan.uses_tenure else False
+        raised = _raise_tenure(ctx, member, seen) if plan.uses_tenure else False
         changed = None if whole or raised else plan.changed(ctx, member_id)
+        checked = plan.fingerprint  # the rules the member's standing is worked out by
+        if changed and plan.stamps:
+            if _mark(ctx, seen, member_id) == checked:
+                # Worked out by these rules and kept right since: only a move past a
+                # threshold can change what they give.
+                changed = plan.crossed(ctx, member_id, changed)
+            else:  # by other rules (or before they were noted): as much as ever, and no more
+                checked = ""
         if changed is None:  # evaluate everything
             badges = plan.badges(event.type)
         elif changed:  # a metric badge is reached only when its metric moves
@@ -338,17 +522,95 @@ def _recognise(ctx: Context) -> None:
                 b for b in plan.badges(event.type) if b.metric is None or b.metric in changed
             )
         else:  # nothing it reads changed: only what the event itself may award
-            if event_badges:
-                _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+            if member_id != actor:
+                own = plan.others_badges(event.type)
+                if own:
+                    _award_badges(ctx, own, member, _ctx_metrics(ctx, member), actor)
+            elif event_badges:
+                # The actor's first-action badges of this event are theirs after the first
+                # time: acting so again in the transaction asks nothing.
+                firsts = plan.firsts_only(event.type)
+                held = (member_id, event.type, plan.fingerprint)
+                if not firsts or held not in seen.firsts:
+                    _award_badges(ctx, event_badges, member, _ctx_metrics(ctx, member), actor)
+                    if firsts:
+                        seen.firsts.add(held)
             continue
         metrics = _ctx_metrics(ctx, member)
         rank = _update_rank(ctx, plan, member, metrics)
         _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
+        if plan.stamps:
+            _note_checked(ctx, member_id, checked)
+    _note_unseen_moves(ctx, plan)
 
 
-def _count_active_day(ctx: Context, member: str) -> None:
+def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
+    """Clear the note of the members whose standing this event may have moved unseen.
+
+    A note names the rules a member was last worked out by in full; it stays
+    true only while every move of the member is seen by those rules. So it is
+    cleared for a member this event moved a counter of (or touched) when the
+    note names other rules than the ones in force (which may not read what
+    moved, or note nothing at all), and, under the noted rules themselves, when
+    a counter they read moved without the event touching the member (so they
+    were not evaluated). Such a member's next moves are evaluated as they always
+    were, until a whole evaluation notes the rules again.
+    """
+    noted = plan.fingerprint if plan.stamps else None
+    reads, touched = plan.read_set, ctx.touched
+    moved: dict[str, bool] = {}  # subject -> whether a counter these rules read moved
+    for (metric, scope, subject), delta in ctx.deltas.items():
+        if delta and scope == "all":
+            moved[subject] = moved.get(subject, False) or metric in reads
+    for member in touched:
+        moved.setdefault(member, False)
+    joined = getattr(ctx.event, "member", None)  # joining or leaving changes the role
+    if isinstance(joined, str):
+        moved.setdefault(joined, False)
+    seen = _seen(ctx.tx)
+    for subject in sorted(moved):
+        mark = _mark(ctx, seen, subject)
+        if mark and (mark != noted or (moved[subject] and subject not in touched)):
+            _note_checked(ctx, subject, "")
+
+
+def _mark(ctx: Context, seen: _Seen, member: str) -> str | None:
+    """The rules (fingerprint) ``member`` was last worked out by in full; ``None``: no note."""
+    if member in seen.checked:
+        return seen.checked[member]
+    doc = ctx.tx.get(RECOGNISED, member)
+    mark = seen.checked[member] = str(doc.data["checked"]) if doc is not None else None
+    return mark
+
+
+def _note_checked(ctx: Context, member: str, checked: str) -> None:
+    """Note in ``member``'s ``recognised`` document the rules it was worked out by.
+
+    ``checked`` is the fingerprint of the rules when the member's rank,
+    privileges and every metric badge were worked out in full by them (and kept
+    right since, move by move); ``""`` when they were last worked out by other
+    rules, or in part, or may have moved unseen. A member without a note counts
+    as ``""``.
+    """
+    seen = _seen(ctx.tx)
+    mark = _mark(ctx, seen, member)
+    if mark == checked or (mark is None and not checked):
+        return
+    ctx.put(RECOGNISED, member, {"checked": checked}, ref=member)
+    seen.checked[member] = checked
+
+
+def _count_active_day(ctx: Context, member: str, seen: _Seen) -> None:
+    """Count this event's day as one ``member`` acted on (once per day and member).
+
+    ``seen.days`` keeps the day last counted per member: their next event that
+    day costs a comparison, and reads no ``active_days`` document.
+    """
     day = ctx.day()
+    if seen.days.get(member) == day:
+        return
+    seen.days[member] = day
     key = f"{len(member)}:{member}:{day[:7]}"
     doc = ctx.tx.get("active_days", key)
     known: list[str] = doc.data["days"] if doc is not None else []
@@ -485,6 +747,7 @@ def _revoke_badges_of(ctx: Context, rec: Recognition, post_id: str, reason: str)
     """
     post = ctx.post(post_id)
     author = ctx.member(post.author)
+    _seen(ctx.tx).firsts.clear()  # a first-action badge may be revoked: ask again
     metrics = _ctx_metrics(ctx, author)
     why = f"{post.kind} {post_id!r} removed as {reason}"
     for doc in ctx.tx.find("badge", ref=author.id, status="earned"):
@@ -591,9 +854,7 @@ def _titles(tx: Transaction, rec: Recognition, member: str) -> tuple[str, ...]:
 @contributes_standing
 def _standing(tx: Transaction, policy: Any, member: Member, now: datetime) -> dict[str, Any]:
     rec = _effective(policy)
-    metrics = _Metrics(
-        lambda m: tx.counter(m, "all", member.id), lambda: reached_tenure(tx, member.id)
-    )
+    metrics = _Metrics(tx, member)
     fields: dict[str, Any] = {
         "badges": _titles(tx, rec, member.id),
         "privileges": rec.privileges_of(member.role, metrics),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -397,6 +398,8 @@ class SqliteSql:
 
     def __init__(self, sql: Statements, dialect: Dialect) -> None:
         self.insert_event = _compiled(sql.insert_event, dialect, _EVENT_KEYS)
+        # Many events at once, each known to be new (SqlTransaction.append_event).
+        self.insert_events = _compiled(sql.tables.events.insert(), dialect, _EVENT_KEYS)
         self.get_event = _compiled(sql.get_event, dialect, ("c", "event_id"))
         self.get_doc = _compiled(sql.get_doc, dialect, ("c", "k", "id"))
         self.upsert_docs = _compiled(sql.upsert_docs, dialect, _DOC_KEYS)
@@ -415,14 +418,48 @@ class SqliteSql:
 _loads = json.loads
 
 
-_encode = json.JSONEncoder().encode  # what json.dumps(value) uses, without its keyword checks
+_encoder = json.JSONEncoder()
+
+
+def _c_encoder() -> Any:
+    """``json.dumps``'s own C encoder (what ``JSONEncoder.encode`` builds on every call),
+    built once: the same text, without the per-call set-up."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return None
+    e = _encoder
+    return make(
+        {},
+        e.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        e.key_separator,
+        e.item_separator,
+        e.sort_keys,
+        e.skipkeys,
+        e.allow_nan,
+    )
+
+
+_c_encode = _c_encoder()
 
 
 def _dumps(value: Any) -> str:
-    # The handler of _json_only, inlined: this runs for every row written.
+    """``value`` as ``json.dumps(value)`` gives it; :class:`StoreError` when it is not JSON.
+
+    The handler of _json_only, inlined: this runs for every row written.
+    """
+    global _c_encode
     try:
-        return _encode(value)
-    except (TypeError, ValueError) as exc:
+        if _c_encode is None or value.__class__ is str:
+            return _encoder.encode(value)
+        return "".join(_c_encode(value, 0))
+    except Exception as exc:
+        # The encoder's record of the containers it is in may still hold those it was in
+        # when it failed: start with a new one.
+        _c_encode = _c_encoder()
+        if not isinstance(exc, TypeError | ValueError):
+            raise
         with _json_only():
             raise exc from None
 
@@ -442,11 +479,42 @@ class SqliteRunner:
         assert driver is not None
         self._cur = driver.cursor()
         self._sql = sql
+        # Text of each timestamp and tag list written in this transaction: an event's
+        # time is also its ledger lines' and notifications', its lines share their tags.
+        self._texts: dict[datetime, str] = {}
+        self._tags: dict[tuple[str, ...], str] = {}
+
+    def _utc(self, at: datetime) -> str:
+        """``utc_text(at)``, worked out once per transaction."""
+        text = self._texts.get(at)
+        if text is None:
+            text = self._texts[at] = utc_text(at)
+        return text
+
+    def _tag_text(self, tags: tuple[str, ...]) -> str:
+        """A ledger entry's tags as the JSON list stored, worked out once per transaction."""
+        if tags.__class__ is not tuple:
+            return _dumps(list(tags))
+        text = self._tags.get(tags)
+        if text is None:
+            text = self._tags[tags] = _dumps(list(tags))
+        return text
 
     def insert_event(self, community: str, event: StoredEvent) -> bool:
         """Insert ``event`` unless its id is logged; whether it was inserted."""
-        params = (community, event.event_id, event.type, _dumps(event.payload), utc_text(event.at))
+        params = (community, event.event_id, event.type, _dumps(event.payload), self._utc(event.at))
         return self._cur.execute(self._sql.insert_event, params).fetchone() is not None
+
+    def insert_events(self, community: str, events: Sequence[StoredEvent]) -> bool:
+        """Insert ``events``, in order, in one ``executemany``; ``False`` (having inserted
+        some, maybe) when an id among them is logged already: the caller rolls back."""
+        utc = self._utc
+        rows = [(community, e.event_id, e.type, _dumps(e.payload), utc(e.at)) for e in events]
+        try:
+            self._cur.executemany(self._sql.insert_events, rows)
+        except sqlite3.IntegrityError:
+            return False
+        return True
 
     def get_event(self, community: str, event_id: str) -> StoredEvent | None:
         """The logged event ``event_id`` or ``None``."""
@@ -489,6 +557,7 @@ class SqliteRunner:
 
     def insert_entries(self, community: str, entries: Sequence[LedgerEntry]) -> None:
         """Append ledger entries, in order."""
+        utc, tag_text = self._utc, self._tag_text
         self._cur.executemany(
             self._sql.insert_entries,
             [
@@ -503,9 +572,9 @@ class SqliteRunner:
                     e.event_id,
                     e.subject,
                     e.period,
-                    utc_text(e.at),
+                    utc(e.at),
                     e.reverses,
-                    _dumps(list(e.tags)),
+                    tag_text(e.tags),
                     e.policy,
                 )
                 for e in entries
@@ -528,7 +597,7 @@ class SqliteRunner:
                 n.kind,
                 _dumps(n.data),
                 n.event_id,
-                utc_text(n.at),
+                self._utc(n.at),
                 int(n.acked),
             )
             seqs.append(int(self._cur.execute(self._sql.insert_note, params).fetchone()[0]))

@@ -83,6 +83,15 @@ _RETRIED = "kudos:retried"
 _SHARED = "shared:"
 """Marks, in a transaction's set of keys, a key held shared."""
 
+_EVENTS_CHECKED = "kudos:events-checked"
+"""In a transaction's hints (SQLite): a try of this work met a logged event id only when
+sending its events in bulk; the next try appends each event on its own."""
+
+
+_UNREAD = Doc(kind="", key="", data={})
+"""What a cache of documents answers for a key it does not hold (it holds ``None`` for a
+document known not to exist): compared by identity only."""
+
 
 def _ref(kind: str) -> str:
     """The prefix of the lock keys of ``kind``'s refs (the kind's length keeps it unambiguous)."""
@@ -113,9 +122,10 @@ def _doc(row: Any) -> Doc:
 
 def _sum_into(pending: dict[CounterKey, int], deltas: Mapping[CounterKey, int]) -> None:
     """Add ``deltas`` to the queued counter changes ``pending`` (zeros left out)."""
+    get = pending.get
     for key, delta in deltas.items():
         if delta:
-            pending[key] = pending.get(key, 0) + delta
+            pending[key] = get(key, 0) + delta
 
 
 class LockBusy(TransientStoreError):
@@ -326,6 +336,8 @@ class SharedCache:
         self.docs: dict[str, dict[tuple[str, str], Doc | None]] = {}
         self.values: dict[str, dict[CounterKey, int]] = {}
         self.boards: dict[str, dict[tuple[str, str], BoardRanks]] = {}
+        self.policies: dict[str, tuple[int, str]] = {}
+        """Per community, its latest policy version's number and fingerprint."""
 
 
 class BoardRanks:
@@ -420,7 +432,10 @@ class SqlTransaction:
     batch of events (``record_many``) reads each member's state once; on
     SQLite a :class:`SharedCache` carries them on to the next transaction.
     Events are written at once (the database's unique key decides whether an
-    id is new), and so are notifications (the caller gets their ``seq``).
+    id is new), and so are notifications (the caller gets their ``seq``); on
+    SQLite the events of a transaction after its first new one are taken as new
+    and sent together before the log is read and at commit (see
+    :meth:`append_event`).
 
     On PostgreSQL a writing transaction locks, until it commits, the ids of
     what it reads and writes and takes the community's lock shared; a read
@@ -472,6 +487,11 @@ class SqlTransaction:
         self._event_locks = 0  # of the keys locked, events' own (append_event)
         self._ceiling = -(2**63)  # the highest id lock number held
         self._appended_ids: list[str] = []
+        # SQLite, once the work said it expects new events (expect_new_events): events
+        # taken as new without a statement of their own, sent in one executemany before
+        # the log is read and at the end (see append_event).
+        self._pending: dict[str, StoredEvent] | None = None
+        self._inserted: set[str] = set()  # ids appended each on its own, while pending
         self._docs: dict[tuple[str, str], Doc | None] = {}
         self._dirty: dict[str, dict[str, Doc]] = {}
         self._values: dict[CounterKey, int] = {}
@@ -488,6 +508,10 @@ class SqlTransaction:
         self._shared_values = shared.values.get(community) if shared is not None else None
         self._replaced = False
         self._counted = False
+        # The latest policy version (policy_latest), as read or as kept by the shared
+        # cache; _policy_added: this transaction added one (read it from the table).
+        self._policy: tuple[int, str] | None = None
+        self._policy_added = False
         # Counter changes on boards with a BoardRanks: sums not yet read back, then
         # (value before the transaction, value after) per member.
         self._moved: dict[tuple[str, str], dict[str, int]] = {}
@@ -551,7 +575,8 @@ class SqlTransaction:
 
     # -- buffering ------------------------------------------------------------------
     def flush(self) -> None:
-        """Send every buffered write to the database (documents, ledger, counters)."""
+        """Send every buffered write to the database (events, documents, ledger, counters)."""
+        self._flush_events()
         self._flush_docs()
         self._flush_entries()
         self._flush_counters()
@@ -590,7 +615,37 @@ class SqlTransaction:
         docs = [dirty[k][key] for k in sorted(dirty) for key in sorted(dirty[k])]
         self._run.upsert_docs(self.community, docs)
 
+    def _flush_events(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        events = list(pending.values())
+        pending.clear()
+        assert isinstance(self._run, SqliteRunner)
+        if not self._run.insert_events(self.community, events):
+            # An id taken as new is logged already: that event was recorded as new.
+            # This try is rolled back; the next appends each event on its own.
+            self._hints.add(_EVENTS_CHECKED)
+            raise TransientStoreError(
+                "an event of this work was logged already, found when its events were "
+                "written together; recording them again one at a time"
+            )
+
+    def took_logged_events(self) -> bool:
+        """Whether an event this transaction took as new without a statement of its own
+        (SQLite, see :meth:`append_event`) is logged already: called when the work failed,
+        to tell an error of the work from one of that wrong answer. Sends those events
+        (the transaction rolls back anyway)."""
+        try:
+            self._flush_events()
+        except TransientStoreError:
+            return True
+        except Exception:  # the database failed too: the work's own error stands
+            return False
+        return False
+
     def _flush_entries(self) -> None:
+        self._flush_events()
         if self._entries:
             entries, self._entries = self._entries, []
             self._run.insert_entries(self.community, entries)
@@ -635,6 +690,10 @@ class SqlTransaction:
             for board, moves in self._moves.items():
                 if board in boards:
                     boards[board].update((m, old, new) for m, (old, new) in moves.items())
+        if self._policy_added:
+            shared.policies.pop(c, None)
+        elif self._policy is not None:
+            shared.policies[c] = self._policy
         docs = shared.docs.setdefault(c, {})
         values = shared.values.setdefault(c, {})
         docs.update(self._docs)
@@ -819,7 +878,8 @@ class SqlTransaction:
     def _writing(self) -> None:
         """Note a write; on PostgreSQL make sure the community lock is held (shared)."""
         self.wrote = True
-        self._enter()
+        if self._locking:
+            self._enter()
 
     def lock(self, keys: Iterable[str]) -> None:
         """On PostgreSQL, take a transaction-level advisory lock per key (sorted, once each).
@@ -837,7 +897,9 @@ class SqlTransaction:
 
         The database's unique ``(community, event_id)`` decides: of two
         transactions appending one id at once, the second waits for the first
-        and then finds its row.
+        and then finds its row. On SQLite, in a work that said
+        :meth:`expect_new_events`, once the transaction appended a new event, the
+        next ones are answered as new without a statement (see there).
         """
         self._writing()
         if self._locking:
@@ -845,8 +907,23 @@ class SqlTransaction:
             # first one's row in the unique index (a wait no lock order covers).
             self._guard((event.event_id,), prefix=EVENT_LOCK)
             self._event_locks += 1
+        pending = self._pending
+        if pending is not None:
+            event_id = event.event_id
+            if self.appended and event_id not in pending and event_id not in self._inserted:
+                # SQLite, which holds its write lock to the commit (nobody else appends):
+                # after the first event of the transaction was new, take the next ones as
+                # new, and send them together (_flush_events). Should one be logged
+                # already after all, the insert fails and the work runs again with every
+                # event checked on its own (_EVENTS_CHECKED).
+                pending[event_id] = event
+                self.appended += 1
+                return None
+            self._flush_events()  # in order; and a second delivery in the batch is found
         if self._run.insert_event(self.community, event):
             self.appended += 1
+            if pending is not None:
+                self._inserted.add(event.event_id)
             if self._locking:
                 self._appended_ids.append(event.event_id)
             return None
@@ -856,15 +933,19 @@ class SqlTransaction:
                 f"event {event.event_id!r} was being written by another transaction that "
                 "rolled back; record it again"
             )
+        self._pending = None  # the work meets logged events: check each from here on
         return known
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """The logged event with ``event_id``, or ``None``."""
+        if self._pending and event_id in self._pending:
+            self._flush_events()
         return self._run.get_event(self.community, event_id)
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events with ``seq > after`` in append order (at most ``limit``)."""
         self._whole_community()  # a writer reading the log (rebuild) needs all of it still
+        self._flush_events()
         params: dict[str, Any] = {"c": self.community, "after": after}
         stmt = self._q.events
         if limit is not None:
@@ -893,9 +974,19 @@ class SqlTransaction:
         return int(self._conn.execute(self._q.policy_version, self._c).scalar() or 0)
 
     def policy_latest(self) -> tuple[int, str]:
-        """The latest version's number and fingerprint (``(0, "")``: none); one index read."""
-        row = self._conn.execute(self._q.policy_latest, self._c).first()
-        return (int(row.version), str(row.fingerprint)) if row is not None else (0, "")
+        """The latest version's number and fingerprint (``(0, "")``: none); one index read
+        (none on SQLite while the :class:`SharedCache` knows it)."""
+        latest = self._policy
+        if latest is None:
+            shared = self._shared
+            if shared is not None and not self._policy_added:
+                latest = shared.policies.get(self.community)
+            if latest is None:
+                row = self._conn.execute(self._q.policy_latest, self._c).first()
+                latest = (int(row.version), str(row.fingerprint)) if row is not None else (0, "")
+            if not self._policy_added:
+                self._policy = latest
+        return latest
 
     def add_policy(self, version: PolicyVersion) -> None:
         """Append the next version; any number but the next one is a :class:`Conflict`."""
@@ -907,6 +998,7 @@ class SqlTransaction:
                 f"policy version {version.version} cannot follow version {latest}; "
                 "policy versions are numbered 1, 2, 3, ..."
             )
+        self._policy, self._policy_added = None, True
         self._conn.execute(
             self._q.insert_policy,
             {
@@ -928,6 +1020,8 @@ class SqlTransaction:
         ids = sorted(set(event_ids))
         if not ids:
             return []
+        if self._pending and not self._pending.keys().isdisjoint(ids):
+            self._flush_events()
         rows = self._conn.execute(self._q.events_with_ids, {"c": self.community, "ids": ids})
         return [
             StoredEvent(event_id=r.event_id, type=r.type, payload=r.payload, at=r.at, seq=r.seq)
@@ -1011,12 +1105,15 @@ class SqlTransaction:
     def get(self, kind: str, key: str) -> Doc | None:
         """The document ``(kind, key)`` or ``None`` (read once per transaction)."""
         k = (kind, key)
-        docs = self._docs
-        if k in docs:
-            return docs[k]
+        doc = self._docs.get(k, _UNREAD)
+        if doc is not _UNREAD:
+            return doc
         shared = self._shared_docs
-        if shared is not None and k in shared:
-            return shared[k]
+        if shared is not None:
+            doc = shared.get(k, _UNREAD)
+            if doc is not _UNREAD:
+                return doc
+        docs = self._docs
         if self._locking and kind not in COMMUNITY_KINDS:
             self._guard((key,))
         doc = docs[k] = self._run.get_doc(self.community, kind, key)
@@ -1038,7 +1135,9 @@ class SqlTransaction:
 
     def put(self, doc: Doc) -> None:
         """Insert or replace the document (written before the next ``find``, or at commit)."""
-        self._writing()
+        self.wrote = True
+        if self._locking:
+            self._enter()
         if doc.kind in COMMUNITY_KINDS:
             self._whole_community()
         elif self._locking:
@@ -1090,16 +1189,15 @@ class SqlTransaction:
         for kind in kinds:
             self._flush_docs(kind)
         keys = sorted({key for _, key in pairs})
+        found: dict[tuple[str, str], Doc] = {}
         for i in range(0, len(keys), PREFETCH_CHUNK):
-            chunk = keys[i : i + PREFETCH_CHUNK]
-            params = {"c": self.community, "kinds": kinds, "keys": chunk}
-            found = {
-                (r.kind, r.key): _doc(r) for r in self._conn.execute(self._q.docs_of_kinds, params)
-            }
-            for key in chunk:
-                for kind in kinds:
-                    if (kind, key) in pairs:
-                        docs.setdefault((kind, key), found.get((kind, key)))
+            params = {"c": self.community, "kinds": kinds, "keys": keys[i : i + PREFETCH_CHUNK]}
+            for r in self._conn.execute(self._q.docs_of_kinds, params):
+                pair = (r.kind, r.key)
+                if pair in pairs:  # the rows are of every kind for every key
+                    found[pair] = _doc(r)
+        for pair in pairs:
+            docs.setdefault(pair, found.get(pair))
 
     def find(
         self,
@@ -1136,6 +1234,25 @@ class SqlTransaction:
             self._guard({subject for _, _, subject in deltas})
         self._counted = True
         _sum_into(self._deltas, deltas)
+
+    def expect_new_events(self) -> None:
+        """Say that this work appends mostly new events (optional in a store; a batch).
+
+        On SQLite, from then on, once the transaction appended a new event, the
+        next ones (but ids it appended itself) are answered as new without a
+        statement and sent together later; should one be logged after all, the
+        transaction fails with :class:`TransientStoreError` (at commit, or when the
+        work raised meanwhile) and its next try appends each event on its own.
+        Without this call (and on PostgreSQL), every :meth:`append_event` is
+        answered at once.
+        """
+        if (
+            isinstance(self._run, SqliteRunner)
+            and _EVENTS_CHECKED not in self._hints
+            and not self.appended
+            and self._pending is None
+        ):
+            self._pending = {}
 
     def tally(self, deltas: Mapping[CounterKey, int]) -> None:
         """Queue changes to shared aggregates this work never reads back (optional in a store).

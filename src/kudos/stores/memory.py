@@ -5,7 +5,11 @@ each document and counter, its value before the transaction first wrote it,
 and how long each append-only list (events, ledger, outbox) was when it
 began; an exception puts those back. Nothing is copied up front, and a
 counter or document written by a thousand events of a batch is remembered
-once, so a transaction costs what it writes.
+once, so a transaction costs what it writes. A transaction that begins on an
+empty community (a first import, the scratch replay of ``rebuild()`` and
+``simulate()``) remembers nothing: its rollback empties the community again.
+Documents are indexed by ref, status and search words only once something
+looks them up, so writing them costs a dict assignment until then.
 """
 
 from __future__ import annotations
@@ -28,9 +32,21 @@ __all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
 
 _STORES = itertools.count(1)
 
+_Earlier = dict[tuple[str, str], tuple[dict[str, int], dict[str, int | None]]]
+"""The boards a transaction changed, each with its subjects' values before their first
+change (``None``: the subject had no counter): what a rollback puts back."""
+
+_Contents = tuple[dict[tuple[str, str], Doc], dict[tuple[str, str], dict[str, int]]]
+"""A community's documents by ``(kind, key)`` and its boards, as a transaction began."""
+
 
 class _Data:
-    """One community's data."""
+    """One community's data.
+
+    Every container is made once and changed in place for the community's life
+    (a rollback or a replacement of the projections refills it), so a
+    transaction may hold on to them.
+    """
 
     def __init__(self) -> None:
         self.events: dict[str, StoredEvent] = {}
@@ -48,6 +64,63 @@ class _Data:
         self.outbox: list[Notification] = []
         self.policies: list[PolicyVersion] = []
         self.version = 0
+        self.generation = 0  # moves when the boards are replaced: a transaction's own go stale
+
+    def empty(self) -> bool:
+        """Whether nothing was ever kept (or all of it was rolled back)."""
+        kept = (self.log, self.entries, self.outbox, self.policies, self.docs._all, self.boards)
+        return not any(kept)
+
+    def clear(self) -> None:
+        """Forget everything but the data version."""
+        for kept in (
+            self.events,
+            self.log,
+            self.entries,
+            self.entry_ids,
+            self.by_member,
+            self.by_subject,
+            self.by_event,
+            self.reversed,
+            self.boards,
+            self.boards_of,
+            self.outbox,
+            self.policies,
+        ):
+            kept.clear()
+        self.docs._reset({})
+        self.generation += 1
+
+
+class _KindIndex:
+    """One kind's keys, and its keys by ``ref`` and by ``status``."""
+
+    __slots__ = ("keys", "refs", "statuses")
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.refs: defaultdict[str | None, set[str]] = defaultdict(set)
+        self.statuses: defaultdict[str | None, set[str]] = defaultdict(set)
+
+    def move(self, key: str, old: Doc | None, new: Doc | None) -> None:
+        """Index ``key``'s document ``new`` in place of ``old`` (``None``: none)."""
+        if old is None:
+            if new is not None:
+                self.keys.add(key)
+                self.refs[new.ref].add(key)
+                self.statuses[new.status].add(key)
+        elif new is None:
+            self.keys.discard(key)
+            self.refs[old.ref].discard(key)
+            self.statuses[old.status].discard(key)
+        else:
+            # Most writes replace a document's data: its ref and status indexes then stay.
+            if old.ref != new.ref:
+                self.refs[old.ref].discard(key)
+                self.refs[new.ref].add(key)
+            if old.status != new.status:
+                self.statuses[old.status].discard(key)
+                self.statuses[new.status].add(key)
 
 
 class DocIndex:
@@ -56,17 +129,17 @@ class DocIndex:
     What :class:`MemoryStore` keeps documents in (and bulk reads load them into).
 
     A lookup by ``ref`` or ``status`` (a member's badges, a post's votes) reads
-    the matching documents only, not every document of the community.
+    the matching documents only, not every document of the community. A kind's
+    index is built on the kind's first lookup, and the search words on the
+    first search, then kept up to date: writing documents of a kind nothing
+    looks up (a replay, an import) indexes nothing.
     """
 
     def __init__(self, docs: Iterable[Doc] = ()) -> None:
-        self._all: dict[tuple[str, str], Doc] = {}
-        self._kinds: defaultdict[str, set[str]] = defaultdict(set)
-        self._refs: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
-        self._statuses: defaultdict[tuple[str, str | None], set[str]] = defaultdict(set)
-        self._words: defaultdict[str, set[str]] = defaultdict(set)  # search word -> keys
-        for doc in docs:
-            self.put(doc)
+        self._all: dict[tuple[str, str], Doc] = {(doc.kind, doc.key): doc for doc in docs}
+        self._kinds: dict[str, _KindIndex] = {}  # kind -> its index, once looked up
+        self._words: defaultdict[str, set[str]] | None = None  # search word -> keys
+        self._watched: set[str] = set()  # the kinds with an index built (writes keep it)
 
     def get(self, k: tuple[str, str]) -> Doc | None:
         return self._all.get(k)
@@ -75,67 +148,85 @@ class DocIndex:
         return self._all.values()
 
     def put(self, doc: Doc) -> None:
-        kind, key = doc.kind, doc.key
-        old = self._all.get((kind, key))
-        if old is not None:
-            if old.ref != doc.ref:
-                self._refs[(kind, old.ref)].discard(key)
-                self._refs[(kind, doc.ref)].add(key)
-            if old.status != doc.status:
-                self._statuses[(kind, old.status)].discard(key)
-                self._statuses[(kind, doc.status)].add(key)
-            if kind == SEARCH_KIND:
-                self._unindex(old)
-                for word in str(doc.data.get("text", "")).split():
-                    self._words[word].add(key)
-            # Replacing a document: its kind already lists it, and its ref and
-            # status indexes only change when they do (most writes update data).
-            self._all[(kind, key)] = doc
-            return
-        if kind == SEARCH_KIND:
-            for word in str(doc.data.get("text", "")).split():
-                self._words[word].add(key)
-        self._all[(kind, key)] = doc
-        self._kinds[kind].add(key)
-        self._refs[(kind, doc.ref)].add(key)
-        self._statuses[(kind, doc.status)].add(key)
+        k = (doc.kind, doc.key)
+        old = self._all.get(k)
+        self._all[k] = doc
+        if doc.kind in self._watched:
+            self._reindex(k, old, doc)
 
     def pop(self, k: tuple[str, str]) -> None:
         old = self._all.pop(k, None)
-        if old is not None:
-            kind, key = k
-            self._kinds[kind].discard(key)
-            self._refs[(kind, old.ref)].discard(key)
-            self._statuses[(kind, old.status)].discard(key)
-            if kind == SEARCH_KIND:
-                self._unindex(old)
+        if old is not None and old.kind in self._watched:
+            self._reindex(k, old, None)
 
-    def _unindex(self, doc: Doc) -> None:
+    def _reindex(self, k: tuple[str, str], old: Doc | None, new: Doc | None) -> None:
+        """Keep the built indexes up to date with ``k`` going from ``old`` to ``new``."""
+        kind, key = k
+        index = self._kinds.get(kind)
+        if index is not None:
+            index.move(key, old, new)
+        words = self._words
+        if kind == SEARCH_KIND and words is not None:
+            if old is not None:
+                self._unindex(words, old)
+            if new is not None:
+                for word in str(new.data.get("text", "")).split():
+                    words[word].add(key)
+
+    def _reset(self, docs: Mapping[tuple[str, str], Doc]) -> None:
+        """Hold exactly ``docs`` (by ``(kind, key)``); indexes are built again when used."""
+        self._all.clear()
+        self._all.update(docs)
+        self._kinds.clear()
+        self._words = None
+        self._watched.clear()
+
+    @staticmethod
+    def _unindex(words: defaultdict[str, set[str]], doc: Doc) -> None:
         for word in str(doc.data.get("text", "")).split():
-            keys = self._words.get(word)
+            keys = words.get(word)
             if keys is not None:
                 keys.discard(doc.key)
                 if not keys:
-                    del self._words[word]
+                    del words[word]
+
+    def _kind(self, kind: str) -> _KindIndex:
+        index = self._kinds.get(kind)
+        if index is None:
+            index = self._kinds[kind] = _KindIndex()
+            self._watched.add(kind)
+            for (of, key), doc in self._all.items():
+                if of == kind:
+                    index.move(key, None, doc)
+        return index
 
     def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
         """Search documents with any of ``terms``, in candidate order (see
         :func:`~kudos.stores.protocol.best_candidates`)."""
+        words = self._words
+        if words is None:
+            words = self._words = defaultdict(set)
+            self._watched.add(SEARCH_KIND)
+            for (kind, key), doc in self._all.items():
+                if kind == SEARCH_KIND:
+                    for word in str(doc.data.get("text", "")).split():
+                        words[word].add(key)
         hits: Counter[str] = Counter()
         for term in terms:
-            hits.update(self._words.get(term, ()))
+            hits.update(words.get(term, ()))
         docs = self._all
         return best_candidates(((n, docs[(SEARCH_KIND, key)]) for key, n in hits.items()), limit)
 
     def find(self, kind: str, ref: str | None, status: str | None) -> list[Doc]:
+        index = self._kind(kind)
         if ref is not None:
-            keys = self._refs.get((kind, ref), set())
+            keys = index.refs.get(ref, set())
             if status is not None:
-                keys = keys & self._statuses.get((kind, status), set())
+                keys = keys & index.statuses.get(status, set())
         elif status is not None:
-            keys = self._statuses.get((kind, status), set())
+            keys = index.statuses.get(status, set())
         else:
-            keys = self._kinds.get(kind, set())
+            keys = index.keys
         docs = self._all
         return [docs[(kind, key)] for key in sorted(keys)]
 
@@ -201,18 +292,26 @@ class MemoryTransaction:
     def __init__(self, community: str, data: _Data) -> None:
         self.community = community
         self._d = data
+        self._docs = data.docs
+        self._all = data.docs._all  # the documents by (kind, key): reads go straight to it
+        self._watched = data.docs._watched
+        self._boards = data.boards
         # What to put back on rollback: list lengths at the start, and each document's
         # and counter's value before its first write here (None: it did not exist).
+        # A transaction that began on an empty community remembers nothing: its
+        # rollback empties the community again.
         self._log_len = len(data.log)
         self._entries_len = len(data.entries)
         self._outbox_len = len(data.outbox)
         self._policies_len = len(data.policies)
-        self._docs0 = data.docs
-        self._boards0 = data.boards
-        self._old_docs: dict[tuple[str, str], Doc | None] = {}
-        self._old_counters: dict[CounterKey, int | None] = {}
+        self._began_empty = data.empty()
+        remember = not self._began_empty
+        self._old_docs: dict[tuple[str, str], Doc | None] | None = {} if remember else None
+        self._old_counters: _Earlier | None = {} if remember else None
+        self._generation = data.generation
         self._old_notes: dict[int, Notification] = {}
-        self._replaced = False
+        # The documents and boards of the transaction's start, once it replaced them.
+        self._replaced: _Contents | None = None
         self._wrote = False
         self._after_commit: list[Callable[[], object]] = []
 
@@ -222,6 +321,9 @@ class MemoryTransaction:
 
     def _rollback(self) -> None:
         d = self._d
+        if self._began_empty:
+            d.clear()
+            return
         del d.policies[self._policies_len :]
         for seq, note in self._old_notes.items():
             d.outbox[seq - 1] = note
@@ -231,21 +333,25 @@ class MemoryTransaction:
         for stored in d.log[self._log_len :]:
             del d.events[stored.event_id]
         del d.log[self._log_len :]
-        if self._replaced:
-            d.docs, d.boards = self._docs0, self._boards0
-        docs = self._docs0
-        for k, doc in self._old_docs.items():
+        boards = self._boards
+        if self._replaced is not None:
+            docs0, boards0 = self._replaced
+            self._docs._reset(docs0)
+            boards.clear()
+            boards.update(boards0)
+        docs = self._docs
+        for k, doc in (self._old_docs or {}).items():
             if doc is None:
                 docs.pop(k)
             else:
                 docs.put(doc)
-        boards = self._boards0
-        for (metric, scope, subject), value in self._old_counters.items():
-            board = boards[(metric, scope)]
-            if value is None:
-                board.pop(subject, None)
-            else:
-                board[subject] = value
+        for board_key, (_, earlier) in (self._old_counters or {}).items():
+            board = boards[board_key]
+            for subject, value in earlier.items():
+                if value is None:
+                    board.pop(subject, None)
+                else:
+                    board[subject] = value
 
     def lock(self, keys: Iterable[str]) -> None:
         """Nothing to do: memory transactions already run one at a time."""
@@ -280,7 +386,8 @@ class MemoryTransaction:
 
     def docs_with_keys(self, kind: str, keys: Iterable[str]) -> list[Doc]:
         """The documents of ``kind`` among ``keys``, ordered by key (an optional bulk read)."""
-        found = (self._d.docs.get((kind, k)) for k in sorted(set(keys)))
+        docs = self._all
+        found = (docs.get((kind, k)) for k in sorted(set(keys)))
         return [d for d in found if d is not None]
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
@@ -318,13 +425,16 @@ class MemoryTransaction:
         """Append entries; a repeated entry id is a bug in the caller."""
         self._wrote = True
         d = self._d
+        ids, by_member, by_event = d.entry_ids, d.by_member, d.by_event
+        append = d.entries.append
         for entry in entries:
-            if entry.entry_id in d.entry_ids:
-                raise Conflict(f"ledger entry {entry.entry_id!r} already exists")
-            d.entries.append(entry)
-            d.entry_ids.add(entry.entry_id)
-            d.by_member[entry.member].append(entry)
-            d.by_event[entry.event_id].append(entry)
+            entry_id = entry.entry_id
+            if entry_id in ids:
+                raise Conflict(f"ledger entry {entry_id!r} already exists")
+            append(entry)
+            ids.add(entry_id)
+            by_member[entry.member].append(entry)
+            by_event[entry.event_id].append(entry)
             if entry.subject is not None:
                 d.by_subject[entry.subject].append(entry)
             if entry.reverses is not None:
@@ -381,20 +491,24 @@ class MemoryTransaction:
     # -- documents --------------------------------------------------------------
     def get(self, kind: str, key: str) -> Doc | None:
         """The document or ``None``."""
-        return self._d.docs._all.get((kind, key))  # DocIndex.get, inlined: the hottest read
+        return self._all.get((kind, key))  # DocIndex.get, inlined: the hottest read
 
     def put(self, doc: Doc) -> None:
         """Insert or replace a document."""
         self._wrote = True
-        docs = self._d.docs
         k = (doc.kind, doc.key)
-        if not self._replaced and k not in self._old_docs:
-            self._old_docs[k] = docs.get(k)
-        docs.put(doc)
+        docs = self._all
+        old = docs.get(k)
+        remembered = self._old_docs
+        if remembered is not None and k not in remembered:
+            remembered[k] = old
+        docs[k] = doc  # DocIndex.put, inlined
+        if doc.kind in self._watched:
+            self._docs._reindex(k, old, doc)
 
     def search(self, terms: Sequence[str], *, limit: int) -> list[Doc]:
         """Search documents with any of ``terms`` (an in-memory word index), best first."""
-        return self._d.docs.search(terms, limit)
+        return self._docs.search(terms, limit)
 
     def find(
         self,
@@ -405,28 +519,50 @@ class MemoryTransaction:
         limit: int | None = None,
     ) -> list[Doc]:
         """Documents of ``kind`` matching ``ref`` and ``status``, ordered by key."""
-        found = self._d.docs.find(kind, ref, status)
+        found = self._docs.find(kind, ref, status)
         return found if limit is None else found[:limit]
 
     # -- counters -----------------------------------------------------------------
     def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add each delta to its counter."""
         self._wrote = True
-        boards, boards_of = self._d.boards, self._d.boards_of
-        old = None if self._replaced else self._old_counters
+        boards, boards_of = self._boards, self._d.boards_of
+        remembered = self._old_counters
+        # One pass, dict operations only: a counter's value is remembered on its first
+        # change in the transaction (and not at all when there is nothing to restore).
+        if remembered is None:
+            for key, delta in deltas.items():
+                if delta:
+                    metric, scope, subject = key
+                    board = boards[metric, scope]
+                    if subject in board:
+                        board[subject] += delta
+                    else:
+                        board[subject] = delta
+                        boards_of[subject].add((metric, scope))
+            return
+        if self._generation != self._d.generation:  # another transaction replaced the boards
+            remembered = self._old_counters = {
+                board_key: (boards[board_key], earlier)
+                for board_key, (_, earlier) in remembered.items()
+            }
+            self._generation = self._d.generation
         for key, delta in deltas.items():
-            if not delta:
-                continue
-            metric, scope, subject = key
-            board = boards[(metric, scope)]
-            value = board.get(subject)
-            if old is not None and key not in old:
-                old[key] = value
-            if value is None:
-                board[subject] = delta
-                boards_of[subject].add((metric, scope))
-            else:
-                board[subject] = value + delta
+            if delta:
+                metric, scope, subject = key
+                try:
+                    board, earlier = remembered[metric, scope]
+                except KeyError:  # the board's first change here
+                    board, earlier = remembered[metric, scope] = (boards[metric, scope], {})
+                if subject in board:
+                    if subject not in earlier:
+                        earlier[subject] = board[subject]
+                    board[subject] += delta
+                else:
+                    if subject not in earlier:
+                        earlier[subject] = None
+                    board[subject] = delta
+                    boards_of[subject].add((metric, scope))
 
     def tally(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add to counters this work only adds to and never reads back: as :meth:`add`.
@@ -439,13 +575,13 @@ class MemoryTransaction:
 
     def counter(self, metric: str, scope: str, subject: str) -> int:
         """One counter (0 when missing)."""
-        board = self._d.boards.get((metric, scope))
+        board = self._boards.get((metric, scope))
         return board.get(subject, 0) if board else 0
 
     def counters_of(self, subject: str, scopes: Sequence[str]) -> dict[tuple[str, str], int]:
         """Non-zero counters of ``subject`` in ``scopes``."""
         wanted = set(scopes)
-        boards = self._d.boards
+        boards = self._boards
         out: dict[tuple[str, str], int] = {}
         for metric, scope in self._d.boards_of.get(subject, ()):
             board = boards.get((metric, scope)) if scope in wanted else None
@@ -460,14 +596,14 @@ class MemoryTransaction:
         wanted = set(scopes)
         return {
             (metric, scope, subject): value
-            for (metric, scope), board in self._d.boards.items()
+            for (metric, scope), board in self._boards.items()
             if scope in wanted
             for subject, value in board.items()
             if value
         }
 
     def _ordered(self, metric: str, scope: str, exclude: Sequence[str]) -> list[tuple[str, int]]:
-        board = self._d.boards.get((metric, scope), {})
+        board = self._boards.get((metric, scope), {})
         skip = set(exclude)
         return [(s, v) for s, v in board.items() if v and s not in skip]
 
@@ -551,22 +687,40 @@ class MemoryTransaction:
         """Every document and non-zero counter."""
         counters = {
             (metric, scope, subject): value
-            for (metric, scope), board in self._d.boards.items()
+            for (metric, scope), board in self._boards.items()
             for subject, value in board.items()
             if value
         }
-        return Snapshot(docs=tuple(self._d.docs.values()), counters=counters)
+        return Snapshot(docs=tuple(self._all.values()), counters=counters)
 
     def replace_projections(self, snapshot: Snapshot) -> None:
         """Replace every document and counter with ``snapshot``'s."""
         self._wrote = True
-        d = self._d
-        # Rollback puts the dicts of the transaction's start back, so writes to the new
-        # ones need no remembering.
-        self._replaced = True
-        d.docs = DocIndex(snapshot.docs)
-        d.boards = defaultdict(dict)
+        docs, boards = self._docs, self._boards
+        if self._replaced is None and not self._began_empty:
+            # Keep the documents and boards of the transaction's start for a rollback
+            # (the boards themselves are left alone from here on), so later writes
+            # need no remembering.
+            docs0, boards0 = dict(self._all), dict(boards)
+            for k, doc in (self._old_docs or {}).items():
+                if doc is None:
+                    del docs0[k]
+                else:
+                    docs0[k] = doc
+            for board_key, (_, earlier) in (self._old_counters or {}).items():
+                board = boards0[board_key]
+                for subject, value in earlier.items():
+                    if value is None:
+                        del board[subject]
+                    else:
+                        board[subject] = value
+            self._replaced = (docs0, boards0)
+            self._old_docs = self._old_counters = None
+        docs._reset({(doc.kind, doc.key): doc for doc in snapshot.docs})
+        boards.clear()
+        self._d.generation += 1
+        boards_of = self._d.boards_of
         for (metric, scope, subject), value in snapshot.counters.items():
             if value:
-                d.boards[(metric, scope)][subject] = value
-                d.boards_of[subject].add((metric, scope))
+                boards[(metric, scope)][subject] = value
+                boards_of[subject].add((metric, scope))

@@ -732,7 +732,17 @@ class SqlStore:
                 after_commit.insert(0, tx.committed)
                 if self._sqlite_sql is not None:
                     after_commit.append(lambda: self._count_for_statistics(conn, tx.appended))
-            yield tx
+            try:
+                yield tx
+            except Exception as exc:
+                if not isinstance(exc, StoreError) and tx.took_logged_events():
+                    # The work went on as if an event logged already were new: its outcome,
+                    # error or not, is not this event's. Run it again, checking each event.
+                    raise TransientStoreError(
+                        "an event of this work was logged already; recording the work again "
+                        "with each event checked"
+                    ) from exc
+                raise
             tx.finish()
             if not read_only:
                 hints.clear()

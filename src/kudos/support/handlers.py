@@ -50,7 +50,7 @@ from ..events import (
     TopicPosted,
     TopicUnfollowed,
 )
-from ..model import Post, board_tags
+from ..model import Doc, Post, board_tags
 from ..stores.protocol import SEARCH_KIND, Transaction, search_terms
 
 ANY = "*"
@@ -103,15 +103,31 @@ def _count_feeling(ctx: Context, data: dict[str, Any], feeling: str | None, sign
 
 
 def _involve(ctx: Context, topic: str, product: str | None, member: str, why: str) -> None:
+    key = pair_key(topic, member)
+    _add_involvement(ctx, topic, product, member, why, key, ctx.tx.get("involved", key))
+
+
+def _involved_for(doc: Doc | None, why: str) -> bool:
+    """Whether the ``involved`` document ``doc`` already holds ``why``."""
+    return doc is not None and why in doc.data["why"]
+
+
+def _add_involvement(
+    ctx: Context,
+    topic: str,
+    product: str | None,
+    member: str,
+    why: str,
+    key: str,
+    doc: Doc | None,
+) -> None:
+    """Add ``why`` to ``member``'s involvement in ``topic`` (``doc``, read under ``key``)."""
+    if _involved_for(doc, why):
+        return  # kept already: nothing to write
     if ctx.member(member).deleted:  # a deleted account is no one (its posts stay)
         return
-    key = pair_key(topic, member)
-    doc = ctx.tx.get("involved", key)
-    data = dict(doc.data) if doc else {"why": []}
-    whys = list(data["why"])
-    if why in whys:
-        return
-    data["why"] = [*whys, why]
+    whys = doc.data["why"] if doc is not None else []
+    data = {**doc.data, "why": [*whys, why]} if doc is not None else {"why": [why]}
     ctx.put("involved", key, data, ref=topic, status="involved")
     if not whys:  # so that deleting the member finds the topics it is involved in
         ctx.put("involved_in", pair_key(member, topic), {"topic": topic}, ref=member, status=None)
@@ -525,8 +541,12 @@ def on_duty(tx: Transaction, product: str | None, at: datetime) -> list[str]:
 def _on_forum_events(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, ReplyPosted):
+        key = pair_key(event.topic, event.author)
+        doc = ctx.tx.get("involved", key)
+        if _involved_for(doc, "replied"):
+            return  # replied before: neither the topic nor the member needs reading
         topic = ctx.post(event.topic)
-        _involve(ctx, topic.id, _live_product(topic), event.author, "replied")
+        _add_involvement(ctx, topic.id, _live_product(topic), event.author, "replied", key, doc)
     elif isinstance(event, MemberDeleted):  # a deleted account is no one, on duty no more
         for shift in ctx.tx.find("shift", ref=event.member, status="active"):
             ctx.put("shift", shift.key, dict(shift.data), ref=shift.ref, status="cancelled")
@@ -604,18 +624,16 @@ def _leave_everything(ctx: Context, member: str) -> None:
 
 def _sync_solution(ctx: Context, topic_id: str) -> None:
     """Keep a topic's search record's solution: its accepted reply unless removed."""
-    data = _record(ctx, topic_id)
-    if data is None:
+    doc = ctx.tx.get(SEARCH_KIND, topic_id)
+    if doc is None:
         return
-    topic = ctx.post(topic_id)
-    solution = topic.solution
-    if solution is not None and ctx.post(solution).removed:
-        solution = None
-    author = ctx.post(solution).author if solution is not None else None
-    if (data["solution"], data["solution_author"]) != (solution, author):
-        doc = ctx.tx.get(SEARCH_KIND, topic_id)
-        assert doc is not None
-        data.update(solution=solution, solution_author=author)
+    solution = ctx.post(topic_id).solution
+    author = None
+    if solution is not None:
+        reply = ctx.post(solution)
+        solution, author = (None, None) if reply.removed else (solution, reply.author)
+    if (doc.data["solution"], doc.data["solution_author"]) != (solution, author):
+        data = {**doc.data, "solution": solution, "solution_author": author}
         ctx.put(SEARCH_KIND, topic_id, data, ref=doc.ref, status=doc.status)
 
 
