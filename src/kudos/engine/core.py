@@ -540,14 +540,9 @@ class Context:
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
         """The member (cached for this event); :class:`UnknownMember` if never joined."""
-        found = self._members.get(member)
+        found = self._members.get(member) or self.known_member(member)
         if found is None:
-            doc = self.tx.get("member", member)
-            if doc is None:
-                return get_member(self.tx, member)  # raises UnknownMember
-            found = self._members[member] = member_from_doc(doc)
-            if doc.data.get("merged_into") is None:
-                self._kept[member] = member
+            return get_member(self.tx, member)  # raises UnknownMember
         return found
 
     def known_member(self, member: str) -> Member | None:
@@ -744,17 +739,12 @@ class Context:
         else:
             points, reputation = plan.points, plan.reputation
         made = []
-        if points:  # credit() books nothing for nothing
+        for account, amount in (("points", points), ("reputation", reputation)):
+            if not amount:
+                continue  # credit() books nothing for nothing
             entry = self._earn(
-                member, "points", points * times, action, subject, reason, tags,
-                plan.points_caps, None, False, True,
-            )  # fmt: skip
-            if entry is not None:
-                made.append(entry)
-        if reputation:
-            entry = self._earn(
-                member, "reputation", reputation * times, action, subject, reason, tags,
-                plan.reputation_caps, None, False, True,
+                member, account, amount * times, action, subject, reason, tags,
+                plan.caps[account], None, False, True,
             )  # fmt: skip
             if entry is not None:
                 made.append(entry)
@@ -820,7 +810,7 @@ class Context:
         found = self._members.get(member) or self.member(member)
         if found.deleted or (not force and found.is_staff and not self.policy.staff_earn):
             return None  # a deleted account's posts award no one
-        if member not in self._locked:
+        if member not in self._locked:  # _lock(), inline: this runs for every award
             self.tx.lock([f"member:{member}"])
             self._locked.add(member)
         if not isinstance(tags, tuple) or len(tags) > 1:
@@ -830,14 +820,8 @@ class Context:
         binding: tuple[Cap, CounterKey] | None = None
         keys: list[CounterKey] = []
         if caps:
-            day = self._day or self.day()
             for cap in caps:
-                per = cap.per
-                key: CounterKey = (
-                    f"cap:{cap.account}",
-                    f"day:{day}" if per == "day" else cap_scope(per, day, booked_in, subject),
-                    member,
-                )
+                key = self._cap_key(cap, member, subject, self.at, booked_in)
                 keys.append(key)
                 if amount > 0:
                     room = max(0, cap.limit - self.counter(*key))
@@ -918,7 +902,11 @@ class Context:
 
     def _book(self, entry: LedgerEntry) -> None:
         """Queue ``entry`` and its counter changes: the balance of its account (all time and
-        its period) and, but for a settlement, what boards rank (see :meth:`bump`)."""
+        its period) and, but for a settlement, what boards rank (see :meth:`bump`).
+
+        The scopes are :meth:`bump`'s, written out here (every award books through this),
+        plus the balance keys :meth:`_check_balances` checks: keep the two alike.
+        """
         self.entries.append(entry)
         member = entry.member
         self.touched.add(member)

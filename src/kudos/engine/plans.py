@@ -26,20 +26,10 @@ class AwardPlan:
     ``earlier`` holds ``(until, points, reputation)`` of each earlier value in
     the reward's order (``YYYY-MM-DD``, the first day it no longer applied).
     ``caps`` maps ``"points"`` and ``"reputation"`` to the caps the action
-    counts against there (empty for uncapped actions); ``points_caps`` and
-    ``reputation_caps`` are the same two tuples, read without a lookup on the
-    award path.
+    counts against there (empty for uncapped actions).
     """
 
-    __slots__ = (
-        "action",
-        "caps",
-        "earlier",
-        "points",
-        "points_caps",
-        "reputation",
-        "reputation_caps",
-    )
+    __slots__ = ("action", "caps", "earlier", "points", "reputation")
 
     def __init__(self, policy: Policy, action: str) -> None:
         reward = policy.reward(action)
@@ -54,8 +44,6 @@ class AwardPlan:
             account: tuple(policy.caps_for(action, account)) if counted else ()
             for account in ("points", "reputation")
         }
-        self.points_caps = self.caps["points"]
-        self.reputation_caps = self.caps["reputation"]
 
     def amounts(self, day: str) -> tuple[int, int]:
         """``(points, reputation)`` the action earns on ``day`` (``YYYY-MM-DD``).

@@ -493,7 +493,7 @@ def _recognise(ctx: Context) -> None:
     plan = _plan(ctx.policy)
     rec = plan.rec
     if not rec.active:
-        _note_unseen_moves(ctx, plan)
+        _note_unseen_moves(ctx, plan, seen)
         return
     event = ctx.event
     if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
@@ -541,11 +541,11 @@ def _recognise(ctx: Context) -> None:
         _award_badges(ctx, badges, member, metrics, actor)
         _update_privileges(ctx, plan, member, metrics, rank)
         if plan.stamps:
-            _note_checked(ctx, member_id, checked)
-    _note_unseen_moves(ctx, plan)
+            _note_checked(ctx, seen, member_id, checked)
+    _note_unseen_moves(ctx, plan, seen)
 
 
-def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
+def _note_unseen_moves(ctx: Context, plan: _Plan, seen: _Seen) -> None:
     """Clear the note of the members whose standing this event may have moved unseen.
 
     A note names the rules a member was last worked out by in full; it stays
@@ -568,11 +568,10 @@ def _note_unseen_moves(ctx: Context, plan: _Plan) -> None:
     joined = getattr(ctx.event, "member", None)  # joining or leaving changes the role
     if isinstance(joined, str):
         moved.setdefault(joined, False)
-    seen = _seen(ctx.tx)
     for subject in sorted(moved):
         mark = _mark(ctx, seen, subject)
         if mark and (mark != noted or (moved[subject] and subject not in touched)):
-            _note_checked(ctx, subject, "")
+            _note_checked(ctx, seen, subject, "")
 
 
 def _mark(ctx: Context, seen: _Seen, member: str) -> str | None:
@@ -584,16 +583,15 @@ def _mark(ctx: Context, seen: _Seen, member: str) -> str | None:
     return mark
 
 
-def _note_checked(ctx: Context, member: str, checked: str) -> None:
+def _note_checked(ctx: Context, seen: _Seen, member: str, checked: str) -> None:
     """Note in ``member``'s ``recognised`` document the rules it was worked out by.
 
     ``checked`` is the fingerprint of the rules when the member's rank,
     privileges and every metric badge were worked out in full by them (and kept
     right since, move by move); ``""`` when they were last worked out by other
     rules, or in part, or may have moved unseen. A member without a note counts
-    as ``""``.
+    as ``""``. ``seen`` is what recognition learned in the transaction (:func:`_seen`).
     """
-    seen = _seen(ctx.tx)
     mark = _mark(ctx, seen, member)
     if mark == checked or (mark is None and not checked):
         return
