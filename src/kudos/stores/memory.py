@@ -8,6 +8,12 @@ counter or document written by a thousand events of a batch is remembered
 once, so a transaction costs what it writes. A transaction that begins on an
 empty community (a first import, the scratch replay of ``rebuild()`` and
 ``simulate()``) remembers nothing: its rollback empties the community again.
+A savepoint (:meth:`MemoryTransaction.savepoint`) undoes only what was written
+since it began: inside one, each write also notes in an undo log what it
+replaced (a document write its old document, a counter change its deltas), and
+the log is dropped when the savepoint ends without an error, so one
+transaction replays thousands of events, each of which may be refused, for
+one list append per write.
 Documents are indexed by ref, status and search words only once something
 looks them up, so writing them costs a dict assignment until then.
 """
@@ -21,6 +27,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -28,13 +36,20 @@ from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from .protocol import SEARCH_KIND, CounterKey, Snapshot, best_candidates
 
-__all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
+__all__ = ["DocIndex", "MemoryStore", "MemoryTransaction", "Savepoint"]
 
 _STORES = itertools.count(1)
 
 _Earlier = dict[tuple[str, str], tuple[dict[str, int], dict[str, int | None]]]
 """The boards a transaction changed, each with its subjects' values before their first
 change (``None``: the subject had no counter): what a rollback puts back."""
+
+_Undo = tuple[Any, ...]
+"""One record of a savepoint's undo log: ``(_DOC, (kind, key), old document or None)``,
+``(_COUNTERS, deltas)``, ``(_NOTE, seq, old notification)`` or
+``(_CONTENTS, documents, boards)`` (the contents before a replacement)."""
+
+_DOC, _COUNTERS, _NOTE, _CONTENTS = range(4)
 
 _Contents = tuple[dict[tuple[str, str], Doc], dict[tuple[str, str], dict[str, int]]]
 """A community's documents by ``(kind, key)`` and its boards, as a transaction began."""
@@ -314,6 +329,65 @@ class MemoryTransaction:
         self._replaced: _Contents | None = None
         self._wrote = False
         self._after_commit: list[Callable[[], object]] = []
+        # While a savepoint is open: what each write replaced, oldest first (see savepoint()).
+        self._undo: list[_Undo] | None = None
+        self._savepoints = 0  # how many savepoints are open
+
+    def savepoint(self) -> Savepoint:
+        """A point to go back to: ``with tx.savepoint(): ...`` undoes every write the
+        block made when it raises (the exception goes on), and keeps them otherwise.
+
+        The transaction stays open either way: what came before the block stays
+        written, and so does what comes after it. Callbacks the block passed to
+        :meth:`on_commit` are dropped with its writes. A write inside a savepoint
+        costs one list append more than outside; the record is dropped when the
+        outermost savepoint ends without an error (the transaction's own rollback
+        does not need it). Savepoints nest.
+        """
+        return Savepoint(self)
+
+    def _undo_to(self, at: int, lengths: tuple[int, int, int, int, int]) -> None:
+        """Undo the writes of the undo log from position ``at`` on, newest first, and
+        cut the log, ledger, outbox, policies and commit callbacks to ``lengths``."""
+        undo = self._undo
+        assert undo is not None
+        d, docs, boards = self._d, self._docs, self._boards
+        for record in reversed(undo[at:]):
+            tag = record[0]
+            if tag == _DOC:
+                _, k, old = record
+                if old is None:
+                    docs.pop(k)
+                else:
+                    docs.put(old)
+            elif tag == _COUNTERS:
+                for (metric, scope, subject), delta in record[1].items():
+                    if delta:
+                        board = boards[metric, scope]
+                        value = board[subject] - delta
+                        if value:
+                            board[subject] = value
+                        else:  # reads alike whether it was missing or zero
+                            del board[subject]
+            elif tag == _NOTE:
+                _, seq, note = record
+                d.outbox[seq - 1] = note
+            else:
+                _, docs0, boards0 = record
+                docs._reset(docs0)
+                boards.clear()
+                boards.update(boards0)
+                d.generation += 1
+        del undo[at:]
+        log_len, entries_len, outbox_len, policies_len, callbacks = lengths
+        del self._after_commit[callbacks:]
+        del d.policies[policies_len:]
+        del d.outbox[outbox_len:]
+        while len(d.entries) > entries_len:
+            self._unappend(d.entries[-1])
+        for stored in d.log[log_len:]:
+            del d.events[stored.event_id]
+        del d.log[log_len:]
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once this transaction committed (never if it rolls back)."""
@@ -502,6 +576,9 @@ class MemoryTransaction:
         remembered = self._old_docs
         if remembered is not None and k not in remembered:
             remembered[k] = old
+        undo = self._undo
+        if undo is not None:
+            undo.append((_DOC, k, old))
         docs[k] = doc  # DocIndex.put, inlined
         if doc.kind in self._watched:
             self._docs._reindex(k, old, doc)
@@ -528,6 +605,8 @@ class MemoryTransaction:
         self._wrote = True
         boards, boards_of = self._boards, self._d.boards_of
         remembered = self._old_counters
+        if self._undo is not None:
+            self._undo.append((_COUNTERS, dict(deltas)))  # a copy: the caller's may change
         # One pass, dict operations only: a counter's value is remembered on its first
         # change in the transaction (and not at all when there is nothing to restore).
         if remembered is None:
@@ -680,6 +759,8 @@ class MemoryTransaction:
                 old = outbox[seq - 1]
                 if seq <= self._outbox_len:
                     self._old_notes.setdefault(seq, old)
+                if self._undo is not None:
+                    self._undo.append((_NOTE, seq, old))
                 outbox[seq - 1] = attrs.evolve(old, acked=True)
 
     # -- rebuild ---------------------------------------------------------------------
@@ -697,6 +778,9 @@ class MemoryTransaction:
         """Replace every document and counter with ``snapshot``'s."""
         self._wrote = True
         docs, boards = self._docs, self._boards
+        if self._undo is not None:  # a savepoint puts back the contents as they are now
+            contents = {bk: dict(board) for bk, board in boards.items()}
+            self._undo.append((_CONTENTS, dict(self._all), contents))
         if self._replaced is None and not self._began_empty:
             # Keep the documents and boards of the transaction's start for a rollback
             # (the boards themselves are left alone from here on), so later writes
@@ -724,3 +808,41 @@ class MemoryTransaction:
             if value:
                 boards[(metric, scope)][subject] = value
                 boards_of[subject].add((metric, scope))
+
+
+class Savepoint:
+    """What :meth:`MemoryTransaction.savepoint` returns: a context manager that undoes
+    its block's writes when the block raises (and lets the exception through)."""
+
+    __slots__ = ("_at", "_lengths", "_tx")
+
+    def __init__(self, tx: MemoryTransaction) -> None:
+        self._tx = tx
+
+    def __enter__(self) -> None:
+        tx = self._tx
+        d = tx._d
+        if tx._undo is None:
+            tx._undo = []
+        tx._savepoints += 1
+        self._at = len(tx._undo)
+        self._lengths = (
+            len(d.log),
+            len(d.entries),
+            len(d.outbox),
+            len(d.policies),
+            len(tx._after_commit),
+        )
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        tx._savepoints -= 1
+        if kind is not None:
+            tx._undo_to(self._at, self._lengths)
+        if not tx._savepoints:
+            tx._undo = None
