@@ -364,7 +364,7 @@ class MemoryTransaction:
                 for (metric, scope, subject), delta in record[1].items():
                     if delta:
                         board = boards[metric, scope]
-                        value = board[subject] - delta
+                        value = board.get(subject, 0) - delta
                         if value:
                             board[subject] = value
                         else:  # reads alike whether it was missing or zero
@@ -786,16 +786,17 @@ class MemoryTransaction:
             # (the boards themselves are left alone from here on), so later writes
             # need no remembering.
             docs0, boards0 = dict(self._all), dict(boards)
+            # (A write a savepoint undid is remembered but gone already.)
             for k, doc in (self._old_docs or {}).items():
                 if doc is None:
-                    del docs0[k]
+                    docs0.pop(k, None)
                 else:
                     docs0[k] = doc
             for board_key, (_, earlier) in (self._old_counters or {}).items():
                 board = boards0[board_key]
                 for subject, value in earlier.items():
                     if value is None:
-                        del board[subject]
+                        board.pop(subject, None)
                     else:
                         board[subject] = value
             self._replaced = (docs0, boards0)
