@@ -28,7 +28,7 @@ from kudos import community as community_module
 from kudos.engine import core as engine
 from kudos.model import Doc
 from kudos.recognition import handlers as recognition
-from kudos.stores.memory import MemoryStore, MemoryTransaction
+from kudos.stores.memory import DocIndex, MemoryStore, MemoryTransaction
 from kudos.testing import FakeClock
 from test_memory_costs import _Model, _ops, _Refused
 
@@ -424,3 +424,41 @@ def test_a_write_inside_a_savepoint_costs_one_append_more() -> None:
         tx.put(doc)
         tx.add({("points", "all", "ann"): 1})
         assert tx._undo is not None and len(tx._undo) == 2
+
+
+# --- reading the result ----------------------------------------------------------------------
+
+
+class _Passes(dict[tuple[str, str], Doc]):
+    """A document dict that counts the passes over all of it."""
+
+    passes = 0
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        _Passes.passes += 1
+        return super().__iter__()
+
+    def items(self) -> Any:
+        _Passes.passes += 1
+        return super().items()
+
+
+def test_indexing_one_kind_after_another_passes_over_the_documents_once() -> None:
+    docs = [Doc(kind=kind, key=f"{kind}{n}", data={}) for kind in ("a", "b", "c") for n in range(3)]
+    index = DocIndex(docs)
+    index._all = _Passes(index._all)
+    _Passes.passes = 0
+    # A simulation's result reads members, badges, referrals, payouts, periods, ... of the
+    # scratch store and of the community's: each kind's first lookup indexes it.
+    assert [d.key for d in index.find("a", None, None)] == ["a0", "a1", "a2"]
+    assert [d.key for d in index.find("b", None, None)] == ["b0", "b1", "b2"]
+    assert index.find("none", None, None) == []
+    assert _Passes.passes == 1
+    # A new document goes into the indexes built; the next kind is read afresh.
+    index.put(Doc(kind="c", key="c9", data={}))
+    index.put(Doc(kind="b", key="b9", data={}))
+    assert [d.key for d in index.find("b", None, None)] == ["b0", "b1", "b2", "b9"]
+    assert [d.key for d in index.find("c", None, None)] == ["c0", "c1", "c2", "c9"]
+    assert _Passes.passes == 2
+    index.pop(("c", "c0"))
+    assert [d.key for d in index.find("c", None, None)] == ["c1", "c2", "c9"]

@@ -858,15 +858,15 @@ class Community(
                     )
                 )
             with scratch.transaction(self.id) as stx:
-                # Every member's standing twice: read in bulk, as standings() does.
+                # Every member's standing twice: the store's read in bulk, as standings()
+                # does; the scratch's straight from its dicts (a bulk read would copy them).
                 view = _preloaded(tx, self.policy, now)
                 ids = [d.key for d in view.find("member")]
                 before = {m: compute_standing(view, self.policy, m, now) for m in ids}
-                simulated = _preloaded(stx, policy, now)
                 after = {
-                    m: compute_standing(simulated, policy, m, now)
+                    m: compute_standing(stx, policy, m, now)
                     for m in ids
-                    if simulated.get("member", m) is not None
+                    if stx.get("member", m) is not None
                 }
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
@@ -952,7 +952,8 @@ def _preloaded(tx: Transaction, policy: Policy, now: datetime) -> Transaction:
 
 
 def _differs(a: Standing, b: Standing) -> bool:
-    return attrs.evolve(a, role="") != attrs.evolve(b, role="")
+    """Whether ``a`` and ``b`` differ in more than the role."""
+    return a != (b if a.role == b.role else attrs.evolve(b, role=a.role))
 
 
 def open(  # kudos.open, like io.open

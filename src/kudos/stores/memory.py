@@ -155,6 +155,10 @@ class DocIndex:
         self._kinds: dict[str, _KindIndex] = {}  # kind -> its index, once looked up
         self._words: defaultdict[str, set[str]] | None = None  # search word -> keys
         self._watched: set[str] = set()  # the kinds with an index built (writes keep it)
+        # Every kind's keys, from one pass over the documents when a first kind's index is
+        # built (so that building the next ones reads only their own); dropped when a
+        # document is added or removed.
+        self._by_kind: defaultdict[str, list[str]] | None = None
 
     def get(self, k: tuple[str, str]) -> Doc | None:
         return self._all.get(k)
@@ -166,13 +170,17 @@ class DocIndex:
         k = (doc.kind, doc.key)
         old = self._all.get(k)
         self._all[k] = doc
+        if old is None:
+            self._by_kind = None
         if doc.kind in self._watched:
             self._reindex(k, old, doc)
 
     def pop(self, k: tuple[str, str]) -> None:
         old = self._all.pop(k, None)
-        if old is not None and old.kind in self._watched:
-            self._reindex(k, old, None)
+        if old is not None:
+            self._by_kind = None
+            if old.kind in self._watched:
+                self._reindex(k, old, None)
 
     def _reindex(self, k: tuple[str, str], old: Doc | None, new: Doc | None) -> None:
         """Keep the built indexes up to date with ``k`` going from ``old`` to ``new``."""
@@ -192,6 +200,7 @@ class DocIndex:
         """Hold exactly ``docs`` (by ``(kind, key)``); indexes are built again when used."""
         self._all.clear()
         self._all.update(docs)
+        self._by_kind = None
         self._kinds.clear()
         self._words = None
         self._watched.clear()
@@ -210,9 +219,14 @@ class DocIndex:
         if index is None:
             index = self._kinds[kind] = _KindIndex()
             self._watched.add(kind)
-            for (of, key), doc in self._all.items():
-                if of == kind:
-                    index.move(key, None, doc)
+            by_kind = self._by_kind
+            if by_kind is None:
+                by_kind = self._by_kind = defaultdict(list)
+                for of, key in self._all:
+                    by_kind[of].append(key)
+            docs = self._all
+            for key in by_kind.get(kind, ()):
+                index.move(key, None, docs[kind, key])
         return index
 
     def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
@@ -580,6 +594,8 @@ class MemoryTransaction:
         if undo is not None:
             undo.append((_DOC, k, old))
         docs[k] = doc  # DocIndex.put, inlined
+        if old is None:
+            self._docs._by_kind = None
         if doc.kind in self._watched:
             self._docs._reindex(k, old, doc)
 
