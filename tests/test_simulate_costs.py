@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 import kudos
 from kudos import community as community_module
 from kudos.engine import core as engine
+from kudos.history import handlers as history
+from kudos.history.timeline import Timeline
 from kudos.model import Doc
 from kudos.recognition import handlers as recognition
 from kudos.stores.memory import DocIndex, MemoryStore, MemoryTransaction
@@ -462,3 +464,69 @@ def test_indexing_one_kind_after_another_passes_over_the_documents_once() -> Non
     assert _Passes.passes == 2
     index.pop(("c", "c0"))
     assert [d.key for d in index.find("c", None, None)] == ["c1", "c2", "c9"]
+
+
+# --- a retroactive policy change's replay ----------------------------------------------------
+
+
+def _scratch_lines_each_in_its_own(
+    tx: Any, timeline: Any, number: int, new: kudos.Policy, effective: Any
+) -> Any:
+    """The recalculation's replay before: every fact in a transaction of its own."""
+    scratch = MemoryStore()
+    seen = 1
+    for row in tx.events():
+        if row.type == "policy-changed":
+            seen += 1
+            continue
+        fact = engine.stored_to_event(row)
+        version, policy = (number, new) if fact.at >= effective else timeline.at(fact.at, upto=seen)
+        with scratch.transaction(tx.community) as one:
+            engine.apply(one, policy, fact, notify=False, trusted=True, version=version)
+    totals: dict[Any, int] = {}
+    times: dict[Any, Any] = {}
+    with scratch.transaction(tx.community) as stx:
+        for e in stx.entries():
+            if not engine.is_settlement(e.action):
+                key = (e.event_id, e.member, e.account, e.action, e.subject, tuple(e.tags))
+                totals[key] = totals.get(key, 0) + e.amount
+                times.setdefault(key, e.at)
+    return totals, times
+
+
+def test_a_retroactive_change_replays_history_in_one_transaction() -> None:
+    clock = FakeClock()
+    c = _forum(clock)
+    c.join("staff", role="staff")
+    events = len(_log(c))
+    richer = c.policy.evolve(rewards={**c.policy.rewards, "kudos_on_reply": kudos.Reward(points=9)})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(history, "MemoryStore", _Scratch)
+        _Scratch.made.clear()
+        c.change_policy(
+            richer, effective=clock() - timedelta(days=1), by="staff", reason="x", retroactive=True
+        )
+        (scratch,) = _Scratch.made
+    assert events > 10
+    assert (scratch.opened, scratch.remembered) == (1, 0)  # a transaction per fact before
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(facts=st.lists(_fact, min_size=1, max_size=40), back=st.integers(0, 3))
+def test_a_recalculation_books_what_a_transaction_per_fact_books(
+    facts: list[tuple[Any, ...]], back: int
+) -> None:
+    clock = FakeClock()
+    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
+    c.join("staff", role="staff")
+    start = [("join", "m0"), ("join", "m1"), ("join", "m2"), ("topic", "m0", "t0")]
+    for fact in [*start, ("reply", "m1", "r0"), *facts]:
+        _record(c, clock, fact)
+    rewards = {**c.policy.rewards, "kudos_on_reply": kudos.Reward(points=9, reputation=40)}
+    new = c.policy.evolve(name="richer", rewards=rewards)
+    effective = clock() - timedelta(hours=20 * back)
+    with c.store.transaction(c.id) as tx:
+        timeline = Timeline(tx.policy_versions())
+        got = history._scratch_lines(tx, "none", timeline, 2, new, effective)
+        want = _scratch_lines_each_in_its_own(tx, timeline, 2, new, effective)
+    assert (dict(got[0]), got[1]) == want
