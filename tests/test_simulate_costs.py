@@ -189,6 +189,18 @@ def test_after_a_refusal_the_replay_goes_on_in_a_new_transaction() -> None:
     assert scratch.opened == 2 + len(simulation.rejected)
 
 
+def test_when_the_first_event_is_refused_the_replay_still_remembers_nothing() -> None:
+    c = _forum()
+    log = _log(c)
+    with _refusing_after_writes({log[0]}):
+        simulation, scratch = _simulated(c, c.policy.evolve(name="same"))
+    assert simulation.rejected[0][0] == log[0]
+    # The refused join is undone to an empty store: the transaction after it began empty
+    # too, and keeps nothing for a rollback (its rollback would empty the store again).
+    assert scratch.opened == 2 + len(simulation.rejected)
+    assert scratch.remembered == 0
+
+
 # --- a refused event leaves nothing ----------------------------------------------------------
 
 

@@ -82,9 +82,10 @@ class _Data:
         self.generation = 0  # moves when the boards are replaced: a transaction's own go stale
 
     def empty(self) -> bool:
-        """Whether nothing was ever kept (or all of it was rolled back)."""
-        kept = (self.log, self.entries, self.outbox, self.policies, self.docs._all, self.boards)
-        return not any(kept)
+        """Whether nothing was ever kept (or all of it was rolled back or undone: a board
+        whose counters a savepoint undid is left empty)."""
+        kept = (self.log, self.entries, self.outbox, self.policies, self.docs._all)
+        return not any(kept) and not any(self.boards.values())
 
     def clear(self) -> None:
         """Forget everything but the data version."""
