@@ -28,11 +28,11 @@ from kudos import community as community_module
 from kudos.engine import core as engine
 from kudos.history import handlers as history
 from kudos.history.timeline import Timeline
-from kudos.model import Doc
+from kudos.model import Doc, StoredEvent
 from kudos.recognition import handlers as recognition
 from kudos.stores.memory import DocIndex, MemoryStore, MemoryTransaction
 from kudos.testing import FakeClock
-from test_memory_costs import _Model, _ops, _Refused
+from test_memory_costs import AT, _Model, _ops, _Refused
 
 _Row = TypeVar("_Row")
 
@@ -178,7 +178,7 @@ def test_the_replay_opens_one_transaction_and_keeps_nothing_for_a_rollback() -> 
     assert len(made) == 1
 
 
-def test_after_a_refusal_the_replay_goes_on_in_a_new_transaction() -> None:
+def test_a_refusal_before_any_write_keeps_the_transaction() -> None:
     c = _forum()
     rules = c.policy.evolve(name="strict", min_reputation_to_give_kudos=10_000)
     simulation, scratch = _simulated(c, rules)
@@ -186,7 +186,19 @@ def test_after_a_refusal_the_replay_goes_on_in_a_new_transaction() -> None:
         e for e in _log(c) if e.startswith("kudos")
     ]
     assert len(simulation.rejected) == 4
-    assert scratch.opened == 2 + len(simulation.rejected)
+    # A kudos refused for the privilege is refused before it writes anything but its log
+    # row: the store is as it was, and so is what was learned from it.
+    assert (scratch.opened, scratch.remembered) == (2, 0)
+
+
+def test_after_a_refusal_that_wrote_the_replay_goes_on_in_a_new_transaction() -> None:
+    c = _forum()
+    log = _log(c)
+    doomed = {log[9], log[11]}  # two kudos: nothing later depends on them
+    with _refusing_after_writes(doomed):
+        simulation, scratch = _simulated(c, c.policy.evolve(name="same"))
+    assert {event_id for event_id, _ in simulation.rejected} == doomed
+    assert scratch.opened == 2 + len(doomed)
 
 
 def test_when_the_first_event_is_refused_the_replay_still_remembers_nothing() -> None:
@@ -197,8 +209,9 @@ def test_when_the_first_event_is_refused_the_replay_still_remembers_nothing() ->
     assert simulation.rejected[0][0] == log[0]
     # The refused join is undone to an empty store: the transaction after it began empty
     # too, and keeps nothing for a rollback (its rollback would empty the store again).
-    assert scratch.opened == 2 + len(simulation.rejected)
-    assert scratch.remembered == 0
+    # (ann's later facts are refused before they write: they keep that transaction.)
+    assert len(simulation.rejected) > 1
+    assert (scratch.opened, scratch.remembered) == (3, 0)
 
 
 # --- a refused event leaves nothing ----------------------------------------------------------
@@ -427,6 +440,25 @@ def test_a_savepoint_undoes_its_block_or_keeps_it(
         model.apply(tx, ("put", Doc(kind="post", key="k9", data={}, ref="r1")))
     with store.transaction("c") as tx:
         model.check(tx)
+
+
+def test_a_savepoint_says_whether_it_undid_more_than_log_rows() -> None:
+    store = MemoryStore()
+    event = StoredEvent(event_id="e1", type="t", payload={}, at=AT)
+    with store.transaction("c") as tx:
+        with pytest.raises(_Refused), tx.savepoint() as savepoint:
+            tx.append_event(event)
+            raise _Refused
+        assert savepoint.undid is False
+        with pytest.raises(_Refused), tx.savepoint() as savepoint:
+            tx.append_event(event)
+            tx.add({("points", "all", "ann"): 0})  # no change, but a write
+            raise _Refused
+        assert savepoint.undid is True
+        with tx.savepoint() as savepoint:
+            tx.put(Doc(kind="post", key="p1", data={}))
+        assert savepoint.undid is False  # kept, not undone
+        assert tx.events() == [] and tx.get("post", "p1") is not None
 
 
 def test_a_write_inside_a_savepoint_costs_one_append_more() -> None:

@@ -925,8 +925,11 @@ def _replay_refusing(
     The rows share one transaction, each in its own savepoint (a write costs one
     list append more than in ``rebuild()``'s replay), so what the engine learns
     in a transaction (recognition's documents) carries from one row to the next.
-    After a row raises, the rest go on in a new transaction: what was learned
-    may have been learned from writes now undone.
+    A row that raised before writing anything but its log row (most refusals: a
+    rule checked before anything is written) leaves the store as it found it,
+    and what was learned in it holds. After a row that raised once it had
+    written, the rest go on in a new transaction: what was learned may come
+    from writes now undone.
     """
     refused: list[tuple[_Row, Exception]] = []
     left = iter(rows)
@@ -935,13 +938,15 @@ def _replay_refusing(
         going = False
         with scratch.transaction(community) as one:
             for row in left:
+                savepoint = one.savepoint()
                 try:
-                    with one.savepoint():
+                    with savepoint:
                         value(one, row)
                 except Exception as exc:
                     refused.append((row, exc))
-                    going = True
-                    break
+                    if savepoint.undid:
+                        going = True
+                        break
     return refused
 
 

@@ -357,16 +357,25 @@ class MemoryTransaction:
         :meth:`on_commit` are dropped with its writes. A write inside a savepoint
         costs one list append more than outside; the record is dropped when the
         outermost savepoint ends without an error (the transaction's own rollback
-        does not need it). Savepoints nest.
+        does not need it). Savepoints nest. ``with tx.savepoint() as savepoint:``
+        gives the savepoint, whose :attr:`Savepoint.undid` says, once the block
+        raised, whether it had written anything but event log rows.
         """
         return Savepoint(self)
 
-    def _undo_to(self, at: int, lengths: tuple[int, int, int, int, int]) -> None:
+    def _undo_to(self, at: int, lengths: tuple[int, int, int, int, int]) -> bool:
         """Undo the writes of the undo log from position ``at`` on, newest first, and
-        cut the log, ledger, outbox, policies and commit callbacks to ``lengths``."""
+        cut the log, ledger, outbox, policies and commit callbacks to ``lengths``;
+        whether anything but log rows was undone."""
         undo = self._undo
         assert undo is not None
         d, docs, boards = self._d, self._docs, self._boards
+        log_len, entries_len, outbox_len, policies_len, callbacks = lengths
+        undid = len(undo) > at or (len(d.entries), len(d.outbox), len(d.policies)) != (
+            entries_len,
+            outbox_len,
+            policies_len,
+        )
         for record in reversed(undo[at:]):
             tag = record[0]
             if tag == _DOC:
@@ -394,7 +403,6 @@ class MemoryTransaction:
                 boards.update(boards0)
                 d.generation += 1
         del undo[at:]
-        log_len, entries_len, outbox_len, policies_len, callbacks = lengths
         del self._after_commit[callbacks:]
         del d.policies[policies_len:]
         del d.outbox[outbox_len:]
@@ -403,6 +411,7 @@ class MemoryTransaction:
         for stored in d.log[log_len:]:
             del d.events[stored.event_id]
         del d.log[log_len:]
+        return undid
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once this transaction committed (never if it rolls back)."""
@@ -832,12 +841,16 @@ class Savepoint:
     """What :meth:`MemoryTransaction.savepoint` returns: a context manager that undoes
     its block's writes when the block raises (and lets the exception through)."""
 
-    __slots__ = ("_at", "_lengths", "_tx")
+    __slots__ = ("_at", "_lengths", "_tx", "undid")
 
     def __init__(self, tx: MemoryTransaction) -> None:
         self._tx = tx
+        self.undid = False
+        """Once the block raised: whether it had written anything but event log rows
+        (a document, counter, ledger entry, notification or policy version, or an
+        acknowledgement), all undone. ``False`` until then."""
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Savepoint:
         tx = self._tx
         d = tx._d
         if tx._undo is None:
@@ -851,6 +864,7 @@ class Savepoint:
             len(d.policies),
             len(tx._after_commit),
         )
+        return self
 
     def __exit__(
         self,
@@ -861,6 +875,6 @@ class Savepoint:
         tx = self._tx
         tx._savepoints -= 1
         if kind is not None:
-            tx._undo_to(self._at, self._lengths)
+            self.undid = tx._undo_to(self._at, self._lengths)
         if not tx._savepoints:
             tx._undo = None
