@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -35,11 +36,13 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from ..errors import InvalidInput
 
 __all__ = [
+    "BOARD_ROWS",
     "NAMING_CONVENTION",
     "SCHEMA_VERSION",
     "Tables",
     "UtcTimestamp",
     "make_metadata",
+    "on_board_index",
     "utc_text",
 ]
 
@@ -112,6 +115,24 @@ def _json() -> TypeEngine[Any]:
 def _seq() -> TypeEngine[int]:
     # SQLite numbers rows itself only for a column declared exactly INTEGER PRIMARY KEY.
     return BigInteger().with_variant(Integer(), "sqlite")
+
+
+BOARD_ROWS = (
+    "substr(scope, 1, 4) <> 'day:' AND substr(metric, 1, 4) <> 'cap:' AND metric <> 'health'"
+)
+"""The counter rows the board index holds: every row but a day's, a cap's and a health figure's.
+
+Those are read whole (a window's days, a cap's count, every figure of a scope), never
+ranked, and are among the rows an event changes most: left out, a kudos moves fewer
+index entries. A board query names this condition when :func:`on_board_index` says its
+rows are there, so the planner uses the index; any other board is read through the
+primary key's ``(community, scope, ...)`` range and sorted.
+"""
+
+
+def on_board_index(metric: str, scope: str) -> bool:
+    """Whether the rows of board ``(metric, scope)`` are in the board index (:data:`BOARD_ROWS`)."""
+    return not (scope[:4] == "day:" or metric[:4] == "cap:" or metric == "health")
 
 
 @attrs.frozen
@@ -282,10 +303,21 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Column("scope", String, nullable=False),
         Column("subject", String, nullable=False),
         Column("value", BigInteger, nullable=False),
-        PrimaryKeyConstraint("community", "metric", "scope", "subject", name=f"pk_{p}counters"),
-        Index(f"ix_{p}counters_board", "community", "metric", "scope", "value", "subject"),
-        Index(f"ix_{p}counters_subject", "community", "subject", "scope"),
+        # One member's counters of a scope sit side by side (a kudos changes a dozen of
+        # them); on SQLite the key is the table itself (no rowid B-tree beside it).
+        PrimaryKeyConstraint("community", "scope", "subject", "metric", name=f"pk_{p}counters"),
+        Index(
+            f"ix_{p}counters_board",
+            "community",
+            "metric",
+            "scope",
+            "value",
+            "subject",
+            sqlite_where=text(BOARD_ROWS),
+            postgresql_where=text(BOARD_ROWS),
+        ),
         comment="Counters and balances by (metric, scope, subject), rebuildable.",
+        sqlite_with_rowid=False,
     )
     Table(
         f"{p}outbox",

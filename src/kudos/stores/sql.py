@@ -763,18 +763,57 @@ class SqlStore:
 
     # -- statistics -------------------------------------------------------------------
     def optimize(self) -> None:
-        """Gather the query planner's statistics on the kudos tables (SQLite ``ANALYZE``).
+        """Bring the counters table to this version's layout, then gather the query
+        planner's statistics on the kudos tables (SQLite ``ANALYZE``).
 
-        A store on an engine does this by itself (see :data:`SQLITE_ANALYZE_EVERY`);
-        call it after loading data by other means, or with a joined connection
-        (then inside your transaction). On PostgreSQL, autovacuum keeps the
-        statistics; this runs ``ANALYZE`` on the kudos tables at once.
+        The layout: earlier versions of kudos keyed counters by ``(community, metric,
+        scope, subject)`` with two indexes beside the key; this version keys
+        them by ``(community, scope, subject, metric)`` (on SQLite a ``WITHOUT ROWID``
+        table) and keeps one partial board index (:data:`~kudos.stores._sql_schema.BOARD_ROWS`),
+        so an event writes fewer pages. Tables of the earlier layout work as they are
+        (same results, more pages per event); this copies their rows into the new
+        layout once, in one transaction that holds the table's lock while it runs
+        (seconds per million counter rows), and does nothing when the layout is current.
+
+        A store on an engine gathers statistics by itself (see
+        :data:`SQLITE_ANALYZE_EVERY`); call this after upgrading kudos or loading data
+        by other means, or with a joined connection (then inside your transaction). On
+        PostgreSQL, autovacuum keeps the statistics; this runs ``ANALYZE`` on the kudos
+        tables at once.
 
         Raises:
             StoreError: the database failed.
         """
-        with translate_errors("gathering statistics"), self._unit() as conn:
+        with translate_errors("optimizing the kudos tables"), self._unit() as conn:
+            self._relayout_counters(conn)
             self._analyze(conn)
+
+    def _relayout_counters(self, conn: Connection) -> bool:
+        """Copy a counters table of the earlier layout into this version's; whether it did."""
+        counters = self.tables.counters
+        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
+        wanted = [c.name for c in counters.primary_key.columns]
+        if key.get("constrained_columns") == wanted:
+            return False
+        if self.dialect == "postgresql":
+            conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
+        prepare = conn.dialect.identifier_preparer
+        table = prepare.format_table(counters)
+        earlier = f"{counters.name}_earlier"
+        prefix = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
+        name = key.get("name")
+        if name and self.dialect == "postgresql":
+            # Constraint and index names are the schema's on PostgreSQL: free them first.
+            conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {prepare.quote(name)}"))
+        for index in inspect(conn).get_indexes(counters.name, schema=counters.schema):
+            conn.execute(text(f"DROP INDEX {prefix}{prepare.quote(str(index['name']))}"))
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {prepare.quote(earlier)}"))
+        counters.create(conn)
+        columns = ", ".join(prepare.quote(c.name) for c in counters.columns)
+        earlier = f"{prefix}{prepare.quote(earlier)}"
+        conn.execute(text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {earlier}"))
+        conn.execute(text(f"DROP TABLE {earlier}"))
+        return True
 
     def _analyze(self, conn: Connection) -> None:
         quote = conn.dialect.identifier_preparer.format_table

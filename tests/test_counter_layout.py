@@ -1,0 +1,286 @@
+"""The counters table's layout: what an event writes, what each read goes through.
+
+A kudos changes a dozen counter rows of two members. Keyed by ``(community, scope,
+subject, metric)``, one member's rows of a scope sit side by side; on SQLite the key is
+the table (``WITHOUT ROWID``: no rowid B-tree beside it); the one index beside the key
+ranks boards and leaves out rows no board ranks (a day's, a cap's, a health figure's).
+Tables of the earlier layout keep working and ``SqlStore.optimize()`` moves them over.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select, text
+
+import kudos
+from kudos import Community
+from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos.stores._sql_schema import BOARD_ROWS, on_board_index
+from kudos.stores.sql import SqlStore, make_metadata
+from kudos.testing import FakeClock, assert_consistent
+
+_made = iter(range(10**6))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        found = create_engine(f"sqlite:///{tmp_path / 'layout.db'}")
+        yield found
+        found.dispose()
+    else:
+        yield request.getfixturevalue("postgres_engine")
+
+
+def _metadata() -> MetaData:
+    return make_metadata(prefix=f"lay{os.getpid()}_{next(_made)}_")
+
+
+def _earlier_layout(engine: Engine, md: MetaData) -> None:
+    """Give ``md``'s counters table the layout of kudos before this change (rows kept)."""
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    p = counters.name[: -len("counters")]
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {counters.name}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {counters.name} (community VARCHAR NOT NULL, "
+                "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
+                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
+                "PRIMARY KEY (community, metric, scope, subject))"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE INDEX ix_{p}counters_board ON {counters.name} "
+                "(community, metric, scope, value, subject)"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE INDEX ix_{p}counters_subject ON {counters.name} "
+                "(community, subject, scope)"
+            )
+        )
+
+
+def _forum(store: SqlStore, clock: FakeClock | None = None) -> Community:
+    """A giffgaff community with topics, replies, kudos and a solution over three days."""
+    clock = clock or FakeClock()
+    c = Community(store=store, policy=kudos.policies.giffgaff(), clock=clock)
+    members = [f"m{i}" for i in range(8)]
+    for m in members:
+        c.join(m)
+    for day in range(3):
+        for t in range(3):
+            topic = f"t{day}.{t}"
+            c.post_topic(
+                topic, author=members[t], kind="question", title=f"Q {topic}", tags=["roaming"]
+            )
+            for r in range(3):
+                reply = f"{topic}.r{r}"
+                c.post_reply(reply, topic=topic, author=members[(t + r + 1) % 8])
+                for g in range(2):
+                    c.give_kudos(reply, giver=members[(t + r + g + 3) % 8])
+            c.accept_solution(topic, reply=f"{topic}.r0", by=members[t])
+        clock.advance(timedelta(days=1))
+    return c
+
+
+def _counter_rows(engine: Engine, md: MetaData) -> list[tuple[Any, ...]]:
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(counters)))
+
+
+def _reads(c: Community) -> dict[str, Any]:
+    """What a host reads from counters: standings, boards of every kind, positions."""
+    members = [f"m{i}" for i in range(8)]
+    return {
+        "standings": [c.standing(m) for m in members],
+        "boards": [
+            c.leaderboard(by=by, **extra)
+            for by in ("kudos_received", "reputation", "solutions", "points")
+            for extra in ({}, {"window": "7d"})
+        ],
+        "positions": [
+            c.position(m, by="kudos_received", **extra)
+            for m in members
+            for extra in ({}, {"window": "7d"})
+        ],
+        "health": c.health(),
+    }
+
+
+def test_the_counters_table_is_keyed_by_scope_then_subject_with_one_partial_board_index(
+    tmp_path: Path,
+) -> None:
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'k.db'}")
+    counters = store.tables.counters
+    with store.engine.connect() as conn:
+        key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+        indexes = inspect(conn).get_indexes(counters.name)
+        ddl = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": counters.name}
+        ).scalar_one()
+    store.close()
+    assert key == ["community", "scope", "subject", "metric"]
+    assert "WITHOUT ROWID" in ddl
+    assert [ix["column_names"] for ix in indexes] == [
+        ["community", "metric", "scope", "value", "subject"]
+    ]
+    assert BOARD_ROWS in str(indexes[0]["dialect_options"]["sqlite_where"])
+
+
+def _history(members: int, days: int) -> list[Event]:
+    """Each member posts a topic a day, tagged; the next ten reply, two give kudos to each."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    names = [f"m{i}" for i in range(members)]
+    out: list[Event] = [MemberJoined(member=m, at=start) for m in names]
+    for day in range(days):
+        at = start + timedelta(days=day, minutes=1)
+        for i, author in enumerate(names):
+            topic = f"t{day}.{i}"
+            out.append(TopicPosted(topic=topic, author=author, tags=[f"tag{i % 7}"], at=at))
+            for r in range(1, 4):
+                reply, replier = f"{topic}.r{r}", names[(i + r) % members]
+                out.append(ReplyPosted(reply=reply, topic=topic, author=replier, at=at))
+                for g in (4, 5):
+                    out.append(KudosGiven(post=reply, giver=names[(i + r + g) % members], at=at))
+    return out
+
+
+def test_a_kudos_on_sqlite_writes_fewer_pages_than_on_the_earlier_layout(tmp_path: Path) -> None:
+    history = _history(members=300, days=2)
+    last = 200  # recorded one per transaction, as a forum records them
+
+    def wal_bytes(earlier: bool) -> int:
+        path = tmp_path / f"{'earlier' if earlier else 'now'}.db"
+        engine = create_engine(f"sqlite:///{path}")
+
+        @event.listens_for(engine, "connect")
+        def _no_checkpoints(dbapi: Any, _: Any) -> None:
+            # Every page a commit writes stays in the WAL: its size counts them all.
+            dbapi.execute("PRAGMA journal_mode=WAL")
+            dbapi.execute("PRAGMA wal_autocheckpoint=0")
+
+        md = _metadata()
+        md.create_all(engine)
+        if earlier:
+            _earlier_layout(engine, md)
+        c = Community(store=SqlStore(engine, metadata=md), policy=kudos.policies.giffgaff())
+        c.record_many(history[:-last])
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        for fact in history[-last:]:
+            c.record(fact)
+        size = Path(f"{path}-wal").stat().st_size
+        engine.dispose()
+        return size
+
+    earlier, now = wal_bytes(True), wal_bytes(False)
+    assert now <= 0.85 * earlier, (now, earlier)
+
+
+def test_every_board_and_standing_read_goes_through_an_index_on_sqlite(tmp_path: Path) -> None:
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'k.db'}")
+    c = _forum(store)
+    plans: list[str] = []
+    engine = store.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _explain(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "counters" in statement and statement.lstrip().upper().startswith("SELECT"):
+            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            plans.append(" | ".join(str(r[-1]) for r in rows))
+
+    c2 = Community(store=SqlStore(engine, metadata=store.metadata), cache=None, policy=c.policy)
+    _reads(c2)
+    for m in ("m1", "m2"):
+        c2.position(m, by="reputation")
+    assert plans
+    for plan in plans:
+        for step in plan.split(" | "):
+            if "counters" in step:
+                assert step.startswith("SEARCH"), plan  # never a SCAN of the table
+    assert any("ix_kudos_counters_board" in p for p in plans)
+    store.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    metric=st.sampled_from(["health", "cap:points", "kudos_received", "points", "Health"])
+    | st.text(max_size=8),
+    scope=st.sampled_from(["all", "day:2026-05-01", "DAY:x", "day", "2026-H1|tag:x", "health|p"])
+    | st.text(max_size=8),
+)
+def test_on_board_index_says_what_the_index_condition_says(metric: str, scope: str) -> None:
+    engine = _sqlite_memory()
+    with engine.connect() as conn:
+        sql = text(
+            f"SELECT CASE WHEN {BOARD_ROWS} THEN 1 ELSE 0 END "
+            "FROM (SELECT :m AS metric, :s AS scope)"
+        )
+        assert bool(conn.execute(sql, {"m": metric, "s": scope}).scalar_one()) == on_board_index(
+            metric, scope
+        )
+
+
+_ENGINE: list[Engine] = []
+
+
+def _sqlite_memory() -> Engine:
+    if not _ENGINE:
+        _ENGINE.append(create_engine("sqlite://"))
+    return _ENGINE[0]
+
+
+def test_on_board_index_agrees_with_postgresql(postgres_engine: Engine) -> None:
+    cases = [
+        (m, s)
+        for m in ("health", "cap:points", "kudos_received", "Health", "cap", "ça:", "")
+        for s in ("all", "day:2026-05-01", "DAY:x", "day", "2026-H1|tag:x", "日本:x", "")
+    ]
+    sql = text(
+        f"SELECT CASE WHEN {BOARD_ROWS} THEN 1 ELSE 0 END FROM (SELECT CAST(:m AS VARCHAR) "
+        "AS metric, CAST(:s AS VARCHAR) AS scope) AS row"
+    )
+    with postgres_engine.connect() as conn:
+        for m, s in cases:
+            assert bool(conn.execute(sql, {"m": m, "s": s}).scalar_one()) == on_board_index(m, s)
+
+
+def test_optimize_moves_a_table_of_the_earlier_layout_and_every_read_stays_the_same(
+    engine: Engine,
+) -> None:
+    md = _metadata()
+    md.create_all(engine)
+    try:
+        _earlier_layout(engine, md)
+        clock = FakeClock()
+        store = SqlStore(engine, metadata=md)
+        c = _forum(store, clock)
+        before, rows = _reads(c), _counter_rows(engine, md)
+        store.optimize()
+        counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+        with engine.connect() as conn:
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            indexes = [ix["column_names"] for ix in inspect(conn).get_indexes(counters.name)]
+        assert key == ["community", "scope", "subject", "metric"]
+        assert indexes == [["community", "metric", "scope", "value", "subject"]]
+        assert _counter_rows(engine, md) == rows
+        fresh = Community(store=SqlStore(engine, metadata=md), policy=c.policy, clock=clock)
+        assert _reads(fresh) == before
+        fresh.give_kudos("t0.0.r1", giver="m7")  # and the engine writes on
+        store.optimize()  # current: nothing to do
+        assert_consistent(fresh)
+    finally:
+        md.drop_all(engine)
