@@ -9,6 +9,7 @@ Tables of the earlier layout keep working and ``SqlStore.optimize()`` moves them
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ import kudos
 from kudos import Community
 from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
 from kudos.stores._sql_schema import BOARD_ROWS, on_board_index
-from kudos.stores.sql import SqlStore, make_metadata
+from kudos.stores.sql import SqlStore, configure_sqlite, make_metadata
 from kudos.testing import FakeClock, assert_consistent
 
 _made = iter(range(10**6))
@@ -33,7 +34,8 @@ _made = iter(range(10**6))
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        found = create_engine(f"sqlite:///{tmp_path / 'layout.db'}")
+        # A host's SQLite engine prepared as docs/stores.md says: each transaction BEGINs.
+        found = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'layout.db'}"))
         yield found
         found.dispose()
     else:
@@ -282,5 +284,58 @@ def test_optimize_moves_a_table_of_the_earlier_layout_and_every_read_stays_the_s
         fresh.give_kudos("t0.0.r1", giver="m7")  # and the engine writes on
         store.optimize()  # current: nothing to do
         assert_consistent(fresh)
+    finally:
+        md.drop_all(engine)
+
+
+def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kudos.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///kudos.db"
+    c = kudos.open(url, policy=kudos.policies.giffgaff())
+    md = c.store.metadata  # type: ignore[attr-defined]
+    c.store.close()  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    _earlier_layout(engine, md)
+    c = kudos.open(url, policy=kudos.policies.giffgaff())
+    c.record_many(_history(members=12, days=1))
+    c.store.close()  # type: ignore[attr-defined]
+    rows = _counter_rows(engine, md)
+    out = io.StringIO()
+    assert main(["rebuild", "--url", url], out) == 0, out.getvalue()
+    counters = md.tables["kudos_counters"]
+    with engine.connect() as conn:
+        key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+    assert key == ["community", "scope", "subject", "metric"]
+    assert _counter_rows(engine, md) == rows
+    engine.dispose()
+
+
+def test_optimize_on_a_joined_connection_moves_the_layout_inside_the_host_transaction(
+    engine: Engine,
+) -> None:
+    md = _metadata()
+    md.create_all(engine)
+    try:
+        _earlier_layout(engine, md)
+        _forum(SqlStore(engine, metadata=md))
+        rows = _counter_rows(engine, md)
+        counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+        with engine.connect() as conn:
+            with conn.begin() as host:
+                SqlStore(conn, metadata=md).optimize()
+                host.rollback()  # the host changes its mind: the earlier layout stays
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            assert key == ["community", "metric", "scope", "subject"]
+            conn.rollback()
+            with conn.begin():
+                SqlStore(conn, metadata=md).optimize()
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            assert key == ["community", "scope", "subject", "metric"]
+            conn.rollback()
+        assert _counter_rows(engine, md) == rows
     finally:
         md.drop_all(engine)

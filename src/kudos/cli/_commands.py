@@ -240,6 +240,10 @@ def _rebuild(args: argparse.Namespace, ui: Ui) -> int:
     community = open_existing(args, need_events=True)
     ui.note(f"rebuilding community {community.id!r} at {shown_url(args.url)} from its event log")
     started = time.monotonic()
+    optimize = getattr(community.store, "optimize", None)
+    if optimize is not None:  # an SQL store: its tables in this version's layout first
+        with ui.status("bringing the tables to this version's layout"):
+            optimize()
     with ui.status("replaying the event log into fresh projections"):
         report = community.rebuild()
     elapsed = time.monotonic() - started
