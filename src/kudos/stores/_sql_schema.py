@@ -39,6 +39,7 @@ __all__ = [
     "BOARD_ROWS",
     "NAMING_CONVENTION",
     "SCHEMA_VERSION",
+    "UNRANKED_METRICS",
     "Tables",
     "UtcTimestamp",
     "make_metadata",
@@ -117,22 +118,26 @@ def _seq() -> TypeEngine[int]:
     return BigInteger().with_variant(Integer(), "sqlite")
 
 
-BOARD_ROWS = (
-    "substr(scope, 1, 4) <> 'day:' AND substr(metric, 1, 4) <> 'cap:' AND metric <> 'health'"
-)
-"""The counter rows the board index holds: every row but a day's, a cap's and a health figure's.
+UNRANKED_METRICS = ("health", "people_involved", "followers")
+"""Counters no board ranks, besides caps (``cap:<account>``): response-health figures and a
+topic's or product's people involved and followers (read one by one, or a scope whole)."""
 
-Those are read whole (a window's days, a cap's count, every figure of a scope), never
-ranked, and are among the rows an event changes most: left out, a kudos moves fewer
-index entries. A board query names this condition when :func:`on_board_index` says its
-rows are there, so the planner uses the index; any other board is read through the
-primary key's ``(community, scope, ...)`` range and sorted.
+BOARD_ROWS = "substr(metric, 1, 4) <> 'cap:' AND metric NOT IN ({})".format(
+    ", ".join(f"'{m}'" for m in UNRANKED_METRICS)
+)
+"""The counter rows the board index holds: every row but a cap's and an unranked metric's.
+
+Those rows are among the ones events change most (a cap's count with every capped award,
+health figures with every first response) and no board ranks them: left out, an event
+moves fewer index entries. A board query names this condition when :func:`on_board_index`
+says the board's rows are there, so the planner takes the index; any other board is read
+through the primary key's ``(community, scope)`` range and sorted.
 """
 
 
-def on_board_index(metric: str, scope: str) -> bool:
-    """Whether the rows of board ``(metric, scope)`` are in the board index (:data:`BOARD_ROWS`)."""
-    return not (scope[:4] == "day:" or metric[:4] == "cap:" or metric == "health")
+def on_board_index(metric: str) -> bool:
+    """Whether the rows of ``metric``'s boards are in the board index (:data:`BOARD_ROWS`)."""
+    return metric[:4] != "cap:" and metric not in UNRANKED_METRICS
 
 
 @attrs.frozen

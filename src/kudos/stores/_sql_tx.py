@@ -1364,7 +1364,7 @@ class SqlTransaction:
             "limit": limit,
             "offset": offset,
         }
-        board = self._q.boards[on_board_index(metric, scope)]
+        board = self._q.boards[on_board_index(metric)]
         return [(r.subject, r.value) for r in self._conn.execute(board.top, params)]
 
     def position(
@@ -1385,7 +1385,7 @@ class SqlTransaction:
             "s": scope,
             "exclude": list(exclude),
         }
-        board = self._q.boards[on_board_index(metric, scope)]
+        board = self._q.boards[on_board_index(metric)]
         size = int(self._conn.execute(board.board_size, params).scalar_one())
         mine = self.counter(metric, scope, subject)
         if mine <= 0 or subject in exclude:
@@ -1404,7 +1404,7 @@ class SqlTransaction:
             if len(boards) >= RANK_BOARDS:
                 boards.clear()
             params = {"c": self.community, "m": metric, "s": scope}
-            board = self._q.boards[on_board_index(metric, scope)]
+            board = self._q.boards[on_board_index(metric)]
             counts = [(int(v), int(n)) for v, n in self._conn.execute(board.value_counts, params)]
             ranks = boards[(metric, scope)] = BoardRanks(counts)
         return ranks.fresh()
@@ -1414,7 +1414,7 @@ class SqlTransaction:
     ) -> tuple[int | None, int] | None:
         """The position read from ``ranks``; ``None`` when they do not hold the member's value."""
         params: dict[str, Any] = {"c": self.community, "m": metric, "s": scope}
-        board = self._q.boards[on_board_index(metric, scope)]
+        board = self._q.boards[on_board_index(metric)]
         key = tuple(exclude)
         if ranks.excluded[0] != key:
             # One lookup each by the primary key (then from the shared cache): an IN
