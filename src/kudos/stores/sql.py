@@ -788,20 +788,43 @@ class SqlStore:
             self._relayout_counters(conn)
             self._analyze(conn)
 
-    def _relayout_counters(self, conn: Connection) -> bool:
-        """Copy a counters table of the earlier layout into this version's; whether it did."""
+    def _counters_layout_current(self, conn: Connection) -> bool:
+        """Whether the counters table has this version's key, its one partial board index
+        and nothing else (on SQLite: no rowid); anything else (the earlier layout, or a
+        migration that made half of the change) is moved by :meth:`optimize`."""
         counters = self.tables.counters
-        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
-        wanted = [c.name for c in counters.primary_key.columns]
-        if key.get("constrained_columns") == wanted:
+        found = inspect(conn)
+        key = found.get_pk_constraint(counters.name, schema=counters.schema)
+        if key.get("constrained_columns") != [c.name for c in counters.primary_key.columns]:
             return False
-        if self.dialect == "postgresql":
+        indexes = found.get_indexes(counters.name, schema=counters.schema)
+        wanted = [(ix.name, [c.name for c in ix.columns]) for ix in counters.indexes]
+        if [(ix["name"], ix["column_names"]) for ix in indexes] != wanted:
+            return False
+        where = f"{self.dialect}_where"
+        if not all(ix.get("dialect_options", {}).get(where) is not None for ix in indexes):
+            return False
+        if self.dialect == "sqlite":
+            master = f"{counters.schema}.sqlite_master" if counters.schema else "sqlite_master"
+            ddl = conn.execute(
+                text(f"SELECT sql FROM {master} WHERE type = 'table' AND name = :name"),
+                {"name": counters.name},
+            ).scalar()
+            return "WITHOUT ROWID" in str(ddl).upper()
+        return True
+
+    def _relayout_counters(self, conn: Connection) -> bool:
+        """Copy a counters table of another layout into this version's; whether it did."""
+        counters = self.tables.counters
+        if self.dialect == "postgresql":  # two servers moving it at once take turns
             conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
+        if self._counters_layout_current(conn):
+            return False
         prepare = conn.dialect.identifier_preparer
         table = prepare.format_table(counters)
         earlier = f"{counters.name}_earlier"
         prefix = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
-        name = key.get("name")
+        name = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema).get("name")
         if name and self.dialect == "postgresql":
             # Constraint and index names are the schema's on PostgreSQL: free them first.
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {prepare.quote(name)}"))
