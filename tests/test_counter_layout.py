@@ -10,6 +10,7 @@ Tables of the earlier layout keep working and ``SqlStore.optimize()`` moves them
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -167,7 +168,7 @@ def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
             ddl = conn.execute(
                 text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": counters.name}
             ).scalar_one()
-            ddl = " ".join(ddl.replace(p, "<p>").split())
+            ddl = " ".join(ddl.replace(p, "<p>").replace('"', "").split())  # a rename quotes
     return key, indexes, ddl
 
 
@@ -432,6 +433,10 @@ def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
     rows = _counter_rows(engine, md)
     out = io.StringIO()
     assert main(["rebuild", "--url", url], out) == 0, out.getvalue()
+    assert "moved the counters table to this version's layout" in out.getvalue()
+    again = io.StringIO()
+    assert main(["rebuild", "--url", url, "--json"], again) == 0
+    assert json.loads(again.getvalue())["counters_moved"] is False
     counters = md.tables["kudos_counters"]
     with engine.connect() as conn:
         key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
@@ -465,3 +470,85 @@ def test_optimize_on_a_joined_connection_moves_the_layout_inside_the_host_transa
         assert _counter_rows(engine, md) == rows
     finally:
         md.drop_all(engine)
+
+
+def test_optimize_keeps_what_the_host_made_on_the_counters_table(engine: Engine) -> None:
+    """A host's own index, view and trigger (and on PostgreSQL its grants and comment)
+    survive the move, and work on the moved table."""
+    md = _metadata()
+    md.create_all(engine)
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    name, p = counters.name, counters.name[: -len("counters")]
+    log = f"{p}host_log"
+    pg = engine.dialect.name == "postgresql"
+    try:
+        _earlier_layout(engine, md)
+        clock = FakeClock()
+        c = _forum(SqlStore(engine, metadata=md), clock)
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE INDEX {p}host_by_value ON {name} (value)"))
+            conn.execute(
+                text(
+                    f"CREATE VIEW {p}host_reputation AS SELECT subject, value FROM {name} "
+                    "WHERE metric = 'reputation' AND scope = 'all'"
+                )
+            )
+            conn.execute(text(f"CREATE TABLE {log} (subject VARCHAR, value BIGINT)"))
+            if pg:
+                conn.execute(text(f"COMMENT ON TABLE {name} IS 'the host''s comment'"))
+                conn.execute(text(f"GRANT SELECT ON {name} TO PUBLIC"))
+                conn.execute(
+                    text(
+                        f"CREATE FUNCTION {p}host_logged() RETURNS trigger AS $$ BEGIN "
+                        f"INSERT INTO {log} VALUES (NEW.subject, NEW.value); RETURN NEW; END "
+                        "$$ LANGUAGE plpgsql"
+                    )
+                )
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {p}host_trigger AFTER UPDATE ON {name} FOR EACH ROW "
+                        f"WHEN (NEW.metric = 'reputation' AND NEW.scope = 'all') "
+                        f"EXECUTE FUNCTION {p}host_logged()"
+                    )
+                )
+            else:
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {p}host_trigger AFTER UPDATE ON {name} "
+                        "WHEN new.metric = 'reputation' AND new.scope = 'all' BEGIN "
+                        f"INSERT INTO {log} VALUES (new.subject, new.value); END"
+                    )
+                )
+        view = f"SELECT subject, value FROM {p}host_reputation ORDER BY subject"
+        with engine.connect() as conn:
+            before = conn.execute(text(view)).all()
+        store = SqlStore(engine, metadata=md)
+        assert not store.counters_layout_current()
+        assert store.optimize() is True
+        assert store.counters_layout_current()
+        assert store.optimize() is False
+        Community(store=store, policy=c.policy, clock=clock).give_kudos("t0.1.r1", giver="m7")
+        with engine.connect() as conn:
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes(name)}
+            assert f"{p}host_by_value" in indexes
+            assert conn.execute(text(view)).all() != before  # the view reads the moved table
+            assert conn.execute(text(f"SELECT count(*) FROM {log}")).scalar_one() > 0
+            if pg:
+                comment = inspect(conn).get_table_comment(name)["text"]
+                assert comment == "the host's comment"
+                granted = conn.execute(
+                    text(
+                        "SELECT count(*) FROM information_schema.role_table_grants "
+                        "WHERE table_name = :n AND grantee = 'PUBLIC'"
+                    ),
+                    {"n": name},
+                ).scalar_one()
+                assert granted > 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP VIEW IF EXISTS {p}host_reputation"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {log}"))
+        md.drop_all(engine)
+        if pg:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP FUNCTION IF EXISTS {p}host_logged()"))
