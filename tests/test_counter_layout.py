@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -552,3 +554,42 @@ def test_optimize_keeps_what_the_host_made_on_the_counters_table(engine: Engine)
         if pg:
             with engine.begin() as conn:
                 conn.execute(text(f"DROP FUNCTION IF EXISTS {p}host_logged()"))
+
+
+def test_optimize_on_a_database_without_kudos_tables_says_to_create_them(
+    tmp_path: Path,
+) -> None:
+    engine = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    with pytest.raises(kudos.StoreError, match=r"tables are missing.*create_all"):
+        SqlStore(engine).optimize()
+    engine.dispose()
+
+
+def test_optimize_waits_for_a_writer_on_a_hosts_sqlite_engine(tmp_path: Path) -> None:
+    """The documented host engine begins deferred: optimize() takes the write lock with its
+    first statement, so a writer committing meanwhile makes it wait, not fail."""
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    md = _metadata()
+    engine = configure_sqlite(create_engine(url))
+    md.create_all(engine)
+    c = _forum(SqlStore(engine, metadata=md))
+    locked, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        other = sqlite3.connect(tmp_path / "live.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(f"UPDATE {c.store.tables.counters.name} SET value = value")  # type: ignore[attr-defined]
+        locked.set()
+        done.wait(0.5)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    locked.wait()
+    try:
+        assert SqlStore(engine, metadata=md).optimize() is False  # current; waited, no error
+    finally:
+        done.set()
+        thread.join()
+    engine.dispose()

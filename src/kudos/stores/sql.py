@@ -793,6 +793,17 @@ class SqlStore:
             StoreError: the database failed (nothing is changed then).
         """
         with translate_errors("optimizing the kudos tables"), self._unit() as conn:
+            if self.dialect == "sqlite":
+                # A write first: a deferred transaction (a host's engine) that read first
+                # could not take the write lock once another writer had committed.
+                t = self.tables.schema
+                try:
+                    conn.execute(t.update().where(t.c.id == 1).values(version=t.c.version))
+                except sa_exc.OperationalError as exc:
+                    if not _missing_table(exc):
+                        raise
+                    self._schema_checked = False  # say which tables are missing, and what to do
+            self._check_schema(conn)
             moved = self._relayout_counters(conn)
             self._analyze(conn)
         return moved
