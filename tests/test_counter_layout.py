@@ -53,28 +53,24 @@ def _earlier_layout(engine: Engine, md: MetaData) -> None:
     """Give ``md``'s counters table the layout of kudos before this change (rows kept)."""
     counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
     p = counters.name[: -len("counters")]
+    table = f"{counters.schema}.{counters.name}" if counters.schema else counters.name
     with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {counters.name}"))
+        conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(
             text(
-                f"CREATE TABLE {counters.name} (community VARCHAR NOT NULL, "
+                f"CREATE TABLE {table} (community VARCHAR NOT NULL, "
                 "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
                 f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
                 "PRIMARY KEY (community, metric, scope, subject))"
             )
         )
-        conn.execute(
-            text(
-                f"CREATE INDEX ix_{p}counters_board ON {counters.name} "
-                "(community, metric, scope, value, subject)"
+        for name, columns in (
+            ("board", "metric, scope, value, subject"),
+            ("subject", "subject, scope"),
+        ):
+            conn.execute(
+                text(f"CREATE INDEX ix_{p}counters_{name} ON {table} (community, {columns})")
             )
-        )
-        conn.execute(
-            text(
-                f"CREATE INDEX ix_{p}counters_subject ON {counters.name} "
-                "(community, subject, scope)"
-            )
-        )
 
 
 def _half_moved(engine: Engine, md: MetaData, state: str) -> None:
@@ -593,3 +589,41 @@ def test_optimize_waits_for_a_writer_on_a_hosts_sqlite_engine(tmp_path: Path) ->
         done.set()
         thread.join()
     engine.dispose()
+
+
+def _documented_sql(dialect: str) -> list[str]:
+    """The offline-migration statements docs/stores.md gives for ``dialect``."""
+    docs = (Path(__file__).parent.parent / "docs" / "stores.md").read_text()
+    part = docs[docs.index("For offline migrations") :]
+    blocks = part.split("```sql\n")[1:3]
+    block = blocks[0 if dialect == "postgresql" else 1].split("```")[0]
+    return [s.strip() for s in block.split(";") if s.strip()]
+
+
+def test_the_documented_offline_sql_moves_the_table(engine: Engine) -> None:
+    md = make_metadata()  # the default prefix the docs' SQL names
+    if engine.dialect.name == "postgresql":
+        md = make_metadata(schema="layout_docs")
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS layout_docs CASCADE"))
+            conn.execute(text("CREATE SCHEMA layout_docs"))
+    md.create_all(engine)
+    try:
+        _earlier_layout(engine, md)
+        clock = FakeClock()
+        c = _forum(SqlStore(engine, metadata=md), clock)
+        before, rows = _reads(c), _counter_rows(engine, md)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL search_path TO layout_docs"))
+            for statement in _documented_sql(engine.dialect.name):
+                conn.exec_driver_sql(statement)
+        store = SqlStore(engine, metadata=md)
+        assert store.counters_layout_current()
+        assert _counter_rows(engine, md) == rows
+        assert _reads(Community(store=store, policy=c.policy, clock=clock)) == before
+    finally:
+        md.drop_all(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS layout_docs CASCADE"))
