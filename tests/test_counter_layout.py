@@ -14,7 +14,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,21 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def _metadata() -> MetaData:
     return make_metadata(prefix=f"lay{os.getpid()}_{next(_made)}_")
+
+
+@contextmanager
+def _tables(
+    engine: Engine, shape: Callable[[Engine, MetaData], None] | None = None
+) -> Iterator[MetaData]:
+    """New kudos tables under a prefix of their own, ``shape`` applied, dropped afterwards."""
+    md = _metadata()
+    md.create_all(engine)
+    try:
+        if shape is not None:
+            shape(engine, md)
+        yield md
+    finally:
+        md.drop_all(engine)
 
 
 def _earlier_layout(engine: Engine, md: MetaData) -> None:
@@ -120,10 +136,7 @@ def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
 ) -> None:
     if state.endswith("rowid table") and engine.dialect.name != "sqlite":
         state = "new key, full board index"  # PostgreSQL tables have no rowid
-    md = _metadata()
-    md.create_all(engine)
-    try:
-        _half_moved(engine, md, state)
+    with _tables(engine, lambda e, m: _half_moved(e, m, state)) as md:
         store, clock = SqlStore(engine, metadata=md), FakeClock()
         c = _forum(store, clock)
         before, rows = _reads(c), _counter_rows(engine, md)
@@ -132,8 +145,6 @@ def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
         assert _counter_rows(engine, md) == rows
         moved = Community(store=SqlStore(engine, metadata=md), policy=c.policy, clock=clock)
         assert _reads(moved) == before
-    finally:
-        md.drop_all(engine)
 
 
 def _table_identity(engine: Engine, name: str) -> object:
@@ -171,12 +182,8 @@ def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
 
 
 def _layout_made_now(engine: Engine) -> tuple[Any, ...]:
-    md = _metadata()
-    md.create_all(engine)
-    try:
+    with _tables(engine) as md:
         return _layout(engine, md)
-    finally:
-        md.drop_all(engine)
 
 
 def _forum(store: SqlStore, clock: FakeClock | None = None) -> Community:
@@ -386,10 +393,7 @@ def test_every_ranked_metric_is_on_the_board_index_and_every_unranked_one_is_wri
 def test_optimize_moves_a_table_of_the_earlier_layout_and_every_read_stays_the_same(
     engine: Engine,
 ) -> None:
-    md = _metadata()
-    md.create_all(engine)
-    try:
-        _earlier_layout(engine, md)
+    with _tables(engine, _earlier_layout) as md:
         clock = FakeClock()
         store = SqlStore(engine, metadata=md)
         c = _forum(store, clock)
@@ -409,8 +413,6 @@ def test_optimize_moves_a_table_of_the_earlier_layout_and_every_read_stays_the_s
         store.optimize()  # current: nothing to do (the table is not made again)
         assert _table_identity(engine, counters.name) == made
         assert_consistent(fresh)
-    finally:
-        md.drop_all(engine)
 
 
 def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
@@ -446,10 +448,7 @@ def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
 def test_optimize_on_a_joined_connection_moves_the_layout_inside_the_host_transaction(
     engine: Engine,
 ) -> None:
-    md = _metadata()
-    md.create_all(engine)
-    try:
-        _earlier_layout(engine, md)
+    with _tables(engine, _earlier_layout) as md:
         _forum(SqlStore(engine, metadata=md))
         rows = _counter_rows(engine, md)
         counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
@@ -466,8 +465,6 @@ def test_optimize_on_a_joined_connection_moves_the_layout_inside_the_host_transa
             assert key == ["community", "scope", "subject", "metric"]
             conn.rollback()
         assert _counter_rows(engine, md) == rows
-    finally:
-        md.drop_all(engine)
 
 
 def test_optimize_keeps_what_the_host_made_on_the_counters_table(engine: Engine) -> None:
