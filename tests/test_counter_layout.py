@@ -624,3 +624,21 @@ def test_the_documented_offline_sql_moves_the_table(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA IF EXISTS layout_docs CASCADE"))
+
+
+def test_a_standings_counters_are_listed_by_name_on_every_store_and_layout(
+    engine: Engine,
+) -> None:
+    with _tables(engine, _earlier_layout) as md:
+        clock = FakeClock()
+        sql = _forum(SqlStore(engine, metadata=md), clock)
+        memory = _forum(MemoryStore(), FakeClock())
+        for m in ("m1", "m2", "m5"):
+            names = list(sql.standing(m).counters)
+            assert names == sorted(names)
+            assert names == list(memory.standing(m).counters)
+        SqlStore(engine, metadata=md).optimize()
+        moved = Community(store=SqlStore(engine, metadata=md), policy=sql.policy, clock=clock)
+        assert [list(moved.standing(m).counters) for m in ("m1", "m2", "m5")] == [
+            list(memory.standing(m).counters) for m in ("m1", "m2", "m5")
+        ]
