@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -32,6 +32,7 @@ from .events import (
     BountyRefunded,
     DownVoted,
     DownVoteWithdrawn,
+    Event,
     KudosGiven,
     KudosWithdrawn,
     MemberDeleted,
@@ -56,12 +57,21 @@ from .history.state import PolicyState
 from .history.timeline import Timeline
 from .ideas.api import IdeasAPI
 from .leaderboards.api import LeaderboardsAPI
-from .model import LedgerEntry, Member, Notification, Outcome, Post, Standing, Statement
+from .model import (
+    LedgerEntry,
+    Member,
+    Notification,
+    Outcome,
+    Post,
+    Standing,
+    Statement,
+    StoredEvent,
+)
 from .payback.api import PaybackAPI
 from .policy import Policy
 from .recognition.api import RecognitionAPI
 from .referrals.api import ReferralsAPI
-from .stores.memory import MemoryStore
+from .stores.memory import MemoryStore, MemoryTransaction
 from .stores.protocol import Store, Transaction
 from .support.api import SupportAPI
 
@@ -810,53 +820,54 @@ class Community(
             refusals: list[Refusal] = []
             versions = tx.policy_versions() if effective is not None else []
             timeline = Timeline(versions, self.policy)
-            seen = 1
-            with scratch.transaction(self.id) as stx:
+
+            def facts() -> Iterator[tuple[StoredEvent, Event, int]]:
+                seen = 1  # the versions recorded so far
                 for row in tx.events():
                     if row.type == PolicyChanged.type:
                         seen += 1
                         continue  # replayed as its version, below (or left out)
                     event = engine.stored_to_event(row)
                     assert event.at is not None
-                    try:
-                        with scratch.transaction(self.id) as one:
-                            if effective is None:
-                                engine.apply(one, policy, event, notify=False, stored=row)
-                            else:
-                                if retroactive and event.at >= effective:
-                                    version, rules = len(versions) + 1, policy
-                                else:
-                                    version, rules = timeline.at(event.at, upto=seen)
-                                engine.apply(
-                                    one,
-                                    rules,
-                                    event,
-                                    notify=False,
-                                    trusted=True,
-                                    version=version,
-                                    stored=row,
-                                )
-                    except Exception as exc:  # the other policy's verdict, reported
-                        rejected.append((row.event_id, str(exc)))
-                        refusals.append(
-                            Refusal(
-                                event_id=row.event_id,
-                                kind=row.type,
-                                reason=str(exc),
-                                period=str(row.payload["period"])
-                                if row.type == CLOSE_EVENT and row.payload.get("period")
-                                else None,
-                            )
-                        )
-                # Every member's standing twice: read in bulk, as standings() does.
+                    yield row, event, seen
+
+            def value(one: MemoryTransaction, fact: tuple[StoredEvent, Event, int]) -> None:
+                row, event, seen = fact
+                assert event.at is not None
+                if effective is None:
+                    engine.apply(one, policy, event, notify=False, stored=row)
+                    return
+                if retroactive and event.at >= effective:
+                    version, rules = len(versions) + 1, policy
+                else:
+                    version, rules = timeline.at(event.at, upto=seen)
+                engine.apply(
+                    one, rules, event, notify=False, trusted=True, version=version, stored=row
+                )
+
+            for (row, _, _), exc in _replay_refusing(scratch, self.id, facts(), value):
+                # the other policy's verdict, reported
+                rejected.append((row.event_id, str(exc)))
+                refusals.append(
+                    Refusal(
+                        event_id=row.event_id,
+                        kind=row.type,
+                        reason=str(exc),
+                        period=str(row.payload["period"])
+                        if row.type == CLOSE_EVENT and row.payload.get("period")
+                        else None,
+                    )
+                )
+            with scratch.transaction(self.id) as stx:
+                # Every member's standing twice: the store's read in bulk, as standings()
+                # does; the scratch's straight from its dicts (a bulk read would copy them).
                 view = _preloaded(tx, self.policy, now)
                 ids = [d.key for d in view.find("member")]
                 before = {m: compute_standing(view, self.policy, m, now) for m in ids}
-                simulated = _preloaded(stx, policy, now)
                 after = {
-                    m: compute_standing(simulated, policy, m, now)
+                    m: compute_standing(stx, policy, m, now)
                     for m in ids
-                    if simulated.get("member", m) is not None
+                    if stx.get("member", m) is not None
                 }
                 extras: dict[str, Any] = {}
                 for part in engine.simulation_parts():
@@ -892,12 +903,52 @@ class Community(
             return self._read(run)
 
 
+_Row = TypeVar("_Row")
+
+
 @functools.cache
 def _default_policy() -> Policy:
     """The giffgaff preset, built once: policies are frozen values, safe to share."""
     from .policies import giffgaff
 
     return giffgaff()
+
+
+def _replay_refusing(
+    scratch: MemoryStore,
+    community: str,
+    rows: Iterable[_Row],
+    value: Callable[[MemoryTransaction, _Row], None],
+) -> list[tuple[_Row, Exception]]:
+    """Call ``value`` for each of ``rows`` in order, writing into ``scratch``; the rows
+    it raised for, each with its exception, whose writes are all undone.
+
+    The rows share one transaction, each in its own savepoint (a write costs one
+    list append more than in ``rebuild()``'s replay), so what the engine learns
+    in a transaction (recognition's documents) carries from one row to the next.
+    A row that raised before writing anything but its log row (most refusals: a
+    rule checked before anything is written) leaves the store as it found it,
+    and what was learned in it holds. After a row that raised once it had
+    written, the rest go on in a new transaction: what was learned may come
+    from writes now undone.
+    """
+    refused: list[tuple[_Row, Exception]] = []
+    left = iter(rows)
+    going = True
+    while going:
+        going = False
+        with scratch.transaction(community) as one:
+            for row in left:
+                savepoint = one.savepoint()
+                try:
+                    with savepoint:
+                        value(one, row)
+                except Exception as exc:
+                    refused.append((row, exc))
+                    if savepoint.undid:
+                        going = True
+                        break
+    return refused
 
 
 def _preloaded(tx: Transaction, policy: Policy, now: datetime) -> Transaction:
@@ -907,7 +958,8 @@ def _preloaded(tx: Transaction, policy: Policy, now: datetime) -> Transaction:
 
 
 def _differs(a: Standing, b: Standing) -> bool:
-    return attrs.evolve(a, role="") != attrs.evolve(b, role="")
+    """Whether ``a`` and ``b`` differ in more than the role."""
+    return a != (b if a.role == b.role else attrs.evolve(b, role=a.role))
 
 
 def open(  # kudos.open, like io.open

@@ -193,32 +193,35 @@ def _scratch_lines(
     """
     scratch = MemoryStore()
     seen = 1
-    for row in tx.events():
-        if row.event_id == event_id:
-            continue
-        if row.type == PolicyChanged.type:
-            seen += 1
-            continue
-        fact = engine.stored_to_event(row)
-        assert fact.at is not None
-        if fact.at >= effective:
-            version, policy = number, new
-        else:
-            version, policy = timeline.at(fact.at, upto=seen)
-        try:
-            with scratch.transaction(tx.community) as one:
-                engine.apply(one, policy, fact, notify=False, trusted=True, version=version)
-        except KudosError as exc:
-            raise NotAllowed(
-                f"the recalculation stops at event {row.event_id!r} ({row.type}, "
-                f"{row.at.isoformat()}), which the log holds but the rules it would be valued "
-                f"under refuse: {exc}. Nothing was changed: make the change effective after "
-                "that fact, or not retroactive"
-            ) from exc
     totals: Counter[LineKey] = Counter()
     times: dict[LineKey, datetime] = {}
-    with scratch.transaction(tx.community) as stx:
-        for e in stx.entries():
+    # One transaction for the whole replay (a refused fact ends it, and the scratch with
+    # it): what the engine learns in a transaction carries from one fact to the next.
+    with scratch.transaction(tx.community) as one:
+        for row in tx.events():
+            if row.event_id == event_id:
+                continue
+            if row.type == PolicyChanged.type:
+                seen += 1
+                continue
+            fact = engine.stored_to_event(row)
+            assert fact.at is not None
+            if fact.at >= effective:
+                version, policy = number, new
+            else:
+                version, policy = timeline.at(fact.at, upto=seen)
+            try:
+                engine.apply(
+                    one, policy, fact, notify=False, trusted=True, version=version, stored=row
+                )
+            except KudosError as exc:
+                raise NotAllowed(
+                    f"the recalculation stops at event {row.event_id!r} ({row.type}, "
+                    f"{row.at.isoformat()}), which the log holds but the rules it would be "
+                    f"valued under refuse: {exc}. Nothing was changed: make the change "
+                    "effective after that fact, or not retroactive"
+                ) from exc
+        for e in one.entries():
             if not engine.is_settlement(e.action):
                 key = (e.event_id, e.member, e.account, e.action, e.subject, tuple(e.tags))
                 totals[key] += e.amount

@@ -8,6 +8,12 @@ counter or document written by a thousand events of a batch is remembered
 once, so a transaction costs what it writes. A transaction that begins on an
 empty community (a first import, the scratch replay of ``rebuild()`` and
 ``simulate()``) remembers nothing: its rollback empties the community again.
+A savepoint (:meth:`MemoryTransaction.savepoint`) undoes only what was written
+since it began: inside one, each write also notes in an undo log what it
+replaced (a document write its old document, a counter change its deltas), and
+the log is dropped when the savepoint ends without an error, so one
+transaction replays thousands of events, each of which may be refused, for
+one list append per write.
 Documents are indexed by ref, status and search words only once something
 looks them up, so writing them costs a dict assignment until then.
 """
@@ -21,6 +27,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -28,13 +36,20 @@ from ..errors import Conflict
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from .protocol import SEARCH_KIND, CounterKey, Snapshot, best_candidates
 
-__all__ = ["DocIndex", "MemoryStore", "MemoryTransaction"]
+__all__ = ["DocIndex", "MemoryStore", "MemoryTransaction", "Savepoint"]
 
 _STORES = itertools.count(1)
 
 _Earlier = dict[tuple[str, str], tuple[dict[str, int], dict[str, int | None]]]
 """The boards a transaction changed, each with its subjects' values before their first
 change (``None``: the subject had no counter): what a rollback puts back."""
+
+_Undo = tuple[Any, ...]
+"""One record of a savepoint's undo log: ``(_DOC, (kind, key), old document or None)``,
+``(_COUNTERS, deltas)``, ``(_NOTE, seq, old notification)`` or
+``(_CONTENTS, documents, boards)`` (the contents before a replacement)."""
+
+_DOC, _COUNTERS, _NOTE, _CONTENTS = range(4)
 
 _Contents = tuple[dict[tuple[str, str], Doc], dict[tuple[str, str], dict[str, int]]]
 """A community's documents by ``(kind, key)`` and its boards, as a transaction began."""
@@ -67,9 +82,10 @@ class _Data:
         self.generation = 0  # moves when the boards are replaced: a transaction's own go stale
 
     def empty(self) -> bool:
-        """Whether nothing was ever kept (or all of it was rolled back)."""
-        kept = (self.log, self.entries, self.outbox, self.policies, self.docs._all, self.boards)
-        return not any(kept)
+        """Whether nothing was ever kept (or all of it was rolled back or undone: a board
+        whose counters a savepoint undid is left empty)."""
+        kept = (self.log, self.entries, self.outbox, self.policies, self.docs._all)
+        return not any(kept) and not any(self.boards.values())
 
     def clear(self) -> None:
         """Forget everything but the data version."""
@@ -140,6 +156,10 @@ class DocIndex:
         self._kinds: dict[str, _KindIndex] = {}  # kind -> its index, once looked up
         self._words: defaultdict[str, set[str]] | None = None  # search word -> keys
         self._watched: set[str] = set()  # the kinds with an index built (writes keep it)
+        # Every kind's keys, from one pass over the documents when a first kind's index is
+        # built (so that building the next ones reads only their own); dropped when a
+        # document is added or removed.
+        self._by_kind: defaultdict[str, list[str]] | None = None
 
     def get(self, k: tuple[str, str]) -> Doc | None:
         return self._all.get(k)
@@ -151,13 +171,17 @@ class DocIndex:
         k = (doc.kind, doc.key)
         old = self._all.get(k)
         self._all[k] = doc
+        if old is None:
+            self._by_kind = None
         if doc.kind in self._watched:
             self._reindex(k, old, doc)
 
     def pop(self, k: tuple[str, str]) -> None:
         old = self._all.pop(k, None)
-        if old is not None and old.kind in self._watched:
-            self._reindex(k, old, None)
+        if old is not None:
+            self._by_kind = None
+            if old.kind in self._watched:
+                self._reindex(k, old, None)
 
     def _reindex(self, k: tuple[str, str], old: Doc | None, new: Doc | None) -> None:
         """Keep the built indexes up to date with ``k`` going from ``old`` to ``new``."""
@@ -177,6 +201,7 @@ class DocIndex:
         """Hold exactly ``docs`` (by ``(kind, key)``); indexes are built again when used."""
         self._all.clear()
         self._all.update(docs)
+        self._by_kind = None
         self._kinds.clear()
         self._words = None
         self._watched.clear()
@@ -195,9 +220,14 @@ class DocIndex:
         if index is None:
             index = self._kinds[kind] = _KindIndex()
             self._watched.add(kind)
-            for (of, key), doc in self._all.items():
-                if of == kind:
-                    index.move(key, None, doc)
+            by_kind = self._by_kind
+            if by_kind is None:
+                by_kind = self._by_kind = defaultdict(list)
+                for of, key in self._all:
+                    by_kind[of].append(key)
+            docs = self._all
+            for key in by_kind.get(kind, ()):
+                index.move(key, None, docs[kind, key])
         return index
 
     def search(self, terms: Sequence[str], limit: int) -> list[Doc]:
@@ -314,6 +344,74 @@ class MemoryTransaction:
         self._replaced: _Contents | None = None
         self._wrote = False
         self._after_commit: list[Callable[[], object]] = []
+        # While a savepoint is open: what each write replaced, oldest first (see savepoint()).
+        self._undo: list[_Undo] | None = None
+        self._savepoints = 0  # how many savepoints are open
+
+    def savepoint(self) -> Savepoint:
+        """A point to go back to: ``with tx.savepoint(): ...`` undoes every write the
+        block made when it raises (the exception goes on), and keeps them otherwise.
+
+        The transaction stays open either way: what came before the block stays
+        written, and so does what comes after it. Callbacks the block passed to
+        :meth:`on_commit` are dropped with its writes. A write inside a savepoint
+        costs one list append more than outside; the record is dropped when the
+        outermost savepoint ends without an error (the transaction's own rollback
+        does not need it). Savepoints nest. ``with tx.savepoint() as savepoint:``
+        gives the savepoint, whose :attr:`Savepoint.undid` says, once the block
+        raised, whether it had written anything but event log rows.
+        """
+        return Savepoint(self)
+
+    def _undo_to(self, at: int, lengths: tuple[int, int, int, int, int]) -> bool:
+        """Undo the writes of the undo log from position ``at`` on, newest first, and
+        cut the log, ledger, outbox, policies and commit callbacks to ``lengths``;
+        whether anything but log rows was undone."""
+        undo = self._undo
+        assert undo is not None
+        d, docs, boards = self._d, self._docs, self._boards
+        log_len, entries_len, outbox_len, policies_len, callbacks = lengths
+        undid = len(undo) > at or (len(d.entries), len(d.outbox), len(d.policies)) != (
+            entries_len,
+            outbox_len,
+            policies_len,
+        )
+        for record in reversed(undo[at:]):
+            tag = record[0]
+            if tag == _DOC:
+                _, k, old = record
+                if old is None:
+                    docs.pop(k)
+                else:
+                    docs.put(old)
+            elif tag == _COUNTERS:
+                for (metric, scope, subject), delta in record[1].items():
+                    if delta:
+                        board = boards[metric, scope]
+                        value = board.get(subject, 0) - delta
+                        if value:
+                            board[subject] = value
+                        else:  # reads alike whether it was missing or zero
+                            del board[subject]
+            elif tag == _NOTE:
+                _, seq, note = record
+                d.outbox[seq - 1] = note
+            else:
+                _, docs0, boards0 = record
+                docs._reset(docs0)
+                boards.clear()
+                boards.update(boards0)
+                d.generation += 1
+        del undo[at:]
+        del self._after_commit[callbacks:]
+        del d.policies[policies_len:]
+        del d.outbox[outbox_len:]
+        while len(d.entries) > entries_len:
+            self._unappend(d.entries[-1])
+        for stored in d.log[log_len:]:
+            del d.events[stored.event_id]
+        del d.log[log_len:]
+        return undid
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once this transaction committed (never if it rolls back)."""
@@ -502,7 +600,12 @@ class MemoryTransaction:
         remembered = self._old_docs
         if remembered is not None and k not in remembered:
             remembered[k] = old
+        undo = self._undo
+        if undo is not None:
+            undo.append((_DOC, k, old))
         docs[k] = doc  # DocIndex.put, inlined
+        if old is None:
+            self._docs._by_kind = None
         if doc.kind in self._watched:
             self._docs._reindex(k, old, doc)
 
@@ -528,6 +631,8 @@ class MemoryTransaction:
         self._wrote = True
         boards, boards_of = self._boards, self._d.boards_of
         remembered = self._old_counters
+        if self._undo is not None:
+            self._undo.append((_COUNTERS, dict(deltas)))  # a copy: the caller's may change
         # One pass, dict operations only: a counter's value is remembered on its first
         # change in the transaction (and not at all when there is nothing to restore).
         if remembered is None:
@@ -680,6 +785,8 @@ class MemoryTransaction:
                 old = outbox[seq - 1]
                 if seq <= self._outbox_len:
                     self._old_notes.setdefault(seq, old)
+                if self._undo is not None:
+                    self._undo.append((_NOTE, seq, old))
                 outbox[seq - 1] = attrs.evolve(old, acked=True)
 
     # -- rebuild ---------------------------------------------------------------------
@@ -697,21 +804,25 @@ class MemoryTransaction:
         """Replace every document and counter with ``snapshot``'s."""
         self._wrote = True
         docs, boards = self._docs, self._boards
+        if self._undo is not None:  # a savepoint puts back the contents as they are now
+            contents = {bk: dict(board) for bk, board in boards.items()}
+            self._undo.append((_CONTENTS, dict(self._all), contents))
         if self._replaced is None and not self._began_empty:
             # Keep the documents and boards of the transaction's start for a rollback
             # (the boards themselves are left alone from here on), so later writes
             # need no remembering.
             docs0, boards0 = dict(self._all), dict(boards)
+            # (A write a savepoint undid is remembered but gone already.)
             for k, doc in (self._old_docs or {}).items():
                 if doc is None:
-                    del docs0[k]
+                    docs0.pop(k, None)
                 else:
                     docs0[k] = doc
             for board_key, (_, earlier) in (self._old_counters or {}).items():
                 board = boards0[board_key]
                 for subject, value in earlier.items():
                     if value is None:
-                        del board[subject]
+                        board.pop(subject, None)
                     else:
                         board[subject] = value
             self._replaced = (docs0, boards0)
@@ -724,3 +835,46 @@ class MemoryTransaction:
             if value:
                 boards[(metric, scope)][subject] = value
                 boards_of[subject].add((metric, scope))
+
+
+class Savepoint:
+    """What :meth:`MemoryTransaction.savepoint` returns: a context manager that undoes
+    its block's writes when the block raises (and lets the exception through)."""
+
+    __slots__ = ("_at", "_lengths", "_tx", "undid")
+
+    def __init__(self, tx: MemoryTransaction) -> None:
+        self._tx = tx
+        self.undid = False
+        """Once the block raised: whether it had written anything but event log rows
+        (a document, counter, ledger entry, notification or policy version, or an
+        acknowledgement), all undone. ``False`` until then."""
+
+    def __enter__(self) -> Savepoint:
+        tx = self._tx
+        d = tx._d
+        if tx._undo is None:
+            tx._undo = []
+        tx._savepoints += 1
+        self._at = len(tx._undo)
+        self._lengths = (
+            len(d.log),
+            len(d.entries),
+            len(d.outbox),
+            len(d.policies),
+            len(tx._after_commit),
+        )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        tx._savepoints -= 1
+        if kind is not None:
+            self.undid = tx._undo_to(self._at, self._lengths)
+        if not tx._savepoints:
+            tx._undo = None
