@@ -24,6 +24,8 @@ logs written before channels existed keep their ids and payloads.
 from __future__ import annotations
 
 import hashlib
+import operator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -124,6 +126,38 @@ def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
+class _Shape:
+    """How an event type's fields are read: what :meth:`Event.content` and
+    :meth:`Event.with_id` walk, worked out once per type."""
+
+    __slots__ = ("content", "every", "omitted", "read_content", "read_every")
+
+    def __init__(self, cls: type[Event]) -> None:
+        self.content = _content_fields(cls)
+        self.omitted = frozenset(_OMITTED_WHEN_UNSET.get(cls, ()))
+        self.every = (*self.content, "at", "channel")
+        self.read_content = _reader(self.content)
+        self.read_every = _reader(self.every)
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """One call reading the attributes ``names`` of an object, as a tuple."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+_SHAPES: dict[type[Event], _Shape] = {}
+
+
+def _shape(cls: type[Event]) -> _Shape:
+    shape = _SHAPES[cls] = _Shape(cls)
+    return shape
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every event type by its stored ``type`` name (a copy)."""
     return dict(_REGISTRY)
@@ -178,12 +212,15 @@ class Event:
         # attrs.evolve would run every validator and converter again (a tenth of an event's
         # cost in a batch).
         cls = type(self)
+        try:
+            shape = _SHAPES[cls]
+        except KeyError:
+            shape = _shape(cls)
         copy = object.__new__(cls)
-        for name in _content_fields(cls):
-            object.__setattr__(copy, name, getattr(self, name))
-        object.__setattr__(copy, "at", self.at)
-        object.__setattr__(copy, "channel", self.channel)
-        object.__setattr__(copy, "event_id", event_id)
+        set_ = object.__setattr__
+        for name, value in zip(shape.every, shape.read_every(self), strict=True):
+            set_(copy, name, value)
+        set_(copy, "event_id", event_id)
         return copy
 
     def natural_key(self) -> str:
@@ -202,13 +239,20 @@ class Event:
         ``channel`` is included only when given: a fact recorded before
         channels existed has the same content as the same fact now.
         """
+        cls = type(self)
+        try:
+            shape = _SHAPES[cls]
+        except KeyError:
+            shape = _shape(cls)
         out = {}
-        omitted = _OMITTED_WHEN_UNSET.get(type(self), ())
-        for name in _content_fields(type(self)):
-            value = getattr(self, name)
-            if value is None and name in omitted:
-                continue  # a field added later: facts recorded before it keep their content
-            out[name] = list(value) if isinstance(value, tuple) else value
+        omitted = shape.omitted
+        for name, value in zip(shape.content, shape.read_content(self), strict=True):
+            if value is None:
+                if name in omitted:
+                    continue  # a field added later: facts recorded before it keep their content
+            elif type(value) is not str and isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
         if self.channel is not None:
             out["channel"] = self.channel
         return out

@@ -165,7 +165,7 @@ def _identity_linked(ctx: Context, event: IdentityLinked) -> None:
             "member": event.member,
             "channel": event.channel,
             "handle": event.handle,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
         },
         ref=event.member,
         status=event.channel,
@@ -215,7 +215,7 @@ def _members_merged(ctx: Context, event: MembersMerged) -> None:
     ctx.put(
         "merge",
         gone,
-        {"into": kept, "by": event.by, "at": ctx.at.isoformat(), "event": ctx.event_id},
+        {"into": kept, "by": event.by, "at": ctx.at_text, "event": ctx.event_id},
         ref=kept,
     )
     ctx.notify(kept, "members-merged", merged=gone)
@@ -295,7 +295,7 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
             "problem": problem,
             "author": reply.author,
             "by": event.by,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
             "uses": 0,
         },
         ref=problem,
@@ -345,7 +345,7 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
             "problem": problem,
             "channel": channel,
             "by": event.by,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
         },
         ref=problem,
         status=event.conversation,

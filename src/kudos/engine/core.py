@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -470,6 +471,7 @@ class Context:
         "_period",
         "_windowed",
         "at",
+        "at_text",
         "clipped",
         "deltas",
         "entries",
@@ -497,6 +499,7 @@ class Context:
         notify: bool = True,
         trusted: bool = False,
         version: int = 1,
+        at_text: str | None = None,
     ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
@@ -506,6 +509,9 @@ class Context:
         self.event = event
         self.event_id: str = event.event_id
         self.at: datetime = event.at
+        self.at_text: str = event.at.isoformat() if at_text is None else at_text
+        """The event's time as ISO 8601 text (``at.isoformat()``, or ``at_text`` when the
+        caller formatted it already): what documents keep of it (``posted_at``, ...)."""
         self.entries: list[LedgerEntry] = []
         self.notes: list[Notification] = []
         # Empty counters made without Counter.__init__ (two Python calls each, per event).
@@ -651,10 +657,15 @@ class Context:
         """The payback period this event's awards are booked in.
 
         The period of the event's time, or, when that period is already
-        closed (a late event), the first open period after it.
+        closed (a late event), the first open period after it. Worked out once
+        per day of a transaction (see :func:`_booked`).
         """
         if self._period is None:
-            self._period = booking_period(self.tx, self.policy, self.at)
+            periods = self.policy.periods
+            if periods.kind == "explicit":  # ranges may start at any instant
+                self._period = booking_period(self.tx, self.policy, self.at)
+            else:
+                self._period = _booked(self.tx, self.policy, self.day(), self.at)
         return self._period
 
     def day(self, at: datetime | None = None) -> str:
@@ -1190,8 +1201,11 @@ class Context:
         status: str | None = None,
     ) -> None:
         """Write a projection document now (documents are not queued)."""
-        if kind == "member" and self._kept:
-            self._kept.clear()  # a merge changes who counts for whom
+        if kind == "member":
+            if self._kept:
+                self._kept.clear()  # a merge changes who counts for whom
+        elif kind == "period":  # a period closed: later awards are booked elsewhere
+            _memo(self.tx).booked.clear()
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
     def update(self, kind: str, key: str, **changes: Any) -> None:
@@ -1334,6 +1348,57 @@ def booking_period(tx: Transaction, policy: Policy, at: datetime) -> str:
     return period
 
 
+class _Memo:
+    """What the engine learned in one transaction, kept across its events.
+
+    ``booked``: per calendar schedule and local day, the booking period of that
+    day (:func:`booking_period`). A period's document changes only through
+    :meth:`Context.put` (closing it), which empties ``booked``; on a shared
+    store, closing takes the community lock exclusively (no other writer runs
+    meanwhile), so what one transaction read stays true until it writes it.
+    """
+
+    __slots__ = ("booked",)
+
+    def __init__(self) -> None:
+        self.booked: dict[tuple[int, str], tuple[Any, str]] = {}
+
+
+# The transaction the last event was applied in and what was learned in it: a batch
+# applies thousands of events in one. A weak reference: a transaction ends with its work.
+_MEMO: tuple[weakref.ref[Any], _Memo] | None = None
+
+
+def _memo(tx: Transaction) -> _Memo:
+    """What the engine learned in ``tx`` so far (see :class:`_Memo`)."""
+    global _MEMO
+    last = _MEMO  # one read: another thread may replace it meanwhile
+    if last is not None and last[0]() is tx:
+        return last[1]
+    memo = _Memo()
+    with contextlib.suppress(TypeError):  # a transaction without weak references learns nothing
+        _MEMO = (weakref.ref(tx), memo)
+    return memo
+
+
+def _booked(tx: Transaction, policy: Policy, day: str, at: datetime) -> str:
+    """:func:`booking_period` of ``at``, of local ``day``, under a calendar schedule.
+
+    Such a schedule's periods start at local midnight (of a month's first day), so
+    every instant of one local day has one period, and one booking period while
+    no period closes.
+    """
+    periods = policy.periods
+    booked = _memo(tx).booked
+    key = (id(periods), day)
+    known = booked.get(key)
+    if known is not None and known[0] is periods:
+        return known[1]
+    found = booking_period(tx, policy, at)
+    booked[key] = (periods, found)
+    return found
+
+
 def _is_closed(tx: Transaction, period: str) -> bool:
     doc = tx.get("period", period)
     return doc is not None and doc.status == "closed"
@@ -1381,10 +1446,12 @@ def apply(
             _DERIVING[0] = (None, {})
     assert event.event_id is not None
     if stored is None or stored.event_id != event.event_id:
+        if payload is None:
+            payload = event.payload()
         stored = StoredEvent(
             event_id=event.event_id,
             type=event.type,
-            payload=event.payload() if payload is None else payload,
+            payload=payload,
             at=event.at or _never_here(),
         )
     known = tx.append_event(stored)
@@ -1400,7 +1467,11 @@ def apply(
     befores, afters = hooks_for(type(event))
     for before in befores:
         event = before(tx, policy, event)
-    ctx = Context(tx, policy, event, notify=notify, trusted=trusted, version=version)
+    # The time formatted once, for the log and the documents alike.
+    at_text = payload["at"] if payload is not None else None
+    ctx = Context(
+        tx, policy, event, notify=notify, trusted=trusted, version=version, at_text=at_text
+    )
     handler(ctx, event)
     ctx.settle()
     for hook in afters:

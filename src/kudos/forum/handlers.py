@@ -111,7 +111,7 @@ def _joined(ctx: Context, event: MemberJoined) -> None:
     ctx.put(
         "member",
         event.member,
-        {"role": event.role, "joined_at": ctx.at.isoformat(), "referred_by": event.referred_by},
+        {"role": event.role, "joined_at": ctx.at_text, "referred_by": event.referred_by},
         status=event.role,
     )
     start = ctx.policy.reputation_start
@@ -158,7 +158,7 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
             "tags": list(event.tags),
             "product": event.product,
             "feeling": event.feeling,
-            "posted_at": ctx.at.isoformat(),
+            "posted_at": ctx.at_text,
             "period": ctx.period,
         },
         ref=event.author,
@@ -194,7 +194,7 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
             "tags": list(topic.tags),
             "product": topic.product,
             "official": author.is_staff,
-            "posted_at": ctx.at.isoformat(),
+            "posted_at": ctx.at_text,
             "period": ctx.period,
         },
         ref=event.topic,
