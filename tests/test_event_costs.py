@@ -281,7 +281,8 @@ def _play_periods(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
         if kind == "kudos":
             giver, reply, days = args
             at = START + timedelta(days=days, minutes=2)
-            batch.append(KudosGiven(post=f"r{reply}", giver=_MEMBERS[giver], at=at))
+            voter = _MEMBERS[(reply + 1 + giver % 4) % 5]  # never the reply's author
+            batch.append(KudosGiven(post=f"r{reply}", giver=voter, at=at))
         elif kind == "reply":
             author, days = args
             at = START + timedelta(days=days, minutes=2)
