@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kudos
+from kudos.channels.events import MembersMerged
 from kudos.engine import core
 from kudos.events import (
     Event,
@@ -314,9 +315,8 @@ def test_the_booking_period_kept_per_day_is_the_one_worked_out_for_every_event(
 ) -> None:
     kept = _play_periods(steps)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            core, "_booked", lambda tx, policy, day, at: core.booking_period(tx, policy, at)
-        )
+        # The oracle: every event's booking period worked out in full.
+        patch.setattr(core, "_booked", lambda _, tx, pol, day, at: core.booking_period(tx, pol, at))
         every_time = _play_periods(steps)
     assert kept == every_time
 
@@ -374,3 +374,89 @@ def test_a_batch_of_forum_facts_makes_at_most_310_python_calls_per_event() -> No
     # 351 before these savings on this stream (recognition's, the booking period's, the
     # event's fields' and its time's share of every event).
     assert _calls_per_event(_stream(3000, 100, seed=7)) <= 310
+
+
+# --- re-pointing facts that name a merged account -----------------------------------------------
+
+
+def test_a_batch_naming_no_merged_account_resolves_each_member_once() -> None:
+    c, _ = _forum(members=8)
+    replies = [ReplyPosted(reply=f"r{i}", topic="t", author=f"m{i}") for i in range(1, 8)]
+    c.record_many(replies)
+    votes = [KudosGiven(post=f"r{i}", giver=f"m{j}") for i in range(1, 8) for j in range(1, 8)]
+    votes = [v for v in votes if v.post[1:] != v.giver[1:]]
+    with _calls_within("_check_and_repoint") as calls:
+        c.record_many(votes)
+    assert calls["<runs>"] == len(votes) == 42
+    # Each giver's and author's document is read once in the batch, not once per vote.
+    assert calls["resolve"] == 0
+    assert calls["kept_account"] <= 7 * 2
+    with _calls_within("_sweep_merged") as swept:
+        c.record_many([KudosGiven(post="t", giver=f"m{i}") for i in range(1, 8)])
+    assert swept["<runs>"] == 7 and swept["merged_into"] == 0
+
+
+_merge_step = st.one_of(
+    st.tuples(st.just("kudos"), st.integers(0, 4), st.integers(0, 9)),
+    st.tuples(st.just("reply"), st.integers(0, 4)),
+    st.tuples(st.just("merge"), st.integers(0, 4), st.integers(0, 4)),
+    st.tuples(st.just("batch")),
+)
+
+
+def _play_merges(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
+    clock = FakeClock(START + timedelta(days=1))
+    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
+    c.record_many(
+        [
+            MemberJoined(member=_STAFF, role="staff", at=START),
+            *(MemberJoined(member=m, at=START) for m in _MEMBERS),
+            TopicPosted(topic="t", author=_STAFF, at=START),
+            *(
+                ReplyPosted(reply=f"r{i}", topic="t", author=m, at=START)
+                for i, m in enumerate(_MEMBERS)
+            ),
+        ]
+    )
+    batch: list[Event] = []
+    replies = len(_MEMBERS)
+
+    def send() -> None:
+        with contextlib.suppress(kudos.KudosError):  # a refused batch changes nothing
+            c.record_many(batch)
+        batch.clear()
+
+    for kind, *args in steps:
+        if kind == "kudos":
+            batch.append(KudosGiven(post=f"r{args[1] % replies}", giver=_MEMBERS[args[0]]))
+        elif kind == "reply":
+            batch.append(ReplyPosted(reply=f"r{replies}", topic="t", author=_MEMBERS[args[0]]))
+            replies += 1
+        elif kind == "merge":
+            gone, into = _MEMBERS[args[0]], _MEMBERS[args[1]]
+            batch.append(MembersMerged(member=gone, into=into, by=_STAFF))
+        else:
+            send()
+    send()
+    with c.store.transaction(c.id) as tx:
+        snapshot = tx.snapshot()
+        ledger = [(e.entry_id, e.member, e.amount, e.period, e.reason) for e in tx.entries()]
+    return {
+        "docs": {(d.kind, d.key): d for d in snapshot.docs},
+        "counters": dict(snapshot.counters),
+        "ledger": sorted(ledger),
+        "outbox": [(n.member, n.kind, n.data, n.event_id) for n in c.notifications(limit=None)],
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_merge_step, max_size=25))
+def test_accounts_known_unmerged_in_a_batch_give_what_reading_every_account_gives(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    kept = _play_merges(steps)
+    with pytest.MonkeyPatch.context() as patch:
+        # The oracle: nothing learned across events (every member read again each time).
+        patch.setattr(core, "_memo", lambda tx: core._Memo())
+        every_time = _play_merges(steps)
+    assert kept == every_time

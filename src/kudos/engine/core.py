@@ -420,6 +420,25 @@ def resolve(tx: Transaction, member: str) -> str:
     return member
 
 
+def unmerged(tx: Transaction) -> dict[str, None]:
+    """The accounts known, in ``tx``, never to have been merged: a key lookup (see
+    :class:`_Memo`). :func:`kept_account` adds to it."""
+    return _memo(tx).unmerged
+
+
+def kept_account(tx: Transaction, member: str, known: dict[str, None]) -> str:
+    """:func:`resolve`, noting in ``known`` (:func:`unmerged`) a joined member never merged."""
+    if member in known:
+        return member
+    doc = tx.get("member", member)
+    if doc is None:
+        return member
+    if doc.data.get("merged_into") is None:
+        known[member] = None
+        return member
+    return resolve(tx, member)
+
+
 def same_person(tx: Transaction, one: str, other: str) -> bool:
     """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
     merged into the same one (a post written before a merge is still its author's own)."""
@@ -467,6 +486,7 @@ class Context:
         "_kept",
         "_locked",
         "_members",
+        "_memo",
         "_notify",
         "_period",
         "_windowed",
@@ -486,6 +506,7 @@ class Context:
         "trusted",
         "tx",
         "unfloored",
+        "unmerged",
         "unsettled",
         "version",
     )
@@ -527,6 +548,10 @@ class Context:
         # The account that counts for each member named (itself, or the one it was merged
         # into), read with the member's document; a member document written starts it over.
         self._kept: dict[str, str] = {}
+        self._memo = memo = _memo(tx)
+        self.unmerged = memo.unmerged
+        """Accounts known, in this transaction, never to have been merged (see :class:`_Memo`):
+        each counts as itself. A key lookup; an account not in it may still be unmerged."""
         # The balance counters booked lines changed (what flush() checks against the bound).
         self._balances: dict[CounterKey, None] = {}
         self._locked: set[str] = set()
@@ -561,6 +586,7 @@ class Context:
             found = self._members[member] = member_from_doc(doc)
             if doc.data.get("merged_into") is None:
                 self._kept[member] = member
+                self.unmerged[member] = None
         return found
 
     def kept(self, member: str) -> str:
@@ -576,6 +602,7 @@ class Context:
                 return member  # not kept: they may join later in this event
             if doc.data.get("merged_into") is None:
                 kept = member
+                self.unmerged[member] = None
                 if member not in self._members:
                     self._members[member] = member_from_doc(doc)
             else:
@@ -665,7 +692,7 @@ class Context:
             if periods.kind == "explicit":  # ranges may start at any instant
                 self._period = booking_period(self.tx, self.policy, self.at)
             else:
-                self._period = _booked(self.tx, self.policy, self.day(), self.at)
+                self._period = _booked(self._memo, self.tx, self.policy, self.day(), self.at)
         return self._period
 
     def day(self, at: datetime | None = None) -> str:
@@ -1204,8 +1231,10 @@ class Context:
         if kind == "member":
             if self._kept:
                 self._kept.clear()  # a merge changes who counts for whom
+            if key in self.unmerged:
+                del self.unmerged[key]
         elif kind == "period":  # a period closed: later awards are booked elsewhere
-            _memo(self.tx).booked.clear()
+            self._memo.booked.clear()
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
     def update(self, kind: str, key: str, **changes: Any) -> None:
@@ -1356,12 +1385,19 @@ class _Memo:
     :meth:`Context.put` (closing it), which empties ``booked``; on a shared
     store, closing takes the community lock exclusively (no other writer runs
     meanwhile), so what one transaction read stays true until it writes it.
+
+    ``unmerged``: the members whose document this transaction read without a
+    ``merged_into`` (each counts as itself: :func:`resolve`). A member's document
+    changes only through :meth:`Context.put`, which forgets the member; on a
+    shared store, reading a member's document locks it to the commit, so no
+    other writer merges them meanwhile.
     """
 
-    __slots__ = ("booked",)
+    __slots__ = ("booked", "unmerged")
 
     def __init__(self) -> None:
         self.booked: dict[tuple[int, str], tuple[Any, str]] = {}
+        self.unmerged: dict[str, None] = {}
 
 
 # The transaction the last event was applied in and what was learned in it: a batch
@@ -1381,7 +1417,7 @@ def _memo(tx: Transaction) -> _Memo:
     return memo
 
 
-def _booked(tx: Transaction, policy: Policy, day: str, at: datetime) -> str:
+def _booked(memo: _Memo, tx: Transaction, policy: Policy, day: str, at: datetime) -> str:
     """:func:`booking_period` of ``at``, of local ``day``, under a calendar schedule.
 
     Such a schedule's periods start at local midnight (of a month's first day), so
@@ -1389,7 +1425,7 @@ def _booked(tx: Transaction, policy: Policy, day: str, at: datetime) -> str:
     no period closes.
     """
     periods = policy.periods
-    booked = _memo(tx).booked
+    booked = memo.booked
     key = (id(periods), day)
     known = booked.get(key)
     if known is not None and known[0] is periods:
