@@ -24,8 +24,6 @@ logs written before channels existed keep their ids and payloads.
 from __future__ import annotations
 
 import hashlib
-import operator
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -126,36 +124,15 @@ def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
-class _Shape:
-    """How an event type's fields are read: what :meth:`Event.content` and
-    :meth:`Event.with_id` walk, worked out once per type."""
-
-    __slots__ = ("content", "every", "omitted", "read_content", "read_every")
-
-    def __init__(self, cls: type[Event]) -> None:
-        self.content = _content_fields(cls)
-        self.omitted = frozenset(_OMITTED_WHEN_UNSET.get(cls, ()))
-        self.every = (*self.content, "at", "channel")
-        self.read_content = _reader(self.content)
-        self.read_every = _reader(self.every)
+# Per event type: its content fields, those left out when unset, and every field a copy
+# sets (the content's, ``at`` and ``channel``); worked out on first use.
+_FIELDS: dict[type[Event], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """One call reading the attributes ``names`` of an object, as a tuple."""
-    if len(names) > 1:
-        return operator.attrgetter(*names)
-    if names:
-        one = operator.attrgetter(names[0])
-        return lambda obj: (one(obj),)
-    return lambda obj: ()
-
-
-_SHAPES: dict[type[Event], _Shape] = {}
-
-
-def _shape(cls: type[Event]) -> _Shape:
-    shape = _SHAPES[cls] = _Shape(cls)
-    return shape
+def _fields(cls: type[Event]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    content = _content_fields(cls)
+    found = _FIELDS[cls] = (content, _OMITTED_WHEN_UNSET.get(cls, ()), (*content, "at", "channel"))
+    return found
 
 
 def event_types() -> dict[str, type[Event]]:
@@ -213,14 +190,13 @@ class Event:
         # cost in a batch).
         cls = type(self)
         try:
-            shape = _SHAPES[cls]
+            every = _FIELDS[cls][2]
         except KeyError:
-            shape = _shape(cls)
+            every = _fields(cls)[2]
         copy = object.__new__(cls)
-        set_ = object.__setattr__
-        for name, value in zip(shape.every, shape.read_every(self), strict=True):
-            set_(copy, name, value)
-        set_(copy, "event_id", event_id)
+        for name in every:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "event_id", event_id)
         return copy
 
     def natural_key(self) -> str:
@@ -239,18 +215,17 @@ class Event:
         ``channel`` is included only when given: a fact recorded before
         channels existed has the same content as the same fact now.
         """
-        cls = type(self)
         try:
-            shape = _SHAPES[cls]
+            names, omitted, _ = _FIELDS[type(self)]
         except KeyError:
-            shape = _shape(cls)
+            names, omitted, _ = _fields(type(self))
         out = {}
-        omitted = shape.omitted
-        for name, value in zip(shape.content, shape.read_content(self), strict=True):
+        for name in names:
+            value = getattr(self, name)
             if value is None:
                 if name in omitted:
                     continue  # a field added later: facts recorded before it keep their content
-            elif type(value) is not str and isinstance(value, tuple):
+            elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
         if self.channel is not None:

@@ -442,7 +442,12 @@ def kept_account(tx: Transaction, member: str, known: dict[str, None]) -> str:
 def same_person(tx: Transaction, one: str, other: str) -> bool:
     """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
     merged into the same one (a post written before a merge is still its author's own)."""
-    return one == other or resolve(tx, one) == resolve(tx, other)
+    if one == other:
+        return True
+    known = _memo(tx).unmerged
+    if one in known and other in known:  # two accounts, each its own
+        return False
+    return resolve(tx, one) == resolve(tx, other)
 
 
 def get_member(tx: Transaction, member: str) -> Member:
@@ -489,6 +494,7 @@ class Context:
         "_memo",
         "_notify",
         "_period",
+        "_posts",
         "_windowed",
         "at",
         "at_text",
@@ -545,6 +551,7 @@ class Context:
         self._period: str | None = None
         self._day: str | None = None
         self._members: dict[str, Member] = {}
+        self._posts: dict[str, Post] = {}  # a post document written starts its entry over
         # The account that counts for each member named (itself, or the one it was merged
         # into), read with the member's document; a member document written starts it over.
         self._kept: dict[str, str] = {}
@@ -571,9 +578,11 @@ class Context:
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
         """The member (cached for this event); :class:`UnknownMember` if never joined."""
-        found = self._members.get(member) or self.known_member(member)
+        found = self._members.get(member)
         if found is None:
-            return get_member(self.tx, member)  # raises UnknownMember
+            found = self.known_member(member)
+            if found is None:
+                return get_member(self.tx, member)  # raises UnknownMember
         return found
 
     def known_member(self, member: str) -> Member | None:
@@ -611,8 +620,11 @@ class Context:
         return kept
 
     def post(self, post: str) -> Post:
-        """The post; :class:`UnknownPost` if never reported."""
-        return get_post(self.tx, post)
+        """The post (read once per event); :class:`UnknownPost` if never reported."""
+        found = self._posts.get(post)
+        if found is None:
+            found = self._posts[post] = get_post(self.tx, post)
+        return found
 
     def not_before(self, post: Post, what: str) -> None:
         """Raise :class:`InvalidInput` when this event is dated before ``post`` was posted.
@@ -729,7 +741,7 @@ class Context:
         """
         if not delta:
             return
-        period = period or self.period
+        period = period or self._period or self.period
         d = self.deltas
         get = d.get  # Counter's own += calls its __missing__ (Python) for every new key
         key = (metric, "all", subject)
@@ -739,7 +751,8 @@ class Context:
         if not boards:
             return
         if metric in self._windowed:
-            key = (metric, _day_scope(self.day(at)), subject)
+            day = self._day if at is None and self._day is not None else self.day(at)
+            key = (metric, _day_scope(day), subject)
             d[key] = get(key, 0) + delta
         if metric not in RANKED_COUNTERS:
             return
@@ -936,7 +949,8 @@ class Context:
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
-        return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
+        day = self._day if at is self.at and self._day is not None else self.day(at)
+        return (f"cap:{cap.account}", cap_scope(cap.per, day, period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
         """Queue ``entry`` and its counter changes: the balance of its account (all time and
@@ -976,7 +990,9 @@ class Context:
         if metric in _BALANCE_COUNTERS:
             balances[key] = None
         if metric in self._windowed:
-            key = (metric, _day_scope(self.day(entry.at)), member)
+            at = entry.at
+            day = self._day if at is self.at and self._day is not None else self.day(at)
+            key = (metric, _day_scope(day), member)
             d[key] = get(key, 0) + amount
         tags = entry.tags
         if tags and metric in RANKED_COUNTERS:
@@ -1233,6 +1249,9 @@ class Context:
                 self._kept.clear()  # a merge changes who counts for whom
             if key in self.unmerged:
                 del self.unmerged[key]
+        elif kind == "post":
+            if key in self._posts:
+                del self._posts[key]
         elif kind == "period":  # a period closed: later awards are booked elsewhere
             self._memo.booked.clear()
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
