@@ -455,3 +455,14 @@ def test_accounts_known_unmerged_in_a_batch_give_what_reading_every_account_give
         patch.setattr(core, "_memo", lambda tx: core._Memo())
         every_time = _play_merges(steps)
     assert kept == every_time
+
+
+def test_a_reply_reads_its_topic_once_and_two_accounts_known_unmerged_resolve_no_one() -> None:
+    c, _ = _forum(members=4)
+    with _counting(core, "get_post") as read, _calls_within("same_person") as compared:
+        c.post_reply("r1", topic="t", author="m1")
+    # The reply handler, support's involvement and response health all ask for the
+    # topic: one read (the reply is read again once written, as a badge's post).
+    assert [args[1] for args in read].count("t") == 1
+    # Response health asks whether the replier is the topic's author, both members read.
+    assert compared["<runs>"] == 1 and compared["resolve"] == 0
