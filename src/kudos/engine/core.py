@@ -127,6 +127,10 @@ def window_counters(window_metrics: tuple[str, ...]) -> frozenset[str]:
     return frozenset(counter_for(metric) for metric in window_metrics)
 
 
+# The last policy a Context was made under and its window_counters() (replaced whole).
+_LAST_WINDOWED: list[tuple[Any, frozenset[str]]] = [(None, frozenset())]
+
+
 def handles(
     event_type: type[E], *, derive_id: Callable[[Transaction, E], str] | None = None
 ) -> Callable[[Callable[[Context, E], None]], Callable[[Context, E], None]]:
@@ -562,7 +566,12 @@ class Context:
         # The balance counters booked lines changed (what flush() checks against the bound).
         self._balances: dict[CounterKey, None] = {}
         self._locked: set[str] = set()
-        self._windowed = window_counters(policy.leaderboards.window_metrics)
+        last = _LAST_WINDOWED[0]  # the policy of the last event: nearly always this one
+        if last[0] is policy:
+            self._windowed = last[1]
+        else:
+            self._windowed = window_counters(policy.leaderboards.window_metrics)
+            _LAST_WINDOWED[0] = (policy, self._windowed)
         self.trusted = trusted
         """Recording history: privileges were checked when the facts happened."""
         self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
