@@ -479,3 +479,18 @@ def test_two_accounts_a_batch_knows_unmerged_are_two_people_without_resolving_ei
     # first time the topic's author is not known yet (read and resolved), then it is.
     assert compared["<runs>"] == 2
     assert compared["resolve"] == 2
+
+
+def test_topics_of_one_month_work_out_their_period_once() -> None:
+    from kudos.periods import Periods
+
+    c, _ = _forum(members=4)
+    c.post_topic("warm", author="m2")  # the month's period, worked out once
+    with _counting(Periods, "period_of") as asked:
+        c.record_many([TopicPosted(topic=f"q{i}", author=f"m{i % 4}") for i in range(10)])
+    # Response health's record and support's topic record keep the period the topic was
+    # posted in: read from the engine's per-month table, not worked out per topic.
+    assert asked == []
+    with c.store.transaction(c.id) as tx:
+        health = tx.get("health", "q3")
+        assert health is not None and health.ref == c.period_of(START + timedelta(days=2))

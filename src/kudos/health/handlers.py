@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..channels.events import AnsweredWith, MembersMerged
-from ..engine.core import Context, after_event, resolve, same_person
+from ..engine.core import Context, after_event, period_of, resolve, same_person
 from ..events import (
     PostRemoved,
     PostRestored,
@@ -139,7 +139,7 @@ def _track(ctx: Context) -> None:
             "target": ctx.policy.health.target_seconds,
             "day": ctx.day(),
         }
-        _save(ctx, event.topic, None, data, ctx.policy.periods.period_of(ctx.at))
+        _save(ctx, event.topic, None, data, period_of(ctx.policy, ctx.at))
     elif isinstance(event, ReplyPosted):
         staff = ctx.member(event.author).is_staff
         response = [event.reply, event.author, ctx.at_text, 0, staff, None, True]

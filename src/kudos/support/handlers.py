@@ -199,7 +199,7 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
         "author": event.author,
         "tags": list(event.tags),
         "product": event.product,
-        "period": ctx.policy.periods.period_of(ctx.at),
+        "period": engine.period_of(ctx.policy, ctx.at),
         "posted_at": ctx.at_text,
         "feeling": event.feeling,
         "feeling_gen": 1 if event.feeling else 0,
@@ -289,7 +289,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
         ctx.tx.get("deflection", key) is None,
         f"member {event.by!r} already said topic {event.topic!r} answered them",
     )
-    period = ctx.policy.periods.period_of(ctx.at)
+    period = engine.period_of(ctx.policy, ctx.at)
     data = {"event": ctx.event_id, "period": period}
     ctx.put("deflection", key, data, ref=event.topic, status="counted")
     _count_deflection(ctx, topic, period, +1)
