@@ -183,9 +183,8 @@ def test_every_query_of_a_standing_statement_or_leaderboard_has_its_index() -> N
         ("community", "kind", "key"),
         ("community", "kind", "ref", "key"),
         ("community", "kind", "status", "key"),
-        ("community", "metric", "scope", "subject"),
+        ("community", "scope", "subject", "metric"),
         ("community", "metric", "scope", "value", "subject"),
-        ("community", "subject", "scope"),
         ("community", "seq"),
         ("community", "event_id"),
     ]:

@@ -127,7 +127,8 @@ def compute_standing(tx: Transaction, policy: Policy, member_id: str, now: datet
     member = engine.get_member(tx, member_id)
     period = engine.booking_period(tx, policy, now)
     values = tx.counters_of(member_id, ["all", period])
-    counters = {m: v for (m, scope), v in values.items() if scope == "all"}
+    # By name: the same order on every store and table layout.
+    counters = {m: v for (m, scope), v in sorted(values.items()) if scope == "all"}
     counters.pop("points", None)  # the balance: what this period's ``points`` shows
     fields: dict[str, Any] = {
         "member": member_id,

@@ -278,7 +278,8 @@ class Standing:
         lifetime_points: points ever earned, net of reversals; paying points out,
             carrying them over or letting them lapse does not lower it.
         reputation: lifetime standing.
-        counters: everything counted for the member (``solutions``, ``kudos_received``, ...).
+        counters: everything counted for the member (``solutions``, ``kudos_received``, ...),
+            by name.
         rank: the current rank, if the policy has a ladder.
         next_rank: the next rank and what is missing.
         badges: badge names (with level, e.g. ``"Solver (gold)"``) earned.

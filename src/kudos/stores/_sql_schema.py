@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -35,11 +36,14 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from ..errors import InvalidInput
 
 __all__ = [
+    "BOARD_ROWS",
     "NAMING_CONVENTION",
     "SCHEMA_VERSION",
+    "UNRANKED_METRICS",
     "Tables",
     "UtcTimestamp",
     "make_metadata",
+    "on_board_index",
     "utc_text",
 ]
 
@@ -112,6 +116,28 @@ def _json() -> TypeEngine[Any]:
 def _seq() -> TypeEngine[int]:
     # SQLite numbers rows itself only for a column declared exactly INTEGER PRIMARY KEY.
     return BigInteger().with_variant(Integer(), "sqlite")
+
+
+UNRANKED_METRICS = ("health", "people_involved", "followers")
+"""Counters no board ranks, besides caps (``cap:<account>``): response-health figures and a
+topic's or product's people involved and followers (read one by one, or a scope whole)."""
+
+BOARD_ROWS = "substr(metric, 1, 4) <> 'cap:' AND metric NOT IN ({})".format(
+    ", ".join(f"'{m}'" for m in UNRANKED_METRICS)
+)
+"""The counter rows the board index holds: every row but a cap's and an unranked metric's.
+
+Those rows are among the ones events change most (a cap's count with every capped award,
+health figures with every first response) and no board ranks them: left out, an event
+moves fewer index entries. A board query names this condition when :func:`on_board_index`
+says the board's rows are there, so the planner takes the index; any other board is read
+through the primary key's ``(community, scope)`` range and sorted.
+"""
+
+
+def on_board_index(metric: str) -> bool:
+    """Whether the rows of ``metric``'s boards are in the board index (:data:`BOARD_ROWS`)."""
+    return metric[:4] != "cap:" and metric not in UNRANKED_METRICS
 
 
 @attrs.frozen
@@ -282,10 +308,21 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Column("scope", String, nullable=False),
         Column("subject", String, nullable=False),
         Column("value", BigInteger, nullable=False),
-        PrimaryKeyConstraint("community", "metric", "scope", "subject", name=f"pk_{p}counters"),
-        Index(f"ix_{p}counters_board", "community", "metric", "scope", "value", "subject"),
-        Index(f"ix_{p}counters_subject", "community", "subject", "scope"),
+        # One member's counters of a scope sit side by side (a kudos changes a dozen of
+        # them); on SQLite the key is the table itself (no rowid B-tree beside it).
+        PrimaryKeyConstraint("community", "scope", "subject", "metric", name=f"pk_{p}counters"),
+        Index(
+            f"ix_{p}counters_board",
+            "community",
+            "metric",
+            "scope",
+            "value",
+            "subject",
+            sqlite_where=text(BOARD_ROWS),
+            postgresql_where=text(BOARD_ROWS),
+        ),
         comment="Counters and balances by (metric, scope, subject), rebuildable.",
+        sqlite_with_rowid=False,
     )
     Table(
         f"{p}outbox",

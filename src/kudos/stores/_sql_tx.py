@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.sql.elements import BindParameter
 
 from ..errors import Conflict, TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
-from ._sql_schema import Tables
+from ._sql_schema import BOARD_ROWS, Tables, on_board_index
 from .protocol import EVENT_LOCK, SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
@@ -145,6 +145,65 @@ class LockBusy(TransientStoreError):
         """Per lock id, whether it was wanted shared (else exclusively)."""
 
 
+class BoardQueries:
+    """The statements that read one board of the counters table, in ``top()``'s order.
+
+    ``ranked``: for a board whose rows are in the board index
+    (:func:`~kudos.stores._sql_schema.on_board_index`); its statements name the index's
+    condition, so the planner can take it.
+    """
+
+    def __init__(self, cnt: Table, ranked: bool) -> None:
+        c: BindParameter[str] = bindparam("c")
+        where = (
+            cnt.c.community == c,
+            cnt.c.metric == bindparam("m"),
+            cnt.c.scope == bindparam("s"),
+            *((text(BOARD_ROWS),) if ranked else ()),
+        )
+        board = (
+            *where,
+            cnt.c.value != 0,
+            cnt.c.subject.not_in(bindparam("exclude", expanding=True)),
+        )
+        self.top = (
+            select(cnt.c.subject, cnt.c.value)
+            .where(*board)
+            .order_by(cnt.c.value.desc(), cnt.c.subject.asc())
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
+        # Positions rank positive values only (top() also lists negatives, last).
+        self.board_size = select(func.count()).select_from(cnt).where(*board).where(cnt.c.value > 0)
+        mine: BindParameter[int] = bindparam("mine")
+        subject: BindParameter[str] = bindparam("subj")
+        self.ahead = (
+            select(func.count())
+            .select_from(cnt)
+            .where(*board)
+            .where((cnt.c.value > mine) | ((cnt.c.value == mine) & (cnt.c.subject < subject)))
+        )
+        self.value_counts = (
+            select(cnt.c.value, func.count())
+            .where(*where, cnt.c.value > 0)
+            .group_by(cnt.c.value)
+            .order_by(cnt.c.value.desc())
+        )
+        tied = (*where, cnt.c.value == mine)
+        self.tie_bookmark = (
+            select(cnt.c.subject)
+            .where(*tied, cnt.c.subject >= bindparam("low"))
+            .order_by(cnt.c.subject)
+            .limit(1)
+            .offset(bindparam("skip"))
+        )
+        self.tied_before = (
+            select(func.count())
+            .select_from(cnt)
+            .where(*tied, cnt.c.subject >= bindparam("low"), cnt.c.subject < subject)
+        )
+
+
 class Queries:
     """The read and maintenance statements of one set of tables, built once per store."""
 
@@ -252,54 +311,9 @@ class Queries:
             cnt.c.scope.in_(bindparam("scopes", expanding=True)),
             cnt.c.value != 0,
         )
-        board = (
-            cnt.c.community == c,
-            cnt.c.metric == bindparam("m"),
-            cnt.c.scope == bindparam("s"),
-            cnt.c.value != 0,
-            cnt.c.subject.not_in(bindparam("exclude", expanding=True)),
-        )
-        self.top = (
-            select(cnt.c.subject, cnt.c.value)
-            .where(*board)
-            .order_by(cnt.c.value.desc(), cnt.c.subject.asc())
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-        )
-        # Positions rank positive values only (top() also lists negatives, last).
-        self.board_size = select(func.count()).select_from(cnt).where(*board).where(cnt.c.value > 0)
-        mine: BindParameter[int] = bindparam("mine")
-        subject: BindParameter[str] = bindparam("subj")
-        self.ahead = (
-            select(func.count())
-            .select_from(cnt)
-            .where(*board)
-            .where((cnt.c.value > mine) | ((cnt.c.value == mine) & (cnt.c.subject < subject)))
-        )
-        where = (
-            cnt.c.community == c,
-            cnt.c.metric == bindparam("m"),
-            cnt.c.scope == bindparam("s"),
-        )
-        self.value_counts = (
-            select(cnt.c.value, func.count())
-            .where(*where, cnt.c.value > 0)
-            .group_by(cnt.c.value)
-            .order_by(cnt.c.value.desc())
-        )
-        tied = (*where, cnt.c.value == mine)
-        self.tie_bookmark = (
-            select(cnt.c.subject)
-            .where(*tied, cnt.c.subject >= bindparam("low"))
-            .order_by(cnt.c.subject)
-            .limit(1)
-            .offset(bindparam("skip"))
-        )
-        self.tied_before = (
-            select(func.count())
-            .select_from(cnt)
-            .where(*tied, cnt.c.subject >= bindparam("low"), cnt.c.subject < subject)
-        )
+        # Board reads, in two forms: for boards whose rows are in the board index (naming
+        # its partial condition, so the planner takes it) and for the others.
+        self.boards = {ranked: BoardQueries(cnt, ranked) for ranked in (True, False)}
         self.all_counters = select(cnt.c.metric, cnt.c.scope, cnt.c.subject, cnt.c.value).where(
             cnt.c.community == c, cnt.c.value != 0
         )
@@ -1350,7 +1364,8 @@ class SqlTransaction:
             "limit": limit,
             "offset": offset,
         }
-        return [(r.subject, r.value) for r in self._conn.execute(self._q.top, params)]
+        board = self._q.boards[on_board_index(metric)]
+        return [(r.subject, r.value) for r in self._conn.execute(board.top, params)]
 
     def position(
         self, metric: str, scope: str, subject: str, *, exclude: Sequence[str] = ()
@@ -1370,12 +1385,13 @@ class SqlTransaction:
             "s": scope,
             "exclude": list(exclude),
         }
-        size = int(self._conn.execute(self._q.board_size, params).scalar_one())
+        board = self._q.boards[on_board_index(metric)]
+        size = int(self._conn.execute(board.board_size, params).scalar_one())
         mine = self.counter(metric, scope, subject)
         if mine <= 0 or subject in exclude:
             return None, size
         params.update(mine=mine, subj=subject)
-        return int(self._conn.execute(self._q.ahead, params).scalar_one()) + 1, size
+        return int(self._conn.execute(board.ahead, params).scalar_one()) + 1, size
 
     def _board_ranks(self, metric: str, scope: str) -> BoardRanks | None:
         """The board's :class:`BoardRanks`, where one can be kept (SQLite, nothing written yet)."""
@@ -1388,7 +1404,8 @@ class SqlTransaction:
             if len(boards) >= RANK_BOARDS:
                 boards.clear()
             params = {"c": self.community, "m": metric, "s": scope}
-            counts = [(int(v), int(n)) for v, n in self._conn.execute(self._q.value_counts, params)]
+            board = self._q.boards[on_board_index(metric)]
+            counts = [(int(v), int(n)) for v, n in self._conn.execute(board.value_counts, params)]
             ranks = boards[(metric, scope)] = BoardRanks(counts)
         return ranks.fresh()
 
@@ -1397,6 +1414,7 @@ class SqlTransaction:
     ) -> tuple[int | None, int] | None:
         """The position read from ``ranks``; ``None`` when they do not hold the member's value."""
         params: dict[str, Any] = {"c": self.community, "m": metric, "s": scope}
+        board = self._q.boards[on_board_index(metric)]
         key = tuple(exclude)
         if ranks.excluded[0] != key:
             # One lookup each by the primary key (then from the shared cache): an IN
@@ -1416,22 +1434,24 @@ class SqlTransaction:
         ahead, low = ranks.above[i], ""
         marks = ranks.bookmarks.get(mine)
         if marks is None and ranks.counts[i] > RANK_STEP:
-            marks = ranks.bookmarks[mine] = self._bookmarks(params, ranks.counts[i])
+            marks = ranks.bookmarks[mine] = self._bookmarks(board, params, ranks.counts[i])
         if marks is not None:
             k = bisect.bisect_right(marks[0], subject) - 1
             if k > 0:
                 ahead, low = ahead + marks[1][k], marks[0][k]
         params.update(low=low, subj=subject)
-        ahead += int(self._conn.execute(self._q.tied_before, params).scalar_one())
+        ahead += int(self._conn.execute(board.tied_before, params).scalar_one())
         ahead -= sum(1 for m, v in excluded.items() if v > mine or (v == mine and m < subject))
         return ahead + 1, size
 
-    def _bookmarks(self, params: dict[str, Any], count: int) -> tuple[list[str], list[int]]:
+    def _bookmarks(
+        self, board: BoardQueries, params: dict[str, Any], count: int
+    ) -> tuple[list[str], list[int]]:
         """Every :data:`RANK_STEP`-th member id of a tie group (``""`` stands for its first)."""
         marks, places = [""], [0]
         for place in range(RANK_STEP, count, RANK_STEP):
             params.update(low=marks[-1], skip=RANK_STEP)
-            found = self._conn.execute(self._q.tie_bookmark, params).scalar_one_or_none()
+            found = self._conn.execute(board.tie_bookmark, params).scalar_one_or_none()
             if found is None:
                 break
             marks.append(found)

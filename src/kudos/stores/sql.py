@@ -51,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.schema import CreateSchema
+from sqlalchemy.schema import AddConstraint, CreateSchema, CreateTable
 
 from ..errors import InvalidInput, StoreError, TransientStoreError
 from . import _sql_search
@@ -762,19 +762,166 @@ class SqlStore:
         return SqliteRunner(conn, self._sqlite_sql)
 
     # -- statistics -------------------------------------------------------------------
-    def optimize(self) -> None:
-        """Gather the query planner's statistics on the kudos tables (SQLite ``ANALYZE``).
+    def optimize(self) -> bool:
+        """Bring the counters table to this version's layout, then gather the query
+        planner's statistics on the kudos tables (SQLite ``ANALYZE``). Returns whether
+        it moved the counters table.
 
-        A store on an engine does this by itself (see :data:`SQLITE_ANALYZE_EVERY`);
-        call it after loading data by other means, or with a joined connection
-        (then inside your transaction). On PostgreSQL, autovacuum keeps the
-        statistics; this runs ``ANALYZE`` on the kudos tables at once.
+        The layout: earlier versions of kudos keyed counters by ``(community, metric,
+        scope, subject)``, with a ``(community, subject, scope)`` index beside the key and a
+        board index over every row; this version keys them by ``(community, scope,
+        subject, metric)`` (on SQLite a ``WITHOUT ROWID`` table, the key is the table) and
+        keeps one board index, without the rows no board ranks
+        (:data:`~kudos.stores._sql_schema.BOARD_ROWS`), so an event writes fewer pages.
+        Tables of the earlier layout (or of a migration that made part of the change) work
+        as they are: the same answers, more pages per event. This moves them once, in one
+        transaction, and does nothing when the layout is current
+        (:meth:`counters_layout_current`). On PostgreSQL the table is changed in place
+        (its grants, comments, views and your own indexes stay), and every read and write
+        of the table waits while the key and the board index are built again; on SQLite the
+        table is copied into a new one (your own indexes, triggers and the views that name
+        the table are made again from their SQL), writers wait and readers go on. It takes
+        tens of seconds per million counter rows.
+
+        A store on an engine gathers statistics by itself (see
+        :data:`SQLITE_ANALYZE_EVERY`); call this after upgrading kudos or loading data
+        by other means, or with a joined connection (then inside your transaction). On
+        PostgreSQL, autovacuum keeps the statistics; this runs ``ANALYZE`` on the kudos
+        tables at once.
 
         Raises:
-            StoreError: the database failed.
+            StoreError: the database failed (nothing is changed then).
         """
-        with translate_errors("gathering statistics"), self._unit() as conn:
+        with translate_errors("optimizing the kudos tables"), self._unit() as conn:
+            if self.dialect == "sqlite":
+                # A write first: a deferred transaction (a host's engine) that read first
+                # could not take the write lock once another writer had committed.
+                t = self.tables.schema
+                try:
+                    conn.execute(t.update().where(t.c.id == 1).values(version=t.c.version))
+                except sa_exc.OperationalError as exc:
+                    if not _missing_table(exc):
+                        raise
+                    self._schema_checked = False  # say which tables are missing, and what to do
+            self._check_schema(conn)
+            moved = self._relayout_counters(conn)
             self._analyze(conn)
+        return moved
+
+    def counters_layout_current(self) -> bool:
+        """Whether the counters table is in this version's layout (see :meth:`optimize`).
+
+        Raises:
+            StoreError: the database failed, or the tables are missing.
+        """
+        with translate_errors("reading the kudos tables"), self._unit(read_only=True) as conn:
+            return self._counters_layout_current(conn)
+
+    def _counters_layout_current(self, conn: Connection) -> bool:
+        """Whether the counters table has this version's key and partial board index, and
+        not the earlier subject index (on SQLite: and no rowid). Indexes of the host's own
+        are not looked at."""
+        counters = self.tables.counters
+        found = inspect(conn)
+        key = found.get_pk_constraint(counters.name, schema=counters.schema)
+        if key.get("constrained_columns") != [c.name for c in counters.primary_key.columns]:
+            return False
+        indexes = {
+            ix["name"]: ix for ix in found.get_indexes(counters.name, schema=counters.schema)
+        }
+        if f"ix_{counters.name}_subject" in indexes:
+            return False
+        for wanted in counters.indexes:
+            ix = indexes.get(wanted.name)
+            if ix is None or ix["column_names"] != [c.name for c in wanted.columns]:
+                return False
+            if ix.get("dialect_options", {}).get(f"{self.dialect}_where") is None:
+                return False
+        if self.dialect == "sqlite":
+            ddl = conn.execute(
+                text(f"SELECT sql FROM {self._sqlite_master()} WHERE type = 'table' AND name = :n"),
+                {"n": counters.name},
+            ).scalar()
+            return "WITHOUT ROWID" in str(ddl).upper()
+        return True
+
+    def _sqlite_master(self) -> str:
+        schema = self.tables.counters.schema
+        return f"{schema}.sqlite_master" if schema else "sqlite_master"
+
+    def _relayout_counters(self, conn: Connection) -> bool:
+        """Move a counters table of another layout into this version's; whether it did."""
+        if self.dialect == "postgresql":  # two servers moving it at once take turns
+            conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
+        if self._counters_layout_current(conn):
+            return False
+        if self.dialect == "postgresql":
+            self._relayout_in_place(conn)
+        else:
+            self._relayout_by_copy(conn)
+        return True
+
+    def _kudos_indexes_dropped(self, conn: Connection) -> None:
+        """Drop kudos's own indexes of the counters table (board and subject), if there."""
+        counters = self.tables.counters
+        prepare = conn.dialect.identifier_preparer
+        schema = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
+        present = {
+            ix["name"] for ix in inspect(conn).get_indexes(counters.name, schema=counters.schema)
+        }
+        for name in (f"ix_{counters.name}_board", f"ix_{counters.name}_subject"):
+            if name in present:
+                conn.execute(text(f"DROP INDEX {schema}{prepare.quote(name)}"))
+
+    def _relayout_in_place(self, conn: Connection) -> None:
+        """PostgreSQL: a new key and board index on the same table (grants, views stay)."""
+        counters = self.tables.counters
+        table = conn.dialect.identifier_preparer.format_table(counters)
+        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
+        if key.get("constrained_columns") != [c.name for c in counters.primary_key.columns]:
+            if key.get("name"):
+                name = conn.dialect.identifier_preparer.quote(str(key["name"]))
+                conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
+            conn.execute(AddConstraint(counters.primary_key))
+        self._kudos_indexes_dropped(conn)
+        for index in counters.indexes:
+            index.create(conn)
+
+    def _relayout_by_copy(self, conn: Connection) -> None:
+        """SQLite: copy the rows into a new table (a rowid table cannot lose its rowid), as
+        SQLite's documented procedure for table changes: the host's own indexes and
+        triggers on the table, and the views and triggers that name it, are made again."""
+        counters = self.tables.counters
+        prepare = conn.dialect.identifier_preparer
+        master = self._sqlite_master()
+        schema = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
+        ours = {f"ix_{counters.name}_board", f"ix_{counters.name}_subject"}
+        others = [
+            (kind, name, sql)
+            for kind, name, table, sql in conn.execute(
+                text(f"SELECT type, name, tbl_name, sql FROM {master} WHERE sql IS NOT NULL")
+            )
+            if name not in ours
+            and (
+                (table == counters.name and kind in ("index", "trigger"))
+                or (kind in ("view", "trigger") and counters.name.lower() in sql.lower())
+            )
+        ]
+        for kind, name, _ in others:
+            if kind in ("view", "trigger"):
+                conn.execute(text(f"DROP {kind.upper()} IF EXISTS {schema}{prepare.quote(name)}"))
+        new = f"{counters.name}_new"
+        copy = counters.to_metadata(MetaData(schema=counters.schema), name=new)
+        conn.execute(CreateTable(copy))
+        columns = ", ".join(prepare.quote(c.name) for c in counters.columns)
+        table, made = prepare.format_table(counters), prepare.format_table(copy)
+        conn.execute(text(f"INSERT INTO {made} ({columns}) SELECT {columns} FROM {table}"))
+        conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text(f"ALTER TABLE {made} RENAME TO {prepare.quote(counters.name)}"))
+        for index in counters.indexes:
+            index.create(conn)
+        for _, _, sql in others:
+            conn.exec_driver_sql(sql)  # as the host wrote it (no bound parameters in it)
 
     def _analyze(self, conn: Connection) -> None:
         quote = conn.dialect.identifier_preparer.format_table

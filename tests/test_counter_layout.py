@@ -1,0 +1,644 @@
+"""The counters table's layout: what an event writes, what each read goes through.
+
+A kudos changes a dozen counter rows of two members. Keyed by ``(community, scope,
+subject, metric)``, one member's rows of a scope sit side by side; on SQLite the key is
+the table (``WITHOUT ROWID``: no rowid B-tree beside it); the one index beside the key
+ranks boards and leaves out rows no board ranks (caps, health figures, topic tallies).
+Tables of the earlier layout keep working and ``SqlStore.optimize()`` moves them over.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, select, text
+
+import kudos
+from kudos import Community, MemoryStore
+from kudos.events import Event, KudosGiven, MemberJoined, ReplyPosted, TopicPosted
+from kudos.stores._sql_schema import BOARD_ROWS, UNRANKED_METRICS, on_board_index
+from kudos.stores.sql import SqlStore, configure_sqlite, make_metadata
+from kudos.testing import FakeClock, assert_consistent
+
+_made = iter(range(10**6))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        # A host's SQLite engine prepared as docs/stores.md says: each transaction BEGINs.
+        found = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'layout.db'}"))
+        yield found
+        found.dispose()
+    else:
+        yield request.getfixturevalue("postgres_engine")
+
+
+def _metadata() -> MetaData:
+    return make_metadata(prefix=f"lay{os.getpid()}_{next(_made)}_")
+
+
+@contextmanager
+def _tables(
+    engine: Engine, shape: Callable[[Engine, MetaData], None] | None = None
+) -> Iterator[MetaData]:
+    """New kudos tables under a prefix of their own, ``shape`` applied, dropped afterwards."""
+    md = _metadata()
+    md.create_all(engine)
+    try:
+        if shape is not None:
+            shape(engine, md)
+        yield md
+    finally:
+        md.drop_all(engine)
+
+
+def _earlier_layout(engine: Engine, md: MetaData) -> None:
+    """Give ``md``'s counters table the layout of kudos before this change (rows kept)."""
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    p = counters.name[: -len("counters")]
+    table = f"{counters.schema}.{counters.name}" if counters.schema else counters.name
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {table} (community VARCHAR NOT NULL, "
+                "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
+                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
+                "PRIMARY KEY (community, metric, scope, subject))"
+            )
+        )
+        for name, columns in (
+            ("board", "metric, scope, value, subject"),
+            ("subject", "subject, scope"),
+        ):
+            conn.execute(
+                text(f"CREATE INDEX ix_{p}counters_{name} ON {table} (community, {columns})")
+            )
+
+
+def _half_moved(engine: Engine, md: MetaData, state: str) -> None:
+    """Leave ``md``'s counters table as a migration that made part of the change would."""
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    p = counters.name[: -len("counters")]
+    if state == "old key, no subject index":
+        _earlier_layout(engine, md)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP INDEX ix_{p}counters_subject"))
+        return
+    board = f"ix_{p}counters_board"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP INDEX {board}"))
+        if state == "new key, full board index":
+            conn.execute(
+                text(
+                    f"CREATE INDEX {board} ON {counters.name} "
+                    "(community, metric, scope, value, subject)"
+                )
+            )
+            return
+        assert state == "new key, a rowid table"
+        conn.execute(text(f"DROP TABLE {counters.name}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {counters.name} (community VARCHAR NOT NULL, "
+                "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
+                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
+                "PRIMARY KEY (community, scope, subject, metric))"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE INDEX {board} ON {counters.name} (community, metric, scope, value, "
+                f"subject) WHERE {BOARD_ROWS}"
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["old key, no subject index", "new key, full board index", "new key, a rowid table"],
+)
+def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
+    engine: Engine, state: str
+) -> None:
+    if state.endswith("rowid table") and engine.dialect.name != "sqlite":
+        state = "new key, full board index"  # PostgreSQL tables have no rowid
+    with _tables(engine, lambda e, m: _half_moved(e, m, state)) as md:
+        store, clock = SqlStore(engine, metadata=md), FakeClock()
+        c = _forum(store, clock)
+        before, rows = _reads(c), _counter_rows(engine, md)
+        store.optimize()
+        assert _layout(engine, md) == _layout_made_now(engine)
+        assert _counter_rows(engine, md) == rows
+        moved = Community(store=SqlStore(engine, metadata=md), policy=c.policy, clock=clock)
+        assert _reads(moved) == before
+
+
+def _table_identity(engine: Engine, name: str) -> object:
+    """What changes when a table is made again: SQLite's root page, PostgreSQL's oid."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT rootpage FROM sqlite_master WHERE name = :n"
+        else:
+            sql = "SELECT CAST(CAST(:n AS regclass) AS oid)"
+        return conn.execute(text(sql), {"n": name}).scalar_one()
+
+
+def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
+    """The counters table's key, its indexes (with their conditions) and, on SQLite, its DDL."""
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    p = counters.name[: -len("counters")]
+    with engine.connect() as conn:
+        found = inspect(conn)
+        key = found.get_pk_constraint(counters.name)["constrained_columns"]
+        indexes = [
+            (
+                ix["name"].replace(p, "<p>"),
+                ix["column_names"],
+                {k: " ".join(str(v).split()) for k, v in ix.get("dialect_options", {}).items()},
+            )
+            for ix in found.get_indexes(counters.name)
+        ]
+        ddl = None
+        if engine.dialect.name == "sqlite":
+            ddl = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": counters.name}
+            ).scalar_one()
+            ddl = " ".join(ddl.replace(p, "<p>").replace('"', "").split())  # a rename quotes
+    return key, indexes, ddl
+
+
+def _layout_made_now(engine: Engine) -> tuple[Any, ...]:
+    with _tables(engine) as md:
+        return _layout(engine, md)
+
+
+def _forum(store: SqlStore, clock: FakeClock | None = None) -> Community:
+    """A giffgaff community with topics, replies, kudos and a solution over three days."""
+    clock = clock or FakeClock()
+    c = Community(store=store, policy=kudos.policies.giffgaff(), clock=clock)
+    members = [f"m{i}" for i in range(8)]
+    for m in members:
+        c.join(m)
+    for day in range(3):
+        for t in range(3):
+            topic = f"t{day}.{t}"
+            c.post_topic(
+                topic, author=members[t], kind="question", title=f"Q {topic}", tags=["roaming"]
+            )
+            for r in range(3):
+                reply = f"{topic}.r{r}"
+                c.post_reply(reply, topic=topic, author=members[(t + r + 1) % 8])
+                for g in range(2):
+                    c.give_kudos(reply, giver=members[(t + r + g + 3) % 8])
+            c.accept_solution(topic, reply=f"{topic}.r0", by=members[t])
+        clock.advance(timedelta(days=1))
+    return c
+
+
+def _counter_rows(engine: Engine, md: MetaData) -> list[tuple[Any, ...]]:
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(counters)))
+
+
+def _reads(c: Community) -> dict[str, Any]:
+    """What a host reads from counters: standings, boards of every kind, positions."""
+    members = [f"m{i}" for i in range(8)]
+    return {
+        "standings": [c.standing(m) for m in members],
+        "boards": [
+            c.leaderboard(by=by, **extra)
+            for by in ("kudos_received", "reputation", "solutions", "points")
+            for extra in ({}, {"window": "7d"})
+        ],
+        "positions": [
+            c.position(m, by="kudos_received", **extra)
+            for m in members
+            for extra in ({}, {"window": "7d"})
+        ],
+        "health": c.health(),
+    }
+
+
+def test_the_counters_table_is_keyed_by_scope_then_subject_with_one_partial_board_index(
+    tmp_path: Path,
+) -> None:
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'k.db'}")
+    counters = store.tables.counters
+    with store.engine.connect() as conn:
+        key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+        indexes = inspect(conn).get_indexes(counters.name)
+        ddl = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": counters.name}
+        ).scalar_one()
+    store.close()
+    assert key == ["community", "scope", "subject", "metric"]
+    assert "WITHOUT ROWID" in ddl
+    assert [ix["column_names"] for ix in indexes] == [
+        ["community", "metric", "scope", "value", "subject"]
+    ]
+    assert BOARD_ROWS in str(indexes[0]["dialect_options"]["sqlite_where"])
+
+
+def _history(members: int, days: int) -> list[Event]:
+    """Each member posts a topic a day, tagged; the next ten reply, two give kudos to each."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    names = [f"m{i}" for i in range(members)]
+    out: list[Event] = [MemberJoined(member=m, at=start) for m in names]
+    for day in range(days):
+        at = start + timedelta(days=day, minutes=1)
+        for i, author in enumerate(names):
+            topic = f"t{day}.{i}"
+            out.append(TopicPosted(topic=topic, author=author, tags=[f"tag{i % 7}"], at=at))
+            for r in range(1, 4):
+                reply, replier = f"{topic}.r{r}", names[(i + r) % members]
+                out.append(ReplyPosted(reply=reply, topic=topic, author=replier, at=at))
+                for g in (4, 5):
+                    out.append(KudosGiven(post=reply, giver=names[(i + r + g) % members], at=at))
+    return out
+
+
+def test_a_kudos_on_sqlite_writes_fewer_pages_than_on_the_earlier_layout(tmp_path: Path) -> None:
+    history = _history(members=300, days=2)
+    last = 200  # recorded one per transaction, as a forum records them
+
+    def wal_bytes(earlier: bool) -> int:
+        path = tmp_path / f"{'earlier' if earlier else 'now'}.db"
+        engine = create_engine(f"sqlite:///{path}")
+
+        @event.listens_for(engine, "connect")
+        def _no_checkpoints(dbapi: Any, _: Any) -> None:
+            # Every page a commit writes stays in the WAL: its size counts them all.
+            dbapi.execute("PRAGMA journal_mode=WAL")
+            dbapi.execute("PRAGMA wal_autocheckpoint=0")
+
+        md = _metadata()
+        md.create_all(engine)
+        if earlier:
+            _earlier_layout(engine, md)
+        c = Community(store=SqlStore(engine, metadata=md), policy=kudos.policies.giffgaff())
+        c.record_many(history[:-last])
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        for fact in history[-last:]:
+            c.record(fact)
+        size = Path(f"{path}-wal").stat().st_size
+        engine.dispose()
+        return size
+
+    earlier, now = wal_bytes(True), wal_bytes(False)
+    assert now <= 0.85 * earlier, (now, earlier)
+
+
+def test_every_board_and_standing_read_goes_through_an_index_on_sqlite(tmp_path: Path) -> None:
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'k.db'}")
+    c = _forum(store)
+    plans: list[str] = []
+    engine = store.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _explain(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "counters" in statement and statement.lstrip().upper().startswith("SELECT"):
+            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            plans.append(" | ".join(str(r[-1]) for r in rows))
+
+    c2 = Community(store=SqlStore(engine, metadata=store.metadata), cache=None, policy=c.policy)
+    _reads(c2)
+    for m in ("m1", "m2"):
+        c2.position(m, by="reputation")
+    assert plans
+    for plan in plans:
+        for step in plan.split(" | "):
+            if "counters" in step:
+                assert step.startswith("SEARCH"), plan  # never a SCAN of the table
+    assert any("ix_kudos_counters_board" in p for p in plans)
+    store.close()
+
+
+_METRICS = ["health", "cap:points", "CAP:x", "cap", "kudos_received", "points", "Health"]
+_METRICS += ["people_involved", "followers", "followers ", "ça:", "日本", ""]
+_ASKS = text(
+    f"SELECT CASE WHEN {BOARD_ROWS} THEN 1 ELSE 0 END "
+    "FROM (SELECT CAST(:m AS VARCHAR) AS metric) AS row"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(metric=st.sampled_from(_METRICS) | st.text(max_size=8))
+def test_on_board_index_says_what_the_index_condition_says_on_sqlite(metric: str) -> None:
+    with _sqlite_memory().connect() as conn:
+        assert bool(conn.execute(_ASKS, {"m": metric}).scalar_one()) == on_board_index(metric)
+
+
+_ENGINE: list[Engine] = []
+
+
+def _sqlite_memory() -> Engine:
+    if not _ENGINE:
+        _ENGINE.append(create_engine("sqlite://"))
+    return _ENGINE[0]
+
+
+def test_on_board_index_says_what_the_index_condition_says_on_postgresql(
+    postgres_engine: Engine,
+) -> None:
+    with postgres_engine.connect() as conn:
+        for metric in _METRICS:
+            assert bool(conn.execute(_ASKS, {"m": metric}).scalar_one()) == on_board_index(metric)
+
+
+def test_every_ranked_metric_is_on_the_board_index_and_every_unranked_one_is_written() -> None:
+    """The names the index leaves out are the engine's (a rename would fail here), and no
+    board a host can ask for is among them."""
+    from kudos.engine.core import RANKED_COUNTERS, counter_for
+    from kudos.health import figures
+    from kudos.leaderboards.rules import METRICS
+
+    ranked = {counter_for(m) for m in METRICS} | RANKED_COUNTERS | {"points"}
+    assert all(on_board_index(m) for m in ranked)
+    store = MemoryStore()
+    c = Community(store=store, policy=kudos.policies.giffgaff(), clock=FakeClock())
+    c.join("asker")
+    c.join("alice")
+    c.post_topic("t1", author="asker", title="No data abroad")
+    c.post_reply("r1", topic="t1", author="alice")
+    c.join("bob")
+    c.follow("t1", member="bob")
+    c.give_kudos("r1", giver="asker")
+    with store.transaction(c.id) as tx:
+        written = {m for m, _, _ in tx.snapshot().counters}
+    unranked = {m for m in written if not on_board_index(m)}
+    assert figures.METRIC == "health"
+    assert (
+        {*UNRANKED_METRICS}
+        <= unranked
+        <= {*UNRANKED_METRICS} | {m for m in written if m.startswith("cap:")}
+    )
+
+
+def test_optimize_moves_a_table_of_the_earlier_layout_and_every_read_stays_the_same(
+    engine: Engine,
+) -> None:
+    with _tables(engine, _earlier_layout) as md:
+        clock = FakeClock()
+        store = SqlStore(engine, metadata=md)
+        c = _forum(store, clock)
+        before, rows = _reads(c), _counter_rows(engine, md)
+        store.optimize()
+        counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+        with engine.connect() as conn:
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            indexes = [ix["column_names"] for ix in inspect(conn).get_indexes(counters.name)]
+        assert key == ["community", "scope", "subject", "metric"]
+        assert indexes == [["community", "metric", "scope", "value", "subject"]]
+        assert _counter_rows(engine, md) == rows
+        fresh = Community(store=SqlStore(engine, metadata=md), policy=c.policy, clock=clock)
+        assert _reads(fresh) == before
+        fresh.give_kudos("t0.0.r1", giver="m7")  # and the engine writes on
+        made = _table_identity(engine, counters.name)
+        store.optimize()  # current: nothing to do (the table is not made again)
+        assert _table_identity(engine, counters.name) == made
+        assert_consistent(fresh)
+
+
+def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kudos.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///kudos.db"
+    c = kudos.open(url, policy=kudos.policies.giffgaff())
+    md = c.store.metadata  # type: ignore[attr-defined]
+    c.store.close()  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    _earlier_layout(engine, md)
+    c = kudos.open(url, policy=kudos.policies.giffgaff())
+    c.record_many(_history(members=12, days=1))
+    c.store.close()  # type: ignore[attr-defined]
+    rows = _counter_rows(engine, md)
+    out = io.StringIO()
+    assert main(["rebuild", "--url", url], out) == 0, out.getvalue()
+    assert "moved the counters table to this version's layout" in out.getvalue()
+    again = io.StringIO()
+    assert main(["rebuild", "--url", url, "--json"], again) == 0
+    assert json.loads(again.getvalue())["counters_moved"] is False
+    counters = md.tables["kudos_counters"]
+    with engine.connect() as conn:
+        key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+    assert key == ["community", "scope", "subject", "metric"]
+    assert _counter_rows(engine, md) == rows
+    engine.dispose()
+
+
+def test_optimize_on_a_joined_connection_moves_the_layout_inside_the_host_transaction(
+    engine: Engine,
+) -> None:
+    with _tables(engine, _earlier_layout) as md:
+        _forum(SqlStore(engine, metadata=md))
+        rows = _counter_rows(engine, md)
+        counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+        with engine.connect() as conn:
+            with conn.begin() as host:
+                SqlStore(conn, metadata=md).optimize()
+                host.rollback()  # the host changes its mind: the earlier layout stays
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            assert key == ["community", "metric", "scope", "subject"]
+            conn.rollback()
+            with conn.begin():
+                SqlStore(conn, metadata=md).optimize()
+            key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
+            assert key == ["community", "scope", "subject", "metric"]
+            conn.rollback()
+        assert _counter_rows(engine, md) == rows
+
+
+def test_optimize_keeps_what_the_host_made_on_the_counters_table(engine: Engine) -> None:
+    """A host's own index, view and trigger (and on PostgreSQL its grants and comment)
+    survive the move, and work on the moved table."""
+    md = _metadata()
+    md.create_all(engine)
+    counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
+    name, p = counters.name, counters.name[: -len("counters")]
+    log = f"{p}host_log"
+    pg = engine.dialect.name == "postgresql"
+    try:
+        _earlier_layout(engine, md)
+        clock = FakeClock()
+        c = _forum(SqlStore(engine, metadata=md), clock)
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE INDEX {p}host_by_value ON {name} (value)"))
+            conn.execute(
+                text(
+                    f"CREATE VIEW {p}host_reputation AS SELECT subject, value FROM {name} "
+                    "WHERE metric = 'reputation' AND scope = 'all'"
+                )
+            )
+            conn.execute(text(f"CREATE TABLE {log} (subject VARCHAR, value BIGINT)"))
+            if pg:
+                conn.execute(text(f"COMMENT ON TABLE {name} IS 'the host''s comment'"))
+                conn.execute(text(f"GRANT SELECT ON {name} TO PUBLIC"))
+                conn.execute(
+                    text(
+                        f"CREATE FUNCTION {p}host_logged() RETURNS trigger AS $$ BEGIN "
+                        f"INSERT INTO {log} VALUES (NEW.subject, NEW.value); RETURN NEW; END "
+                        "$$ LANGUAGE plpgsql"
+                    )
+                )
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {p}host_trigger AFTER UPDATE ON {name} FOR EACH ROW "
+                        f"WHEN (NEW.metric = 'reputation' AND NEW.scope = 'all') "
+                        f"EXECUTE FUNCTION {p}host_logged()"
+                    )
+                )
+            else:
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {p}host_trigger AFTER UPDATE ON {name} "
+                        "WHEN new.metric = 'reputation' AND new.scope = 'all' BEGIN "
+                        f"INSERT INTO {log} VALUES (new.subject, new.value); END"
+                    )
+                )
+        view = f"SELECT subject, value FROM {p}host_reputation ORDER BY subject"
+        with engine.connect() as conn:
+            before = conn.execute(text(view)).all()
+        store = SqlStore(engine, metadata=md)
+        assert not store.counters_layout_current()
+        assert store.optimize() is True
+        assert store.counters_layout_current()
+        assert store.optimize() is False
+        Community(store=store, policy=c.policy, clock=clock).give_kudos("t0.1.r1", giver="m7")
+        with engine.connect() as conn:
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes(name)}
+            assert f"{p}host_by_value" in indexes
+            assert conn.execute(text(view)).all() != before  # the view reads the moved table
+            assert conn.execute(text(f"SELECT count(*) FROM {log}")).scalar_one() > 0
+            if pg:
+                comment = inspect(conn).get_table_comment(name)["text"]
+                assert comment == "the host's comment"
+                granted = conn.execute(
+                    text(
+                        "SELECT count(*) FROM information_schema.role_table_grants "
+                        "WHERE table_name = :n AND grantee = 'PUBLIC'"
+                    ),
+                    {"n": name},
+                ).scalar_one()
+                assert granted > 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP VIEW IF EXISTS {p}host_reputation"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {log}"))
+        md.drop_all(engine)
+        if pg:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP FUNCTION IF EXISTS {p}host_logged()"))
+
+
+def test_optimize_on_a_database_without_kudos_tables_says_to_create_them(
+    tmp_path: Path,
+) -> None:
+    engine = configure_sqlite(create_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    with pytest.raises(kudos.StoreError, match=r"tables are missing.*create_all"):
+        SqlStore(engine).optimize()
+    engine.dispose()
+
+
+def test_optimize_waits_for_a_writer_on_a_hosts_sqlite_engine(tmp_path: Path) -> None:
+    """The documented host engine begins deferred: optimize() takes the write lock with its
+    first statement, so a writer committing meanwhile makes it wait, not fail."""
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    md = _metadata()
+    engine = configure_sqlite(create_engine(url))
+    md.create_all(engine)
+    c = _forum(SqlStore(engine, metadata=md))
+    locked, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        other = sqlite3.connect(tmp_path / "live.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(f"UPDATE {c.store.tables.counters.name} SET value = value")  # type: ignore[attr-defined]
+        locked.set()
+        done.wait(0.5)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    locked.wait()
+    try:
+        assert SqlStore(engine, metadata=md).optimize() is False  # current; waited, no error
+    finally:
+        done.set()
+        thread.join()
+    engine.dispose()
+
+
+def _documented_sql(dialect: str) -> list[str]:
+    """The offline-migration statements docs/stores.md gives for ``dialect``."""
+    docs = (Path(__file__).parent.parent / "docs" / "stores.md").read_text()
+    part = docs[docs.index("For offline migrations") :]
+    blocks = part.split("```sql\n")[1:3]
+    block = blocks[0 if dialect == "postgresql" else 1].split("```")[0]
+    return [s.strip() for s in block.split(";") if s.strip()]
+
+
+def test_the_documented_offline_sql_moves_the_table(engine: Engine) -> None:
+    md = make_metadata()  # the default prefix the docs' SQL names
+    if engine.dialect.name == "postgresql":
+        md = make_metadata(schema="layout_docs")
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS layout_docs CASCADE"))
+            conn.execute(text("CREATE SCHEMA layout_docs"))
+    md.create_all(engine)
+    try:
+        _earlier_layout(engine, md)
+        clock = FakeClock()
+        c = _forum(SqlStore(engine, metadata=md), clock)
+        before, rows = _reads(c), _counter_rows(engine, md)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL search_path TO layout_docs"))
+            for statement in _documented_sql(engine.dialect.name):
+                conn.exec_driver_sql(statement)
+        store = SqlStore(engine, metadata=md)
+        assert store.counters_layout_current()
+        assert _counter_rows(engine, md) == rows
+        assert _reads(Community(store=store, policy=c.policy, clock=clock)) == before
+    finally:
+        md.drop_all(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS layout_docs CASCADE"))
+
+
+def test_a_standings_counters_are_listed_by_name_on_every_store_and_layout(
+    engine: Engine,
+) -> None:
+    with _tables(engine, _earlier_layout) as md:
+        clock = FakeClock()
+        sql = _forum(SqlStore(engine, metadata=md), clock)
+        memory = _forum(MemoryStore(), FakeClock())
+        for m in ("m1", "m2", "m5"):
+            names = list(sql.standing(m).counters)
+            assert names == sorted(names)
+            assert names == list(memory.standing(m).counters)
+        SqlStore(engine, metadata=md).optimize()
+        moved = Community(store=SqlStore(engine, metadata=md), policy=sql.policy, clock=clock)
+        assert [list(moved.standing(m).counters) for m in ("m1", "m2", "m5")] == [
+            list(memory.standing(m).counters) for m in ("m1", "m2", "m5")
+        ]
