@@ -124,6 +124,17 @@ def _content_fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
+# Per event type: its content fields, those left out when unset, and every field a copy
+# sets (the content's, ``at`` and ``channel``); worked out on first use.
+_FIELDS: dict[type[Event], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _fields(cls: type[Event]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    content = _content_fields(cls)
+    found = _FIELDS[cls] = (content, _OMITTED_WHEN_UNSET.get(cls, ()), (*content, "at", "channel"))
+    return found
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every event type by its stored ``type`` name (a copy)."""
     return dict(_REGISTRY)
@@ -178,11 +189,13 @@ class Event:
         # attrs.evolve would run every validator and converter again (a tenth of an event's
         # cost in a batch).
         cls = type(self)
+        try:
+            every = _FIELDS[cls][2]
+        except KeyError:
+            every = _fields(cls)[2]
         copy = object.__new__(cls)
-        for name in _content_fields(cls):
+        for name in every:
             object.__setattr__(copy, name, getattr(self, name))
-        object.__setattr__(copy, "at", self.at)
-        object.__setattr__(copy, "channel", self.channel)
         object.__setattr__(copy, "event_id", event_id)
         return copy
 
@@ -202,13 +215,19 @@ class Event:
         ``channel`` is included only when given: a fact recorded before
         channels existed has the same content as the same fact now.
         """
+        try:
+            names, omitted, _ = _FIELDS[type(self)]
+        except KeyError:
+            names, omitted, _ = _fields(type(self))
         out = {}
-        omitted = _OMITTED_WHEN_UNSET.get(type(self), ())
-        for name in _content_fields(type(self)):
+        for name in names:
             value = getattr(self, name)
-            if value is None and name in omitted:
-                continue  # a field added later: facts recorded before it keep their content
-            out[name] = list(value) if isinstance(value, tuple) else value
+            if value is None:
+                if name in omitted:
+                    continue  # a field added later: facts recorded before it keep their content
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
         if self.channel is not None:
             out["channel"] = self.channel
         return out

@@ -126,7 +126,7 @@ def remember(ctx: Context, limit: Limit, giver: str, post: Post, points: int) ->
             "rule": limit.rule,
             "why": limit.why,
             "points": points,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
         },
         ref=giver,
         status=ctx.period,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -13,8 +14,10 @@ from ..engine.core import (
     after_event,
     before_event,
     handles,
+    kept_account,
     merged_into,
     resolve,
+    unmerged,
 )
 from ..errors import InvalidInput, NotAllowed
 from ..events import (
@@ -66,19 +69,57 @@ def _may_name_a_merged_member(event_type: type[Event]) -> bool:
     return bool(_member_fields(event_type)) or issubclass(event_type, _VOTES)
 
 
+class _Named:
+    """What re-pointing reads of an event type, worked out once per type."""
+
+    __slots__ = ("names", "read", "repointed", "vote")
+
+    def __init__(self, cls: type[Event]) -> None:
+        self.repointed = not issubclass(cls, _NOT_REPOINTED)
+        self.names = _member_fields(cls)
+        self.read = attrgetter(*self.names) if len(self.names) > 1 else None
+        # A vote's post and voter fields.
+        self.vote = (
+            None
+            if not issubclass(cls, _VOTES)
+            else ("idea" if issubclass(cls, IdeaVoted) else "post",
+                  "giver" if issubclass(cls, KudosGiven) else "voter")
+        )  # fmt: skip
+
+
+_NAMED: dict[type[Event], _Named] = {}
+
+
+def _named(cls: type[Event]) -> _Named:
+    found = _NAMED[cls] = _Named(cls)
+    return found
+
+
 @before_event(on=_may_name_a_merged_member)
 def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
-    """Make facts naming a merged account count for the account kept."""
-    if isinstance(event, _NOT_REPOINTED):
+    """Make facts naming a merged account count for the account kept.
+
+    A member this transaction knows to be unmerged (:func:`unmerged`) costs a
+    key lookup: nothing to re-point.
+    """
+    try:
+        named = _NAMED[type(event)]
+    except KeyError:
+        named = _named(type(event))
+    if not named.repointed:
         return event
+    known = unmerged(tx)
     changes: dict[str, Any] = {}
-    for name in _member_fields(type(event)):
-        named = getattr(event, name)
-        kept = resolve(tx, named)
-        if kept != named:
-            changes[name] = kept
-    if isinstance(event, _VOTES):
-        _refuse_own_vote(tx, event, changes)
+    names = named.names
+    if names:
+        values = named.read(event) if named.read is not None else (getattr(event, names[0]),)
+        for name, member in zip(names, values, strict=True):
+            if member not in known:
+                kept = kept_account(tx, member, known)
+                if kept != member:
+                    changes[name] = kept
+    if named.vote is not None:
+        _refuse_own_vote(tx, event, changes, named.vote, known)
     if not changes:
         return event
     assert event.event_id is not None
@@ -86,17 +127,24 @@ def _check_and_repoint(tx: Transaction, policy: Policy, event: Event) -> Event:
 
 
 def _refuse_own_vote(
-    tx: Transaction, event: KudosGiven | DownVoted | IdeaVoted, changes: Any
+    tx: Transaction,
+    event: Event,
+    changes: Any,
+    fields: tuple[str, str],
+    known: dict[str, None],
 ) -> None:
-    """A vote on a post its voter wrote under an account since merged is a vote on their own."""
-    post = event.idea if isinstance(event, IdeaVoted) else event.post
-    field = "giver" if isinstance(event, KudosGiven) else "voter"
-    voter = str(changes.get(field, getattr(event, field)))
+    """A vote on a post its voter wrote under an account since merged is a vote on their own.
+
+    ``fields`` names the vote's post and voter; ``known`` is :func:`unmerged`.
+    """
+    post_field, field = fields
+    post = getattr(event, post_field)
+    voter = str(changes[field] if field in changes else getattr(event, field))
     doc = tx.get("post", post)
     if doc is None:
         return
     author = str(doc.data["author"])
-    if author != voter and resolve(tx, author) == voter:
+    if author != voter and author not in known and kept_account(tx, author, known) == voter:
         raise NotAllowed(
             f"member {voter!r} cannot vote on {post!r}: they wrote it as {author!r}, "
             "an account merged into theirs"
@@ -119,8 +167,9 @@ def _check_channel(ctx: Context) -> None:
 def _sweep_merged(ctx: Context) -> None:
     """What this event booked to a merged account (an award on a post it wrote, the reversal
     of an award it earned) moves on to the account kept, as the merge moved its balances."""
+    known = ctx.unmerged
     for entry in list(ctx.entries):
-        if not entry.amount or entry.action == MERGE_ACTION:
+        if not entry.amount or entry.action == MERGE_ACTION or entry.member in known:
             continue
         if merged_into(ctx.tx, entry.member) is None:
             continue
@@ -165,7 +214,7 @@ def _identity_linked(ctx: Context, event: IdentityLinked) -> None:
             "member": event.member,
             "channel": event.channel,
             "handle": event.handle,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
         },
         ref=event.member,
         status=event.channel,
@@ -215,7 +264,7 @@ def _members_merged(ctx: Context, event: MembersMerged) -> None:
     ctx.put(
         "merge",
         gone,
-        {"into": kept, "by": event.by, "at": ctx.at.isoformat(), "event": ctx.event_id},
+        {"into": kept, "by": event.by, "at": ctx.at_text, "event": ctx.event_id},
         ref=kept,
     )
     ctx.notify(kept, "members-merged", merged=gone)
@@ -295,7 +344,7 @@ def _canonical_marked(ctx: Context, event: CanonicalMarked) -> None:
             "problem": problem,
             "author": reply.author,
             "by": event.by,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
             "uses": 0,
         },
         ref=problem,
@@ -345,7 +394,7 @@ def _answered_with(ctx: Context, event: AnsweredWith) -> None:
             "problem": problem,
             "channel": channel,
             "by": event.by,
-            "at": ctx.at.isoformat(),
+            "at": ctx.at_text,
         },
         ref=problem,
         status=event.conversation,

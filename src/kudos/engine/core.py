@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -124,6 +125,10 @@ kept per tag, since a per-tag count is read by a per-tag board and by nothing el
 def window_counters(window_metrics: tuple[str, ...]) -> frozenset[str]:
     """The counters kept per day for the leaderboard metrics ``window_metrics``."""
     return frozenset(counter_for(metric) for metric in window_metrics)
+
+
+# The last policy a Context was made under and its window_counters() (replaced whole).
+_LAST_WINDOWED: list[tuple[Any, frozenset[str]]] = [(None, frozenset())]
 
 
 def handles(
@@ -419,10 +424,34 @@ def resolve(tx: Transaction, member: str) -> str:
     return member
 
 
+def unmerged(tx: Transaction) -> dict[str, None]:
+    """The accounts known, in ``tx``, never to have been merged: a key lookup (see
+    :class:`_Memo`). :func:`kept_account` adds to it."""
+    return _memo(tx).unmerged
+
+
+def kept_account(tx: Transaction, member: str, known: dict[str, None]) -> str:
+    """:func:`resolve`, noting in ``known`` (:func:`unmerged`) a joined member never merged."""
+    if member in known:
+        return member
+    doc = tx.get("member", member)
+    if doc is None:
+        return member
+    if doc.data.get("merged_into") is None:
+        known[member] = None
+        return member
+    return resolve(tx, member)
+
+
 def same_person(tx: Transaction, one: str, other: str) -> bool:
     """Whether member ids ``one`` and ``other`` are one person: the same account, or accounts
     merged into the same one (a post written before a merge is still its author's own)."""
-    return one == other or resolve(tx, one) == resolve(tx, other)
+    if one == other:
+        return True
+    known = _memo(tx).unmerged
+    if one in known and other in known:  # two accounts, each its own
+        return False
+    return resolve(tx, one) == resolve(tx, other)
 
 
 def get_member(tx: Transaction, member: str) -> Member:
@@ -466,10 +495,13 @@ class Context:
         "_kept",
         "_locked",
         "_members",
+        "_memo",
         "_notify",
         "_period",
+        "_posts",
         "_windowed",
         "at",
+        "at_text",
         "clipped",
         "deltas",
         "entries",
@@ -484,6 +516,7 @@ class Context:
         "trusted",
         "tx",
         "unfloored",
+        "unmerged",
         "unsettled",
         "version",
     )
@@ -497,6 +530,7 @@ class Context:
         notify: bool = True,
         trusted: bool = False,
         version: int = 1,
+        at_text: str | None = None,
     ):
         assert event.event_id is not None and event.at is not None
         self.tx = tx
@@ -506,6 +540,9 @@ class Context:
         self.event = event
         self.event_id: str = event.event_id
         self.at: datetime = event.at
+        self.at_text: str = event.at.isoformat() if at_text is None else at_text
+        """The event's time as ISO 8601 text (``at.isoformat()``, or ``at_text`` when the
+        caller formatted it already): what documents keep of it (``posted_at``, ...)."""
         self.entries: list[LedgerEntry] = []
         self.notes: list[Notification] = []
         # Empty counters made without Counter.__init__ (two Python calls each, per event).
@@ -518,13 +555,23 @@ class Context:
         self._period: str | None = None
         self._day: str | None = None
         self._members: dict[str, Member] = {}
+        self._posts: dict[str, Post] = {}  # a post document written starts its entry over
         # The account that counts for each member named (itself, or the one it was merged
         # into), read with the member's document; a member document written starts it over.
         self._kept: dict[str, str] = {}
+        self._memo = memo = _memo(tx)
+        self.unmerged = memo.unmerged
+        """Accounts known, in this transaction, never to have been merged (see :class:`_Memo`):
+        each counts as itself. A key lookup; an account not in it may still be unmerged."""
         # The balance counters booked lines changed (what flush() checks against the bound).
         self._balances: dict[CounterKey, None] = {}
         self._locked: set[str] = set()
-        self._windowed = window_counters(policy.leaderboards.window_metrics)
+        last = _LAST_WINDOWED[0]  # the policy of the last event: nearly always this one
+        if last[0] is policy:
+            self._windowed = last[1]
+        else:
+            self._windowed = window_counters(policy.leaderboards.window_metrics)
+            _LAST_WINDOWED[0] = (policy, self._windowed)
         self.trusted = trusted
         """Recording history: privileges were checked when the facts happened."""
         self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
@@ -540,9 +587,11 @@ class Context:
     # -- reading ----------------------------------------------------------------
     def member(self, member: str) -> Member:
         """The member (cached for this event); :class:`UnknownMember` if never joined."""
-        found = self._members.get(member) or self.known_member(member)
+        found = self._members.get(member)
         if found is None:
-            return get_member(self.tx, member)  # raises UnknownMember
+            found = self.known_member(member)
+            if found is None:
+                return get_member(self.tx, member)  # raises UnknownMember
         return found
 
     def known_member(self, member: str) -> Member | None:
@@ -555,6 +604,7 @@ class Context:
             found = self._members[member] = member_from_doc(doc)
             if doc.data.get("merged_into") is None:
                 self._kept[member] = member
+                self.unmerged[member] = None
         return found
 
     def kept(self, member: str) -> str:
@@ -570,6 +620,7 @@ class Context:
                 return member  # not kept: they may join later in this event
             if doc.data.get("merged_into") is None:
                 kept = member
+                self.unmerged[member] = None
                 if member not in self._members:
                     self._members[member] = member_from_doc(doc)
             else:
@@ -578,8 +629,11 @@ class Context:
         return kept
 
     def post(self, post: str) -> Post:
-        """The post; :class:`UnknownPost` if never reported."""
-        return get_post(self.tx, post)
+        """The post (read once per event); :class:`UnknownPost` if never reported."""
+        found = self._posts.get(post)
+        if found is None:
+            found = self._posts[post] = get_post(self.tx, post)
+        return found
 
     def not_before(self, post: Post, what: str) -> None:
         """Raise :class:`InvalidInput` when this event is dated before ``post`` was posted.
@@ -651,10 +705,15 @@ class Context:
         """The payback period this event's awards are booked in.
 
         The period of the event's time, or, when that period is already
-        closed (a late event), the first open period after it.
+        closed (a late event), the first open period after it. Worked out once
+        per day of a transaction (see :func:`_booked`).
         """
         if self._period is None:
-            self._period = booking_period(self.tx, self.policy, self.at)
+            periods = self.policy.periods
+            if periods.kind == "explicit":  # ranges may start at any instant
+                self._period = booking_period(self.tx, self.policy, self.at)
+            else:
+                self._period = _booked(self._memo, self.tx, self.policy, self.day(), self.at)
         return self._period
 
     def day(self, at: datetime | None = None) -> str:
@@ -691,7 +750,7 @@ class Context:
         """
         if not delta:
             return
-        period = period or self.period
+        period = period or self._period or self.period
         d = self.deltas
         get = d.get  # Counter's own += calls its __missing__ (Python) for every new key
         key = (metric, "all", subject)
@@ -701,7 +760,8 @@ class Context:
         if not boards:
             return
         if metric in self._windowed:
-            key = (metric, _day_scope(self.day(at)), subject)
+            day = self._day if at is None and self._day is not None else self.day(at)
+            key = (metric, _day_scope(day), subject)
             d[key] = get(key, 0) + delta
         if metric not in RANKED_COUNTERS:
             return
@@ -898,7 +958,8 @@ class Context:
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
-        return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
+        day = self._day if at is self.at and self._day is not None else self.day(at)
+        return (f"cap:{cap.account}", cap_scope(cap.per, day, period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
         """Queue ``entry`` and its counter changes: the balance of its account (all time and
@@ -938,7 +999,9 @@ class Context:
         if metric in _BALANCE_COUNTERS:
             balances[key] = None
         if metric in self._windowed:
-            key = (metric, _day_scope(self.day(entry.at)), member)
+            at = entry.at
+            day = self._day if at is self.at and self._day is not None else self.day(at)
+            key = (metric, _day_scope(day), member)
             d[key] = get(key, 0) + amount
         tags = entry.tags
         if tags and metric in RANKED_COUNTERS:
@@ -1190,8 +1253,16 @@ class Context:
         status: str | None = None,
     ) -> None:
         """Write a projection document now (documents are not queued)."""
-        if kind == "member" and self._kept:
-            self._kept.clear()  # a merge changes who counts for whom
+        if kind == "member":
+            if self._kept:
+                self._kept.clear()  # a merge changes who counts for whom
+            if key in self.unmerged:
+                del self.unmerged[key]
+        elif kind == "post":
+            if key in self._posts:
+                del self._posts[key]
+        elif kind == "period":  # a period closed: later awards are booked elsewhere
+            self._memo.booked.clear()
         self.tx.put(Doc(kind=kind, key=key, data=data, ref=ref, status=status))
 
     def update(self, kind: str, key: str, **changes: Any) -> None:
@@ -1334,6 +1405,64 @@ def booking_period(tx: Transaction, policy: Policy, at: datetime) -> str:
     return period
 
 
+class _Memo:
+    """What the engine learned in one transaction, kept across its events.
+
+    ``booked``: per calendar schedule and local day, the booking period of that
+    day (:func:`booking_period`). A period's document changes only through
+    :meth:`Context.put` (closing it), which empties ``booked``; on a shared
+    store, closing takes the community lock exclusively (no other writer runs
+    meanwhile), so what one transaction read stays true until it writes it.
+
+    ``unmerged``: the members whose document this transaction read without a
+    ``merged_into`` (each counts as itself: :func:`resolve`). A member's document
+    changes only through :meth:`Context.put`, which forgets the member; on a
+    shared store, reading a member's document locks it to the commit, so no
+    other writer merges them meanwhile.
+    """
+
+    __slots__ = ("booked", "unmerged")
+
+    def __init__(self) -> None:
+        self.booked: dict[tuple[int, str], tuple[Any, str]] = {}
+        self.unmerged: dict[str, None] = {}
+
+
+# The transaction the last event was applied in and what was learned in it: a batch
+# applies thousands of events in one. A weak reference: a transaction ends with its work.
+_MEMO: tuple[weakref.ref[Any], _Memo] | None = None
+
+
+def _memo(tx: Transaction) -> _Memo:
+    """What the engine learned in ``tx`` so far (see :class:`_Memo`)."""
+    global _MEMO
+    last = _MEMO  # one read: another thread may replace it meanwhile
+    if last is not None and last[0]() is tx:
+        return last[1]
+    memo = _Memo()
+    with contextlib.suppress(TypeError):  # a transaction without weak references learns nothing
+        _MEMO = (weakref.ref(tx), memo)
+    return memo
+
+
+def _booked(memo: _Memo, tx: Transaction, policy: Policy, day: str, at: datetime) -> str:
+    """:func:`booking_period` of ``at``, of local ``day``, under a calendar schedule.
+
+    Such a schedule's periods start at local midnight (of a month's first day), so
+    every instant of one local day has one period, and one booking period while
+    no period closes.
+    """
+    periods = policy.periods
+    booked = memo.booked
+    key = (id(periods), day)
+    known = booked.get(key)
+    if known is not None and known[0] is periods:
+        return known[1]
+    found = booking_period(tx, policy, at)
+    booked[key] = (periods, found)
+    return found
+
+
 def _is_closed(tx: Transaction, period: str) -> bool:
     doc = tx.get("period", period)
     return doc is not None and doc.status == "closed"
@@ -1381,10 +1510,12 @@ def apply(
             _DERIVING[0] = (None, {})
     assert event.event_id is not None
     if stored is None or stored.event_id != event.event_id:
+        if payload is None:
+            payload = event.payload()
         stored = StoredEvent(
             event_id=event.event_id,
             type=event.type,
-            payload=event.payload() if payload is None else payload,
+            payload=payload,
             at=event.at or _never_here(),
         )
     known = tx.append_event(stored)
@@ -1400,7 +1531,11 @@ def apply(
     befores, afters = hooks_for(type(event))
     for before in befores:
         event = before(tx, policy, event)
-    ctx = Context(tx, policy, event, notify=notify, trusted=trusted, version=version)
+    # The time formatted once, for the log and the documents alike.
+    at_text = payload["at"] if payload is not None else None
+    ctx = Context(
+        tx, policy, event, notify=notify, trusted=trusted, version=version, at_text=at_text
+    )
     handler(ctx, event)
     ctx.settle()
     for hook in afters:

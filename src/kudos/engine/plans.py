@@ -63,8 +63,17 @@ _PLANS: dict[int, tuple[Any, dict[str, AwardPlan]]] = {}
 _PLANS_LIMIT = 64
 
 
+# The plans of the policy asked for last: nearly every award asks under the same one.
+_LAST: list[tuple[Any, dict[str, AwardPlan]]] = [(None, {})]
+
+
 def award_plan(policy: Policy, action: str) -> AwardPlan:
     """The :class:`AwardPlan` of ``action`` under ``policy``, compiled on first use."""
+    last = _LAST[0]
+    if last[0] is policy:
+        plan = last[1].get(action)
+        if plan is not None:
+            return plan
     known = _PLANS.get(id(policy))
     if known is None or known[0] is not policy:
         if len(_PLANS) >= _PLANS_LIMIT:
@@ -73,6 +82,7 @@ def award_plan(policy: Policy, action: str) -> AwardPlan:
     plan = known[1].get(action)
     if plan is None:
         plan = known[1][action] = AwardPlan(policy, action)
+    _LAST[0] = known
     return plan
 
 

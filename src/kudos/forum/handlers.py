@@ -111,7 +111,7 @@ def _joined(ctx: Context, event: MemberJoined) -> None:
     ctx.put(
         "member",
         event.member,
-        {"role": event.role, "joined_at": ctx.at.isoformat(), "referred_by": event.referred_by},
+        {"role": event.role, "joined_at": ctx.at_text, "referred_by": event.referred_by},
         status=event.role,
     )
     start = ctx.policy.reputation_start
@@ -129,10 +129,10 @@ def _joined(ctx: Context, event: MemberJoined) -> None:
 
 
 def _new_post(ctx: Context, post: str) -> None:
-    ctx.require(
-        ctx.tx.get("post", post) is None,
-        f"post {post!r} was already reported; give each topic and reply its own id",
-    )
+    if ctx.tx.get("post", post) is not None:  # the message is made only when it is needed
+        ctx.require(
+            False, f"post {post!r} was already reported; give each topic and reply its own id"
+        )
 
 
 @handles(MemberDeleted)
@@ -158,7 +158,7 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
             "tags": list(event.tags),
             "product": event.product,
             "feeling": event.feeling,
-            "posted_at": ctx.at.isoformat(),
+            "posted_at": ctx.at_text,
             "period": ctx.period,
         },
         ref=event.author,
@@ -180,8 +180,11 @@ def _topic(ctx: Context, event: TopicPosted) -> None:
 def _reply(ctx: Context, event: ReplyPosted) -> None:
     author = ctx.member(event.author)
     topic = ctx.post(event.topic)
-    ctx.require(topic.kind != "reply", f"{event.topic!r} is a reply; reply on a topic instead")
-    ctx.require(not topic.removed, f"topic {event.topic!r} was removed; it takes no replies")
+    # Each check makes its message only when it refuses.
+    if topic.kind == "reply":
+        ctx.require(False, f"{event.topic!r} is a reply; reply on a topic instead")
+    if topic.removed:
+        ctx.require(False, f"topic {event.topic!r} was removed; it takes no replies")
     ctx.not_before(topic, f"reply {event.reply!r}")
     _new_post(ctx, event.reply)
     ctx.put(
@@ -194,7 +197,7 @@ def _reply(ctx: Context, event: ReplyPosted) -> None:
             "tags": list(topic.tags),
             "product": topic.product,
             "official": author.is_staff,
-            "posted_at": ctx.at.isoformat(),
+            "posted_at": ctx.at_text,
             "period": ctx.period,
         },
         ref=event.topic,

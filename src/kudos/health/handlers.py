@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..channels.events import AnsweredWith, MembersMerged
-from ..engine.core import Context, after_event, resolve, same_person
+from ..engine.core import Context, after_event, period_of, resolve, same_person
 from ..events import (
     PostRemoved,
     PostRestored,
@@ -122,7 +122,7 @@ def _track(ctx: Context) -> None:
     event = ctx.event
     if isinstance(event, TopicPosted):
         data: dict[str, Any] = {
-            "posted_at": ctx.at.isoformat(),
+            "posted_at": ctx.at_text,
             "author": event.author,
             "kind": event.kind,
             "product": event.product,
@@ -139,14 +139,14 @@ def _track(ctx: Context) -> None:
             "target": ctx.policy.health.target_seconds,
             "day": ctx.day(),
         }
-        _save(ctx, event.topic, None, data, ctx.policy.periods.period_of(ctx.at))
+        _save(ctx, event.topic, None, data, period_of(ctx.policy, ctx.at))
     elif isinstance(event, ReplyPosted):
         staff = ctx.member(event.author).is_staff
-        response = [event.reply, event.author, ctx.at.isoformat(), 0, staff, None, True]
+        response = [event.reply, event.author, ctx.at_text, 0, staff, None, True]
         _respond(ctx, event.topic, response)
     elif isinstance(event, AnsweredWith):
         staff = ctx.member(event.by).is_staff
-        response = [ctx.event_id, event.by, ctx.at.isoformat(), 0, staff, event.canonical, True]
+        response = [ctx.event_id, event.by, ctx.at_text, 0, staff, event.canonical, True]
         _respond(ctx, event.conversation, response)
     elif isinstance(event, SolutionAccepted):
         doc = ctx.tx.get(KIND, event.topic)

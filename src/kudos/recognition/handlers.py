@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import operator
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -226,6 +227,7 @@ class _Plan:
 
     def __init__(self, rec: Recognition) -> None:
         self.rec = rec
+        self.active = rec.active
         self.ranks = [(r, tuple((m, n) for m, n in r.requires.items() if n)) for r in rec.ranks]
         entry = rec.rank_for({})
         self.entry_rank = entry.name if entry else None
@@ -359,7 +361,8 @@ class _Plan:
         deltas = ctx.deltas
         found = []
         for m in self.reads:  # a loop, not a generator: this runs per member and event
-            if deltas.get((m, "all", member)):
+            key = (m, "all", member)
+            if key in deltas and deltas[key]:  # noqa: RUF019 (a lookup, not a call)
                 found.append(m)
         moved = tuple(found)
         seen = _seen(ctx.tx)
@@ -436,17 +439,24 @@ class _Plan:
 # the policy itself, so an id is never reused while its entry lives).
 _EFFECTIVE: dict[int, tuple[Any, _Plan]] = {}
 _EFFECTIVE_LIMIT = 64
+# The last policy asked for and its plan (one entry, replaced whole).
+_LAST_PLAN: list[tuple[Any, _Plan | None]] = [(None, None)]
 
 
 def _plan(policy: Any) -> _Plan:
     """The :class:`_Plan` of the policy's effective recognition section (see :func:`_effective`)."""
+    last, known_plan = _LAST_PLAN[0]  # the last event's policy: nearly always this one
+    if last is policy and known_plan is not None:
+        return known_plan
     known = _EFFECTIVE.get(id(policy))
     if known is not None and known[0] is policy:
+        _LAST_PLAN[0] = known
         return known[1]
     if len(_EFFECTIVE) >= _EFFECTIVE_LIMIT:
         _EFFECTIVE.clear()
     plan = _Plan(_fold_gates(policy))
     _EFFECTIVE[id(policy)] = (policy, plan)
+    _LAST_PLAN[0] = (policy, plan)
     return plan
 
 
@@ -483,23 +493,58 @@ def _field(event: Event, table: Mapping[str, str]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _Kind:
+    """What recognition asks of every event of one type, worked out once per type."""
+
+    __slots__ = ("actor", "member", "removal", "whole")
+
+    def __init__(self, cls: type[Event]) -> None:
+        names = {f.name for f in attrs.fields(cls)} if attrs.has(cls) else set()
+
+        def reader(name: str | None) -> Any:
+            if name is None or (name not in names and not hasattr(cls, name)):
+                return None
+            return operator.attrgetter(name)
+
+        self.actor = reader(ACTIVITIES.get(cls.type))
+        """Reads the member whose activity the event is (see :data:`ACTIVITIES`)."""
+        self.member = reader("member")
+        """Reads the event's ``member`` field (joining or leaving changes the role)."""
+        self.removal = issubclass(cls, PostRemoved)
+        # Joining sets the role and leaving the account: both change what a member holds.
+        self.whole = issubclass(cls, MemberJoined | MemberDeleted)
+
+
+_KINDS: dict[type[Event], _Kind] = {}
+
+
+def _kind(cls: type[Event]) -> _Kind:
+    found = _KINDS[cls] = _Kind(cls)
+    return found
+
+
 @after_event
 def _recognise(ctx: Context) -> None:
-    actor = _field(ctx.event, ACTIVITIES)
+    event = ctx.event
+    try:
+        kind = _KINDS[type(event)]
+    except KeyError:
+        kind = _kind(type(event))
+    actor = kind.actor(event) if kind.actor is not None else None
+    if actor is not None and type(actor) is not str and not isinstance(actor, str):
+        actor = None
     seen = _seen(ctx.tx)
     if actor is not None and ctx.known_member(actor) is not None:
         _count_active_day(ctx, actor, seen)
         ctx.touched.add(actor)
     plan = _plan(ctx.policy)
     rec = plan.rec
-    if not rec.active:
-        _note_unseen_moves(ctx, plan, seen)
+    if not plan.active:
+        _note_unseen_moves(ctx, plan, seen, kind)
         return
-    event = ctx.event
-    if isinstance(event, PostRemoved) and event.reason in ABUSE_REASONS:
-        _revoke_badges_of(ctx, rec, event.post, event.reason)
-    # Joining sets the role and leaving the account: both change what a member holds.
-    whole = isinstance(event, MemberJoined | MemberDeleted)
+    if kind.removal and event.reason in ABUSE_REASONS:  # type: ignore[attr-defined]
+        _revoke_badges_of(ctx, rec, event.post, event.reason)  # type: ignore[attr-defined]
+    whole = kind.whole
     event_badges = plan.event_badges(event.type)
     for member_id in sorted(ctx.touched):
         member = ctx.known_member(member_id)
@@ -542,10 +587,10 @@ def _recognise(ctx: Context) -> None:
         _update_privileges(ctx, plan, member, metrics, rank)
         if plan.stamps:
             _note_checked(ctx, seen, member_id, checked)
-    _note_unseen_moves(ctx, plan, seen)
+    _note_unseen_moves(ctx, plan, seen, kind)
 
 
-def _note_unseen_moves(ctx: Context, plan: _Plan, seen: _Seen) -> None:
+def _note_unseen_moves(ctx: Context, plan: _Plan, seen: _Seen, kind: _Kind) -> None:
     """Clear the note of the members whose standing this event may have moved unseen.
 
     A note names the rules a member was last worked out by in full; it stays
@@ -560,16 +605,24 @@ def _note_unseen_moves(ctx: Context, plan: _Plan, seen: _Seen) -> None:
     noted = plan.fingerprint if plan.stamps else None
     reads, touched = plan.read_set, ctx.touched
     moved: dict[str, bool] = {}  # subject -> whether a counter these rules read moved
-    for (metric, scope, subject), delta in ctx.deltas.items():
-        if delta and scope == "all":
-            moved[subject] = moved.get(subject, False) or metric in reads
+    # Dict operations only (no method calls): this runs after every event.
+    for key, delta in ctx.deltas.items():
+        if delta and key[1] == "all":
+            subject = key[2]
+            if key[0] in reads:
+                moved[subject] = True
+            elif subject not in moved:
+                moved[subject] = False
     for member in touched:
-        moved.setdefault(member, False)
-    joined = getattr(ctx.event, "member", None)  # joining or leaving changes the role
-    if isinstance(joined, str):
-        moved.setdefault(joined, False)
+        if member not in moved:
+            moved[member] = False
+    if kind.member is not None:  # joining or leaving changes the role
+        joined = kind.member(ctx.event)
+        if isinstance(joined, str) and joined not in moved:
+            moved[joined] = False
+    checked = seen.checked
     for subject in sorted(moved):
-        mark = _mark(ctx, seen, subject)
+        mark = checked[subject] if subject in checked else _mark(ctx, seen, subject)
         if mark and (mark != noted or (moved[subject] and subject not in touched)):
             _note_checked(ctx, seen, subject, "")
 
@@ -631,7 +684,7 @@ def _update_rank(ctx: Context, plan: _Plan, member: Member, metrics: _Metrics) -
     doc = ctx.tx.get("rank", member.id)
     if doc is not None and doc.data.get("rank") == new:
         return rank
-    ctx.put("rank", member.id, {"rank": new, "since": ctx.at.isoformat()}, status=new)
+    ctx.put("rank", member.id, {"rank": new, "since": ctx.at_text}, status=new)
     if doc is None:
         if new == plan.entry_rank:
             return rank
@@ -718,7 +771,7 @@ def _award_badges(
                     "badge": badge.name,
                     "level": level,
                     "title": title,
-                    "earned_at": ctx.at.isoformat(),
+                    "earned_at": ctx.at_text,
                     "event_id": ctx.event_id,
                     "post": post.id if post else None,
                 },
@@ -757,7 +810,7 @@ def _revoke_badges_of(ctx: Context, rec: Recognition, post_id: str, reason: str)
                 continue
         elif data.get("post") != post_id:
             continue
-        data.update(revoked_at=ctx.at.isoformat(), revoked_by=ctx.event_id, revoked_reason=why)
+        data.update(revoked_at=ctx.at_text, revoked_by=ctx.event_id, revoked_reason=why)
         ctx.put("badge", doc.key, data, ref=doc.ref, status="revoked")
         ctx.notify(
             author.id,

@@ -199,8 +199,8 @@ def topic_posted(ctx: Context, event: TopicPosted) -> None:
         "author": event.author,
         "tags": list(event.tags),
         "product": event.product,
-        "period": ctx.policy.periods.period_of(ctx.at),
-        "posted_at": ctx.at.isoformat(),
+        "period": engine.period_of(ctx.policy, ctx.at),
+        "posted_at": ctx.at_text,
         "feeling": event.feeling,
         "feeling_gen": 1 if event.feeling else 0,
         "praised": event.praised,
@@ -289,7 +289,7 @@ def _deflected(ctx: Context, event: TopicDeflected) -> None:
         ctx.tx.get("deflection", key) is None,
         f"member {event.by!r} already said topic {event.topic!r} answered them",
     )
-    period = ctx.policy.periods.period_of(ctx.at)
+    period = engine.period_of(ctx.policy, ctx.at)
     data = {"event": ctx.event_id, "period": period}
     ctx.put("deflection", key, data, ref=event.topic, status="counted")
     _count_deflection(ctx, topic, period, +1)
@@ -438,7 +438,7 @@ def _followed(ctx: Context, event: TopicFollowed) -> None:
     ctx.require(not following, f"member {event.member!r} already follows {event.topic!r}")
     _involve(ctx, topic.id, _live_product(topic), event.member, "following")
     key = pair_key(topic.id, event.member)
-    ctx.update("involved", key, follow_gen=gen + 1, followed_at=ctx.at.isoformat())
+    ctx.update("involved", key, follow_gen=gen + 1, followed_at=ctx.at_text)
 
 
 @handles(TopicUnfollowed, derive_id=_unfollow_id)
@@ -605,7 +605,7 @@ def _merge_involvement(ctx: Context, gone: str, kept: str) -> None:
                 "involved",
                 key,
                 follow_gen=gen + 1,
-                followed_at=inv.data.get("followed_at", ctx.at.isoformat()),
+                followed_at=inv.data.get("followed_at", ctx.at_text),
                 follow_merged=True,
             )
 
