@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -429,3 +430,78 @@ def test_payback_period_checks_the_period_under_the_policy_its_transaction_reads
     )
     assert one.payback_period("2026-06").id == "2026-06"  # before: UnknownRecord
     assert one.policy.name == "monthly"
+
+
+# --- 5. a key only an earlier recalculation booked; days under the version that booked --
+
+
+def test_a_retroactive_change_after_a_merge_revalues_what_an_earlier_change_booked() -> None:
+    """The merge moved nothing of a's (an earlier change took a's points away); the next
+    change gave them back through the merge (a line only that recalculation booked); the
+    third takes them away again: it must find that line's time, not fail on it."""
+    p = kudos.policies.giffgaff()
+    no_reply_kudos = p.evolve(rewards={k: v for k, v in p.rewards.items() if k != "kudos_on_reply"})
+    clock = FakeClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    c = Community(MemoryStore(), p, clock=clock)
+    c.join("staff", role="staff")
+    for m in "abcd":
+        c.join(m)
+    c.post_topic("t", author="b")
+    c.post_reply("r", topic="t", author="a")
+    clock.advance(hours=1)
+    c.give_kudos("r", giver="d")
+    for n, policy in enumerate((no_reply_kudos, p, no_reply_kudos)):
+        clock.advance(days=2 if n == 0 else 1)
+        if n == 1:
+            c.merge_members("a", into="c", by="staff")
+            clock.advance(days=1)
+        effective = clock() - timedelta(days=5)
+        preview = c.simulate(policy, effective=effective, retroactive=True)
+        c.change_policy(policy, effective=effective, by="staff", reason=str(n), retroactive=True)
+        assert {s.member: s.points for s in c.standings()} == {
+            m: s.points for m, s in preview.standings.items()
+        }
+        assert_consistent(c)
+
+
+def test_assert_consistent_counts_each_line_on_the_days_of_the_version_that_booked_it() -> None:
+    clock = FakeClock(datetime(2026, 4, 19, 23, 30, tzinfo=UTC))  # 20 April in London
+    p = kudos.policies.giffgaff()
+    c = Community(MemoryStore(), p, clock=clock)
+    c.join("staff", role="staff")
+    c.join("a")
+    c.join("b")
+    c.post_topic("t", author="a")
+    c.post_reply("r", topic="t", author="b")
+    c.give_kudos("r", giver="a")
+    clock.advance(days=1)
+    new_york = p.evolve(periods=attrs.evolve(p.periods, timezone="America/New_York"))
+    c.change_policy(new_york, effective=clock(), by="staff", reason="our office moved")
+    assert_consistent(c)  # the kudos counts on 20 April (London), as booked
+
+
+def test_a_retroactive_preview_says_first_that_the_change_would_be_refused() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    p = kudos.policies.giffgaff().evolve(down_votes=True)
+    c = Community(MemoryStore(), p, clock=clock)
+    for m in ("ann", "bob", "cat"):
+        c.join(m)
+    c.join("staff1", role="staff")
+    c.post_topic("t1", author="ann", title="No data")
+    c.post_reply("r1", topic="t1", author="bob")
+    c.give_kudos("r1", giver="ann")
+    clock.advance(days=2)
+    c.down_vote("r1", voter="cat")
+    no_down_votes = p.evolve(down_votes=False)
+    effective = datetime(2026, 6, 1, tzinfo=UTC)
+    preview = c.simulate(no_down_votes, effective=effective, retroactive=True)
+    said = preview.report.summary()
+    assert said and said[0].startswith("change_policy() with these arguments would refuse")
+    assert "'down-voted:r1:cat'" in said[0]
+    assert said[0] in preview.report.text()
+    with pytest.raises(NotAllowed, match="down-voted:r1:cat"):
+        c.change_policy(
+            no_down_votes, effective=effective, by="staff1", reason="x", retroactive=True
+        )
+    # not retroactive: nothing recorded is valued again, so nothing is refused
+    assert c.simulate(no_down_votes, effective=effective, retroactive=False).report.summary() == ()

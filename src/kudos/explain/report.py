@@ -184,9 +184,19 @@ class SimulationReport:
         return tuple(r.period or r.event_id for r in self.refusals if r.kind == CLOSE_EVENT)
 
     def summary(self) -> tuple[str, ...]:
-        """Sentences to read before the tables: the refused closes, said plainly."""
+        """Sentences to read before the tables: that the previewed retroactive change would
+        be refused (when it refuses any event), and the refused closes, said plainly."""
+        said: tuple[str, ...] = ()
+        if self.effective is not None and self.retroactive and self.refusals:
+            first = self.refusals[0]
+            said = (
+                "change_policy() with these arguments would refuse this change: its "
+                f"recalculation stops at event {first.event_id!r} ({first.kind}), which "
+                f"{self.policy!r} refuses ({first.reason}). Nothing would be booked; make the "
+                "change effective after that event, or not retroactive.",
+            )
         if not self.refused_closes:
-            return ()
+            return said
         closes = ", ".join(self.refused_closes)
         refused = sum(m.payout_refused for m in self.members)
         today = (
@@ -196,6 +206,7 @@ class SimulationReport:
             else "Nothing was paid for it today either."
         )
         return (
+            *said,
             f"{self.policy!r} refuses the close of {closes}: under it "
             f"{'that period is' if len(self.refused_closes) == 1 else 'those periods are'} "
             f"not closed and nothing is paid. {today}",

@@ -120,7 +120,7 @@ def _book_recalculation(
     """
     tx = ctx.tx
     want, times = _scratch_lines(tx, ctx.event_id, timeline, number, new, effective)
-    have, anchors = _stored_lines(tx)
+    have, anchors, booked_at = _stored_lines(tx)
     ctx.version = number
     why = f"recalculated under policy version {number}"
     if reason:
@@ -133,7 +133,9 @@ def _book_recalculation(
             continue
         event_id, member, account, action, subject, tags = key
         anchor = anchors.get(key) or anchors.get(_loose(key))
-        at = anchor.at if anchor is not None else times[key]
+        # A key only earlier recalculations booked (no line of the fact itself, none in
+        # the replay either) is dated as they were.
+        at = anchor.at if anchor is not None else times.get(key) or booked_at[key]
         line = ctx.line(
             member,
             account,
@@ -229,15 +231,19 @@ def _scratch_lines(
     return totals, times
 
 
-def _stored_lines(tx: Transaction) -> tuple[Counter[LineKey], dict[LineKey, LedgerEntry]]:
+def _stored_lines(
+    tx: Transaction,
+) -> tuple[Counter[LineKey], dict[LineKey, LedgerEntry], dict[LineKey, datetime]]:
     """What the ledger holds per line key, earlier recalculations counted with the line
-    they revalue (and their reversals with the reversing fact); and each key's first line."""
+    they revalue (and their reversals with the reversing fact); each key's first line;
+    and the time of each key's first recalculated line."""
     entries = [e for e in tx.entries() if not engine.is_settlement(e.action)]
     booked: dict[str, list[str | None]] = {}
     for doc in tx.find(RECALCULATION):
         booked.update({k: list(v) for k, v in doc.data["lines"].items()})
     totals: Counter[LineKey] = Counter()
     anchors: dict[LineKey, LedgerEntry] = {}
+    recalculated_at: dict[LineKey, datetime] = {}
     for e in entries:
         tags = tuple(e.tags)
         if e.action != RECALCULATED:
@@ -254,8 +260,9 @@ def _stored_lines(tx: Transaction) -> tuple[Counter[LineKey], dict[LineKey, Ledg
             else:
                 event_id = str(fact[0]) if e.reverses is None else e.event_id
                 key = (event_id, e.member, e.account, str(fact[1]), e.subject, tags)
+            recalculated_at.setdefault(key, e.at)
         totals[key] += e.amount
-    return totals, anchors
+    return totals, anchors, recalculated_at
 
 
 def replay(

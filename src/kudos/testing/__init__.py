@@ -22,6 +22,7 @@ from ..engine.core import EARNED_POINTS
 from ..errors import InvalidInput
 from ..events import EventRefused
 from ..history import handlers as history
+from ..history.rules import from_content
 from ..model import LedgerEntry
 from ..payback.rules import SETTLEMENT_ACTIONS
 from ..stores.memory import MemoryStore
@@ -94,7 +95,19 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
     sums: Counter[tuple[str, str, str]] = Counter()
     by_id: dict[str, LedgerEntry] = {}
     reversed_ids: set[str] = set()
-    windows = engine.window_counters(community.policy.leaderboards.window_metrics)
+    # Each line counts on the day and window boards of the policy version that booked it.
+    contents = {v.version: v.content for v in versions}
+    day_rules: dict[int, tuple[Any, frozenset[str]]] = {}
+
+    def booked_under(version: int) -> tuple[Any, frozenset[str]]:
+        found = day_rules.get(version)
+        if found is None:
+            content = contents.get(version)
+            policy = community.policy if content is None else from_content(content)
+            windows = engine.window_counters(policy.leaderboards.window_metrics)
+            found = day_rules[version] = (policy, frozenset(windows))
+        return found
+
     for e in entries:
         sums[(e.account, "all", e.member)] += e.amount
         sums[(e.account, e.period, e.member)] += e.amount
@@ -103,8 +116,9 @@ def assert_consistent(community: Community, *, replay: bool = True) -> None:
             if counter != e.account:  # points earned, beside the points balance
                 sums[(counter, "all", e.member)] += e.amount
                 sums[(counter, e.period, e.member)] += e.amount
+            policy, windows = booked_under(e.policy)
             if counter in windows:
-                day = f"day:{engine.day_of(community.policy, e.at)}"
+                day = f"day:{engine.day_of(policy, e.at)}"
                 sums[(counter, day, e.member)] += e.amount
         if e.reverses is not None:
             original = by_id.get(e.reverses)
