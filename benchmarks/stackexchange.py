@@ -234,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         real[m] - first[m] for m in active if real[m] - first[m] not in (0, args.allowance)
     )
     print("\nactive users neither exact nor +allowance, by difference (real - kudos):")
-    print(", ".join(f"{d:+d}: {n}" for d, n in misses.most_common(25)))
+    # Ties by difference: the same 25 on every run (a set's order changes with the hash seed).
+    shown = sorted(misses.items(), key=lambda dn: (-dn[1], dn[0]))[:25]
+    print(", ".join(f"{d:+d}: {n}" for d, n in shown))
     return 0
 
 
