@@ -30,7 +30,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from .._validate import MAX_AMOUNT, MAX_BALANCE, shown
@@ -1428,21 +1428,32 @@ class _Memo:
         self.unmerged: dict[str, None] = {}
 
 
-# The transaction the last event was applied in and what was learned in it: a batch
-# applies thousands of events in one. A weak reference: a transaction ends with its work.
-_MEMO: tuple[weakref.ref[Any], _Memo] | None = None
+_K = TypeVar("_K")
 
 
-def _memo(tx: Transaction) -> _Memo:
-    """What the engine learned in ``tx`` so far (see :class:`_Memo`)."""
-    global _MEMO
-    last = _MEMO  # one read: another thread may replace it meanwhile
-    if last is not None and last[0]() is tx:
-        return last[1]
-    memo = _Memo()
-    with contextlib.suppress(TypeError):  # a transaction without weak references learns nothing
-        _MEMO = (weakref.ref(tx), memo)
-    return memo
+class TransactionMemory(Generic[_K]):
+    """What a part of the engine learned in the transaction the last event was applied in
+    (a batch applies thousands of events in one): one object per transaction, made by
+    ``make``, kept for the last transaction only and weakly (a transaction ends with its
+    work). A transaction that takes no weak reference learns nothing across events."""
+
+    def __init__(self, make: Callable[[], _K]) -> None:
+        self._make = make
+        self._last: tuple[weakref.ref[Any], _K] | None = None
+
+    def of(self, tx: Transaction) -> _K:
+        """The object for ``tx``: the one made for it before, or a new one."""
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is not None and last[0]() is tx:
+            return last[1]
+        made = self._make()
+        with contextlib.suppress(TypeError):
+            self._last = (weakref.ref(tx), made)
+        return made
+
+
+_memo = TransactionMemory(lambda: _Memo()).of  # _Memo looked up when made
+"""What the engine learned in a transaction so far (see :class:`_Memo`)."""
 
 
 def _booked(memo: _Memo, tx: Transaction, policy: Policy, day: str, at: datetime) -> str:

@@ -8,11 +8,9 @@ keeps and the notifications it sends).
 from __future__ import annotations
 
 import bisect
-import contextlib
 import hashlib
 import json
 import operator
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -192,22 +190,8 @@ class _Seen:
         ``recognised`` document, ``None`` without one; see :func:`_note_checked`)."""
 
 
-# The transaction the last event was applied in and what was learned in it: a batch
-# applies thousands of events in one. A weak reference: a transaction ends with its work.
-_SEEN: tuple[weakref.ref[Any], _Seen] | None = None
-
-
-def _seen(tx: Transaction) -> _Seen:
-    """What recognition learned in ``tx`` so far (see :class:`_Seen`)."""
-    global _SEEN
-    last = _SEEN  # one read: another thread may replace it meanwhile
-    if last is not None and last[0]() is tx:
-        return last[1]
-    seen = _Seen()
-    # A transaction that takes no weak reference learns nothing across events.
-    with contextlib.suppress(TypeError):
-        _SEEN = (weakref.ref(tx), seen)
-    return seen
+_seen = engine.TransactionMemory(lambda: _Seen()).of  # _Seen looked up when made
+"""What recognition learned in a transaction so far (see :class:`_Seen`)."""
 
 
 def _ctx_metrics(ctx: Context, member: Member) -> _Metrics:
