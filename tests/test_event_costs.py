@@ -249,20 +249,25 @@ _step = st.one_of(
 )
 
 
-def _play_periods(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
-    clock = FakeClock(START + timedelta(days=800))
-    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
+def _thread(now: datetime, replied: datetime) -> kudos.Community:
+    """Staff and the members joined, a topic, one reply of each member (at ``replied``)."""
+    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=FakeClock(now))
     c.record_many(
         [
             MemberJoined(member=_STAFF, role="staff", at=START),
             *(MemberJoined(member=m, at=START) for m in _MEMBERS),
             TopicPosted(topic="t", author=_STAFF, at=START),
             *(
-                ReplyPosted(reply=f"r{i}", topic="t", author=m, at=START + timedelta(minutes=1))
+                ReplyPosted(reply=f"r{i}", topic="t", author=m, at=replied)
                 for i, m in enumerate(_MEMBERS)
             ),
         ]
     )
+    return c
+
+
+def _play_periods(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
+    c = _thread(START + timedelta(days=800), START + timedelta(minutes=1))
     periods = c.policy.periods
     first = c.period_of(START)
     closable = [first, periods.next(first), periods.next(periods.next(first))]
@@ -402,19 +407,7 @@ _merge_step = st.one_of(
 
 
 def _play_merges(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
-    clock = FakeClock(START + timedelta(days=1))
-    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
-    c.record_many(
-        [
-            MemberJoined(member=_STAFF, role="staff", at=START),
-            *(MemberJoined(member=m, at=START) for m in _MEMBERS),
-            TopicPosted(topic="t", author=_STAFF, at=START),
-            *(
-                ReplyPosted(reply=f"r{i}", topic="t", author=m, at=START)
-                for i, m in enumerate(_MEMBERS)
-            ),
-        ]
-    )
+    c = _thread(START + timedelta(days=1), START)
     batch: list[Event] = []
     replies = len(_MEMBERS)
 
