@@ -17,7 +17,7 @@ import gc
 import random
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -266,47 +266,60 @@ def _thread(now: datetime, replied: datetime) -> kudos.Community:
     return c
 
 
+def _in_batches(
+    c: kudos.Community, steps: list[tuple[Any, ...]], event: Callable[..., Event]
+) -> dict[str, Any]:
+    """Record ``event(kind, *args)`` of each step, a batch up to each ``("batch",)`` step
+    (a refused batch changes nothing); what the community then holds."""
+    batch: list[Event] = []
+
+    def send() -> None:
+        with contextlib.suppress(kudos.KudosError):
+            c.record_many(batch)
+        batch.clear()
+
+    for kind, *args in steps:
+        if kind == "batch":
+            send()
+        else:
+            batch.append(event(kind, *args))
+    send()
+    with c.store.transaction(c.id) as tx:
+        snapshot = tx.snapshot()
+        ledger = [(e.entry_id, e.member, e.amount, e.period, e.reason) for e in tx.entries()]
+    return {
+        "docs": {(d.kind, d.key): d for d in snapshot.docs},
+        "counters": dict(snapshot.counters),
+        "ledger": sorted(ledger),
+        "outbox": [(n.member, n.kind, n.data, n.event_id) for n in c.notifications(limit=None)],
+    }
+
+
 def _play_periods(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
     c = _thread(START + timedelta(days=800), START + timedelta(minutes=1))
     periods = c.policy.periods
     first = c.period_of(START)
     closable = [first, periods.next(first), periods.next(periods.next(first))]
-    batch: list[Event] = []
-    replies = len(_MEMBERS)
+    replies = [len(_MEMBERS)]
 
-    def send() -> None:
-        with contextlib.suppress(kudos.KudosError):  # a refused batch changes nothing
-            c.record_many(batch)
-        batch.clear()
-
-    for kind, *args in steps:
+    def event(kind: str, *args: int) -> Event:
         if kind == "kudos":
             giver, reply, days = args
             at = START + timedelta(days=days, minutes=2)
             voter = _MEMBERS[(reply + 1 + giver % 4) % 5]  # never the reply's author
-            batch.append(KudosGiven(post=f"r{reply}", giver=voter, at=at))
-        elif kind == "reply":
+            return KudosGiven(post=f"r{reply}", giver=voter, at=at)
+        if kind == "reply":
             author, days = args
             at = START + timedelta(days=days, minutes=2)
-            batch.append(
-                ReplyPosted(reply=f"r{replies}", topic="t", author=_MEMBERS[author], at=at)
+            replies[0] += 1
+            return ReplyPosted(
+                reply=f"r{replies[0] - 1}", topic="t", author=_MEMBERS[author], at=at
             )
-            replies += 1
-        elif kind == "close":
-            period = closable[args[0]]
-            _, end = periods.bounds(period)
-            batch.append(PaybackPeriodClosed(period=period, by=_STAFF, at=end + timedelta(hours=1)))
-        else:
-            send()
-    send()
-    with c.store.transaction(c.id) as tx:
-        snapshot = tx.snapshot()
-        ledger = [(e.entry_id, e.member, e.amount, e.period) for e in tx.entries()]
-    return {
-        "docs": {(d.kind, d.key): d for d in snapshot.docs},
-        "counters": dict(snapshot.counters),
-        "ledger": sorted(ledger),
-    }
+        period = closable[args[0]]  # a close
+        _, end = periods.bounds(period)
+        return PaybackPeriodClosed(period=period, by=_STAFF, at=end + timedelta(hours=1))
+
+    return _in_batches(c, steps, event)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -408,35 +421,18 @@ _merge_step = st.one_of(
 
 def _play_merges(steps: list[tuple[Any, ...]]) -> dict[str, Any]:
     c = _thread(START + timedelta(days=1), START)
-    batch: list[Event] = []
-    replies = len(_MEMBERS)
+    replies = [len(_MEMBERS)]
 
-    def send() -> None:
-        with contextlib.suppress(kudos.KudosError):  # a refused batch changes nothing
-            c.record_many(batch)
-        batch.clear()
-
-    for kind, *args in steps:
+    def event(kind: str, *args: int) -> Event:
         if kind == "kudos":
-            batch.append(KudosGiven(post=f"r{args[1] % replies}", giver=_MEMBERS[args[0]]))
-        elif kind == "reply":
-            batch.append(ReplyPosted(reply=f"r{replies}", topic="t", author=_MEMBERS[args[0]]))
-            replies += 1
-        elif kind == "merge":
-            gone, into = _MEMBERS[args[0]], _MEMBERS[args[1]]
-            batch.append(MembersMerged(member=gone, into=into, by=_STAFF))
-        else:
-            send()
-    send()
-    with c.store.transaction(c.id) as tx:
-        snapshot = tx.snapshot()
-        ledger = [(e.entry_id, e.member, e.amount, e.period, e.reason) for e in tx.entries()]
-    return {
-        "docs": {(d.kind, d.key): d for d in snapshot.docs},
-        "counters": dict(snapshot.counters),
-        "ledger": sorted(ledger),
-        "outbox": [(n.member, n.kind, n.data, n.event_id) for n in c.notifications(limit=None)],
-    }
+            return KudosGiven(post=f"r{args[1] % replies[0]}", giver=_MEMBERS[args[0]])
+        if kind == "reply":
+            replies[0] += 1
+            return ReplyPosted(reply=f"r{replies[0] - 1}", topic="t", author=_MEMBERS[args[0]])
+        gone, into = _MEMBERS[args[0]], _MEMBERS[args[1]]  # a merge
+        return MembersMerged(member=gone, into=into, by=_STAFF)
+
+    return _in_batches(c, steps, event)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

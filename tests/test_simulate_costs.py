@@ -345,6 +345,17 @@ def _other(which: int, policy: kudos.Policy) -> kudos.Policy:
     return policy.evolve(name="same")
 
 
+def _played(facts: list[tuple[Any, ...]]) -> tuple[kudos.Community, FakeClock]:
+    """A community with staff, three members, a topic and a reply, then ``facts``."""
+    clock = FakeClock()
+    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
+    c.join("staff", role="staff")
+    start = [("join", "m0"), ("join", "m1"), ("join", "m2"), ("topic", "m0", "t0")]
+    for fact in [*start, ("reply", "m1", "r0"), *facts]:
+        _record(c, clock, fact)
+    return c, clock
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     facts=st.lists(_fact, min_size=1, max_size=40),
@@ -354,12 +365,7 @@ def _other(which: int, policy: kudos.Policy) -> kudos.Policy:
 def test_simulate_gives_what_a_transaction_per_event_gives(
     facts: list[tuple[Any, ...]], which: int, doomed: set[int]
 ) -> None:
-    clock = FakeClock()
-    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
-    c.join("staff", role="staff")
-    start = [("join", "m0"), ("join", "m1"), ("join", "m2"), ("topic", "m0", "t0")]
-    for fact in [*start, ("reply", "m1", "r0"), *facts]:
-        _record(c, clock, fact)
+    c, _ = _played(facts)
     log = _log(c)
     refused = {log[i] for i in doomed if i < len(log)}
     with _refusing_after_writes(refused):
@@ -560,12 +566,7 @@ def test_a_retroactive_change_replays_history_in_one_transaction() -> None:
 def test_a_recalculation_books_what_a_transaction_per_fact_books(
     facts: list[tuple[Any, ...]], back: int
 ) -> None:
-    clock = FakeClock()
-    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock)
-    c.join("staff", role="staff")
-    start = [("join", "m0"), ("join", "m1"), ("join", "m2"), ("topic", "m0", "t0")]
-    for fact in [*start, ("reply", "m1", "r0"), *facts]:
-        _record(c, clock, fact)
+    c, clock = _played(facts)
     rewards = {**c.policy.rewards, "kudos_on_reply": kudos.Reward(points=9, reputation=40)}
     new = c.policy.evolve(name="richer", rewards=rewards)
     effective = clock() - timedelta(hours=20 * back)
