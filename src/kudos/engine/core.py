@@ -127,10 +127,6 @@ def window_counters(window_metrics: tuple[str, ...]) -> frozenset[str]:
     return frozenset(counter_for(metric) for metric in window_metrics)
 
 
-# The last policy a Context was made under and its window_counters() (replaced whole).
-_LAST_WINDOWED: list[tuple[Any, frozenset[str]]] = [(None, frozenset())]
-
-
 def handles(
     event_type: type[E], *, derive_id: Callable[[Transaction, E], str] | None = None
 ) -> Callable[[Callable[[Context, E], None]], Callable[[Context, E], None]]:
@@ -566,12 +562,7 @@ class Context:
         # The balance counters booked lines changed (what flush() checks against the bound).
         self._balances: dict[CounterKey, None] = {}
         self._locked: set[str] = set()
-        last = _LAST_WINDOWED[0]  # the policy of the last event: nearly always this one
-        if last[0] is policy:
-            self._windowed = last[1]
-        else:
-            self._windowed = window_counters(policy.leaderboards.window_metrics)
-            _LAST_WINDOWED[0] = (policy, self._windowed)
+        self._windowed = window_counters(policy.leaderboards.window_metrics)
         self.trusted = trusted
         """Recording history: privileges were checked when the facts happened."""
         self.unsettled: dict[CounterKey, tuple[Cap, datetime]] = {}
@@ -750,7 +741,7 @@ class Context:
         """
         if not delta:
             return
-        period = period or self._period or self.period
+        period = period or self.period
         d = self.deltas
         get = d.get  # Counter's own += calls its __missing__ (Python) for every new key
         key = (metric, "all", subject)
@@ -760,8 +751,7 @@ class Context:
         if not boards:
             return
         if metric in self._windowed:
-            day = self._day if at is None and self._day is not None else self.day(at)
-            key = (metric, _day_scope(day), subject)
+            key = (metric, _day_scope(self.day(at)), subject)
             d[key] = get(key, 0) + delta
         if metric not in RANKED_COUNTERS:
             return
@@ -876,7 +866,7 @@ class Context:
         if not isinstance(tags, tuple) or len(tags) > 1:
             tags = tuple(dict.fromkeys(tags))
         given = amount
-        booked_in = period or self._period or self.period
+        booked_in = period or self.period
         binding: tuple[Cap, CounterKey] | None = None
         keys: list[CounterKey] = []
         if caps:
@@ -958,8 +948,7 @@ class Context:
     def _cap_key(
         self, cap: Any, member: str, subject: str | None, at: datetime, period: str
     ) -> CounterKey:
-        day = self._day if at is self.at and self._day is not None else self.day(at)
-        return (f"cap:{cap.account}", cap_scope(cap.per, day, period, subject), member)
+        return (f"cap:{cap.account}", cap_scope(cap.per, self.day(at), period, subject), member)
 
     def _book(self, entry: LedgerEntry) -> None:
         """Queue ``entry`` and its counter changes: the balance of its account (all time and
@@ -999,9 +988,7 @@ class Context:
         if metric in _BALANCE_COUNTERS:
             balances[key] = None
         if metric in self._windowed:
-            at = entry.at
-            day = self._day if at is self.at and self._day is not None else self.day(at)
-            key = (metric, _day_scope(day), member)
+            key = (metric, _day_scope(self.day(entry.at)), member)
             d[key] = get(key, 0) + amount
         tags = entry.tags
         if tags and metric in RANKED_COUNTERS:
