@@ -822,14 +822,13 @@ class SqlStore:
         not the earlier subject index (on SQLite: and no rowid). Indexes of the host's own
         are not looked at."""
         counters = self.tables.counters
-        found = inspect(conn)
-        key = found.get_pk_constraint(counters.name, schema=counters.schema)
-        if key.get("constrained_columns") != [c.name for c in counters.primary_key.columns]:
+        if self._counters_key(conn) is not None:
             return False
         indexes = {
-            ix["name"]: ix for ix in found.get_indexes(counters.name, schema=counters.schema)
+            ix["name"]: ix
+            for ix in inspect(conn).get_indexes(counters.name, schema=counters.schema)
         }
-        if f"ix_{counters.name}_subject" in indexes:
+        if self._earlier_subject_index() in indexes:
             return False
         for wanted in counters.indexes:
             ix = indexes.get(wanted.name)
@@ -844,6 +843,26 @@ class SqlStore:
             ).scalar()
             return "WITHOUT ROWID" in str(ddl).upper()
         return True
+
+    def _counters_key(self, conn: Connection) -> str | None:
+        """``None`` when the counters table has this version's key, else the name of the key
+        it has (``""`` for none)."""
+        counters = self.tables.counters
+        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
+        if key.get("constrained_columns") == [c.name for c in counters.primary_key.columns]:
+            return None
+        return str(key.get("name") or "")
+
+    def _earlier_subject_index(self) -> str:
+        """The name of the ``(community, subject, scope)`` index of the earlier layout."""
+        return f"ix_{self.tables.counters.name}_subject"
+
+    def _kudos_counter_indexes(self) -> set[str]:
+        """kudos's own index names on the counters table, of this layout and the earlier."""
+        return {
+            *(str(ix.name) for ix in self.tables.counters.indexes),
+            self._earlier_subject_index(),
+        }
 
     def _sqlite_master(self) -> str:
         schema = self.tables.counters.schema
@@ -869,7 +888,7 @@ class SqlStore:
         present = {
             ix["name"] for ix in inspect(conn).get_indexes(counters.name, schema=counters.schema)
         }
-        for name in (f"ix_{counters.name}_board", f"ix_{counters.name}_subject"):
+        for name in sorted(self._kudos_counter_indexes()):
             if name in present:
                 conn.execute(text(f"DROP INDEX {schema}{prepare.quote(name)}"))
 
@@ -877,10 +896,10 @@ class SqlStore:
         """PostgreSQL: a new key and board index on the same table (grants, views stay)."""
         counters = self.tables.counters
         table = conn.dialect.identifier_preparer.format_table(counters)
-        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
-        if key.get("constrained_columns") != [c.name for c in counters.primary_key.columns]:
-            if key.get("name"):
-                name = conn.dialect.identifier_preparer.quote(str(key["name"]))
+        key = self._counters_key(conn)
+        if key is not None:
+            if key:
+                name = conn.dialect.identifier_preparer.quote(key)
                 conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
             conn.execute(AddConstraint(counters.primary_key))
         self._kudos_indexes_dropped(conn)
@@ -895,7 +914,7 @@ class SqlStore:
         prepare = conn.dialect.identifier_preparer
         master = self._sqlite_master()
         schema = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
-        ours = {f"ix_{counters.name}_board", f"ix_{counters.name}_subject"}
+        ours = self._kudos_counter_indexes()
         others = [
             (kind, name, sql)
             for kind, name, table, sql in conn.execute(
