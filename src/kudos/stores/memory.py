@@ -404,6 +404,13 @@ class MemoryTransaction:
                 d.generation += 1
         del undo[at:]
         del self._after_commit[callbacks:]
+        self._cut_to(log_len, entries_len, outbox_len, policies_len)
+        return undid
+
+    def _cut_to(self, log_len: int, entries_len: int, outbox_len: int, policies_len: int) -> None:
+        """Cut the event log, ledger, outbox and policy versions back to these lengths
+        (what a rollback and an undone savepoint take back of the lists)."""
+        d = self._d
         del d.policies[policies_len:]
         del d.outbox[outbox_len:]
         while len(d.entries) > entries_len:
@@ -411,7 +418,6 @@ class MemoryTransaction:
         for stored in d.log[log_len:]:
             del d.events[stored.event_id]
         del d.log[log_len:]
-        return undid
 
     def on_commit(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once this transaction committed (never if it rolls back)."""
@@ -422,15 +428,9 @@ class MemoryTransaction:
         if self._began_empty:
             d.clear()
             return
-        del d.policies[self._policies_len :]
         for seq, note in self._old_notes.items():
             d.outbox[seq - 1] = note
-        del d.outbox[self._outbox_len :]
-        while len(d.entries) > self._entries_len:
-            self._unappend(d.entries[-1])
-        for stored in d.log[self._log_len :]:
-            del d.events[stored.event_id]
-        del d.log[self._log_len :]
+        self._cut_to(self._log_len, self._entries_len, self._outbox_len, self._policies_len)
         boards = self._boards
         if self._replaced is not None:
             docs0, boards0 = self._replaced
