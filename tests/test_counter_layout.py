@@ -65,8 +65,23 @@ def _tables(
         md.drop_all(engine)
 
 
+def _full_indexes(engine: Engine, md: MetaData) -> None:
+    """Make ``md``'s document and ledger indexes hold every row, as earlier versions did."""
+    docs = md.tables[next(t for t in md.tables if t.endswith("docs"))]
+    p = docs.name[: -len("docs")]
+    with engine.begin() as conn:
+        for name, table, columns in (
+            ("docs_ref", "docs", "kind, ref, key"),
+            ("docs_status", "docs", "kind, status, key"),
+            ("ledger_reverses", "ledger", "reverses"),
+        ):
+            conn.execute(text(f"DROP INDEX ix_{p}{name}"))
+            conn.execute(text(f"CREATE INDEX ix_{p}{name} ON {p}{table} (community, {columns})"))
+
+
 def _earlier_layout(engine: Engine, md: MetaData) -> None:
-    """Give ``md``'s counters table the layout of kudos before this change (rows kept)."""
+    """Give ``md``'s tables the layout of kudos before this change (rows kept)."""
+    _full_indexes(engine, md)
     counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
     p = counters.name[: -len("counters")]
     table = f"{counters.schema}.{counters.name}" if counters.schema else counters.name
@@ -93,6 +108,9 @@ def _half_moved(engine: Engine, md: MetaData, state: str) -> None:
     """Leave ``md``'s counters table as a migration that made part of the change would."""
     counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
     p = counters.name[: -len("counters")]
+    if state == "counters moved, full document indexes":  # the layout of the last change
+        _full_indexes(engine, md)
+        return
     if state == "old key, no subject index":
         _earlier_layout(engine, md)
         with engine.begin() as conn:
@@ -129,7 +147,12 @@ def _half_moved(engine: Engine, md: MetaData, state: str) -> None:
 
 @pytest.mark.parametrize(
     "state",
-    ["old key, no subject index", "new key, full board index", "new key, a rowid table"],
+    [
+        "old key, no subject index",
+        "new key, full board index",
+        "new key, a rowid table",
+        "counters moved, full document indexes",
+    ],
 )
 def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
     engine: Engine, state: str
@@ -140,7 +163,9 @@ def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
         store, clock = SqlStore(engine, metadata=md), FakeClock()
         c = _forum(store, clock)
         before, rows = _reads(c), _counter_rows(engine, md)
-        store.optimize()
+        assert not store.layout_current()
+        assert store.optimize() is True
+        assert store.layout_current()
         assert _layout(engine, md) == _layout_made_now(engine)
         assert _counter_rows(engine, md) == rows
         moved = Community(store=SqlStore(engine, metadata=md), policy=c.policy, clock=clock)
@@ -158,7 +183,8 @@ def _table_identity(engine: Engine, name: str) -> object:
 
 
 def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
-    """The counters table's key, its indexes (with their conditions) and, on SQLite, its DDL."""
+    """The counters table's key, the indexes of the counters, documents and ledger (with
+    their conditions) and, on SQLite, the counters table's DDL."""
     counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
     p = counters.name[: -len("counters")]
     with engine.connect() as conn:
@@ -170,7 +196,8 @@ def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
                 ix["column_names"],
                 {k: " ".join(str(v).split()) for k, v in ix.get("dialect_options", {}).items()},
             )
-            for ix in found.get_indexes(counters.name)
+            for table in (counters.name, f"{p}docs", f"{p}ledger")
+            for ix in sorted(found.get_indexes(table), key=lambda ix: str(ix["name"]))
         ]
         ddl = None
         if engine.dialect.name == "sqlite":
@@ -433,10 +460,10 @@ def test_kudos_rebuild_moves_a_database_of_the_earlier_layout(
     rows = _counter_rows(engine, md)
     out = io.StringIO()
     assert main(["rebuild", "--url", url], out) == 0, out.getvalue()
-    assert "moved the counters table to this version's layout" in out.getvalue()
+    assert "moved the kudos tables to this version's layout" in out.getvalue()
     again = io.StringIO()
     assert main(["rebuild", "--url", url, "--json"], again) == 0
-    assert json.loads(again.getvalue())["counters_moved"] is False
+    assert json.loads(again.getvalue())["layout_moved"] is False
     counters = md.tables["kudos_counters"]
     with engine.connect() as conn:
         key = inspect(conn).get_pk_constraint(counters.name)["constrained_columns"]
@@ -518,9 +545,9 @@ def test_optimize_keeps_what_the_host_made_on_the_counters_table(engine: Engine)
         with engine.connect() as conn:
             before = conn.execute(text(view)).all()
         store = SqlStore(engine, metadata=md)
-        assert not store.counters_layout_current()
+        assert not store.layout_current()
         assert store.optimize() is True
-        assert store.counters_layout_current()
+        assert store.layout_current()
         assert store.optimize() is False
         Community(store=store, policy=c.policy, clock=clock).give_kudos("t0.1.r1", giver="m7")
         with engine.connect() as conn:
@@ -616,7 +643,7 @@ def test_the_documented_offline_sql_moves_the_table(engine: Engine) -> None:
             for statement in _documented_sql(engine.dialect.name):
                 conn.exec_driver_sql(statement)
         store = SqlStore(engine, metadata=md)
-        assert store.counters_layout_current()
+        assert store.layout_current()
         assert _counter_rows(engine, md) == rows
         assert _reads(Community(store=store, policy=c.policy, clock=clock)) == before
     finally:

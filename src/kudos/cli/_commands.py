@@ -243,18 +243,18 @@ def _rebuild(args: argparse.Namespace, ui: Ui) -> int:
     moved = False
     optimize = getattr(community.store, "optimize", None)
     if optimize is not None:  # an SQL store: its tables in this version's layout first
-        with ui.status("bringing the counters table to this version's layout"):
+        with ui.status("bringing the kudos tables to this version's layout"):
             moved = bool(optimize())
     with ui.status("replaying the event log into fresh projections"):
         report = community.rebuild()
     elapsed = time.monotonic() - started
-    ui.emit({**attrs.asdict(report), "counters_moved": moved, "seconds": round(elapsed, 3)})
+    ui.emit({**attrs.asdict(report), "layout_moved": moved, "seconds": round(elapsed, 3)})
     ui.line(
         f"rebuilt from {report.events:,} events: {report.entries:,} ledger lines, "
         f"{report.members:,} members ({elapsed:.1f} s)"
     )
     if moved:
-        ui.line("moved the counters table to this version's layout: fewer pages per write")
+        ui.line("moved the kudos tables to this version's layout: fewer pages per write")
     return 0
 
 

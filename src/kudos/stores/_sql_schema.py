@@ -140,6 +140,18 @@ def on_board_index(metric: str) -> bool:
     return metric[:4] != "cap:" and metric not in UNRANKED_METRICS
 
 
+def _rows_with(name: str, column: str, *columns: str) -> Index:
+    """An index on ``columns`` of the rows whose ``column`` is set.
+
+    Most rows leave these columns empty (a ledger line that reverses nothing, a member's
+    rank or privileges without a ref or status), and every lookup names a value
+    (``ref = ...``, ``reverses IN (...)``), which implies the condition: rows without one
+    cost an event no index entry.
+    """
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
 @attrs.frozen
 class Tables:
     """The kudos tables of one ``MetaData`` (see :func:`make_metadata`)."""
@@ -283,7 +295,7 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Index(f"ix_{p}ledger_member", "community", "member", "seq"),
         Index(f"ix_{p}ledger_subject", "community", "subject", "seq"),
         Index(f"ix_{p}ledger_event", "community", "event_id", "seq"),
-        Index(f"ix_{p}ledger_reverses", "community", "reverses"),
+        _rows_with(f"ix_{p}ledger_reverses", "reverses", "community", "reverses"),
         comment="The append-only ledger of points and reputation; reversals are new rows.",
     )
     Table(
@@ -296,8 +308,8 @@ def make_metadata(*, schema: str | None = None, prefix: str = "kudos_") -> MetaD
         Column("status", String, nullable=True),
         Column("data", _json(), nullable=False),
         PrimaryKeyConstraint("community", "kind", "key", name=f"pk_{p}docs"),
-        Index(f"ix_{p}docs_ref", "community", "kind", "ref", "key"),
-        Index(f"ix_{p}docs_status", "community", "kind", "status", "key"),
+        _rows_with(f"ix_{p}docs_ref", "ref", "community", "kind", "ref", "key"),
+        _rows_with(f"ix_{p}docs_status", "status", "community", "kind", "status", "key"),
         comment="Projection documents (members, posts, votes, badges, ...), rebuildable.",
     )
     Table(

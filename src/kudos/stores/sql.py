@@ -40,7 +40,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Index,
     MetaData,
+    Table,
     create_engine,
     event,
     func,
@@ -51,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import ReflectedIndex
 from sqlalchemy.schema import AddConstraint, CreateSchema, CreateTable
 
 from ..errors import InvalidInput, StoreError, TransientStoreError
@@ -763,25 +766,27 @@ class SqlStore:
 
     # -- statistics -------------------------------------------------------------------
     def optimize(self) -> bool:
-        """Bring the counters table to this version's layout, then gather the query
-        planner's statistics on the kudos tables (SQLite ``ANALYZE``). Returns whether
-        it moved the counters table.
+        """Bring the kudos tables to this version's layout, then gather the query planner's
+        statistics on them (SQLite ``ANALYZE``). Returns whether it changed the layout.
 
         The layout: earlier versions of kudos keyed counters by ``(community, metric,
         scope, subject)``, with a ``(community, subject, scope)`` index beside the key and a
         board index over every row; this version keys them by ``(community, scope,
         subject, metric)`` (on SQLite a ``WITHOUT ROWID`` table, the key is the table) and
         keeps one board index, without the rows no board ranks
-        (:data:`~kudos.stores._sql_schema.BOARD_ROWS`), so an event writes fewer pages.
-        Tables of the earlier layout (or of a migration that made part of the change) work
+        (:data:`~kudos.stores._sql_schema.BOARD_ROWS`). The documents' ``ref`` and
+        ``status`` indexes and the ledger's ``reverses`` index now hold only the rows where
+        that column is set. So an event writes fewer pages.
+        Tables of an earlier layout (or of a migration that made part of the change) work
         as they are: the same answers, more pages per event. This moves them once, in one
         transaction, and does nothing when the layout is current
-        (:meth:`counters_layout_current`). On PostgreSQL the table is changed in place
+        (:meth:`layout_current`). On PostgreSQL the counters table is changed in place
         (its grants, comments, views and your own indexes stay), and every read and write
         of the table waits while the key and the board index are built again; on SQLite the
         table is copied into a new one (your own indexes, triggers and the views that name
-        the table are made again from their SQL), writers wait and readers go on. It takes
-        tens of seconds per million counter rows.
+        the table are made again from their SQL), writers wait and readers go on. The three
+        partial indexes are dropped and made again. It takes tens of seconds per million
+        counter rows.
 
         A store on an engine gathers statistics by itself (see
         :data:`SQLITE_ANALYZE_EVERY`); call this after upgrading kudos or loading data
@@ -804,18 +809,18 @@ class SqlStore:
                         raise
                     self._schema_checked = False  # say which tables are missing, and what to do
             self._check_schema(conn)
-            moved = self._relayout_counters(conn)
+            moved = self._relayout(conn)
             self._analyze(conn)
         return moved
 
-    def counters_layout_current(self) -> bool:
-        """Whether the counters table is in this version's layout (see :meth:`optimize`).
+    def layout_current(self) -> bool:
+        """Whether the kudos tables are in this version's layout (see :meth:`optimize`).
 
         Raises:
             StoreError: the database failed, or the tables are missing.
         """
         with translate_errors("reading the kudos tables"), self._unit(read_only=True) as conn:
-            return self._counters_layout_current(conn)
+            return self._counters_layout_current(conn) and not self._stale_indexes(conn)
 
     def _counters_layout_current(self, conn: Connection) -> bool:
         """Whether the counters table has this version's key and partial board index, and
@@ -824,18 +829,11 @@ class SqlStore:
         counters = self.tables.counters
         if self._counters_key(conn) is not None:
             return False
-        indexes = {
-            ix["name"]: ix
-            for ix in inspect(conn).get_indexes(counters.name, schema=counters.schema)
-        }
+        indexes = self._indexes(conn, counters)
         if self._earlier_subject_index() in indexes:
             return False
-        for wanted in counters.indexes:
-            ix = indexes.get(wanted.name)
-            if ix is None or ix["column_names"] != [c.name for c in wanted.columns]:
-                return False
-            if ix.get("dialect_options", {}).get(f"{self.dialect}_where") is None:
-                return False
+        if any(not self._made_now(indexes.get(str(ix.name)), ix) for ix in counters.indexes):
+            return False
         if self.dialect == "sqlite":
             ddl = conn.execute(
                 text(f"SELECT sql FROM {self._sqlite_master()} WHERE type = 'table' AND name = :n"),
@@ -843,6 +841,32 @@ class SqlStore:
             ).scalar()
             return "WITHOUT ROWID" in str(ddl).upper()
         return True
+
+    def _indexes(self, conn: Connection, table: Table) -> dict[str, ReflectedIndex]:
+        """The indexes ``table`` has in the database, by name."""
+        found = inspect(conn).get_indexes(table.name, schema=table.schema)
+        return {str(ix["name"]): ix for ix in found}
+
+    def _made_now(self, found: ReflectedIndex | None, wanted: Index) -> bool:
+        """Whether the index ``found`` in the database has ``wanted``'s columns, and a
+        condition where ``wanted`` has one (the conditions themselves are not compared)."""
+        if found is None or found["column_names"] != [c.name for c in wanted.columns]:
+            return False
+        partial = wanted.dialect_options[self.dialect]["where"] is not None
+        where = found.get("dialect_options", {}).get(f"{self.dialect}_where")
+        return not partial or where is not None
+
+    def _stale_indexes(self, conn: Connection) -> list[tuple[Table, Index]]:
+        """The documents' and ledger's partial indexes (with their tables) that are missing,
+        or (made by an earlier version) hold every row."""
+        return [
+            (table, index)
+            for table in (self.tables.docs, self.tables.ledger)
+            for found in (self._indexes(conn, table),)
+            for index in sorted(table.indexes, key=lambda ix: str(ix.name))
+            if index.dialect_options[self.dialect]["where"] is not None
+            and not self._made_now(found.get(str(index.name)), index)
+        ]
 
     def _counters_key(self, conn: Connection) -> str | None:
         """``None`` when the counters table has this version's key, else the name of the key
@@ -868,29 +892,29 @@ class SqlStore:
         schema = self.tables.counters.schema
         return f"{schema}.sqlite_master" if schema else "sqlite_master"
 
-    def _relayout_counters(self, conn: Connection) -> bool:
-        """Move a counters table of another layout into this version's; whether it did."""
+    def _relayout(self, conn: Connection) -> bool:
+        """Move tables of another layout into this version's; whether it did."""
         if self.dialect == "postgresql":  # two servers moving it at once take turns
             conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
-        if self._counters_layout_current(conn):
-            return False
-        if self.dialect == "postgresql":
-            self._relayout_in_place(conn)
-        else:
-            self._relayout_by_copy(conn)
-        return True
+        moved = False
+        if not self._counters_layout_current(conn):
+            if self.dialect == "postgresql":
+                self._relayout_in_place(conn)
+            else:
+                self._relayout_by_copy(conn)
+            moved = True
+        for table, index in self._stale_indexes(conn):
+            self._drop_indexes(conn, table, {str(index.name)})
+            index.create(conn)
+            moved = True
+        return moved
 
-    def _kudos_indexes_dropped(self, conn: Connection) -> None:
-        """Drop kudos's own indexes of the counters table (board and subject), if there."""
-        counters = self.tables.counters
+    def _drop_indexes(self, conn: Connection, table: Table, names: set[str]) -> None:
+        """Drop the indexes of ``table`` named in ``names`` that are there."""
         prepare = conn.dialect.identifier_preparer
-        schema = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
-        present = {
-            ix["name"] for ix in inspect(conn).get_indexes(counters.name, schema=counters.schema)
-        }
-        for name in sorted(self._kudos_counter_indexes()):
-            if name in present:
-                conn.execute(text(f"DROP INDEX {schema}{prepare.quote(name)}"))
+        schema = f"{prepare.quote_schema(table.schema)}." if table.schema else ""
+        for name in sorted(names & set(self._indexes(conn, table))):
+            conn.execute(text(f"DROP INDEX {schema}{prepare.quote(name)}"))
 
     def _relayout_in_place(self, conn: Connection) -> None:
         """PostgreSQL: a new key and board index on the same table (grants, views stay)."""
@@ -902,7 +926,7 @@ class SqlStore:
                 name = conn.dialect.identifier_preparer.quote(key)
                 conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
             conn.execute(AddConstraint(counters.primary_key))
-        self._kudos_indexes_dropped(conn)
+        self._drop_indexes(conn, counters, self._kudos_counter_indexes())
         for index in counters.indexes:
             index.create(conn)
 
