@@ -616,12 +616,32 @@ def test_optimize_waits_for_a_writer_on_a_hosts_sqlite_engine(tmp_path: Path) ->
 
 
 def _documented_sql(dialect: str) -> list[str]:
-    """The offline-migration statements docs/stores.md gives for ``dialect``."""
+    """The offline-migration statements docs/stores.md gives for ``dialect`` (``"indexes"``:
+    the short form for tables already in the new counters layout)."""
     docs = (Path(__file__).parent.parent / "docs" / "stores.md").read_text()
     part = docs[docs.index("For offline migrations") :]
-    blocks = part.split("```sql\n")[1:3]
-    block = blocks[0 if dialect == "postgresql" else 1].split("```")[0]
+    blocks = part.split("```sql\n")[1:4]
+    block = blocks[["postgresql", "sqlite", "indexes"].index(dialect)].split("```")[0]
     return [s.strip() for s in block.split(";") if s.strip()]
+
+
+def test_the_documented_short_form_moves_tables_of_the_new_counters_layout(
+    engine: Engine,
+) -> None:
+    with _tables(
+        engine, lambda e, m: _half_moved(e, m, "counters moved, full document indexes")
+    ) as md:
+        p = md.tables[next(t for t in md.tables if t.endswith("docs"))].name[: -len("docs")]
+        c = _forum(SqlStore(engine, metadata=md), FakeClock())
+        before = _reads(c)
+        store = SqlStore(engine, metadata=md)
+        assert not store.layout_current()
+        with engine.begin() as conn:
+            for statement in _documented_sql("indexes"):
+                conn.exec_driver_sql(statement.replace("kudos_", p))
+        assert store.layout_current()
+        assert _layout(engine, md) == _layout_made_now(engine)
+        assert _reads(Community(store=store, policy=c.policy, clock=c.clock)) == before
 
 
 def test_the_documented_offline_sql_moves_the_table(engine: Engine) -> None:

@@ -249,12 +249,12 @@ def _rebuild(args: argparse.Namespace, ui: Ui) -> int:
         report = community.rebuild()
     elapsed = time.monotonic() - started
     ui.emit({**attrs.asdict(report), "layout_moved": moved, "seconds": round(elapsed, 3)})
+    if moved:
+        ui.line("moved the kudos tables to this version's layout: fewer pages per write")
     ui.line(
         f"rebuilt from {report.events:,} events: {report.entries:,} ledger lines, "
         f"{report.members:,} members ({elapsed:.1f} s)"
     )
-    if moved:
-        ui.line("moved the kudos tables to this version's layout: fewer pages per write")
     return 0
 
 
