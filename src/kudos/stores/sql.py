@@ -40,9 +40,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Index,
     MetaData,
-    Table,
     create_engine,
     event,
     func,
@@ -53,11 +51,10 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.engine.interfaces import ReflectedIndex
-from sqlalchemy.schema import AddConstraint, CreateSchema, CreateTable
+from sqlalchemy.schema import CreateSchema
 
 from ..errors import InvalidInput, StoreError, TransientStoreError
-from . import _sql_search
+from . import _sql_layout, _sql_search
 from ._sql_alembic import process_revision_directives, render_item
 from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
@@ -785,7 +782,9 @@ class SqlStore:
         of the table waits while the key and the board index are built again; on SQLite the
         table is copied into a new one (your own indexes, triggers and the views that name
         the table are made again from their SQL), writers wait and readers go on. The three
-        partial indexes are dropped and made again. A million counter rows took about 6 s
+        partial indexes are made again (on PostgreSQL each is built under a new name, reads
+        going on, then swapped in, which holds reads of its table back until the commit).
+        A million counter rows took about 6 s
         on SQLite and 8 s on PostgreSQL on two CPU cores (several times that on a busy
         machine). :meth:`~kudos.Community.rebuild` does not call this; ``kudos rebuild``
         does.
@@ -797,7 +796,8 @@ class SqlStore:
         tables at once.
 
         Raises:
-            StoreError: the database failed (nothing is changed then).
+            StoreError: the database failed, a kudos table is missing, or an index of
+                another table has the name of one of kudos's (nothing is changed then).
         """
         with translate_errors("optimizing the kudos tables"), self._unit() as conn:
             if self.dialect == "sqlite":
@@ -811,162 +811,22 @@ class SqlStore:
                         raise
                     self._schema_checked = False  # say which tables are missing, and what to do
             self._check_schema(conn)
-            moved = self._relayout(conn)
+            if self.dialect == "postgresql":  # two servers moving them at once take turns
+                conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
+            moved = _sql_layout.move(conn, self.tables)
             self._analyze(conn)
         return moved
 
     def layout_current(self) -> bool:
-        """Whether the kudos tables are in this version's layout (see :meth:`optimize`).
+        """Whether the kudos tables are in this version's layout (see :meth:`optimize`):
+        the counters table's key and each of kudos's indexes as this version makes them
+        (columns and condition; on PostgreSQL also valid).
 
         Raises:
-            StoreError: the database failed, or the tables are missing.
+            StoreError: the database failed, or a kudos table is missing.
         """
         with translate_errors("reading the kudos tables"), self._unit(read_only=True) as conn:
-            return self._counters_layout_current(conn) and not self._stale_indexes(conn)
-
-    def _counters_layout_current(self, conn: Connection) -> bool:
-        """Whether the counters table has this version's key and partial board index, and
-        not the earlier subject index (on SQLite: and no rowid). Indexes of the host's own
-        are not looked at."""
-        counters = self.tables.counters
-        if self._counters_key(conn) is not None:
-            return False
-        indexes = self._indexes(conn, counters)
-        if self._earlier_subject_index() in indexes:
-            return False
-        if any(not self._made_now(indexes.get(str(ix.name)), ix) for ix in counters.indexes):
-            return False
-        if self.dialect == "sqlite":
-            ddl = conn.execute(
-                text(f"SELECT sql FROM {self._sqlite_master()} WHERE type = 'table' AND name = :n"),
-                {"n": counters.name},
-            ).scalar()
-            return "WITHOUT ROWID" in str(ddl).upper()
-        return True
-
-    def _indexes(self, conn: Connection, table: Table) -> dict[str, ReflectedIndex]:
-        """The indexes ``table`` has in the database, by name."""
-        found = inspect(conn).get_indexes(table.name, schema=table.schema)
-        return {str(ix["name"]): ix for ix in found}
-
-    def _made_now(self, found: ReflectedIndex | None, wanted: Index) -> bool:
-        """Whether the index ``found`` in the database has ``wanted``'s columns, and a
-        condition where ``wanted`` has one (the conditions themselves are not compared)."""
-        if found is None or found["column_names"] != [c.name for c in wanted.columns]:
-            return False
-        partial = wanted.dialect_options[self.dialect]["where"] is not None
-        where = found.get("dialect_options", {}).get(f"{self.dialect}_where")
-        return not partial or where is not None
-
-    def _stale_indexes(self, conn: Connection) -> list[tuple[Table, Index]]:
-        """The documents' and ledger's partial indexes (with their tables) that are missing,
-        or (made by an earlier version) hold every row."""
-        return [
-            (table, index)
-            for table in (self.tables.docs, self.tables.ledger)
-            for found in (self._indexes(conn, table),)
-            for index in sorted(table.indexes, key=lambda ix: str(ix.name))
-            if index.dialect_options[self.dialect]["where"] is not None
-            and not self._made_now(found.get(str(index.name)), index)
-        ]
-
-    def _counters_key(self, conn: Connection) -> str | None:
-        """``None`` when the counters table has this version's key, else the name of the key
-        it has (``""`` for none)."""
-        counters = self.tables.counters
-        key = inspect(conn).get_pk_constraint(counters.name, schema=counters.schema)
-        if key.get("constrained_columns") == [c.name for c in counters.primary_key.columns]:
-            return None
-        return str(key.get("name") or "")
-
-    def _earlier_subject_index(self) -> str:
-        """The name of the ``(community, subject, scope)`` index of the earlier layout."""
-        return f"ix_{self.tables.counters.name}_subject"
-
-    def _kudos_counter_indexes(self) -> set[str]:
-        """kudos's own index names on the counters table, of this layout and the earlier."""
-        return {
-            *(str(ix.name) for ix in self.tables.counters.indexes),
-            self._earlier_subject_index(),
-        }
-
-    def _sqlite_master(self) -> str:
-        schema = self.tables.counters.schema
-        return f"{schema}.sqlite_master" if schema else "sqlite_master"
-
-    def _relayout(self, conn: Connection) -> bool:
-        """Move tables of another layout into this version's; whether it did."""
-        if self.dialect == "postgresql":  # two servers moving it at once take turns
-            conn.execute(self._sql.lock, {"lock": lock_id("", "kudos:create_all")})
-        moved = False
-        if not self._counters_layout_current(conn):
-            if self.dialect == "postgresql":
-                self._relayout_in_place(conn)
-            else:
-                self._relayout_by_copy(conn)
-            moved = True
-        for table, index in self._stale_indexes(conn):
-            self._drop_indexes(conn, table, {str(index.name)})
-            index.create(conn)
-            moved = True
-        return moved
-
-    def _drop_indexes(self, conn: Connection, table: Table, names: set[str]) -> None:
-        """Drop the indexes of ``table`` named in ``names`` that are there."""
-        prepare = conn.dialect.identifier_preparer
-        schema = f"{prepare.quote_schema(table.schema)}." if table.schema else ""
-        for name in sorted(names & set(self._indexes(conn, table))):
-            conn.execute(text(f"DROP INDEX {schema}{prepare.quote(name)}"))
-
-    def _relayout_in_place(self, conn: Connection) -> None:
-        """PostgreSQL: a new key and board index on the same table (grants, views stay)."""
-        counters = self.tables.counters
-        table = conn.dialect.identifier_preparer.format_table(counters)
-        key = self._counters_key(conn)
-        if key is not None:
-            if key:
-                name = conn.dialect.identifier_preparer.quote(key)
-                conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
-            conn.execute(AddConstraint(counters.primary_key))
-        self._drop_indexes(conn, counters, self._kudos_counter_indexes())
-        for index in counters.indexes:
-            index.create(conn)
-
-    def _relayout_by_copy(self, conn: Connection) -> None:
-        """SQLite: copy the rows into a new table (a rowid table cannot lose its rowid), as
-        SQLite's documented procedure for table changes: the host's own indexes and
-        triggers on the table, and the views and triggers that name it, are made again."""
-        counters = self.tables.counters
-        prepare = conn.dialect.identifier_preparer
-        master = self._sqlite_master()
-        schema = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
-        ours = self._kudos_counter_indexes()
-        others = [
-            (kind, name, sql)
-            for kind, name, table, sql in conn.execute(
-                text(f"SELECT type, name, tbl_name, sql FROM {master} WHERE sql IS NOT NULL")
-            )
-            if name not in ours
-            and (
-                (table == counters.name and kind in ("index", "trigger"))
-                or (kind in ("view", "trigger") and counters.name.lower() in sql.lower())
-            )
-        ]
-        for kind, name, _ in others:
-            if kind in ("view", "trigger"):
-                conn.execute(text(f"DROP {kind.upper()} IF EXISTS {schema}{prepare.quote(name)}"))
-        new = f"{counters.name}_new"
-        copy = counters.to_metadata(MetaData(schema=counters.schema), name=new)
-        conn.execute(CreateTable(copy))
-        columns = ", ".join(prepare.quote(c.name) for c in counters.columns)
-        table, made = prepare.format_table(counters), prepare.format_table(copy)
-        conn.execute(text(f"INSERT INTO {made} ({columns}) SELECT {columns} FROM {table}"))
-        conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text(f"ALTER TABLE {made} RENAME TO {prepare.quote(counters.name)}"))
-        for index in counters.indexes:
-            index.create(conn)
-        for _, _, sql in others:
-            conn.exec_driver_sql(sql)  # as the host wrote it (no bound parameters in it)
+            return _sql_layout.current(conn, self.tables)
 
     def _analyze(self, conn: Connection) -> None:
         quote = conn.dialect.identifier_preparer.format_table
