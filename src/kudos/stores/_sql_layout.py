@@ -135,17 +135,14 @@ def _counters_key(conn: Connection, tables: Tables) -> str | None:
 
 
 def _counters_current(conn: Connection, tables: Tables, found: dict[str, _Found]) -> bool:
-    """Whether the counters table has this version's key and board index, and not the
-    earlier subject index (on SQLite: and no rowid). The host's own indexes are not
-    looked at."""
+    """Whether the counters table has this version's key, and not the earlier subject index
+    (on SQLite: and no rowid). Its board index is looked at with the other partial indexes
+    (:func:`_stale`), the host's own indexes not at all."""
     counters = tables.counters
     if _counters_key(conn, tables) is not None:
         return False
     if _earlier_subject_index(tables).lower() in found:
         return False
-    for index in counters.indexes:
-        if not _made_now(conn, found.get(str(index.name).lower()), counters, index):
-            return False
     if conn.dialect.name == "sqlite":
         schema = counters.schema
         master = f"{schema}.sqlite_master" if schema else "sqlite_master"
@@ -158,11 +155,11 @@ def _counters_current(conn: Connection, tables: Tables, found: dict[str, _Found]
 
 
 def _stale(conn: Connection, tables: Tables, found: dict[str, _Found]) -> list[tuple[Table, Index]]:
-    """The documents' and ledger's partial indexes (with their tables) that are not as this
-    version makes them: missing, holding every row (earlier versions), or else."""
+    """kudos's partial indexes (with their tables) that are not as this version makes them:
+    missing, holding every row (earlier versions), or else."""
     return [
         (table, index)
-        for table in (tables.docs, tables.ledger)
+        for table in (tables.counters, tables.docs, tables.ledger)
         for index in sorted(table.indexes, key=lambda ix: str(ix.name))
         if index.dialect_options[conn.dialect.name]["where"] is not None
         and not _made_now(conn, found.get(str(index.name).lower()), table, index)
@@ -243,7 +240,8 @@ def _kudos_counter_indexes(tables: Tables) -> set[str]:
 
 
 def _move_in_place(conn: Connection, tables: Tables, found: dict[str, _Found]) -> None:
-    """PostgreSQL: a new key and board index on the same table (grants, views stay)."""
+    """PostgreSQL: a new key on the same table (grants, views stay), without the earlier
+    subject index; the board index is made again with the other partial indexes."""
     counters = tables.counters
     table = conn.dialect.identifier_preparer.format_table(counters)
     key = _counters_key(conn, tables)
@@ -252,12 +250,9 @@ def _move_in_place(conn: Connection, tables: Tables, found: dict[str, _Found]) -
             name = conn.dialect.identifier_preparer.quote(key)
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
         conn.execute(AddConstraint(counters.primary_key))
-    for name in sorted(_kudos_counter_indexes(tables)):
-        there = found.get(name)
-        if there is not None and there.table.lower() == counters.name.lower():
-            conn.execute(text(f"DROP INDEX {_quoted(conn, counters, there.name)}"))
-    for index in counters.indexes:
-        index.create(conn)
+    there = found.get(_earlier_subject_index(tables).lower())
+    if there is not None and there.table.lower() == counters.name.lower():
+        conn.execute(text(f"DROP INDEX {_quoted(conn, counters, there.name)}"))
 
 
 def _move_by_copy(conn: Connection, tables: Tables, found: dict[str, _Found]) -> None:

@@ -118,9 +118,21 @@ def _seq() -> TypeEngine[int]:
     return BigInteger().with_variant(Integer(), "sqlite")
 
 
-UNRANKED_METRICS = ("health", "people_involved", "followers")
-"""Counters no board ranks, besides caps (``cap:<account>``): response-health figures and a
-topic's or product's people involved and followers (read one by one, or a scope whole)."""
+UNRANKED_METRICS = (
+    "health",
+    "people_involved",
+    "followers",
+    "kudos_given",
+    "replies",
+    "topics",
+    "days_active",
+)
+"""Counters no board ranks, besides caps (``cap:<account>``): response-health figures, a
+topic's or product's people involved and followers (read one by one, or a scope whole), and
+a member's own tallies that only their standing and the recognition rules read (kudos
+given, replies, topics, days active). Leaderboards rank
+:data:`kudos.leaderboards.rules.METRICS` (see :data:`kudos.engine.core.RANKED_COUNTERS`);
+a period's close pages through ``points``; idea boards rank ``idea_votes``."""
 
 BOARD_ROWS = "substr(metric, 1, 4) <> 'cap:' AND metric NOT IN ({})".format(
     ", ".join(f"'{m}'" for m in UNRANKED_METRICS)
