@@ -85,20 +85,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         pages = frames(wal, start)
         with sqlite3.connect(path) as con:
             owner = dict(con.execute("SELECT pageno, name FROM dbstat"))
+        current = community.store.layout_current()  # type: ignore[attr-defined]
         engine.dispose()
     kinds = Counter(type(item.event).__name__ for item in counted)
     print(
         f"kudos WAL pages: {args.count:,} events after {args.before:,} "
         f"({'in batches' if args.batched else 'one per transaction'}) of "
         f"{args.events:,} over {args.members:,} members (seed {args.seed}); "
-        f"SQLite {sqlite3.sqlite_version}"
+        f"SQLite {sqlite3.sqlite_version}; tables in "
+        f"{'this' if current else 'an earlier'} version's layout"
     )
     print("  events counted: " + ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common()))
-    print(f"  pages per event  {len(pages) / args.count:6.1f}")
-    by_tree = Counter(owner.get(page, "(freed or new)") for page in pages)
-    for name, n in by_tree.most_common(args.top):
+    print(f"  pages per event  {len(pages) / args.count:6.1f}, of which:")
+    by_tree = Counter(described(owner.get(page)) for page in pages)
+    listed = by_tree.most_common(args.top)
+    for name, n in listed:
         print(f"    {n / args.count:6.2f}  {name}")
+    rest = sum(by_tree.values()) - sum(n for _, n in listed)
+    if rest:
+        print(f"    {rest / args.count:6.2f}  {len(by_tree) - len(listed)} more (--top)")
     return 0
+
+
+def described(name: str | None) -> str:
+    """A B-tree's name as ``dbstat`` gives it, said plainly where SQLite made it up."""
+    if name is None:
+        return "pages no B-tree holds now (freed, or past the file's end)"
+    if name in ("sqlite_schema", "sqlite_master"):
+        return "page 1 (the file's header and schema; rewritten as the file grows)"
+    if name.startswith("sqlite_autoindex_"):
+        table = name.removeprefix("sqlite_autoindex_").rsplit("_", 1)[0]
+        return f"{name} ({table}'s primary key or unique constraint)"
+    return name
 
 
 if __name__ == "__main__":

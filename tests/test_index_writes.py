@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, inspect, text
 
 import kudos
 from kudos import Community, MemoryStore
-from kudos.events import MemberJoined
 from kudos.model import Doc
 from kudos.stores.protocol import Store
 from kudos.stores.sql import SqlStore, make_metadata
@@ -132,49 +131,6 @@ def test_every_lookup_by_ref_status_or_reversal_goes_through_its_partial_index(
             md.drop_all(engine)
         else:
             store.close()
-
-
-def _wal_pages_per_join(tmp_path: Path, full: bool) -> float:
-    """WAL pages per ``MemberJoined`` recorded one per transaction (no checkpoints)."""
-    path = tmp_path / f"{'full' if full else 'partial'}.db"
-    engine = create_engine(f"sqlite:///{path}")
-
-    @event.listens_for(engine, "connect")
-    def _no_checkpoints(dbapi: Any, _: Any) -> None:
-        dbapi.execute("PRAGMA journal_mode=WAL")
-        dbapi.execute("PRAGMA wal_autocheckpoint=0")
-
-    md = make_metadata()
-    store = SqlStore(engine, metadata=md)
-    store.create_all()
-    if full:  # the indexes of earlier versions: every row
-        with engine.begin() as conn:
-            for name, table, columns in (
-                ("docs_ref", "docs", "kind, ref, key"),
-                ("docs_status", "docs", "kind, status, key"),
-                ("ledger_reverses", "ledger", "reverses"),
-            ):
-                conn.exec_driver_sql(f"DROP INDEX ix_kudos_{name}")
-                conn.exec_driver_sql(
-                    f"CREATE INDEX ix_kudos_{name} ON kudos_{table} (community, {columns})"
-                )
-    c = Community(store=store, policy=kudos.policies.giffgaff())
-    c.record_many([MemberJoined(member=f"m{i:04}") for i in range(0, 3000, 2)])
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    joins = [MemberJoined(member=f"m{i:04}") for i in range(1, 600, 2)]
-    for fact in joins:  # members between those there: their rows land across the indexes
-        c.record(fact)
-    size = Path(f"{path}-wal").stat().st_size
-    engine.dispose()
-    return size / (4096 + 24) / len(joins)
-
-
-def test_a_member_joining_writes_a_fifth_fewer_pages_than_with_indexes_of_every_row(
-    tmp_path: Path,
-) -> None:
-    full, partial = _wal_pages_per_join(tmp_path, True), _wal_pages_per_join(tmp_path, False)
-    assert partial <= 0.8 * full, (partial, full)
 
 
 _KINDS = st.sampled_from(["a", "b"])

@@ -14,7 +14,7 @@ indexes on expressions, and whose names it compares as written while SQLite comp
 ignoring case. An index counts as this version's when its definition is the one kudos makes
 (columns and condition; on PostgreSQL also built and valid: a failed ``CREATE INDEX
 CONCURRENTLY`` leaves an invalid one). PostgreSQL prints the board index's condition in a
-form of its own, so there its columns are compared and a condition required.
+form of its own, so there the names it lists are compared.
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ class _Found:
 
 
 def _normal(sql: str) -> str:
-    """An index definition from its column list on, without case, quotes or blanks."""
+    """An index definition from its column list on, without case, quotes or blanks outside
+    its string literals (``'CAP:'`` is not ``'cap:'``)."""
     sql = sql[sql.index("(") :] if "(" in sql else sql
-    return re.sub(r"[\s\"`\[\]]", "", sql).lower()
+    return "".join(
+        part if part.startswith("'") else re.sub(r"[\s\"`\[\]]", "", part).lower()
+        for part in re.split(r"('[^']*')", sql)
+    )
 
 
 def _plain(sql: str) -> bool:
@@ -54,57 +58,95 @@ def _plain(sql: str) -> bool:
     return "unique" not in words and ("using" not in words or "btree" in words)
 
 
+def _key(conn: Connection, name: str) -> str:
+    """How the database tells index names apart: SQLite ignores case, PostgreSQL does not
+    (kudos's names are in lower case, so unquoted names typed in capitals match both)."""
+    return name.lower() if conn.dialect.name == "sqlite" else name
+
+
+def _names(tables: Tables) -> set[str]:
+    """The names of kudos's indexes, of this layout and the earlier, and of the ones it
+    builds before a swap (``<name>_new``)."""
+    names = {
+        str(index.name)
+        for table in (tables.counters, tables.docs, tables.ledger)
+        for index in table.indexes
+    }
+    names.add(_earlier_subject_index(tables))
+    return names | {f"{name}_new" for name in names}
+
+
 def _catalogue(conn: Connection, tables: Tables) -> dict[str, _Found]:
-    """Every index in the kudos tables' schema, by name in lower case."""
+    """The indexes of the kudos tables, and those elsewhere in their schema under a name of
+    kudos's indexes, by name (see :func:`_key`)."""
     schema = tables.counters.schema
+    ours = {t.name for t in (tables.counters, tables.docs, tables.ledger)}
+    names = _names(tables)
     if conn.dialect.name == "sqlite":
         master = f"{schema}.sqlite_master" if schema else "sqlite_master"
         rows = conn.execute(
             text(f"SELECT name, tbl_name, coalesce(sql, '') FROM {master} WHERE type = 'index'")
         )
-        found = [_Found(str(n), str(t), _normal(str(s)), _plain(str(s))) for n, t, s in rows]
+        lower = {n.lower() for n in ours}, {n.lower() for n in names}
+        found = [
+            _Found(str(n), str(t), _normal(str(s)), _plain(str(s)))
+            for n, t, s in rows
+            if str(t).lower() in lower[0] or str(n).lower() in lower[1]
+        ]
     else:
+        # The tables as the application's queries find them (its search path), and kudos's
+        # index names in the schema of the counters table.
+        table = conn.dialect.identifier_preparer.format_table
         rows = conn.execute(
             text(
                 "SELECT c.relname, t.relname, pg_get_indexdef(c.oid), "
                 "i.indisvalid AND i.indisready AND i.indislive "
                 "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 "JOIN pg_class t ON t.oid = i.indrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = coalesce(CAST(:schema AS text), current_schema())"
+                "WHERE i.indrelid IN (to_regclass(:counters), to_regclass(:docs), "
+                "to_regclass(:ledger)) OR (c.relname = ANY(:names) AND c.relnamespace = "
+                "(SELECT relnamespace FROM pg_class WHERE oid = to_regclass(:counters)))"
             ),
-            {"schema": schema},
+            {
+                "counters": table(tables.counters),
+                "docs": table(tables.docs),
+                "ledger": table(tables.ledger),
+                "names": sorted(names),
+            },
         )
         found = [
             _Found(str(n), str(t), _normal(str(d)), bool(ok) and _plain(str(d)))
             for n, t, d, ok in rows
         ]
-    return {f.name.lower(): f for f in found}
+    return {_key(conn, f.name): f for f in found}
 
 
-def _wanted(conn: Connection, index: Index) -> tuple[str, bool]:
-    """The normalised definition kudos makes ``index`` with, and whether it is compared
-    whole (on PostgreSQL the board index's columns only, and that it has a condition)."""
-    if conn.dialect.name == "sqlite":
-        return _normal(str(CreateIndex(index).compile(dialect=conn.dialect))), True
-    where = index.dialect_options["postgresql"]["where"]
-    columns = f"({', '.join(c.name for c in index.columns)})"
-    if where is None:
-        return _normal(columns), True
-    condition = str(where)
-    if condition == BOARD_ROWS:
-        return _normal(columns), False
-    return _normal(f"{columns} WHERE ({condition})"), True
+def _literals(sql: str) -> list[str]:
+    """The string literals in ``sql``, sorted."""
+    return sorted(re.findall(r"'([^']*)'", sql))
 
 
 def _made_now(conn: Connection, found: _Found | None, table: Table, index: Index) -> bool:
-    """Whether ``found`` is ``index`` as kudos makes it, on ``table``."""
+    """Whether ``found`` is ``index`` as kudos makes it, on ``table``.
+
+    On PostgreSQL the board index's condition is compared by the names it lists (PostgreSQL
+    prints ``NOT IN (...)`` as ``<> ALL (ARRAY[...])``, with casts of its own); every other
+    definition is compared whole.
+    """
     if found is None or not found.valid or found.table.lower() != table.name.lower():
         return False
-    definition, whole = _wanted(conn, index)
-    if whole:
-        return found.definition == definition
-    return found.definition.startswith(definition + "where")
+    if conn.dialect.name == "sqlite":
+        return found.definition == _normal(str(CreateIndex(index).compile(dialect=conn.dialect)))
+    where = index.dialect_options["postgresql"]["where"]
+    columns = f"({', '.join(c.name for c in index.columns)})"
+    if where is None:
+        return found.definition == _normal(columns)
+    if str(where) == BOARD_ROWS:
+        head = _normal(columns) + "where"
+        return found.definition.startswith(head) and _literals(found.definition) == _literals(
+            _normal(BOARD_ROWS)
+        )
+    return found.definition == _normal(f"{columns} WHERE ({where})")
 
 
 def _missing(conn: Connection, tables: Tables) -> None:
@@ -141,7 +183,8 @@ def _counters_current(conn: Connection, tables: Tables, found: dict[str, _Found]
     counters = tables.counters
     if _counters_key(conn, tables) is not None:
         return False
-    if _earlier_subject_index(tables).lower() in found:
+    there = found.get(_key(conn, _earlier_subject_index(tables)))
+    if there is not None and _key(conn, there.table) == _key(conn, counters.name):
         return False
     if conn.dialect.name == "sqlite":
         schema = counters.schema
@@ -162,7 +205,7 @@ def _stale(conn: Connection, tables: Tables, found: dict[str, _Found]) -> list[t
         for table in (tables.counters, tables.docs, tables.ledger)
         for index in sorted(table.indexes, key=lambda ix: str(ix.name))
         if index.dialect_options[conn.dialect.name]["where"] is not None
-        and not _made_now(conn, found.get(str(index.name).lower()), table, index)
+        and not _made_now(conn, found.get(_key(conn, str(index.name))), table, index)
     ]
 
 
@@ -196,7 +239,7 @@ def move(conn: Connection, tables: Tables) -> bool:
         moved = True
         found = _catalogue(conn, tables)
     for table, index in _stale(conn, tables, found):
-        _remake(conn, table, index, found.get(str(index.name).lower()))
+        _remake(conn, table, index, found)
         moved = True
     return moved
 
@@ -208,27 +251,39 @@ def _quoted(conn: Connection, table: Table, name: str) -> str:
     return schema + prepare.quote(name)
 
 
-def _remake(conn: Connection, table: Table, index: Index, found: _Found | None) -> None:
-    """Make ``index`` again. On PostgreSQL it is built under a new name first, then put in
-    the old one's place: reads of the table wait only for the swap, not the build."""
-    if found is not None and found.table.lower() != table.name.lower():
+def _claimed(conn: Connection, table: Table, name: str, found: dict[str, _Found]) -> _Found | None:
+    """The index named ``name`` (on ``table``), or ``None``.
+
+    Raises:
+        StoreError: an index of that name is on another table.
+    """
+    there = found.get(_key(conn, name))
+    if there is not None and _key(conn, there.table) != _key(conn, table.name):
         raise StoreError(
-            f"an index named {found.name!r} is on table {found.table!r}; kudos makes an index "
+            f"an index named {there.name!r} is on table {there.table!r}; kudos makes an index "
             f"of that name on {table.name!r}: rename or drop the other one"
         )
+    return there
+
+
+def _remake(conn: Connection, table: Table, index: Index, found: dict[str, _Found]) -> None:
+    """Make ``index`` again. On PostgreSQL it is built under a new name first, then put in
+    the old one's place: reads of the table wait only for the swap, not the build."""
+    old = _claimed(conn, table, str(index.name), found)
     if conn.dialect.name != "postgresql":
-        if found is not None:
-            conn.execute(text(f"DROP INDEX {_quoted(conn, table, found.name)}"))
+        if old is not None:
+            conn.execute(text(f"DROP INDEX {_quoted(conn, table, old.name)}"))
         index.create(conn)
         return
     prepare = conn.dialect.identifier_preparer
     name = prepare.quote(str(index.name))
     building = f"{index.name}_new"
+    if _claimed(conn, table, building, found) is not None:  # left by a move that failed
+        conn.execute(text(f"DROP INDEX {_quoted(conn, table, building)}"))
     made = str(CreateIndex(index).compile(dialect=conn.dialect))
-    conn.execute(text(f"DROP INDEX IF EXISTS {_quoted(conn, table, building)}"))
     conn.execute(text(made.replace(f"INDEX {name} ON", f"INDEX {prepare.quote(building)} ON", 1)))
-    if found is not None:
-        conn.execute(text(f"DROP INDEX {_quoted(conn, table, found.name)}"))
+    if old is not None:
+        conn.execute(text(f"DROP INDEX {_quoted(conn, table, old.name)}"))
     conn.execute(text(f"ALTER INDEX {_quoted(conn, table, building)} RENAME TO {name}"))
 
 
@@ -257,34 +312,56 @@ def _move_in_place(conn: Connection, tables: Tables, found: dict[str, _Found]) -
 
 def _move_by_copy(conn: Connection, tables: Tables, found: dict[str, _Found]) -> None:
     """SQLite: copy the rows into a new table (a rowid table cannot lose its rowid), as
-    SQLite's documented procedure for table changes: the host's own indexes and
-    triggers on the table, and the views and triggers that name it, are made again."""
+    SQLite's documented procedure for table changes: the host's own indexes and triggers on
+    the table, the views and triggers that name it, and the views and triggers that name
+    those, are made again from their SQL, in the order they were made.
+
+    Raises:
+        StoreError: foreign keys are on and a table refers to the counters table (dropping
+            it would act on the rows that refer to it), or an index of another table has
+            the name of the board index.
+    """
     counters = tables.counters
     prepare = conn.dialect.identifier_preparer
     schema = counters.schema
     master = f"{schema}.sqlite_master" if schema else "sqlite_master"
+    pragma = f"{prepare.quote_schema(schema)}." if schema else ""
+    if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        for (other,) in conn.execute(text(f"SELECT name FROM {master} WHERE type = 'table'")):
+            refs = conn.exec_driver_sql(f"PRAGMA {pragma}foreign_key_list({prepare.quote(other)})")
+            if any(str(r[2]).lower() == counters.name.lower() for r in refs):
+                raise StoreError(
+                    f"table {other!r} refers to {counters.name!r} by a foreign key, and foreign "
+                    "keys are on: moving the table would act on its rows. Run optimize() on a "
+                    "connection with PRAGMA foreign_keys=OFF (kudos rewrites its counters at "
+                    "every rebuild too: better no foreign key refers to them)"
+                )
+    for index in counters.indexes:
+        _claimed(conn, counters, str(index.name), found)
     ours = _kudos_counter_indexes(tables)
-    others = [
-        (kind, name, sql)
-        for kind, name, table, sql in conn.execute(
-            text(f"SELECT type, name, tbl_name, sql FROM {master} WHERE sql IS NOT NULL")
-        )
-        if name.lower() not in ours
-        and (
-            (table.lower() == counters.name.lower() and kind in ("index", "trigger"))
-            or (kind in ("view", "trigger") and counters.name.lower() in sql.lower())
-        )
-    ]
-    for kind, name, _ in others:
+    everything = list(
+        conn.execute(text(f"SELECT type, name, tbl_name, sql FROM {master} WHERE sql IS NOT NULL"))
+    )
+    named = {counters.name.lower()}  # the table, and the views that read it
+    others: list[tuple[str, str, str]] = []
+    grew = True
+    while grew:
+        grew = False
+        for kind, name, table, sql in everything:
+            if name.lower() in ours or any(name == o[1] for o in others):
+                continue
+            if (table.lower() == counters.name.lower() and kind in ("index", "trigger")) or (
+                kind in ("view", "trigger") and any(n in sql.lower() for n in named)
+            ):
+                others.append((kind, name, sql))
+                if kind == "view":
+                    named.add(name.lower())
+                grew = True
+    order = {name: i for i, (_, name, _, _) in enumerate(everything)}
+    others.sort(key=lambda o: order[o[1]])
+    for kind, name, _ in reversed(others):  # views on views first
         if kind in ("view", "trigger"):
             conn.execute(text(f"DROP {kind.upper()} IF EXISTS {_quoted(conn, counters, name)}"))
-    for name in sorted(ours):  # kudos's names on another table would collide below
-        there = found.get(name)
-        if there is not None and there.table.lower() != counters.name.lower():
-            raise StoreError(
-                f"an index named {there.name!r} is on table {there.table!r}; kudos makes an "
-                f"index of that name on {counters.name!r}: rename or drop the other one"
-            )
     new = f"{counters.name}_new"
     copy = counters.to_metadata(MetaData(schema=counters.schema), name=new)
     conn.execute(CreateTable(copy))

@@ -36,6 +36,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from ..errors import InvalidInput
 
 __all__ = [
+    "BOARD_QUERY_ROWS",
     "BOARD_ROWS",
     "NAMING_CONVENTION",
     "SCHEMA_VERSION",
@@ -145,6 +146,13 @@ moves fewer index entries. A board query names this condition when :func:`on_boa
 says the board's rows are there, so the planner takes the index; any other board is read
 through the primary key's ``(community, scope)`` range and sorted.
 """
+
+
+BOARD_QUERY_ROWS = f"{BOARD_ROWS} AND metric NOT IN ('health', 'people_involved', 'followers')"
+"""What a board query names for the board index: :data:`BOARD_ROWS`, and the second term of
+the previous version's condition (which left out fewer metrics). SQLite takes a partial
+index only when the query names each term of its condition, so boards read through the
+index of either version until :meth:`~kudos.stores.sql.SqlStore.optimize` makes it again."""
 
 
 def on_board_index(metric: str) -> bool:

@@ -17,7 +17,7 @@ from ..errors import Conflict, TransientStoreError
 from ..model import Doc, LedgerEntry, Notification, PolicyVersion, StoredEvent
 from . import _sql_search
 from ._sql_hot import CoreRunner, SqliteRunner, Statements, version_shard
-from ._sql_schema import BOARD_ROWS, Tables, on_board_index
+from ._sql_schema import BOARD_QUERY_ROWS, Tables, on_board_index
 from .protocol import EVENT_LOCK, SEARCH_KIND, CounterKey, Snapshot, match_terms
 
 __all__ = [
@@ -159,7 +159,7 @@ class BoardQueries:
             cnt.c.community == c,
             cnt.c.metric == bindparam("m"),
             cnt.c.scope == bindparam("s"),
-            *((text(BOARD_ROWS),) if ranked else ()),
+            *((text(BOARD_QUERY_ROWS),) if ranked else ()),
         )
         board = (
             *where,
