@@ -36,6 +36,9 @@ from kudos.testing import FakeClock
 _SENT: Counter[str] = Counter()
 """Statements sent to the driver, by their first words."""
 
+_READS: list[str] = []
+"""The text of each ``SELECT`` sent to the driver with ``execute``, in order."""
+
 
 def _kind(sql: str) -> str:
     words = sql.split()
@@ -46,6 +49,8 @@ def _kind(sql: str) -> str:
 class _CountingCursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> _CountingCursor:
         _SENT[_kind(sql)] += 1
+        if sql.lstrip().upper().startswith("SELECT"):
+            _READS.append(sql)
         return super().execute(sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _CountingCursor:
@@ -135,6 +140,20 @@ def test_a_batch_sends_its_events_in_one_executemany(store: SqlStore) -> None:
     # (Notifications are inserted one at a time: the caller gets their numbers.)
     assert sum(n for k, n in _SENT.items() if k != "SELECT" and "OUTBOX" not in k) <= 8
     assert sum(_SENT.values()) <= 200 * 0.6
+
+
+def test_a_member_joining_reads_their_counters_of_a_scope_in_one_statement(
+    store: SqlStore,
+) -> None:
+    c = _community(store)
+    _warm(c)
+    _READS.clear()
+    c.record(MemberJoined(member="newcomer", at=T0 + timedelta(days=1)))
+    counter_reads = [sql for sql in _READS if "FROM KUDOS_COUNTERS" in sql.upper()]
+    assert counter_reads  # the reads are seen
+    # Recognition reads seven of the member's counters of all time (its rank's and
+    # privileges' requirements): one statement for the scope, not one per counter.
+    assert len(counter_reads) <= 2, counter_reads
 
 
 def test_recording_one_event_reads_the_policy_once_per_connection(
@@ -259,3 +278,63 @@ def test_a_host_using_the_protocol_directly_gets_every_logged_event_back(tmp_pat
         raise ValueError("the host's own error")
     with store.transaction(c.id) as tx:
         assert [e.event_id for e in tx.events()] == [logged.event_id, "fresh-1"]
+
+
+_METRICS = st.sampled_from(["a", "b", "c"])
+_SCOPES = st.sampled_from(["all", "2026-H1"])
+_SUBJECTS = st.sampled_from(["m1", "m2"])
+_COUNTER_OPS = st.one_of(
+    st.tuples(st.just("add"), _METRICS, _SCOPES, _SUBJECTS, st.integers(-3, 3)),
+    st.tuples(st.just("read"), _METRICS, _SCOPES, _SUBJECTS),
+    st.tuples(st.just("top"), _METRICS, _SCOPES),  # sends what is queued first
+)
+
+
+class _Undo(Exception):
+    pass
+
+
+def _counters_seen(store: Any, work: list[tuple[list[Any], bool]]) -> list[Any]:
+    seen: list[Any] = []
+    for ops, undo in work:
+        try:
+            with store.transaction("c") as tx:
+                for op in ops:
+                    if op[0] == "add":
+                        tx.add({(op[1], op[2], op[3]): op[4]})
+                    elif op[0] == "read":
+                        seen.append(tx.counter(op[1], op[2], op[3]))
+                    else:
+                        seen.append(sorted(tx.top(op[1], op[2], limit=10)))
+                if undo:
+                    raise _Undo
+        except _Undo:
+            pass
+    with store.transaction("c") as tx:
+        seen.append(
+            [
+                tx.counter(m, s, subj)
+                for m in "abc"
+                for s in ("all", "2026-H1")
+                for subj in ("m1", "m2")
+            ]
+        )
+    return seen
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(work=st.lists(st.tuples(st.lists(_COUNTER_OPS, max_size=10), st.booleans()), max_size=6))
+def test_counters_read_a_scope_at_a_time_answer_as_in_memory(
+    tmp_path: Path, work: list[tuple[list[Any], bool]]
+) -> None:
+    """A counter read on SQLite reads its subject's whole scope: later reads, queued and sent
+    changes, rollbacks and the next transactions answer as the MemoryStore does."""
+    import uuid
+
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}")
+    try:
+        assert _counters_seen(store, work) == _counters_seen(kudos.MemoryStore(), work)
+    finally:
+        store.close()

@@ -107,6 +107,12 @@ class Statements:
             cnt.c.scope == bindparam("s"),
             cnt.c.subject == bindparam("subj"),
         )
+        # Every counter of one subject in one scope: a range of the counters' key.
+        self.counter_group = select(cnt.c.metric, cnt.c.value).where(
+            cnt.c.community == c,
+            cnt.c.scope == bindparam("s"),
+            cnt.c.subject == bindparam("subj"),
+        )
         counter_key = [cnt.c.community, cnt.c.metric, cnt.c.scope, cnt.c.subject]
         upsert_counter = insert(cnt)
         self.add_counters = _adding(
@@ -404,6 +410,7 @@ class SqliteSql:
         self.get_doc = _compiled(sql.get_doc, dialect, ("c", "k", "id"))
         self.upsert_docs = _compiled(sql.upsert_docs, dialect, _DOC_KEYS)
         self.get_counter = _compiled(sql.get_counter, dialect, ("c", "m", "s", "subj"))
+        self.counter_group = _compiled(sql.counter_group, dialect, ("c", "s", "subj"))
         self.add_counters = _compiled(sql.add_counters, dialect, _COUNTER_KEYS)
         self.insert_entries = _compiled(sql.insert_entries, dialect, _ENTRY_KEYS)
         self.get_version = _compiled(sql.get_version, dialect, ("c",))
@@ -542,6 +549,13 @@ class SqliteRunner:
         """The version in the schema table (``None``: no row)."""
         row = self._cur.execute(self._sql.schema_version).fetchone()
         return None if row is None else int(row[0])
+
+    def counter_group(self, community: str, scope: str, subject: str) -> list[tuple[str, int]]:
+        """Every counter of ``subject`` in ``scope`` as stored: ``(metric, value)`` pairs."""
+        rows: list[tuple[str, int]] = self._cur.execute(
+            self._sql.counter_group, (community, scope, subject)
+        ).fetchall()
+        return rows
 
     def get_counter(self, community: str, key: CounterKey) -> int:
         """One counter as stored (0 when missing)."""

@@ -1291,9 +1291,19 @@ class SqlTransaction:
             if value is None:
                 if (scope, subject) in self._complete:
                     value = 0  # read by prefetch_counters, under the subject's lock
+                elif self._locking:
+                    self._guard((subject,))
+                    value = self._run.get_counter(self.community, key)
+                elif isinstance(self._run, SqliteRunner):
+                    # The subject's other counters of the scope with it, in one read of
+                    # the key's range (an event reads several of a member's counters, and
+                    # recognition most of them): what is unflushed is in _deltas, as always.
+                    values = self._values
+                    for found, stored in self._run.counter_group(self.community, scope, subject):
+                        values.setdefault((found, scope, subject), int(stored))
+                    self._complete.add((scope, subject))
+                    value = values.get(key, 0)
                 else:
-                    if self._locking:
-                        self._guard((subject,))
                     value = self._run.get_counter(self.community, key)
             self._values[key] = value
         return value + self._deltas.get(key, 0) + self._tallies.get(key, 0)
