@@ -188,14 +188,21 @@ def test_optimize_finishes_a_layout_change_a_migration_made_only_in_part(
         assert _reads(moved) == before
 
 
+def _ask(engine: Engine, name: str, *, sqlite: str, postgresql: str) -> Any:
+    """The one value the catalogue query for ``engine``'s database gives for ``name``."""
+    with engine.connect() as conn:
+        sql = sqlite if engine.dialect.name == "sqlite" else postgresql
+        return conn.execute(text(sql), {"n": name}).scalar_one()
+
+
 def _table_identity(engine: Engine, name: str) -> object:
     """What changes when a table is made again: SQLite's root page, PostgreSQL's oid."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            sql = "SELECT rootpage FROM sqlite_master WHERE name = :n"
-        else:
-            sql = "SELECT CAST(CAST(:n AS regclass) AS oid)"
-        return conn.execute(text(sql), {"n": name}).scalar_one()
+    return _ask(
+        engine,
+        name,
+        sqlite="SELECT rootpage FROM sqlite_master WHERE name = :n",
+        postgresql="SELECT CAST(CAST(:n AS regclass) AS oid)",
+    )
 
 
 def _layout(engine: Engine, md: MetaData) -> tuple[Any, ...]:
@@ -336,53 +343,46 @@ def _no_checkpoints(path: Path) -> Engine:
     return engine
 
 
+def _wal_pages(
+    path: Path,
+    shape: Callable[[Engine, MetaData], None] | None,
+    first: list[Event],
+    counted: list[Event],
+) -> float:
+    """WAL pages per event of ``counted``, recorded one per transaction (as a forum records
+    them) after ``first`` in one batch, on new tables ``shape`` gave another layout."""
+    engine = _no_checkpoints(path)
+    md = _metadata()
+    md.create_all(engine)
+    if shape is not None:
+        shape(engine, md)
+    c = Community(store=SqlStore(engine, metadata=md), policy=kudos.policies.giffgaff())
+    c.record_many(first)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    for fact in counted:
+        c.record(fact)
+    size = Path(f"{path}-wal").stat().st_size
+    engine.dispose()
+    return size / (4096 + 24) / len(counted)
+
+
 def test_a_member_joining_writes_a_quarter_fewer_pages_than_with_indexes_of_every_row(
     tmp_path: Path,
 ) -> None:
-    def pages_per_join(full: bool) -> float:
-        path = tmp_path / f"{'full' if full else 'partial'}.db"
-        engine = _no_checkpoints(path)
-        md = _metadata()
-        md.create_all(engine)
-        if full:
-            _full_indexes(engine, md)
-        c = Community(store=SqlStore(engine, metadata=md), policy=kudos.policies.giffgaff())
-        c.record_many([MemberJoined(member=f"m{i:04}") for i in range(0, 3000, 2)])
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        joins = [MemberJoined(member=f"m{i:04}") for i in range(1, 600, 2)]
-        for fact in joins:  # members between those there: their rows land across the indexes
-            c.record(fact)
-        size = Path(f"{path}-wal").stat().st_size
-        engine.dispose()
-        return size / (4096 + 24) / len(joins)
-
-    full, partial = pages_per_join(True), pages_per_join(False)
+    first = [MemberJoined(member=f"m{i:04}") for i in range(0, 3000, 2)]
+    # Members between those there: their rows land across the indexes.
+    joins: list[Event] = [MemberJoined(member=f"m{i:04}") for i in range(1, 600, 2)]
+    full = _wal_pages(tmp_path / "full.db", _full_indexes, first, joins)
+    partial = _wal_pages(tmp_path / "partial.db", None, first, joins)
     assert partial <= 0.8 * full, (partial, full)
 
 
 def test_a_kudos_on_sqlite_writes_fewer_pages_than_on_the_earlier_layout(tmp_path: Path) -> None:
     history = _history(members=300, days=2)
-    last = 200  # recorded one per transaction, as a forum records them
-
-    def wal_bytes(earlier: bool) -> int:
-        path = tmp_path / f"{'earlier' if earlier else 'now'}.db"
-        engine = _no_checkpoints(path)
-        md = _metadata()
-        md.create_all(engine)
-        if earlier:
-            _earlier_layout(engine, md)
-        c = Community(store=SqlStore(engine, metadata=md), policy=kudos.policies.giffgaff())
-        c.record_many(history[:-last])
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        for fact in history[-last:]:
-            c.record(fact)
-        size = Path(f"{path}-wal").stat().st_size
-        engine.dispose()
-        return size
-
-    earlier, now = wal_bytes(True), wal_bytes(False)
+    first, last = history[:-200], history[-200:]
+    earlier = _wal_pages(tmp_path / "earlier.db", _earlier_layout, first, last)
+    now = _wal_pages(tmp_path / "now.db", None, first, last)
     assert now <= 0.85 * earlier, (now, earlier)
 
 
@@ -882,12 +882,14 @@ def test_a_hosts_expression_index_raises_no_warning(engine: Engine) -> None:
 
 
 def _host_index_there(engine: Engine, name: str) -> bool:
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = :n"
-        else:
-            sql = "SELECT count(*) FROM pg_class WHERE relname = :n AND relkind = 'i'"
-        return bool(conn.execute(text(sql), {"n": name}).scalar_one())
+    return bool(
+        _ask(
+            engine,
+            name,
+            sqlite="SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = :n",
+            postgresql="SELECT count(*) FROM pg_class WHERE relname = :n AND relkind = 'i'",
+        )
+    )
 
 
 @pytest.mark.parametrize("missing", ["docs", "ledger", "counters"])
