@@ -1299,8 +1299,8 @@ class SqlTransaction:
                     # the key's range (an event reads several of a member's counters, and
                     # recognition most of them): what is unflushed is in _deltas, as always.
                     values = self._values
-                    for found, stored in self._run.counter_group(self.community, scope, subject):
-                        values.setdefault((found, scope, subject), int(stored))
+                    for other, stored in self._run.counter_group(self.community, scope, subject):
+                        values.setdefault((other, scope, subject), int(stored))
                     self._complete.add((scope, subject))
                     value = values.get(key, 0)
                 else:

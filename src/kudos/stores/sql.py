@@ -779,15 +779,14 @@ class SqlStore:
         transaction, and does nothing when the layout is current
         (:meth:`layout_current`). On PostgreSQL the counters table is changed in place
         (its grants, comments, views and your own indexes stay), and every read and write
-        of the table waits while the key and the board index are built again; on SQLite the
-        table is copied into a new one (your own indexes, triggers and the views that name
-        the table are made again from their SQL), writers wait and readers go on. The three
-        partial indexes are made again (on PostgreSQL each is built under a new name, reads
+        of the table waits while its key is built again; on SQLite the table is copied into
+        a new one (your own indexes and triggers on it, and the views and triggers that name
+        it, are made again from their SQL), writers wait and readers go on. Each partial
+        index that differs is made again (on PostgreSQL it is built under a new name, reads
         going on, then swapped in, which holds reads of its table back until the commit).
-        A million counter rows took about 6 s
-        on SQLite and 8 s on PostgreSQL on two CPU cores (several times that on a busy
-        machine). :meth:`~kudos.Community.rebuild` does not call this; ``kudos rebuild``
-        does.
+        A million counter rows took about 6 s on SQLite and 8 s on PostgreSQL on two CPU
+        cores (several times that on a busy machine). :meth:`~kudos.Community.rebuild` does
+        not call this; ``kudos rebuild`` does.
 
         A store on an engine gathers statistics by itself (see
         :data:`SQLITE_ANALYZE_EVERY`); call this after upgrading kudos or loading data
