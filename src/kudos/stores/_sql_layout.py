@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Index, MetaData, Table, inspect, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
 from ..errors import StoreError
-from ._sql_schema import BOARD_ROWS, Tables
+from ._sql_schema import BOARD_ROWS, Tables, missing
 
 __all__ = ["current", "move"]
 
@@ -58,6 +58,17 @@ def _plain(sql: str) -> bool:
     return "unique" not in words and ("using" not in words or "btree" in words)
 
 
+def _laid_out(tables: Tables) -> tuple[Table, Table, Table]:
+    """The tables whose layout this module keeps: counters, documents, ledger."""
+    return tables.counters, tables.docs, tables.ledger
+
+
+def _master(tables: Tables) -> str:
+    """SQLite's catalogue of the kudos tables' schema."""
+    schema = tables.counters.schema
+    return f"{schema}.sqlite_master" if schema else "sqlite_master"
+
+
 def _key(conn: Connection, name: str) -> str:
     """How the database tells index names apart: SQLite ignores case, PostgreSQL does not
     (kudos's names are in lower case, so unquoted names typed in capitals match both)."""
@@ -67,11 +78,7 @@ def _key(conn: Connection, name: str) -> str:
 def _names(tables: Tables) -> set[str]:
     """The names of kudos's indexes, of this layout and the earlier, and of the ones it
     builds before a swap (``<name>_new``)."""
-    names = {
-        str(index.name)
-        for table in (tables.counters, tables.docs, tables.ledger)
-        for index in table.indexes
-    }
+    names = {str(index.name) for table in _laid_out(tables) for index in table.indexes}
     names.add(_earlier_subject_index(tables))
     return names | {f"{name}_new" for name in names}
 
@@ -79,13 +86,14 @@ def _names(tables: Tables) -> set[str]:
 def _catalogue(conn: Connection, tables: Tables) -> dict[str, _Found]:
     """The indexes of the kudos tables, and those elsewhere in their schema under a name of
     kudos's indexes, by name (see :func:`_key`)."""
-    schema = tables.counters.schema
-    ours = {t.name for t in (tables.counters, tables.docs, tables.ledger)}
+    ours = {t.name for t in _laid_out(tables)}
     names = _names(tables)
     if conn.dialect.name == "sqlite":
-        master = f"{schema}.sqlite_master" if schema else "sqlite_master"
         rows = conn.execute(
-            text(f"SELECT name, tbl_name, coalesce(sql, '') FROM {master} WHERE type = 'index'")
+            text(
+                f"SELECT name, tbl_name, coalesce(sql, '') FROM {_master(tables)} "
+                "WHERE type = 'index'"
+            )
         )
         lower = {n.lower() for n in ours}, {n.lower() for n in names}
         found = [
@@ -121,6 +129,11 @@ def _catalogue(conn: Connection, tables: Tables) -> dict[str, _Found]:
     return {_key(conn, f.name): f for f in found}
 
 
+def _on(conn: Connection, found: _Found, table: Table) -> bool:
+    """Whether the index ``found`` is on ``table``."""
+    return _key(conn, found.table) == _key(conn, table.name)
+
+
 def _literals(sql: str) -> list[str]:
     """The string literals in ``sql``, sorted."""
     return sorted(re.findall(r"'([^']*)'", sql))
@@ -133,7 +146,7 @@ def _made_now(conn: Connection, found: _Found | None, table: Table, index: Index
     prints ``NOT IN (...)`` as ``<> ALL (ARRAY[...])``, with casts of its own); every other
     definition is compared whole.
     """
-    if found is None or not found.valid or found.table.lower() != table.name.lower():
+    if found is None or not found.valid or not _on(conn, found, table):
         return False
     if conn.dialect.name == "sqlite":
         return found.definition == _normal(str(CreateIndex(index).compile(dialect=conn.dialect)))
@@ -152,13 +165,9 @@ def _made_now(conn: Connection, found: _Found | None, table: Table, index: Index
 def _missing(conn: Connection, tables: Tables) -> None:
     """Raise :class:`StoreError` naming a kudos table that is not there."""
     look = inspect(conn)
-    for table in (tables.counters, tables.docs, tables.ledger):
+    for table in _laid_out(tables):
         if not look.has_table(table.name, schema=table.schema):
-            raise StoreError(
-                f"the kudos tables are missing (no table {table.fullname!r}); call "
-                "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
-                "target_metadata and run your migrations"
-            )
+            raise missing(table)
 
 
 def _earlier_subject_index(tables: Tables) -> str:
@@ -184,13 +193,11 @@ def _counters_current(conn: Connection, tables: Tables, found: dict[str, _Found]
     if _counters_key(conn, tables) is not None:
         return False
     there = found.get(_key(conn, _earlier_subject_index(tables)))
-    if there is not None and _key(conn, there.table) == _key(conn, counters.name):
+    if there is not None and _on(conn, there, counters):
         return False
     if conn.dialect.name == "sqlite":
-        schema = counters.schema
-        master = f"{schema}.sqlite_master" if schema else "sqlite_master"
         ddl = conn.execute(
-            text(f"SELECT sql FROM {master} WHERE type = 'table' AND name = :n"),
+            text(f"SELECT sql FROM {_master(tables)} WHERE type = 'table' AND name = :n"),
             {"n": counters.name},
         ).scalar()
         return "WITHOUT ROWID" in str(ddl).upper()
@@ -202,7 +209,7 @@ def _stale(conn: Connection, tables: Tables, found: dict[str, _Found]) -> list[t
     missing, holding every row (earlier versions), or else."""
     return [
         (table, index)
-        for table in (tables.counters, tables.docs, tables.ledger)
+        for table in _laid_out(tables)
         for index in sorted(table.indexes, key=lambda ix: str(ix.name))
         if index.dialect_options[conn.dialect.name]["where"] is not None
         and not _made_now(conn, found.get(_key(conn, str(index.name))), table, index)
@@ -258,7 +265,7 @@ def _claimed(conn: Connection, table: Table, name: str, found: dict[str, _Found]
         StoreError: an index of that name is on another table.
     """
     there = found.get(_key(conn, name))
-    if there is not None and _key(conn, there.table) != _key(conn, table.name):
+    if there is not None and not _on(conn, there, table):
         raise StoreError(
             f"an index named {there.name!r} is on table {there.table!r}; kudos makes an index "
             f"of that name on {table.name!r}: rename or drop the other one"
@@ -305,8 +312,8 @@ def _move_in_place(conn: Connection, tables: Tables, found: dict[str, _Found]) -
             name = conn.dialect.identifier_preparer.quote(key)
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
         conn.execute(AddConstraint(counters.primary_key))
-    there = found.get(_earlier_subject_index(tables).lower())
-    if there is not None and there.table.lower() == counters.name.lower():
+    there = found.get(_key(conn, _earlier_subject_index(tables)))
+    if there is not None and _on(conn, there, counters):
         conn.execute(text(f"DROP INDEX {_quoted(conn, counters, there.name)}"))
 
 
@@ -323,9 +330,8 @@ def _move_by_copy(conn: Connection, tables: Tables, found: dict[str, _Found]) ->
     """
     counters = tables.counters
     prepare = conn.dialect.identifier_preparer
-    schema = counters.schema
-    master = f"{schema}.sqlite_master" if schema else "sqlite_master"
-    pragma = f"{prepare.quote_schema(schema)}." if schema else ""
+    master = _master(tables)
+    pragma = f"{prepare.quote_schema(counters.schema)}." if counters.schema else ""
     if conn.exec_driver_sql("PRAGMA foreign_keys").scalar():
         for (other,) in conn.execute(text(f"SELECT name FROM {master} WHERE type = 'table'")):
             refs = conn.exec_driver_sql(f"PRAGMA {pragma}foreign_key_list({prepare.quote(other)})")
@@ -343,22 +349,22 @@ def _move_by_copy(conn: Connection, tables: Tables, found: dict[str, _Found]) ->
         conn.execute(text(f"SELECT type, name, tbl_name, sql FROM {master} WHERE sql IS NOT NULL"))
     )
     named = {counters.name.lower()}  # the table, and the views that read it
-    others: list[tuple[str, str, str]] = []
+    picked: set[str] = set()
     grew = True
     while grew:
         grew = False
         for kind, name, table, sql in everything:
-            if name.lower() in ours or any(name == o[1] for o in others):
+            if name in picked or name.lower() in ours:
                 continue
             if (table.lower() == counters.name.lower() and kind in ("index", "trigger")) or (
                 kind in ("view", "trigger") and any(n in sql.lower() for n in named)
             ):
-                others.append((kind, name, sql))
+                picked.add(name)
                 if kind == "view":
                     named.add(name.lower())
                 grew = True
-    order = {name: i for i, (_, name, _, _) in enumerate(everything)}
-    others.sort(key=lambda o: order[o[1]])
+    # In the order they were made, so that a view is made again after what it reads.
+    others = [(kind, name, sql) for kind, name, _, sql in everything if name in picked]
     for kind, name, _ in reversed(others):  # views on views first
         if kind in ("view", "trigger"):
             conn.execute(text(f"DROP {kind.upper()} IF EXISTS {_quoted(conn, counters, name)}"))

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StoreError
 
 __all__ = [
     "BOARD_QUERY_ROWS",
@@ -44,6 +44,7 @@ __all__ = [
     "Tables",
     "UtcTimestamp",
     "make_metadata",
+    "missing",
     "on_board_index",
     "utc_text",
 ]
@@ -153,6 +154,15 @@ BOARD_QUERY_ROWS = f"{BOARD_ROWS} AND metric NOT IN ('health', 'people_involved'
 the previous version's condition (which left out fewer metrics). SQLite takes a partial
 index only when the query names each term of its condition, so boards read through the
 index of either version until :meth:`~kudos.stores.sql.SqlStore.optimize` makes it again."""
+
+
+def missing(table: Table) -> StoreError:
+    """The error for kudos tables that are not there (``table`` first found missing)."""
+    return StoreError(
+        f"the kudos tables are missing (no table {table.fullname!r}); call "
+        "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
+        "target_metadata and run your migrations"
+    )
 
 
 def on_board_index(metric: str) -> bool:

@@ -60,7 +60,7 @@ from ._sql_errors import translate_errors
 from ._sql_host import after_commit as after_commit_of
 from ._sql_host import committing, forget_rolled_back, has_uncommitted_work
 from ._sql_hot import CoreRunner, SqliteRunner, SqliteSql, Statements, version_keys
-from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata
+from ._sql_schema import NAMING_CONVENTION, SCHEMA_VERSION, Tables, make_metadata, missing
 from ._sql_search import include_name
 from ._sql_tx import LockBusy, Queries, SharedCache, SqlTransaction, lock_id
 
@@ -571,11 +571,7 @@ class SqlStore:
             # store may be made per request. (An error here rolls back only kudos's work.)
             if not _missing_table(exc):
                 raise
-            raise StoreError(
-                f"the kudos tables are missing (no table {t.fullname!r}); call "
-                "store.create_all() once, or add kudos.stores.sql.metadata to your Alembic "
-                "target_metadata and run your migrations"
-            ) from None
+            raise missing(t) from None
         if version is None:
             # Tables made by the host's migrations: stamp them with this version.
             insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
