@@ -8,15 +8,18 @@ are skipped, unless ``KUDOS_REQUIRE_POSTGRES=1`` (CI sets it) makes them fail.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, delete
 
-from kudos import MemoryStore
+import kudos
+from kudos import Community, MemoryStore
+from kudos.stores.protocol import Store
 from kudos.stores.sql import SqlStore, make_metadata
+from kudos.testing import FakeClock
 
 POSTGRES_URL_VAR = "KUDOS_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_VAR = "KUDOS_REQUIRE_POSTGRES"
@@ -133,3 +136,21 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(recognition, "_award_badges", counting)
     return seen
+
+
+def answered_topic(
+    store: Store | None = None, *, clock: FakeClock | None = None, tags: Sequence[str] = ()
+) -> Community:
+    """A giffgaff community (on ``store``, or a new MemoryStore) where ann asks, bob, cat and
+    bob reply, the first reply gets three kudos and the second one, and ann accepts the first."""
+    c = Community(store=store, policy=kudos.policies.giffgaff(), clock=clock)
+    for name in ("ann", "bob", "cat", "dan"):
+        c.join(name)
+    c.post_topic("t1", author="ann", title="No data abroad", tags=list(tags))
+    for n, author in enumerate(("bob", "cat", "bob")):
+        c.post_reply(f"r{n}", topic="t1", author=author)
+    for giver in ("ann", "dan", "cat"):
+        c.give_kudos("r0", giver=giver)
+    c.give_kudos("r1", giver="ann")
+    c.accept_solution("t1", reply="r0", by="ann")
+    return c

@@ -89,9 +89,9 @@ def _full_indexes(engine: Engine, md: MetaData) -> None:
     _index(engine, p, "ledger", "reverses", "reverses")
 
 
-def _earlier_layout(engine: Engine, md: MetaData) -> None:
-    """Give ``md``'s tables the layout of kudos before this change (rows kept)."""
-    _full_indexes(engine, md)
+def _rowid_counters(engine: Engine, md: MetaData, key: str) -> str:
+    """Make ``md``'s counters table again as a rowid table keyed by ``key`` (empty, without
+    indexes); its prefix."""
     counters = md.tables[next(t for t in md.tables if t.endswith("counters"))]
     p = counters.name[: -len("counters")]
     table = f"{counters.schema}.{counters.name}" if counters.schema else counters.name
@@ -101,10 +101,16 @@ def _earlier_layout(engine: Engine, md: MetaData) -> None:
             text(
                 f"CREATE TABLE {table} (community VARCHAR NOT NULL, "
                 "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
-                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
-                "PRIMARY KEY (community, metric, scope, subject))"
+                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters PRIMARY KEY ({key}))"
             )
         )
+    return p
+
+
+def _earlier_layout(engine: Engine, md: MetaData) -> None:
+    """Give ``md``'s tables the layout of kudos before this change."""
+    _full_indexes(engine, md)
+    p = _rowid_counters(engine, md, "community, metric, scope, subject")
     _index(engine, p, "counters", "board", "metric, scope, value, subject")
     _index(engine, p, "counters", "subject", "subject, scope")
 
@@ -130,33 +136,13 @@ def _half_moved(engine: Engine, md: MetaData, state: str) -> None:
         with engine.begin() as conn:
             conn.execute(text(f"DROP INDEX ix_{p}counters_subject"))
         return
-    board = f"ix_{p}counters_board"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP INDEX {board}"))
-        if state == "new key, full board index":
-            conn.execute(
-                text(
-                    f"CREATE INDEX {board} ON {counters.name} "
-                    "(community, metric, scope, value, subject)"
-                )
-            )
-            return
-        assert state == "new key, a rowid table"
-        conn.execute(text(f"DROP TABLE {counters.name}"))
-        conn.execute(
-            text(
-                f"CREATE TABLE {counters.name} (community VARCHAR NOT NULL, "
-                "metric VARCHAR NOT NULL, scope VARCHAR NOT NULL, subject VARCHAR NOT NULL, "
-                f"value BIGINT NOT NULL, CONSTRAINT pk_{p}counters "
-                "PRIMARY KEY (community, scope, subject, metric))"
-            )
-        )
-        conn.execute(
-            text(
-                f"CREATE INDEX {board} ON {counters.name} (community, metric, scope, value, "
-                f"subject) WHERE {BOARD_ROWS}"
-            )
-        )
+    board = "metric, scope, value, subject"
+    if state == "new key, full board index":
+        _index(engine, p, "counters", "board", board)
+        return
+    assert state == "new key, a rowid table"
+    _rowid_counters(engine, md, "community, scope, subject, metric")
+    _index(engine, p, "counters", "board", board, BOARD_ROWS)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import kudos
+from conftest import answered_topic
 from kudos import Community, InvalidPolicy, Reward
 from kudos.cli import main
 from kudos.explain.publish import publish
@@ -90,17 +91,7 @@ def test_a_changed_preset_makes_the_docs_disagree(monkeypatch: pytest.MonkeyPatc
 
 
 def seeded(store: Store) -> Community:
-    c = Community(store=store, policy=kudos.policies.giffgaff())
-    for name in ("ann", "bob", "cat", "dan"):
-        c.join(name)
-    c.post_topic("t1", author="ann", title="No data abroad")
-    for n, author in enumerate(("bob", "cat", "bob")):
-        c.post_reply(f"r{n}", topic="t1", author=author)
-    for giver in ("ann", "dan", "cat"):
-        c.give_kudos("r0", giver=giver)
-    c.give_kudos("r1", giver="ann")
-    c.accept_solution("t1", reply="r0", by="ann")
-    return c
+    return answered_topic(store)
 
 
 def test_the_simulate_report_sorts_members_by_impact_and_names_the_rules(

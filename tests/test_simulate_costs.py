@@ -24,6 +24,7 @@ from hypothesis import event as note
 from hypothesis import strategies as st
 
 import kudos
+from conftest import answered_topic
 from kudos import community as community_module
 from kudos.engine import core as engine
 from kudos.history import handlers as history
@@ -132,17 +133,7 @@ def _same(c: kudos.Community, policy: kudos.Policy, **options: Any) -> kudos.Sim
 
 
 def _forum(clock: FakeClock | None = None) -> kudos.Community:
-    c = kudos.Community(policy=kudos.policies.giffgaff(), clock=clock or FakeClock())
-    for name in ("ann", "bob", "cat", "dan"):
-        c.join(name)
-    c.post_topic("t1", author="ann", title="No data abroad", tags=["roaming"])
-    for n, author in enumerate(("bob", "cat", "bob")):
-        c.post_reply(f"r{n}", topic="t1", author=author)
-    for giver in ("ann", "dan", "cat"):
-        c.give_kudos("r0", giver=giver)
-    c.give_kudos("r1", giver="ann")
-    c.accept_solution("t1", reply="r0", by="ann")
-    return c
+    return answered_topic(clock=clock or FakeClock(), tags=["roaming"])
 
 
 def _log(c: kudos.Community) -> list[str]:
