@@ -13,6 +13,12 @@ replies and accepted solutions with ``record_many`` in batches of ``--batch`` ev
 (wall time and this process's CPU time), on a ``MemoryStore``, an SQLite file in WAL
 mode and, with ``KUDOS_TEST_POSTGRES_URL`` set, PostgreSQL under a fresh table prefix.
 
+With ``--thread N`` it measures a long thread instead: one topic gets ``N`` replies,
+each recorded with its own ``record`` as a forum does, and it prints what the first
+hundred replies and the last hundred cost each (wall time and CPU), on the same stores::
+
+    python benchmarks/health_writes.py --thread 2000
+
 It uses the public API only, so the same script measures two versions of kudos
 (run it with each on ``PYTHONPATH``, alternating): the figures per reply of one
 over the other is what keeping response health as counters costs at write time.
@@ -55,13 +61,51 @@ def measure(
     )
 
 
+def thread(name: str, make: Callable[[FakeClock], kudos.Community], replies: int) -> None:
+    """Time each reply of one ``replies``-long thread; print the first and last hundred's."""
+    clock = FakeClock(NOW)
+    community = make(clock)
+    for member in ("asker", "alice", "bob"):
+        community.join(member)
+    community.post_topic("t1", author="asker", title="No signal since the update", tags=["signal"])
+    costs = []
+    for n in range(1, replies + 1):
+        clock.advance(seconds=30)
+        wall, cpu = time.perf_counter(), time.process_time()
+        community.post_reply(f"r{n}", topic="t1", author="alice" if n % 2 else "bob")
+        costs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    span = min(100, replies)
+    first, last = costs[:span], costs[-span:]
+
+    def per(part: list[tuple[float, float]], i: int) -> float:
+        return sum(c[i] for c in part) / len(part) * 1e6
+
+    print(
+        f"{name:12} replies 1-{span}: {per(first, 0):6.0f} µs wall, {per(first, 1):6.0f} µs CPU;"
+        f" replies {replies - span + 1}-{replies}: {per(last, 0):6.0f} µs wall,"
+        f" {per(last, 1):6.0f} µs CPU (last / first CPU {per(last, 1) / per(first, 1):.2f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--topics", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--thread", type=int, default=0, help="replies of one long thread")
     args = parser.parse_args()
-    events = stream(args.topics)
     print(f"kudos from {Path(kudos.__file__).parent}")
+    if args.thread:
+        thread("MemoryStore", lambda clock: kudos.Community(clock=clock, cache=None), args.thread)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = SqlStore.from_url(f"sqlite:///{Path(tmp) / 'thread.db'}")
+            thread(
+                "SQLite",
+                lambda clock: kudos.Community(store=store, clock=clock, cache=None),
+                args.thread,
+            )
+            store.close()
+        return
+    events = stream(args.topics)
     measure(
         "MemoryStore",
         lambda: kudos.Community(clock=FakeClock(NOW), cache=None),

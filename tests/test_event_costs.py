@@ -38,6 +38,7 @@ from kudos.events import (
     SolutionAccepted,
     TopicPosted,
 )
+from kudos.health import handlers as h
 from kudos.testing import FakeClock
 
 START = datetime(2026, 5, 20, 9, tzinfo=UTC)
@@ -180,8 +181,9 @@ def test_recording_an_event_formats_its_time_once(fact: str) -> None:
             assert tx.get("health", "t2").data["posted_at"] == text  # type: ignore[union-attr]
         elif fact == "reply":
             assert tx.get("post", "r1").data["posted_at"] == text  # type: ignore[union-attr]
-            responses = tx.get("health", "t").data["responses"]  # type: ignore[union-attr]
-            assert responses[-1][2] == text
+            record = tx.get("health", "t")
+            assert record is not None
+            assert h.responses(tx, "t", record.data)[-1][2] == text
         else:
             assert tx.get("member", "newcomer").data["joined_at"] == text  # type: ignore[union-attr]
 

@@ -12,8 +12,9 @@ recomputation (kept below as the oracle), and ``rebuild()`` the same again.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from kudos.health import handlers as h
 from kudos.model import Doc
 from kudos.policies import giffgaff
 from kudos.stores.memory import MemoryStore
-from kudos.stores.protocol import SEARCH_KIND, CounterKey
+from kudos.stores.protocol import SEARCH_KIND, CounterKey, Snapshot
 from kudos.support import handlers as support
 from kudos.testing import FakeClock, assert_consistent
 
@@ -88,8 +89,8 @@ def _respond_in_full(ctx: Context, topic: str, response: list[Any]) -> None:
         return
     data = dict(doc.data)
     response[h._SECONDS] = h._seconds(data["posted_at"], ctx.at)
-    data["responses"] = [*data["responses"], response]
-    h._firsts(data)
+    h._add_response(ctx, topic, data, response)
+    h._firsts(data, h.responses(ctx.tx, topic, data))
     h._save(ctx, topic, doc, data, doc.ref)
 
 
@@ -173,9 +174,9 @@ def figure_work(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         work["figures"] += 1
         return figures(data)
 
-    def counting_firsts(data: dict[str, Any]) -> None:
-        work["responses walked"] += len(data["responses"])
-        firsts(data)
+    def counting_firsts(data: dict[str, Any], responses: list[list[Any]]) -> None:
+        work["responses walked"] += len(responses)
+        firsts(data, responses)
 
     monkeypatch.setattr(h, "change", counting_change)
     monkeypatch.setattr(f, "_figures", counting_figures)
@@ -224,6 +225,35 @@ def test_the_thousandth_reply_costs_what_the_second_does(figure_work: Counter[st
     feedback = c.topic_feedback("t1")
     assert len(feedback.answers) == 1000  # the record still keeps every response
     assert (feedback.first_response, feedback.first_member_response) == (300, 300)
+
+
+def test_a_reply_writes_no_more_however_long_the_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the responses a topic's record lists, each reply adds a document of its own: the
+    record does not grow with its thread, and the thousandth reply writes what the hundredth
+    does."""
+    written: list[int] = []
+    put = Context.put
+
+    def measuring(self: Context, kind: str, key: str, data: Mapping[str, Any], **kw: Any) -> None:
+        written.append(len(json.dumps(data)))
+        put(self, kind, key, data, **kw)
+
+    monkeypatch.setattr(Context, "put", measuring)
+    clock = FakeClock(START)
+    c = _thread(clock)
+    cost: dict[int, int] = {}
+    for n in range(1, 1001):
+        clock.advance(seconds=30)
+        written.clear()
+        c.post_reply(f"r{n}", topic="t1", author="alice" if n % 2 else "staff1")
+        cost[n] = sum(written)
+    assert cost[1000] <= cost[100] + 10, (cost[100], cost[1000])  # a few more digits, no more
+    assert max(cost.values()) < 3000, max(cost.values())  # every reply: what one page holds
+    feedback = c.topic_feedback("t1")
+    assert [a.reply for a in feedback.answers] == [f"r{n}" for n in range(1, 1001)]
+    with c.store.transaction(c.id) as tx:
+        record = tx.get(h.KIND, "t1")
+        assert record is not None and len(json.dumps(record.data)) < 2000
 
 
 def test_a_reply_that_cannot_move_a_figure_writes_no_health_counter(
@@ -300,8 +330,11 @@ _op = st.one_of(
 )
 
 
-def _run(ops: list[tuple[Any, ...]]) -> tuple[Community, list[str]]:
-    """A community with three topics after ``ops``, and what each op did (refused or not)."""
+def _run(
+    ops: list[tuple[Any, ...]], midway: tuple[int, Callable[[Community], None]] | None = None
+) -> tuple[Community, list[str]]:
+    """A community with three topics after ``ops``, and what each op did (refused or not);
+    ``midway``: what to do to the community before the op at that position."""
     clock = FakeClock(START)
     c = Community(MemoryStore(), giffgaff(), clock=clock, cache=None)
     for m in MEMBERS:
@@ -319,6 +352,8 @@ def _run(ops: list[tuple[Any, ...]]) -> tuple[Community, list[str]]:
         return items[i % len(items)] if items else None
 
     for n, op in enumerate(ops):
+        if midway is not None and n == midway[0]:
+            midway[1](c)
         name = op[0]
         outcome = "done"
         try:
@@ -387,15 +422,21 @@ def _state(c: Community) -> dict[str, Any]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(ops=st.lists(_op, min_size=10, max_size=60))
-def test_skipping_work_gives_what_the_full_work_gives(ops: list[tuple[Any, ...]]) -> None:
-    fast, done = _run(ops)
-    with in_full():
-        full, done_in_full = _run(ops)
-        wanted = _state(full)
-    assert done == done_in_full
-    assert _state(fast) == wanted
-    assert_consistent(fast, replay=False)  # rebuild() gives the same again
+@given(ops=st.lists(_op, min_size=10, max_size=60), listed=st.sampled_from([0, 2, h.LISTED]))
+def test_skipping_work_gives_what_the_full_work_gives(
+    ops: list[tuple[Any, ...]], listed: int
+) -> None:
+    """``listed``: how many responses a topic's record lists before they get documents of
+    their own (:data:`kudos.health.handlers.LISTED`, made small to have long threads)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(h, "LISTED", listed)
+        fast, done = _run(ops)
+        with in_full():
+            full, done_in_full = _run(ops)
+            wanted = _state(full)
+        assert done == done_in_full
+        assert _state(fast) == wanted
+        assert_consistent(fast, replay=False)  # rebuild() gives the same again
 
 
 _seconds = st.none() | st.sampled_from([0, 59, 999, 1000, 3599, 3601, 7213, 86_400])
@@ -426,3 +467,64 @@ def test_the_moved_figures_give_what_counting_both_records_in_full_gives(
         new.update({k: old[k] for k in ("kind", "tags", "product", "channel", "day")})
     assert f.change(old, new, "2026-H2") == _change_in_full(old, new, "2026-H2")
     assert f.change(old, new, None) == {}
+
+
+def _as_an_earlier_version_kept_it(c: Community) -> None:
+    """Keep ``c``'s response-health records as kudos did before responses had documents of
+    their own: each record lists the responses that count, in order."""
+    with c.store.transaction(c.id) as tx:
+        snapshot = tx.snapshot()
+        docs = []
+        for doc in snapshot.docs:
+            if doc.kind == h.RESPONSE:
+                continue
+            if doc.kind == h.KIND:
+                listed = [list(r) for r in h.responses(tx, doc.key, doc.data)]
+                data = {k: v for k, v in doc.data.items() if k != "more"}
+                doc = Doc(
+                    kind=doc.kind,
+                    key=doc.key,
+                    data={**data, "responses": listed},
+                    ref=doc.ref,
+                    status=doc.status,
+                )
+            docs.append(doc)
+        tx.replace_projections(Snapshot(docs=tuple(docs), counters=snapshot.counters))
+
+
+def _observed(c: Community) -> dict[str, Any]:
+    """What a host reads of response health: every topic's feedback and the figures."""
+    with c.store.transaction(c.id) as tx:
+        topics = sorted(d.key for d in tx.find(h.KIND))
+        counters = {k: v for k, v in tx.snapshot().counters.items() if v}
+    return {
+        "feedback": [c.topic_feedback(t) for t in topics],
+        "health": [c.health(by=by) for by in (None, "tag", "product", "kind", "day")],
+        "counters": counters,
+    }
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    ops=st.lists(_op, min_size=10, max_size=50),
+    split=st.integers(0, 50),
+    listed=st.sampled_from([0, 2, h.LISTED]),
+)
+def test_records_of_an_earlier_version_go_on_as_this_version_keeps_them(
+    ops: list[tuple[Any, ...]], split: int, listed: int
+) -> None:
+    """A record listing every response (kept by an earlier kudos) reads the same, and moves
+    the same with every later fact, as one that never did."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(h, "LISTED", listed)
+        kept, done = _run(ops)
+        upgraded, done_upgraded = _run(ops, midway=(split, _as_an_earlier_version_kept_it))
+        assert done_upgraded == done
+        wanted = _observed(kept)
+        assert _observed(upgraded) == wanted
+        upgraded.rebuild()
+        assert _observed(upgraded) == wanted

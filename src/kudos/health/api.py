@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -207,15 +208,18 @@ class HealthAPI(CommunityBase):
                 get_post(tx, topic)
                 raise UnknownRecord(f"post {topic!r} is a reply; ask for its topic's feedback")
             # A record kept before targets were stored is judged against the target in force.
-            return _feedback(doc, now, self._policies.current().health.target_seconds)
+            target = self._policies.current().health.target_seconds
+            return _feedback(doc, h.responses(tx, topic, doc.data), now, target)
 
         return self._read(read)
 
 
-def _feedback(doc: Doc, now: datetime, current_target: int) -> TopicFeedback:
-    """The feedback of a topic's record, judged against the target stored on it (the one
-    in force when the topic was posted; ``current_target`` only for records kept before
-    targets were stored)."""
+def _feedback(
+    doc: Doc, responses: list[list[Any]], now: datetime, current_target: int
+) -> TopicFeedback:
+    """The feedback of a topic's record and its ``responses`` (:func:`handlers.responses`),
+    judged against the target stored on it (the one in force when the topic was posted;
+    ``current_target`` only for records kept before targets were stored)."""
     d = doc.data
     target = d.get("target", current_target)
     first = d["first"]
@@ -232,7 +236,7 @@ def _feedback(doc: Doc, now: datetime, current_target: int) -> TopicFeedback:
             staff=bool(r[h._STAFF]),
             canonical=r[h._CANONICAL],
         )
-        for r in d["responses"]
+        for r in responses
         if r[h._LIVE]
     )
     return TopicFeedback(

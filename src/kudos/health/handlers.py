@@ -2,10 +2,13 @@
 
 Each topic's ``health`` document holds its posting time and attributes, its
 responses (replies by anyone but its author, and canonical answers given to
-it) and its accepted solution. Each time a record changes, what it contributes
-to the health counters changes with it (:mod:`kudos.health.figures`), so
-:meth:`kudos.Community.health` reads aggregates, never every record nor the
-event log, and ``rebuild()`` writes the same records and counters again.
+it) and its accepted solution. It lists its first :data:`LISTED` responses
+itself; each later one has a ``response`` document of its own, so a reply
+writes the same however long the thread. Each time a record changes, what it
+contributes to the health counters changes with it
+(:mod:`kudos.health.figures`), so :meth:`kudos.Community.health` reads
+aggregates, never every record nor the event log, and ``rebuild()`` writes the
+same records and counters again.
 """
 
 from __future__ import annotations
@@ -22,23 +25,73 @@ from ..events import (
     SolutionAccepted,
     SolutionUnaccepted,
     TopicPosted,
+    key_of,
 )
 from ..model import Doc
+from ..stores.protocol import Transaction
 from .figures import change
 
 KIND = "health"
 """The document kind (one per topic, keyed by topic id, ``ref`` its posting period)."""
 
+RESPONSE = "response"
+"""The document kind of a response to a topic past the first :data:`LISTED`: keyed by
+:func:`response_key`, ``ref`` the topic, its data ``{"r": response}``; status ``"gone"``
+once it no longer counts (its author's account was merged into the topic author's)."""
+
+LISTED = 16
+"""How many responses a topic's record lists itself (its ``responses``; about 70 bytes
+each). Later ones are written as documents of their own (its ``more`` counts them), so the
+record stays small: most topics get fewer, and write one document per reply as before."""
+
 # A response: [id, author, at (ISO), seconds after posting, staff, canonical or None, live]
 _ID, _AUTHOR, _AT, _SECONDS, _STAFF, _CANONICAL, _LIVE = range(7)
+
+
+def response_key(topic: str, n: int) -> str:
+    """The key of ``topic``'s ``n``-th response document (from 0): a topic's keys sort in
+    the order its responses came."""
+    return key_of(topic, f"{n:012d}")
+
+
+def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
+    """The responses to ``topic`` (its record's ``data``) that count, in the order they came:
+    those the record lists, then those with documents of their own."""
+    listed: list[list[Any]] = data["responses"]
+    if not data.get("more"):
+        return listed
+    found = tx.find(RESPONSE, ref=topic)
+    return [*listed, *(doc.data["r"] for doc in found if doc.status is None)]
+
+
+def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list[Any]) -> None:
+    """Add ``response`` to ``topic``'s record ``data``: listed while the record lists fewer
+    than :data:`LISTED` and none came after, else as a document of its own.
+
+    A record an earlier kudos kept lists every response; the first time it takes a
+    response, those past the first :data:`LISTED` move to documents of their own.
+    """
+    listed = data["responses"]
+    more = data.get("more", 0)
+    if not more and len(listed) < LISTED:
+        data["responses"] = [*listed, response]
+        return
+    if not more and len(listed) > LISTED:
+        for n, earlier in enumerate(listed[LISTED:]):
+            ctx.put(RESPONSE, response_key(topic, n), {"r": earlier}, ref=topic)
+        data["responses"] = listed[:LISTED]
+        more = len(listed) - LISTED
+    ctx.put(RESPONSE, response_key(topic, more), {"r": response}, ref=topic)
+    data["more"] = more + 1
 
 
 def _seconds(since: str, at: datetime) -> int:
     return max(0, int((at - datetime.fromisoformat(since)).total_seconds()))
 
 
-def _firsts(data: dict[str, Any]) -> None:
-    live = [r for r in data["responses"] if r[_LIVE]]
+def _firsts(data: dict[str, Any], responses: list[list[Any]]) -> None:
+    """Work out a record's first response and first member response from ``responses``."""
+    live = [r for r in responses if r[_LIVE]]
     data["first"] = min((r[_SECONDS] for r in live), default=None)
     data["first_member"] = min((r[_SECONDS] for r in live if not r[_STAFF]), default=None)
 
@@ -76,7 +129,7 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
     old = doc.data
     data = dict(old)
     seconds = response[_SECONDS] = _seconds(old["posted_at"], ctx.at)
-    data["responses"] = [*old["responses"], response]
+    _add_response(ctx, topic, data, response)
     # A new live response can only lower the firsts (kept over the live responses), so
     # they move by a min with it; a removal recomputes them (``_firsts``).
     first, first_member = old["first"], old["first_member"]
@@ -88,7 +141,7 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
         old["removed"] or (data["first"] == first and data["first_member"] == first_member)
     ):
         # Nothing the counters count moved (a later reply, or any reply to a removed
-        # topic): keep the record, which lists every response, and add no tallies.
+        # topic): keep the record, which holds every response, and add no tallies.
         ctx.put(KIND, topic, data, ref=doc.ref, status=_status(data))
         return
     _save(ctx, topic, doc, data, doc.ref)
@@ -100,9 +153,19 @@ def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
         return
     data = dict(doc.data)
     data["responses"] = [[*r[:_LIVE], live] if r[_ID] == reply else r for r in data["responses"]]
+    counted = data["responses"]
+    if data.get("more"):
+        counted = list(counted)
+        for held in ctx.tx.find(RESPONSE, ref=topic):
+            r = held.data["r"]
+            if r[_ID] == reply and r[_LIVE] != live:
+                r = [*r[:_LIVE], live]
+                ctx.put(RESPONSE, held.key, {"r": r}, ref=topic, status=held.status)
+            if held.status is None:
+                counted.append(r)
     if data["solution"] == reply:
         data["solution_live"] = live
-    _firsts(data)
+    _firsts(data, counted)
     _save(ctx, topic, doc, data, doc.ref)
 
 
@@ -208,8 +271,20 @@ def _merge(ctx: Context, gone: str) -> None:
             doc = ctx.tx.get(KIND, post.key)
             if doc is None:
                 continue  # not a topic
-            responses = [r for r in doc.data["responses"] if resolve(ctx.tx, r[_AUTHOR]) != kept]
-            if len(responses) != len(doc.data["responses"]):
-                data = {**doc.data, "responses": responses}
-                _firsts(data)
+            listed = doc.data["responses"]
+            counted = [r for r in listed if resolve(ctx.tx, r[_AUTHOR]) != kept]
+            dropped = len(counted) != len(listed)
+            data = {**doc.data, "responses": counted}
+            if doc.data.get("more"):
+                counted = list(counted)
+                for held in ctx.tx.find(RESPONSE, ref=post.key):
+                    if held.status is not None:
+                        continue
+                    if resolve(ctx.tx, held.data["r"][_AUTHOR]) == kept:
+                        ctx.put(RESPONSE, held.key, held.data, ref=post.key, status="gone")
+                        dropped = True
+                    else:
+                        counted.append(held.data["r"])
+            if dropped:
+                _firsts(data, counted)
                 _save(ctx, post.key, doc, data, doc.ref)
