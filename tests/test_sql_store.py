@@ -152,6 +152,41 @@ def test_the_schema_option_puts_the_tables_in_that_schema(postgres_engine: Engin
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
+def test_the_schema_option_on_sqlite_puts_the_tables_in_an_attached_database(
+    tmp_path: Path,
+) -> None:
+    """SQLite's schemas are attached databases: the tables, the full-text table and its
+    triggers all go there (a trigger names its own database's tables unqualified), and the
+    host's main database keeps a table of the same name as its own."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi: Any, _record: Any) -> None:
+        dbapi.execute(f"ATTACH DATABASE '{tmp_path / 'rewards.db'}' AS rewards")
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE kudos_docs (note TEXT)")  # the host's own
+    store = SqlStore(engine, metadata=make_metadata(schema="rewards"))
+    store.create_all()
+    store.create_all()  # again: everything is there
+    c = clocked(store)
+    forum(c)
+    c.post_topic("t2", author="carol", title="Roaming charges in France")
+    assert [t.topic for t in c.similar_topics("roaming france")] == ["t2", "t1"]
+    assert c.standing("alice").reputation == 11
+    assert (store.layout_current(), store.optimize()) == (True, False)
+    c.rebuild()
+    assert [t.topic for t in c.similar_topics("france")] == ["t2"]
+    engine.dispose()
+    attached = sqlite3.connect(tmp_path / "rewards.db")
+    triggers = attached.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    assert sorted(triggers) == [(f"kudos_search_fts_{s}",) for s in ("ad", "ai", "au")]
+    main = sqlite3.connect(tmp_path / "app.db")
+    assert main.execute("SELECT name FROM sqlite_master").fetchall() == [("kudos_docs",)]
+    attached.close()
+    main.close()
+
+
 def test_make_metadata_builds_fresh_tables_every_call() -> None:
     default = {t: [c.name for c in metadata.tables[t].columns] for t in metadata.tables}
     one, two = make_metadata(), make_metadata(prefix="other_")

@@ -89,7 +89,7 @@ def has_index(conn: Connection, tables: Tables) -> bool:
     """Whether ``conn``'s database has the full-text index of ``tables``."""
     _, _, bare = _names(conn, tables)
     if conn.dialect.name != "postgresql":
-        return _has_fts(conn, bare)
+        return _has_fts(conn, tables, bare)
     name = _qualified(conn.dialect, tables, _index_name(tables))
     return conn.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": name}).scalar() is not None
 
@@ -108,19 +108,22 @@ def make_statements(dialect: Dialect, tables: Tables) -> list[str]:
         ]
     kind = f"'{SEARCH_KIND}'"
     text_of = "json_extract({}.data, '$.text')"
+    # A trigger lives in its table's database (an attached one too: its name takes the
+    # schema) and names that database's tables unqualified, as SQLite requires.
+    on, into = quote.quote(tables.docs.name), quote.quote(bare)
     triggers = {
-        "ai": f"AFTER INSERT ON {docs} WHEN new.kind = {kind} BEGIN "
-        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
-        "ad": f"AFTER DELETE ON {docs} WHEN old.kind = {kind} BEGIN "
-        f"DELETE FROM {fts} WHERE rowid = old.rowid; END",
-        "au": f"AFTER UPDATE ON {docs} WHEN old.kind = {kind} BEGIN "
-        f"DELETE FROM {fts} WHERE rowid = old.rowid; "
-        f"INSERT INTO {fts}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+        "ai": f"AFTER INSERT ON {on} WHEN new.kind = {kind} BEGIN "
+        f"INSERT INTO {into}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
+        "ad": f"AFTER DELETE ON {on} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {into} WHERE rowid = old.rowid; END",
+        "au": f"AFTER UPDATE ON {on} WHEN old.kind = {kind} BEGIN "
+        f"DELETE FROM {into} WHERE rowid = old.rowid; "
+        f"INSERT INTO {into}(rowid, text) VALUES (new.rowid, {text_of.format('new')}); END",
     }
     return [
         f"CREATE VIRTUAL TABLE {fts} USING fts5(text, tokenize='unicode61 remove_diacritics 0')",
         *(
-            f"CREATE TRIGGER IF NOT EXISTS {quote.quote(bare + '_' + suffix)} {body}"
+            f"CREATE TRIGGER IF NOT EXISTS {_qualified(dialect, tables, f'{bare}_{suffix}')} {body}"
             for suffix, body in triggers.items()
         ),
         f"INSERT INTO {fts}(rowid, text) SELECT rowid, {text_of.format(docs)} FROM {docs} "
@@ -147,9 +150,11 @@ def _qualified(dialect: Dialect, tables: Tables, name: str) -> str:
     return (quote.quote_schema(schema) + "." if schema else "") + quote.quote(name)
 
 
-def _has_fts(conn: Connection, bare: str) -> bool:
+def _has_fts(conn: Connection, tables: Tables, bare: str) -> bool:
+    """Whether the SQLite database of ``tables`` (an attached one too) has the FTS table."""
+    master = _qualified(conn.dialect, tables, "sqlite_master")
     row = conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (bare,)
+        f"SELECT 1 FROM {master} WHERE type = 'table' AND name = ?", (bare,)
     ).first()
     return row is not None
 
@@ -174,9 +179,11 @@ def statement(
         field = "(d.data ->> '{}')"
         key = 'd.key COLLATE "C"'
     else:
-        if not _has_fts(conn, bare):
+        if not _has_fts(conn, tables, bare):
             return None
-        look_up = f"SELECT rowid AS k FROM {fts} WHERE {fts} MATCH :{{p}}"
+        # The left of MATCH is the table's own name: a schema-qualified one reads as a column.
+        own = conn.dialect.identifier_preparer.quote(bare)
+        look_up = f"SELECT rowid AS k FROM {fts} WHERE {own} MATCH :{{p}}"
         join = f"{docs} AS d ON d.rowid = h.k AND d.community = :c AND d.kind = '{SEARCH_KIND}'"
         field = "json_extract(d.data, '$.{}')"
         key = "d.key"
