@@ -15,7 +15,9 @@ mode and, with ``KUDOS_TEST_POSTGRES_URL`` set, PostgreSQL under a fresh table p
 
 With ``--thread N`` it measures a long thread instead: one topic gets ``N`` replies,
 each recorded with its own ``record`` as a forum does, and it prints what the first
-hundred replies and the last hundred cost each (wall time and CPU), on the same stores::
+hundred replies and the last hundred cost each (wall time and CPU; "last / first" is the
+CPU ratio), then what removing a reply and restoring it cost (twenty replies from the
+thread's start to its end), on the same stores::
 
     python benchmarks/health_writes.py --thread 2000
 
@@ -67,6 +69,7 @@ def thread(name: str, make: Callable[[FakeClock], kudos.Community], replies: int
     community = make(clock)
     for member in ("asker", "alice", "bob"):
         community.join(member)
+    community.join("mod", role="staff")
     community.post_topic("t1", author="asker", title="No signal since the update", tags=["signal"])
     costs = []
     for n in range(1, replies + 1):
@@ -74,6 +77,12 @@ def thread(name: str, make: Callable[[FakeClock], kudos.Community], replies: int
         wall, cpu = time.perf_counter(), time.process_time()
         community.post_reply(f"r{n}", topic="t1", author="alice" if n % 2 else "bob")
         costs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    moderated = []  # a reply removed as spam and restored, from the thread's start to its end
+    for n in range(1, replies + 1, max(1, replies // 20)):
+        wall, cpu = time.perf_counter(), time.process_time()
+        community.remove_post(f"r{n}", by="mod", reason="spam")
+        community.restore_post(f"r{n}", by="mod")
+        moderated.append(((time.perf_counter() - wall) / 2, (time.process_time() - cpu) / 2))
     span = min(100, replies)
     first, last = costs[:span], costs[-span:]
 
@@ -83,7 +92,8 @@ def thread(name: str, make: Callable[[FakeClock], kudos.Community], replies: int
     print(
         f"{name:12} replies 1-{span}: {per(first, 0):6.0f} µs wall, {per(first, 1):6.0f} µs CPU;"
         f" replies {replies - span + 1}-{replies}: {per(last, 0):6.0f} µs wall,"
-        f" {per(last, 1):6.0f} µs CPU (last / first CPU {per(last, 1) / per(first, 1):.2f})"
+        f" {per(last, 1):6.0f} µs CPU (last / first CPU {per(last, 1) / per(first, 1):.2f});"
+        f" a removal or restore {per(moderated, 0):6.0f} µs wall, {per(moderated, 1):6.0f} µs CPU"
     )
 
 

@@ -187,6 +187,24 @@ def test_the_schema_option_on_sqlite_puts_the_tables_in_an_attached_database(
     main.close()
 
 
+@pytest.mark.postgres
+def test_a_read_on_postgresql_sees_one_moment_whatever_commits_meanwhile(
+    postgres_store: SqlStore,
+) -> None:
+    """A read's statements share one snapshot: a topic's record and its responses, a
+    member's documents and ledger, read as of one moment (REPEATABLE READ), as on SQLite."""
+    c = clocked(postgres_store)
+    forum(c)
+    c.join("mod", role="staff")
+    with postgres_store.transaction(c.id, read_only=True) as tx:
+        lines = len(tx.entries(member="alice"))
+        c.adjust("alice", reputation=5, reason="meanwhile", by="mod")  # another connection
+        assert len(tx.entries(member="alice")) == lines
+        assert tx.find("kudos", ref="r1") == tx.find("kudos", ref="r1")
+    with postgres_store.transaction(c.id, read_only=True) as tx:
+        assert len(tx.entries(member="alice")) == lines + 1
+
+
 def test_make_metadata_builds_fresh_tables_every_call() -> None:
     default = {t: [c.name for c in metadata.tables[t].columns] for t in metadata.tables}
     one, two = make_metadata(), make_metadata(prefix="other_")

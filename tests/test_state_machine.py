@@ -67,6 +67,7 @@ from kudos.events import (
     SolutionUnaccepted,
     TopicPosted,
 )
+from kudos.health import handlers as _health
 from kudos.model import LedgerEntry, Outcome, StoredEvent
 from kudos.policies import giffgaff, stackexchange
 from kudos.policy import CORE_ACTIONS, Cap, Reward
@@ -928,12 +929,43 @@ class WholeCommunityMachine(GiffgaffMachine):
         return entry.action in CORE_ACTIONS or entry.action == "adjustment"
 
 
+class _ShortLists:
+    """A machine whose cap scopes list one held-back award and whose topics list one
+    response before the rest get documents of their own (:data:`kudos.engine.caps.LISTED`,
+    :data:`kudos.health.handlers.LISTED`): short runs reach the long lists' path."""
+
+    def __init__(self) -> None:
+        self._listed = (_caps.LISTED, _health.LISTED)
+        _caps.LISTED = _health.LISTED = 1
+        super().__init__()
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()  # type: ignore[misc]
+        finally:
+            _caps.LISTED, _health.LISTED = self._listed
+
+
+class GiffgaffShortListsMachine(_ShortLists, GiffgaffMachine):
+    """:class:`GiffgaffMachine` with short lists."""
+
+
+class StackExchangeShortListsMachine(_ShortLists, StackExchangeMachine):
+    """:class:`StackExchangeMachine` (down-votes free room: top-ups) with short lists."""
+
+
 RUNS = settings(
     max_examples=200,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+SHORT_LIST_RUNS = settings(RUNS, max_examples=100)
+
+TestGiffgaffShortLists = GiffgaffShortListsMachine.TestCase
+TestGiffgaffShortLists.settings = SHORT_LIST_RUNS
+TestStackExchangeShortLists = StackExchangeShortListsMachine.TestCase
+TestStackExchangeShortLists.settings = SHORT_LIST_RUNS
 
 TestGiffgaff = GiffgaffMachine.TestCase
 TestGiffgaff.settings = RUNS

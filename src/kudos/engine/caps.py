@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,20 +98,74 @@ UNCAPPED = CAP_LINES | {START}
 
 _DOC = "cap"
 
+_FACT = "cap_fact"
+"""The document kind of an award a scope held back, past the first :data:`LISTED`: keyed by
+the scope's document key and the award's entry id (``<scope>/<entry id>``), ``ref`` the
+scope's document key; its data is the fact with its position among the scope's documents
+(``n``, from 0), and ``"forgotten": true`` once the award is reversed."""
+
+LISTED = 16
+"""How many held-back awards a scope's ``cap`` document lists itself (its ``facts``). Later
+ones are documents of their own (its ``more`` counts them), so holding back one more award
+writes the same however many the scope holds: a member far past a monthly cap may have
+thousands in a month."""
+
 
 def _key(key: CounterKey) -> str:
     return json.dumps(list(key), separators=(",", ":"))
+
+
+def _fact_key(scope: str, entry_id: str) -> str:
+    return f"{scope}/{entry_id}"
 
 
 def _load(ctx: Context, key: CounterKey) -> dict[str, Any] | None:
     doc = ctx.tx.get(_DOC, _key(key))
     if doc is None:
         return None
-    return {"held": int(doc.data["held"]), "facts": [dict(f) for f in doc.data["facts"]]}
+    return {
+        "held": int(doc.data["held"]),
+        "facts": [dict(f) for f in doc.data["facts"]],
+        "more": int(doc.data.get("more", 0)),
+    }
 
 
 def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
-    ctx.put(_DOC, _key(key), data, ref=key[2])
+    kept = {"held": data["held"], "facts": data["facts"]}
+    if data.get("more"):
+        kept["more"] = data["more"]
+    ctx.put(_DOC, _key(key), kept, ref=key[2])
+
+
+def _more(ctx: Context, key: CounterKey, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The scope's held-back awards past those its document lists, in the order they came:
+    (document key, fact) each, the reversed ones left out."""
+    if not data["more"]:
+        return []
+    found = ctx.tx.find(_FACT, ref=_key(key))
+    kept = sorted((doc.data["n"], doc.key, doc.data) for doc in found)
+    return [(doc_key, dict(fact)) for _, doc_key, fact in kept if not fact.get("forgotten")]
+
+
+def _hold(ctx: Context, key: CounterKey, data: dict[str, Any], fact: dict[str, Any]) -> None:
+    """Add ``fact`` (an award held back) to the scope's ``data``: listed while the document
+    lists fewer than :data:`LISTED` and none came after, else as a document of its own.
+
+    A document an earlier kudos kept lists every fact; the first time it takes one more,
+    those past the first :data:`LISTED` move to documents of their own.
+    """
+    facts, more = data["facts"], data["more"]
+    if not more and len(facts) < LISTED:
+        facts.append(fact)
+        return
+    scope = _key(key)
+    if not more and len(facts) > LISTED:
+        for n, earlier in enumerate(facts[LISTED:]):
+            ctx.put(_FACT, _fact_key(scope, earlier["entry"]), {**earlier, "n": n}, ref=scope)
+        more = len(facts) - LISTED
+        del facts[LISTED:]
+    ctx.put(_FACT, _fact_key(scope, fact["entry"]), {**fact, "n": more}, ref=scope)
+    data["more"] = more + 1
 
 
 def topped_up(line: LedgerEntry) -> str:
@@ -132,9 +186,15 @@ def forget(
     fact: dict[str, Any] | None = next(
         (f for f in data["facts"] if f["entry"] == entry.entry_id), None
     )
-    if fact is None:
-        return None
-    data["facts"].remove(fact)
+    if fact is not None:
+        data["facts"].remove(fact)
+    else:
+        scope = _key(key)
+        held = ctx.tx.get(_FACT, _fact_key(scope, entry.entry_id)) if data["more"] else None
+        if held is None or held.data.get("forgotten"):
+            return None
+        fact = dict(held.data)
+        ctx.put(_FACT, held.key, {**fact, "forgotten": True}, ref=scope)
     for event_id, line_id in fact["lines"]:
         line = ctx.written(event_id, line_id)
         if ctx.reverse(line, reason) is not None:
@@ -147,17 +207,16 @@ def forget(
 def settle(ctx: Context) -> None:
     """Leave every cap scope ``ctx`` touched at its rule, then apply the floor."""
     for _cap, key, entry, missing in ctx.clipped:
-        data = _load(ctx, key) or {"held": 0, "facts": []}
-        data["facts"].append(
-            {
-                "entry": entry.entry_id,
-                "missing": missing,
-                "lines": [],
-                "subject": entry.subject,
-                "tags": list(entry.tags),
-                "at": entry.at.isoformat(),
-            }
-        )
+        data = _load(ctx, key) or {"held": 0, "facts": [], "more": 0}
+        fact = {
+            "entry": entry.entry_id,
+            "missing": missing,
+            "lines": [],
+            "subject": entry.subject,
+            "tags": list(entry.tags),
+            "at": entry.at.isoformat(),
+        }
+        _hold(ctx, key, data, fact)
         _save(ctx, key, data)
     ctx.clipped.clear()
     while ctx.unsettled:
@@ -189,7 +248,7 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
     rule = f"{cap.limit} {account} per {cap.per}"
     if used > cap.limit:
         excess = used - cap.limit
-        data = _load(ctx, key) or {"held": 0, "facts": []}
+        data = _load(ctx, key) or {"held": 0, "facts": [], "more": 0}
         ctx.line(member, account, -excess, action=HELD, reason=f"held back: over {rule}", at=at)
         ctx.unfloored.add(member)
         ctx.deltas[key] -= excess
@@ -211,7 +270,15 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
         data["held"] -= released
         room -= released
         changed = True
-    for fact in data["facts"]:
+
+    def oldest_first() -> Iterator[tuple[str | None, dict[str, Any]]]:
+        """The listed facts, then (read only if room is left) the later ones."""
+        for listed in data["facts"]:
+            yield None, listed
+        if room > 0:
+            yield from _more(ctx, key, data)
+
+    for doc_key, fact in oldest_first():
         if room <= 0:
             break
         given = min(room, fact["missing"])
@@ -229,8 +296,11 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
         )
         ctx.deltas[key] += given
         fact["missing"] -= given
-        fact["lines"].append([ctx.event_id, line.entry_id])
+        fact["lines"] = [*fact["lines"], [ctx.event_id, line.entry_id]]
         room -= given
-        changed = True
+        if doc_key is None:
+            changed = True
+        else:
+            ctx.put(_FACT, doc_key, fact, ref=_key(key))
     if changed:
         _save(ctx, key, data)

@@ -36,8 +36,9 @@ KIND = "health"
 
 RESPONSE = "response"
 """The document kind of a response to a topic past the first :data:`LISTED`: keyed by
-:func:`response_key`, ``ref`` the topic, its data ``{"r": response}``; status ``"gone"``
-once it no longer counts (its author's account was merged into the topic author's)."""
+:func:`response_key`, ``ref`` the topic, its data ``{"n": position, "r": response}``
+(``n`` counts from 0 among the topic's response documents); status ``"gone"`` once it no
+longer counts (its author's account was merged into the topic author's)."""
 
 LISTED = 16
 """How many responses a topic's record lists itself (its ``responses``; about 70 bytes
@@ -48,10 +49,14 @@ record stays small: most topics get fewer, and write one document per reply as b
 _ID, _AUTHOR, _AT, _SECONDS, _STAFF, _CANONICAL, _LIVE = range(7)
 
 
-def response_key(topic: str, n: int) -> str:
-    """The key of ``topic``'s ``n``-th response document (from 0): a topic's keys sort in
-    the order its responses came."""
-    return key_of(topic, f"{n:012d}")
+def response_key(topic: str, response: str, *, answer: bool) -> str:
+    """The key of the document of ``topic``'s response ``response``: a reply's id, or the id
+    of the event that gave a canonical answer (``answer``)."""
+    return key_of(topic, "answer" if answer else "reply", response)
+
+
+def _key_of(topic: str, response: list[Any]) -> str:
+    return response_key(topic, response[_ID], answer=response[_CANONICAL] is not None)
 
 
 def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
@@ -60,8 +65,10 @@ def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
     listed: list[list[Any]] = data["responses"]
     if not data.get("more"):
         return listed
-    found = tx.find(RESPONSE, ref=topic)
-    return [*listed, *(doc.data["r"] for doc in found if doc.status is None)]
+    found = sorted(
+        (doc.data["n"], doc.data["r"]) for doc in tx.find(RESPONSE, ref=topic) if doc.status is None
+    )
+    return [*listed, *(r for _, r in found)]
 
 
 def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list[Any]) -> None:
@@ -78,15 +85,33 @@ def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list
         return
     if not more and len(listed) > LISTED:
         for n, earlier in enumerate(listed[LISTED:]):
-            ctx.put(RESPONSE, response_key(topic, n), {"r": earlier}, ref=topic)
+            ctx.put(RESPONSE, _key_of(topic, earlier), {"n": n, "r": earlier}, ref=topic)
         data["responses"] = listed[:LISTED]
         more = len(listed) - LISTED
-    ctx.put(RESPONSE, response_key(topic, more), {"r": response}, ref=topic)
+    ctx.put(RESPONSE, _key_of(topic, response), {"n": more, "r": response}, ref=topic)
     data["more"] = more + 1
 
 
 def _seconds(since: str, at: datetime) -> int:
     return max(0, int((at - datetime.fromisoformat(since)).total_seconds()))
+
+
+def _lower_firsts(data: dict[str, Any], response: list[Any]) -> None:
+    """Count live ``response`` in the record's firsts: the least times of its live
+    responses (all of them, and the members'), which a response can only lower."""
+    seconds = response[_SECONDS]
+    if data["first"] is None or seconds < data["first"]:
+        data["first"] = seconds
+    if not response[_STAFF] and (data["first_member"] is None or seconds < data["first_member"]):
+        data["first_member"] = seconds
+
+
+def _after_firsts(data: dict[str, Any], response: list[Any]) -> bool:
+    """Whether ``response`` came after the record's firsts (so they stay when it goes)."""
+    seconds, first, first_member = response[_SECONDS], data["first"], data["first_member"]
+    return (first is not None and seconds > first) and (
+        response[_STAFF] or (first_member is not None and seconds > first_member)
+    )
 
 
 def _firsts(data: dict[str, Any], responses: list[list[Any]]) -> None:
@@ -128,44 +153,54 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
         return  # not a topic, or its author speaking again (under any of their accounts)
     old = doc.data
     data = dict(old)
-    seconds = response[_SECONDS] = _seconds(old["posted_at"], ctx.at)
+    response[_SECONDS] = _seconds(old["posted_at"], ctx.at)
     _add_response(ctx, topic, data, response)
-    # A new live response can only lower the firsts (kept over the live responses), so
-    # they move by a min with it; a removal recomputes them (``_firsts``).
     first, first_member = old["first"], old["first_member"]
-    if first is None or seconds < first:
-        data["first"] = seconds
-    if not response[_STAFF] and (first_member is None or seconds < first_member):
-        data["first_member"] = seconds
+    _lower_firsts(data, response)
     if "target" in old and (
         old["removed"] or (data["first"] == first and data["first_member"] == first_member)
     ):
         # Nothing the counters count moved (a later reply, or any reply to a removed
-        # topic): keep the record, which holds every response, and add no tallies.
+        # topic): keep the record (with what it lists or counts of its responses), and add no
+        # tallies.
         ctx.put(KIND, topic, data, ref=doc.ref, status=_status(data))
         return
     _save(ctx, topic, doc, data, doc.ref)
 
 
 def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
+    """Count response ``reply`` (a reply's id, or a canonical answer's event id) of ``topic``
+    again (``live``) or no more."""
     doc = ctx.tx.get(KIND, topic)
     if doc is None:
         return
     data = dict(doc.data)
     data["responses"] = [[*r[:_LIVE], live] if r[_ID] == reply else r for r in data["responses"]]
-    counted = data["responses"]
-    if data.get("more"):
-        counted = list(counted)
-        for held in ctx.tx.find(RESPONSE, ref=topic):
-            r = held.data["r"]
-            if r[_ID] == reply and r[_LIVE] != live:
-                r = [*r[:_LIVE], live]
-                ctx.put(RESPONSE, held.key, {"r": r}, ref=topic, status=held.status)
-            if held.status is None:
-                counted.append(r)
     if data["solution"] == reply:
         data["solution_live"] = live
-    _firsts(data, counted)
+    if not data.get("more"):
+        _firsts(data, data["responses"])
+        _save(ctx, topic, doc, data, doc.ref)
+        return
+    moved = [r for r in doc.data["responses"] if r[_ID] == reply and r[_LIVE] != live]
+    for answer in (False, True):
+        key = response_key(topic, reply, answer=answer)
+        held = ctx.tx.get(RESPONSE, key)
+        if held is not None and held.data["r"][_LIVE] != live:
+            r = held.data["r"]
+            ctx.put(
+                RESPONSE, key, {**held.data, "r": [*r[:_LIVE], live]}, ref=topic, status=held.status
+            )
+            if held.status is None:
+                moved.append(r)
+    # One coming back can only lower the firsts, and one going leaves them unless it was
+    # (or tied) the first: only then are the responses read again.
+    for r in moved:
+        if live:
+            _lower_firsts(data, r)
+        elif not _after_firsts(data, r):
+            _firsts(data, responses(ctx.tx, topic, data))
+            break
     _save(ctx, topic, doc, data, doc.ref)
 
 

@@ -625,6 +625,11 @@ class SqlStore:
             with self._engine.connect() as conn:
                 if read_only:
                     conn.execution_options(**{READ_ONLY: True})
+                    if self.dialect == "postgresql":
+                        # One snapshot for every statement of the read (a record and its
+                        # responses, a member and their counters), as SQLite's WAL gives;
+                        # a reader never waits and is never refused for it.
+                        conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
                     self._begin_sqlite(conn, read_only=read_only)
                     yield conn
