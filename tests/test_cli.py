@@ -691,6 +691,24 @@ def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
     assert len(out) < 800
 
 
+def test_verify_cuts_a_large_document_it_shows(in_tmp: Path) -> None:
+    """A differing document is shown in its first few hundred characters, however large."""
+    imported(in_tmp, members=6, topics=20)
+    store = SqlStore.from_url(URL)
+    docs = store.tables.docs
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(docs)
+            .where(docs.c.kind == "member", docs.c.key == "m1")
+            .values(data={"role": "member", "note": "x" * 100_000})
+        )
+    store.close()
+    status, out, _ = run("verify")
+    assert status == 1
+    assert "replaying the log gives different documents: 1 of " in out
+    assert "characters)" in out and len(out) < 2000
+
+
 def test_simulate_under_the_same_policy_name_says_so(in_tmp: Path) -> None:
     write_jsonl(in_tmp / "h.jsonl", list(season(members=3, topics=3)))
     (in_tmp / "half.toml").write_text(HALF.replace('"half"', '"giffgaff"'))

@@ -82,9 +82,18 @@ def shown(value: Any) -> str:
         text = value.isoformat() if isinstance(value, datetime) else repr(value)
     except Exception:  # a hostile __repr__ must not replace the real complaint
         text = f"<{type(value).__name__}>"
-    if len(text) <= SHOWN:
+    return cut(text)
+
+
+def cut(text: str, limit: int = SHOWN) -> str:
+    """``text``, or its first ``limit`` characters and how long it was.
+
+    >>> cut("a" * 100, 10)
+    'aaaaaaaaa... (100 characters)'
+    """
+    if len(text) <= limit:
         return text
-    return f"{text[: SHOWN - 1]}... ({len(text)} characters)"
+    return f"{text[: limit - 1]}... ({len(text)} characters)"
 
 
 def _typed(value: Any) -> str:

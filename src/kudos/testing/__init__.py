@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .._validate import cut
 from ..engine import core as engine
 from ..engine.core import EARNED_POINTS
 from ..errors import InvalidInput
@@ -197,6 +198,10 @@ def _entry_words(e: LedgerEntry) -> str:
     return f"{e.member} {e.amount:+,} {e.account} ({e.action})"
 
 
+_SHOWN_VALUE = 400
+"""The most characters of one value a difference shows (a document may be many thousands)."""
+
+
 def _differences(
     what: str,
     have: Mapping[Any, Any],
@@ -215,9 +220,12 @@ def _differences(
     differ = [k for k in keys if have.get(k) != want.get(k)]
     if not differ:  # equal as mappings, but not as the values compared (order, duplicates)
         return what
+
+    def brief(side: Mapping[Any, Any], k: Any) -> str:
+        return cut(str(side[k]), _SHOWN_VALUE) if k in side else "-"
+
     shown = "; ".join(
-        f"{k}: {have_name} {have.get(k, '-')}, {want_name} {want.get(k, '-')}"
-        for k in differ[:show]
+        f"{k}: {have_name} {brief(have, k)}, {want_name} {brief(want, k)}" for k in differ[:show]
     )
     more = f"; and {len(differ) - show:,} more" if len(differ) > show else ""
     return f"{what}: {len(differ):,} of {len(keys):,} differ; {shown}{more}"
