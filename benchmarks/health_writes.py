@@ -17,7 +17,8 @@ With ``--thread N`` it measures a long thread instead: one topic gets ``N`` repl
 each recorded with its own ``record`` as a forum does, and it prints what the first
 hundred replies and the last hundred cost each (wall time and CPU; "last / first" is the
 CPU ratio), then what removing a reply and restoring it cost (twenty replies from the
-thread's start to its end), on the same stores::
+thread's start to its end), what ``topic_feedback`` costs, and what merging into the asker
+the second account that wrote every third reply costs, on the same stores::
 
     python benchmarks/health_writes.py --thread 2000
 
@@ -29,6 +30,7 @@ over the other is what keeping response health as counters costs at write time.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -64,36 +66,51 @@ def measure(
 
 
 def thread(name: str, make: Callable[[FakeClock], kudos.Community], replies: int) -> None:
-    """Time each reply of one ``replies``-long thread; print the first and last hundred's."""
+    """Time each reply of one ``replies``-long thread, then moderation and reads of it.
+
+    Every third reply is by ``asker2``, the asker's second account, merged into the asker's
+    at the end (so those replies stop counting as responses).
+    """
     clock = FakeClock(NOW)
     community = make(clock)
-    for member in ("asker", "alice", "bob"):
+    for member in ("asker", "asker2", "alice", "bob"):
         community.join(member)
     community.join("mod", role="staff")
     community.post_topic("t1", author="asker", title="No signal since the update", tags=["signal"])
+    repliers = ("asker2", "alice", "bob")
     costs = []
     for n in range(1, replies + 1):
         clock.advance(seconds=30)
         wall, cpu = time.perf_counter(), time.process_time()
-        community.post_reply(f"r{n}", topic="t1", author="alice" if n % 2 else "bob")
+        community.post_reply(f"r{n}", topic="t1", author=repliers[n % 3])
         costs.append((time.perf_counter() - wall, time.process_time() - cpu))
-    moderated = []  # a reply removed as spam and restored, from the thread's start to its end
-    for n in range(1, replies + 1, max(1, replies // 20)):
+
+    def timed(call: Callable[[], object], times: int = 1) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
+        call()
+        return (time.perf_counter() - wall) / times, (time.process_time() - cpu) / times
+
+    def moderate(n: int) -> None:  # a reply removed as spam and restored
         community.remove_post(f"r{n}", by="mod", reason="spam")
         community.restore_post(f"r{n}", by="mod")
-        moderated.append(((time.perf_counter() - wall) / 2, (time.process_time() - cpu) / 2))
+
+    step = max(1, replies // 20)  # twenty replies from the thread's start to its end
+    moderated = [timed(functools.partial(moderate, n), 2) for n in range(2, replies + 1, step)]
+    read = [timed(lambda: community.topic_feedback("t1")) for _ in range(5)]
+    merged = [timed(lambda: community.merge_members("asker2", into="asker", by="mod"))]
     span = min(100, replies)
     first, last = costs[:span], costs[-span:]
 
-    def per(part: list[tuple[float, float]], i: int) -> float:
-        return sum(c[i] for c in part) / len(part) * 1e6
+    def per(part: list[tuple[float, float]]) -> str:
+        wall = sum(c[0] for c in part) / len(part) * 1e6
+        cpu = sum(c[1] for c in part) / len(part) * 1e6
+        return f"{wall:,.0f} µs wall, {cpu:,.0f} µs CPU"
 
+    ratio = sum(c[1] for c in last) / sum(c[1] for c in first)
     print(
-        f"{name:12} replies 1-{span}: {per(first, 0):6.0f} µs wall, {per(first, 1):6.0f} µs CPU;"
-        f" replies {replies - span + 1}-{replies}: {per(last, 0):6.0f} µs wall,"
-        f" {per(last, 1):6.0f} µs CPU (last / first CPU {per(last, 1) / per(first, 1):.2f});"
-        f" a removal or restore {per(moderated, 0):6.0f} µs wall, {per(moderated, 1):6.0f} µs CPU"
+        f"{name}: replies 1-{span:,}: {per(first)}; replies {replies - span + 1:,}-{replies:,}: "
+        f"{per(last)} (last / first CPU {ratio:.2f}); a removal or restore: {per(moderated)}; "
+        f"topic_feedback: {per(read)}; merging asker2 into asker: {per(merged)}"
     )
 
 

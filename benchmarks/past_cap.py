@@ -54,7 +54,7 @@ def measure(name: str, store: kudos.SqlStore | None, kudos_given: int) -> None:
         return f"{start + 1:,}-{start + len(part):,}: {wall:6.0f} µs wall, {cpu:6.0f} µs CPU"
 
     stretches = [stretch(s) for s in (1400, 1600, kudos_given - 100) if s < kudos_given]
-    print(f"{name:12} kudos " + "; ".join(stretches))
+    print(f"{name}: kudos given " + "; ".join(stretches))
 
 
 def main() -> None:

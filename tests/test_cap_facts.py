@@ -65,6 +65,9 @@ def test_the_three_thousandth_kudos_past_a_cap_writes_what_the_sixteen_hundredth
         (scope,) = tx.find("cap", ref="star")
         assert len(json.dumps(scope.data)) < 5000
         assert scope.data["more"] == 1500 - caps.LISTED
+        # An earlier kudos reads "facts" only: it fails on this scope rather than top up
+        # the wrong awards.
+        assert "facts" not in scope.data and len(scope.data["listed"]) == caps.LISTED
 
 
 # -- how many a scope lists changes nothing ------------------------------------------------
@@ -159,7 +162,8 @@ def _as_an_earlier_version_kept_it(c: Community) -> None:
                 continue
             if doc.kind == "cap":
                 later = [fact for _, fact in sorted(more.get(doc.key, []), key=lambda p: p[0])]
-                data = {"held": doc.data["held"], "facts": [*doc.data["facts"], *later]}
+                listed = doc.data["listed"] if "more" in doc.data else doc.data["facts"]
+                data = {"held": doc.data["held"], "facts": [*listed, *later]}
                 doc = Doc(kind=doc.kind, key=doc.key, data=data, ref=doc.ref, status=doc.status)
             docs.append(doc)
         tx.replace_projections(Snapshot(docs=tuple(docs), counters=snapshot.counters))

@@ -10,9 +10,10 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -673,18 +674,27 @@ def test_the_database_keeps_the_policy_it_was_imported_under(in_tmp: Path) -> No
     assert status == 0 and json.loads(out)["consistent"]
 
 
-def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
+def _verify_after(in_tmp: Path, change: Callable[[SqlStore], Any]) -> tuple[int, str]:
+    """``kudos verify`` on an imported forum after ``change`` (an UPDATE of its tables)."""
     imported(in_tmp, members=6, topics=20)
     store = SqlStore.from_url(URL)
-    counters = store.tables.counters
     with store.engine.begin() as conn:
-        conn.execute(
+        conn.execute(change(store))
+    store.close()
+    status, out, _ = run("verify")
+    return status, out
+
+
+def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
+    def more_reputation(store: SqlStore) -> Any:
+        counters = store.tables.counters
+        return (
             update(counters)
             .where(counters.c.metric == "reputation", counters.c.subject == "m1")
             .values(value=counters.c.value + 7)
         )
-    store.close()
-    status, out, _ = run("verify")
+
+    status, out = _verify_after(in_tmp, more_reputation)
     assert status == 1
     assert "balances differ from the ledger: " in out and "'m1'" in out
     assert "'m2'" not in out and "'m3'" not in out
@@ -693,17 +703,16 @@ def test_verify_shows_only_what_differs(in_tmp: Path) -> None:
 
 def test_verify_cuts_a_large_document_it_shows(in_tmp: Path) -> None:
     """A differing document is shown in its first few hundred characters, however large."""
-    imported(in_tmp, members=6, topics=20)
-    store = SqlStore.from_url(URL)
-    docs = store.tables.docs
-    with store.engine.begin() as conn:
-        conn.execute(
+
+    def long_note(store: SqlStore) -> Any:
+        docs = store.tables.docs
+        return (
             update(docs)
             .where(docs.c.kind == "member", docs.c.key == "m1")
             .values(data={"role": "member", "note": "x" * 100_000})
         )
-    store.close()
-    status, out, _ = run("verify")
+
+    status, out = _verify_after(in_tmp, long_note)
     assert status == 1
     assert "replaying the log gives different documents: 1 of " in out
     assert "characters)" in out and len(out) < 2000
@@ -1136,6 +1145,8 @@ def test_verify_after_an_upgrade_says_to_rebuild_and_rebuild_brings_it_back(in_t
     assert "('replies', 'tag:old'" in out
     assert "kudos rebuild --url sqlite:///kudos.db" in out
     assert "another policy" not in out
+    status, out, _ = run("verify", "--json")
+    assert status == 1 and json.loads(out)["rebuild"] is True  # a deploy script can act on it
     status, out, _ = run("rebuild")
     assert status == 0, out
     assert out.startswith("rebuilt from ")

@@ -254,6 +254,9 @@ def test_a_reply_writes_no_more_however_long_the_thread(monkeypatch: pytest.Monk
     with c.store.transaction(c.id) as tx:
         record = tx.get(h.KIND, "t1")
         assert record is not None and len(json.dumps(record.data)) < 2000
+        # An earlier kudos reads "responses" only: it fails on this record rather than lose
+        # the responses it does not list.
+        assert "responses" not in record.data and len(record.data["listed"]) == h.LISTED
 
 
 def test_a_reply_that_cannot_move_a_figure_writes_no_health_counter(
@@ -297,6 +300,41 @@ def test_a_member_already_involved_in_a_topic_costs_support_no_reading(
     c.post_reply("r3", topic="t1", author="alice")
     assert products == ["t1"]  # involved already: nothing more to read or write
     assert c.presence(topic="t1").people_involved == 2
+
+
+@pytest.mark.parametrize("listed", [0, h.LISTED])
+def test_a_reply_and_a_canonical_answer_sharing_an_id_are_two_responses(listed: int) -> None:
+    """Removing the canonical reply takes out only the answers given with it, and removing a
+    reply only that reply, even when the host used the reply's id for an answer's event."""
+    clock = FakeClock(START)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(h, "LISTED", listed)
+        c = Community(MemoryStore(), giffgaff(), clock=clock, cache=None)
+        for m in ("m0", "m1", "m3"):
+            c.join(m)
+        for s in ("s0", "s1"):
+            c.join(s, role="staff")
+        c.post_topic("t2", author="m1", title="No signal")
+        c.post_reply("c1", topic="t2", author="s1")
+        c.accept_solution("t2", reply="c1", by="m1")
+        c.mark_canonical("t2", "c1", by="s1")
+        c.post_topic("t1", author="m0", title="No signal either")
+        clock.advance(seconds=10)
+        c.answer_with("t1", canonical="c1", by="s0", event_id="r5")
+        c.post_reply("r5", topic="t1", author="m3")
+
+        def answers() -> tuple[list[tuple[str, str]], int | None]:
+            feedback = c.topic_feedback("t1")
+            return [(a.reply, a.author) for a in feedback.answers], feedback.first_member_response
+
+        assert answers() == ([("r5", "s0"), ("r5", "m3")], 10)
+        c.remove_post("c1", by="s0")  # the canonical reply: its answer goes, m3's reply stays
+        assert answers() == ([("r5", "m3")], 10)
+        c.remove_post("r5", by="s0")  # m3's reply
+        assert answers() == ([], None)
+        c.restore_post("c1", by="s0")  # the answer comes back; the removed reply does not
+        assert answers() == ([("r5", "s0")], None)
+        assert_consistent(c)
 
 
 # -- skipping gives what the full work gives ------------------------------------------------------
@@ -480,7 +518,7 @@ def _as_an_earlier_version_kept_it(c: Community) -> None:
                 continue
             if doc.kind == h.KIND:
                 listed = [list(r) for r in h.responses(tx, doc.key, doc.data)]
-                data = {k: v for k, v in doc.data.items() if k != "more"}
+                data = {k: v for k, v in doc.data.items() if k not in ("more", "listed")}
                 doc = Doc(
                     kind=doc.kind,
                     key=doc.key,

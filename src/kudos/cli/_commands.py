@@ -278,18 +278,20 @@ def _verify(args: argparse.Namespace, ui: Ui) -> int:
                     if _problem(open_existing(other)) is None:
                         agrees_under.append(name)
     elapsed = time.monotonic() - started
+    rebuild = problem is not None and problem.startswith(_PROJECTIONS_DIFFER)
     ui.emit(
         {
             "consistent": problem is None,
             "problem": problem,
             "agrees_under": agrees_under,
+            "rebuild": rebuild,
             "seconds": round(elapsed, 3),
         }
     )
     if problem is None:
         ui.line(f"ledger, balances and projections agree with the event log ({elapsed:.1f} s)")
         return 0
-    if problem.startswith(_PROJECTIONS_DIFFER):
+    if rebuild:
         ui.line(
             f"NOT consistent under {under}: {problem}.\n"
             "The ledger agrees with a replay of the event log; the projections (counters and "

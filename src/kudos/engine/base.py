@@ -406,6 +406,12 @@ class CommunityBase:
         unsubscribed), so subscribe once, on a ``Community`` kept for the
         process's life; one made per request ends with its request.
 
+        A callback runs while the writer still holds its database connection
+        (kudos's own transaction has committed): a callback that reads the
+        community (``standing``, ...) takes a second connection from the
+        engine's pool, so give the pool at least two (SQLAlchemy's default is
+        five), or read after the write returns.
+
         In-process only; for delivery that survives crashes, poll
         :meth:`notifications` and :meth:`ack` them. Returns a function that
         unsubscribes.

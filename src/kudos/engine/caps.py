@@ -105,10 +105,11 @@ scope's document key; its data is the fact with its position among the scope's d
 (``n``, from 0), and ``"forgotten": true`` once the award is reversed."""
 
 LISTED = 16
-"""How many held-back awards a scope's ``cap`` document lists itself (its ``facts``). Later
-ones are documents of their own (its ``more`` counts them), so holding back one more award
-writes the same however many the scope holds: a member far past a monthly cap may have
-thousands in a month."""
+"""How many held-back awards a scope's ``cap`` document lists itself. Later ones are
+documents of their own, so holding back one more award writes the same however many the
+scope holds: a member far past a monthly cap may have thousands in a month. A scope lists
+them as ``facts`` while it has no such documents, then as ``listed``, with ``more``
+counting the documents."""
 
 
 def _key(key: CounterKey) -> str:
@@ -123,17 +124,23 @@ def _load(ctx: Context, key: CounterKey) -> dict[str, Any] | None:
     doc = ctx.tx.get(_DOC, _key(key))
     if doc is None:
         return None
+    more = int(doc.data.get("more", 0))
     return {
         "held": int(doc.data["held"]),
-        "facts": [dict(f) for f in doc.data["facts"]],
-        "more": int(doc.data.get("more", 0)),
+        "facts": [dict(f) for f in doc.data["listed" if more else "facts"]],
+        "more": more,
     }
 
 
 def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
-    kept = {"held": data["held"], "facts": data["facts"]}
-    if data.get("more"):
-        kept["more"] = data["more"]
+    """Write a scope's document: its facts as ``facts`` while it lists them all, as
+    ``listed`` (with ``more``) once later ones have documents of their own, so that an
+    earlier kudos, which reads only ``facts``, fails on it, writing nothing, rather than
+    top up the wrong awards."""
+    if data["more"]:
+        kept = {"held": data["held"], "listed": data["facts"], "more": data["more"]}
+    else:
+        kept = {"held": data["held"], "facts": data["facts"]}
     ctx.put(_DOC, _key(key), kept, ref=key[2])
 
 

@@ -41,9 +41,10 @@ RESPONSE = "response"
 longer counts (its author's account was merged into the topic author's)."""
 
 LISTED = 16
-"""How many responses a topic's record lists itself (its ``responses``; about 70 bytes
-each). Later ones are written as documents of their own (its ``more`` counts them), so the
-record stays small: most topics get fewer, and write one document per reply as before."""
+"""How many responses a topic's record lists itself (about 70 bytes each). Later ones are
+written as documents of their own, so the record stays small: most topics get fewer, and
+write one document per reply as before. A record lists them as ``responses`` while it has
+no such documents, then as ``listed``, with ``more`` counting the documents."""
 
 # A response: [id, author, at (ISO), seconds after posting, staff, canonical or None, live]
 _ID, _AUTHOR, _AT, _SECONDS, _STAFF, _CANONICAL, _LIVE = range(7)
@@ -59,16 +60,23 @@ def _key_of(topic: str, response: list[Any]) -> str:
     return response_key(topic, response[_ID], answer=response[_CANONICAL] is not None)
 
 
+def _listing(data: Any) -> str:
+    """The key of the responses a record lists: ``responses`` while it lists them all,
+    ``listed`` once later ones have documents of their own (an earlier kudos, which reads
+    only ``responses``, then fails on the record, writing nothing, rather than lose them)."""
+    return "listed" if "more" in data else "responses"
+
+
 def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
     """The responses to ``topic`` (its record's ``data``) that count, in the order they came:
     those the record lists, then those with documents of their own."""
-    listed: list[list[Any]] = data["responses"]
-    if not data.get("more"):
+    if "more" not in data:
+        listed: list[list[Any]] = data["responses"]
         return listed
     found = sorted(
         (doc.data["n"], doc.data["r"]) for doc in tx.find(RESPONSE, ref=topic) if doc.status is None
     )
-    return [*listed, *(r for _, r in found)]
+    return [*data["listed"], *(r for _, r in found)]
 
 
 def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list[Any]) -> None:
@@ -78,16 +86,17 @@ def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list
     A record an earlier kudos kept lists every response; the first time it takes a
     response, those past the first :data:`LISTED` move to documents of their own.
     """
-    listed = data["responses"]
-    more = data.get("more", 0)
-    if not more and len(listed) < LISTED:
-        data["responses"] = [*listed, response]
-        return
-    if not more and len(listed) > LISTED:
+    if "more" not in data:
+        listed = data["responses"]
+        if len(listed) < LISTED:
+            data["responses"] = [*listed, response]
+            return
         for n, earlier in enumerate(listed[LISTED:]):
             ctx.put(RESPONSE, _key_of(topic, earlier), {"n": n, "r": earlier}, ref=topic)
-        data["responses"] = listed[:LISTED]
-        more = len(listed) - LISTED
+        del data["responses"]
+        data["listed"] = listed[:LISTED]
+        data["more"] = len(listed) - LISTED
+    more = data["more"]
     ctx.put(RESPONSE, _key_of(topic, response), {"n": more, "r": response}, ref=topic)
     data["more"] = more + 1
 
@@ -168,31 +177,36 @@ def _respond(ctx: Context, topic: str, response: list[Any]) -> None:
     _save(ctx, topic, doc, data, doc.ref)
 
 
-def _set_live(ctx: Context, topic: str, reply: str, live: bool) -> None:
-    """Count response ``reply`` (a reply's id, or a canonical answer's event id) of ``topic``
-    again (``live``) or no more."""
+def _set_live(ctx: Context, topic: str, response: str, live: bool, *, answer: bool) -> None:
+    """Count ``topic``'s response ``response`` again (``live``) or no more: a reply (its
+    id), or a canonical answer (``answer``: the id of the event that gave it). A reply and
+    an answer that share an id are two responses."""
     doc = ctx.tx.get(KIND, topic)
     if doc is None:
         return
+
+    def this(r: list[Any]) -> bool:
+        return r[_ID] == response and (r[_CANONICAL] is not None) == answer
+
     data = dict(doc.data)
-    data["responses"] = [[*r[:_LIVE], live] if r[_ID] == reply else r for r in data["responses"]]
-    if data["solution"] == reply:
+    listing = _listing(data)
+    data[listing] = [[*r[:_LIVE], live] if this(r) else r for r in data[listing]]
+    if not answer and data["solution"] == response:
         data["solution_live"] = live
-    if not data.get("more"):
+    if "more" not in data:
         _firsts(data, data["responses"])
         _save(ctx, topic, doc, data, doc.ref)
         return
-    moved = [r for r in doc.data["responses"] if r[_ID] == reply and r[_LIVE] != live]
-    for answer in (False, True):
-        key = response_key(topic, reply, answer=answer)
-        held = ctx.tx.get(RESPONSE, key)
-        if held is not None and held.data["r"][_LIVE] != live:
-            r = held.data["r"]
-            ctx.put(
-                RESPONSE, key, {**held.data, "r": [*r[:_LIVE], live]}, ref=topic, status=held.status
-            )
-            if held.status is None:
-                moved.append(r)
+    moved = [r for r in doc.data[listing] if this(r) and r[_LIVE] != live]
+    key = response_key(topic, response, answer=answer)
+    held = ctx.tx.get(RESPONSE, key)
+    if held is not None and held.data["r"][_LIVE] != live:
+        r = held.data["r"]
+        ctx.put(
+            RESPONSE, key, {**held.data, "r": [*r[:_LIVE], live]}, ref=topic, status=held.status
+        )
+        if held.status is None:
+            moved.append(r)
     # One coming back can only lower the firsts, and one going leaves them unless it was
     # (or tied) the first: only then are the responses read again.
     for r in moved:
@@ -271,7 +285,7 @@ def _track(ctx: Context) -> None:
         removed = isinstance(event, PostRemoved)
         post = ctx.post(event.post)
         if post.topic is not None:
-            _set_live(ctx, post.topic, post.id, not removed)
+            _set_live(ctx, post.topic, post.id, not removed, answer=False)
             _canonical_uses_live(ctx, post.id, not removed)
             return
         doc = ctx.tx.get(KIND, post.id)
@@ -289,7 +303,7 @@ def _canonical_uses_live(ctx: Context, reply: str, live: bool) -> None:
         return
     for use in ctx.tx.find("canonical-use", ref=str(canonical.data["problem"])):
         if use.data["canonical"] == reply:
-            _set_live(ctx, str(use.data["conversation"]), use.key, live)
+            _set_live(ctx, str(use.data["conversation"]), use.key, live, answer=True)
 
 
 def _merge(ctx: Context, gone: str) -> None:
@@ -306,11 +320,12 @@ def _merge(ctx: Context, gone: str) -> None:
             doc = ctx.tx.get(KIND, post.key)
             if doc is None:
                 continue  # not a topic
-            listed = doc.data["responses"]
+            listing = _listing(doc.data)
+            listed = doc.data[listing]
             counted = [r for r in listed if resolve(ctx.tx, r[_AUTHOR]) != kept]
             dropped = len(counted) != len(listed)
-            data = {**doc.data, "responses": counted}
-            if doc.data.get("more"):
+            data = {**doc.data, listing: counted}
+            if "more" in doc.data:
                 counted = list(counted)
                 for held in ctx.tx.find(RESPONSE, ref=post.key):
                     if held.status is not None:
