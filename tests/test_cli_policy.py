@@ -85,6 +85,26 @@ def test_policy_show_url_shows_the_policy_in_force_in_the_database(in_tmp: Path)
     assert status == 2 and "not both" in err
 
 
+def test_a_retroactive_change_prints_what_it_booked_per_member(in_tmp: Path) -> None:
+    """One row per member and account (the lines summed and counted), largest move first;
+    ``--json`` keeps every line."""
+    (in_tmp / "half.toml").write_text(HALF)
+    imported(in_tmp, members=3, topics=4)
+    change = ["policy", "change", "half.toml", "--effective", "2026-06-01T00:00:00+00:00"]
+    status, out, err = run(*change, "--by", "staff1", "--reason", "simpler", "--retroactive")
+    assert status == 0, err
+    table = out[out.index("Recalculated") :].splitlines()
+    assert table[1].split() == ["member", "account", "amount", "lines"]
+    rows = [line.split() for line in table[3:] if line.strip()]
+    keys = [(r[0], r[1]) for r in rows]
+    assert len(keys) == len(set(keys))  # one row per member and account
+    assert any(int(r[3]) > 1 for r in rows)  # lines summed
+    amounts = [abs(int(r[2].replace(",", ""))) for r in rows]
+    assert amounts == sorted(amounts, reverse=True)
+    status, out, _ = run(*change, "--by", "staff1", "--reason", "again", "--retroactive", "--json")
+    assert status == 0 and json.loads(out)["replayed"] is True
+
+
 def test_policy_history_and_change_record_and_list_the_versions(in_tmp: Path) -> None:
     (in_tmp / "half.toml").write_text(HALF)
     imported(in_tmp, members=3, topics=2)

@@ -21,7 +21,7 @@ from ..explain.report import SimulationReport
 from ..history.rules import from_content
 from ..history.timeline import Timeline
 from ..leaderboards.rules import METRICS
-from ..model import PolicyVersion
+from ..model import LedgerEntry, PolicyVersion
 from ..payback.rules import Conversion
 from ..policy import Policy
 from ._common import PRESETS, CliError, load_policy, open_existing, opening, shown_url, sqlite_path
@@ -504,12 +504,25 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
     if args.retroactive:
         ui.table(
             "Recalculated",
-            ["member", "account", "amount"],
-            [[e.member, e.account, f"{e.amount:+,}"] for e in moved],
-            right=["amount"],
+            ["member", "account", "amount", "lines"],
+            [
+                [member, account, f"{amount:+,}", f"{lines:,}"]
+                for (member, account), (amount, lines) in _per_member(moved)
+            ],
+            right=["amount", "lines"],
             empty="(history is worth the same under the new rules)",
         )
     return 0
+
+
+def _per_member(entries: list[LedgerEntry]) -> list[tuple[tuple[str, str], tuple[int, int]]]:
+    """What ``entries`` booked per member and account: (amount, lines), largest move first
+    (then by member and account)."""
+    booked: dict[tuple[str, str], tuple[int, int]] = {}
+    for e in entries:
+        amount, lines = booked.get((e.member, e.account), (0, 0))
+        booked[(e.member, e.account)] = (amount + e.amount, lines + 1)
+    return sorted(booked.items(), key=lambda item: (-abs(item[1][0]), item[0]))
 
 
 def _simulate(args: argparse.Namespace, ui: Ui) -> int:
