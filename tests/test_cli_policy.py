@@ -103,6 +103,9 @@ def test_a_retroactive_change_prints_what_it_booked_per_member(in_tmp: Path) -> 
     assert amounts == sorted(amounts, reverse=True)
     status, out, _ = run(*change, "--by", "staff1", "--reason", "again", "--retroactive", "--json")
     assert status == 0 and json.loads(out)["replayed"] is True
+    status, out, _ = run(*change, "--by", "staff1", "--reason", "again", "--retroactive")
+    assert status == 0 and "Recalculated" not in out  # nothing was booked this time
+    assert "nothing was recalculated: --retroactive recalculates history only when" in out
 
 
 def test_policy_history_and_change_record_and_list_the_versions(in_tmp: Path) -> None:

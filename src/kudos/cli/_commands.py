@@ -501,7 +501,12 @@ def _policy_change(args: argparse.Namespace, ui: Ui) -> int:
             f"recorded policy version {mine.version} ({new.name!r}), effective {when}"
             + ("; in force now" if mine.version == number else "; scheduled")
         )
-    if args.retroactive:
+    if args.retroactive and outcome.replayed:
+        ui.line(
+            "nothing was recalculated: --retroactive recalculates history only when the change "
+            "is first recorded (`kudos statement MEMBER` shows what it booked then)"
+        )
+    elif args.retroactive:
         ui.table(
             "Recalculated",
             ["member", "account", "amount", "lines"],
