@@ -6,5 +6,6 @@
   (transactions, retries, the read cache, notifications);
 * :mod:`kudos.engine.registry`: imports every capability's handlers once;
 * :mod:`kudos.engine.caps`, :mod:`kudos.engine.bulk`,
-  :mod:`kudos.engine.refusals`: caps, batch preloading, remembered refusals.
+  :mod:`kudos.engine.refusals`: caps, batch preloading, remembered refusals;
+* :mod:`kudos.engine.spill`: a document's bounded list, later items as documents.
 """

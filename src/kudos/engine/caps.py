@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import LedgerEntry
 from ..stores.protocol import CounterKey
+from . import spill
 
 if TYPE_CHECKING:
     from ..policy import Cap, Policy
@@ -149,30 +150,21 @@ def _more(ctx: Context, key: CounterKey, data: dict[str, Any]) -> list[tuple[str
     (document key, fact) each, the reversed ones left out."""
     if not data["more"]:
         return []
-    found = ctx.tx.find(_FACT, ref=_key(key))
-    kept = sorted((doc.data["n"], doc.key, doc.data) for doc in found)
-    return [(doc_key, dict(fact)) for _, doc_key, fact in kept if not fact.get("forgotten")]
+    later = spill.in_order(ctx.tx.find(_FACT, ref=_key(key)))
+    return [(doc.key, dict(doc.data)) for doc in later if not doc.data.get("forgotten")]
 
 
 def _hold(ctx: Context, key: CounterKey, data: dict[str, Any], fact: dict[str, Any]) -> None:
-    """Add ``fact`` (an award held back) to the scope's ``data``: listed while the document
-    lists fewer than :data:`LISTED` and none came after, else as a document of its own.
-
-    A document an earlier kudos kept lists every fact; the first time it takes one more,
-    those past the first :data:`LISTED` move to documents of their own.
-    """
-    facts, more = data["facts"], data["more"]
-    if not more and len(facts) < LISTED:
-        facts.append(fact)
-        return
+    """Add ``fact`` (an award held back) to the scope's ``data``
+    (:func:`kudos.engine.spill.append`): listed, or a ``cap_fact`` document. A document an
+    earlier kudos kept lists every fact; the next one moves those past the first
+    :data:`LISTED` to documents."""
     scope = _key(key)
-    if not more and len(facts) > LISTED:
-        for n, earlier in enumerate(facts[LISTED:]):
-            ctx.put(_FACT, _fact_key(scope, earlier["entry"]), {**earlier, "n": n}, ref=scope)
-        more = len(facts) - LISTED
-        del facts[LISTED:]
-    ctx.put(_FACT, _fact_key(scope, fact["entry"]), {**fact, "n": more}, ref=scope)
-    data["more"] = more + 1
+
+    def put(n: int, held: dict[str, Any]) -> None:
+        ctx.put(_FACT, _fact_key(scope, held["entry"]), {**held, "n": n}, ref=scope)
+
+    data["facts"], data["more"] = spill.append(data["facts"], data["more"], fact, LISTED, put)
 
 
 def topped_up(line: LedgerEntry) -> str:

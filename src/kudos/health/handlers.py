@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ..channels.events import AnsweredWith, MembersMerged
+from ..engine import spill
 from ..engine.core import Context, after_event, period_of, resolve, same_person
 from ..events import (
     PostRemoved,
@@ -73,32 +74,24 @@ def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
     if "more" not in data:
         listed: list[list[Any]] = data["responses"]
         return listed
-    found = sorted(
-        (doc.data["n"], doc.data["r"]) for doc in tx.find(RESPONSE, ref=topic) if doc.status is None
-    )
-    return [*data["listed"], *(r for _, r in found)]
+    later = spill.in_order(tx.find(RESPONSE, ref=topic))
+    return [*data["listed"], *(doc.data["r"] for doc in later if doc.status is None)]
 
 
 def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list[Any]) -> None:
-    """Add ``response`` to ``topic``'s record ``data``: listed while the record lists fewer
-    than :data:`LISTED` and none came after, else as a document of its own.
+    """Add ``response`` to ``topic``'s record ``data`` (:func:`kudos.engine.spill.append`):
+    listed, or a ``response`` document. A record an earlier kudos kept lists every response;
+    the first one it takes moves those past the first :data:`LISTED` to documents."""
 
-    A record an earlier kudos kept lists every response; the first time it takes a
-    response, those past the first :data:`LISTED` move to documents of their own.
-    """
-    if "more" not in data:
-        listed = data["responses"]
-        if len(listed) < LISTED:
-            data["responses"] = [*listed, response]
-            return
-        for n, earlier in enumerate(listed[LISTED:]):
-            ctx.put(RESPONSE, _key_of(topic, earlier), {"n": n, "r": earlier}, ref=topic)
-        del data["responses"]
-        data["listed"] = listed[:LISTED]
-        data["more"] = len(listed) - LISTED
-    more = data["more"]
-    ctx.put(RESPONSE, _key_of(topic, response), {"n": more, "r": response}, ref=topic)
-    data["more"] = more + 1
+    def put(n: int, r: list[Any]) -> None:
+        ctx.put(RESPONSE, _key_of(topic, r), {"n": n, "r": r}, ref=topic)
+
+    listed, more = spill.append(data[_listing(data)], data.get("more", 0), response, LISTED, put)
+    if more:
+        data.pop("responses", None)  # listed from now on: see _listing
+        data["listed"], data["more"] = listed, more
+    else:
+        data["responses"] = listed
 
 
 def _seconds(since: str, at: datetime) -> int:
