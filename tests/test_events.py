@@ -223,6 +223,42 @@ def test_a_fact_repeated_after_it_was_undone_gets_a_numbered_id(forum: Community
     ]
 
 
+def test_a_post_removed_again_after_its_restoration_is_removed_again(forum: Community) -> None:
+    # Each removal after a restoration is a fact of its own, numbered as a kudos given
+    # again is; before, the second removal took the first one's id and was a replay,
+    # leaving the post live and its reply's kudos counted.
+    forum.join("mod", role="moderator")
+    forum.join("mod2", role="moderator")
+    forum.give_kudos("r1", giver="bob")
+    ids = []
+    for action in ("remove", "restore", "remove", "restore", "remove"):
+        outcome = getattr(forum, f"{action}_post")("r1", by="mod")
+        assert not outcome.replayed
+        ids.append(outcome.event_id)
+    assert ids == [
+        "post-removed:r1",
+        "post-restored:r1",
+        "post-removed:r1#2",
+        "post-restored:r1#2",
+        "post-removed:r1#3",
+    ]
+    assert forum.standing("alice").counters.get("kudos_received", 0) == 0
+    assert forum.standing("alice").reputation == 0
+    # The same removal reported again (a retry) is still that fact, once.
+    again = forum.remove_post("r1", by="mod")
+    assert again.replayed and again.event_id == "post-removed:r1#3"
+    # Another moderator removing the removed post is told so, as before.
+    with pytest.raises(KudosError, match="already removed"):
+        forum.remove_post("r1", by="mod2")
+    restored = forum.restore_post("r1", by="mod")
+    assert restored.event_id == "post-restored:r1#3"
+    assert forum.restore_post("r1", by="mod").replayed
+    assert forum.standing("alice").reputation == 1
+    before = forum.standing("alice")
+    forum.rebuild()
+    assert forum.standing("alice") == before
+
+
 def test_ids_with_colons_or_hashes_never_derive_another_facts_id() -> None:
     pairs = [
         (KudosGiven(post="a:b", giver="c"), KudosGiven(post="a", giver="b:c")),

@@ -424,6 +424,14 @@ class Community(
 
         ``reason="spam"`` or ``"abuse"`` also applies the policy's
         ``removed_as_spam`` penalty and takes back badges the post earned.
+        Without an ``event_id``, a removal after the post was restored is a
+        new fact, numbered (``post-removed:<post>#2``, ...); the same removal
+        reported again is a replay.
+
+        Raises:
+            NotAllowed: ``by`` is not staff or a moderator, or the post is
+                removed already.
+            UnknownPost: no such post.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
 
@@ -435,8 +443,9 @@ class Community(
         Every award the removal reversed is given again by a new entry (top-ups
         included, under the caps of its own day), the spam penalty is reversed
         and the post counts again. Undoing one of its awards later takes back
-        the new entry. Removed ideas cannot be restored. A post removed and
-        restored more than once needs an ``event_id`` per removal and restore.
+        the new entry. Removed ideas cannot be restored. Without an
+        ``event_id``, a restoration is numbered as the removal it undoes
+        (``post-restored:<post>#2`` after ``post-removed:<post>#2``).
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, the post is not

@@ -12,6 +12,7 @@ Documents kept here (kind: key -> data):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +97,30 @@ def _accept_id(tx: Transaction, event: SolutionAccepted) -> str:
 def _unaccept_id(tx: Transaction, event: SolutionUnaccepted) -> str:
     doc = tx.get("post", event.topic)
     gen = int(doc.data.get("accept_gen", 0)) if doc else 0
+    return engine.generation_id(engine.default_id(event), max(gen, 1))
+
+
+def _removals(data: Mapping[str, Any]) -> int:
+    """How many times the post whose document data this is was removed.
+
+    Kept (``removals``) from its second removal on; a post removed once has only its
+    ``removed_event``, as every removal recorded before the count was kept.
+    """
+    return int(data.get("removals", 1 if data.get("removed_event") else 0))
+
+
+def _remove_id(tx: Transaction, event: PostRemoved) -> str:
+    # A removal after a restoration is a new fact (numbered), not the first one again.
+    doc = tx.get("post", event.post)
+    gen = _removals(doc.data) if doc else 0
+    removed = doc is not None and bool(doc.data.get("removed"))
+    return engine.generation_id(engine.default_id(event), gen if removed else gen + 1)
+
+
+def _restore_id(tx: Transaction, event: PostRestored) -> str:
+    # The restoration of the post's latest removal: numbered as that removal is.
+    doc = tx.get("post", event.post)
+    gen = _removals(doc.data) if doc else 0
     return engine.generation_id(engine.default_id(event), max(gen, 1))
 
 
@@ -585,7 +610,7 @@ def _count_post(ctx: Context, post: Post, data: dict[str, Any], sign: int) -> No
     ctx.touched.add(post.author)
 
 
-@handles(PostRemoved)
+@handles(PostRemoved, derive_id=_remove_id)
 def _removed(ctx: Context, event: PostRemoved) -> None:
     post = ctx.post(event.post)
     _must_be_staff(ctx, event.by, f"remove {event.post!r}")
@@ -598,6 +623,9 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     assert doc is not None
     data = dict(doc.data)
     _count_post(ctx, post, data, -1)
+    removals = _removals(data) + 1
+    if removals > 1:
+        data["removals"] = removals
     data.update(
         removed=True,
         removed_reason=event.reason,
@@ -610,7 +638,7 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
         ctx.award(post.author, "removed_as_spam", subject=post.id, reason=why, tags=_tags(post))
 
 
-@handles(PostRestored)
+@handles(PostRestored, derive_id=_restore_id)
 def _restored(ctx: Context, event: PostRestored) -> None:
     post = ctx.post(event.post)
     _must_be_staff(ctx, event.by, f"restore {event.post!r}")
