@@ -270,21 +270,51 @@ def replay(community: kudos.Community, events: int, profile: bool, repeat: int) 
     print(f"  kudos      {rate(events, took)}")
 
 
+def positive(text: str) -> int:
+    """An ``argparse`` type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above zero")
+    return value
+
+
+def stream_options(
+    parser: argparse.ArgumentParser, *, events: int, members: int, batch: int = 10_000
+) -> None:
+    """The options of the seeded stream (``--events --members --seed``) and ``--batch``."""
+    parser.add_argument("--events", type=positive, default=events, help="events in the stream")
+    parser.add_argument(
+        "--members", type=positive, default=members, help="members in the stream (each joins first)"
+    )
+    parser.add_argument("--batch", type=positive, default=batch, help="events per record_many")
+    parser.add_argument("--seed", type=int, default=2026)
+
+
+def stream_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Item]:
+    """The stream the options ask for; an error naming the options when it cannot be made."""
+    if args.events <= args.members:
+        parser.error(
+            f"--events ({args.events:,}) must be more than --members ({args.members:,}): "
+            "every member joins before the stream's other events"
+        )
+    return make_stream(args.events, args.members, args.seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000, help="events in the stream")
-    parser.add_argument("--members", type=int, default=10_000, help="members in the stream")
-    parser.add_argument("--batch", type=int, default=10_000, help="events per record_many")
+    stream_options(parser, events=200_000, members=10_000)
     parser.add_argument(
         "--record-events",
-        type=int,
+        type=positive,
         default=20_000,
         help="events for the one-record-per-event runs (the stream's first ones)",
     )
-    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--repeat",
-        type=int,
+        type=positive,
         default=1,
         help="runs of each MemoryStore figure (record_many, rebuild, simulate); the best is shown",
     )
@@ -300,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _clock
     _clock = time.process_time if args.cpu else time.perf_counter
 
-    stream = make_stream(args.events, args.members, args.seed)
+    stream = stream_of(parser, args)
     each = stream[: min(args.record_events, len(stream))]
     want = expected_reputation(stream)
     synchronous = sqlite3.connect(":memory:").execute("PRAGMA synchronous").fetchone()[0]

@@ -71,7 +71,7 @@ from kudos.events import (
     event_types,
 )
 from kudos.model import StoredEvent
-from kudos.testing import FakeClock
+from kudos.testing import FakeClock, assert_consistent
 
 AT = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 
@@ -257,6 +257,33 @@ def test_a_post_removed_again_after_its_restoration_is_removed_again(forum: Comm
     before = forum.standing("alice")
     forum.rebuild()
     assert forum.standing("alice") == before
+
+
+def test_removals_and_restorations_with_host_ids_between_derive_free_ids(
+    forum: Community,
+) -> None:
+    # The numbers come from the log, not from a count the post's record keeps: a removal
+    # or restoration reported with the host's id in between (as any earlier kudos let a
+    # host do) leaves the next derived id free, for whichever moderator acts.
+    forum.join("mod", role="moderator")
+    forum.join("mod2", role="moderator")
+    forum.give_kudos("r1", giver="bob")
+    assert forum.remove_post("r1", by="mod", reason="spam").event_id == "post-removed:r1"
+    assert forum.restore_post("r1", by="mod").event_id == "post-restored:r1"
+    forum.remove_post("r1", by="mod", reason="spam", event_id="host-rm-2")
+    restored = forum.restore_post("r1", by="mod2")
+    assert (restored.event_id, restored.replayed) == ("post-restored:r1#2", False)
+    assert forum.standing("alice").reputation == 1  # the kudos back, the penalty undone
+    removed = forum.remove_post("r1", by="mod2")
+    assert (removed.event_id, removed.replayed) == ("post-removed:r1#2", False)
+    forum.restore_post("r1", by="mod", event_id="host-rs-3")
+    # Restoring the live post again: a retry of the latest derived restoration.
+    assert forum.restore_post("r1", by="mod2").replayed
+    # A post removed only by host ids: its first derived removal is a new fact.
+    forum.remove_post("r2", by="mod", event_id="h1")
+    forum.restore_post("r2", by="mod", event_id="h2")
+    assert forum.remove_post("r2", by="mod").event_id == "post-removed:r2"
+    assert_consistent(forum)
 
 
 def test_ids_with_colons_or_hashes_never_derive_another_facts_id() -> None:

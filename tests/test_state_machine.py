@@ -163,6 +163,15 @@ class Forum:
         if isinstance(event, SolutionUnaccepted):
             topic = self.posts.get(event.topic)
             return engine.generation_id(base, max(topic.accept_gen if topic else 0, 1))
+        if isinstance(event, PostRemoved | PostRestored):
+            # Numbered from the log: a removal of a live post (a restoration of a removed
+            # one) takes the next free number, one of a post already so retries the latest.
+            logged = 0
+            while engine.generation_id(base, logged + 1) in self.log:
+                logged += 1
+            post = self.posts.get(event.post)
+            already = post is not None and post.removed == isinstance(event, PostRemoved)
+            return engine.generation_id(base, logged if already and logged else logged + 1)
         return base
 
     def _vote(self, event: Any) -> VoteModel:

@@ -424,9 +424,10 @@ class Community(
 
         ``reason="spam"`` or ``"abuse"`` also applies the policy's
         ``removed_as_spam`` penalty and takes back badges the post earned.
-        Without an ``event_id``, a removal after the post was restored is a
-        new fact, numbered (``post-removed:<post>#2``, ...); the same removal
-        reported again is a replay.
+        Without an ``event_id``, the id is derived and numbered: the first
+        removal is ``post-removed:<post>``, each one after the post was
+        restored the next number (``post-removed:<post>#2``, ...); the same
+        removal reported again while the post is removed is a replay.
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, or the post is
@@ -444,8 +445,8 @@ class Community(
         included, under the caps of its own day), the spam penalty is reversed
         and the post counts again. Undoing one of its awards later takes back
         the new entry. Removed ideas cannot be restored. Without an
-        ``event_id``, a restoration is numbered as the removal it undoes
-        (``post-restored:<post>#2`` after ``post-removed:<post>#2``).
+        ``event_id``, restorations are numbered as removals are
+        (``post-restored:<post>``, then ``post-restored:<post>#2``, ...).
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, the post is not

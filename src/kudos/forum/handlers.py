@@ -12,7 +12,6 @@ Documents kept here (kind: key -> data):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -100,28 +99,36 @@ def _unaccept_id(tx: Transaction, event: SolutionUnaccepted) -> str:
     return engine.generation_id(engine.default_id(event), max(gen, 1))
 
 
-def _removals(data: Mapping[str, Any]) -> int:
-    """How many times the post whose document data this is was removed.
+def _logged(tx: Transaction, base: str) -> int:
+    """How many numbered ids of ``base`` the log holds (``base``, ``base#2``, ...; 0: none).
 
-    Kept (``removals``) from its second removal on; a post removed once has only its
-    ``removed_event``, as every removal recorded before the count was kept.
+    Each is a fact kudos derived an id for, numbered in turn: the first free number is
+    the next one's.
     """
-    return int(data.get("removals", 1 if data.get("removed_event") else 0))
+    gen = 0
+    while tx.get_event(engine.generation_id(base, gen + 1)) is not None:
+        gen += 1
+    return gen
+
+
+def _toggle_id(tx: Transaction, event: PostRemoved | PostRestored, removes: bool) -> str:
+    # A removal (restoration) of a post that is live (removed) is a new fact: the next
+    # number. One of a post already so is a retry of the latest such fact kudos numbered
+    # (a replay), or, when there is none, a new fact the rules refuse. Read from the log
+    # (point lookups by id), so records of earlier versions need nothing of their own.
+    doc = tx.get("post", event.post)  # first: a writer locks the post before it reads the log
+    base = engine.default_id(event)
+    logged = _logged(tx, base)
+    already = doc is not None and bool(doc.data.get("removed")) == removes
+    return engine.generation_id(base, logged if already and logged else logged + 1)
 
 
 def _remove_id(tx: Transaction, event: PostRemoved) -> str:
-    # A removal after a restoration is a new fact (numbered), not the first one again.
-    doc = tx.get("post", event.post)
-    gen = _removals(doc.data) if doc else 0
-    removed = doc is not None and bool(doc.data.get("removed"))
-    return engine.generation_id(engine.default_id(event), gen if removed else gen + 1)
+    return _toggle_id(tx, event, removes=True)
 
 
 def _restore_id(tx: Transaction, event: PostRestored) -> str:
-    # The restoration of the post's latest removal: numbered as that removal is.
-    doc = tx.get("post", event.post)
-    gen = _removals(doc.data) if doc else 0
-    return engine.generation_id(engine.default_id(event), max(gen, 1))
+    return _toggle_id(tx, event, removes=False)
 
 
 # --- members and posts ----------------------------------------------------------------
@@ -623,9 +630,6 @@ def _removed(ctx: Context, event: PostRemoved) -> None:
     assert doc is not None
     data = dict(doc.data)
     _count_post(ctx, post, data, -1)
-    removals = _removals(data) + 1
-    if removals > 1:
-        data["removals"] = removals
     data.update(
         removed=True,
         removed_reason=event.reason,
