@@ -131,6 +131,7 @@ def replay_writes(
     cur = con.cursor()
     clock = ingest._clock
     split: Counter[str] = Counter()
+    ingest.settled()
     started = clock()
     for writes in transactions:
         cur.execute("BEGIN IMMEDIATE")

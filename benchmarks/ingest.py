@@ -13,7 +13,9 @@ prerequisites, then replies, kudos and accepted solutions) is recorded:
   refused); ``--repeat N`` shows the best of N runs of each on a busy machine.
 
 It prints events per second for each, the kudos/raw ratios, and checks that
-both sides end with the same reputation for every member.
+both sides end with the same reputation for every member. Before each timed
+run, what earlier runs left is freed (``gc.collect()``) and their pages are
+written out (``os.sync()``), so no run pays for the one before.
 
     python benchmarks/ingest.py                        # 200,000 events, 10,000 members
     python benchmarks/ingest.py --events 20000 --members 1000 --record-events 2000
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
+import os
 import pstats
 import random
 import sqlite3
@@ -146,7 +150,20 @@ def chunks(items: Sequence[Item], size: int) -> Iterator[list[Event]]:
         yield [item.event for item in items[i : i + size]]
 
 
+def settled() -> None:
+    """Free what earlier runs left, before timing: their objects, and their pages.
+
+    A community dropped after a large run is freed by Python's cycle collector, whose
+    next full collection would otherwise walk its millions of objects inside the next
+    timed run; and a run that wrote a large file leaves its pages to be written back
+    after it ends, which the next run's commits (and their fsyncs) would wait for.
+    """
+    gc.collect()
+    os.sync()
+
+
 def kudos_batched(community: kudos.Community, stream: Sequence[Item], batch: int) -> float:
+    settled()
     started = _clock()
     for events in chunks(stream, batch):
         community.record_many(events)
@@ -154,6 +171,7 @@ def kudos_batched(community: kudos.Community, stream: Sequence[Item], batch: int
 
 
 def kudos_each(community: kudos.Community, stream: Sequence[Item]) -> float:
+    settled()
     started = _clock()
     for item in stream:
         community.record(item.event)
@@ -193,6 +211,7 @@ def raw_ingest(con: sqlite3.Connection, stream: Sequence[Item], batch: int) -> f
         "INSERT INTO balances (member, reputation) VALUES (?, ?) ON CONFLICT (member)"
         " DO UPDATE SET reputation = reputation + excluded.reputation"
     )
+    settled()
     started = _clock()
     for i in range(0, len(stream), batch):
         con.execute("BEGIN IMMEDIATE")
