@@ -277,12 +277,36 @@ def test_removals_and_restorations_with_host_ids_between_derive_free_ids(
     removed = forum.remove_post("r1", by="mod2")
     assert (removed.event_id, removed.replayed) == ("post-removed:r1#2", False)
     forum.restore_post("r1", by="mod", event_id="host-rs-3")
-    # Restoring the live post again: a retry of the latest derived restoration.
-    assert forum.restore_post("r1", by="mod2").replayed
+    # Restoring the post the host's id restored: no derived restoration to retry, so a
+    # new fact, which the rules refuse.
+    with pytest.raises(KudosError, match="is not removed"):
+        forum.restore_post("r1", by="mod2")
     # A post removed only by host ids: its first derived removal is a new fact.
     forum.remove_post("r2", by="mod", event_id="h1")
     forum.restore_post("r2", by="mod", event_id="h2")
     assert forum.remove_post("r2", by="mod").event_id == "post-removed:r2"
+    assert_consistent(forum)
+
+
+def test_host_ids_shaped_like_derived_ones_leave_retries_replays(forum: Community) -> None:
+    # A host may give an id of a derived id's shape. The numbers skip it, and a retry of
+    # the removal in force still replays it, whatever the host's id took.
+    forum.join("mod", role="moderator")
+    forum.join("mod2", role="moderator")
+    assert forum.remove_post("r1", by="mod").event_id == "post-removed:r1"
+    forum.restore_post("r1", by="mod")
+    forum.remove_post("r1", by="mod2", reason="spam", event_id="post-removed:r1#3")
+    assert forum.restore_post("r1", by="mod").event_id == "post-restored:r1#2"
+    removed = forum.remove_post("r1", by="mod")
+    assert (removed.event_id, removed.replayed) == ("post-removed:r1#4", False)
+    again = forum.remove_post("r1", by="mod")
+    assert (again.event_id, again.replayed) == ("post-removed:r1#4", True)
+    # A restoration the host recorded under a removal's shape of id: taken, and skipped.
+    forum.remove_post("r2", by="mod")
+    forum.record(PostRestored(post="r2", by="mod", event_id="post-removed:r2#2"))
+    removed = forum.remove_post("r2", by="mod")
+    assert (removed.event_id, removed.replayed) == ("post-removed:r2#3", False)
+    assert forum.remove_post("r2", by="mod").replayed
     assert_consistent(forum)
 
 

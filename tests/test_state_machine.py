@@ -118,6 +118,8 @@ class PostModel:
     solution: str | None = None
     accept_gen: int = 0
     accepted_by_derived_id: bool = False
+    removed_event: str | None = None  # the id of the removal, and restoration, last applied
+    restored_event: str | None = None
 
 
 @attrs.define
@@ -164,14 +166,23 @@ class Forum:
             topic = self.posts.get(event.topic)
             return engine.generation_id(base, max(topic.accept_gen if topic else 0, 1))
         if isinstance(event, PostRemoved | PostRestored):
-            # Numbered from the log: a removal of a live post (a restoration of a removed
-            # one) takes the next free number, one of a post already so retries the latest.
-            logged = 0
-            while engine.generation_id(base, logged + 1) in self.log:
-                logged += 1
+            # Reported again while the post is so, the removal (restoration) last applied
+            # is retried when its id is one of the fact's numbered ones; else the fact is
+            # new: the first number above that one's that the log does not hold.
+            removes = isinstance(event, PostRemoved)
             post = self.posts.get(event.post)
-            already = post is not None and post.removed == isinstance(event, PostRemoved)
-            return engine.generation_id(base, logged if already and logged else logged + 1)
+            last = None if post is None else post.removed_event if removes else post.restored_event
+            numbered = [engine.generation_id(base, n) for n in range(1, len(self.log) + 2)]
+            number = numbered.index(last) + 1 if last in numbered else 0
+            if post is not None and post.removed == removes:
+                if number:
+                    return str(last)
+                if last is None:
+                    return base
+            gen = number + 1
+            while engine.generation_id(base, gen) in self.log:
+                gen += 1
+            return engine.generation_id(base, gen)
         return base
 
     def _vote(self, event: Any) -> VoteModel:
@@ -342,9 +353,11 @@ class Forum:
 
     def apply_post_removed(self, e: PostRemoved, o: Outcome) -> None:
         self.posts[e.post].removed = True
+        self.posts[e.post].removed_event = o.event_id
 
     def apply_post_restored(self, e: PostRestored, o: Outcome) -> None:
         self.posts[e.post].removed = False
+        self.posts[e.post].restored_event = o.event_id
 
     # -- what the counters must say ------------------------------------------------------
     def live(self, post: str) -> bool:

@@ -425,13 +425,16 @@ class Community(
         ``reason="spam"`` or ``"abuse"`` also applies the policy's
         ``removed_as_spam`` penalty and takes back badges the post earned.
         Without an ``event_id``, the id is derived and numbered: the first
-        removal is ``post-removed:<post>``, each one after the post was
-        restored the next number (``post-removed:<post>#2``, ...); the same
-        removal reported again while the post is removed is a replay.
+        removal is ``post-removed:<post>``, one after the post was restored
+        the next free number (``post-removed:<post>#2``, ...). Reported again
+        while the post is still removed, it is a retry of the removal in
+        force when that one's id was derived (a replay), and otherwise refused.
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, or the post is
-                removed already.
+                removed already (by another moderator, or under your id).
+            Conflict: the post's derived removal in force had other content
+                (another reason).
             UnknownPost: no such post.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))
@@ -446,7 +449,8 @@ class Community(
         and the post counts again. Undoing one of its awards later takes back
         the new entry. Removed ideas cannot be restored. Without an
         ``event_id``, restorations are numbered as removals are
-        (``post-restored:<post>``, then ``post-restored:<post>#2``, ...).
+        (``post-restored:<post>``, then ``post-restored:<post>#2``, ...), and
+        one reported again while the post is live is a retry alike.
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, the post is not

@@ -99,28 +99,38 @@ def _unaccept_id(tx: Transaction, event: SolutionUnaccepted) -> str:
     return engine.generation_id(engine.default_id(event), max(gen, 1))
 
 
-def _logged(tx: Transaction, base: str) -> int:
-    """How many numbered ids of ``base`` the log holds (``base``, ``base#2``, ...; 0: none).
+def _number(event_id: object, base: str) -> int:
+    """Which of ``base``'s numbered ids ``event_id`` is (1: ``base``, 2: ``base#2``, ...); 0: none.
 
-    Each is a fact kudos derived an id for, numbered in turn: the first free number is
-    the next one's.
+    A derived id escapes ``#`` in the ids it joins, so only a number follows one here.
     """
-    gen = 0
-    while tx.get_event(engine.generation_id(base, gen + 1)) is not None:
-        gen += 1
-    return gen
+    if event_id == base:
+        return 1
+    if isinstance(event_id, str) and event_id.startswith(f"{base}#"):
+        tail = event_id[len(base) + 1 :]
+        if tail.isdigit() and tail[0] != "0" and int(tail) >= 2:
+            return int(tail)
+    return 0
 
 
 def _toggle_id(tx: Transaction, event: PostRemoved | PostRestored, removes: bool) -> str:
-    # A removal (restoration) of a post that is live (removed) is a new fact: the next
-    # number. One of a post already so is a retry of the latest such fact kudos numbered
-    # (a replay), or, when there is none, a new fact the rules refuse. Read from the log
-    # (point lookups by id), so records of earlier versions need nothing of their own.
+    # The post's record names the removal (restoration) last applied to it. Reported
+    # again while the post is still so, a numbered one is a retry: its id, a replay. Else
+    # the fact is new: the first number above the last one that no event of the log
+    # holds (a host's id may have that shape), which the rules then accept or refuse.
     doc = tx.get("post", event.post)  # first: a writer locks the post before it reads the log
     base = engine.default_id(event)
-    logged = _logged(tx, base)
-    already = doc is not None and bool(doc.data.get("removed")) == removes
-    return engine.generation_id(base, logged if already and logged else logged + 1)
+    last = doc.data.get("removed_event" if removes else "restored_event") if doc else None
+    number = _number(last, base)
+    if doc is not None and bool(doc.data.get("removed")) == removes:
+        if number:
+            return str(last)
+        if last is None:  # never restored, or restored by a kudos that kept no id: its
+            return base  # only derived id was the first one
+    gen = number + 1
+    while tx.get_event(engine.generation_id(base, gen)) is not None:
+        gen += 1
+    return engine.generation_id(base, gen)
 
 
 def _remove_id(tx: Transaction, event: PostRemoved) -> str:
@@ -675,7 +685,7 @@ def _restored(ctx: Context, event: PostRestored) -> None:
         if award_id not in taken and ctx.tx.get("undone", award_id) is None:
             ctx.hold_back(about[award_id], int(missing))  # held back again; room tops it up
     _count_post(ctx, post, data, +1)
-    data.update(removed=False, restored_by=event.by)
+    data.update(removed=False, restored_by=event.by, restored_event=ctx.event_id)
     ctx.put("post", post.id, data, ref=doc.ref, status="live")
 
 
