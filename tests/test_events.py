@@ -310,6 +310,24 @@ def test_host_ids_shaped_like_derived_ones_leave_retries_replays(forum: Communit
     assert_consistent(forum)
 
 
+def test_ids_near_the_derived_shape_neither_crash_nor_take_a_restorations_place(
+    forum: Community,
+) -> None:
+    forum.join("mod", role="moderator")
+    # Digits outside ASCII make no number of a derived id: the host's id is its own.
+    forum.remove_post("r1", by="mod", event_id="post-removed:r1#\u00b2")
+    with pytest.raises(KudosError, match="already removed"):
+        forum.remove_post("r1", by="mod")
+    forum.restore_post("r1", by="mod")
+    assert forum.remove_post("r1", by="mod").event_id == "post-removed:r1"
+    # Another fact holding a never-restored post's first restoration id: skipped, and the
+    # rules say the post is not removed (not a Conflict with that fact).
+    forum.record(KudosGiven(post="r2", giver="bob", event_id="post-restored:t1"))
+    with pytest.raises(KudosError, match="is not removed"):
+        forum.restore_post("t1", by="mod")
+    assert_consistent(forum)
+
+
 def test_ids_with_colons_or_hashes_never_derive_another_facts_id() -> None:
     pairs = [
         (KudosGiven(post="a:b", giver="c"), KudosGiven(post="a", giver="b:c")),

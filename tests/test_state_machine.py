@@ -177,8 +177,9 @@ class Forum:
             if post is not None and post.removed == removes:
                 if number:
                     return str(last)
-                if last is None:
-                    return base
+                known = self.log.get(base, ("", {}))
+                if last is None and known == (event.type, {**known[1], "post": event.post}):
+                    return base  # restored by a kudos keeping no id: its first restoration
             gen = number + 1
             while engine.generation_id(base, gen) in self.log:
                 gen += 1

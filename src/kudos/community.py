@@ -428,13 +428,14 @@ class Community(
         removal is ``post-removed:<post>``, one after the post was restored
         the next free number (``post-removed:<post>#2``, ...). Reported again
         while the post is still removed, it is a retry of the removal in
-        force when that one's id was derived (a replay), and otherwise refused.
+        force when that one's id has this shape (a replay), and otherwise
+        refused.
 
         Raises:
             NotAllowed: ``by`` is not staff or a moderator, or the post is
-                removed already (by another moderator, or under your id).
-            Conflict: the post's derived removal in force had other content
-                (another reason).
+                removed already (by another moderator, or under another id).
+            Conflict: the removal in force has a derived id's shape and other
+                content (another reason).
             UnknownPost: no such post.
         """
         return self.record(PostRemoved(post=post, by=by, reason=reason, at=at, event_id=event_id))

@@ -34,7 +34,7 @@ from ..events import (
     SolutionUnaccepted,
     TopicPosted,
 )
-from ..model import Post, board_tags
+from ..model import Post, StoredEvent, board_tags
 from ..stores.protocol import Transaction
 from ..support import handlers as support
 
@@ -108,9 +108,14 @@ def _number(event_id: object, base: str) -> int:
         return 1
     if isinstance(event_id, str) and event_id.startswith(f"{base}#"):
         tail = event_id[len(base) + 1 :]
-        if tail.isdigit() and tail[0] != "0" and int(tail) >= 2:
+        if tail.isascii() and tail.isdigit() and tail[0] != "0" and int(tail) >= 2:
             return int(tail)
     return 0
+
+
+def _is_fact(known: StoredEvent | None, event: PostRemoved | PostRestored) -> bool:
+    """Whether ``known`` is a fact of ``event``'s kind about its post."""
+    return known is not None and known.type == event.type and known.payload["post"] == event.post
 
 
 def _toggle_id(tx: Transaction, event: PostRemoved | PostRestored, removes: bool) -> str:
@@ -125,8 +130,9 @@ def _toggle_id(tx: Transaction, event: PostRemoved | PostRestored, removes: bool
     if doc is not None and bool(doc.data.get("removed")) == removes:
         if number:
             return str(last)
-        if last is None:  # never restored, or restored by a kudos that kept no id: its
-            return base  # only derived id was the first one
+        if last is None and _is_fact(tx.get_event(base), event):
+            # Restored by a kudos that kept no id: the only one it derived was the first.
+            return base
     gen = number + 1
     while tx.get_event(engine.generation_id(base, gen)) is not None:
         gen += 1
