@@ -121,27 +121,25 @@ def _fact_key(scope: str, entry_id: str) -> str:
     return f"{scope}/{entry_id}"
 
 
-def _load(ctx: Context, key: CounterKey) -> dict[str, Any] | None:
+def _load(ctx: Context, key: CounterKey) -> dict[str, Any]:
+    """A scope's document as ``held``, ``facts`` (those it lists) and ``more``; a scope
+    without one holds nothing back."""
     doc = ctx.tx.get(_DOC, _key(key))
     if doc is None:
-        return None
-    more = int(doc.data.get("more", 0))
+        return {"held": 0, "facts": [], "more": 0}
     return {
         "held": int(doc.data["held"]),
-        "facts": [dict(f) for f in doc.data["listed" if more else "facts"]],
-        "more": more,
+        "facts": [dict(f) for f in doc.data[spill.listing(doc.data, "facts")]],
+        "more": int(doc.data.get("more", 0)),
     }
 
 
 def _save(ctx: Context, key: CounterKey, data: dict[str, Any]) -> None:
-    """Write a scope's document: its facts as ``facts`` while it lists them all, as
-    ``listed`` (with ``more``) once later ones have documents of their own, so that an
-    earlier kudos, which reads only ``facts``, fails on it, writing nothing, rather than
-    top up the wrong awards."""
-    if data["more"]:
-        kept = {"held": data["held"], "listed": data["facts"], "more": data["more"]}
-    else:
-        kept = {"held": data["held"], "facts": data["facts"]}
+    """Write a scope's document, its facts as :func:`kudos.engine.spill.keep` keeps them
+    (``facts`` while it lists them all), so that an earlier kudos fails on it, writing
+    nothing, rather than top up the wrong awards."""
+    kept = {"held": data["held"]}
+    spill.keep(kept, "facts", data["facts"], data["more"])
     ctx.put(_DOC, _key(key), kept, ref=key[2])
 
 
@@ -180,8 +178,6 @@ def forget(
     Returns what was kept of it (``missing``: what the cap still held back), if anything.
     """
     data = _load(ctx, key)
-    if data is None:
-        return None
     fact: dict[str, Any] | None = next(
         (f for f in data["facts"] if f["entry"] == entry.entry_id), None
     )
@@ -206,7 +202,7 @@ def forget(
 def settle(ctx: Context) -> None:
     """Leave every cap scope ``ctx`` touched at its rule, then apply the floor."""
     for _cap, key, entry, missing in ctx.clipped:
-        data = _load(ctx, key) or {"held": 0, "facts": [], "more": 0}
+        data = _load(ctx, key)
         fact = {
             "entry": entry.entry_id,
             "missing": missing,
@@ -247,17 +243,14 @@ def _rebalance(ctx: Context, cap: Cap, key: CounterKey, at: datetime) -> None:
     rule = f"{cap.limit} {account} per {cap.per}"
     if used > cap.limit:
         excess = used - cap.limit
-        data = _load(ctx, key) or {"held": 0, "facts": [], "more": 0}
+        data = _load(ctx, key)
         ctx.line(member, account, -excess, action=HELD, reason=f"held back: over {rule}", at=at)
         ctx.unfloored.add(member)
         ctx.deltas[key] -= excess
         data["held"] += excess
         _save(ctx, key, data)
         return
-    found = _load(ctx, key)
-    if found is None:
-        return
-    data = found
+    data = _load(ctx, key)
     room = cap.limit - used
     changed = False
     if data["held"] and room:

@@ -9,7 +9,7 @@ counts in ``more`` the later ones, each written as a document with its position 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..model import Doc
@@ -33,6 +33,27 @@ def append(
         more, listed = len(listed) - limit, listed[:limit]
     put(more, item)
     return listed, more + 1
+
+
+def listing(data: Mapping[str, Any], whole: str) -> str:
+    """The key under which the owner's ``data`` keeps its listed items.
+
+    ``whole`` (the owner's own name for its list) while it lists them all; ``"listed"``,
+    beside ``more``, once later items are documents. An earlier kudos reads only
+    ``whole``, so on such an owner it fails, writing nothing, rather than lose the later
+    items.
+    """
+    return "listed" if "more" in data else whole
+
+
+def keep(data: dict[str, Any], whole: str, listed: list[Any], more: int) -> None:
+    """Put ``listed`` and ``more`` (as :func:`append` returns them) into ``data``, under the
+    keys :func:`listing` reads."""
+    if more:
+        data.pop(whole, None)
+        data["listed"], data["more"] = listed, more
+    else:
+        data[whole] = listed
 
 
 def in_order(docs: Iterable[Doc]) -> list[Doc]:

@@ -62,10 +62,8 @@ def _key_of(topic: str, response: list[Any]) -> str:
 
 
 def _listing(data: Any) -> str:
-    """The key of the responses a record lists: ``responses`` while it lists them all,
-    ``listed`` once later ones have documents of their own (an earlier kudos, which reads
-    only ``responses``, then fails on the record, writing nothing, rather than lose them)."""
-    return "listed" if "more" in data else "responses"
+    """The key of the responses a record lists (:func:`kudos.engine.spill.listing`)."""
+    return spill.listing(data, "responses")
 
 
 def responses(tx: Transaction, topic: str, data: Any) -> list[list[Any]]:
@@ -87,11 +85,7 @@ def _add_response(ctx: Context, topic: str, data: dict[str, Any], response: list
         ctx.put(RESPONSE, _key_of(topic, r), {"n": n, "r": r}, ref=topic)
 
     listed, more = spill.append(data[_listing(data)], data.get("more", 0), response, LISTED, put)
-    if more:
-        data.pop("responses", None)  # listed from now on: see _listing
-        data["listed"], data["more"] = listed, more
-    else:
-        data["responses"] = listed
+    spill.keep(data, "responses", listed, more)
 
 
 def _seconds(since: str, at: datetime) -> int:
